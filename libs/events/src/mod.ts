@@ -1,0 +1,21 @@
+export type {
+  SyscallEvent,
+  ProcessInfo,
+  AncestorInfo,
+  UserInfo,
+  GroupInfo,
+  FdInfo,
+  FdType,
+  L4Proto,
+  NetTuple,
+  ContainerInfo,
+  ContainerMount,
+  PodInfo,
+} from './syscall.js';
+export { FD_TYPES, L4_PROTOS } from './syscall.js';
+export type { K8sAuditEvent, AuditEvent, JsonValue, JsonObject } from './k8s-audit.js';
+export type { SakerEvent, EventSourceName } from './validate.js';
+export { EVENT_SOURCES, parseEvent, parseAuditEvent, wrapAuditEvent, rfc3339ToNs } from './validate.js';
+export { EventValidationError, EventFileError } from './errors.js';
+export { readEventsFile, parseEventLine, formatEventLine } from './jsonl.js';
+export { nsToIso, nsToFalcoTime } from './time.js';

@@ -1,0 +1,1 @@
+export { repoRoot, sharedDir, sharedPath, sharedSkip } from './shared.js';

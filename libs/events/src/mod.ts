@@ -19,3 +19,4 @@ export { EVENT_SOURCES, parseEvent, parseAuditEvent, wrapAuditEvent, rfc3339ToNs
 export { EventValidationError, EventFileError } from './errors.js';
 export { readEventsFile, parseEventLine, formatEventLine } from './jsonl.js';
 export { nsToIso, nsToFalcoTime } from './time.js';
+export { errnoText } from './errno.js';

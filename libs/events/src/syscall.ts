@@ -72,6 +72,7 @@ export interface ProcessInfo {
   readonly cap_effective?: string;
   readonly cap_inheritable?: string;
   readonly is_exe_upper_layer?: boolean;
+  readonly is_exe_lower_layer?: boolean;
   readonly is_exe_from_memfd?: boolean;
   readonly is_exe_writable?: boolean;
   readonly exe_ino?: number;
@@ -79,15 +80,31 @@ export interface ProcessInfo {
   readonly exe_ino_mtime?: string;
   /** Name of the session leader. */
   readonly sname?: string;
+  /** `argv[0]` and executable path of the session leader. */
+  readonly sid_exe?: string;
+  readonly sid_exepath?: string;
+  /** Name, `argv[0]` and executable path of the process group leader (host pid namespace). */
+  readonly pgid_name?: string;
+  readonly pgid_exe?: string;
+  readonly pgid_exepath?: string;
   readonly vpgid_name?: string;
   readonly vpgid_exe?: string;
   readonly vpgid_exepath?: string;
   readonly pidns?: number;
   readonly mntns?: number;
+  /** Start of the process's pid namespace (its init process), nanoseconds since the epoch. */
+  readonly pidns_init_start_ts?: string;
   /** Number of threads in the process. */
   readonly nthreads?: number;
   /** The types of all fds the process holds open (`fd.types`). */
   readonly fdtypes?: readonly string[];
+  /** What fds 0, 1 and 2 (stdin, stdout, stderr) point to; the index is the fd number. */
+  readonly stdio?: readonly StdioFd[];
+}
+
+export interface StdioFd {
+  readonly type: FdType;
+  readonly name?: string;
 }
 
 export interface AncestorInfo {
@@ -152,6 +169,9 @@ export interface FdInfo {
   readonly name_changed?: boolean;
   readonly dev?: number;
   readonly ino?: number;
+  /** Whether the file lives in the upper (written) or lower (image) layer of an overlayfs. */
+  readonly is_upper_layer?: boolean;
+  readonly is_lower_layer?: boolean;
   /** For sockets: the connection tuple. */
   readonly net?: NetTuple;
 }

@@ -84,12 +84,38 @@ function parseSyscall(o: Obj): SyscallEvent {
     'vpgid_name',
     'vpgid_exe',
     'vpgid_exepath',
+    'sid_exe',
+    'sid_exepath',
+    'pgid_name',
+    'pgid_exe',
+    'pgid_exepath',
   ]) {
     optStr(proc, k, '$.proc');
   }
-  for (const k of ['start_ts', 'exe_ino_ctime', 'exe_ino_mtime']) nsTime(proc, k, '$.proc', false);
-  for (const k of ['args_truncated', 'is_exe_upper_layer', 'is_exe_from_memfd', 'is_exe_writable']) {
+  for (const k of ['start_ts', 'exe_ino_ctime', 'exe_ino_mtime', 'pidns_init_start_ts']) {
+    nsTime(proc, k, '$.proc', false);
+  }
+  for (const k of [
+    'args_truncated',
+    'is_exe_upper_layer',
+    'is_exe_lower_layer',
+    'is_exe_from_memfd',
+    'is_exe_writable',
+  ]) {
     optBool(proc, k, '$.proc');
+  }
+  if (proc.stdio !== undefined) {
+    if (!Array.isArray(proc.stdio)) fail('$.proc.stdio', `expected an array, got ${describe(proc.stdio)}`);
+    if (proc.stdio.length > 3) {
+      fail('$.proc.stdio', `expected at most 3 entries (fds 0-2), got ${proc.stdio.length}`);
+    }
+    proc.stdio.forEach((s, i) => {
+      const sp = `$.proc.stdio[${i}]`;
+      const so = object(s, sp);
+      oneOf(so, 'type', sp, FD_TYPES);
+      str(so, 'type', sp);
+      optStr(so, 'name', sp);
+    });
   }
 
   if (o.ancestors !== undefined) {
@@ -124,6 +150,8 @@ function parseSyscall(o: Obj): SyscallEvent {
     optBool(fd, 'name_changed', '$.fd');
     optInt(fd, 'dev', '$.fd');
     optInt(fd, 'ino', '$.fd');
+    optBool(fd, 'is_upper_layer', '$.fd');
+    optBool(fd, 'is_lower_layer', '$.fd');
     const net = optObject(fd, 'net', '$.fd');
     if (net) {
       const np = '$.fd.net';

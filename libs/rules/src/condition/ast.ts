@@ -72,7 +72,9 @@ export interface BinaryCheck {
   readonly op: BinaryOperator;
   /**
    * Set when the operator carries a list modifier (`oneof`, `anyof`, `allof`),
-   * which says how a list-valued left side is matched against the right.
+   * written after the operator: `proc.name startswith anyof (a, b)`. It says how
+   * many of the right side's values the left value must match (exactly one, at
+   * least one, every one); the right side is then a list.
    */
   readonly modifier?: ListModifier;
   readonly right: ValueOperand;
@@ -121,6 +123,11 @@ export interface TransformerCall {
   readonly name: TransformerName;
   /** Fields, further transformer calls, or (for join/concat/getopt) literal values. */
   readonly args: readonly (FieldOperand | ValueLiteral)[];
+  /**
+   * The argument written after the call, as in `getopt(proc.args, "u:")[u]`
+   * (only `getopt` takes one).
+   */
+  readonly arg?: string;
   readonly span: Span;
 }
 

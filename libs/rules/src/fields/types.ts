@@ -46,6 +46,14 @@ export interface FieldDef<E> {
   readonly falcoType: string;
   /** Whether the value is a list (`ka.req.pod.containers.image`, `proc.aname` without index). */
   readonly isList: boolean;
+  /**
+   * For list fields whose items are alternatives rather than members of one
+   * set: each item is tested on its own, so `in` holds when any item is in
+   * the set and `!=` holds only when no item equals the value. True for the
+   * ancestor fields without index (`proc.aname`) and the two-ended socket
+   * fields (`fd.ip`, `fd.port`, `fd.net`, `fd.proto`: either end).
+   */
+  readonly anyElement?: boolean;
   readonly arg?: FieldArgSpec;
   /** One or two sentences, written for Saker's users. */
   readonly description: string;

@@ -58,7 +58,17 @@ export type ItemType =
   | 'macro condition'
   | 'rule condition'
   | 'exception field'
-  | 'exception value';
+  | 'exception value'
+  // Falco's own names for the remaining parts of an item, as its load results spell them.
+  | 'value for'
+  | 'exceptions'
+  | 'exception values'
+  | 'required plugin versions'
+  | 'required plugin versions entry'
+  | 'required plugin versions alternative'
+  | 'rule priority'
+  | 'overrides'
+  | 'extension item';
 
 export interface Location {
   readonly item_type: ItemType;

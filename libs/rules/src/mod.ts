@@ -31,3 +31,23 @@ export type {
   RuleMatching,
   EvaluateOptions,
 } from './loader/types.js';
+export type { ParseResult } from './condition/parser.js';
+export { parseCondition } from './condition/parser.js';
+export { mapExpr, forEachNode, forEachFieldRef } from './condition/walk.js';
+export type { Predicate, CompileResult } from './compile/compile.js';
+export { compileCondition } from './compile/compile.js';
+export { SYSCALL_EVENT_TYPES, eventTypesOf } from './compile/evttypes.js';
+export type { OutputTemplate, OutputFieldValue, CompileOutputResult } from './output/format.js';
+export { compileOutput, fieldValueText } from './output/format.js';
+export type { FalcoAlert, AlertOptions, AlertJsonOptions } from './output/alert.js';
+export { toFalcoAlert, formatAlertJson, formatAlertText } from './output/alert.js';
+export type { RuleText, LoadResult, LoadOptions, RequiredPlugin } from './loader/load.js';
+export {
+  loadRules,
+  readRuleFiles,
+  loadResultsJson,
+  ENGINE_VERSION,
+  PROVIDED_PLUGINS,
+} from './loader/load.js';
+export type { RuleSelector } from './loader/ruleset.js';
+export { Ruleset } from './loader/ruleset.js';

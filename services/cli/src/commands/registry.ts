@@ -1,0 +1,28 @@
+import type { Command } from '../io.js';
+import { fieldsList } from './fields-list.js';
+import { replay } from './replay.js';
+import { rulesDescribe } from './rules-describe.js';
+import { rulesList } from './rules-list.js';
+import { rulesValidate } from './rules-validate.js';
+
+/** Every command of the binary, in the order `saker --help` lists them. */
+export const COMMANDS: readonly Command[] = [rulesValidate, rulesList, rulesDescribe, fieldsList, replay];
+
+/**
+ * The command named by the leading words of argv (`rules validate ...`), and
+ * the arguments after its name.
+ */
+export function findCommand(
+  argv: readonly string[],
+): { command: Command; args: readonly string[] } | undefined {
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((w, i) => argv[i] === w)) return { command, args: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+/** The commands under a group word (`rules` → validate, list, describe). */
+export function groupCommands(group: string): readonly Command[] {
+  return COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+}

@@ -1,0 +1,120 @@
+import { hostname as osHostname } from 'node:os';
+import { EventFileError, readEventsFile } from '@saker/events';
+import {
+  type EvaluateOptions,
+  type RuleMatching,
+  formatAlertJson,
+  formatAlertText,
+  parsePriority,
+  toFalcoAlert,
+} from '@saker/rules';
+import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
+import { loadRulePaths } from '../rules-input.js';
+
+const NAME = 'replay';
+
+/** Output is written in chunks of about this many characters, so stdout backpressure is honoured. */
+const FLUSH_AT = 64 * 1024;
+
+/** `saker replay`: evaluate recorded events against rules and print Falco's alerts. */
+export const replay: Command = {
+  name: NAME,
+  summary: 'evaluate recorded events (JSON lines) against rules and print alerts',
+  help: `Usage: saker replay --rules FILE|DIR [--rules ...] [options] EVENTS.jsonl...
+
+Reads events, one JSON object per line (the libs/events replay format), from
+each file in turn, evaluates them against the rules and prints an alert per
+match, as Falco's text line or as Falco's JSON. Refuses to start when the
+rules have load errors. A bad event line stops the replay: the file and line
+are named, with how many events were processed, and the exit code is 1.
+A summary goes to stderr.
+
+Options:
+  -r, --rules FILE|DIR   rules to load; repeat for more (required)
+  --json                 print alerts as Falco's JSON lines (json_output)
+  --priority P           drop rules less severe than P (emergency ... debug; default debug)
+  --rule-matching M      first (default, as Falco) or all
+  --hostname H           hostname in JSON alerts (default: the event's, else this machine's)
+  --iso8601              ISO 8601 times in text lines (time_format_iso_8601)
+  -q, --quiet            no summary on stderr
+  -h, --help             show this help
+`,
+  async run(args: readonly string[], io: Io): Promise<number> {
+    const { values, positionals } = parseCommandArgs(NAME, args, {
+      rules: { type: 'string', short: 'r', multiple: true },
+      json: { type: 'boolean' },
+      priority: { type: 'string' },
+      'rule-matching': { type: 'string' },
+      hostname: { type: 'string' },
+      iso8601: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      await io.out(this.help);
+      return EXIT_OK;
+    }
+    if (!values.rules || values.rules.length === 0)
+      throw new UsageError('--rules FILE|DIR is required', NAME);
+    if (positionals.length === 0) throw new UsageError('name at least one events file', NAME);
+    const minPriority = values.priority === undefined ? 'DEBUG' : parsePriority(values.priority);
+    if (minPriority === undefined) {
+      throw new UsageError(`--priority: ${values.priority} is not a priority (emergency ... debug)`, NAME);
+    }
+    const matching = values['rule-matching'] ?? 'first';
+    if (matching !== 'first' && matching !== 'all') {
+      throw new UsageError(`--rule-matching: expected first or all, got ${matching}`, NAME);
+    }
+    const evaluate: EvaluateOptions = { minPriority, ruleMatching: matching satisfies RuleMatching };
+    const json = values.json ?? false;
+    const iso = values.iso8601 ?? false;
+    const fixedHost = values.hostname;
+    const localHost = osHostname();
+
+    const loaded = await loadRulePaths(values.rules, io);
+    if (!loaded.ok) {
+      io.err('saker: not replaying: the rules have errors\n');
+      return EXIT_FAIL;
+    }
+    const ruleset = loaded.load.ruleset;
+
+    let events = 0;
+    let alerts = 0;
+    let buf = '';
+    const summary = (): string => `${events} events, ${alerts} alerts`;
+    for (const file of positionals) {
+      try {
+        for await (const event of readEventsFile(file)) {
+          events++;
+          for (const m of ruleset.evaluate(event, evaluate)) {
+            alerts++;
+            if (json) {
+              const host = fixedHost ?? event.hostname ?? localHost;
+              buf += `${formatAlertJson(toFalcoAlert(m, { hostname: host, timeIso8601: iso }))}\n`;
+            } else {
+              buf += `${formatAlertText(m, { timeIso8601: iso })}\n`;
+            }
+          }
+          if (buf.length >= FLUSH_AT) {
+            await io.out(buf);
+            buf = '';
+          }
+        }
+      } catch (err) {
+        if (buf !== '') await io.out(buf);
+        const why =
+          err instanceof EventFileError
+            ? err.message
+            : `${file}: cannot read events: ${err instanceof Error ? err.message : String(err)}`;
+        io.err(`saker: ${why}\nsaker: stopped after ${summary()}\n`);
+        return EXIT_FAIL;
+      }
+    }
+    if (buf !== '') await io.out(buf);
+    if (!values.quiet) {
+      const files = positionals.length === 1 ? '1 file' : `${positionals.length} files`;
+      io.err(`replay: ${files}, ${summary()}\n`);
+    }
+    return EXIT_OK;
+  },
+};

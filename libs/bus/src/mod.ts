@@ -1,0 +1,73 @@
+export type {
+  Bus,
+  BusHeaders,
+  BusMessage,
+  ConsumerOptions,
+  ConsumerState,
+  DurableConsumer,
+  KvEntry,
+  KvOperation,
+  KvOptions,
+  KvStore,
+  KvWatch,
+  KvWatchEntry,
+  KvWatchOptions,
+  PublishAck,
+  PublishDurableOptions,
+  Reply,
+  RequestHandler,
+  RequestOptions,
+  StreamInfo,
+  StreamMessage,
+  StreamOptions,
+  SubscribeOptions,
+  Subscription,
+} from './transport.js';
+export type { BusTarget } from './connect.js';
+export { connectBus } from './connect.js';
+export type { BusOperation } from './errors.js';
+export {
+  BusClosedError,
+  BusConnectionError,
+  BusError,
+  BusTimeoutError,
+  BusTransportError,
+  ConfigConflictError,
+  InvalidBatchEventError,
+  InvalidNameError,
+  InvalidSubjectError,
+  KvKeyExistsError,
+  KvRevisionMismatchError,
+  NoRespondersError,
+  NoStreamError,
+  RemoteHandlerError,
+  StreamNotFoundError,
+} from './errors.js';
+export type { AlertPriority } from './subjects.js';
+export {
+  ALERT_PRIORITIES,
+  BUCKETS,
+  BUS_VERSION,
+  HEADERS,
+  QUEUE_GROUPS,
+  STREAMS,
+  SUBJECTS,
+  assertToken,
+  toToken,
+} from './subjects.js';
+export { subjectMatches } from './subject-syntax.js';
+export type { BatchSender, BatcherOptions, BatcherStats, DecodedBatch, EncodedBatch } from './batch.js';
+export {
+  BATCH_CODEC,
+  EventBatcher,
+  batchHeaders,
+  busBatchSender,
+  decodeBatch,
+  encodeBatch,
+} from './batch.js';
+export type { MemoryBrokerOptions } from './memory/broker.js';
+export { MemoryBroker } from './memory/broker.js';
+export type { MemoryBusOptions } from './memory/bus.js';
+export { MemoryBus } from './memory/bus.js';
+export type { NatsBusOptions } from './nats/bus.js';
+export { NatsBus, connectNats } from './nats/bus.js';

@@ -1,0 +1,39 @@
+export { Sensor, DEFAULT_LOADER_PATH } from './sensor.js';
+export type { SensorOptions, SensorStats } from './sensor.js';
+export {
+  StreamDecoder,
+  decodeFrame,
+  decodeStreamHeader,
+  componentsToPath,
+  STREAM_MAGIC,
+  STREAM_VERSION,
+} from './decoder.js';
+export type {
+  StreamHeader,
+  KernelRecord,
+  StatsRecord,
+  DecodedRecord,
+  CpuStats,
+  RecordParams,
+  FdInfoRaw,
+  SockTupleRaw,
+  ExeInfoRaw,
+} from './decoder.js';
+export { SensorDecodeError, SensorLoaderError } from './errors.js';
+export {
+  renderOpenFlags,
+  renderMode,
+  renderRes,
+  renderTuple,
+  renderSockaddr,
+  netTupleOf,
+  fdTypeOf,
+  absolutePath,
+  normalizePath,
+} from './render.js';
+export { ProcTable } from './proctable.js';
+export type { ProcEntry, ProcTableOptions } from './proctable.js';
+export { containerIdFromCgroup, cgroupPathFromProcFile, HOST_CONTAINER_ID } from './container-id.js';
+export type { ContainerIdentity } from './container-id.js';
+export { SYSCALL_IDS, syscallName, resolveSyscalls, renderCall } from './syscalls.js';
+export { buildSyscallEvent } from './event.js';

@@ -1,0 +1,345 @@
+/**
+ * The user-space process table: seeded from /proc when the sensor starts,
+ * then kept current by the probe's fork/exec/exit records. It answers what a
+ * single syscall record cannot carry cheaply: argv, exe path, cwd, ancestors,
+ * user and group names.
+ *
+ * State lives in the instance (one per Sensor), never at module level.
+ */
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import type { AncestorInfo } from '@saker/events';
+import { HOST_CONTAINER_ID, cgroupPathFromProcFile, containerIdFromCgroup } from './container-id.js';
+import type { KernelRecord } from './decoder.js';
+
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  name: string;
+  /** argv[0] */
+  exe: string;
+  exepath: string;
+  args: string[];
+  argsTruncated: boolean;
+  cwd?: string;
+  /** Epoch ns as a decimal string. */
+  startTs?: string;
+  containerId: string;
+  containerFullId?: string;
+  isExeUpperLayer?: boolean;
+  isExeFromMemfd?: boolean;
+  exeIno?: number;
+  /** ms since epoch when the exit record arrived; kept a while for late children and in-flight records. */
+  exitedAt?: number;
+}
+
+export interface NameEntry {
+  readonly name: string;
+  readonly homedir?: string;
+  readonly shell?: string;
+}
+
+export interface ProcTableOptions {
+  /** Root of the proc filesystem; tests may point elsewhere. */
+  readonly procRoot?: string;
+  readonly etcRoot?: string;
+  /** How many ancestors an event carries. */
+  readonly maxAncestors?: number;
+  /** Upper bound on entries; the oldest exited ones go first. */
+  readonly maxEntries?: number;
+  /** How long an exited process stays answerable. */
+  readonly exitGraceMs?: number;
+  /** Epoch ns of boot (CLOCK_BOOTTIME 0), to turn /proc start times into timestamps. */
+  readonly bootEpochNs?: bigint;
+}
+
+type Required_ = Required<ProcTableOptions>;
+
+function normalize(o: ProcTableOptions): Required_ {
+  return {
+    procRoot: o.procRoot ?? '/proc',
+    etcRoot: o.etcRoot ?? '/etc',
+    maxAncestors: o.maxAncestors ?? 5,
+    maxEntries: o.maxEntries ?? 65536,
+    exitGraceMs: o.exitGraceMs ?? 5000,
+    bootEpochNs: o.bootEpochNs ?? 0n,
+  };
+}
+
+const CLK_TCK = 100n;
+const MEMFD_PREFIX = '/memfd:';
+
+export class ProcTable {
+  private readonly opts: Required_;
+  private readonly procs = new Map<number, ProcEntry>();
+  private users = new Map<number, NameEntry>();
+  private groups = new Map<number, NameEntry>();
+  private namesLoadedAt = 0;
+
+  constructor(options: ProcTableOptions = {}) {
+    this.opts = normalize(options);
+  }
+
+  get size(): number {
+    return this.procs.size;
+  }
+
+  setBootEpoch(ns: bigint): void {
+    (this.opts as { bootEpochNs: bigint }).bootEpochNs = ns;
+  }
+
+  /** Reads every /proc/<pid>. Processes that vanish meanwhile are skipped. */
+  seed(): void {
+    this.loadNames(true);
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.opts.procRoot);
+    } catch {
+      return;
+    }
+    for (const d of dirs) {
+      const pid = Number(d);
+      if (Number.isInteger(pid) && pid > 0) this.readProc(pid);
+    }
+  }
+
+  get(pid: number): ProcEntry | undefined {
+    return this.procs.get(pid);
+  }
+
+  /** The entry for pid, read from /proc on a miss (a process older than the sensor that we never saw). */
+  lookup(pid: number, rec?: KernelRecord): ProcEntry {
+    const e = this.procs.get(pid) ?? this.readProc(pid);
+    if (e) return e;
+    // Gone from /proc already: keep what the record itself says.
+    const made: ProcEntry = {
+      pid,
+      ppid: rec?.ppid ?? 0,
+      name: rec?.comm ?? '',
+      exe: rec?.comm ?? '',
+      exepath: '',
+      args: [],
+      argsTruncated: false,
+      containerId: this.containerOf(rec?.params.cgroup, pid).id,
+    };
+    this.insert(made);
+    return made;
+  }
+
+  onFork(rec: KernelRecord): void {
+    const parent = this.procs.get(Number(rec.args[0])) ?? this.procs.get(rec.ppid);
+    const c = this.containerOf(rec.params.cgroup, rec.pid);
+    const entry: ProcEntry = {
+      pid: rec.pid,
+      ppid: rec.ppid,
+      name: rec.comm,
+      exe: parent?.exe ?? rec.comm,
+      exepath: parent?.exepath ?? '',
+      args: parent ? [...parent.args] : [],
+      argsTruncated: parent?.argsTruncated ?? false,
+      startTs: this.epoch(rec.startBoottime),
+      containerId: c.id,
+      ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
+      ...(c.fullId !== undefined ? { containerFullId: c.fullId } : {}),
+      ...(parent?.isExeUpperLayer !== undefined ? { isExeUpperLayer: parent.isExeUpperLayer } : {}),
+      ...(parent?.isExeFromMemfd !== undefined ? { isExeFromMemfd: parent.isExeFromMemfd } : {}),
+    };
+    this.insert(entry);
+  }
+
+  /** From a sched_process_exec record or a successful execve/execveat exit. */
+  onExec(rec: KernelRecord): ProcEntry {
+    const p = rec.params;
+    const argv = p.argv ?? [];
+    const exepath = p.exepath ?? '';
+    const c = this.containerOf(p.cgroup, rec.pid);
+    const entry: ProcEntry = {
+      pid: rec.pid,
+      ppid: rec.ppid,
+      name: rec.comm,
+      exe: argv[0] ?? exepath,
+      exepath,
+      args: argv.slice(1),
+      argsTruncated: (rec.flags & 0x2) !== 0,
+      startTs: this.epoch(rec.startBoottime),
+      containerId: c.id,
+      isExeFromMemfd: exepath.startsWith(MEMFD_PREFIX),
+      ...(p.cwd !== undefined ? { cwd: p.cwd } : {}),
+      ...(c.fullId !== undefined ? { containerFullId: c.fullId } : {}),
+      ...(p.exeinfo ? { isExeUpperLayer: p.exeinfo.upperLayer, exeIno: p.exeinfo.ino } : {}),
+    };
+    this.insert(entry);
+    return entry;
+  }
+
+  onExit(rec: KernelRecord): void {
+    const e = this.procs.get(rec.pid);
+    if (e) e.exitedAt = Date.now();
+    this.sweep();
+  }
+
+  /** Tracks chdir-like changes we learn from records (exec carries cwd). */
+  noteCwd(pid: number, cwd: string): void {
+    const e = this.procs.get(pid);
+    if (e) e.cwd = cwd;
+  }
+
+  /** Parent first, bounded by maxAncestors; stops at pid 0/1 loops and unknown parents. */
+  ancestors(pid: number, ppid?: number): AncestorInfo[] {
+    const out: AncestorInfo[] = [];
+    const seen = new Set<number>([pid]);
+    let next = ppid ?? this.procs.get(pid)?.ppid ?? 0;
+    while (next > 0 && out.length < this.opts.maxAncestors && !seen.has(next)) {
+      seen.add(next);
+      const e = this.procs.get(next) ?? this.readProc(next);
+      if (!e) break;
+      out.push({
+        pid: e.pid,
+        name: e.name,
+        exe: e.exe,
+        exepath: e.exepath,
+        args: e.args,
+        ...(e.startTs !== undefined ? { start_ts: e.startTs } : {}),
+      });
+      next = e.ppid;
+    }
+    return out;
+  }
+
+  user(uid: number): NameEntry | undefined {
+    return this.users.get(uid) ?? (this.loadNames(false) ? this.users.get(uid) : undefined);
+  }
+
+  group(gid: number): NameEntry | undefined {
+    return this.groups.get(gid) ?? (this.loadNames(false) ? this.groups.get(gid) : undefined);
+  }
+
+  /** Container of a process: the kernel's cgroup v2 path first, /proc/<pid>/cgroup (v1/hybrid hosts) second. */
+  containerOf(cgroupPath: string | undefined, pid: number): { id: string; fullId?: string } {
+    if (cgroupPath !== undefined) {
+      const c = containerIdFromCgroup(cgroupPath);
+      if (c.id !== HOST_CONTAINER_ID) return c;
+    }
+    const known = this.procs.get(pid);
+    if (known && known.containerId !== HOST_CONTAINER_ID) {
+      return known.containerFullId !== undefined
+        ? { id: known.containerId, fullId: known.containerFullId }
+        : { id: known.containerId };
+    }
+    if (known) return { id: known.containerId };
+    try {
+      return containerIdFromCgroup(
+        cgroupPathFromProcFile(readFileSync(`${this.opts.procRoot}/${pid}/cgroup`, 'utf8')),
+      );
+    } catch {
+      return { id: HOST_CONTAINER_ID };
+    }
+  }
+
+  private epoch(bootNs: bigint): string | undefined {
+    if (bootNs === 0n) return undefined;
+    return (this.opts.bootEpochNs + bootNs).toString();
+  }
+
+  private insert(e: ProcEntry): void {
+    this.procs.set(e.pid, e);
+    if (this.procs.size > this.opts.maxEntries) this.sweep(true);
+  }
+
+  private sweep(force = false): void {
+    const now = Date.now();
+    for (const [pid, e] of this.procs) {
+      if (e.exitedAt !== undefined && (force || now - e.exitedAt > this.opts.exitGraceMs))
+        this.procs.delete(pid);
+    }
+    if (this.procs.size > this.opts.maxEntries) {
+      // Still too big (a fork bomb we never saw exit): drop the oldest inserted.
+      const excess = this.procs.size - this.opts.maxEntries;
+      let i = 0;
+      for (const pid of this.procs.keys()) {
+        if (i++ >= excess) break;
+        this.procs.delete(pid);
+      }
+    }
+  }
+
+  private readProc(pid: number): ProcEntry | undefined {
+    const dir = `${this.opts.procRoot}/${pid}`;
+    try {
+      const stat = readFileSync(`${dir}/stat`, 'latin1');
+      // comm may hold spaces and parens: it ends at the last ')'.
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const rest = stat.slice(close + 2).split(' ');
+      const ppid = Number(rest[1] ?? 0);
+      const startTicks = BigInt(rest[19] ?? '0');
+      const cmd = readFileSync(`${dir}/cmdline`, 'utf8').split('\0');
+      if (cmd[cmd.length - 1] === '') cmd.pop();
+      const exepath = safeReadlink(`${dir}/exe`) ?? '';
+      const cwd = safeReadlink(`${dir}/cwd`);
+      let cgroupPath = '/';
+      try {
+        cgroupPath = cgroupPathFromProcFile(readFileSync(`${dir}/cgroup`, 'utf8'));
+      } catch {
+        // kernel thread or gone
+      }
+      const c = containerIdFromCgroup(cgroupPath);
+      const cleanExe = exepath.endsWith(' (deleted)') ? exepath.slice(0, -10) : exepath;
+      const e: ProcEntry = {
+        pid,
+        ppid,
+        name,
+        exe: cmd[0] ?? name,
+        exepath: cleanExe,
+        args: cmd.slice(1),
+        argsTruncated: false,
+        startTs: this.epoch((startTicks * 1_000_000_000n) / CLK_TCK),
+        containerId: c.id,
+        isExeFromMemfd: cleanExe.startsWith(MEMFD_PREFIX),
+        ...(cwd !== undefined ? { cwd } : {}),
+        ...(c.fullId !== undefined ? { containerFullId: c.fullId } : {}),
+      };
+      this.insert(e);
+      return e;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** (Re)reads /etc/passwd and /etc/group; on a miss at most every 5 s. Returns whether it read. */
+  private loadNames(force: boolean): boolean {
+    const now = Date.now();
+    if (!force && now - this.namesLoadedAt < 5000) return false;
+    this.namesLoadedAt = now;
+    this.users = parseColonFile(`${this.opts.etcRoot}/passwd`, (f) => ({
+      name: f[0] ?? '',
+      ...(f[5] !== undefined ? { homedir: f[5] } : {}),
+      ...(f[6] !== undefined ? { shell: f[6] } : {}),
+    }));
+    this.groups = parseColonFile(`${this.opts.etcRoot}/group`, (f) => ({ name: f[0] ?? '' }));
+    return true;
+  }
+}
+
+function safeReadlink(p: string): string | undefined {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseColonFile(path: string, make: (fields: string[]) => NameEntry): Map<number, NameEntry> {
+  const out = new Map<number, NameEntry>();
+  try {
+    statSync(path);
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const f = line.split(':');
+      const id = Number(f[2]);
+      if (Number.isInteger(id) && !out.has(id)) out.set(id, make(f));
+    }
+  } catch {
+    // no such file: names stay unknown
+  }
+  return out;
+}

@@ -1,0 +1,355 @@
+/**
+ * The sensor: spawns the privileged loader, decodes its stream, keeps the
+ * process table and yields validated SyscallEvents.
+ *
+ * Backpressure: when the consumer falls behind and the queue is full, the
+ * loader's stdout is paused. The loader then blocks, the kernel ring buffer
+ * fills and the probe counts `drop_ringbuf` — drops happen in one place and
+ * are always counted.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { hostname as osHostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { SyscallEvent } from '@saker/events';
+import {
+  type CpuStats,
+  type KernelRecord,
+  REC_EXEC,
+  REC_EXIT,
+  REC_FORK,
+  REC_STATS,
+  REC_SYSCALL,
+  StreamDecoder,
+  type StreamHeader,
+} from './decoder.js';
+import { type SensorDecodeError, SensorLoaderError } from './errors.js';
+import { buildSyscallEvent } from './event.js';
+import { ProcTable } from './proctable.js';
+import { SYSCALL_IDS, resolveSyscalls } from './syscalls.js';
+
+export const DEFAULT_LOADER_PATH = fileURLToPath(new URL('../../build/saker-sensor-loader', import.meta.url));
+
+export interface SensorOptions {
+  /** Syscall names (Falco's names) the rules need; `all` captures every one the sensor knows. */
+  readonly syscalls: readonly string[] | 'all';
+  readonly loaderPath?: string;
+  readonly statsIntervalMs?: number;
+  readonly hostname?: string;
+  readonly maxAncestors?: number;
+  /** Events held for a slow consumer before the loader's output is paused. */
+  readonly queueLimit?: number;
+  /** Give up if the loader has not attached the probe by then. */
+  readonly startTimeoutMs?: number;
+  /** Called for each record that could not be decoded or did not validate. */
+  readonly onError?: (err: Error) => void;
+}
+
+type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError'>> & {
+  readonly hostname: string;
+  readonly onError: (err: Error) => void;
+  readonly syscallIds: readonly number[];
+};
+
+function normalizeOptions(o: SensorOptions): NormalizedOptions {
+  const names = o.syscalls === 'all' ? Object.keys(SYSCALL_IDS) : o.syscalls;
+  const { ids, unknown } = resolveSyscalls(names);
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `syscalls: the sensor cannot capture ${unknown.map((u) => JSON.stringify(u)).join(', ')}`,
+    );
+  }
+  const statsIntervalMs = o.statsIntervalMs ?? 1000;
+  if (!Number.isInteger(statsIntervalMs) || statsIntervalMs <= 0) {
+    throw new RangeError(`statsIntervalMs: expected a positive integer, got ${statsIntervalMs}`);
+  }
+  return {
+    syscalls: names,
+    syscallIds: ids,
+    loaderPath: o.loaderPath ?? DEFAULT_LOADER_PATH,
+    statsIntervalMs,
+    hostname: o.hostname ?? osHostname(),
+    maxAncestors: o.maxAncestors ?? 5,
+    queueLimit: o.queueLimit ?? 10000,
+    startTimeoutMs: o.startTimeoutMs ?? 30000,
+    onError: o.onError ?? (() => {}),
+  };
+}
+
+export interface SensorStats {
+  /** Per-CPU counters from the probe, as of the last stats record. */
+  readonly perCpu: readonly CpuStats[];
+  readonly totals: CpuStats;
+  /** Frames the decoder rejected. */
+  readonly decodeErrors: number;
+  /** Records that decoded but did not make a valid SyscallEvent. */
+  readonly invalidEvents: number;
+  readonly eventsEmitted: number;
+}
+
+const ZERO: CpuStats = {
+  seen: 0n,
+  dropRingbuf: 0n,
+  dropScratch: 0n,
+  dropMissingEnter: 0n,
+  dropEnterFull: 0n,
+  truncated: 0n,
+};
+
+function sumStats(per: readonly CpuStats[]): CpuStats {
+  const t = { ...ZERO };
+  for (const c of per) {
+    t.seen += c.seen;
+    t.dropRingbuf += c.dropRingbuf;
+    t.dropScratch += c.dropScratch;
+    t.dropMissingEnter += c.dropMissingEnter;
+    t.dropEnterFull += c.dropEnterFull;
+    t.truncated += c.truncated;
+  }
+  return t;
+}
+
+export class Sensor implements AsyncIterable<SyscallEvent> {
+  readonly table: ProcTable;
+  private readonly opts: NormalizedOptions;
+  private child: ChildProcess | undefined;
+  private readonly decoder: StreamDecoder;
+  private header: StreamHeader | undefined;
+  private stderr = '';
+  private perCpu: readonly CpuStats[] = [];
+  private invalidEvents = 0;
+  private num = 0;
+  private readonly queue: SyscallEvent[] = [];
+  private waiter: ((r: IteratorResult<SyscallEvent>) => void) | undefined;
+  private readonly listeners = new Set<(e: SyscallEvent) => void>();
+  private ended = false;
+  private failure: Error | undefined;
+  private exitPromise: Promise<void> | undefined;
+
+  private constructor(opts: NormalizedOptions) {
+    this.opts = opts;
+    this.table = new ProcTable({ maxAncestors: opts.maxAncestors });
+    this.decoder = new StreamDecoder({ onError: (e: SensorDecodeError) => opts.onError(e) });
+  }
+
+  /**
+   * Starts the loader and resolves once the probe is attached (the stream
+   * header arrived). Rejects with SensorLoaderError carrying the loader's own
+   * explanation (not root, no BTF, bpf() refused, ...).
+   */
+  static async start(options: SensorOptions, signal?: AbortSignal): Promise<Sensor> {
+    const s = new Sensor(normalizeOptions(options));
+    await s.spawn(signal);
+    return s;
+  }
+
+  get stats(): SensorStats {
+    return {
+      perCpu: this.perCpu,
+      totals: sumStats(this.perCpu),
+      decodeErrors: this.decoder.errors,
+      invalidEvents: this.invalidEvents,
+      eventsEmitted: this.num,
+    };
+  }
+
+  get loaderPid(): number | undefined {
+    return this.header?.loaderPid;
+  }
+
+  /** Calls fn for every event, in addition to (not instead of) the async iterator. */
+  onEvent(fn: (e: SyscallEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Replaces the captured syscall set while running (filtered in the kernel). */
+  setSyscalls(names: readonly string[]): void {
+    const { ids, unknown } = resolveSyscalls(names);
+    if (unknown.length > 0) throw new RangeError(`syscalls: the sensor cannot capture ${unknown.join(', ')}`);
+    this.child?.stdin?.write(`syscalls ${ids.join(',')}\n`);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SyscallEvent> {
+    return {
+      next: () => {
+        const e = this.queue.shift();
+        if (e) {
+          if (this.queue.length < this.opts.queueLimit / 2) this.child?.stdout?.resume();
+          return Promise.resolve({ value: e, done: false });
+        }
+        if (this.failure) return Promise.reject(this.failure);
+        if (this.ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => {
+          this.waiter = resolve;
+        });
+      },
+      return: async () => {
+        await this.stop();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** Stops the loader (EOF on its stdin, then SIGTERM) and waits for it. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      await this.exitPromise;
+      return;
+    }
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGTERM'), 2000);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private spawn(signal?: AbortSignal): Promise<void> {
+    const args = [
+      '--syscalls',
+      this.opts.syscallIds.join(',') || '0',
+      '--stats-ms',
+      String(this.opts.statsIntervalMs),
+    ];
+    const child = spawn(this.opts.loaderPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-8192);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      child.on('close', (code, sig) => {
+        if (!this.ended && code !== 0 && sig !== 'SIGTERM') {
+          this.failure = new SensorLoaderError(`sensor loader exited with ${code ?? sig}`, code, this.stderr);
+        }
+        this.finish();
+        resolve();
+      });
+    });
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        child.kill('SIGTERM');
+        reject(
+          new SensorLoaderError(
+            `sensor loader did not attach within ${this.opts.startTimeoutMs} ms`,
+            null,
+            this.stderr,
+          ),
+        );
+      }, this.opts.startTimeoutMs);
+      child.on('error', (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(
+          new SensorLoaderError(
+            `cannot run the sensor loader ${this.opts.loaderPath} (build it with \`npm run build -w @saker/sensor\`)`,
+            null,
+            '',
+            { cause: err },
+          ),
+        );
+      });
+      child.on('close', (code) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(
+          new SensorLoaderError(`sensor loader exited with ${code} before attaching`, code, this.stderr),
+        );
+      });
+      child.stdout?.on('data', (chunk: Buffer) => {
+        this.onData(chunk);
+        if (!settled && this.header) {
+          settled = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const rec of this.decoder.push(chunk)) {
+      if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
+      if (rec.kind === REC_STATS) {
+        this.perCpu = rec.perCpu;
+        continue;
+      }
+      this.onRecord(rec);
+    }
+    if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
+    if (this.queue.length >= this.opts.queueLimit) this.child?.stdout?.pause();
+  }
+
+  private onHeader(h: StreamHeader): void {
+    this.header = h;
+    this.table.setBootEpoch(h.bootEpochNs);
+    // Seed after the probe is live: a process that forks between the two is
+    // then seen by both, never by neither.
+    this.table.seed();
+  }
+
+  private onRecord(rec: KernelRecord): void {
+    switch (rec.kind) {
+      case REC_FORK:
+        this.table.onFork(rec);
+        return;
+      case REC_EXEC:
+        this.table.onExec(rec);
+        return;
+      case REC_EXIT:
+        this.table.onExit(rec);
+        return;
+      case REC_SYSCALL:
+        break;
+    }
+    if ((rec.syscall === SYSCALL_IDS.execve || rec.syscall === SYSCALL_IDS.execveat) && rec.ret === 0) {
+      this.table.onExec(rec);
+    }
+    let ev: SyscallEvent;
+    try {
+      ev = buildSyscallEvent(rec, {
+        table: this.table,
+        bootEpochNs: this.header?.bootEpochNs ?? 0n,
+        hostname: this.opts.hostname,
+        num: this.num + 1,
+      });
+    } catch (err) {
+      this.invalidEvents++;
+      this.opts.onError(err as Error);
+      return;
+    }
+    this.num++;
+    for (const l of this.listeners) l(ev);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w({ value: ev, done: false });
+    } else {
+      this.queue.push(ev);
+    }
+  }
+
+  private finish(): void {
+    this.ended = true;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      if (this.failure) {
+        // Let the next call reject; wake the pending one with done so it re-polls.
+        w({ value: undefined, done: true });
+      } else {
+        w({ value: undefined, done: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up a Debian machine for Saker (as root) and builds the project.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup: run as root (it installs Debian packages, and the sensor needs root)" >&2
+  exit 1
+fi
+
+# Build and runtime dependencies, all from Debian:
+# - clang, llvm, libbpf-dev, bpftool, libelf-dev, zlib1g-dev, gcc, make, pkg-config: the eBPF sensor
+# - nats-server: the bus in the distributed shape, and the test harness
+# - runc, containerd, busybox-static: real containers for the sensor and enrichment tests
+packages=(
+  ca-certificates git curl
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
+  nats-server runc containerd busybox-static
+  iproute2 procps util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's nodejs ships npm separately; NodeSource's bundles it.
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  echo "setup: Node.js $(node --version) is too old; Saker needs Node.js 20 or newer" >&2
+  exit 1
+fi
+
+echo "setup: npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+echo "setup: build"
+npx turbo run build --output-logs=errors-only
+echo "setup: done ($(node --version), $(npx tsc --version))"

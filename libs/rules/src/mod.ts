@@ -51,3 +51,11 @@ export {
 } from './loader/load.js';
 export type { RuleSelector } from './loader/ruleset.js';
 export { Ruleset } from './loader/ruleset.js';
+export type { RulesetDocument, RulesetSelection } from './ruleset-doc.js';
+export {
+  RULESET_KEY,
+  RulesetDocumentError,
+  encodeRulesetDocument,
+  decodeRulesetDocument,
+  loadRulesetDocument,
+} from './ruleset-doc.js';

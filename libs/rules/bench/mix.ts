@@ -8,6 +8,7 @@ import type {
   SyscallEvent,
   UserInfo,
 } from '@saker/events';
+import { seededRandom } from '@saker/testing';
 
 /**
  * A synthetic but realistic stream of syscall events for the rules benchmark:
@@ -41,18 +42,6 @@ import type {
  * sshd, cron, node_exporter).
  */
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same pool. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Rand {
   next(): number;
   int(n: number): number;
@@ -61,7 +50,7 @@ interface Rand {
 }
 
 function rand(seed: number): Rand {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   return {
     next,
     int: (n) => Math.floor(next() * n),

@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seededRandom } from '@saker/testing';
 import { compileCondition } from '../src/compile/compile.js';
 import { eventTypesOf } from '../src/compile/evttypes.js';
 import { parseCondition } from '../src/condition/parser.js';
 import { FieldRegistry } from '../src/fields/registry.js';
 import type { FieldDef, FieldKind } from '../src/fields/types.js';
-
-/** mulberry32: small, seeded, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   'proc.name',
@@ -250,18 +239,18 @@ describe('condition fuzz', () => {
   });
 
   it('random token sequences', () => {
-    const rand = prng(1);
+    const rand = seededRandom(1);
     for (let i = 0; i < 4000; i++) checkParse(randomTokens(rand));
   });
 
   it('random characters and bytes', () => {
-    const rand = prng(2);
+    const rand = seededRandom(2);
     for (let i = 0; i < 3000; i++) checkParse(randomChars(rand));
     for (let i = 0; i < 2000; i++) checkParse(randomBytes(rand));
   });
 
   it('truncations and mutations of valid conditions', () => {
-    const rand = prng(3);
+    const rand = seededRandom(3);
     for (const s of SEEDS) for (let i = 0; i <= s.length; i++) checkParse(s.slice(0, i));
     for (let i = 0; i < 5000; i++) {
       let t = SEEDS[Math.floor(rand() * SEEDS.length)]!;
@@ -272,7 +261,7 @@ describe('condition fuzz', () => {
   });
 
   it('unbalanced and deeply nested parentheses', () => {
-    const rand = prng(4);
+    const rand = seededRandom(4);
     for (let i = 0; i < 500; i++) {
       const open = Math.floor(rand() * 300);
       const close = Math.floor(rand() * 300);

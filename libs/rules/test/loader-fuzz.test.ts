@@ -2,25 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { sharedPath } from '@saker/testing';
+import { seededRandom, sharedPath } from '@saker/testing';
 import { type LoadResult, loadRules } from '../src/loader/load.js';
 
 /**
  * Seeded random and malformed input: the loader must never throw, and every
  * error it reports must say what is wrong and where.
  */
-
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.SAKER_FUZZ_SEED ?? 20240611);
 
@@ -133,7 +121,7 @@ describe(`loader fuzz (seed ${SEED})`, () => {
     'survives truncations of the real rule files',
     { skip: realFiles.length === 0 ? 'no shared data' : false },
     () => {
-      const rand = rng(SEED);
+      const rand = seededRandom(SEED);
       for (const f of realFiles) {
         for (let i = 0; i < 12; i++) {
           const cut = Math.floor(rand() * f.text.length);
@@ -144,7 +132,7 @@ describe(`loader fuzz (seed ${SEED})`, () => {
   );
 
   it('survives random byte strings', () => {
-    const rand = rng(SEED + 1);
+    const rand = seededRandom(SEED + 1);
     for (let i = 0; i < 200; i++) {
       const len = Math.floor(rand() * 300);
       let s = '';
@@ -154,7 +142,7 @@ describe(`loader fuzz (seed ${SEED})`, () => {
   });
 
   it('survives token soup and mutated rule files', () => {
-    const rand = rng(SEED + 2);
+    const rand = seededRandom(SEED + 2);
     for (let i = 0; i < 300; i++) {
       const n = Math.floor(rand() * 60);
       let s = '';
@@ -173,7 +161,7 @@ describe(`loader fuzz (seed ${SEED})`, () => {
   });
 
   it('survives wrong types for every key', () => {
-    const rand = rng(SEED + 3);
+    const rand = seededRandom(SEED + 3);
     const values = [
       '',
       '~',
@@ -217,7 +205,7 @@ describe(`loader fuzz (seed ${SEED})`, () => {
   });
 
   it('survives random conditions', () => {
-    const rand = rng(SEED + 4);
+    const rand = seededRandom(SEED + 4);
     const parts = [
       'evt.type',
       '=',

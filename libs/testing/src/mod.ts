@@ -1,3 +1,4 @@
+export { seededRandom } from './random.js';
 export { repoRoot, sharedDir, sharedPath, sharedSkip } from './shared.js';
 export type { NatsServerHandle, NatsServerOptions, NatsServerRuntime } from './nats-server.js';
 export {

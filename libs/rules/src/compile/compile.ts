@@ -9,6 +9,7 @@ import type {
 } from '../condition/ast.js';
 import type { FieldRegistry } from '../fields/registry.js';
 import { FieldArgumentError, type FieldDef, type FieldValue, type Scalar } from '../fields/types.js';
+import { type Leaf, generatePredicates } from './codegen.js';
 import {
   OperandError,
   type ScalarTest,
@@ -17,7 +18,10 @@ import {
   isListOperator,
   modifierTest,
   operatorSupported,
+  toBool,
+  toNumber,
 } from './operators.js';
+import type { SharedPlan } from './optimise.js';
 import { type Operand, type TransformerInput, applyTransformer } from './transformers.js';
 
 /**
@@ -61,6 +65,27 @@ export function compileCondition<E>(expr: Expr, fields: FieldRegistry<E>): Compi
         ? 'condition is too deeply nested to compile'
         : `internal compiler error: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, message, span: spanOf(expr) };
+  }
+}
+
+/**
+ * Compiles the conditions of a ruleset together into generated JavaScript
+ * (see codegen.ts): the same sharing and caching as `compileShared`, with
+ * `and`/`or`/`not` as native operators and the common checks inlined, so the
+ * engine can optimise each condition as one function. Undefined when any
+ * condition fails to compile (the caller keeps the separate predicates).
+ */
+export function compileAll<E>(
+  trees: readonly Expr[],
+  fields: FieldRegistry<E>,
+  plan: SharedPlan,
+): Predicate<E>[] | undefined {
+  plan.seal();
+  const compiler = new Compiler(fields);
+  try {
+    return generatePredicates(trees, (e) => compiler.leaf(e), plan);
+  } catch {
+    return undefined;
   }
 }
 
@@ -115,6 +140,10 @@ class Compiler<E> {
   }
 
   expr(e: Expr): Predicate<E> {
+    return this.#node(e);
+  }
+
+  #node(e: Expr): Predicate<E> {
     switch (e.kind) {
       case 'and':
       case 'or': {
@@ -184,6 +213,50 @@ class Compiler<E> {
       const arg = err.item === undefined ? undefined : call.args[err.item];
       throw new CompileError(err.message, arg?.span ?? call.span);
     }
+  }
+
+  /**
+   * A check, described for the code generator: the common shapes with their
+   * extractor and constants, anything else as its compiled closure (`whole`).
+   */
+  leaf(e: Expr): Leaf<E> {
+    const whole = this.#node(e);
+    if (e.kind === 'unary') return { shape: 'exists', ex: this.operand(e.left).ex };
+    if (e.kind !== 'binary' || e.right.kind === 'val') return { shape: 'closure', whole };
+    const left = this.operand(e.left);
+    const { op, right } = e;
+    const values = right.kind === 'list' ? right.items.map((i) => i.value) : [right.value];
+    const ex = left.ex;
+    if (left.isList) {
+      // The same three cases as `binary`, in the same order.
+      if (op === '!=' && left.anyElement && e.modifier === undefined) {
+        return { shape: 'list', mode: 'none', ex, test: constantTest('=', left.kind, values, left.text) };
+      }
+      const test =
+        e.modifier === undefined
+          ? constantTest(op, left.kind, values, left.text)
+          : modifierTest(op, e.modifier, left.kind, values, left.text);
+      const every = op === 'in' && !left.anyElement;
+      return { shape: 'list', mode: every ? 'every' : 'any', ex, test };
+    }
+    if (e.modifier !== undefined) {
+      const test = modifierTest(op, e.modifier, left.kind, values, left.text);
+      return { shape: 'scalar', ex, test, whole };
+    }
+    if (left.kind === 'string') {
+      if ((op === '=' || op === '==') && values.length === 1) return { shape: 'strEq', ex, r: values[0]! };
+      if (op === 'in' || op === 'intersects') return { shape: 'strIn', ex, set: new Set(values) };
+    }
+    const test = constantTest(op, left.kind, values, left.text);
+    if (left.kind === 'number' && values.length === 1 && isNumberComparison(op)) {
+      const r = toNumber(values[0]!);
+      if (r !== undefined) return { shape: 'num', ex, op: op === '==' ? '=' : op, r, test, whole };
+    }
+    if (left.kind === 'bool' && values.length === 1 && (op === '=' || op === '==' || op === '!=')) {
+      const r = toBool(values[0]!);
+      if (r !== undefined) return { shape: 'bool', ex, negate: op === '!=', r, whole };
+    }
+    return { shape: 'scalar', ex, test, whole };
   }
 
   binary(check: BinaryCheck): Predicate<E> {
@@ -312,6 +385,12 @@ class Compiler<E> {
       return false;
     };
   }
+}
+
+type NumberComparison = '=' | '==' | '!=' | '<' | '<=' | '>' | '>=';
+
+function isNumberComparison(op: string): op is NumberComparison {
+  return op === '=' || op === '==' || op === '!=' || op === '<' || op === '<=' || op === '>' || op === '>=';
 }
 
 /** Children of nested `and`s (or `or`s) pulled up into one list. */

@@ -1,6 +1,7 @@
 import type { SakerEvent } from '@saker/events';
-import { compileCondition } from '../compile/compile.js';
+import { type Predicate, compileAll, compileCondition } from '../compile/compile.js';
 import { SYSCALL_EVENT_TYPES, eventTypesOf } from '../compile/evttypes.js';
+import { type EvalCache, SharedPlan, foldEventType } from '../compile/optimise.js';
 import type { Expr, FieldOperand, Span, ValueOperand } from '../condition/ast.js';
 import { parseCondition } from '../condition/parser.js';
 import type { FieldRegistry } from '../fields/registry.js';
@@ -34,6 +35,20 @@ export interface CompiledRule {
   readonly source: AnySourceDef;
   readonly matches: (event: SakerEvent) => boolean;
   readonly output: OutputTemplate<SakerEvent>;
+  /**
+   * For typed sources, the condition specialised to each of the rule's event
+   * types (`evt.type` checks folded away); `false` for a type it can never
+   * match. Used by the Ruleset's per-type index.
+   */
+  readonly byType?: ReadonlyMap<string, Predicate<SakerEvent> | false>;
+  /** The per-event cache `matches` and `byType` share with the other rules of the load. */
+  readonly cache?: EvalCache;
+}
+
+interface Pending {
+  readonly rule: CompiledRule;
+  readonly expr: Expr;
+  readonly fields: FieldRegistry<SakerEvent>;
 }
 
 export interface CompileOutput {
@@ -243,7 +258,7 @@ class RuleCompiler {
     const listOrder = [...lists.values()];
     const macroExprs = new Map<string, Expr>();
     const macroUsed = new Set<string>();
-    const rules: CompiledRule[] = [];
+    const pending: Pending[] = [];
     try {
       // Parse every macro, used or not.
       let k = 0;
@@ -287,7 +302,7 @@ class RuleCompiler {
       }
       for (const rule of this.#collector.rules.values()) {
         const compiled = this.#compileRule(rule, listOrder, macroExprs, macroUsed);
-        if (compiled) rules.push(compiled);
+        if (compiled) pending.push(compiled);
       }
     } catch (e) {
       if (e instanceof LoadError) {
@@ -296,6 +311,8 @@ class RuleCompiler {
       }
       throw e;
     }
+
+    const rules = shareRules(pending);
 
     const macros: MacroInfo[] = [];
     for (const m of this.#collector.macros.values()) {
@@ -331,7 +348,7 @@ class RuleCompiler {
     lists: readonly ResolvedList[],
     macros: ReadonlyMap<string, Expr>,
     macroUsed: Set<string>,
-  ): CompiledRule | undefined {
+  ): Pending | undefined {
     if (rule.unknownSource) return undefined;
     const source = this.#sources.get(rule.source);
     if (!source)
@@ -462,8 +479,66 @@ class RuleCompiler {
       skipIfUnknownFilter: rule.skipIfUnknownFilter,
       position: rule.ctx.last.position,
     };
-    return { info, source, matches: compiled.predicate, output: out.template };
+    return { rule: { info, source, matches: compiled.predicate, output: out.template }, expr, fields };
   }
+}
+
+/**
+ * Recompiles the rules of each source together, so they share identical
+ * subtrees and cache their results per event (compile/optimise.ts), and, for
+ * syscall rules, specialises each condition to each of its event types. Every
+ * condition here already compiled on its own; should a shared compilation
+ * fail all the same, the rule keeps its own predicate.
+ */
+function shareRules(pending: readonly Pending[]): CompiledRule[] {
+  interface Group {
+    readonly plan: SharedPlan;
+    readonly fields: FieldRegistry<SakerEvent>;
+    readonly trees: Expr[];
+  }
+  const groups = new Map<string, Group>();
+  const work = pending.map((p) => {
+    const name = p.rule.source.name;
+    let g = groups.get(name);
+    if (g === undefined) {
+      g = { plan: new SharedPlan(), fields: p.fields, trees: [] };
+      groups.set(name, g);
+    }
+    const group = g;
+    const tree = (e: Expr): number => {
+      group.plan.count(e);
+      group.trees.push(e);
+      return group.trees.length - 1;
+    };
+    const generic = tree(p.expr);
+    const byType: [string, number | boolean][] = [];
+    // Only syscall events are indexed by `evt.type`, and there `evt.type` is the indexed type.
+    if (name === 'syscall' && p.rule.info.evttypes !== undefined) {
+      for (const t of p.rule.info.evttypes) {
+        const f = foldEventType(p.expr, t);
+        byType.push([t, typeof f === 'boolean' ? f : tree(f)]);
+      }
+    }
+    return { p, group, generic, byType };
+  });
+  const compiled = new Map<Group, Predicate<SakerEvent>[] | undefined>();
+  for (const g of groups.values()) compiled.set(g, compileAll(g.trees, g.fields, g.plan));
+  return work.map(({ p, group, generic, byType }) => {
+    const preds = compiled.get(group);
+    if (preds === undefined) return p.rule;
+    const special = new Map<string, Predicate<SakerEvent> | false>();
+    for (const [t, f] of byType) {
+      if (f === false) special.set(t, false);
+      else if (f === true) special.set(t, () => true);
+      else special.set(t, preds[f]!);
+    }
+    return {
+      ...p.rule,
+      matches: preds[generic]!,
+      ...(special.size > 0 ? { byType: special } : {}),
+      cache: group.plan.cache,
+    };
+  });
 }
 
 /** Removes every occurrence of `needle`, keeping the positions of what remains. */

@@ -1,4 +1,6 @@
 import type { SakerEvent } from '@saker/events';
+import type { Predicate } from '../compile/compile.js';
+import type { EvalCache } from '../compile/optimise.js';
 import { meetsThreshold } from '../priority.js';
 import type { CompiledRule } from './compiler.js';
 import type { EvaluateOptions, ListInfo, MacroInfo, RuleInfo, RuleMatch } from './types.js';
@@ -21,10 +23,22 @@ export interface RuleSelector {
   readonly tags?: readonly string[];
 }
 
+/** A rule in a bucket, with its condition as evaluated there (specialised to the bucket's type). */
+interface Candidate {
+  readonly rule: CompiledRule;
+  readonly matches: Predicate<SakerEvent>;
+}
+
 interface Bucket {
-  readonly byType: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byType: ReadonlyMap<string, readonly Candidate[]>;
   /** Rules that match every type (and, for untyped sources, all rules). */
-  readonly anyType: readonly CompiledRule[];
+  readonly anyType: readonly Candidate[];
+}
+
+const NONE: readonly Candidate[] = [];
+
+function generic(rule: CompiledRule): Candidate {
+  return { rule, matches: rule.matches };
 }
 
 function wildcard(pattern: string): RegExp {
@@ -49,6 +63,9 @@ export class Ruleset {
   readonly lists: readonly ListInfo[];
   readonly #compiled: readonly CompiledRule[];
   readonly #buckets: ReadonlyMap<string, Bucket>;
+  /** The per-event caches of the enabled rules' conditions (one per load and source). */
+  readonly #caches: readonly EvalCache[];
+  readonly #syscall: Bucket | undefined;
 
   constructor(compiled: readonly CompiledRule[], macros: readonly MacroInfo[], lists: readonly ListInfo[]) {
     this.#compiled = compiled;
@@ -56,6 +73,10 @@ export class Ruleset {
     this.macros = macros;
     this.lists = lists;
     this.#buckets = Ruleset.#index(compiled);
+    this.#syscall = this.#buckets.get('syscall');
+    const caches = new Set<EvalCache>();
+    for (const c of compiled) if (c.info.enabled && c.cache !== undefined) caches.add(c.cache);
+    this.#caches = [...caches];
   }
 
   static empty(): Ruleset {
@@ -74,49 +95,72 @@ export class Ruleset {
     for (const [source, rules] of bySource) {
       const typed = rules[0]?.source.typed ?? false;
       if (!typed) {
-        out.set(source, { byType: new Map(), anyType: rules });
+        out.set(source, { byType: new Map(), anyType: rules.map(generic) });
         continue;
       }
       const types = new Set<string>();
       for (const r of rules) for (const t of r.info.evttypes ?? []) types.add(t);
-      const byType = new Map<string, CompiledRule[]>();
+      const byType = new Map<string, Candidate[]>();
       for (const t of types) {
-        byType.set(
-          t,
-          rules.filter((r) => r.info.evttypes === undefined || r.info.evttypes.includes(t)),
-        );
+        const list: Candidate[] = [];
+        for (const r of rules) {
+          if (r.info.evttypes === undefined) list.push(generic(r));
+          else if (r.info.evttypes.includes(t)) {
+            // A condition that folds to false for this type cannot match its events.
+            const special = r.byType?.get(t);
+            if (special !== false) list.push({ rule: r, matches: special ?? r.matches });
+          }
+        }
+        byType.set(t, list);
       }
-      out.set(source, { byType, anyType: rules.filter((r) => r.info.evttypes === undefined) });
+      out.set(source, {
+        byType,
+        anyType: rules.filter((r) => r.info.evttypes === undefined).map(generic),
+      });
     }
     return out;
   }
 
   /** The rules `event` meets, in load order. */
-  #candidates(event: SakerEvent): readonly CompiledRule[] {
+  #candidates(event: SakerEvent): readonly Candidate[] {
+    if (event.source === 'syscall') {
+      // The common case, without the lookup by source.
+      const sys = this.#syscall;
+      if (sys === undefined) return NONE;
+      return sys.byType.size === 0 ? sys.anyType : (sys.byType.get(event.type) ?? sys.anyType);
+    }
     const bucket = this.#buckets.get(event.source);
-    if (!bucket) return [];
+    if (!bucket) return NONE;
     if (bucket.byType.size === 0) return bucket.anyType;
-    const type = event.source === 'syscall' ? event.type : event.source;
-    return bucket.byType.get(type) ?? bucket.anyType;
+    return bucket.byType.get(event.source) ?? bucket.anyType;
   }
 
   /** The enabled rules that match `event`: the first one in load order, or all of them. */
-  evaluate(event: SakerEvent, options: EvaluateOptions = {}): RuleMatch[] {
-    const min = options.minPriority;
-    const first = (options.ruleMatching ?? 'first') === 'first';
+  evaluate(event: SakerEvent, options?: EvaluateOptions): RuleMatch[] {
     const out: RuleMatch[] = [];
-    for (const rule of this.#candidates(event)) {
-      if (min !== undefined && !meetsThreshold(rule.info.priority, min)) continue;
-      let hit = false;
-      try {
-        hit = rule.matches(event);
-      } catch {
-        hit = false;
+    const candidates = this.#candidates(event);
+    if (candidates.length === 0) return out;
+    const min = options?.minPriority;
+    const first = (options?.ruleMatching ?? 'first') === 'first';
+    const caches = this.#caches;
+    for (let i = 0; i < caches.length; i++) caches[i]!.begin(event);
+    try {
+      for (let i = 0; i < candidates.length; i++) {
+        const { rule, matches } = candidates[i]!;
+        if (min !== undefined && !meetsThreshold(rule.info.priority, min)) continue;
+        let hit = false;
+        try {
+          hit = matches(event);
+        } catch {
+          hit = false;
+        }
+        if (!hit) continue;
+        const rendered = rule.output.render(event);
+        out.push({ rule: rule.info, output: rendered.text, outputFields: rendered.fields, event });
+        if (first) break;
       }
-      if (!hit) continue;
-      const rendered = rule.output.render(event);
-      out.push({ rule: rule.info, output: rendered.text, outputFields: rendered.fields, event });
-      if (first) break;
+    } finally {
+      for (let i = 0; i < caches.length; i++) caches[i]!.end();
     }
     return out;
   }

@@ -1,0 +1,498 @@
+/**
+ * saker.yaml: Falco's output and rules keys with Falco's meaning and
+ * defaults, Saker's own sections, environment overrides, and errors that name
+ * the key and where it was written.
+ *
+ * Loading runs in three steps: read the layers into positioned nodes
+ * (file → environment → overrides), read them through the schema (which fills
+ * defaults), then finalize the values that depend on others. The result is
+ * fully populated: later code never meets `undefined`.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PRIORITIES, type Priority, parsePriority } from '@saker/rules';
+import { ConfigError, type Origin, describeOrigin } from './errors.js';
+import {
+  type ReadContext,
+  type Schema,
+  boolean,
+  field,
+  list,
+  map,
+  nullable,
+  number,
+  object,
+  oneOf,
+  section,
+  string,
+} from './schema.js';
+import { type CNode, emptyMap, envLayer, mergeNodes, nodeFromValue, parseYamlConfig } from './tree.js';
+
+export type RuleMatching = 'first' | 'all';
+
+export interface FileOutputConfig {
+  readonly enabled: boolean;
+  readonly keepAlive: boolean;
+  readonly filename: string;
+}
+
+export interface HttpOutputConfig {
+  readonly enabled: boolean;
+  readonly url: string;
+  readonly userAgent: string;
+  readonly insecure: boolean;
+  readonly caCert: string;
+  readonly caBundle: string;
+  readonly caPath: string;
+  readonly mtls: boolean;
+  readonly clientCert: string;
+  readonly clientKey: string;
+  readonly echo: boolean;
+  readonly compressUploads: boolean;
+  readonly keepAlive: boolean;
+  readonly maxConsecutiveTimeouts: number;
+}
+
+export interface ProgramOutputConfig {
+  readonly enabled: boolean;
+  readonly keepAlive: boolean;
+  readonly program: string;
+}
+
+export interface NatsConfig {
+  /** `nats://host:4222` (several separated by commas); null runs the bus in memory, in one process. */
+  readonly url: string | null;
+}
+
+export interface EngineConfig {
+  /** Engine instances `saker run` starts in its process. */
+  readonly replicas: number;
+  /** The NATS queue group engines share events through. */
+  readonly queueGroup: string;
+  /** Rules less severe than this are not loaded; defaults to the top-level `priority`. */
+  readonly minPriority: Priority;
+  readonly batch: {
+    /** Most events in one batch on the bus. */
+    readonly maxEvents: number;
+    /** A non-empty batch is sent at the latest this long after its first event. */
+    readonly flushIntervalMs: number;
+  };
+}
+
+export interface ControlTlsConfig {
+  /** CA bundle for client certificates (mTLS); null accepts any client. Absolute path. */
+  readonly ca: string | null;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface ControlConfig {
+  /** `host:port` of the gRPC RuleService. */
+  readonly listen: string;
+  /** null: plaintext (then only a loopback address may be listened on without a token). */
+  readonly tls: ControlTlsConfig | null;
+  /** Bearer token every call must carry; null: none. */
+  readonly token: string | null;
+}
+
+export interface TelemetryConfig {
+  /** `host:port` of `/metrics` and `/healthz`; null: not served. */
+  readonly listen: string | null;
+  /** OTLP/HTTP collector URL; null: traces are not exported. */
+  readonly tracingEndpoint: string | null;
+  /** Probability a root span is sampled. */
+  readonly sampleRatio: number;
+}
+
+export interface SensorConfig {
+  readonly enabled: boolean;
+  /** The node name events are published under (`saker.v1.events.syscall.<node>`). */
+  readonly nodeName: string;
+}
+
+export interface SakerConfig {
+  /** The file that was loaded (absolute), or null when none was. */
+  readonly file: string | null;
+  /** Absolute paths of rules files and directories, in load order. */
+  readonly rulesFiles: readonly string[];
+  /** Reload rules when a rules file changes (Falco's `watch_config_files`). */
+  readonly watchConfigFiles: boolean;
+  readonly priority: Priority;
+  readonly ruleMatching: RuleMatching;
+  readonly jsonOutput: boolean;
+  readonly jsonIncludeOutputProperty: boolean;
+  readonly jsonIncludeTagsProperty: boolean;
+  readonly jsonIncludeOutputFieldsProperty: boolean;
+  readonly timeFormatIso8601: boolean;
+  readonly bufferedOutputs: boolean;
+  readonly stdoutOutput: { readonly enabled: boolean };
+  readonly syslogOutput: { readonly enabled: boolean };
+  readonly fileOutput: FileOutputConfig;
+  readonly httpOutput: HttpOutputConfig;
+  readonly programOutput: ProgramOutputConfig;
+  /** The `hostname` of every alert. */
+  readonly hostname: string;
+  readonly nats: NatsConfig;
+  readonly engine: EngineConfig;
+  readonly control: ControlConfig;
+  readonly telemetry: TelemetryConfig;
+  readonly sensor: SensorConfig;
+}
+
+export interface LoadConfigOptions {
+  /** saker.yaml (or a falco.yaml). Absent: defaults, environment and overrides only. */
+  readonly file?: string;
+  /** Environment to read `SAKER__…` overrides (and FALCO_HOSTNAME) from. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Values that win over the file and the environment, shaped like the YAML
+   * (snake_case keys), e.g. `{ nats: { url: 'nats://x:4222' } }` from a flag.
+   */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+  /** Base for relative paths not written in a file. Default `process.cwd()`. */
+  readonly cwd?: string;
+  /** Receives one-line notices (ignored Falco keys, deprecated spellings). Default: stderr. */
+  readonly onNotice?: (message: string) => void;
+}
+
+/** The rules/ directory shipped with Saker (the repository's). */
+export function defaultRulesDir(): string {
+  // dist/src/config.js → the package → libs/ → the repository root.
+  return fileURLToPath(new URL('../../../../rules', import.meta.url));
+}
+
+/**
+ * Falco settings Saker accepts and ignores, so a user's falco.yaml loads.
+ * Current keys and a few from older Falco releases.
+ */
+export const FALCO_IGNORED_KEYS: readonly string[] = [
+  'config_files',
+  'rules',
+  'capture',
+  'load_plugins',
+  'plugins',
+  'plugins_hostinfo',
+  'buffer_format_base64',
+  'json_include_message_property',
+  'outputs_queue',
+  'append_output',
+  'static_fields',
+  'webserver',
+  'log_stderr',
+  'log_syslog',
+  'log_level',
+  'libs_logger',
+  'output_timeout',
+  'syscall_event_timeouts',
+  'syscall_event_drops',
+  'metrics',
+  'base_syscalls',
+  'falco_libs',
+  'container_engines',
+  'grpc',
+  'grpc_output',
+  'metadata_download',
+  'modern_bpf',
+  'syscall_buf_size_preset',
+  'syscall_drop_failed_exit',
+  'outputs',
+];
+
+/** Falco's `engine` (the capture driver) shares its name with Saker's section; its keys are ignored. */
+export const FALCO_ENGINE_KEYS: readonly string[] = [
+  'kind',
+  'kmod',
+  'ebpf',
+  'modern_ebpf',
+  'replay',
+  'gvisor',
+  'nodriver',
+];
+
+const priority = oneOf<Priority>(PRIORITIES, parsePriority);
+
+/** A path: relative ones are taken from the directory of the file that wrote them. */
+function pathSchema(cwd: string): Schema<string> {
+  return map(string(), (value, node) => {
+    if (value === '' || isAbsolute(value)) return value;
+    return resolve(node.origin.kind === 'file' ? dirname(node.origin.file) : cwd, value);
+  });
+}
+
+function hostPort(): Schema<string> {
+  return map(string(), (value, node, path) => {
+    if (
+      !/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(value) ||
+      Number(value.split(':').pop()) > 65535
+    ) {
+      throw new ConfigError(
+        path,
+        `expected host:port (IPv6 as [addr]:port), got ${JSON.stringify(value)}`,
+        node.origin,
+      );
+    }
+    return value;
+  });
+}
+
+function httpUrl(): Schema<string> {
+  return map(string(), (value, node, path) => {
+    if (value === '') return value;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(
+        path,
+        `expected an http:// or https:// URL, got ${JSON.stringify(value)}`,
+        node.origin,
+      );
+    }
+    return value;
+  });
+}
+
+function natsUrl(): Schema<string> {
+  return map(string(), (value, node, path) => {
+    for (const part of value.split(',')) {
+      if (!/^(?:(?:nats|tls|ws|wss):\/\/)?[^\s/]+(?::\d+)?\/?$/.test(part.trim())) {
+        throw new ConfigError(
+          path,
+          `expected a NATS URL like nats://host:4222, got ${JSON.stringify(value)}`,
+          node.origin,
+        );
+      }
+    }
+    return value;
+  });
+}
+
+function buildSchema(cwd: string, env: Readonly<Record<string, string | undefined>>) {
+  const path = pathSchema(cwd);
+  const hostDefault = (): string => env.FALCO_HOSTNAME || osHostname();
+  return object(
+    {
+      // Falco's rules keys; `rules_file` is the spelling before Falco 0.38.
+      rules_files: field(nullable(list(path)), null),
+      rules_file: field(nullable(list(path)), null),
+      watch_config_files: field(boolean(), true),
+      priority: field(priority, 'DEBUG'),
+      rule_matching: field(
+        oneOf<RuleMatching>(['first', 'all'], (t) => (t === 'first' || t === 'all' ? t : undefined)),
+        'first',
+      ),
+      // Falco's output keys.
+      json_output: field(boolean(), false),
+      json_include_output_property: field(boolean(), true),
+      json_include_tags_property: field(boolean(), true),
+      json_include_output_fields_property: field(boolean(), true),
+      time_format_iso_8601: field(boolean(), false),
+      buffered_outputs: field(boolean(), false),
+      stdout_output: section({ enabled: field(boolean(), true) }),
+      syslog_output: section({ enabled: field(boolean(), true) }),
+      file_output: section({
+        enabled: field(boolean(), false),
+        keep_alive: field(boolean(), false),
+        filename: field(string(), './events.txt'),
+      }),
+      http_output: section({
+        enabled: field(boolean(), false),
+        url: field(httpUrl(), ''),
+        user_agent: field(string(), 'falcosecurity/falco'),
+        insecure: field(boolean(), false),
+        ca_cert: field(string(), ''),
+        ca_bundle: field(string(), ''),
+        ca_path: field(string(), '/etc/ssl/certs'),
+        mtls: field(boolean(), false),
+        client_cert: field(string(), '/etc/ssl/certs/client.crt'),
+        client_key: field(string(), '/etc/ssl/certs/client.key'),
+        echo: field(boolean(), false),
+        compress_uploads: field(boolean(), false),
+        keep_alive: field(boolean(), false),
+        max_consecutive_timeouts: field(number({ integer: true, min: 0 }), 5),
+      }),
+      program_output: section({
+        enabled: field(boolean(), false),
+        keep_alive: field(boolean(), false),
+        program: field(string(), ''),
+      }),
+      // Saker's own.
+      hostname: field(string(), hostDefault),
+      nats: section({ url: field(nullable(natsUrl()), null) }),
+      engine: section(
+        {
+          replicas: field(number({ integer: true, min: 1, max: 64 }), 1),
+          queue_group: field(string(), 'engine'),
+          min_priority: field(nullable(priority), null),
+          batch: section({
+            max_events: field(number({ integer: true, min: 1 }), 512),
+            flush_interval_ms: field(number({ min: 0 }), 50),
+          }),
+        },
+        { ignored: FALCO_ENGINE_KEYS },
+      ),
+      control: section({
+        listen: field(hostPort(), '127.0.0.1:5060'),
+        tls: section({
+          ca: field(nullable(path), null),
+          cert: field(nullable(path), null),
+          key: field(nullable(path), null),
+        }),
+        token: field(nullable(string()), null),
+      }),
+      telemetry: section({
+        listen: field(nullable(hostPort()), '127.0.0.1:8765'),
+        tracing_endpoint: field(nullable(httpUrl()), null),
+        sample_ratio: field(number({ min: 0, max: 1 }), 0.1),
+      }),
+      sensor: section({
+        enabled: field(boolean(), true),
+        node_name: field(nullable(string()), null),
+      }),
+    },
+    { ignored: FALCO_IGNORED_KEYS },
+  );
+}
+
+function readLayers(
+  opts: LoadConfigOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): {
+  node: CNode;
+  file: string | null;
+} {
+  let node: CNode = emptyMap({ kind: 'default' });
+  let file: string | null = null;
+  if (opts.file !== undefined) {
+    file = resolve(opts.cwd ?? process.cwd(), opts.file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err);
+      throw new ConfigError(
+        '',
+        `cannot read the configuration: ${reason}`,
+        { kind: 'file', file, line: 1, column: 1 },
+        { cause: err },
+      );
+    }
+    const doc = parseYamlConfig(text, file);
+    if (doc !== null && !(doc.kind === 'scalar' && doc.value === null)) {
+      if (doc.kind !== 'map') {
+        throw new ConfigError('', 'expected a mapping of settings at the top of the file', doc.origin);
+      }
+      node = doc;
+    }
+  }
+  node = mergeNodes(node, envLayer(env));
+  if (opts.overrides !== undefined) {
+    node = mergeNodes(node, nodeFromValue(opts.overrides, { kind: 'overrides' }, ''));
+  }
+  return { node, file };
+}
+
+/**
+ * Loads the configuration. Throws {@link ConfigError} at the first problem:
+ * an unknown key (with a suggestion), a value of the wrong type, bad YAML or
+ * a bad `SAKER__…` variable, naming the key and where it was written.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const onNotice = opts.onNotice ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const { node, file } = readLayers(opts, env);
+
+  const ignored: string[] = [];
+  const notices: string[] = [];
+  const ctx: ReadContext = {
+    ignored: (path) => ignored.push(path),
+    notice: (m) => notices.push(m),
+  };
+  const raw = buildSchema(cwd, env).read(node, '', ctx);
+
+  let rulesFiles = raw.rulesFiles;
+  if (rulesFiles === null && raw.rulesFile !== null) {
+    rulesFiles = raw.rulesFile;
+    notices.push('config: rules_file is the spelling before Falco 0.38; prefer rules_files');
+  } else if (rulesFiles !== null && raw.rulesFile !== null) {
+    notices.push('config: both rules_files and rules_file are set; rules_file is ignored');
+  }
+  if (ignored.length > 0) {
+    const where = file ?? describeOrigin({ kind: 'overrides' });
+    notices.unshift(`config: ${where}: ignoring Falco settings Saker does not use: ${ignored.join(', ')}`);
+  }
+
+  const tlsRaw = raw.control.tls;
+  let tls: ControlTlsConfig | null = null;
+  if (tlsRaw.cert !== null || tlsRaw.key !== null || tlsRaw.ca !== null) {
+    if (tlsRaw.cert === null || tlsRaw.key === null) {
+      const missing = tlsRaw.cert === null ? 'control.tls.cert' : 'control.tls.key';
+      throw new ConfigError(
+        missing,
+        'required when control.tls is configured (cert and key go together)',
+        originOf(node, ['control', 'tls']),
+      );
+    }
+    tls = { ca: tlsRaw.ca, cert: tlsRaw.cert, key: tlsRaw.key };
+  }
+
+  const config: SakerConfig = {
+    file,
+    rulesFiles: rulesFiles ?? [defaultRulesDir()],
+    watchConfigFiles: raw.watchConfigFiles,
+    priority: raw.priority,
+    ruleMatching: raw.ruleMatching,
+    jsonOutput: raw.jsonOutput,
+    jsonIncludeOutputProperty: raw.jsonIncludeOutputProperty,
+    jsonIncludeTagsProperty: raw.jsonIncludeTagsProperty,
+    jsonIncludeOutputFieldsProperty: raw.jsonIncludeOutputFieldsProperty,
+    timeFormatIso8601: raw.timeFormatIso8601,
+    bufferedOutputs: raw.bufferedOutputs,
+    stdoutOutput: raw.stdoutOutput,
+    syslogOutput: raw.syslogOutput,
+    fileOutput: raw.fileOutput,
+    httpOutput: raw.httpOutput,
+    programOutput: raw.programOutput,
+    hostname: raw.hostname,
+    nats: raw.nats,
+    engine: {
+      replicas: raw.engine.replicas,
+      queueGroup: raw.engine.queueGroup,
+      minPriority: raw.engine.minPriority ?? raw.priority,
+      batch: raw.engine.batch,
+    },
+    control: { listen: raw.control.listen, tls, token: raw.control.token },
+    telemetry: raw.telemetry,
+    sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
+  };
+  for (const m of notices) onNotice(m);
+  return deepFreeze(config);
+}
+
+/** Where a section was written, for errors about the section as a whole. */
+function originOf(node: CNode, keys: readonly string[]): Origin {
+  let at: CNode = node;
+  let origin: Origin = node.origin;
+  for (const key of keys) {
+    if (at.kind !== 'map') break;
+    const entry = at.entries.get(key);
+    if (!entry) break;
+    origin = entry.keyOrigin;
+    at = entry.value;
+  }
+  return origin;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

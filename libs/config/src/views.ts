@@ -1,0 +1,119 @@
+/**
+ * What each service needs from the configuration, as plain values. A service
+ * takes its view, not the whole SakerConfig, so it can be configured (and
+ * tested) without a file.
+ */
+import type { Priority } from '@saker/rules';
+import type {
+  ControlConfig,
+  EngineConfig,
+  FileOutputConfig,
+  HttpOutputConfig,
+  ProgramOutputConfig,
+  RuleMatching,
+  SakerConfig,
+  TelemetryConfig,
+} from './config.js';
+
+export interface BusView {
+  /** null: the in-memory bus (one process). */
+  readonly url: string | null;
+}
+
+export interface RulesView {
+  readonly files: readonly string[];
+  readonly watch: boolean;
+  readonly minPriority: Priority;
+  readonly matching: RuleMatching;
+}
+
+export interface EngineView extends EngineConfig {
+  readonly hostname: string;
+  readonly ruleMatching: RuleMatching;
+  readonly timeIso8601: boolean;
+}
+
+/** How an alert becomes a line: Falco's text, or Falco's JSON with its include switches. */
+export interface AlertFormatView {
+  readonly json: boolean;
+  readonly includeOutput: boolean;
+  readonly includeTags: boolean;
+  readonly includeOutputFields: boolean;
+  readonly timeIso8601: boolean;
+}
+
+export interface OutputsView {
+  readonly format: AlertFormatView;
+  readonly buffered: boolean;
+  readonly stdout: { readonly enabled: boolean };
+  readonly syslog: { readonly enabled: boolean };
+  readonly file: FileOutputConfig;
+  readonly http: HttpOutputConfig;
+  readonly program: ProgramOutputConfig;
+}
+
+export interface SensorView {
+  readonly enabled: boolean;
+  readonly nodeName: string;
+  readonly hostname: string;
+}
+
+export interface TelemetryView extends TelemetryConfig {
+  readonly hostname: string;
+}
+
+export function busView(c: SakerConfig): BusView {
+  return { url: c.nats.url };
+}
+
+export function rulesView(c: SakerConfig): RulesView {
+  return {
+    files: c.rulesFiles,
+    watch: c.watchConfigFiles,
+    minPriority: c.engine.minPriority,
+    matching: c.ruleMatching,
+  };
+}
+
+export function engineView(c: SakerConfig): EngineView {
+  return {
+    ...c.engine,
+    hostname: c.hostname,
+    ruleMatching: c.ruleMatching,
+    timeIso8601: c.timeFormatIso8601,
+  };
+}
+
+export function controlView(c: SakerConfig): ControlConfig {
+  return c.control;
+}
+
+export function alertFormatView(c: SakerConfig): AlertFormatView {
+  return {
+    json: c.jsonOutput,
+    includeOutput: c.jsonIncludeOutputProperty,
+    includeTags: c.jsonIncludeTagsProperty,
+    includeOutputFields: c.jsonIncludeOutputFieldsProperty,
+    timeIso8601: c.timeFormatIso8601,
+  };
+}
+
+export function outputsView(c: SakerConfig): OutputsView {
+  return {
+    format: alertFormatView(c),
+    buffered: c.bufferedOutputs,
+    stdout: c.stdoutOutput,
+    syslog: c.syslogOutput,
+    file: c.fileOutput,
+    http: c.httpOutput,
+    program: c.programOutput,
+  };
+}
+
+export function sensorView(c: SakerConfig): SensorView {
+  return { ...c.sensor, hostname: c.hostname };
+}
+
+export function telemetryView(c: SakerConfig): TelemetryView {
+  return { ...c.telemetry, hostname: c.hostname };
+}

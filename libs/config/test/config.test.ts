@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { sharedPath, sharedSkip } from '@saker/testing';
+import {
+  ConfigError,
+  type LoadConfigOptions,
+  type SakerConfig,
+  alertFormatView,
+  busView,
+  controlView,
+  defaultRulesDir,
+  engineView,
+  loadConfig,
+  outputsView,
+  rulesView,
+  sensorView,
+  telemetryView,
+} from '../src/mod.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'saker-config-'));
+let counter = 0;
+
+/** Writes `text` to a fresh saker.yaml and loads it with an empty environment. */
+function load(text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): SakerConfig {
+  const file = join(dir, `saker-${++counter}.yaml`);
+  writeFileSync(file, text);
+  return loadConfig({ env: {}, onNotice: () => {}, ...opts, file });
+}
+
+function loadError(text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): ConfigError {
+  try {
+    load(text, opts);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('defaults', () => {
+  it('without a file takes Falco defaults and Saker defaults', () => {
+    const c = loadConfig({ env: { FALCO_HOSTNAME: 'node-1' }, onNotice: () => {} });
+    assert.equal(c.file, null);
+    assert.deepEqual(c.rulesFiles, [defaultRulesDir()]);
+    assert.ok(defaultRulesDir().endsWith('/rules'));
+    assert.equal(c.priority, 'DEBUG');
+    assert.equal(c.ruleMatching, 'first');
+    assert.equal(c.jsonOutput, false);
+    assert.equal(c.jsonIncludeOutputProperty, true);
+    assert.equal(c.jsonIncludeTagsProperty, true);
+    assert.equal(c.timeFormatIso8601, false);
+    assert.equal(c.bufferedOutputs, false);
+    assert.deepEqual(c.stdoutOutput, { enabled: true });
+    assert.deepEqual(c.syslogOutput, { enabled: true });
+    assert.equal(c.fileOutput.enabled, false);
+    assert.equal(c.httpOutput.userAgent, 'falcosecurity/falco');
+    assert.equal(c.programOutput.enabled, false);
+    assert.equal(c.hostname, 'node-1');
+    assert.equal(c.nats.url, null);
+    assert.deepEqual(c.engine, {
+      replicas: 1,
+      queueGroup: 'engine',
+      minPriority: 'DEBUG',
+      batch: { maxEvents: 512, flushIntervalMs: 50 },
+    });
+    assert.deepEqual(c.control, { listen: '127.0.0.1:5060', tls: null, token: null });
+    assert.deepEqual(c.telemetry, { listen: '127.0.0.1:8765', tracingEndpoint: null, sampleRatio: 0.1 });
+    assert.deepEqual(c.sensor, { enabled: true, nodeName: 'node-1' });
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.engine.batch));
+  });
+
+  it('an empty file is all defaults', () => {
+    assert.equal(load('').priority, 'DEBUG');
+    assert.equal(load('# nothing\n').jsonOutput, false);
+  });
+});
+
+describe("Falco's keys", () => {
+  it(
+    "loads Falco's reference falco.yaml, ignoring its other keys in one notice",
+    { skip: sharedSkip() },
+    () => {
+      const notices: string[] = [];
+      const file = sharedPath('reference', 'falco.yaml') ?? '';
+      const c = loadConfig({ file, env: {}, onNotice: (m) => notices.push(m) });
+      assert.deepEqual(c.rulesFiles, [
+        '/etc/falco/falco_rules.yaml',
+        '/etc/falco/falco_rules.local.yaml',
+        '/etc/falco/rules.d',
+      ]);
+      assert.equal(c.priority, 'DEBUG');
+      assert.equal(c.jsonOutput, false);
+      assert.equal(c.watchConfigFiles, true);
+      assert.equal(c.fileOutput.filename, './events.txt');
+      assert.equal(c.httpOutput.caPath, '/etc/ssl/certs');
+      assert.ok(c.programOutput.program.startsWith('jq'));
+      assert.equal(notices.length, 1);
+      assert.match(notices[0] ?? '', /ignoring Falco settings Saker does not use: .*webserver.*engine\.kind/);
+      assert.ok(!(notices[0] ?? '').includes('\n'));
+    },
+  );
+
+  it('reads the output keys with their meaning', () => {
+    const c = load(
+      [
+        'priority: warning',
+        'rule_matching: all',
+        'json_output: true',
+        'json_include_output_property: false',
+        'json_include_tags_property: false',
+        'time_format_iso_8601: yes',
+        'buffered_outputs: true',
+        'stdout_output: {enabled: false}',
+        'file_output:',
+        '  enabled: true',
+        '  filename: /var/log/saker.txt',
+        'http_output:',
+        '  enabled: true',
+        '  url: http://sidekick:2801/',
+        'program_output:',
+        '  enabled: true',
+        '  program: logger -t saker',
+      ].join('\n'),
+    );
+    assert.equal(c.priority, 'WARNING');
+    assert.equal(c.ruleMatching, 'all');
+    assert.equal(c.engine.minPriority, 'WARNING');
+    assert.deepEqual(alertFormatView(c), {
+      json: true,
+      includeOutput: false,
+      includeTags: false,
+      includeOutputFields: true,
+      timeIso8601: true,
+    });
+    const out = outputsView(c);
+    assert.equal(out.buffered, true);
+    assert.equal(out.stdout.enabled, false);
+    assert.equal(out.file.filename, '/var/log/saker.txt');
+    assert.equal(out.http.url, 'http://sidekick:2801/');
+    assert.equal(out.program.program, 'logger -t saker');
+  });
+
+  it('accepts priority in any spelling Falco does', () => {
+    assert.equal(load('priority: INFO').priority, 'INFORMATIONAL');
+    assert.equal(load('priority: Critical').priority, 'CRITICAL');
+  });
+
+  it('resolves relative rules files from the config file, and reads rules_file (old spelling)', () => {
+    const notices: string[] = [];
+    const c = load('rules_files:\n  - rules\n  - /abs/x.yaml\n', {});
+    assert.deepEqual(c.rulesFiles, [join(dir, 'rules'), '/abs/x.yaml']);
+    const old = load('rules_file: my_rules.yaml\n', { onNotice: (m) => notices.push(m) });
+    assert.deepEqual(old.rulesFiles, [join(dir, 'my_rules.yaml')]);
+    assert.match(notices.join('\n'), /rules_file is the spelling before Falco 0\.38/);
+  });
+});
+
+describe('errors name the key and where it was written', () => {
+  it('an unknown key, with a suggestion', () => {
+    const err = loadError('json_output: true\nhttp_output:\n  enabled: true\n  ulr: http://x\n');
+    assert.equal(err.path, 'http_output.ulr');
+    assert.equal(err.line, 4);
+    assert.equal(err.column, 3);
+    assert.match(err.message, /saker-\d+\.yaml:4:3: http_output\.ulr: unknown key \(did you mean url\?\)$/);
+  });
+
+  it('an unknown top-level key that is neither Saker nor Falco fails', () => {
+    const err = loadError('priorty: debug\n');
+    assert.equal(err.path, 'priorty');
+    assert.match(err.message, /unknown key \(did you mean priority\?\)/);
+    const far = loadError('xyzzy: 1\n');
+    assert.match(far.message, /xyzzy: unknown key$/);
+  });
+
+  it('a wrong type names the expected type', () => {
+    const b = loadError('json_output: maybe\n');
+    assert.deepEqual([b.path, b.line, b.column], ['json_output', 1, 14]);
+    assert.match(b.message, /expected a boolean/);
+    const n = loadError('engine:\n  replicas: 0\n');
+    assert.match(n.message, /engine\.replicas: expected an integer in 1\.\.64, got 0/);
+    const p = loadError('priority: loud\n');
+    assert.match(p.message, /priority: expected one of EMERGENCY, .*DEBUG, got "loud"/);
+    const m = loadError('nats: nats://x:4222\n');
+    assert.match(m.message, /nats: expected a mapping, got "nats:\/\/x:4222"/);
+    const l = loadError('rules_files:\n  - a.yaml\n  - [b]\n');
+    assert.deepEqual([l.path, l.line], ['rules_files[1]', 3]);
+    const r = loadError('telemetry:\n  sample_ratio: 2\n');
+    assert.match(r.message, /telemetry\.sample_ratio: expected a number in 0\.\.1/);
+    const u = loadError('http_output:\n  url: ftp://x\n');
+    assert.match(u.message, /http_output\.url: expected an http:\/\/ or https:\/\/ URL/);
+    const h = loadError('control:\n  listen: 5060\n');
+    assert.match(h.message, /control\.listen: expected host:port/);
+  });
+
+  it('bad YAML and duplicate keys carry a position', () => {
+    const y = loadError('a: [1\n');
+    assert.equal(y.path, '');
+    assert.match(y.message, /invalid YAML/);
+    assert.ok(y.line !== undefined && y.line >= 1);
+    const d = loadError('json_output: true\njson_output: false\n');
+    assert.equal(d.line, 2);
+    assert.match(d.message, /duplicated mapping key/);
+    const top = loadError('- a\n- b\n');
+    assert.match(top.message, /expected a mapping of settings/);
+  });
+
+  it('a missing file names the file', () => {
+    assert.throws(
+      () => loadConfig({ file: join(dir, 'absent.yaml'), env: {} }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.file === join(dir, 'absent.yaml') && /no such file/.test(e.message),
+    );
+  });
+
+  it('control.tls needs both cert and key', () => {
+    const err = loadError('control:\n  tls:\n    cert: server.crt\n');
+    assert.equal(err.path, 'control.tls.key');
+    assert.equal(err.line, 2);
+    const c = load(
+      'control:\n  listen: 0.0.0.0:5060\n  tls: {cert: s.crt, key: s.key, ca: ca.crt}\n  token: t0k\n',
+    );
+    assert.deepEqual(controlView(c), {
+      listen: '0.0.0.0:5060',
+      tls: { cert: join(dir, 's.crt'), key: join(dir, 's.key'), ca: join(dir, 'ca.crt') },
+      token: 't0k',
+    });
+  });
+});
+
+describe('environment overrides', () => {
+  it('SAKER__A__B sets a.b, values read as YAML', () => {
+    const c = load('http_output:\n  url: http://file\n', {
+      env: {
+        SAKER__HTTP_OUTPUT__URL: 'http://env:2801',
+        SAKER__JSON_OUTPUT: 'true',
+        SAKER__ENGINE__REPLICAS: '3',
+        SAKER__TELEMETRY__SAMPLE_RATIO: '0.5',
+        SAKER__RULES_FILES: '[/a.yaml, /b.yaml]',
+        SAKER__NATS__URL: 'nats://127.0.0.1:4222',
+        SAKER__TELEMETRY__LISTEN: '',
+        SAKER_SHARED: '/ignored/single/underscore',
+      },
+    });
+    assert.equal(c.httpOutput.url, 'http://env:2801');
+    assert.equal(c.jsonOutput, true);
+    assert.equal(c.engine.replicas, 3);
+    assert.equal(c.telemetry.sampleRatio, 0.5);
+    assert.equal(c.telemetry.listen, '127.0.0.1:8765');
+    assert.deepEqual(c.rulesFiles, ['/a.yaml', '/b.yaml']);
+    assert.deepEqual(busView(c), { url: 'nats://127.0.0.1:4222' });
+  });
+
+  it('a bad value or an unknown key names the variable', () => {
+    const bad = loadError('', { env: { SAKER__ENGINE__REPLICAS: 'many' } });
+    assert.equal(bad.envVar, 'SAKER__ENGINE__REPLICAS');
+    assert.equal(bad.path, 'engine.replicas');
+    assert.match(bad.message, /^SAKER__ENGINE__REPLICAS: engine\.replicas: expected an integer/);
+    const unknown = loadError('', { env: { SAKER__HTTP_OUTPUT__ULR: 'http://x' } });
+    assert.equal(unknown.envVar, 'SAKER__HTTP_OUTPUT__ULR');
+    assert.match(unknown.message, /http_output\.ulr: unknown key \(did you mean url\?\)/);
+    const yaml = loadError('', { env: { SAKER__RULES_FILES: '[a, b' } });
+    assert.equal(yaml.envVar, 'SAKER__RULES_FILES');
+    assert.match(yaml.message, /not a valid YAML value/);
+    const name = loadError('', { env: { SAKER__HTTP_OUTPUT___URL: 'x' } });
+    assert.equal(name.envVar, 'SAKER__HTTP_OUTPUT___URL');
+  });
+});
+
+describe('overrides', () => {
+  it('win over the environment and the file, and are not mutated', () => {
+    const overrides = { nats: { url: 'nats://flag:4222' }, engine: { replicas: 2 } };
+    const before = JSON.stringify(overrides);
+    const c = load('nats:\n  url: nats://file:4222\nengine:\n  queue_group: eng\n', {
+      env: { SAKER__NATS__URL: 'nats://env:4222', SAKER__ENGINE__REPLICAS: '5' },
+      overrides,
+    });
+    assert.equal(c.nats.url, 'nats://flag:4222');
+    assert.equal(c.engine.replicas, 2);
+    assert.equal(c.engine.queueGroup, 'eng');
+    assert.equal(JSON.stringify(overrides), before);
+  });
+
+  it('are checked like the file', () => {
+    assert.throws(
+      () => loadConfig({ env: {}, overrides: { engine: { replica: 2 } } }),
+      /^ConfigError: overrides: engine\.replica: unknown key \(did you mean replicas\?\)|overrides: engine\.replica/,
+    );
+  });
+});
+
+describe('views', () => {
+  it('give each service what it needs', () => {
+    const c = load(
+      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\ntelemetry:\n  tracing_endpoint: http://otel:4318\n',
+    );
+    assert.equal(engineView(c).minPriority, 'ERROR');
+    assert.equal(engineView(c).hostname, 'h1');
+    assert.equal(c.priority, 'DEBUG');
+    assert.deepEqual(sensorView(c), { enabled: true, nodeName: 'n1', hostname: 'h1' });
+    assert.equal(telemetryView(c).tracingEndpoint, 'http://otel:4318');
+    assert.deepEqual(rulesView(c), {
+      files: [defaultRulesDir()],
+      watch: true,
+      minPriority: 'ERROR',
+      matching: 'first',
+    });
+  });
+});

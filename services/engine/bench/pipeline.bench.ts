@@ -1,0 +1,277 @@
+/**
+ * `npm run bench:pipeline`: the whole event path on one machine.
+ *
+ *   publisher (EventBatcher + busBatchSender, this process)
+ *     → nats-server (real, spawned through @saker/testing)
+ *     → ONE engine (rules/saker_rules.yaml)
+ *     → alerts into JetStream SAKER_ALERTS
+ *
+ * The engine runs in a child process (`node dist/src/main.js`, as deployed)
+ * and, for comparison, in this process next to the publisher. Each mode runs
+ * for SAKER_BENCH_SECONDS (default 10) after a 2 s warm-up. Figures come from
+ * the engine's own stats reports (saker.v1.engine.stats.<name>): events
+ * evaluated per second (its alerts acknowledged), alerts per second, drops.
+ *
+ * The publisher stands for the sensors, which in production run on other
+ * nodes: their JSON encoding should not take this machine's CPU from the
+ * engine. By default (`--publisher preencoded`) it serializes each pool event
+ * once and only splices a fresh `ts` and `num` into the line per event, then
+ * sends batches through busBatchSender; `--publisher batcher` goes through
+ * EventBatcher.add (JSON.stringify per event), as a sensor does.
+ *
+ * Flags / env:
+ *   --mode child|inproc|both   (default both)
+ *   --publisher preencoded|batcher (default preencoded)
+ *   --batch N                  events per batch (default 512; SAKER_BENCH_BATCH)
+ *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Bus, EventBatcher, STREAMS, busBatchSender, connectBus } from '@saker/bus';
+import type { SyscallEvent } from '@saker/events';
+import { readRuleFiles } from '@saker/rules';
+import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
+import { type EngineStats, start } from '../src/mod.js';
+import { generateEvents } from '../test/helpers/events.js';
+import { type Replica, StatsCollector, startReplica } from '../test/helpers/replica.js';
+
+const RULES = join(repoRoot(), 'rules', 'saker_rules.yaml');
+const SUBJECT = 'saker.v1.events.syscall.bench';
+const WARMUP_S = 2;
+
+interface Figures {
+  readonly mode: string;
+  readonly seconds: number;
+  readonly published: number;
+  readonly evaluated: number;
+  readonly alerts: number;
+  readonly engineDropped: number;
+  readonly publisherDropped: number;
+  readonly inFlightAtEnd: number;
+}
+
+/**
+ * Core NATS has no backpressure: a publisher faster than the engine only makes
+ * the engine drop. So the publisher is paced by credit: it stops while more
+ * than WINDOW events it sent are not yet reported evaluated by the engine. The
+ * figure measured is then the rate the pipeline sustains without drops.
+ */
+const WINDOW = 65_536;
+
+interface PublishState {
+  stop: boolean;
+  /** Resolves when the publisher, having sent `sent` events, may send more. */
+  credit(sent: number): Promise<void>;
+}
+
+/** Publishes as fast as the batcher's send slots allow until `stop` is set; returns what was published. */
+async function publishLoop(
+  bus: Bus,
+  pool: readonly SyscallEvent[],
+  batch: number,
+  state: PublishState,
+): Promise<{ published: number; dropped: number }> {
+  const batcher = new EventBatcher({
+    send: busBatchSender(bus, SUBJECT),
+    maxEvents: batch,
+    maxBytes: 900 * 1024,
+    maxInFlight: 4,
+    flushIntervalMs: 20,
+  });
+  let refused = 0;
+  const base = 1_800_000_000_000_000_000n;
+  for (let i = 0; !state.stop; i++) {
+    if (i % batch === 0) await state.credit(i);
+    const e = pool[i % pool.length] as SyscallEvent;
+    // A fresh identity per event, so each alert has its own msgId.
+    const ev: SyscallEvent = { ...e, num: i + 1, ts: (base + BigInt(i)).toString() };
+    while (!batcher.add(ev)) {
+      refused++;
+      await batcher.flush();
+    }
+  }
+  await batcher.close();
+  const s = batcher.stats();
+  return { published: s.published, dropped: s.dropped - refused };
+}
+
+/**
+ * Like publishLoop, but each event's JSON is made by splicing `ts` and `num`
+ * into a line serialized once, and batches go straight to busBatchSender with
+ * at most 4 in flight (the batcher's default).
+ */
+async function publishPreencoded(
+  bus: Bus,
+  pool: readonly SyscallEvent[],
+  batch: number,
+  state: PublishState,
+): Promise<{ published: number; dropped: number }> {
+  const tails = pool.map((e) => {
+    const line = JSON.stringify(e);
+    const at = line.indexOf(',"cpu":');
+    if (!line.startsWith('{"source":"syscall","ts":') || at < 0) throw new Error('unexpected event layout');
+    return line.slice(at);
+  });
+  const send = busBatchSender(bus, SUBJECT);
+  const encoder = new TextEncoder();
+  const inFlight = new Set<Promise<void>>();
+  const base = 1_800_000_000_000_000_000n;
+  let published = 0;
+  let dropped = 0;
+  for (let i = 0; !state.stop; ) {
+    await state.credit(i);
+    const lines: string[] = [];
+    for (let k = 0; k < batch; k++, i++) {
+      lines.push(`{"source":"syscall","ts":"${base + BigInt(i)}","num":${i + 1}${tails[i % tails.length]}`);
+    }
+    const count = lines.length;
+    while (inFlight.size >= 4) await Promise.race(inFlight);
+    const p: Promise<void> = Promise.resolve(send({ data: encoder.encode(lines.join('\n')), count })).then(
+      () => {
+        published += count;
+      },
+      () => {
+        dropped += count;
+      },
+    );
+    const tracked = p.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  }
+  await Promise.all(inFlight);
+  return { published, dropped };
+}
+
+async function runMode(
+  mode: 'child' | 'inproc',
+  server: NatsServerHandle,
+  pool: readonly SyscallEvent[],
+  batch: number,
+  seconds: number,
+  publisher: 'preencoded' | 'batcher',
+): Promise<Figures> {
+  const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
+  await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 });
+  const name = `bench-${mode}`;
+  await using stats = new StatsCollector(bus);
+  let replica: Replica | undefined;
+  let stopInproc: (() => Promise<void>) | undefined;
+  if (mode === 'child') {
+    replica = await startReplica({
+      nats: server.url,
+      name,
+      rules: [RULES],
+      extraArgs: ['--no-watch', '--stats-min-interval-ms', '10'],
+    });
+  } else {
+    const engineBus = await connectBus({ url: server.url, name: 'bench-engine' });
+    const files = await readRuleFiles([RULES]);
+    const ctl = new AbortController();
+    const engine = await start(
+      {
+        bus: engineBus,
+        name,
+        rules: { format: 1, files, selections: [], updatedAt: new Date().toISOString() },
+        watchRules: false,
+        statsMinIntervalMs: 10,
+        log: () => {},
+      },
+      ctl.signal,
+    );
+    stopInproc = async () => {
+      ctl.abort();
+      await engine.stopped;
+      await engineBus.close();
+    };
+  }
+  await stats.until('engine reports', (s) => s.has(name));
+
+  const startEvaluated = stats.get(name).evaluated;
+  const state: PublishState = {
+    stop: false,
+    credit: async (sent) => {
+      while (!state.stop && sent - (stats.get(name).evaluated - startEvaluated) > WINDOW) {
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    },
+  };
+  const publishing = (publisher === 'batcher' ? publishLoop : publishPreencoded)(bus, pool, batch, state);
+  await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
+  const from = stats.get(name);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const to = stats.get(name);
+  const elapsed = (performance.now() - t0) / 1000;
+  state.stop = true;
+  const pub = await publishing;
+  // Let the engine finish what it holds, then read its last figures.
+  await stats
+    .until(
+      'engine caught up',
+      (s) => {
+        const v = s.get(name);
+        return v !== undefined && v.received === pub.published && v.inFlight === 0;
+      },
+      60_000,
+    )
+    .catch(() => undefined);
+  const last: EngineStats = stats.get(name);
+  if (replica !== undefined) await replica.stop();
+  await stopInproc?.();
+  await bus.close();
+  return {
+    mode,
+    seconds: elapsed,
+    published: pub.published,
+    evaluated: (to.evaluated - from.evaluated) / elapsed,
+    alerts: (to.alertsPublished - from.alertsPublished) / elapsed,
+    engineDropped: last.dropped,
+    publisherDropped: pub.dropped,
+    inFlightAtEnd: last.inFlight,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: 'string', default: 'both' },
+      batch: { type: 'string' },
+      publisher: { type: 'string', default: 'preencoded' },
+    },
+  });
+  const publisher = values.publisher;
+  if (publisher !== 'preencoded' && publisher !== 'batcher')
+    throw new Error('--publisher preencoded|batcher');
+  const mode = values.mode;
+  if (mode !== 'child' && mode !== 'inproc' && mode !== 'both') throw new Error('--mode child|inproc|both');
+  const batch = Number(values.batch ?? process.env.SAKER_BENCH_BATCH ?? 512);
+  const seconds = Number(process.env.SAKER_BENCH_SECONDS ?? 10);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new Error(`--batch: expected a positive integer, got ${batch}`);
+  if (!(seconds >= 1)) throw new Error(`SAKER_BENCH_SECONDS: expected >= 1, got ${seconds}`);
+
+  const pool = generateEvents(50_000, { seed: 99 });
+  const bytes = pool.slice(0, 1000).reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / 1000;
+  process.stdout.write(
+    `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
+      `  node ${process.version}, batch ${batch} events (~${Math.round((batch * bytes) / 1024)} KiB), ` +
+      `event ~${Math.round(bytes)} B, publisher ${publisher}, rules/saker_rules.yaml, ` +
+      `${seconds} s measured after ${WARMUP_S} s warm-up\n`,
+  );
+  const server = await startNatsServer({ jetstream: true });
+  try {
+    const modes: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
+    for (const m of modes) {
+      const f = await runMode(m, server, pool, batch, seconds, publisher);
+      process.stdout.write(
+        `  engine ${f.mode.padEnd(6)}  ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
+          `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
+          `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
+          `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}\n`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,572 @@
+/**
+ * The engine service: event batches in (core NATS, queue group `engine`),
+ * alerts out (JetStream SAKER_ALERTS), the ruleset from KV `saker_rules`.
+ *
+ * Flow of one batch:
+ *   reader  : takes the message off the subscription at once and queues it,
+ *             counting its events as received and in flight (so a crash loses
+ *             only what the last stats report called in flight);
+ *   worker  : decodes and evaluates the whole batch with the ruleset current
+ *             when it starts (a swap lands between batches, never inside one),
+ *             then publishes its alerts;
+ *   done    : when every alert of the batch is acknowledged, its events count
+ *             as evaluated and leave the in-flight count.
+ */
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import {
+  BUCKETS,
+  type BusMessage,
+  HEADERS,
+  type InvalidBatchEventError,
+  type KvWatch,
+  type Subscription,
+  decodeBatch,
+} from '@saker/bus';
+import type { SakerEvent } from '@saker/events';
+import { RULESET_KEY, type RuleMatch, Ruleset } from '@saker/rules';
+import type { HealthReport, MetricsRegistry } from '@saker/telemetry';
+import { AlertBuilder, AlertPublisher, type OutgoingAlert, reloadFailureAlert } from './alerts.js';
+import { RateLimitedLog } from './log.js';
+import { type EngineMetrics, type InvalidReason, engineMetrics } from './metrics.js';
+import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js';
+import { type LoadedRuleset, compileDocument, compileKvValue, loadedRuleset } from './ruleset-state.js';
+import { ENGINE_STATS_SUBJECTS, type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
+
+/** A running engine. */
+export interface EngineService extends AsyncDisposable {
+  /** The replica id (a subject token). */
+  readonly name: string;
+  /** KV revision of the ruleset in use; 0 for the one given at start. */
+  readonly revision: number;
+  readonly ruleset: Ruleset;
+  readonly metrics: MetricsRegistry;
+  /** The counters as the next stats report would carry them. */
+  stats(): EngineStats;
+  /** For /healthz. */
+  health(): HealthReport;
+  /** Resolves once a stop (abort, or stop()) has drained everything. Never rejects. */
+  readonly stopped: Promise<void>;
+  /** Stops gracefully, as an abort does; resolves with `stopped`. */
+  stop(): Promise<void>;
+}
+
+/** The engine could not start: bad options, or the initial ruleset does not load. */
+export class EngineStartError extends Error {
+  override readonly name = 'EngineStartError';
+}
+
+/** Starts an engine. Resolves once it is subscribed and has its ruleset; runs until `signal` aborts. */
+export async function start(options: EngineOptions, signal: AbortSignal): Promise<EngineService> {
+  signal.throwIfAborted();
+  const opts = resolveEngineOptions(options);
+  const engine = new Engine(opts);
+  await engine.begin(signal);
+  return engine;
+}
+
+interface QueuedBatch {
+  readonly msg: BusMessage;
+  /** Events counted in at arrival, from the count header (or the line count). */
+  readonly estimate: number;
+}
+
+const NEWLINE = 0x0a;
+
+/** How many events a batch claims: its count header when sane, else its lines. */
+function estimateCount(msg: BusMessage): number {
+  const header = msg.headers[HEADERS.batchCount];
+  if (header !== undefined && /^\d{1,7}$/.test(header)) return Number(header);
+  let n = msg.data.length > 0 ? 1 : 0;
+  for (const b of msg.data) if (b === NEWLINE) n++;
+  return n;
+}
+
+function invalidReason(err: InvalidBatchEventError): InvalidReason {
+  if (err.reason.startsWith('unknown batch codec')) return 'codec';
+  if (err.reason.startsWith('not JSON')) return 'json';
+  return 'schema';
+}
+
+class Engine implements EngineService {
+  readonly #o: ResolvedEngineOptions;
+  readonly #m: EngineMetrics;
+  readonly #warn: RateLimitedLog;
+  readonly #alerts: AlertBuilder;
+  readonly #publisher: AlertPublisher;
+  readonly #statsSubject: string;
+  #current: LoadedRuleset;
+
+  // Counters behind stats(); the metrics mirror them.
+  #batches = 0;
+  #malformed = 0;
+  #received = 0;
+  #invalid = 0;
+  #dropped = 0;
+  #evaluated = 0;
+  #reloadFailures = 0;
+  #seq = 0;
+  #dirty = true;
+  #lastReport = 0;
+  #lastReloadError: string | undefined;
+
+  readonly #queue: QueuedBatch[] = [];
+  #queueHead = 0;
+  #queuedEvents = 0;
+  #wake: (() => void) | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #subs: Subscription[] = [];
+  #readersRunning = 0;
+  #watch: KvWatch | undefined;
+  /** The latest KV revision looked at, loaded or refused. */
+  #seenRevision = 0;
+  #worker: Promise<void> = Promise.resolve();
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #state: EngineState = 'running';
+  #sampleCountdown: number;
+  #stopping: Promise<void> | undefined;
+  readonly #stoppedResolve: () => void;
+  readonly stopped: Promise<void>;
+
+  constructor(opts: ResolvedEngineOptions) {
+    this.#o = opts;
+    this.#m = engineMetrics(opts.metrics);
+    this.#warn = new RateLimitedLog(opts.log, { burst: 5, windowMs: 10_000 });
+    this.#alerts = new AlertBuilder({
+      hostname: opts.hostname,
+      timeIso8601: opts.timeIso8601,
+      json: opts.alertJson,
+    });
+    this.#publisher = new AlertPublisher({
+      bus: opts.bus,
+      metrics: this.#m,
+      timeoutMs: opts.publishTimeoutMs,
+      attempts: opts.publishAttempts,
+      log: opts.log,
+    });
+    this.#statsSubject = ENGINE_STATS_SUBJECTS.replica(opts.name);
+    this.#sampleCountdown = opts.costSampleEvery;
+    if (opts.rules instanceof Ruleset) {
+      this.#current = loadedRuleset(opts.rules, 0);
+    } else {
+      const outcome = compileDocument(opts.rules, 0);
+      if (!outcome.ok) throw new EngineStartError(`the initial ruleset does not load: ${outcome.error}`);
+      this.#current = outcome.loaded;
+    }
+    let resolve!: () => void;
+    this.stopped = new Promise<void>((r) => {
+      resolve = r;
+    });
+    this.#stoppedResolve = resolve;
+  }
+
+  get name(): string {
+    return this.#o.name;
+  }
+  get revision(): number {
+    return this.#current.revision;
+  }
+  get ruleset(): Ruleset {
+    return this.#current.ruleset;
+  }
+  get metrics(): MetricsRegistry {
+    return this.#o.metrics;
+  }
+
+  async begin(signal: AbortSignal): Promise<void> {
+    this.#showRuleset();
+    if (this.#o.watchRules) await this.#startWatch();
+    for (const subject of this.#o.subjects) {
+      const sub = this.#o.bus.subscribe(subject, { queue: this.#o.queue });
+      this.#subs.push(sub);
+      this.#readersRunning++;
+      void this.#read(sub);
+    }
+    // The subscriptions are registered with the server before start() resolves.
+    await this.#o.bus.flush();
+    this.#worker = this.#work();
+    this.#statsTimer = setInterval(() => this.#maybeReport(), this.#o.statsMinIntervalMs);
+    this.#report();
+    if (signal.aborted) void this.stop();
+    else signal.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  // --- rules --------------------------------------------------------------
+
+  #showRuleset(): void {
+    this.#m.rulesetRevision.set(this.#current.revision);
+    this.#m.rulesetRules.set(this.#current.enabledRules);
+  }
+
+  async #startWatch(): Promise<void> {
+    const kv = await this.#o.bus.kv(BUCKETS.rules);
+    const entry = await kv.get(RULESET_KEY);
+    if (entry !== null) await this.#reload(entry.value, entry.revision);
+    const watch = await kv.watch({ key: RULESET_KEY });
+    this.#watch = watch;
+    void (async () => {
+      try {
+        for await (const e of watch) {
+          if (e.revision <= this.#seenRevision) continue;
+          if (e.operation !== 'PUT') {
+            this.#seenRevision = e.revision;
+            this.#o.log(
+              `engine ${this.#o.name}: ${BUCKETS.rules}/${RULESET_KEY} was ${e.operation === 'DEL' ? 'deleted' : 'purged'} at revision ${e.revision}; keeping revision ${this.#current.revision}`,
+            );
+            continue;
+          }
+          await this.#reload(e.value, e.revision);
+        }
+      } catch (err) {
+        if (this.#state === 'running')
+          this.#o.log(`engine ${this.#o.name}: ruleset watch ended: ${String(err)}`);
+      }
+    })();
+  }
+
+  /** Compiles a KV value and swaps it in, or keeps the current ruleset and raises an alert. */
+  async #reload(value: Uint8Array, revision: number): Promise<void> {
+    this.#seenRevision = Math.max(this.#seenRevision, revision);
+    const outcome = compileKvValue(value, revision);
+    if (outcome.ok) {
+      // One assignment: the worker reads #current once per batch.
+      this.#current = outcome.loaded;
+      this.#lastReloadError = undefined;
+      this.#m.rulesetReloads.inc();
+      this.#showRuleset();
+      this.#dirty = true;
+      this.#o.log(
+        `engine ${this.#o.name}: ruleset revision ${revision} in use (${outcome.loaded.enabledRules} rules)`,
+      );
+      return;
+    }
+    this.#reloadFailures++;
+    this.#lastReloadError = `revision ${revision}: ${outcome.error}`;
+    this.#m.rulesetReloadFailures.inc();
+    this.#dirty = true;
+    this.#o.log(
+      `engine ${this.#o.name}: ruleset revision ${revision} refused, keeping revision ${this.#current.revision}: ${outcome.error}`,
+    );
+    await this.#publisher.publish(
+      reloadFailureAlert({
+        hostname: this.#o.hostname,
+        revision,
+        keptRevision: this.#current.revision,
+        error: outcome.error,
+        nowMs: Date.now(),
+        json: this.#o.alertJson,
+      }),
+    );
+  }
+
+  // --- events in ------------------------------------------------------------
+
+  async #read(sub: Subscription): Promise<void> {
+    try {
+      for await (const msg of sub) {
+        const estimate = estimateCount(msg);
+        this.#batches++;
+        this.#received += estimate;
+        this.#m.batchesReceived.inc();
+        this.#m.eventsReceived.inc(undefined, estimate);
+        this.#dirty = true;
+        if (this.#queuedEvents > 0 && this.#queuedEvents + estimate > this.#o.maxQueuedEvents) {
+          this.#dropped += estimate;
+          this.#m.eventsDropped.inc({ reason: 'overload' }, estimate);
+          this.#warn.warn(
+            'overload',
+            `engine ${this.#o.name}: overloaded, dropped a batch of ${estimate} events`,
+          );
+          continue;
+        }
+        this.#queue.push({ msg, estimate });
+        this.#queuedEvents += estimate;
+        this.#setInFlight();
+        this.#wake?.();
+      }
+    } catch (err) {
+      if (this.#state === 'running')
+        this.#o.log(`engine ${this.#o.name}: subscription ${sub.subject} failed: ${String(err)}`);
+    } finally {
+      this.#readersRunning--;
+      this.#wake?.();
+    }
+  }
+
+  #setInFlight(): void {
+    this.#m.eventsInFlight.set(this.#inFlightEvents());
+  }
+
+  #inFlightEvents(): number {
+    return this.#received - this.#invalid - this.#dropped - this.#evaluated;
+  }
+
+  #next(): QueuedBatch | undefined {
+    if (this.#queueHead >= this.#queue.length) return undefined;
+    const item = this.#queue[this.#queueHead];
+    this.#queue[this.#queueHead] = undefined as unknown as QueuedBatch;
+    this.#queueHead++;
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return item;
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const item = this.#next();
+      if (item === undefined) {
+        if (this.#readersRunning === 0) break;
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      this.#queuedEvents -= item.estimate;
+      while (this.#inFlight.size >= this.#o.maxInFlightBatches) await Promise.race(this.#inFlight);
+      let done: Promise<void> | undefined;
+      try {
+        done = this.#process(item);
+      } catch (err) {
+        // Evaluation never throws by contract; if it does, the batch is lost and counted.
+        this.#o.log(`engine ${this.#o.name}: batch failed: ${String(err)}`);
+      }
+      if (done !== undefined) {
+        const tracked: Promise<void> = done.finally(() => this.#inFlight.delete(tracked));
+        this.#inFlight.add(tracked);
+      }
+      // Let the readers, acks, timers and the KV watch in between batches.
+      await yieldToLoop();
+    }
+    await Promise.all(this.#inFlight);
+  }
+
+  /** Decodes and evaluates one batch; returns the promise of its alerts, or undefined when it is done. */
+  #process(item: QueuedBatch): Promise<void> | undefined {
+    const current = this.#current;
+    const started = performance.now();
+    const { events, invalid } = decodeBatch(item.msg.data, item.msg.headers);
+    const actual = events.length + invalid.length;
+    if (actual !== item.estimate) {
+      // The header lied (or the line count overcounted blank lines): correct the books.
+      const diff = actual - item.estimate;
+      this.#received += diff;
+      if (diff > 0) this.#m.eventsReceived.inc(undefined, diff);
+    }
+    if (invalid.length > 0) this.#countInvalid(item.msg.subject, invalid);
+    if (events.length === 0) {
+      if (invalid.length > 0) {
+        this.#malformed++;
+        this.#m.batchesMalformed.inc();
+      }
+      this.#setInFlight();
+      return undefined;
+    }
+    const provider = this.#o.metadata;
+    if (provider !== null && current.need !== 'none') {
+      return this.#processJoined(current, events, started);
+    }
+    const matches = this.#evaluate(current, events);
+    this.#m.batchSeconds.observe((performance.now() - started) / 1000);
+    return this.#finish(events.length, matches);
+  }
+
+  async #processJoined(current: LoadedRuleset, events: SakerEvent[], started: number): Promise<void> {
+    const provider = this.#o.metadata;
+    if (provider === null) return;
+    if (current.need === 'condition') {
+      for (let i = 0; i < events.length; i++) events[i] = await this.#join(events[i] as SakerEvent);
+      const matches = this.#evaluate(current, events);
+      this.#m.batchSeconds.observe((performance.now() - started) / 1000);
+      return this.#finish(events.length, matches);
+    }
+    // Only outputs print metadata: join the events that matched and render them again.
+    const first = this.#evaluate(current, events);
+    const matched = [...new Set(first.map((m) => m.event))];
+    const matches: RuleMatch[] = [];
+    const opts = { minPriority: this.#o.minPriority, ruleMatching: this.#o.ruleMatching };
+    for (const e of matched) matches.push(...current.ruleset.evaluate(await this.#join(e), opts));
+    this.#m.batchSeconds.observe((performance.now() - started) / 1000);
+    return this.#finish(events.length, matches);
+  }
+
+  async #join(event: SakerEvent): Promise<SakerEvent> {
+    const provider = this.#o.metadata;
+    if (provider === null) return event;
+    try {
+      const joined = await provider.join(event);
+      this.#m.metadataJoins.inc();
+      return joined;
+    } catch (err) {
+      this.#m.metadataJoinFailures.inc();
+      this.#warn.warn('metadata', `engine ${this.#o.name}: metadata join failed: ${String(err)}`);
+      return event;
+    }
+  }
+
+  #evaluate(current: LoadedRuleset, events: readonly SakerEvent[]): RuleMatch[] {
+    const opts = { minPriority: this.#o.minPriority, ruleMatching: this.#o.ruleMatching };
+    const ruleset = current.ruleset;
+    const out: RuleMatch[] = [];
+    const every = this.#o.costSampleEvery;
+    for (const event of events) {
+      const found = ruleset.evaluate(event, opts);
+      for (const m of found) out.push(m);
+      if (every > 0 && --this.#sampleCountdown <= 0) {
+        this.#sampleCountdown = every;
+        this.#sampleCost(current, event, every);
+      }
+    }
+    if (out.length > 0) {
+      const perRule = new Map<string, number>();
+      for (const m of out) perRule.set(m.rule.name, (perRule.get(m.rule.name) ?? 0) + 1);
+      for (const [rule, n] of perRule) this.#m.ruleMatches.inc({ rule }, n);
+    }
+    return out;
+  }
+
+  #sampleCost(current: LoadedRuleset, event: SakerEvent, scale: number): void {
+    const opts = { ruleMatching: 'all' as const };
+    for (const [rule, single] of current.costProbe().candidates(event)) {
+      const t0 = performance.now();
+      single.evaluate(event, opts);
+      const seconds = (performance.now() - t0) / 1000;
+      this.#m.ruleEvaluationSeconds.inc({ rule }, seconds * scale);
+      this.#m.ruleEvaluationSamples.inc({ rule });
+    }
+  }
+
+  /** Publishes a batch's alerts; its events count as evaluated once all are settled. */
+  #finish(count: number, matches: readonly RuleMatch[]): Promise<void> | undefined {
+    if (matches.length === 0) {
+      this.#done(count);
+      return undefined;
+    }
+    const alerts: OutgoingAlert[] = matches.map((m) => this.#alerts.build(m));
+    return Promise.all(alerts.map((a) => this.#publisher.publish(a))).then(() => this.#done(count));
+  }
+
+  #done(count: number): void {
+    this.#evaluated += count;
+    this.#m.eventsEvaluated.inc(undefined, count);
+    this.#dirty = true;
+    this.#setInFlight();
+  }
+
+  #countInvalid(subject: string, invalid: readonly InvalidBatchEventError[]): void {
+    const byReason = new Map<InvalidReason, number>();
+    for (const err of invalid) {
+      const reason = invalidReason(err);
+      byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+    }
+    for (const [reason, n] of byReason) this.#m.eventsInvalid.inc({ reason }, n);
+    this.#invalid += invalid.length;
+    this.#dirty = true;
+    const first = invalid[0];
+    if (first !== undefined) {
+      this.#warn.warn(
+        'invalid',
+        `engine ${this.#o.name}: ${invalid.length} invalid event(s) in a batch on ${subject}; first: line ${first.line} ${first.path}: ${first.reason}`,
+      );
+    }
+  }
+
+  // --- stats and health -----------------------------------------------------
+
+  stats(): EngineStats {
+    return {
+      replica: this.#o.name,
+      state: this.#state,
+      seq: this.#seq,
+      time: Date.now(),
+      revision: this.#current.revision,
+      batches: this.#batches,
+      malformedBatches: this.#malformed,
+      received: this.#received,
+      invalid: this.#invalid,
+      dropped: this.#dropped,
+      evaluated: this.#evaluated,
+      inFlight: this.#inFlightEvents(),
+      alertsPublished: this.#publisher.published,
+      alertsFailed: this.#publisher.failed,
+      reloadFailures: this.#reloadFailures,
+    };
+  }
+
+  #maybeReport(): void {
+    if (this.#dirty || Date.now() - this.#lastReport >= this.#o.statsIntervalMs) this.#report();
+  }
+
+  #report(): void {
+    this.#dirty = false;
+    this.#lastReport = Date.now();
+    this.#seq++;
+    try {
+      this.#o.bus.publish(this.#statsSubject, encodeEngineStats(this.stats()));
+    } catch (err) {
+      this.#warn.warn('stats', `engine ${this.#o.name}: cannot publish stats: ${String(err)}`);
+    }
+  }
+
+  health(): HealthReport {
+    const busOk = !this.#o.bus.isClosed;
+    const running = this.#state === 'running';
+    const rules = `revision ${this.#current.revision}, ${this.#current.enabledRules} rules`;
+    const checks = {
+      bus: { ok: busOk, detail: busOk ? 'connected' : 'closed' },
+      engine: { ok: running, detail: this.#state },
+      ruleset: {
+        ok: true,
+        detail:
+          this.#lastReloadError === undefined
+            ? rules
+            : `${rules}; last reload refused: ${this.#lastReloadError}`,
+      },
+    };
+    return { ok: busOk && running, checks };
+  }
+
+  // --- stopping -----------------------------------------------------------
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#drain();
+    return this.#stopping;
+  }
+
+  async #drain(): Promise<void> {
+    this.#state = 'draining';
+    this.#report();
+    try {
+      // Stop taking new batches; the readers still hand over what arrived.
+      await Promise.all(
+        this.#subs.map((s) =>
+          s.drain().catch((err: unknown) => {
+            this.#o.log(`engine ${this.#o.name}: drain of ${s.subject} failed: ${String(err)}`);
+            s.unsubscribe();
+          }),
+        ),
+      );
+      await Promise.all(this.#subs.map((s) => s.closed));
+      // The worker ends once the readers have, the queue is empty and every batch's alerts are settled.
+      await this.#worker;
+      this.#watch?.stop();
+    } finally {
+      if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
+      this.#state = 'stopped';
+      this.#report();
+      try {
+        if (!this.#o.bus.isClosed) await this.#o.bus.flush();
+      } catch {
+        // the bus went away: the final report is lost, nothing else is
+      }
+      this.#warn.flush();
+      this.#stoppedResolve();
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}

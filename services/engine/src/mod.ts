@@ -1,0 +1,20 @@
+export type { EngineService } from './engine.js';
+export { EngineStartError, start } from './engine.js';
+export type { EngineOptions, ResolvedEngineOptions } from './options.js';
+export { EngineOptionsError, resolveEngineOptions } from './options.js';
+export type { MetadataNeed, MetadataProvider } from './metadata.js';
+export { isMetadataField, metadataNeed, needsMetadata } from './metadata.js';
+export type { OutgoingAlert } from './alerts.js';
+export {
+  INTERNAL_SOURCE,
+  RELOAD_FAILURE_RULE,
+  alertMsgId,
+  eventIdentity,
+  reloadFailureAlert,
+} from './alerts.js';
+export type { EngineState, EngineStats } from './stats.js';
+export { ENGINE_STATS_SUBJECTS, EngineStatsError, decodeEngineStats, encodeEngineStats } from './stats.js';
+export type { LoadedRuleset, RulesetLoadOutcome } from './ruleset-state.js';
+export { compileDocument, compileKvValue, firstLoadError } from './ruleset-state.js';
+export type { LogSink } from './log.js';
+export { RateLimitedLog } from './log.js';

@@ -1,0 +1,144 @@
+/**
+ * Engine options in three steps: the caller's EngineOptions, checked and
+ * copied (never mutated), then defaults, giving ResolvedEngineOptions where
+ * nothing is undefined.
+ */
+import { hostname as osHostname } from 'node:os';
+import { type Bus, QUEUE_GROUPS, SUBJECTS, toToken } from '@saker/bus';
+import {
+  type AlertJsonOptions,
+  type Priority,
+  type RuleMatching,
+  Ruleset,
+  type RulesetDocument,
+  parsePriority,
+} from '@saker/rules';
+import { MetricsRegistry } from '@saker/telemetry';
+import { type LogSink, stderrLog } from './log.js';
+import type { MetadataProvider } from './metadata.js';
+
+export interface EngineOptions {
+  /** A connected bus (NATS, or the in-memory bus of `saker run`). The engine does not close it. */
+  readonly bus: Bus;
+  /** This replica's id, in stats, logs and metrics; made a subject token. Default `<os hostname>-<pid>`. */
+  readonly name?: string;
+  /** The alert `hostname` when the event carries none. Default the OS hostname. */
+  readonly hostname?: string;
+  /** The queue group shared by the replicas. Default QUEUE_GROUPS.engine. */
+  readonly queue?: string;
+  /** Event subjects (patterns) to consume. Default [SUBJECTS.allEvents]. */
+  readonly subjects?: readonly string[];
+  /**
+   * The ruleset to start with, until (and unless) KV saker_rules holds one: a
+   * document (compiled here; it must load without errors) or a compiled
+   * Ruleset. Default: no rules.
+   */
+  readonly rules?: RulesetDocument | Ruleset;
+  /** Watch KV saker_rules key RULESET_KEY and hot-swap. Default true. */
+  readonly watchRules?: boolean;
+  /** Drop rules less severe than this (Falco's `priority`). Default DEBUG: keep all. */
+  readonly minPriority?: Priority;
+  /** `first` (Falco's default) or `all` matching rules per event. Default `first`. */
+  readonly ruleMatching?: RuleMatching;
+  /** Where the engine's metrics go. Default a registry of its own. */
+  readonly metrics?: MetricsRegistry;
+  /** Joins container/k8s metadata when rules need it. Default null: no join. */
+  readonly metadata?: MetadataProvider | null;
+  /** Falco's json_include_* keys for the alert JSON. */
+  readonly alertJson?: AlertJsonOptions;
+  /** Falco's time_format_iso_8601 for the alert text. Default false. */
+  readonly timeIso8601?: boolean;
+  /**
+   * Most batches evaluated and waiting for their alerts' acknowledgements at
+   * once. Reading stops (the subscription buffers) while they are all busy. Default 64.
+   */
+  readonly maxInFlightBatches?: number;
+  /**
+   * Most events taken off the subscription and not yet evaluated. Past it,
+   * new batches are dropped and counted (reason `overload`). Default 262144.
+   */
+  readonly maxQueuedEvents?: number;
+  /** Stats are published at least this often (heartbeat). Default 1000 ms. */
+  readonly statsIntervalMs?: number;
+  /** ... and, while counters change, at most this often. Default 50 ms. */
+  readonly statsMinIntervalMs?: number;
+  /** Wait for one alert's stream acknowledgement this long. Default 5000 ms. */
+  readonly publishTimeoutMs?: number;
+  /** Tries per alert before it counts as failed. Default 5. */
+  readonly publishAttempts?: number;
+  /** Measure per-rule evaluation cost on one event in this many. Default 64; 0 turns it off. */
+  readonly costSampleEvery?: number;
+  /** Log lines. Default stderr. */
+  readonly log?: LogSink;
+}
+
+export type ResolvedEngineOptions = Required<EngineOptions>;
+
+export class EngineOptionsError extends Error {
+  override readonly name = 'EngineOptionsError';
+  readonly option: string;
+
+  constructor(option: string, reason: string) {
+    super(`engine option ${option}: ${reason}`);
+    this.option = option;
+  }
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new EngineOptionsError(name, `expected an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/** Checks `options` and fills in the defaults. Throws EngineOptionsError naming the bad option. */
+export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+  if (options.bus === undefined || options.bus === null) {
+    throw new EngineOptionsError('bus', 'a connected Bus is required');
+  }
+  const subjects = options.subjects === undefined ? [SUBJECTS.allEvents] : [...options.subjects];
+  if (subjects.length === 0) throw new EngineOptionsError('subjects', 'at least one subject is needed');
+  const minPriority = options.minPriority ?? 'DEBUG';
+  if (parsePriority(minPriority) !== minPriority) {
+    throw new EngineOptionsError('minPriority', `not a priority: ${JSON.stringify(minPriority)}`);
+  }
+  const ruleMatching = options.ruleMatching ?? 'first';
+  if (ruleMatching !== 'first' && ruleMatching !== 'all') {
+    throw new EngineOptionsError(
+      'ruleMatching',
+      `expected "first" or "all", got ${JSON.stringify(ruleMatching)}`,
+    );
+  }
+  const host = options.hostname ?? osHostname();
+  const name = toToken(options.name ?? `${host}-${process.pid}`);
+  const queue = options.queue ?? QUEUE_GROUPS.engine;
+  if (queue.length === 0) throw new EngineOptionsError('queue', 'must not be empty');
+  const statsIntervalMs = positiveInt('statsIntervalMs', options.statsIntervalMs, 1000);
+  return {
+    bus: options.bus,
+    name,
+    hostname: host,
+    queue,
+    subjects,
+    rules: options.rules ?? Ruleset.empty(),
+    watchRules: options.watchRules ?? true,
+    minPriority,
+    ruleMatching,
+    metrics: options.metrics ?? new MetricsRegistry(),
+    metadata: options.metadata ?? null,
+    alertJson: { ...options.alertJson },
+    timeIso8601: options.timeIso8601 ?? false,
+    maxInFlightBatches: positiveInt('maxInFlightBatches', options.maxInFlightBatches, 64),
+    maxQueuedEvents: positiveInt('maxQueuedEvents', options.maxQueuedEvents, 262_144),
+    statsIntervalMs,
+    statsMinIntervalMs: Math.min(
+      statsIntervalMs,
+      positiveInt('statsMinIntervalMs', options.statsMinIntervalMs, 50),
+    ),
+    publishTimeoutMs: positiveInt('publishTimeoutMs', options.publishTimeoutMs, 5000),
+    publishAttempts: positiveInt('publishAttempts', options.publishAttempts, 5),
+    costSampleEvery: positiveInt('costSampleEvery', options.costSampleEvery, 64, 0),
+    log: options.log ?? stderrLog,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * A ruleset as the engine holds it: compiled, with the KV revision it came
+ * from and what it needs from the metadata join. Built whole before it is
+ * swapped in, so a batch always sees one ruleset from start to end.
+ */
+import type { SakerEvent } from '@saker/events';
+import {
+  type Diagnostic,
+  type LoadResult,
+  Ruleset,
+  type RulesetDocument,
+  decodeRulesetDocument,
+  loadRulesetDocument,
+} from '@saker/rules';
+import { type MetadataNeed, metadataNeed } from './metadata.js';
+
+export interface LoadedRuleset {
+  readonly ruleset: Ruleset;
+  /** KV revision it came from; 0 for the ruleset given at start. */
+  readonly revision: number;
+  readonly need: MetadataNeed;
+  readonly enabledRules: number;
+  /** Per-rule single-rule rulesets for cost sampling, built on first use. */
+  costProbe(): RuleCostProbe;
+}
+
+export type RulesetLoadOutcome =
+  | { readonly ok: true; readonly loaded: LoadedRuleset }
+  | { readonly ok: false; readonly error: string };
+
+export function loadedRuleset(ruleset: Ruleset, revision: number): LoadedRuleset {
+  let probe: RuleCostProbe | undefined;
+  return {
+    ruleset,
+    revision,
+    need: metadataNeed(ruleset),
+    enabledRules: ruleset.rules.filter((r) => r.enabled).length,
+    costProbe: () => {
+      probe ??= new RuleCostProbe(ruleset);
+      return probe;
+    },
+  };
+}
+
+/** `file:line:col: message` of the first error in a load result. */
+export function firstLoadError(result: LoadResult): string {
+  for (const file of result.results) {
+    const d: Diagnostic | undefined = file.errors[0];
+    if (d === undefined) continue;
+    const pos = d.locations[d.locations.length - 1]?.position;
+    const where = pos === undefined ? file.name : `${pos.name}:${pos.line}:${pos.column}`;
+    return `${where}: ${d.message}`;
+  }
+  return 'the ruleset did not load (no error reported)';
+}
+
+/** Compiles a document; `ok: false` carries the first error, `file:line:col: message`. */
+export function compileDocument(doc: RulesetDocument, revision: number): RulesetLoadOutcome {
+  let result: LoadResult;
+  try {
+    result = loadRulesetDocument(doc);
+  } catch (err) {
+    return { ok: false, error: `internal error while loading: ${String(err)}` };
+  }
+  if (!result.ok) return { ok: false, error: firstLoadError(result) };
+  return { ok: true, loaded: loadedRuleset(result.ruleset, revision) };
+}
+
+/** Decodes a KV value (a RulesetDocument) and compiles it. */
+export function compileKvValue(data: Uint8Array, revision: number): RulesetLoadOutcome {
+  let doc: RulesetDocument;
+  try {
+    doc = decodeRulesetDocument(data);
+  } catch (err) {
+    return { ok: false, error: `bad ruleset document: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return compileDocument(doc, revision);
+}
+
+/**
+ * Measures what each rule costs. Ruleset.evaluate times the rules together,
+ * so for a sampled event every rule that could meet it is evaluated on its own
+ * (a copy of the ruleset with only that rule enabled) and timed.
+ */
+export class RuleCostProbe {
+  /** Event type (or source, for untyped sources) to the single-rule rulesets that can meet it. */
+  readonly #byKey = new Map<string, readonly (readonly [string, Ruleset])[]>();
+  readonly #singles: readonly (readonly [string, Ruleset, readonly string[] | undefined, string])[];
+
+  constructor(ruleset: Ruleset) {
+    const none = ruleset.disableRules({});
+    const singles: [string, Ruleset, readonly string[] | undefined, string][] = [];
+    for (const rule of ruleset.rules) {
+      if (!rule.enabled) continue;
+      // Selectors take `*` and `?` as wildcards: such a name may select more
+      // than its own rule, and then its cost is not measured.
+      const single = none.enableRules({ rule: rule.name });
+      if (single.rules.filter((r) => r.enabled).length !== 1) continue;
+      singles.push([rule.name, single, rule.evttypes, rule.source]);
+    }
+    this.#singles = singles;
+  }
+
+  /** The rules that can meet `event`, each alone in a ruleset. */
+  candidates(event: SakerEvent): readonly (readonly [string, Ruleset])[] {
+    const key = event.source === 'syscall' ? `syscall:${event.type}` : event.source;
+    let list = this.#byKey.get(key);
+    if (list === undefined) {
+      list = this.#singles
+        .filter(
+          ([, , types, source]) =>
+            source === event.source &&
+            (event.source !== 'syscall' || types === undefined || types.includes(event.type)),
+        )
+        .map(([name, rs]) => [name, rs] as const);
+      this.#byKey.set(key, list);
+    }
+    return list;
+  }
+}
+
+/** An empty ruleset at revision 0. */
+export function emptyRuleset(): LoadedRuleset {
+  return loadedRuleset(Ruleset.empty(), 0);
+}

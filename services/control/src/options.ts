@@ -1,0 +1,158 @@
+import { isIP } from 'node:net';
+import type { Bus } from '@saker/bus';
+
+/** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
+export type Pem = string | Uint8Array;
+
+export interface ControlTlsOptions {
+  /** The server's certificate chain (PEM). */
+  readonly cert: Pem;
+  /** The server's private key (PEM). */
+  readonly key: Pem;
+  /** CA bundle for client certificates. When given, every client must present a certificate it signed (mTLS). */
+  readonly clientCa?: Pem;
+}
+
+export interface ControlKeepaliveOptions {
+  /** Ping an idle connection this often. Default 30 000 ms. */
+  readonly timeMs?: number;
+  /** Drop the connection when a ping is not answered within this. Default 10 000 ms. */
+  readonly timeoutMs?: number;
+  /** Shortest gap between a client's pings the server accepts. Default 10 000 ms. */
+  readonly minClientPingIntervalMs?: number;
+}
+
+export interface ControlOptions {
+  /** The bus whose KV bucket `saker_rules` holds the ruleset. Not closed by the service. */
+  readonly bus: Bus;
+  /** `host:port` (IPv6 in brackets). Default `127.0.0.1:0`: loopback, a port the OS picks. */
+  readonly listen?: string;
+  /** TLS for the gRPC server. Without it the server speaks plaintext. */
+  readonly tls?: ControlTlsOptions;
+  /** Bearer token every RuleService call must carry (`authorization: Bearer <token>`). */
+  readonly token?: string;
+  readonly keepalive?: ControlKeepaliveOptions;
+  /** How long a shutdown waits for calls in flight before cutting them. Default 5000 ms. */
+  readonly shutdownGraceMs?: number;
+  /** Attempts of an enable/disable's read-modify-write when another writer got in between. Default 10. */
+  readonly conflictRetries?: number;
+  /** Largest request or response message. Default 16 MiB (a ruleset travels whole). */
+  readonly maxMessageBytes?: number;
+}
+
+export interface ResolvedListen {
+  readonly host: string;
+  readonly port: number;
+  readonly loopback: boolean;
+}
+
+/** Options after normalizing and defaults: later code never meets `undefined`. */
+export interface ResolvedControlOptions {
+  readonly bus: Bus;
+  readonly listen: ResolvedListen;
+  readonly tls: ControlTlsOptions | null;
+  readonly token: string | null;
+  readonly keepalive: Required<ControlKeepaliveOptions>;
+  readonly shutdownGraceMs: number;
+  readonly conflictRetries: number;
+  readonly maxMessageBytes: number;
+}
+
+/** An option that cannot work; `option` names it. Thrown by start() before anything listens. */
+export class ControlConfigError extends Error {
+  override readonly name = 'ControlConfigError';
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:0';
+
+/** Splits `host:port` / `[v6]:port`; ControlConfigError naming `option` when it is not one. */
+export function parseHostPort(value: string, option: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (m === null || host === undefined || !Number.isInteger(port) || port > 65535) {
+    throw new ControlConfigError(
+      option,
+      `expected host:port (IPv6 as [addr]:port), got ${JSON.stringify(value)}`,
+    );
+  }
+  if (m[1] !== undefined && isIP(host) !== 6) {
+    throw new ControlConfigError(option, `${JSON.stringify(host)} in brackets is not an IPv6 address`);
+  }
+  return { host, port };
+}
+
+/** Whether `host` only ever means this machine: localhost, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  return mapped !== null && (mapped[1] ?? '').startsWith('127.');
+}
+
+function positive(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ControlConfigError(option, `expected a positive number, got ${value}`);
+  }
+  return value;
+}
+
+function nonEmpty(value: Pem | undefined, option: string): void {
+  if (value === undefined) return;
+  if (value.length === 0) throw new ControlConfigError(option, 'is empty');
+}
+
+/**
+ * Normalizes, checks and fills in defaults. Fails fast, naming the option:
+ * with neither TLS nor a token, only a loopback address may be listened on,
+ * because anyone who can reach the port could replace every engine's rules.
+ */
+export function resolveControlOptions(options: ControlOptions): ResolvedControlOptions {
+  const listenText = options.listen ?? DEFAULT_LISTEN;
+  const { host, port } = parseHostPort(listenText, 'listen');
+  const loopback = isLoopbackHost(host);
+  const token = options.token === undefined || options.token === '' ? null : options.token;
+  if (token !== null && /[\s]/.test(token)) {
+    throw new ControlConfigError('token', 'must not contain white space');
+  }
+  const tls = options.tls ?? null;
+  if (tls !== null) {
+    nonEmpty(tls.cert, 'tls.cert');
+    nonEmpty(tls.key, 'tls.key');
+    nonEmpty(tls.clientCa, 'tls.clientCa');
+  }
+  if (!loopback && tls === null && token === null) {
+    throw new ControlConfigError(
+      'listen',
+      `refusing to serve the control API on ${listenText} (not a loopback address) without TLS or a token; ` +
+        'configure TLS (with a client CA for mTLS) and/or a bearer token, or listen on 127.0.0.1',
+    );
+  }
+  const keepalive = options.keepalive ?? {};
+  return {
+    bus: options.bus,
+    listen: { host, port, loopback },
+    tls,
+    token,
+    keepalive: {
+      timeMs: positive(keepalive.timeMs, 30_000, 'keepalive.timeMs'),
+      timeoutMs: positive(keepalive.timeoutMs, 10_000, 'keepalive.timeoutMs'),
+      minClientPingIntervalMs: positive(
+        keepalive.minClientPingIntervalMs,
+        10_000,
+        'keepalive.minClientPingIntervalMs',
+      ),
+    },
+    shutdownGraceMs: positive(options.shutdownGraceMs, 5000, 'shutdownGraceMs'),
+    conflictRetries: Math.floor(positive(options.conflictRetries, 10, 'conflictRetries')),
+    maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
+  };
+}

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { type Bus, connectBus } from '@saker/bus';
+import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
+import { ControlConfigError, type ControlService, isLoopbackHost, parseHostPort, start } from '../src/mod.js';
+import { GOOD_RULES, type TestPki, makePki } from './helpers.js';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (err) {
+    assert.ok(err instanceof ControlCallError, `expected ControlCallError, got ${String(err)}`);
+    return err.codeName;
+  }
+}
+
+async function withClient<T>(
+  options: ControlClientOptions,
+  fn: (c: ControlClient) => Promise<T>,
+): Promise<T> {
+  const client = new ControlClient({ timeoutMs: 5000, ...options });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+describe('mTLS: the service requires a client certificate from its CA', () => {
+  let pki: TestPki;
+  let bus: Bus;
+  let service: ControlService;
+  const controller = new AbortController();
+
+  before(async () => {
+    pki = makePki();
+    bus = await connectBus({ memory: true });
+    service = await start(
+      { bus, tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.caCert } },
+      controller.signal,
+    );
+  });
+  after(async () => {
+    controller.abort();
+    await service.closed;
+    await bus.close();
+    pki[Symbol.dispose]();
+  });
+
+  test('a client with a certificate from the CA gets through (RuleService and health)', async () => {
+    assert.equal(service.tls, true);
+    assert.equal(service.mtls, true);
+    await withClient(
+      { address: service.address, tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey } },
+      async (c) => {
+        assert.equal(await c.health(), 'SERVING');
+        const put = await c.putRuleset({ files: [{ name: 'good.yaml', content: GOOD_RULES }] });
+        assert.ok((put.revision?.revision ?? 0) > 0);
+        assert.equal((await c.listRules()).rules.length, 2);
+      },
+    );
+  });
+
+  test('a client without a certificate is rejected', async () => {
+    assert.equal(
+      await codeOf(withClient({ address: service.address, tls: { ca: pki.caCert } }, (c) => c.listRules())),
+      'UNAVAILABLE',
+    );
+  });
+
+  test('a client whose certificate another CA signed is rejected', async () => {
+    const code = await codeOf(
+      withClient(
+        {
+          address: service.address,
+          tls: { ca: pki.caCert, cert: pki.otherClientCert, key: pki.otherClientKey },
+        },
+        (c) => c.listRules(),
+      ),
+    );
+    assert.equal(code, 'UNAVAILABLE');
+  });
+
+  test('a client that does not trust the server CA refuses the server', async () => {
+    const code = await codeOf(
+      withClient(
+        { address: service.address, tls: { ca: pki.otherCaCert, cert: pki.clientCert, key: pki.clientKey } },
+        (c) => c.listRules(),
+      ),
+    );
+    assert.equal(code, 'UNAVAILABLE');
+  });
+
+  test('a plaintext client is rejected', async () => {
+    assert.equal(await codeOf(withClient({ address: service.address }, (c) => c.listRules())), 'UNAVAILABLE');
+  });
+});
+
+describe('bearer token', () => {
+  let bus: Bus;
+  let service: ControlService;
+  const controller = new AbortController();
+  const token = 's3cret-token-value';
+
+  before(async () => {
+    bus = await connectBus({ memory: true });
+    service = await start({ bus, token }, controller.signal);
+  });
+  after(async () => {
+    controller.abort();
+    await service.closed;
+    await bus.close();
+  });
+
+  test('the right token passes every RPC', async () => {
+    await withClient({ address: service.address, token }, async (c) => {
+      await c.putRuleset({ files: [{ name: 'good.yaml', content: GOOD_RULES }] });
+      assert.equal((await c.listRules()).rules.length, 2);
+      assert.equal((await c.describeRule('Open etc')).rule?.name, 'Open etc');
+      assert.equal((await c.validateRuleset({ files: [{ name: 'g.yaml', content: GOOD_RULES }] })).ok, true);
+      assert.deepEqual((await c.disableRules({ selector: { rule: 'Open etc' } })).matched, ['Open etc']);
+      assert.deepEqual((await c.enableRules({ selector: { rule: 'Open etc' } })).matched, ['Open etc']);
+      const ac = new AbortController();
+      const first = await c.watchRulesets({}, ac.signal).next();
+      assert.ok((first.value?.revision ?? 0) > 0);
+      ac.abort();
+    });
+  });
+
+  test('a missing or wrong token is UNAUTHENTICATED on every RPC, the watch included', async () => {
+    for (const t of [undefined, 'wrong', `${token}x`, token.slice(0, -1)]) {
+      await withClient({ address: service.address, ...(t === undefined ? {} : { token: t }) }, async (c) => {
+        assert.equal(await codeOf(c.listRules()), 'UNAUTHENTICATED');
+        assert.equal(await codeOf(c.describeRule('Open etc')), 'UNAUTHENTICATED');
+        assert.equal(await codeOf(c.validateRuleset({ files: [] })), 'UNAUTHENTICATED');
+        assert.equal(
+          await codeOf(c.putRuleset({ files: [{ name: 'good.yaml', content: GOOD_RULES }] })),
+          'UNAUTHENTICATED',
+        );
+        assert.equal(await codeOf(c.enableRules({ selector: { rule: 'x' } })), 'UNAUTHENTICATED');
+        assert.equal(await codeOf(c.disableRules({ selector: { rule: 'x' } })), 'UNAUTHENTICATED');
+        const watch = c.watchRulesets({}).next();
+        assert.equal(await codeOf(watch), 'UNAUTHENTICATED');
+      });
+    }
+  });
+
+  test('the health service answers without a token (kubelet probes send none)', async () => {
+    await withClient({ address: service.address }, async (c) => {
+      assert.equal(await c.health(), 'SERVING');
+    });
+  });
+});
+
+describe('options', () => {
+  test('without TLS or a token, a non-loopback address is refused before listening', async () => {
+    await using bus = await connectBus({ memory: true });
+    await assert.rejects(
+      start({ bus, listen: '0.0.0.0:0' }, new AbortController().signal),
+      (err: unknown) =>
+        err instanceof ControlConfigError && err.option === 'listen' && /loopback/.test(err.message),
+    );
+    await assert.rejects(start({ bus, listen: '[::]:0' }, new AbortController().signal), ControlConfigError);
+    // A token makes it acceptable.
+    const ac = new AbortController();
+    const svc = await start({ bus, listen: '0.0.0.0:0', token: 't' }, ac.signal);
+    assert.ok(svc.port > 0);
+    ac.abort();
+    await svc.closed;
+  });
+
+  test('bad listen addresses name the option', async () => {
+    await using bus = await connectBus({ memory: true });
+    for (const listen of ['nope', '127.0.0.1', '127.0.0.1:99999', '[zz]:1']) {
+      await assert.rejects(
+        start({ bus, listen }, new AbortController().signal),
+        (err: unknown) => err instanceof ControlConfigError && err.option === 'listen',
+        listen,
+      );
+    }
+  });
+
+  test('loopback detection and host:port parsing', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '::ffff:127.0.0.1']) {
+      assert.equal(isLoopbackHost(h), true, h);
+    }
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1']) {
+      assert.equal(isLoopbackHost(h), false, h);
+    }
+    assert.deepEqual(parseHostPort('[::1]:50051', 'x'), { host: '::1', port: 50051 });
+    assert.deepEqual(parseHostPort('localhost:0', 'x'), { host: 'localhost', port: 0 });
+  });
+
+  test('close() and the abort signal stop the service; health goes away', async () => {
+    await using bus = await connectBus({ memory: true });
+    const ac = new AbortController();
+    const svc = await start({ bus }, ac.signal);
+    await withClient({ address: svc.address, timeoutMs: 1000 }, async (c) => {
+      assert.equal(await c.health(), 'SERVING');
+      await svc.close();
+      assert.equal(await codeOf(c.health()), 'UNAVAILABLE');
+    });
+    await svc.closed;
+  });
+
+  test('the client retryable set is UNAVAILABLE and RESOURCE_EXHAUSTED', () => {
+    const e = new ControlCallError('ListRules', status.UNAVAILABLE, 'down', undefined);
+    assert.equal(e.retryable, true);
+    assert.equal(new ControlCallError('PutRuleset', status.ABORTED, 'race', undefined).retryable, false);
+    assert.equal(
+      new ControlCallError('PutRuleset', status.INVALID_ARGUMENT, 'bad', undefined).retryable,
+      false,
+    );
+  });
+});

@@ -88,6 +88,8 @@ export const SUBJECTS = {
 export const STREAMS = {
   /** Alerts, kept so every sink and the UI read them through a durable consumer. */
   alerts: { name: 'SAKER_ALERTS', subjects: ['saker.v1.alerts.>'] },
+  /** Kubernetes audit batches: the webhook answers 200 only once they are stored here. */
+  audit: { name: 'SAKER_AUDIT', subjects: ['saker.v1.events.k8s_audit'] },
 } as const;
 
 /** KV buckets. */

@@ -1,5 +1,5 @@
 import { hostname as osHostname } from 'node:os';
-import { EventFileError, readEventsFile } from '@saker/events';
+import { EventFileError } from '@saker/events';
 import {
   type EvaluateOptions,
   type RuleMatching,
@@ -9,6 +9,7 @@ import {
   toFalcoAlert,
 } from '@saker/rules';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
+import { ReplayInputError, readReplayFile } from '../replay-input.js';
 import { loadRulePaths } from '../rules-input.js';
 
 const NAME = 'replay';
@@ -19,12 +20,15 @@ const FLUSH_AT = 64 * 1024;
 /** `saker replay`: evaluate recorded events against rules and print Falco's alerts. */
 export const replay: Command = {
   name: NAME,
-  summary: 'evaluate recorded events (JSON lines) against rules and print alerts',
-  help: `Usage: saker replay --rules FILE|DIR [--rules ...] [options] EVENTS.jsonl...
+  summary: 'evaluate recorded events or Kubernetes audit logs against rules and print alerts',
+  help: `Usage: saker replay --rules FILE|DIR [--rules ...] [options] EVENTS.jsonl|AUDIT.log...
 
-Reads events, one JSON object per line (the libs/events replay format), from
-each file in turn, evaluates them against the rules and prints an alert per
-match, as Falco's text line or as Falco's JSON. Refuses to start when the
+Reads events from each file in turn, in the format its first line shows:
+Saker's replay format (JSON lines of events, "source": ...), a Kubernetes
+audit log (JSON lines of audit.k8s.io/v1 Events, as the API server's log
+backend writes them) or one audit EventList (as the webhook backend posts it). It evaluates them
+against the rules and prints an alert per match, as Falco's text line or as
+Falco's JSON. Refuses to start when the
 rules have load errors. A bad event line stops the replay: the file and line
 are named, with how many events were processed, and the exit code is 1.
 A summary goes to stderr.
@@ -84,7 +88,7 @@ Options:
     const summary = (): string => `${events} events, ${alerts} alerts`;
     for (const file of positionals) {
       try {
-        for await (const event of readEventsFile(file)) {
+        for await (const event of readReplayFile(file)) {
           events++;
           for (const m of ruleset.evaluate(event, evaluate)) {
             alerts++;
@@ -103,7 +107,7 @@ Options:
       } catch (err) {
         if (buf !== '') await io.out(buf);
         const why =
-          err instanceof EventFileError
+          err instanceof EventFileError || err instanceof ReplayInputError
             ? err.message
             : `${file}: cannot read events: ${err instanceof Error ? err.message : String(err)}`;
         io.err(`saker: ${why}\nsaker: stopped after ${summary()}\n`);

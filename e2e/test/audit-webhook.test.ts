@@ -1,0 +1,199 @@
+/**
+ * The audit path end to end: the API server's webhook backend posts an
+ * EventList over mTLS (a test CA made with openssl) to `saker run`; the rule
+ * fires; the alert is printed on stdout and stored in SAKER_ALERTS on a real
+ * nats-server with JetStream.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { STREAMS, connectBus } from '@saker/bus';
+import { repoRoot, startNatsServer } from '@saker/testing';
+
+const MAIN = join(repoRoot(), 'services', 'cli', 'dist', 'src', 'main.js');
+const RULES = join(repoRoot(), 'rules', 'saker_k8s_audit_rules.yaml');
+
+function pki(dir: string): { ca: string; cert: string; key: string; serverCert: string; serverKey: string } {
+  const ssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=e2e-ca');
+  for (const [name, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'],
+    ['client', 'extendedKeyUsage=clientAuth\n'],
+  ] as const) {
+    ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    );
+  }
+  const f = (n: string): string => join(dir, n);
+  return {
+    ca: f('ca.crt'),
+    cert: f('client.crt'),
+    key: f('client.key'),
+    serverCert: f('server.crt'),
+    serverKey: f('server.key'),
+  };
+}
+
+const PRIVILEGED_POD = {
+  kind: 'Event',
+  apiVersion: 'audit.k8s.io/v1',
+  level: 'RequestResponse',
+  auditID: '9d3c2a1e-6f4b-4e8a-b1c7-0a5e2d9f8c31',
+  stage: 'ResponseComplete',
+  requestURI: '/api/v1/namespaces/default/pods?fieldManager=kubectl-run',
+  verb: 'create',
+  user: { username: 'mallory', groups: ['system:authenticated'] },
+  sourceIPs: ['10.0.12.7'],
+  userAgent: 'kubectl/v1.30.1 (linux/amd64) kubernetes/6911225',
+  objectRef: { resource: 'pods', namespace: 'default', name: 'pwn', apiVersion: 'v1' },
+  responseStatus: { metadata: {}, code: 201 },
+  requestObject: {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { name: 'pwn', namespace: 'default' },
+    spec: { containers: [{ name: 'pwn', image: 'busybox:1.36', securityContext: { privileged: true } }] },
+  },
+  responseObject: {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { name: 'pwn', namespace: 'default', uid: '0d6c1f7e-2b1a-4c33-9e0f-5b7c8a6d4e21' },
+    spec: { containers: [{ name: 'pwn', image: 'busybox:1.36', securityContext: { privileged: true } }] },
+  },
+  requestReceivedTimestamp: '2024-05-14T09:30:12.338678Z',
+  stageTimestamp: '2024-05-14T09:30:12.345678Z',
+  annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
+};
+
+/** Resolves with the first match of `re` in what the child writes on `stream`. */
+function waitFor(
+  child: ChildProcess,
+  stream: 'stdout' | 'stderr',
+  re: RegExp,
+  timeoutMs: number,
+): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const t = setTimeout(
+      () => reject(new Error(`no ${re} on ${stream} in ${timeoutMs} ms:\n${text}`)),
+      timeoutMs,
+    );
+    child[stream]?.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const m = re.exec(text);
+      if (m) {
+        clearTimeout(t);
+        resolve(m);
+      }
+    });
+  });
+}
+
+describe('audit webhook end to end (saker run, NATS JetStream)', () => {
+  it('an EventList posted over mTLS becomes an alert on stdout and in SAKER_ALERTS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-e2e-audit-'));
+    await using nats = await startNatsServer({ jetstream: true });
+    const certs = pki(dir);
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'run',
+        '--nats',
+        nats.url,
+        '-r',
+        RULES,
+        '--no-sensor',
+        '--control-listen',
+        'off',
+        '--metrics-listen',
+        '127.0.0.1:0',
+        '--audit-listen',
+        '127.0.0.1:0',
+        '--audit-tls-cert',
+        certs.serverCert,
+        '--audit-tls-key',
+        certs.serverKey,
+        '--audit-client-ca',
+        certs.ca,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const ready = waitFor(child, 'stderr', /saker: running: /, 30_000);
+      const url = (await waitFor(child, 'stderr', /webhook on (https:\/\/\S+)/, 30_000))[1] ?? '';
+      await ready;
+      const printed = waitFor(
+        child,
+        'stdout',
+        /[^\n]*Privileged pod created \(user=mallory pod=pwn ns=default[^\n]*\n/,
+        20_000,
+      );
+
+      const body = JSON.stringify({
+        kind: 'EventList',
+        apiVersion: 'audit.k8s.io/v1',
+        metadata: {},
+        items: [PRIVILEGED_POD],
+      });
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          url,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            ca: readFileSync(certs.ca),
+            cert: readFileSync(certs.cert),
+            key: readFileSync(certs.key),
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 200);
+      const line = (await printed)[0];
+      assert.match(line, /Warning Privileged pod created/);
+
+      await using bus = await connectBus({ url: nats.url });
+      await using feed = await bus.consumer(STREAMS.alerts.name, 'e2e-audit-reader');
+      let alert: { rule?: string; source?: string; output_fields?: Record<string, unknown> } = {};
+      for await (const m of feed) {
+        m.ack();
+        alert = JSON.parse(new TextDecoder().decode(m.data));
+        if (alert.rule === 'Privileged pod created') break;
+      }
+      assert.equal(alert.source, 'k8s_audit');
+      assert.equal(alert.output_fields?.['ka.user.name'], 'mallory');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -46,4 +46,8 @@ echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 echo "setup: build"
 npx turbo run build --output-logs=errors-only
+# npm links a workspace's bins only when their targets exist, and on a fresh
+# clone they exist only after the build: link them now, then check.
+npm rebuild --ignore-scripts --loglevel=error >/dev/null
+npx --no-install saker --version >/dev/null
 echo "setup: done ($(node --version), $(npx tsc --version))"

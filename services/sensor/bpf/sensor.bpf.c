@@ -4,12 +4,19 @@
  * the process lifecycle (exec/fork/exit), and hands them to user space over a
  * BPF ring buffer.
  *
- * Flow: sys_enter saves the raw arguments of an interesting call in `enters`
- * (keyed by pid_tgid); sys_exit takes them back, builds a record in the
- * per-CPU `scratch` buffer (fixed header + a list of params, see sensor.h) and
- * copies it to the ring buffer. Strings and paths are read at exit: by then
+ * Flow: sys_enter checks the interest map first and saves the six raw
+ * argument registers of an interesting call in the thread's task storage
+ * (`enters`); sys_exit checks the interest map first, takes them back, builds
+ * a record in the per-CPU `scratch` buffer (fixed header + a list of params,
+ * see sensor.h) and copies it to the ring buffer with BPF_RB_NO_WAKEUP (the
+ * loader drains on a timer; only a well-filled ring forces a wakeup).
+ * Header-only records (raw-args syscalls, process exit) are reserved in the
+ * ring and filled in place. Strings and paths are read at exit: by then
  * the kernel has resolved the call, and for a successful execve the old
  * image's memory is gone, so argv/exe come from the new mm.
+ *
+ * The cgroup path (a kernfs walk) is sent once per cgroup id (`cg_sent`),
+ * and always on exec/fork; other records carry only the id.
  *
  * Paths are emitted as components, leaf first, because walking dentries goes
  * upward; user space reverses and joins them. That keeps every write in the
@@ -43,20 +50,37 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load: our own tgid, so the loader never traces itself. */
 const volatile __u32 self_tgid = 0;
 
+/* Saved at sys_enter in the task's local storage; id is the syscall id + 1, 0 = nothing pending. */
 struct enter_args {
 	__u64 id;
 	__u64 args[6];
+	/* Per-thread facts that never change for the task, read once: */
+	__u32 ns_valid;
+	__u32 vtid;
+	__u32 vpid;
+	__u32 pidns;
+	/* Cgroup id whose path user space is known to have (spares the cg_sent lookup). */
+	__u64 cg_ok;
 };
+
+/* Read-only cast of a kernel address to a BTF type: direct (PROBE_MEM) loads instead of helper calls. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define RDONLY_CAST(type, p) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
 
+/*
+ * Per-thread enter slot in task-local storage: no hashing, no bucket lock, no
+ * delete, and it goes away with the task (a thread that dies inside a
+ * blocking call leaves nothing behind).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct enter_args);
 } enters SEC(".maps");
 
@@ -67,6 +91,26 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } interest SEC(".maps");
+
+/*
+ * Cgroup ids (kernfs node ids, unique per boot) whose path user space has
+ * already received. A syscall record carries only cgroup_id when its cgroup
+ * is in here; exec and fork records always carry the path.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} cg_sent SEC(".maps");
+
+/*
+ * Ring-buffer notification batching: records are submitted with
+ * BPF_RB_NO_WAKEUP and the loader drains the ring on a short timer; only
+ * once this much data is waiting does a record force a wakeup. A wakeup
+ * (irq_work + scheduling the loader) costs more than building a record.
+ */
+#define WAKEUP_BYTES (512 * 1024)
 
 struct scratch_buf {
 	__u8 buf[SCRATCH_SIZE];
@@ -131,23 +175,54 @@ static __always_inline __u8 *get_scratch(void)
 
 /* ---------- header ---------- */
 
+/*
+ * Header fields are read with direct BTF loads (t->signal->tty, ...): the
+ * task pointer is trusted in tp_btf programs, so each load is one instruction
+ * with an exception-table fixup instead of a bpf_probe_read_kernel call.
+ * Only the variable-index upid reads still go through the helper.
+ */
 static __always_inline __u32 task_tty(struct task_struct *t)
 {
-	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	struct tty_struct *tty = t->signal->tty;
 	if (!tty)
 		return 0;
-	int index = BPF_CORE_READ(tty, index);
-	int major = BPF_CORE_READ(tty, driver, major);
-	int minor = BPF_CORE_READ(tty, driver, minor_start);
+	int index = tty->index;
+	int major = tty->driver->major;
+	int minor = tty->driver->minor_start;
 	return ((__u32)major << 20) | (__u32)(minor + index);
 }
 
 static __always_inline __u64 task_cgroup_kn(struct task_struct *t)
 {
-	return (__u64)BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+	return (__u64)t->cgroups->dfl_cgrp->kn;
 }
 
-static __always_inline void fill_hdr(__u8 *buf, __u16 kind, struct task_struct *t)
+static __always_inline __u64 task_cgroup_id(struct task_struct *t)
+{
+	return t->cgroups->dfl_cgrp->kn->id;
+}
+
+/* vtid, vpid and the pid namespace inum: the upid entry at the task's own level. */
+static __always_inline void task_vids(struct task_struct *t, __u32 *vtid, __u32 *vpid, __u32 *pidns)
+{
+	struct pid *tp = t->thread_pid;
+	unsigned int level = tp->level;
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), &tp->numbers[level & 31]);
+	*vtid = up.nr;
+	*pidns = BPF_CORE_READ(up.ns, ns.inum);
+	struct pid *lp = t->group_leader->thread_pid;
+	struct upid lup = {};
+	bpf_probe_read_kernel(&lup, sizeof(lup), &lp->numbers[level & 31]);
+	*vpid = lup.nr;
+}
+
+/*
+ * The record header. `cache` is the current thread's task storage (or NULL
+ * for another task): a task's vtid, vpid and pid namespace never change, so
+ * they are read with helpers once per thread and then copied.
+ */
+static __always_inline void fill_hdr(__u8 *buf, __u16 kind, struct task_struct *t, struct enter_args *cache)
 {
 	struct rec_hdr *h = (struct rec_hdr *)buf;
 	__builtin_memset(h, 0, sizeof(*h));
@@ -155,33 +230,40 @@ static __always_inline void fill_hdr(__u8 *buf, __u16 kind, struct task_struct *
 	h->size = sizeof(*h);
 	h->cpu = bpf_get_smp_processor_id();
 	h->ts = bpf_ktime_get_boot_ns();
-	h->pid = BPF_CORE_READ(t, tgid);
-	h->tid = BPF_CORE_READ(t, pid);
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	h->uid = BPF_CORE_READ(t, cred, uid.val);
-	h->gid = BPF_CORE_READ(t, cred, gid.val);
-	h->euid = BPF_CORE_READ(t, cred, euid.val);
-	h->egid = BPF_CORE_READ(t, cred, egid.val);
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->ppid = t->real_parent->tgid;
+	const struct cred *cred = t->cred;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
+	h->euid = cred->euid.val;
+	h->egid = cred->egid.val;
 	if (bpf_core_field_exists(t->loginuid))
-		h->loginuid = BPF_CORE_READ(t, loginuid.val);
+		h->loginuid = t->loginuid.val;
 	else
 		h->loginuid = 0xffffffff;
 	h->tty = task_tty(t);
-	h->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
-	struct pid *tp = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = BPF_CORE_READ(tp, level);
-	struct upid up = {};
-	bpf_probe_read_kernel(&up, sizeof(up), &tp->numbers[level & 31]);
-	h->vtid = up.nr;
-	h->pidns = BPF_CORE_READ(up.ns, ns.inum);
-	struct pid *lp = BPF_CORE_READ(t, group_leader, thread_pid);
-	struct upid lup = {};
-	bpf_probe_read_kernel(&lup, sizeof(lup), &lp->numbers[level & 31]);
-	h->vpid = lup.nr;
-	struct kernfs_node *kn = (struct kernfs_node *)task_cgroup_kn(t);
-	h->cgroup_id = BPF_CORE_READ(kn, id);
-	h->start_boottime = BPF_CORE_READ(t, start_boottime);
-	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), t->comm);
+	h->mntns = t->nsproxy->mnt_ns->ns.inum;
+	if (cache) {
+		if (!cache->ns_valid) {
+			task_vids(t, &cache->vtid, &cache->vpid, &cache->pidns);
+			cache->ns_valid = 1;
+		}
+		h->vtid = cache->vtid;
+		h->vpid = cache->vpid;
+		h->pidns = cache->pidns;
+	} else {
+		task_vids(t, &h->vtid, &h->vpid, &h->pidns);
+	}
+	h->cgroup_id = task_cgroup_id(t);
+	h->start_boottime = t->start_boottime;
+	/* Session id in the host pid namespace: the session leader's pid. */
+	struct pid *sp = t->signal->pids[PIDTYPE_SID];
+	h->sid = sp ? sp->numbers[0].nr : 0;
+	/* comm: two direct 8-byte loads from the trusted task (always NUL-terminated within 16). */
+	__u64 *cm = (__u64 *)h->comm;
+	cm[0] = *(__u64 *)&t->comm[0];
+	cm[1] = *(__u64 *)&t->comm[8];
 }
 
 /* ---------- params ---------- */
@@ -381,17 +463,17 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
 	if (fd < 0)
 		return NULL;
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = t->files->fdt;
+	unsigned int max = fdt->max_fds;
 	if ((unsigned long)fd >= max)
 		return NULL;
-	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file **arr = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
 	return f;
 }
 
-static __always_inline int put_fdinfo(__u8 *buf, __u8 argi, long fd, struct file *f)
+static __always_inline int put_fdinfo(__u8 *buf, __u8 argi, long fd, struct file *fp)
 {
 	int off = param_room(buf, sizeof(struct fd_info));
 	if (off < 0 || off > SCRATCH_SIZE - sizeof(struct param_hdr) - sizeof(struct fd_info))
@@ -399,18 +481,20 @@ static __always_inline int put_fdinfo(__u8 *buf, __u8 argi, long fd, struct file
 	struct fd_info *fi = (struct fd_info *)(buf + off + sizeof(struct param_hdr));
 	__builtin_memset(fi, 0, sizeof(*fi));
 	fi->fd = fd;
-	struct inode *ino = BPF_CORE_READ(f, f_inode);
-	fi->mode = BPF_CORE_READ(ino, i_mode);
-	fi->ino = BPF_CORE_READ(ino, i_ino);
-	fi->dev = BPF_CORE_READ(ino, i_sb, s_dev);
-	fi->nlink = BPF_CORE_READ(ino, __i_nlink);
-	fi->sb_magic = BPF_CORE_READ(ino, i_sb, s_magic);
+	struct file *f = RDONLY_CAST(struct file, fp);
+	struct inode *ino = f->f_inode;
+	fi->mode = ino->i_mode;
+	fi->ino = ino->i_ino;
+	struct super_block *sb = ino->i_sb;
+	fi->dev = sb->s_dev;
+	fi->nlink = ino->__i_nlink;
+	fi->sb_magic = sb->s_magic;
 	if ((fi->mode & S_IFMT_) == S_IFSOCK_) {
-		struct socket *sock = BPF_CORE_READ(f, private_data);
-		struct sock *sk = BPF_CORE_READ(sock, sk);
-		fi->sock_family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		fi->sock_type = BPF_CORE_READ(sk, sk_type);
-		fi->sock_proto = BPF_CORE_READ(sk, sk_protocol);
+		struct socket *sock = RDONLY_CAST(struct socket, f->private_data);
+		struct sock *sk = sock->sk;
+		fi->sock_family = sk->__sk_common.skc_family;
+		fi->sock_type = sk->sk_type;
+		fi->sock_proto = sk->sk_protocol;
 	}
 	param_commit(buf, off, P_FDINFO, argi, sizeof(struct fd_info));
 	return 0;
@@ -448,7 +532,8 @@ static __always_inline int put_socktuple(__u8 *buf, __u8 argi, struct file *f)
 	return 0;
 }
 
-/* fd info + path (files) or tuple (sockets) for the fd in args[argi] or the return value. */
+/* fd info + path (files) or tuple (sockets) for the fd in args[argi] or the return value.
+ * with_tuple: 1 = socket tuple; 2 = no kernel path (opens: the path argument already names the file). */
 static __noinline int put_fd(__u8 *buf, __u8 argi, long fd, int with_tuple)
 {
 	if (!buf)
@@ -458,13 +543,14 @@ static __noinline int put_fd(__u8 *buf, __u8 argi, long fd, int with_tuple)
 	if (!f)
 		return 0;
 	put_fdinfo(buf, argi, fd, f);
-	struct inode *ino = BPF_CORE_READ(f, f_inode);
-	__u32 mode = BPF_CORE_READ(ino, i_mode);
+	__u32 mode = RDONLY_CAST(struct file, f)->f_inode->i_mode;
 	if ((mode & S_IFMT_) == S_IFSOCK_) {
-		if (with_tuple)
+		if (with_tuple == 1)
 			put_socktuple(buf, argi, f);
 		return 0;
 	}
+	if (with_tuple == 2)
+		return 0;
 	put_path(buf, P_FDPATH, argi, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
 	return 0;
 }
@@ -490,8 +576,8 @@ static __noinline int put_upath(__u8 *buf, __u8 argi, __u64 uptr, long dirfd)
 	if (off < 0 || off > SCRATCH_SIZE - sizeof(struct param_hdr) - USTR_READ)
 		return -1;
 	put_ustr(buf, P_USTR, argi, uptr);
-	char first = 0;
-	bpf_probe_read_kernel(&first, 1, buf + off + sizeof(struct param_hdr));
+	/* Our own scratch byte: a direct (bounded) load, no helper. */
+	char first = buf[(off + sizeof(struct param_hdr)) & (SCRATCH_SIZE - 1)];
 	if (first == '/' || first == 0)
 		return 0;
 	if ((int)dirfd == AT_FDCWD_) {
@@ -566,7 +652,13 @@ static __noinline int put_exec_info(__u8 *buf)
 	return 0;
 }
 
-static __always_inline void submit(__u8 *buf)
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int submit(__u8 *buf)
 {
 	struct rec_hdr *h = (struct rec_hdr *)buf;
 	__u32 size = h->size;
@@ -574,34 +666,84 @@ static __always_inline void submit(__u8 *buf)
 		COUNT(truncated);
 	if (size > SCRATCH_SIZE) {
 		COUNT(drop_scratch);
-		return;
+		return -1;
 	}
-	if (bpf_ringbuf_output(&events, buf, size, 0) < 0) {
+	if (bpf_ringbuf_output(&events, buf, size, rb_flags()) < 0) {
 		COUNT(drop_ringbuf);
-		return;
+		return -1;
 	}
 	COUNT(seen);
+	return 0;
+}
+
+static __always_inline void mark_cgroup_sent(__u64 cgid)
+{
+	__u8 one = 1;
+	bpf_map_update_elem(&cg_sent, &cgid, &one, BPF_ANY);
 }
 
 /* ---------- syscalls ---------- */
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+/*
+ * No sys_enter hook: the argument registers are still in the task's pt_regs
+ * when sys_exit runs (the kernel does not write them back), so sys_exit reads
+ * them there. The one exception is a successful execve/execveat: the new
+ * image's start clears the registers. For those, the task_rename tracepoint,
+ * which exec fires from begin_new_exec (after the point of no return, before
+ * the registers are reset), snapshots the id and the six registers into the
+ * thread's task storage. Dropping the sys_enter hook spares one tracepoint
+ * call (the BPF run plus its bookkeeping) on every syscall of every task.
+ */
+SEC("tp_btf/task_rename")
+int BPF_PROG(on_exec_args, struct task_struct *task, const char *comm)
 {
-	if (!interesting(id))
+	struct task_struct *cur = bpf_get_current_task_btf();
+	if (task != cur || cur->tgid == self_tgid)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if ((pid_tgid >> 32) == self_tgid)
+	/* Only a rename by exec: other renames (prctl, /proc/<pid>/comm) run in other syscalls. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	__u64 id = regs->orig_ax;
+	if (id != 59 && id != 322)
 		return 0;
-	struct enter_args e = { .id = id };
-	e.args[0] = BPF_CORE_READ(regs, di);
-	e.args[1] = BPF_CORE_READ(regs, si);
-	e.args[2] = BPF_CORE_READ(regs, dx);
-	e.args[3] = BPF_CORE_READ(regs, r10);
-	e.args[4] = BPF_CORE_READ(regs, r8);
-	e.args[5] = BPF_CORE_READ(regs, r9);
-	if (bpf_map_update_elem(&enters, &pid_tgid, &e, BPF_ANY) < 0)
+	struct enter_args *e = bpf_task_storage_get(&enters, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e) {
 		COUNT(drop_enter_full);
+		return 0;
+	}
+	e->id = id + 1;
+	/* A non-leader thread that execs takes over the leader's pid: re-read the cached ids. */
+	e->ns_valid = 0;
+	e->args[0] = regs->di;
+	e->args[1] = regs->si;
+	e->args[2] = regs->dx;
+	e->args[3] = regs->r10;
+	e->args[4] = regs->r8;
+	e->args[5] = regs->r9;
+	return 0;
+}
+
+/* Syscalls whose record is the header alone (raw args, rendered by name in user space). */
+static __always_inline int header_only(__u64 id)
+{
+	switch (id) {
+	case 101: /* ptrace */
+	case 62:  /* kill */
+	case 105: /* setuid */
+	case 106: /* setgid */
+	case 117: /* setresuid */
+	case 119: /* setresgid */
+	case 272: /* unshare */
+	case 308: /* setns */
+	case 321: /* bpf */
+	case 157: /* prctl */
+	case 175: /* init_module */
+	case 323: /* userfaultfd */
+	case 56:  /* clone */
+	case 435: /* clone3 */
+	case 57:  /* fork */
+	case 58:  /* vfork */
+		return 1;
+	}
 	return 0;
 }
 
@@ -611,12 +753,17 @@ static __always_inline void syscall_params(__u8 *buf, __u64 id, __u64 *a, long r
 	case 2:  /* open */
 	case 85: /* creat */
 		put_upath(buf, 0, a[0], AT_FDCWD_);
-		put_fd(buf, ARGI_RET, ret, 0);
+		put_fd(buf, ARGI_RET, ret, 2);
 		break;
 	case 257: /* openat */
-	case 437: /* openat2 */
 		put_upath(buf, 1, a[1], a[0]);
-		put_fd(buf, ARGI_RET, ret, 0);
+		put_fd(buf, ARGI_RET, ret, 2);
+		break;
+	case 437: /* openat2: struct open_how {flags, mode, resolve} is copied as raw bytes */
+		put_upath(buf, 1, a[1], a[0]);
+		if (a[2])
+			put_ubytes(buf, P_SOCKADDR, 2, a[2], a[3] < 24 ? a[3] : 24);
+		put_fd(buf, ARGI_RET, ret, 2);
 		break;
 	case 319: /* memfd_create */
 		put_ustr(buf, P_USTR, 0, a[0]);
@@ -712,31 +859,82 @@ static __always_inline void syscall_params(__u8 *buf, __u64 id, __u64 *a, long r
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
+	/*
+	 * The interest check first: most calls on a busy host are not captured.
+	 * A successful execveat shows orig_ax == 59 (execve) at exit on this
+	 * kernel (the snapshot of on_exec_args has the real id), so 59 also
+	 * stands for an execveat.
+	 */
+	__u64 id = regs->orig_ax;
+	if (!interesting(id) && !(id == 59 && interesting(322)))
+		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct enter_args *saved = bpf_map_lookup_elem(&enters, &pid_tgid);
+	if ((pid_tgid >> 32) == self_tgid)
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct enter_args *saved = bpf_task_storage_get(&enters, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!saved) {
-		/* Only count calls we care about; everything else exits here too. */
-		__u64 id = BPF_CORE_READ(regs, orig_ax);
-		if (interesting(id) && (pid_tgid >> 32) != self_tgid)
-			COUNT(drop_missing_enter);
+		COUNT(drop_enter_full);
 		return 0;
 	}
-	struct enter_args e = *saved;
-	bpf_map_delete_elem(&enters, &pid_tgid);
+	/* The argument registers first, unconditionally (one load each from the trusted pt_regs). */
+	__u64 a[6] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9 };
+	asm volatile("" ::: "memory");
+	if ((id == 59 || id == 322) && ret == 0) {
+		/* A successful exec: the registers are gone, take the snapshot of on_exec_args. */
+		if (!saved->id) {
+			COUNT(drop_missing_enter);
+			return 0;
+		}
+		id = saved->id - 1;
+		saved->id = 0;
+		if (!interesting(id))
+			return 0;
+		for (int i = 0; i < 6; i++)
+			a[i] = saved->args[i];
+	} else {
+		if (id == 59 && !interesting(59))
+			return 0;
+		/* The child's side of clone/fork/vfork is not a call it made (as before). */
+		if (ret == 0 && (id == 56 || id == 57 || id == 58 || id == 435))
+			return 0;
+	}
+
+	__u64 cgid = task_cgroup_id(t);
+	int cg_known = saved->cg_ok == cgid || bpf_map_lookup_elem(&cg_sent, &cgid);
+	if (cg_known)
+		saved->cg_ok = cgid;
+	if (header_only(id) && cg_known) {
+		/* Fixed-size record: reserve in the ring and fill it in place. */
+		struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(struct rec_hdr), 0);
+		if (!h) {
+			COUNT(drop_ringbuf);
+			return 0;
+		}
+		fill_hdr((__u8 *)h, REC_SYSCALL, t, saved);
+		h->syscall = id;
+		h->ret = ret;
+		for (int i = 0; i < 6; i++)
+			h->args[i] = a[i];
+		bpf_ringbuf_submit(h, rb_flags());
+		COUNT(seen);
+		return 0;
+	}
 
 	__u8 *buf = get_scratch();
 	if (!buf)
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	fill_hdr(buf, REC_SYSCALL, t);
+	fill_hdr(buf, REC_SYSCALL, t, saved);
 	struct rec_hdr *h = (struct rec_hdr *)buf;
-	h->syscall = e.id;
+	h->syscall = id;
 	h->ret = ret;
 	for (int i = 0; i < 6; i++)
-		h->args[i] = e.args[i];
-	syscall_params(buf, e.id, e.args, ret);
-	put_cgroup(buf, t);
-	submit(buf);
+		h->args[i] = a[i];
+	syscall_params(buf, id, a, ret);
+	if (!cg_known)
+		put_cgroup(buf, t);
+	if (submit(buf) == 0 && !cg_known)
+		mark_cgroup_sent(cgid);
 	return 0;
 }
 
@@ -750,11 +948,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u8 *buf = get_scratch();
 	if (!buf)
 		return 0;
-	fill_hdr(buf, REC_EXEC, p);
+	fill_hdr(buf, REC_EXEC, p, NULL);
 	((struct rec_hdr *)buf)->args[0] = old_pid;
 	put_exec_info(buf);
 	put_cgroup(buf, p);
-	submit(buf);
+	if (submit(buf) == 0)
+		mark_cgroup_sent(((struct rec_hdr *)buf)->cgroup_id);
 	return 0;
 }
 
@@ -767,26 +966,29 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u8 *buf = get_scratch();
 	if (!buf)
 		return 0;
-	fill_hdr(buf, REC_FORK, child);
+	fill_hdr(buf, REC_FORK, child, NULL);
 	((struct rec_hdr *)buf)->args[0] = parent->tgid;
 	put_cgroup(buf, child);
-	submit(buf);
+	if (submit(buf) == 0)
+		mark_cgroup_sent(((struct rec_hdr *)buf)->cgroup_id);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
-	__u64 key = ((__u64)p->tgid << 32) | (__u32)p->pid;
-	/* A thread that dies inside a blocking call never reaches sys_exit. */
-	bpf_map_delete_elem(&enters, &key);
+	/* (A thread's pending enter slot is task storage: it is freed with the task.) */
 	if (p->pid != p->tgid)
 		return 0;
-	__u8 *buf = get_scratch();
-	if (!buf)
+	/* Fixed-size record (header only): reserved in the ring and filled in place. */
+	struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(struct rec_hdr), 0);
+	if (!h) {
+		COUNT(drop_ringbuf);
 		return 0;
-	fill_hdr(buf, REC_EXIT, p);
-	((struct rec_hdr *)buf)->ret = BPF_CORE_READ(p, exit_code);
-	submit(buf);
+	}
+	fill_hdr((__u8 *)h, REC_EXIT, p, NULL);
+	h->ret = p->exit_code;
+	bpf_ringbuf_submit(h, rb_flags());
+	COUNT(seen);
 	return 0;
 }

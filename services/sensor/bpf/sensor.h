@@ -24,7 +24,7 @@
 #define P_FDPATH 3    /* path of the file behind an fd: components leaf->root; argi = arg index, 0xff = return value */
 #define P_FDINFO 4    /* struct fd_info */
 #define P_SOCKTUPLE 5 /* struct sock_tuple read from the kernel socket */
-#define P_SOCKADDR 6  /* raw struct sockaddr bytes copied from user memory at args[argi] */
+#define P_SOCKADDR 6  /* raw user struct bytes at args[argi]: a struct sockaddr, or openat2's struct open_how */
 #define P_ARGV 7      /* argv of the new image: NUL-separated, from mm->arg_start */
 #define P_EXEPATH 8   /* components of mm->exe_file leaf->root */
 #define P_CWD 9       /* components of fs->pwd leaf->root */
@@ -65,7 +65,7 @@ struct rec_hdr {
 	unsigned int pidns;
 	unsigned int vpid;
 	unsigned int vtid;
-	unsigned int sid;         /* reserved: 0 */
+	unsigned int sid;         /* session id (host pid namespace) */
 	unsigned long long cgroup_id;
 	unsigned long long start_boottime; /* task start, CLOCK_BOOTTIME ns */
 	char comm[TASK_COMM_LEN_];
@@ -118,8 +118,8 @@ struct sensor_stats {
 	unsigned long long seen;              /* records submitted */
 	unsigned long long drop_ringbuf;      /* ring buffer full */
 	unsigned long long drop_scratch;      /* record did not fit the scratch buffer */
-	unsigned long long drop_missing_enter;/* exit without a saved enter (map evicted / started mid-call) */
-	unsigned long long drop_enter_full;   /* enter map full: call not tracked */
+	unsigned long long drop_missing_enter;/* successful exec without its register snapshot (exec began before attach) */
+	unsigned long long drop_enter_full;   /* no task-storage slot for the thread (allocation failed or busy): call not recorded */
 	unsigned long long truncated;         /* records emitted with RF_TRUNCATED */
 };
 

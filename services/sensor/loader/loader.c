@@ -7,14 +7,16 @@
  *                             u32 ncpus u64 boot_epoch_ns u32 loader_pid u32 0
  *   frames:                   u32 payload_len u16 type u16 flags, payload
  *
- * Usage: saker-sensor-loader --syscalls 59,257,42|all [--stats-ms 1000] [--verbose]
+ * Usage: saker-sensor-loader --syscalls 59,257,42|all|none [--stats-ms 1000] [--verbose]
  * stdin: EOF (or "quit") stops the loader; a line "syscalls <ids>" replaces the
  * interest set while running. SIGTERM/SIGINT stop it too. A final stats frame
  * is written before exit.
  *
  * Exit codes: 0 clean stop, 2 usage, 3 environment (root/BTF/tracefs/bpf), 4 load/attach, 5 output.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -38,10 +40,11 @@
 #define TRACEFS_MAGIC_ 0x74726163
 #define TRACEFS_DIR "/sys/kernel/tracing"
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
+/* How often the ring is drained when the probe sends no wakeup (see WAKEUP_BYTES in the probe). */
+#define DRAIN_MS 10
 
 static volatile sig_atomic_t stop_requested;
 static int verbose;
-static FILE *out;
 static int out_failed;
 
 static void on_signal(int sig) { stop_requested = 1; (void)sig; }
@@ -66,21 +69,56 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * Output: frames are appended to one large buffer and written with a single
+ * write(2) when it is nearly full or at the end of each drain of the ring
+ * (the loop runs every DRAIN_MS at most), never one write per record.
+ */
+#define OUT_CAP (1u << 20)
+static uint8_t outbuf[OUT_CAP];
+static size_t out_len;
+
+static void out_flush(void)
+{
+	size_t off = 0;
+	while (!out_failed && off < out_len) {
+		ssize_t w = write(STDOUT_FILENO, outbuf + off, out_len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			out_failed = 1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	out_len = 0;
+}
+
 static void write_bytes(const void *p, size_t n)
 {
 	if (out_failed)
 		return;
-	if (fwrite(p, 1, n, out) != n)
+	if (out_len + n > OUT_CAP)
+		out_flush();
+	if (n > OUT_CAP) {
+		/* cannot happen for records (at most 16 KiB) */
 		out_failed = 1;
+		return;
+	}
+	memcpy(outbuf + out_len, p, n);
+	out_len += n;
 }
 
 static void write_frame(uint16_t type, const void *payload, uint32_t len)
 {
-	uint32_t l = len;
-	uint16_t t = type, f = 0;
-	write_bytes(&l, 4);
-	write_bytes(&t, 2);
-	write_bytes(&f, 2);
+	uint8_t fh[8];
+	uint16_t f = 0;
+	memcpy(fh, &len, 4);
+	memcpy(fh + 4, &type, 2);
+	memcpy(fh + 6, &f, 2);
+	if (out_len + sizeof(fh) + len > OUT_CAP)
+		out_flush();
+	write_bytes(fh, sizeof(fh));
 	write_bytes(payload, len);
 }
 
@@ -131,12 +169,14 @@ static void write_stats(struct sensor_bpf *skel, int ncpus)
 	free(per);
 }
 
-/* "59,257,42" or "all" -> interest map. Unknown/out-of-range ids are a usage error. */
+/* "59,257,42", "all" or "none" -> interest map. Unknown/out-of-range ids are a usage error. */
 static int set_interest(struct sensor_bpf *skel, const char *spec, int strict)
 {
 	uint8_t want[MAX_SYSCALL] = {0};
 	if (strcmp(spec, "all") == 0) {
 		memset(want, 1, sizeof(want));
+	} else if (strcmp(spec, "none") == 0) {
+		/* only the process lifecycle (always on) */
 	} else {
 		char *copy = strdup(spec), *save = NULL;
 		for (char *tok = strtok_r(copy, ", \n", &save); tok; tok = strtok_r(NULL, ", \n", &save)) {
@@ -181,7 +221,7 @@ static void check_environment(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: saker-sensor-loader --syscalls <id,id,...|all> [--stats-ms N] [--verbose]\n");
+	fprintf(stderr, "usage: saker-sensor-loader --syscalls <id,id,...|all|none> [--stats-ms N] [--verbose]\n");
 	exit(2);
 }
 
@@ -230,9 +270,8 @@ int main(int argc, char **argv)
 	if (err)
 		die(4, "attaching the BPF programs failed: %s", strerror(-err));
 
-	out = stdout;
-	static char obuf[1 << 20];
-	setvbuf(out, obuf, _IOFBF, sizeof(obuf));
+	/* A bigger pipe means fewer reader/writer switches (best effort; 1 MiB is the default pipe-max-size). */
+	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
 
 	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
 	if (!rb)
@@ -250,7 +289,7 @@ int main(int argc, char **argv)
 	memcpy(hdr + 16, &boot_epoch, 8);
 	memcpy(hdr + 24, &lpid, 4);
 	write_bytes(hdr, sizeof(hdr));
-	fflush(out);
+	out_flush();
 
 	struct pollfd pfds[2] = {
 		{.fd = ring_buffer__epoll_fd(rb), .events = POLLIN},
@@ -262,7 +301,8 @@ int main(int argc, char **argv)
 	int stdin_open = 1;
 
 	while (!stop_requested && !out_failed) {
-		int n = poll(pfds, stdin_open ? 2 : 1, 100);
+		/* The probe wakes us only when a lot is waiting (BPF_RB_NO_WAKEUP otherwise): drain on a timer. */
+		int n = poll(pfds, stdin_open ? 2 : 1, DRAIN_MS);
 		if (n < 0 && errno != EINTR)
 			die(4, "poll: %s", strerror(errno));
 		ring_buffer__consume(rb);
@@ -292,12 +332,11 @@ int main(int argc, char **argv)
 			write_stats(skel, ncpus);
 			next_stats = now + (uint64_t)stats_ms * 1000000ULL;
 		}
-		if (fflush(out) != 0)
-			out_failed = 1;
+		out_flush();
 	}
 	ring_buffer__consume(rb);
 	write_stats(skel, ncpus);
-	fflush(out);
+	out_flush();
 	ring_buffer__free(rb);
 	sensor_bpf__destroy(skel);
 	return out_failed ? 5 : 0;

@@ -91,15 +91,21 @@ export interface ExeInfoRaw {
 
 /** Params of a record, keyed by the argument index they belong to (ARGI_RET for the return value). */
 export interface RecordParams {
-  readonly ustr: Map<number, string>;
-  readonly dirpath: Map<number, string>;
-  readonly fdpath: Map<number, string>;
-  readonly fdinfo: Map<number, FdInfoRaw>;
-  readonly socktuple: Map<number, SockTupleRaw>;
-  readonly sockaddr: Map<number, Uint8Array>;
+  // Kinds a record does not carry share one empty map (no allocation per record).
+  readonly ustr: ReadonlyMap<number, string>;
+  readonly dirpath: ReadonlyMap<number, string>;
+  readonly fdpath: ReadonlyMap<number, string>;
+  readonly fdinfo: ReadonlyMap<number, FdInfoRaw>;
+  readonly socktuple: ReadonlyMap<number, SockTupleRaw>;
+  readonly sockaddr: ReadonlyMap<number, Uint8Array>;
   argv?: string[];
   exepath?: string;
   cwd?: string;
+  /**
+   * v2 cgroup path. The probe sends it on exec and fork records, and on a
+   * syscall record only the first time its cgroup id is seen; the sensor fills
+   * it in from `cgroupId` for the others.
+   */
   cgroup?: string;
   exeinfo?: ExeInfoRaw;
 }
@@ -126,10 +132,17 @@ export interface KernelRecord {
   readonly pidns: number;
   readonly vpid: number;
   readonly vtid: number;
+  /** Session id (host pid namespace); 0 when unknown. */
+  readonly sid: number;
   readonly cgroupId: bigint;
   readonly startBoottime: bigint;
   readonly comm: string;
   readonly params: RecordParams;
+  /** cgroupId as a number, without making a bigint. */
+  cgroupIdNum(): number;
+  /** Low 32 bits of args[i], unsigned / signed, without making a bigint. */
+  argU32(i: number): number;
+  argS32(i: number): number;
 }
 
 export interface CpuStats {
@@ -174,7 +187,9 @@ export class StreamDecoder {
   push(chunk: Uint8Array): DecodedRecord[] {
     const out: DecodedRecord[] = [];
     if (this.corrupt) return out;
-    this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+    // No copy when nothing is pending: frames are decoded straight out of the chunk.
+    const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.buf = this.buf.length === 0 ? c : Buffer.concat([this.buf, c]);
     let pos = 0;
     if (!this.header) {
       if (this.buf.length < STREAM_HEADER_SIZE) return out;
@@ -201,9 +216,8 @@ export class StreamDecoder {
       }
       if (this.buf.length - pos - FRAME_HEADER_SIZE < len) break;
       const start = pos + FRAME_HEADER_SIZE;
-      const payload = this.buf.subarray(start, start + len);
       try {
-        out.push(decodeFrame(type, payload, this.base + start));
+        out.push(decodeFrameAt(type, this.buf, start, len, this.base + start));
       } catch (err) {
         this.errors++;
         this.onError(
@@ -263,14 +277,19 @@ export function decodeStreamHeader(b: Buffer, offset = 0): StreamHeader {
 
 /** Decodes one frame payload. `offset` is the payload's stream offset, for errors. */
 export function decodeFrame(type: number, p: Buffer, offset: number): DecodedRecord {
+  return decodeFrameAt(type, p, 0, p.length, offset);
+}
+
+/** decodeFrame of the payload p[s, s + len). */
+function decodeFrameAt(type: number, p: Buffer, s: number, len: number, offset: number): DecodedRecord {
   switch (type) {
     case REC_SYSCALL:
     case REC_EXEC:
     case REC_FORK:
     case REC_EXIT:
-      return decodeKernelRecord(type, p, offset);
+      return decodeKernelRecord(type, p, s, len, offset);
     case REC_STATS:
-      return decodeStats(p, offset);
+      return decodeStats(p.subarray(s, s + len), offset);
     default:
       throw new SensorDecodeError(offset - 4, 'frame.type', `unknown record type ${type}`);
   }
@@ -311,8 +330,52 @@ function decodeStats(p: Buffer, offset: number): StatsRecord {
 }
 
 function cstr(b: Buffer, start: number, end: number): string {
-  const nul = b.indexOf(0, start);
-  return utf8.decode(b.subarray(start, nul >= 0 && nul < end ? nul : end));
+  let nul = start;
+  while (nul < end && b[nul] !== 0) nul++;
+  return b.toString('utf8', start, nul);
+}
+
+/** comm is short and repeats: decode each distinct 16-byte value once. */
+const commCache = new Map<string, string>();
+function commOf(b: Buffer, start: number): string {
+  let end = start;
+  while (end < start + 16 && b[end] !== 0) end++;
+  const key = b.toString('latin1', start, end);
+  let v = commCache.get(key);
+  if (v === undefined) {
+    v = b.toString('utf8', start, end);
+    if (commCache.size > 4096) commCache.clear();
+    commCache.set(key, v);
+  }
+  return v;
+}
+
+const EMPTY = new Map<number, never>() as ReadonlyMap<number, never>;
+
+/** u64 at o as a bigint: one allocation when it fits 53 bits (the usual case), readBigUInt64LE otherwise. */
+function u64At(p: Buffer, o: number): bigint {
+  const hi = p.readUInt32LE(o + 4);
+  if (hi < 0x200000) return BigInt(hi * 0x100000000 + p.readUInt32LE(o));
+  return p.readBigUInt64LE(o);
+}
+
+/** s64 at o as a number (return values: small or -errno). */
+function s64NumAt(p: Buffer, o: number): number {
+  const hi = p.readInt32LE(o + 4);
+  const lo = p.readUInt32LE(o);
+  if (hi >= -0x200000 && hi < 0x200000) return hi * 0x100000000 + lo;
+  return Number(p.readBigInt64LE(o));
+}
+
+/** u64 at o as a number (inode numbers, magics: exact below 2^53). */
+function u64NumAt(p: Buffer, o: number): number {
+  const hi = p.readUInt32LE(o + 4);
+  if (hi < 0x200000) return hi * 0x100000000 + p.readUInt32LE(o);
+  return Number(p.readBigUInt64LE(o));
+}
+
+function badSize(offset: number, i: number, field: string, want: number, len: number): never {
+  throw new SensorDecodeError(offset, `param[${i}].${field}`, `expected ${want} bytes, got ${len}`);
 }
 
 /** NUL-separated list, dropping the empty tail after the last NUL. */
@@ -325,171 +388,277 @@ function cstrList(b: Buffer): string[] {
 
 /** Components leaf->root -> absolute path. */
 export function componentsToPath(b: Buffer): string {
-  const parts = cstrList(b).reverse();
-  return `/${parts.join('/')}`;
+  return pathAt(b, 0, b.length);
 }
 
-function decodeKernelRecord(type: number, p: Buffer, offset: number): KernelRecord {
-  if (p.length < REC_HEADER_SIZE) {
+/** componentsToPath of b[from, to). */
+function pathAt(b: Buffer, from: number, to: number): string {
+  // Walk the NUL-terminated components from the end (the root side) backwards.
+  let out = '';
+  let end = to;
+  if (end > from && b[end - 1] === 0) end--;
+  while (end > from) {
+    let start = end - 1;
+    while (start >= from && b[start] !== 0) start--;
+    out += `/${b.toString('utf8', start + 1, end)}`;
+    end = start;
+  }
+  return out === '' ? '/' : out;
+}
+
+/**
+ * A decoded kernel record. The six argument words stay in the frame bytes
+ * until asked for: `args` makes bigints on first use, and the renderers read
+ * the 32-bit words they need as numbers (argU32/argS32) without any bigint.
+ */
+class Rec implements KernelRecord {
+  private argsCache: bigint[] | undefined;
+  constructor(
+    readonly kind: KernelRecord['kind'],
+    readonly syscall: number,
+    readonly flags: number,
+    readonly cpu: number,
+    readonly ts: bigint,
+    readonly ret: number,
+    readonly pid: number,
+    readonly tid: number,
+    readonly ppid: number,
+    readonly uid: number,
+    readonly gid: number,
+    readonly euid: number,
+    readonly egid: number,
+    readonly loginuid: number,
+    readonly tty: number,
+    readonly mntns: number,
+    readonly pidns: number,
+    readonly vpid: number,
+    readonly vtid: number,
+    readonly sid: number,
+    readonly comm: string,
+    readonly params: RecordParams,
+    private readonly buf: Buffer,
+    private readonly at: number,
+  ) {}
+
+  /** Read on demand: most records never need them as bigints. */
+  get cgroupId(): bigint {
+    return u64At(this.buf, this.at + 136);
+  }
+
+  get startBoottime(): bigint {
+    return u64At(this.buf, this.at + 144);
+  }
+
+  /** cgroupId as a number (exact below 2^53, which kernfs ids are in practice). */
+  cgroupIdNum(): number {
+    return u64NumAt(this.buf, this.at + 136);
+  }
+
+  get args(): readonly bigint[] {
+    if (this.argsCache === undefined) {
+      const o = this.at + 32;
+      const b = this.buf;
+      this.argsCache = [
+        u64At(b, o),
+        u64At(b, o + 8),
+        u64At(b, o + 16),
+        u64At(b, o + 24),
+        u64At(b, o + 32),
+        u64At(b, o + 40),
+      ];
+    }
+    return this.argsCache;
+  }
+
+  argU32(i: number): number {
+    return i >= 0 && i < 6 ? this.buf.readUInt32LE(this.at + 32 + i * 8) : 0;
+  }
+
+  argS32(i: number): number {
+    return i >= 0 && i < 6 ? this.buf.readInt32LE(this.at + 32 + i * 8) : 0;
+  }
+}
+
+/** The kernel record at p[s, s + plen): frames are decoded in place, without a Buffer view each. */
+function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, offset: number): KernelRecord {
+  if (plen < REC_HEADER_SIZE) {
     throw new SensorDecodeError(
       offset,
       'record.header',
-      `${p.length} bytes is shorter than the ${REC_HEADER_SIZE}-byte header`,
+      `${plen} bytes is shorter than the ${REC_HEADER_SIZE}-byte header`,
     );
   }
-  const kind = p.readUInt16LE(0);
+  const kind = p.readUInt16LE(s);
   if (kind !== type) {
     throw new SensorDecodeError(offset, 'record.kind', `frame type ${type} carries record kind ${kind}`);
   }
-  const nparams = p.readUInt16LE(4);
-  const size = p.readUInt32LE(8);
-  if (size !== p.length) {
-    throw new SensorDecodeError(
-      offset + 8,
-      'record.size',
-      `header says ${size} bytes, frame has ${p.length}`,
-    );
+  const nparams = p.readUInt16LE(s + 4);
+  const size = p.readUInt32LE(s + 8);
+  if (size !== plen) {
+    throw new SensorDecodeError(offset + 8, 'record.size', `header says ${size} bytes, frame has ${plen}`);
   }
-  const args: bigint[] = [];
-  for (let i = 0; i < 6; i++) args.push(p.readBigUInt64LE(32 + i * 8));
-  const params: RecordParams = {
-    ustr: new Map(),
-    dirpath: new Map(),
-    fdpath: new Map(),
-    fdinfo: new Map(),
-    socktuple: new Map(),
-    sockaddr: new Map(),
+  const recEnd = s + plen;
+  let ustr: Map<number, string> | undefined;
+  let dirpath: Map<number, string> | undefined;
+  let fdpath: Map<number, string> | undefined;
+  let fdinfo: Map<number, FdInfoRaw> | undefined;
+  let socktuple: Map<number, SockTupleRaw> | undefined;
+  let sockaddr: Map<number, Uint8Array> | undefined;
+  const params: {
+    -readonly [K in keyof RecordParams]: RecordParams[K];
+  } = {
+    ustr: EMPTY,
+    dirpath: EMPTY,
+    fdpath: EMPTY,
+    fdinfo: EMPTY,
+    socktuple: EMPTY,
+    sockaddr: EMPTY,
   };
-  let q = REC_HEADER_SIZE;
+  let q = s + REC_HEADER_SIZE;
   for (let i = 0; i < nparams; i++) {
-    if (q + PARAM_HEADER_SIZE > p.length) {
+    if (q + PARAM_HEADER_SIZE > recEnd) {
       throw new SensorDecodeError(
-        offset + q,
+        offset + q - s,
         `param[${i}].header`,
         `record ends before param ${i} of ${nparams}`,
       );
     }
-    const ptype = p.readUInt8(q);
-    const argi = p.readUInt8(q + 1);
-    const len = p.readUInt16LE(q + 2);
+    const ptype = p[q] as number;
+    const argi = p[q + 1] as number;
+    const len = (p[q + 2] as number) | ((p[q + 3] as number) << 8);
     const start = q + PARAM_HEADER_SIZE;
     const end = start + len;
-    if (end > p.length) {
+    if (end > recEnd) {
       throw new SensorDecodeError(
-        offset + q + 2,
+        offset + q - s + 2,
         `param[${i}].length`,
         `${len} bytes run past the record end`,
       );
     }
-    const body = p.subarray(start, end);
-    const need = (n: number, field: string): void => {
-      if (len !== n)
-        throw new SensorDecodeError(
-          offset + q + 2,
-          `param[${i}].${field}`,
-          `expected ${n} bytes, got ${len}`,
-        );
-    };
     switch (ptype) {
       case P_USTR:
-        params.ustr.set(argi, cstr(body, 0, body.length));
+        if (ustr === undefined) {
+          ustr = new Map();
+          params.ustr = ustr;
+        }
+        ustr.set(argi, cstr(p, start, end));
         break;
       case P_DIRPATH:
-        params.dirpath.set(argi, componentsToPath(body));
+        if (dirpath === undefined) {
+          dirpath = new Map();
+          params.dirpath = dirpath;
+        }
+        dirpath.set(argi, pathAt(p, start, end));
         break;
       case P_FDPATH:
-        params.fdpath.set(argi, componentsToPath(body));
+        if (fdpath === undefined) {
+          fdpath = new Map();
+          params.fdpath = fdpath;
+        }
+        fdpath.set(argi, pathAt(p, start, end));
         break;
       case P_FDINFO:
-        need(FD_INFO_SIZE, 'fd_info');
-        params.fdinfo.set(argi, {
-          fd: body.readInt32LE(0),
-          mode: body.readUInt32LE(4),
-          ino: Number(body.readBigUInt64LE(8)),
-          dev: body.readUInt32LE(16),
-          nlink: body.readUInt32LE(20),
-          sockFamily: body.readUInt16LE(24),
-          sockType: body.readUInt16LE(26),
-          sockProto: body.readUInt16LE(28),
-          sbMagic: Number(body.readBigUInt64LE(32)),
+        if (len !== FD_INFO_SIZE) badSize(offset + q - s + 2, i, 'fd_info', FD_INFO_SIZE, len);
+        if (fdinfo === undefined) {
+          fdinfo = new Map();
+          params.fdinfo = fdinfo;
+        }
+        fdinfo.set(argi, {
+          fd: p.readInt32LE(start),
+          mode: p.readUInt32LE(start + 4),
+          ino: u64NumAt(p, start + 8),
+          dev: p.readUInt32LE(start + 16),
+          nlink: p.readUInt32LE(start + 20),
+          sockFamily: p.readUInt16LE(start + 24),
+          sockType: p.readUInt16LE(start + 26),
+          sockProto: p.readUInt16LE(start + 28),
+          sbMagic: u64NumAt(p, start + 32),
         });
         break;
       case P_SOCKTUPLE:
-        need(SOCK_TUPLE_SIZE, 'sock_tuple');
-        params.socktuple.set(argi, {
-          family: body.readUInt16LE(0),
-          proto: body.readUInt16LE(2),
-          lport: body.readUInt16LE(4),
-          rport: body.readUInt16LE(6),
-          laddr: Uint8Array.from(body.subarray(8, 24)),
-          raddr: Uint8Array.from(body.subarray(24, 40)),
-          skType: body.readUInt16LE(40),
-          state: body.readUInt8(42),
+        if (len !== SOCK_TUPLE_SIZE) badSize(offset + q - s + 2, i, 'sock_tuple', SOCK_TUPLE_SIZE, len);
+        if (socktuple === undefined) {
+          socktuple = new Map();
+          params.socktuple = socktuple;
+        }
+        socktuple.set(argi, {
+          family: p.readUInt16LE(start),
+          proto: p.readUInt16LE(start + 2),
+          lport: p.readUInt16LE(start + 4),
+          rport: p.readUInt16LE(start + 6),
+          laddr: Uint8Array.from(p.subarray(start + 8, start + 24)),
+          raddr: Uint8Array.from(p.subarray(start + 24, start + 40)),
+          skType: p.readUInt16LE(start + 40),
+          state: p.readUInt8(start + 42),
         });
         break;
       case P_SOCKADDR:
-        params.sockaddr.set(argi, Uint8Array.from(body));
+        if (sockaddr === undefined) {
+          sockaddr = new Map();
+          params.sockaddr = sockaddr;
+        }
+        sockaddr.set(argi, Uint8Array.from(p.subarray(start, end)));
         break;
       case P_ARGV:
-        params.argv = cstrList(body);
+        params.argv = cstrList(p.subarray(start, end));
         break;
       case P_EXEPATH:
-        params.exepath = componentsToPath(body);
+        params.exepath = pathAt(p, start, end);
         break;
       case P_CWD:
-        params.cwd = componentsToPath(body);
+        params.cwd = pathAt(p, start, end);
         break;
       case P_CGROUP:
-        params.cgroup = componentsToPath(body);
+        params.cgroup = pathAt(p, start, end);
         break;
       case P_EXEINFO:
-        need(EXE_INFO_SIZE, 'exe_info');
+        if (len !== EXE_INFO_SIZE) badSize(offset + q - s + 2, i, 'exe_info', EXE_INFO_SIZE, len);
         params.exeinfo = {
-          ino: Number(body.readBigUInt64LE(0)),
-          ctimeNs: body.readBigUInt64LE(8),
-          mtimeNs: body.readBigUInt64LE(16),
-          sbMagic: Number(body.readBigUInt64LE(24)),
-          nlink: body.readUInt32LE(32),
-          dev: body.readUInt32LE(36),
-          upperLayer: body.readUInt32LE(40) !== 0,
+          ino: u64NumAt(p, start),
+          ctimeNs: p.readBigUInt64LE(start + 8),
+          mtimeNs: p.readBigUInt64LE(start + 16),
+          sbMagic: u64NumAt(p, start + 24),
+          nlink: p.readUInt32LE(start + 32),
+          dev: p.readUInt32LE(start + 36),
+          upperLayer: p.readUInt32LE(start + 40) !== 0,
         };
         break;
       default:
-        throw new SensorDecodeError(offset + q, `param[${i}].type`, `unknown param type ${ptype}`);
+        throw new SensorDecodeError(offset + q - s, `param[${i}].type`, `unknown param type ${ptype}`);
     }
     q = end;
   }
-  if (q !== p.length) {
+  if (q !== recEnd) {
     throw new SensorDecodeError(
-      offset + q,
+      offset + q - s,
       'record.params',
-      `${p.length - q} bytes left after ${nparams} params`,
+      `${recEnd - q} bytes left after ${nparams} params`,
     );
   }
-  return {
-    kind: kind as KernelRecord['kind'],
-    syscall: p.readUInt16LE(2),
-    flags: p.readUInt16LE(6),
-    cpu: p.readUInt32LE(12),
-    ts: p.readBigUInt64LE(16),
-    ret: Number(p.readBigInt64LE(24)),
-    args,
-    pid: p.readUInt32LE(80),
-    tid: p.readUInt32LE(84),
-    ppid: p.readUInt32LE(88),
-    uid: p.readUInt32LE(92),
-    gid: p.readUInt32LE(96),
-    euid: p.readUInt32LE(100),
-    egid: p.readUInt32LE(104),
-    loginuid: p.readUInt32LE(108),
-    tty: p.readUInt32LE(112),
-    mntns: p.readUInt32LE(116),
-    pidns: p.readUInt32LE(120),
-    vpid: p.readUInt32LE(124),
-    vtid: p.readUInt32LE(128),
-    cgroupId: p.readBigUInt64LE(136),
-    startBoottime: p.readBigUInt64LE(144),
-    comm: cstr(p, 152, 168),
+  return new Rec(
+    kind as KernelRecord['kind'],
+    p.readUInt16LE(s + 2),
+    p.readUInt16LE(s + 6),
+    p.readUInt32LE(s + 12),
+    u64At(p, s + 16),
+    s64NumAt(p, s + 24),
+    p.readUInt32LE(s + 80),
+    p.readUInt32LE(s + 84),
+    p.readUInt32LE(s + 88),
+    p.readUInt32LE(s + 92),
+    p.readUInt32LE(s + 96),
+    p.readUInt32LE(s + 100),
+    p.readUInt32LE(s + 104),
+    p.readUInt32LE(s + 108),
+    p.readUInt32LE(s + 112),
+    p.readUInt32LE(s + 116),
+    p.readUInt32LE(s + 120),
+    p.readUInt32LE(s + 124),
+    p.readUInt32LE(s + 128),
+    p.readUInt32LE(s + 132),
+    commOf(p, s + 152),
     params,
-  };
+    p,
+    s,
+  );
 }

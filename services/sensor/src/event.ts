@@ -1,10 +1,19 @@
 /**
  * Turns a decoded syscall record plus the process table into a self-contained
- * SyscallEvent (libs/events), validated by parseEvent before it leaves.
+ * SyscallEvent (libs/events).
+ *
+ * Hot path. The parts of an event that only change when the process does
+ * (proc, ancestors, user, group, container) are built once and shared, frozen,
+ * by the events of the same process until something they depend on changes.
+ * The event is not run through `parseEvent` by default: the sensor builds it
+ * itself from a record the decoder already validated (the kernel's bytes are
+ * the untrusted input, and the decoder is the boundary). `validate: true`
+ * (tests, debugging) runs parseEvent on every event as before.
  */
-import { type SyscallEvent, parseEvent } from '@saker/events';
+import type { ContainerInfo, GroupInfo, ProcessInfo, SyscallEvent, UserInfo } from '@saker/events';
+import { parseEvent } from '@saker/events';
 import { type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
-import type { ProcTable } from './proctable.js';
+import type { ProcEntry, ProcTable } from './proctable.js';
 import { renderCall } from './syscalls.js';
 
 export interface BuildContext {
@@ -12,63 +21,174 @@ export interface BuildContext {
   readonly bootEpochNs: bigint;
   readonly hostname?: string;
   readonly num: number;
+  /** Run parseEvent on the result (default: true here, for direct callers; the Sensor passes its own setting). */
+  readonly validate?: boolean;
+  /** Shared frozen user/group/container objects; one per Sensor. */
+  readonly parts?: EventParts;
 }
 
 const UNSET_LOGINUID = 0xffffffff;
 
+/** Interned, frozen user/group/container sub-objects, keyed by what they are built from. */
+export class EventParts {
+  /** euid -> loginuid -> user. */
+  private users = new Map<number, Map<number, UserInfo>>();
+  private nUsers = 0;
+  private groups = new Map<number, GroupInfo>();
+  private readonly containers = new Map<string, ContainerInfo>();
+  private namesVersion = -1;
+
+  user(table: ProcTable, euid: number, loginuid: number): UserInfo {
+    this.checkNames(table);
+    let byLogin = this.users.get(euid);
+    let u = byLogin?.get(loginuid);
+    // Unknown names are looked up again (the table re-reads /etc at most every 5 s on a miss).
+    if (u === undefined || u.name === undefined || ((u.loginuid ?? -1) >= 0 && u.loginname === undefined)) {
+      const user = table.user(euid);
+      const lu = loginuid === UNSET_LOGINUID ? -1 : loginuid;
+      const loginname = lu >= 0 ? table.user(lu)?.name : undefined;
+      this.checkNames(table);
+      u = Object.freeze({
+        uid: euid,
+        ...(user?.name !== undefined ? { name: user.name } : {}),
+        ...(user?.homedir !== undefined ? { homedir: user.homedir } : {}),
+        ...(user?.shell !== undefined ? { shell: user.shell } : {}),
+        loginuid: lu,
+        ...(loginname !== undefined ? { loginname } : {}),
+      });
+      if (this.nUsers >= 4096) {
+        this.users.clear();
+        this.nUsers = 0;
+        byLogin = undefined;
+      }
+      if (byLogin === undefined) {
+        byLogin = new Map();
+        this.users.set(euid, byLogin);
+      }
+      if (!byLogin.has(loginuid)) this.nUsers++;
+      byLogin.set(loginuid, u);
+    }
+    return u;
+  }
+
+  group(table: ProcTable, egid: number): GroupInfo {
+    this.checkNames(table);
+    let g = this.groups.get(egid);
+    if (g === undefined || g.name === undefined) {
+      const group = table.group(egid);
+      this.checkNames(table);
+      g = Object.freeze({ gid: egid, ...(group?.name !== undefined ? { name: group.name } : {}) });
+      if (this.groups.size >= 4096) this.groups.clear();
+      this.groups.set(egid, g);
+    }
+    return g;
+  }
+
+  container(c: { id: string; fullId?: string }): ContainerInfo {
+    const key = c.fullId ?? c.id;
+    let o = this.containers.get(key);
+    if (o === undefined || o.id !== c.id) {
+      o = Object.freeze({ id: c.id, ...(c.fullId !== undefined ? { full_id: c.fullId } : {}) });
+      if (this.containers.size >= 4096) this.containers.clear();
+      this.containers.set(key, o);
+    }
+    return o;
+  }
+
+  private checkNames(table: ProcTable): void {
+    if (this.namesVersion !== table.namesVersion) {
+      this.namesVersion = table.namesVersion;
+      this.users = new Map();
+      this.nUsers = 0;
+      this.groups = new Map();
+    }
+  }
+}
+
+/** The proc sub-object: shared by consecutive events of the same process while its inputs are equal. */
+function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): ProcessInfo {
+  const sname = rec.sid > 0 ? (rec.sid === rec.pid ? rec.comm : table.get(rec.sid)?.name) : undefined;
+  const argsTruncated = proc.argsTruncated || (rec.flags & RF_ARGV_TRUNCATED) !== 0;
+  if (proc.cache === undefined) proc.cache = {};
+  const c = proc.cache;
+  const q = c.proc as ProcessInfo | undefined;
+  if (
+    q !== undefined &&
+    q.tid === rec.tid &&
+    q.ppid === rec.ppid &&
+    q.vpid === rec.vpid &&
+    q.vtid === rec.vtid &&
+    (q.sid ?? 0) === rec.sid &&
+    q.sname === sname &&
+    q.name === rec.comm &&
+    (q.args_truncated ?? false) === argsTruncated &&
+    q.tty === rec.tty &&
+    q.pidns === rec.pidns &&
+    q.mntns === rec.mntns
+  )
+    return q;
+  const p: ProcessInfo = Object.freeze({
+    pid: rec.pid,
+    tid: rec.tid,
+    ppid: rec.ppid,
+    vpid: rec.vpid,
+    vtid: rec.vtid,
+    ...(rec.sid > 0 ? { sid: rec.sid } : {}),
+    ...(sname !== undefined ? { sname } : {}),
+    name: rec.comm,
+    exe: proc.exe,
+    exepath: proc.exepath,
+    args: proc.args,
+    ...(argsTruncated ? { args_truncated: true } : {}),
+    ...(proc.cwd !== undefined ? { cwd: proc.cwd } : {}),
+    tty: rec.tty,
+    ...(proc.startTs !== undefined ? { start_ts: proc.startTs } : {}),
+    ...(proc.isExeUpperLayer !== undefined ? { is_exe_upper_layer: proc.isExeUpperLayer } : {}),
+    ...(proc.isExeFromMemfd !== undefined ? { is_exe_from_memfd: proc.isExeFromMemfd } : {}),
+    ...(proc.exeIno !== undefined ? { exe_ino: proc.exeIno } : {}),
+    pidns: rec.pidns,
+    mntns: rec.mntns,
+  } as ProcessInfo);
+  c.proc = p;
+  return p;
+}
+
+let defaultParts: EventParts | undefined;
+
 export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): SyscallEvent {
   const { table } = ctx;
+  if (ctx.parts === undefined && defaultParts === undefined) defaultParts = new EventParts();
+  const parts = ctx.parts ?? (defaultParts as EventParts);
   const call = renderCall(rec);
-  const proc = table.lookup(rec.pid, rec);
-  const user = table.user(rec.euid);
-  const group = table.group(rec.egid);
-  const loginuid = rec.loginuid === UNSET_LOGINUID ? -1 : rec.loginuid;
-  const loginname = loginuid >= 0 ? table.user(loginuid)?.name : undefined;
-  const container = table.containerOf(rec.params.cgroup, rec.pid);
-  const ancestors = table.ancestors(rec.pid, rec.ppid);
-  const event = {
-    source: 'syscall' as const,
+  const entry = table.lookup(rec.pid, rec);
+  const proc = procInfo(rec, entry, table);
+  const ancestors = table.cachedAncestors(entry, rec.ppid);
+  const user = parts.user(table, rec.euid, rec.loginuid);
+  const group = parts.group(table, rec.egid);
+  const container = parts.container(table.containerOf(rec.params.cgroup, rec.pid));
+  let rawargs: Record<string, string | number> | undefined;
+  for (const _ in call.rawargs) {
+    rawargs = call.rawargs;
+    break;
+  }
+  // Same key order as before: the JSON of an event does not change.
+  const event: { -readonly [K in keyof SyscallEvent]: SyscallEvent[K] } = {
+    source: 'syscall',
     ts: (ctx.bootEpochNs + rec.ts).toString(),
     num: ctx.num,
     cpu: rec.cpu,
-    ...(ctx.hostname !== undefined ? { hostname: ctx.hostname } : {}),
-    type: call.type,
-    dir: '<' as const,
-    res: rec.ret,
-    args: call.args,
-    ...(Object.keys(call.rawargs).length > 0 ? { rawargs: call.rawargs } : {}),
-    proc: {
-      pid: rec.pid,
-      tid: rec.tid,
-      ppid: rec.ppid,
-      vpid: rec.vpid,
-      vtid: rec.vtid,
-      name: rec.comm,
-      exe: proc.exe,
-      exepath: proc.exepath,
-      args: proc.args,
-      ...(proc.argsTruncated || (rec.flags & RF_ARGV_TRUNCATED) !== 0 ? { args_truncated: true } : {}),
-      ...(proc.cwd !== undefined ? { cwd: proc.cwd } : {}),
-      tty: rec.tty,
-      ...(proc.startTs !== undefined ? { start_ts: proc.startTs } : {}),
-      ...(proc.isExeUpperLayer !== undefined ? { is_exe_upper_layer: proc.isExeUpperLayer } : {}),
-      ...(proc.isExeFromMemfd !== undefined ? { is_exe_from_memfd: proc.isExeFromMemfd } : {}),
-      ...(proc.exeIno !== undefined ? { exe_ino: proc.exeIno } : {}),
-      pidns: rec.pidns,
-      mntns: rec.mntns,
-    },
-    ancestors,
-    user: {
-      uid: rec.euid,
-      ...(user?.name !== undefined ? { name: user.name } : {}),
-      ...(user?.homedir !== undefined ? { homedir: user.homedir } : {}),
-      ...(user?.shell !== undefined ? { shell: user.shell } : {}),
-      loginuid,
-      ...(loginname !== undefined ? { loginname } : {}),
-    },
-    group: { gid: rec.egid, ...(group?.name !== undefined ? { name: group.name } : {}) },
-    ...(call.fd ? { fd: call.fd } : {}),
-    container: { id: container.id, ...(container.fullId !== undefined ? { full_id: container.fullId } : {}) },
-  };
-  return parseEvent(event) as SyscallEvent;
+  } as SyscallEvent;
+  if (ctx.hostname !== undefined) event.hostname = ctx.hostname;
+  event.type = call.type;
+  event.dir = '<';
+  event.res = rec.ret;
+  event.args = call.args;
+  if (rawargs !== undefined) event.rawargs = rawargs;
+  event.proc = proc;
+  event.ancestors = ancestors;
+  event.user = user;
+  event.group = group;
+  if (call.fd) event.fd = call.fd;
+  event.container = container;
+  return ctx.validate === false ? event : (parseEvent(event) as SyscallEvent);
 }

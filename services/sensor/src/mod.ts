@@ -30,10 +30,21 @@ export {
   fdTypeOf,
   absolutePath,
   normalizePath,
+  ppmOpenFlags,
 } from './render.js';
 export { ProcTable } from './proctable.js';
 export type { ProcEntry, ProcTableOptions } from './proctable.js';
 export { containerIdFromCgroup, cgroupPathFromProcFile, HOST_CONTAINER_ID } from './container-id.js';
 export type { ContainerIdentity } from './container-id.js';
-export { SYSCALL_IDS, syscallName, resolveSyscalls, renderCall } from './syscalls.js';
+export { SYSCALL_IDS, syscallName, resolveSyscalls, renderCall, renderPtraceRequest } from './syscalls.js';
 export { buildSyscallEvent } from './event.js';
+export { start } from './service.js';
+export type {
+  EventTypeSource,
+  SensorService,
+  SensorServiceOptions,
+  SensorServiceStats,
+  SyscallDropNotice,
+} from './service.js';
+export { interestFromEventTypes } from './interest.js';
+export type { InterestSet } from './interest.js';

@@ -30,6 +30,20 @@ export interface ProcEntry {
   exeIno?: number;
   /** ms since epoch when the exit record arrived; kept a while for late children and in-flight records. */
   exitedAt?: number;
+  /**
+   * Event sub-objects built from this entry, shared (frozen) by every event of
+   * the process until the entry or the record's own fields change. Internal.
+   */
+  cache?: EntryCache;
+}
+
+/** Per-entry memo of frozen event parts; see event.ts. */
+export interface EntryCache {
+  proc?: object;
+  ancGen?: number;
+  ancPpid?: number;
+  ancestors?: readonly AncestorInfo[];
+  asAncestor?: AncestorInfo;
 }
 
 export interface NameEntry {
@@ -74,6 +88,13 @@ export class ProcTable {
   private users = new Map<number, NameEntry>();
   private groups = new Map<number, NameEntry>();
   private namesLoadedAt = 0;
+  /** Bumped whenever an entry is added, replaced or removed: ancestor chains built before are stale. */
+  generation = 0;
+  /** Bumped whenever the user/group name maps are re-read. */
+  namesVersion = 0;
+  private sweptAt = 0;
+  /** cgroup path -> container identity (containerIdFromCgroup is a parse per call). */
+  private readonly containerByPath = new Map<string, { id: string; fullId?: string }>();
 
   constructor(options: ProcTableOptions = {}) {
     this.opts = normalize(options);
@@ -173,14 +194,22 @@ export class ProcTable {
 
   onExit(rec: KernelRecord): void {
     const e = this.procs.get(rec.pid);
-    if (e) e.exitedAt = Date.now();
-    this.sweep();
+    const now = Date.now();
+    if (e) e.exitedAt = now;
+    // A sweep walks the whole table: at most a few times per grace period, not per exit.
+    if (now - this.sweptAt >= this.opts.exitGraceMs / 4) {
+      this.sweptAt = now;
+      this.sweep();
+    }
   }
 
   /** Tracks chdir-like changes we learn from records (exec carries cwd). */
   noteCwd(pid: number, cwd: string): void {
     const e = this.procs.get(pid);
-    if (e) e.cwd = cwd;
+    if (e) {
+      e.cwd = cwd;
+      e.cache = undefined;
+    }
   }
 
   /** Parent first, bounded by maxAncestors; stops at pid 0/1 loops and unknown parents. */
@@ -192,17 +221,40 @@ export class ProcTable {
       seen.add(next);
       const e = this.procs.get(next) ?? this.readProc(next);
       if (!e) break;
-      out.push({
-        pid: e.pid,
-        name: e.name,
-        exe: e.exe,
-        exepath: e.exepath,
-        args: e.args,
-        ...(e.startTs !== undefined ? { start_ts: e.startTs } : {}),
-      });
+      out.push(this.asAncestor(e));
       next = e.ppid;
     }
     return out;
+  }
+
+  /** The entry as an ancestor, built once per entry and shared (frozen). */
+  private asAncestor(e: ProcEntry): AncestorInfo {
+    if (e.cache === undefined) e.cache = {};
+    const c = e.cache;
+    if (c.asAncestor) return c.asAncestor;
+    const a: AncestorInfo = Object.freeze({
+      pid: e.pid,
+      name: e.name,
+      exe: e.exe,
+      exepath: e.exepath,
+      args: e.args,
+      ...(e.startTs !== undefined ? { start_ts: e.startTs } : {}),
+    });
+    c.asAncestor = a;
+    return a;
+  }
+
+  /** ancestors(), memoised on the entry until the table changes. The array is shared and frozen. */
+  cachedAncestors(e: ProcEntry, ppid: number): readonly AncestorInfo[] {
+    if (e.cache === undefined) e.cache = {};
+    const c = e.cache;
+    if (c.ancestors !== undefined && c.ancGen === this.generation && c.ancPpid === ppid) return c.ancestors;
+    const a = Object.freeze(this.ancestors(e.pid, ppid));
+    // ancestors() may have read /proc and bumped the generation: take it after.
+    c.ancestors = a;
+    c.ancGen = this.generation;
+    c.ancPpid = ppid;
+    return a;
   }
 
   user(uid: number): NameEntry | undefined {
@@ -216,7 +268,12 @@ export class ProcTable {
   /** Container of a process: the kernel's cgroup v2 path first, /proc/<pid>/cgroup (v1/hybrid hosts) second. */
   containerOf(cgroupPath: string | undefined, pid: number): { id: string; fullId?: string } {
     if (cgroupPath !== undefined) {
-      const c = containerIdFromCgroup(cgroupPath);
+      let c = this.containerByPath.get(cgroupPath);
+      if (c === undefined) {
+        c = containerIdFromCgroup(cgroupPath);
+        if (this.containerByPath.size >= 4096) this.containerByPath.clear();
+        this.containerByPath.set(cgroupPath, c);
+      }
       if (c.id !== HOST_CONTAINER_ID) return c;
     }
     const known = this.procs.get(pid);
@@ -241,6 +298,7 @@ export class ProcTable {
   }
 
   private insert(e: ProcEntry): void {
+    this.generation++;
     this.procs.set(e.pid, e);
     if (this.procs.size > this.opts.maxEntries) this.sweep(true);
   }
@@ -248,8 +306,10 @@ export class ProcTable {
   private sweep(force = false): void {
     const now = Date.now();
     for (const [pid, e] of this.procs) {
-      if (e.exitedAt !== undefined && (force || now - e.exitedAt > this.opts.exitGraceMs))
+      if (e.exitedAt !== undefined && (force || now - e.exitedAt > this.opts.exitGraceMs)) {
         this.procs.delete(pid);
+        this.generation++;
+      }
     }
     if (this.procs.size > this.opts.maxEntries) {
       // Still too big (a fork bomb we never saw exit): drop the oldest inserted.
@@ -259,6 +319,7 @@ export class ProcTable {
         if (i++ >= excess) break;
         this.procs.delete(pid);
       }
+      this.generation++;
     }
   }
 
@@ -310,6 +371,7 @@ export class ProcTable {
     const now = Date.now();
     if (!force && now - this.namesLoadedAt < 5000) return false;
     this.namesLoadedAt = now;
+    this.namesVersion++;
     this.users = parseColonFile(`${this.opts.etcRoot}/passwd`, (f) => ({
       name: f[0] ?? '',
       ...(f[5] !== undefined ? { homedir: f[5] } : {}),

@@ -31,8 +31,24 @@ const O_TAIL: readonly (readonly [string, number])[] = [
   ['FASYNC', 0o20000],
 ];
 
+/** Memo for the renderers below: programs use a handful of flag and mode values over and over. */
+function memo(f: (n: number) => string): (n: number) => string {
+  const m = new Map<number, string>();
+  return (n) => {
+    let v = m.get(n);
+    if (v === undefined) {
+      v = f(n);
+      if (m.size >= 4096) m.clear();
+      m.set(n, v);
+    }
+    return v;
+  };
+}
+
 /** `O_RDONLY|O_CLOEXEC`, `O_TRUNC|O_CREAT|O_WRONLY|O_CLOEXEC`. */
-export function renderOpenFlags(flags: number): string {
+export const renderOpenFlags = memo(renderOpenFlagsUncached);
+
+function renderOpenFlagsUncached(flags: number): string {
   const out: string[] = [];
   let f = flags >>> 0;
   // O_TMPFILE contains O_DIRECTORY, O_SYNC contains O_DSYNC: match them whole first.
@@ -55,8 +71,37 @@ export function renderOpenFlags(flags: number): string {
   return out.join('|');
 }
 
+// Falco's own open-flag encoding (PPM_O_*), which `evt.rawarg.flags` and the
+// rule engine's evt.is_open_read/write read. The access mode becomes two bits:
+// O_RDONLY is bit 0 and O_WRONLY bit 1, so O_RDWR sets both.
+const PPM_OPEN: readonly (readonly [number, number])[] = [
+  [0o100, 1 << 2], // O_CREAT
+  [0o2000, 1 << 3], // O_APPEND
+  [0o10000, 1 << 4], // O_DSYNC
+  [0o200, 1 << 5], // O_EXCL
+  [0o4000, 1 << 6], // O_NONBLOCK
+  [0o4010000, 1 << 7], // O_SYNC
+  [0o1000, 1 << 8], // O_TRUNC
+  [0o40000, 1 << 9], // O_DIRECT
+  [0o200000, 1 << 10], // O_DIRECTORY
+  [0o100000, 1 << 11], // O_LARGEFILE
+  [0o2000000, 1 << 12], // O_CLOEXEC
+  [0o20200000, 1 << 13], // O_TMPFILE
+];
+
+/** Kernel open flags in Falco's PPM_O_* encoding. */
+export function ppmOpenFlags(flags: number): number {
+  const f = flags >>> 0;
+  const acc = f & O_ACCMODE;
+  let out = acc === 0 ? 1 : acc === 1 ? 2 : acc === 2 ? 3 : 0;
+  for (const [bit, ppm] of PPM_OPEN) if ((f & bit) === bit) out |= ppm;
+  return out;
+}
+
 /** `S_ISUID|S_IRWXU|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH` for 04755; `0` renders as `0`. */
-export function renderMode(mode: number): string {
+export const renderMode = memo(renderModeUncached);
+
+function renderModeUncached(mode: number): string {
   const m = mode & 0o7777;
   const out: string[] = [];
   if (m & 0o4000) out.push('S_ISUID');
@@ -224,6 +269,14 @@ export function absolutePath(raw: string, base: string | undefined): string {
 
 /** Lexical `.`/`..` cleanup, as Falco does for fd.name; symlinks are not resolved. */
 export function normalizePath(p: string): string {
+  // Fast path: already clean (absolute, no `//`, no `.`/`..` segment, no trailing `/`).
+  if (
+    p.charCodeAt(0) === 47 &&
+    p.indexOf('//') < 0 &&
+    p.indexOf('/.') < 0 &&
+    (p.length === 1 || p.charCodeAt(p.length - 1) !== 47)
+  )
+    return p;
   const out: string[] = [];
   for (const seg of p.split('/')) {
     if (seg === '' || seg === '.') continue;

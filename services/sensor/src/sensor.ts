@@ -23,7 +23,7 @@ import {
   type StreamHeader,
 } from './decoder.js';
 import { type SensorDecodeError, SensorLoaderError } from './errors.js';
-import { buildSyscallEvent } from './event.js';
+import { EventParts, buildSyscallEvent } from './event.js';
 import { ProcTable } from './proctable.js';
 import { SYSCALL_IDS, resolveSyscalls } from './syscalls.js';
 
@@ -42,9 +42,25 @@ export interface SensorOptions {
   readonly startTimeoutMs?: number;
   /** Called for each record that could not be decoded or did not validate. */
   readonly onError?: (err: Error) => void;
+  /**
+   * Run the generic `parseEvent` validation on every event the sensor builds.
+   * Off by default: the events are built by the sensor itself from records the
+   * decoder already validated. On under `node --test` (NODE_TEST_CONTEXT) and
+   * with SAKER_SENSOR_VALIDATE=1, so the tests prove the events are valid.
+   */
+  readonly validate?: boolean;
 }
 
-type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError'>> & {
+/** The default for SensorOptions.validate. */
+export function validateByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    env.SAKER_SENSOR_VALIDATE === '1' ||
+    (env.SAKER_SENSOR_VALIDATE !== '0' && env.NODE_TEST_CONTEXT !== undefined)
+  );
+}
+
+type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError' | 'validate'>> & {
+  readonly validate: boolean;
   readonly hostname: string;
   readonly onError: (err: Error) => void;
   readonly syscallIds: readonly number[];
@@ -72,7 +88,81 @@ function normalizeOptions(o: SensorOptions): NormalizedOptions {
     queueLimit: o.queueLimit ?? 10000,
     startTimeoutMs: o.startTimeoutMs ?? 30000,
     onError: o.onError ?? (() => {}),
+    validate: o.validate ?? validateByDefault(),
   };
+}
+
+/**
+ * Record handling shared by the Sensor and bench/decode.bench.ts: keeps the
+ * process table current and turns syscall records into events.
+ */
+export class RecordPipeline {
+  readonly table: ProcTable;
+  invalidEvents = 0;
+  num = 0;
+  bootEpochNs = 0n;
+  private readonly parts = new EventParts();
+  /** cgroup id -> v2 path: the probe sends a cgroup's path once, then only its id. */
+  private readonly cgroupPaths = new Map<number, string>();
+
+  constructor(
+    private readonly opts: {
+      readonly hostname: string;
+      readonly maxAncestors: number;
+      readonly validate: boolean;
+      readonly onError: (err: Error) => void;
+    },
+  ) {
+    this.table = new ProcTable({ maxAncestors: opts.maxAncestors });
+  }
+
+  /** The event for a syscall record; undefined for lifecycle records and invalid events. */
+  handle(rec: KernelRecord): SyscallEvent | undefined {
+    const p = rec.params;
+    // kernfs ids are below 2^53 in practice; a number is a much cheaper map key than a bigint.
+    const cgid = rec.cgroupIdNum();
+    if (p.cgroup !== undefined) {
+      if (this.cgroupPaths.get(cgid) !== p.cgroup) {
+        if (this.cgroupPaths.size >= 8192) this.cgroupPaths.clear();
+        this.cgroupPaths.set(cgid, p.cgroup);
+      }
+    } else {
+      const known = this.cgroupPaths.get(cgid);
+      if (known !== undefined) p.cgroup = known;
+    }
+    switch (rec.kind) {
+      case REC_FORK:
+        this.table.onFork(rec);
+        return undefined;
+      case REC_EXEC:
+        this.table.onExec(rec);
+        return undefined;
+      case REC_EXIT:
+        this.table.onExit(rec);
+        return undefined;
+      case REC_SYSCALL:
+        break;
+    }
+    if ((rec.syscall === SYSCALL_IDS.execve || rec.syscall === SYSCALL_IDS.execveat) && rec.ret === 0) {
+      this.table.onExec(rec);
+    }
+    try {
+      const ev = buildSyscallEvent(rec, {
+        table: this.table,
+        bootEpochNs: this.bootEpochNs,
+        hostname: this.opts.hostname,
+        num: this.num + 1,
+        validate: this.opts.validate,
+        parts: this.parts,
+      });
+      this.num++;
+      return ev;
+    } catch (err) {
+      this.invalidEvents++;
+      this.opts.onError(err as Error);
+      return undefined;
+    }
+  }
 }
 
 export interface SensorStats {
@@ -110,24 +200,25 @@ function sumStats(per: readonly CpuStats[]): CpuStats {
 
 export class Sensor implements AsyncIterable<SyscallEvent> {
   readonly table: ProcTable;
+  private readonly pipeline: RecordPipeline;
   private readonly opts: NormalizedOptions;
   private child: ChildProcess | undefined;
   private readonly decoder: StreamDecoder;
   private header: StreamHeader | undefined;
   private stderr = '';
   private perCpu: readonly CpuStats[] = [];
-  private invalidEvents = 0;
-  private num = 0;
   private readonly queue: SyscallEvent[] = [];
   private waiter: ((r: IteratorResult<SyscallEvent>) => void) | undefined;
   private readonly listeners = new Set<(e: SyscallEvent) => void>();
+  private readonly statsListeners = new Set<(s: SensorStats) => void>();
   private ended = false;
   private failure: Error | undefined;
   private exitPromise: Promise<void> | undefined;
 
   private constructor(opts: NormalizedOptions) {
     this.opts = opts;
-    this.table = new ProcTable({ maxAncestors: opts.maxAncestors });
+    this.pipeline = new RecordPipeline(opts);
+    this.table = this.pipeline.table;
     this.decoder = new StreamDecoder({ onError: (e: SensorDecodeError) => opts.onError(e) });
   }
 
@@ -147,8 +238,8 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       perCpu: this.perCpu,
       totals: sumStats(this.perCpu),
       decodeErrors: this.decoder.errors,
-      invalidEvents: this.invalidEvents,
-      eventsEmitted: this.num,
+      invalidEvents: this.pipeline.invalidEvents,
+      eventsEmitted: this.pipeline.num,
     };
   }
 
@@ -162,11 +253,17 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     return () => this.listeners.delete(fn);
   }
 
+  /** Calls fn after each stats record of the loader (every `statsIntervalMs`, and once at exit). */
+  onStats(fn: (s: SensorStats) => void): () => void {
+    this.statsListeners.add(fn);
+    return () => this.statsListeners.delete(fn);
+  }
+
   /** Replaces the captured syscall set while running (filtered in the kernel). */
   setSyscalls(names: readonly string[]): void {
     const { ids, unknown } = resolveSyscalls(names);
     if (unknown.length > 0) throw new RangeError(`syscalls: the sensor cannot capture ${unknown.join(', ')}`);
-    this.child?.stdin?.write(`syscalls ${ids.join(',')}\n`);
+    this.child?.stdin?.write(`syscalls ${ids.join(',') || 'none'}\n`);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SyscallEvent> {
@@ -210,7 +307,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private spawn(signal?: AbortSignal): Promise<void> {
     const args = [
       '--syscalls',
-      this.opts.syscallIds.join(',') || '0',
+      this.opts.syscallIds.join(',') || 'none',
       '--stats-ms',
       String(this.opts.statsIntervalMs),
     ];
@@ -282,6 +379,10 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
       if (rec.kind === REC_STATS) {
         this.perCpu = rec.perCpu;
+        if (this.statsListeners.size > 0) {
+          const st = this.stats;
+          for (const l of this.statsListeners) l(st);
+        }
         continue;
       }
       this.onRecord(rec);
@@ -292,6 +393,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
 
   private onHeader(h: StreamHeader): void {
     this.header = h;
+    this.pipeline.bootEpochNs = h.bootEpochNs;
     this.table.setBootEpoch(h.bootEpochNs);
     // Seed after the probe is live: a process that forks between the two is
     // then seen by both, never by neither.
@@ -299,36 +401,8 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   }
 
   private onRecord(rec: KernelRecord): void {
-    switch (rec.kind) {
-      case REC_FORK:
-        this.table.onFork(rec);
-        return;
-      case REC_EXEC:
-        this.table.onExec(rec);
-        return;
-      case REC_EXIT:
-        this.table.onExit(rec);
-        return;
-      case REC_SYSCALL:
-        break;
-    }
-    if ((rec.syscall === SYSCALL_IDS.execve || rec.syscall === SYSCALL_IDS.execveat) && rec.ret === 0) {
-      this.table.onExec(rec);
-    }
-    let ev: SyscallEvent;
-    try {
-      ev = buildSyscallEvent(rec, {
-        table: this.table,
-        bootEpochNs: this.header?.bootEpochNs ?? 0n,
-        hostname: this.opts.hostname,
-        num: this.num + 1,
-      });
-    } catch (err) {
-      this.invalidEvents++;
-      this.opts.onError(err as Error);
-      return;
-    }
-    this.num++;
+    const ev = this.pipeline.handle(rec);
+    if (ev === undefined) return;
     for (const l of this.listeners) l(ev);
     if (this.waiter) {
       const w = this.waiter;

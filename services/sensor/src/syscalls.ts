@@ -4,12 +4,14 @@
  * rules use such as ptrace's `request`). The probe sends raw values; this
  * table turns them into `args`, `rawargs` and `fd`.
  */
+import { Buffer } from 'node:buffer';
 import type { FdInfo } from '@saker/events';
 import { ARGI_RET, type KernelRecord } from './decoder.js';
 import {
   absolutePath,
   fdTypeOf,
   netTupleOf,
+  ppmOpenFlags,
   renderMode,
   renderOpenFlags,
   renderSockaddr,
@@ -135,6 +137,12 @@ class Ctx {
     this.rawargs[name] = v;
   }
 
+  /** Open flags: rendered text, and the raw value in Falco's PPM encoding (what evt.rawarg.flags means). */
+  openFlags(v: number): void {
+    this.args.flags = renderOpenFlags(v);
+    this.rawargs.flags = ppmOpenFlags(v);
+  }
+
   /** fd info for args[i] or the return value; `pathOverride` is the string-based name Falco uses. */
   useFd(i: number, opts: { path?: { abs: string; raw: string }; isServer?: boolean } = {}): void {
     const info = this.rec.params.fdinfo.get(i);
@@ -145,15 +153,14 @@ class Ctx {
     let name: string | undefined = opts.path?.abs ?? kpath;
     if (net) name = renderTuple(net);
     const type = fdTypeOf(info.mode, info.sockFamily, kpath ?? name);
-    this.fd = {
-      num: info.fd,
-      type,
-      ...(name !== undefined ? { name } : {}),
-      ...(opts.path !== undefined ? { nameraw: opts.path.raw } : {}),
-      dev: info.dev,
-      ino: info.ino,
-      ...(net ? { net } : {}),
-    };
+    // Plain assignments in a fixed order (no conditional spreads: they allocate on the hot path).
+    const fd: { -readonly [K in keyof FdInfo]: FdInfo[K] } = { num: info.fd, type };
+    if (name !== undefined) fd.name = name;
+    if (opts.path !== undefined) fd.nameraw = opts.path.raw;
+    fd.dev = info.dev;
+    fd.ino = info.ino;
+    if (net) fd.net = net;
+    this.fd = fd;
   }
 }
 
@@ -164,10 +171,10 @@ const open: Renderer = (c) => {
   c.args.fd = r;
   const p = c.setPath('name', 0);
   if (c.rec.syscall === SYSCALL_IDS.creat) {
-    c.flags('mode', u32(c.a(1)), renderMode);
+    c.flags('mode', c.rec.argU32(1), renderMode);
   } else {
-    c.flags('flags', u32(c.a(1)), renderOpenFlags);
-    c.flags('mode', u32(c.a(2)), renderMode);
+    c.openFlags(c.rec.argU32(1));
+    c.flags('mode', c.rec.argU32(2), renderMode);
   }
   c.useFd(ARGI_RET, { path: p });
   if (c.fd) {
@@ -178,14 +185,22 @@ const open: Renderer = (c) => {
 
 const openat: Renderer = (c) => {
   c.args.fd = c.rec.ret;
-  c.args.dirfd = s32(c.a(0));
+  c.args.dirfd = c.rec.argS32(0);
   const p = c.setPath('name', 1);
   if (c.rec.syscall === SYSCALL_IDS.openat2) {
-    // openat2 passes struct open_how; its fields are not read yet (docs/sensor.md).
-    c.args.flags = '';
+    // openat2 passes struct open_how {u64 flags, mode, resolve}: the probe copies it.
+    const how = c.rec.params.sockaddr.get(2);
+    if (how !== undefined && how.length >= 16) {
+      const v = Buffer.from(how.buffer, how.byteOffset, how.length);
+      c.openFlags(Number(v.readBigUInt64LE(0) & 0xffffffffn));
+      c.flags('mode', Number(v.readBigUInt64LE(8) & 0xffffn), renderMode);
+      if (how.length >= 24) c.args.resolve = Number(v.readBigUInt64LE(16) & 0xffffffffn);
+    } else {
+      c.args.flags = '';
+    }
   } else {
-    c.flags('flags', u32(c.a(2)), renderOpenFlags);
-    c.flags('mode', u32(c.a(3)), renderMode);
+    c.openFlags(c.rec.argU32(2));
+    c.flags('mode', c.rec.argU32(3), renderMode);
   }
   c.useFd(ARGI_RET, { path: p });
   if (c.fd) {
@@ -207,9 +222,9 @@ const execve: Renderer = (c) => {
     c.setPath('filename', i);
   }
   if (c.rec.syscall === SYSCALL_IDS.execveat) {
-    c.args.dirfd = s32(c.a(0));
-    c.rawargs.flags = u32(c.a(4));
-    c.args.flags = u32(c.a(4));
+    c.args.dirfd = c.rec.argS32(0);
+    c.rawargs.flags = c.rec.argU32(4);
+    c.args.flags = c.rec.argU32(4);
   }
 };
 
@@ -225,7 +240,7 @@ const atPath =
   (name: string, extra?: (c: Ctx) => void): Renderer =>
   (c) => {
     c.args.res = c.rec.ret;
-    c.args.dirfd = s32(c.a(0));
+    c.args.dirfd = c.rec.argS32(0);
     c.setPath(name, 1);
     extra?.(c);
   };
@@ -242,13 +257,13 @@ const twoAtPaths =
   (dirA: string, a: string, dirB: string, b: string, flagsArg?: number): Renderer =>
   (c) => {
     c.args.res = c.rec.ret;
-    c.args[dirA] = s32(c.a(0));
+    c.args[dirA] = c.rec.argS32(0);
     c.setPath(a, 1);
-    c.args[dirB] = s32(c.a(2));
+    c.args[dirB] = c.rec.argS32(2);
     c.setPath(b, 3);
     if (flagsArg !== undefined) {
-      c.args.flags = u32(c.a(flagsArg));
-      c.rawargs.flags = u32(c.a(flagsArg));
+      c.args.flags = c.rec.argU32(flagsArg);
+      c.rawargs.flags = c.rec.argU32(flagsArg);
     }
   };
 
@@ -256,7 +271,7 @@ const fdCall =
   (extra?: (c: Ctx) => void, isServer = false): Renderer =>
   (c) => {
     c.args.res = c.rec.ret;
-    c.args.fd = s32(c.a(0));
+    c.args.fd = c.rec.argS32(0);
     c.useFd(0, { isServer });
     extra?.(c);
   };
@@ -268,7 +283,7 @@ const sockaddrArg = (c: Ctx, argi: number): string | undefined => {
 
 const connect: Renderer = (c) => {
   c.args.res = c.rec.ret;
-  c.args.fd = s32(c.a(0));
+  c.args.fd = c.rec.argS32(0);
   c.useFd(0, { isServer: false });
   const addr = sockaddrArg(c, 1);
   if (addr !== undefined) c.args.addr = addr;
@@ -282,8 +297,8 @@ const accept: Renderer = (c) => {
   c.useFd(ARGI_RET, { isServer: true });
   if (c.fd?.net) c.args.tuple = renderTuple(c.fd.net);
   if (c.rec.syscall === SYSCALL_IDS.accept4) {
-    c.args.flags = u32(c.a(3));
-    c.rawargs.flags = u32(c.a(3));
+    c.args.flags = c.rec.argU32(3);
+    c.rawargs.flags = c.rec.argU32(3);
   }
 };
 
@@ -299,6 +314,42 @@ const chownExtra = (uidArg: number) => (c: Ctx) => {
   c.args.gid = s32(c.a(uidArg + 1));
 };
 
+/** linux/ptrace.h request numbers, named as Falco names them (`evt.arg.request contains PTRACE_ATTACH`). */
+const PTRACE_REQUESTS: ReadonlyMap<number, string> = new Map([
+  [0, 'PTRACE_TRACEME'],
+  [1, 'PTRACE_PEEKTEXT'],
+  [2, 'PTRACE_PEEKDATA'],
+  [3, 'PTRACE_PEEKUSR'],
+  [4, 'PTRACE_POKETEXT'],
+  [5, 'PTRACE_POKEDATA'],
+  [6, 'PTRACE_POKEUSR'],
+  [7, 'PTRACE_CONT'],
+  [8, 'PTRACE_KILL'],
+  [9, 'PTRACE_SINGLESTEP'],
+  [12, 'PTRACE_GETREGS'],
+  [13, 'PTRACE_SETREGS'],
+  [14, 'PTRACE_GETFPREGS'],
+  [15, 'PTRACE_SETFPREGS'],
+  [16, 'PTRACE_ATTACH'],
+  [17, 'PTRACE_DETACH'],
+  [18, 'PTRACE_GETFPXREGS'],
+  [19, 'PTRACE_SETFPXREGS'],
+  [24, 'PTRACE_SYSCALL'],
+  [0x4200, 'PTRACE_SETOPTIONS'],
+  [0x4201, 'PTRACE_GETEVENTMSG'],
+  [0x4202, 'PTRACE_GETSIGINFO'],
+  [0x4203, 'PTRACE_SETSIGINFO'],
+  [0x4204, 'PTRACE_GETREGSET'],
+  [0x4205, 'PTRACE_SETREGSET'],
+  [0x4206, 'PTRACE_SEIZE'],
+  [0x4207, 'PTRACE_INTERRUPT'],
+  [0x4208, 'PTRACE_LISTEN'],
+]);
+
+export function renderPtraceRequest(req: number): string {
+  return PTRACE_REQUESTS.get(req) ?? String(req);
+}
+
 const RENDERERS: Readonly<Record<string, Renderer>> = {
   open,
   creat: open,
@@ -309,28 +360,28 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   memfd_create: (c) => {
     c.args.fd = c.rec.ret;
     c.args.name = c.rec.params.ustr.get(0) ?? '';
-    c.args.flags = u32(c.a(1));
-    c.rawargs.flags = u32(c.a(1));
+    c.args.flags = c.rec.argU32(1);
+    c.rawargs.flags = c.rec.argU32(1);
     c.useFd(ARGI_RET);
   },
   unlink: pathOnly('path'),
   rmdir: pathOnly('path'),
-  mkdir: pathOnly('path', (c) => c.flags('mode', u32(c.a(1)), renderMode)),
-  chmod: pathOnly('filename', (c) => c.flags('mode', u32(c.a(1)), renderMode)),
+  mkdir: pathOnly('path', (c) => c.flags('mode', c.rec.argU32(1), renderMode)),
+  chmod: pathOnly('filename', (c) => c.flags('mode', c.rec.argU32(1), renderMode)),
   chown: pathOnly('path', chownExtra(1)),
   lchown: pathOnly('path', chownExtra(1)),
   umount2: pathOnly('name', (c) => {
-    c.args.flags = u32(c.a(1));
+    c.args.flags = c.rec.argU32(1);
   }),
   unlinkat: atPath('name', (c) => {
-    c.args.flags = u32(c.a(2)) & 0x200 ? 'AT_REMOVEDIR' : '';
-    c.rawargs.flags = u32(c.a(2));
+    c.args.flags = c.rec.argU32(2) & 0x200 ? 'AT_REMOVEDIR' : '';
+    c.rawargs.flags = c.rec.argU32(2);
   }),
-  mkdirat: atPath('path', (c) => c.flags('mode', u32(c.a(2)), renderMode)),
-  fchmodat: atPath('filename', (c) => c.flags('mode', u32(c.a(2)), renderMode)),
+  mkdirat: atPath('path', (c) => c.flags('mode', c.rec.argU32(2), renderMode)),
+  fchmodat: atPath('filename', (c) => c.flags('mode', c.rec.argU32(2), renderMode)),
   fchownat: atPath('pathname', (c) => {
     chownExtra(2)(c);
-    c.args.flags = u32(c.a(4));
+    c.args.flags = c.rec.argU32(4);
   }),
   rename: twoPaths('oldpath', 'newpath'),
   link: twoPaths('oldpath', 'newpath'),
@@ -345,13 +396,13 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   symlinkat: (c) => {
     c.args.res = c.rec.ret;
     c.args.target = c.rec.params.ustr.get(0) ?? '';
-    c.args.linkdirfd = s32(c.a(1));
+    c.args.linkdirfd = c.rec.argS32(1);
     c.setPath('linkpath', 2);
   },
-  fchmod: fdCall((c) => c.flags('mode', u32(c.a(1)), renderMode)),
+  fchmod: fdCall((c) => c.flags('mode', c.rec.argU32(1), renderMode)),
   fchown: fdCall(chownExtra(1)),
   finit_module: fdCall((c) => {
-    c.args.flags = u32(c.a(2));
+    c.args.flags = c.rec.argU32(2);
   }),
   connect,
   bind: fdCall((c) => {
@@ -359,10 +410,10 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
     if (addr !== undefined) c.args.addr = addr;
   }),
   listen: fdCall((c) => {
-    c.args.backlog = s32(c.a(1));
+    c.args.backlog = c.rec.argS32(1);
   }),
   sendto: fdCall((c) => {
-    c.args.size = u32(c.a(2));
+    c.args.size = c.rec.argU32(2);
     const addr = sockaddrArg(c, 4);
     if (c.fd?.net) c.args.tuple = renderTuple(c.fd.net);
     else if (addr !== undefined) c.args.tuple = `->${addr}`;
@@ -374,27 +425,27 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   accept4: accept,
   socket: (c) => {
     c.args.fd = c.rec.ret;
-    c.args.domain = u32(c.a(0));
-    c.args.type = u32(c.a(1));
-    c.args.proto = u32(c.a(2));
+    c.args.domain = c.rec.argU32(0);
+    c.args.type = c.rec.argU32(1);
+    c.args.proto = c.rec.argU32(2);
     c.useFd(ARGI_RET);
   },
   dup: (c) => {
     c.args.res = c.rec.ret;
-    c.args.oldfd = s32(c.a(0));
+    c.args.oldfd = c.rec.argS32(0);
     c.useFd(ARGI_RET);
   },
   dup2: (c) => {
     c.args.res = c.rec.ret;
-    c.args.oldfd = s32(c.a(0));
-    c.args.newfd = s32(c.a(1));
+    c.args.oldfd = c.rec.argS32(0);
+    c.args.newfd = c.rec.argS32(1);
     c.useFd(ARGI_RET);
   },
   dup3: (c) => {
     c.args.res = c.rec.ret;
-    c.args.oldfd = s32(c.a(0));
-    c.args.newfd = s32(c.a(1));
-    c.args.flags = u32(c.a(2));
+    c.args.oldfd = c.rec.argS32(0);
+    c.args.newfd = c.rec.argS32(1);
+    c.args.flags = c.rec.argU32(2);
     c.useFd(ARGI_RET);
   },
   mount: (c) => {
@@ -402,15 +453,16 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
     c.args.dev = c.rec.params.ustr.get(0) ?? '';
     c.setPath('dir', 1);
     c.args.type = c.rec.params.ustr.get(2) ?? '';
-    c.args.flags = u32(c.a(3));
-    c.rawargs.flags = u32(c.a(3));
+    c.args.flags = c.rec.argU32(3);
+    c.rawargs.flags = c.rec.argU32(3);
   },
-  ptrace: resAnd([
-    ['request', 0, s32],
-    ['pid', 1, s32],
-    ['addr', 2, u64],
-    ['data', 3, u64],
-  ]),
+  ptrace: (c) => {
+    c.args.res = c.rec.ret;
+    c.flags('request', c.rec.argS32(0), renderPtraceRequest);
+    c.args.pid = c.rec.argS32(1);
+    c.args.addr = u64(c.a(2));
+    c.args.data = u64(c.a(3));
+  },
   kill: resAnd([
     ['pid', 0, s32],
     ['sig', 1, s32],
@@ -457,10 +509,16 @@ export function renderCall(rec: KernelRecord): RenderedCall & { type: string } {
       c.args[`arg${i}`] = u64(v);
     });
   }
-  return {
+  const out: {
+    type: string;
+    args: Record<string, string | number>;
+    rawargs: Record<string, string | number>;
+    fd?: FdInfo;
+  } = {
     type: name ?? `syscall_${rec.syscall}`,
     args: c.args,
     rawargs: c.rawargs,
-    ...(c.fd ? { fd: c.fd } : {}),
   };
+  if (c.fd) out.fd = c.fd;
+  return out;
 }

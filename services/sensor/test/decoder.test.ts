@@ -18,6 +18,7 @@ import {
 import { SensorDecodeError } from '../src/errors.js';
 import { buildSyscallEvent } from '../src/event.js';
 import { ProcTable } from '../src/proctable.js';
+import { ppmOpenFlags } from '../src/render.js';
 import { components, fdInfo, frame, param, record, sockTuple, stats, streamHeader } from './wire.js';
 
 const S_IFREG = 0o100000;
@@ -178,7 +179,11 @@ describe('buildSyscallEvent', () => {
     assert.equal(ev.ts, '1700000005000000000');
     assert.equal(ev.args.name, '/home/alice/out/log.txt');
     assert.equal(ev.args.flags, 'O_TRUNC|O_CREAT|O_WRONLY|O_CLOEXEC');
-    assert.equal(ev.rawargs?.flags, O_WRONLY_CREAT_TRUNC_CLOEXEC);
+    // evt.rawarg.flags is Falco's PPM encoding: O_WRONLY 1<<1, O_CREAT 1<<2, O_TRUNC 1<<8, O_CLOEXEC 1<<12.
+    assert.equal(ev.rawargs?.flags, (1 << 1) | (1 << 2) | (1 << 8) | (1 << 12));
+    assert.equal(ppmOpenFlags(O_WRONLY_CREAT_TRUNC_CLOEXEC), ev.rawargs?.flags);
+    assert.equal(ppmOpenFlags(0), 1, 'O_RDONLY is bit 0');
+    assert.equal(ppmOpenFlags(2), 3, 'O_RDWR is both access bits');
     assert.equal(ev.args.mode, 'S_IRUSR|S_IWUSR|S_IRGRP|S_IROTH');
     assert.equal(ev.fd?.name, '/home/alice/out/log.txt');
     assert.equal(ev.fd?.nameraw, 'out/log.txt');

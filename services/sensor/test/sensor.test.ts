@@ -5,14 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
+import { syscallFields } from '@saker/rules';
 import { Sensor } from '../src/sensor.js';
+import { kubepodsCgroup, newContainerId, runcRun } from './containers.js';
 
 const isRoot = process.getuid?.() === 0;
 const SKIP = isRoot
@@ -21,6 +23,14 @@ const SKIP = isRoot
 if (SKIP) console.error(`\n*** SKIPPING sensor integration test: ${SKIP} ***\n`);
 
 const MEMFD_EXEC = fileURLToPath(new URL('../../build/saker-memfd-exec', import.meta.url));
+const PTRACE_ATTACH = fileURLToPath(new URL('../../build/saker-ptrace-attach', import.meta.url));
+
+/** A field's value as the rule engine extracts it (`proc.aname`, '2'). */
+function field(e: SyscallEvent, name: string, arg?: string): unknown {
+  const found = syscallFields.lookup(name, arg);
+  assert.ok(found, `no field ${name}`);
+  return found.def.bind(found.arg)(e);
+}
 
 const SYSCALLS = [
   'execve',
@@ -46,14 +56,18 @@ const SYSCALLS = [
   'fchown',
   'memfd_create',
   'kill',
+  'ptrace',
 ];
 
-describe('sensor (real kernel)', { skip: SKIP, timeout: 60_000 }, () => {
+describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
   let sensor: Sensor;
   const events: SyscallEvent[] = [];
   const errors: Error[] = [];
   let dir: string;
   const etcFile = `/etc/saker-sensor-test-${process.pid}`;
+  const usrBinFile = `/usr/bin/saker-sensor-test-${process.pid}`;
+  let traced = 0;
+  let containerId = '';
   const pids: Record<string, number> = {};
   let serverPort = 0;
   let clientPort = 0;
@@ -68,7 +82,13 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 60_000 }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'saker-sensor-'));
-    sensor = await Sensor.start({ syscalls: SYSCALLS, statsIntervalMs: 200, onError: (e) => errors.push(e) });
+    // validate: parseEvent on every event, so `invalidEvents === 0` below proves they are valid.
+    sensor = await Sensor.start({
+      syscalls: SYSCALLS,
+      statsIntervalMs: 200,
+      validate: true,
+      onError: (e) => errors.push(e),
+    });
     sensor.onEvent((e) => events.push(e));
 
     run('cat', 'cat', ['/etc/shadow']);
@@ -81,6 +101,24 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 60_000 }, () => {
     run('mv', 'mv', [join(dir, 'suid'), join(dir, 'moved')]);
     run('rm', 'rm', ['moved'], dir);
     run('memfd', MEMFD_EXEC, ['saker-test', '/bin/true']);
+    run('usrbin', 'sh', ['-c', `echo x > ${usrBinFile}`]);
+    run('rmusrbin', 'rm', ['-f', usrBinFile]);
+    // A shell with a controlling terminal: `script` gives it a pty.
+    run('script', 'script', ['-qec', "sh -c 'echo saker-tty-marker >/dev/null'", '/dev/null']);
+    const pt = spawnSync(PTRACE_ATTACH, [], { encoding: 'utf8' });
+    assert.equal(pt.status, 0, pt.stderr);
+    pids.ptrace = pt.pid ?? -1;
+    traced = Number(pt.stdout.trim());
+    // A real container: runc, a busybox rootfs, a kubepods cgroupfs path.
+    containerId = newContainerId();
+    const rr = runcRun({
+      bundle: join(dir, 'bundle'),
+      id: `saker-${containerId.slice(0, 12)}`,
+      args: ['sh', '-c', 'cat /etc/hostname; exit 0'],
+      cgroupsPath: kubepodsCgroup(containerId),
+      terminal: false,
+    });
+    assert.equal(rr.status, 0, `runc run: ${rr.stderr}`);
 
     const server = createServer((sock) => sock.end());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -104,6 +142,7 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 60_000 }, () => {
   after(() => {
     rmSync(dir, { recursive: true, force: true });
     if (existsSync(etcFile)) rmSync(etcFile, { force: true });
+    if (existsSync(usrBinFile)) rmSync(usrBinFile, { force: true });
   });
 
   it('decodes every record into a valid event', () => {
@@ -231,5 +270,84 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 60_000 }, () => {
     assert.equal(ex.proc.exepath, '/memfd:saker-test');
     assert.equal(ex.proc.is_exe_from_memfd, true);
     assert.equal(ex.proc.exe, '/bin/true');
+  });
+
+  it('opens for write under /usr/bin: flags and the file', () => {
+    const ev = of('usrbin', 'openat').find((e) => e.args.name === usrBinFile);
+    assert.ok(ev, `no openat of ${usrBinFile}`);
+    assert.match(String(ev.args.flags), /O_TRUNC\|O_CREAT\|O_WRONLY/);
+    assert.equal(field(ev, 'evt.is_open_write'), true);
+    assert.equal(field(ev, 'evt.is_open_read'), false);
+    assert.equal(field(ev, 'fd.directory'), '/usr/bin');
+    assert.equal(ev.fd?.type, 'file');
+    const cat = of('cat', 'openat').find((e) => e.args.name === '/etc/shadow');
+    assert.ok(cat);
+    assert.equal(field(cat, 'evt.is_open_read'), true);
+    assert.equal(field(cat, 'evt.is_open_write'), false);
+  });
+
+  it('sees the controlling terminal of a shell under script', () => {
+    const sh = events.find(
+      (e) =>
+        e.type === 'execve' &&
+        e.res === 0 &&
+        e.proc.name === 'sh' &&
+        e.proc.args.join(' ').includes('saker-tty-marker'),
+    );
+    assert.ok(sh, 'no execve of sh -c under script');
+    assert.notEqual(sh.proc.tty, 0);
+    assert.equal(sh.proc.tty !== undefined && sh.proc.tty >>> 20, 136, 'a /dev/pts device (major 136)');
+    assert.equal(field(sh, 'proc.tty'), sh.proc.tty);
+    assert.ok(sh.proc.sid !== undefined && sh.proc.sid > 0, 'session id');
+    // The plain cat spawned by this test has no terminal.
+    const cat = of('cat', 'openat')[0];
+    assert.equal(cat?.proc.tty, 0);
+  });
+
+  it('renders a ptrace attach: request name, target pid', () => {
+    const ev = of('ptrace', 'ptrace').find((e) => e.args.request === 'PTRACE_ATTACH');
+    assert.ok(ev, 'no PTRACE_ATTACH event');
+    assert.equal(ev.rawargs?.request, 16);
+    assert.equal(ev.args.pid, traced);
+    assert.equal(ev.res, 0);
+    assert.equal(field(ev, 'evt.arg.request'), 'PTRACE_ATTACH');
+  });
+
+  it('answers parent and ancestor fields through the rule engine extractors', () => {
+    const ev = of('cat', 'openat').find((e) => e.args.name === '/etc/shadow');
+    assert.ok(ev);
+    const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    assert.equal(field(ev, 'proc.pname'), comm(process.pid));
+    assert.equal(field(ev, 'proc.ppid'), process.pid);
+    assert.equal(field(ev, 'proc.aname', '1'), comm(process.pid));
+    assert.equal(field(ev, 'proc.apid', '1'), process.pid);
+    assert.equal(field(ev, 'proc.aexepath', '1'), readlinkSync(`/proc/${process.pid}/exe`));
+    assert.equal(field(ev, 'proc.aname', '2'), comm(process.ppid));
+    assert.equal(field(ev, 'proc.apid', '2'), process.ppid);
+    assert.equal(field(ev, 'proc.aexepath', '2'), readlinkSync(`/proc/${process.ppid}/exe`));
+    assert.equal(field(ev, 'proc.aname', '0'), 'cat');
+    assert.equal(field(ev, 'proc.pexepath'), readlinkSync(`/proc/${process.pid}/exe`));
+  });
+
+  it('sees a process in a real runc container: 12-character id from a kubepods cgroup', () => {
+    const inCtr = events.filter((e) => e.container.id === containerId.slice(0, 12));
+    assert.ok(inCtr.length > 0, `no event from container ${containerId.slice(0, 12)}`);
+    for (const e of inCtr) assert.equal(e.container.full_id, containerId);
+    const sh = inCtr.find((e) => e.type === 'execve' && e.res === 0 && e.proc.name === 'sh');
+    assert.ok(sh, 'no execve of sh in the container');
+    assert.equal(sh.proc.vpid, 1, 'the container init is pid 1 in its namespace');
+    assert.notEqual(sh.proc.pid, 1);
+    assert.equal(field(sh, 'proc.pname'), 'runc');
+    assert.equal(field(sh, 'container.id'), containerId.slice(0, 12));
+    assert.equal(sh.proc.exepath, '/bin/busybox', 'the exe path as the container sees it');
+    const cat = inCtr.find(
+      (e) => e.type === 'openat' && e.proc.name === 'cat' && e.args.name === '/etc/hostname',
+    );
+    assert.ok(cat, 'no openat of /etc/hostname by cat in the container');
+    assert.equal(field(cat, 'proc.pname'), 'sh');
+    assert.equal(field(cat, 'proc.apid', '1'), sh.proc.pid);
+    assert.equal(field(cat, 'proc.aname', '2'), 'runc');
+    assert.equal(field(cat, 'container.id'), containerId.slice(0, 12));
+    assert.notEqual(cat.proc.mntns, events.find((e) => e.proc.pid === pids.cat)?.proc.mntns);
   });
 });

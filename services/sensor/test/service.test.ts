@@ -1,0 +1,116 @@
+/**
+ * Integration: the sensor service on the real probe and a real (in-memory)
+ * bus: batches arrive on saker.v1.events.syscall.<node>, the interest set
+ * follows the ruleset and changes at run time, and drops raise a
+ * rate-limited "syscall event drop" notice. Needs root.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type Bus, connectBus, decodeBatch } from '@saker/bus';
+import type { SyscallEvent } from '@saker/events';
+import { type SyscallDropNotice, start } from '../src/service.js';
+
+const isRoot = process.getuid?.() === 0;
+const SKIP = isRoot ? false : 'NOT ROOT: the sensor service test loads eBPF programs';
+if (SKIP) console.error(`\n*** SKIPPING sensor service test: ${SKIP} ***\n`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('sensor service (real kernel, in-memory bus)', { skip: SKIP, timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saker-svc-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('publishes batches on the node subject and follows the interest set', async () => {
+    const bus: Bus = await connectBus({ memory: true });
+    const received: SyscallEvent[] = [];
+    const svc = await start({
+      bus,
+      node: 'node.a-1',
+      eventTypes: new Set(['openat', 'procexit']),
+      sensor: { statsIntervalMs: 200 },
+      batcher: { flushIntervalMs: 20 },
+    });
+    assert.equal(svc.subject, 'saker.v1.events.syscall.node_a-1');
+    assert.deepEqual(svc.stats().interest, { syscalls: ['openat'], unsupported: ['procexit'] });
+    const sub = bus.subscribe(svc.subject);
+    const reading = (async () => {
+      for await (const m of sub) {
+        const b = decodeBatch(m.data, m.headers);
+        assert.deepEqual(b.invalid, []);
+        for (const e of b.events) if (e.source === 'syscall') received.push(e);
+      }
+    })();
+    await bus.flush();
+    const file = join(dir, 'probe.txt');
+    writeFileSync(file, 'x');
+    const cat = spawnSync('cat', [file]);
+    await sleep(300);
+    // Now only unlinkat: a second cat's openat must not show up, the rm must.
+    const next = svc.setEventTypes({ eventTypes: () => new Set(['unlinkat']) });
+    assert.deepEqual(next.syscalls, ['unlinkat']);
+    await sleep(100);
+    const cat2 = spawnSync('cat', [file]);
+    const rm = spawnSync('rm', [file]);
+    await sleep(500);
+    await svc.stop();
+    await bus.flush();
+    sub.unsubscribe();
+    await reading;
+    await bus.close();
+
+    assert.ok(received.some((e) => e.type === 'openat' && e.proc.pid === cat.pid && e.fd?.name === file));
+    assert.ok(!received.some((e) => e.proc.pid === cat2.pid && e.type === 'openat'));
+    assert.ok(received.some((e) => e.type === 'unlinkat' && e.proc.pid === rm.pid));
+    assert.ok(received.every((e) => e.hostname === 'node.a-1'));
+    const st = svc.stats();
+    assert.equal(st.drops, 0);
+    assert.ok(st.batcher.published >= received.length);
+  });
+
+  it('raises a rate-limited "syscall event drop" notice when events are lost', async () => {
+    const real = await connectBus({ memory: true });
+    // A bus whose server never acknowledges: every batch stays in flight, so the batcher
+    // fills up and drops, as it would behind a stalled NATS connection.
+    const waiting: (() => void)[] = [];
+    let back = false;
+    const stalled: Pick<Bus, 'publish' | 'flush'> = {
+      publish: (s, d, h) => real.publish(s, d, h),
+      flush: () => (back ? Promise.resolve() : new Promise<void>((r) => waiting.push(r))),
+    };
+    const notices: SyscallDropNotice[] = [];
+    const svc = await start({
+      bus: stalled,
+      node: 'n1',
+      eventTypes: new Set(['openat']),
+      sensor: { statsIntervalMs: 100 },
+      batcher: { maxEvents: 1, maxInFlight: 1, flushIntervalMs: 5 },
+      dropNoticeIntervalMs: 60_000,
+      log: () => {},
+      onDrop: (n) => notices.push(n),
+    });
+    for (let i = 0; i < 20; i++) spawnSync('cat', ['/etc/hostname']);
+    await sleep(600);
+    for (let i = 0; i < 20; i++) spawnSync('cat', ['/etc/hostname']);
+    await sleep(400);
+    const st = svc.stats();
+    // The server comes back: the batches in flight complete and the service stops cleanly.
+    back = true;
+    for (const r of waiting.splice(0)) r();
+    await svc.stop();
+    await real.close();
+    assert.ok(st.drops > 0, 'expected drops behind a stalled bus');
+    assert.equal(notices.length, 1, 'one notice per interval');
+    const n = notices[0];
+    assert.ok(n);
+    assert.match(
+      n.message,
+      /^Falco internal: syscall event drop\. \d+ system calls dropped in last [\d.]+ seconds\.$/,
+    );
+    assert.ok(n.drops.batcher > 0);
+    assert.equal(st.dropNotices, 1);
+  });
+});

@@ -1,14 +1,20 @@
 /**
  * Event batches: how sensors and audit ingest put events on the bus.
  *
- * Codec: JSON lines (one event per line, `\n` between lines, UTF-8). In
- * bench/codec.bench.ts (512 syscall events of ~500 B per batch) a JSON array,
- * JSON lines and a length-prefixed JSON framing land within ~25% of each other
- * (0.25-0.37 M events/s either way on the dev machine; the array is fastest to
- * encode). JSON lines won because one bad event spoils only its own line: the
- * decoder reports it and keeps the rest. Validation with parseEvent, not the
- * framing, dominates decoding (0.16 M events/s validated). It is also the
- * replay file format of @saker/events.
+ * Codecs (named by the Saker-Batch-Codec header; docs/bus.md has the format):
+ * - v1 `jsonl`: JSON lines, one event per line. The replay file format of
+ *   @saker/events too, and what EventBatcher sends.
+ * - v2 `jsonl-shared`: JSON lines after a first line `{"shared":[...]}` that
+ *   carries, once, every sub-object (proc, ancestors, user, group, container,
+ *   k8s) two or more events of the batch carry; events refer to an entry by
+ *   its index. Each entry is validated once per batch and decoded events
+ *   share it, frozen. With bench:pipeline's ~900 B events, a batch of 512 is
+ *   42 % smaller and decodes ~40 % faster than v1: JSON.parse is most of the
+ *   decoding cost, so fewer bytes to parse is what pays.
+ * In libs/bus/bench/codec.bench.ts a JSON array, JSON lines and a
+ * length-prefixed framing land within ~25 % of each other; JSON lines won
+ * because one bad event spoils only its own line: the decoder reports it and
+ * keeps the rest.
  *
  * Batcher: size-bounded (events and bytes) and time-bounded (flush interval),
  * with at most `maxInFlight` batches being sent. When all slots are busy and
@@ -16,18 +22,34 @@
  * bounded at (maxInFlight + 1) batches, whatever the sender's speed.
  */
 import { Buffer } from 'node:buffer';
-import { EventValidationError, type SakerEvent, parseEvent } from '@saker/events';
+import {
+  EventValidationError,
+  SHARED_PARTS,
+  type SakerEvent,
+  type SharedChecks,
+  type SharedPart,
+  parseEvent,
+} from '@saker/events';
 import { InvalidBatchEventError } from './errors.js';
 import { HEADERS } from './subjects.js';
 import type { Bus, BusHeaders } from './transport.js';
 
-/** The codec name carried in the Saker-Batch-Codec header. */
+/** The codec name of v1 (JSON lines) in the Saker-Batch-Codec header; what EventBatcher sends. */
 export const BATCH_CODEC = 'jsonl';
+
+/** The codec name of v2 (JSON lines with a table of shared sub-objects, docs/bus.md). */
+export const BATCH_CODEC_V2 = 'jsonl-shared';
+
+/** Every codec decodeBatch reads. */
+export const BATCH_CODECS = [BATCH_CODEC, BATCH_CODEC_V2] as const;
+export type BatchCodec = (typeof BATCH_CODECS)[number];
 
 /** An encoded batch, ready to publish. */
 export interface EncodedBatch {
   readonly data: Uint8Array;
   readonly count: number;
+  /** Its codec; absent means v1 (`jsonl`). */
+  readonly codec?: BatchCodec;
 }
 
 export interface DecodedBatch {
@@ -36,34 +58,186 @@ export interface DecodedBatch {
   readonly invalid: InvalidBatchEventError[];
 }
 
-/** Encodes events as one JSON-lines batch. */
-export function encodeBatch(events: readonly SakerEvent[]): EncodedBatch {
-  return {
-    data: new TextEncoder().encode(events.map((e) => JSON.stringify(e)).join('\n')),
-    count: events.length,
-  };
+export interface EncodeOptions {
+  /** Default `jsonl` (v1), the codec `batchHeaders(count)` announces. */
+  readonly codec?: BatchCodec;
+}
+
+/** Encodes events as one batch: JSON lines (v1) by default, or v2 with shared sub-objects. */
+export function encodeBatch(events: readonly SakerEvent[], options: EncodeOptions = {}): EncodedBatch {
+  const codec = options.codec ?? BATCH_CODEC;
+  const text =
+    codec === BATCH_CODEC_V2 ? encodeShared(events) : events.map((e) => JSON.stringify(e)).join('\n');
+  return { data: new TextEncoder().encode(text), count: events.length, codec };
 }
 
 /** The headers to publish a batch with. */
-export function batchHeaders(count: number): BusHeaders {
-  return { [HEADERS.batchCodec]: BATCH_CODEC, [HEADERS.batchCount]: String(count) };
+export function batchHeaders(count: number, codec: BatchCodec = BATCH_CODEC): BusHeaders {
+  return { [HEADERS.batchCodec]: codec, [HEADERS.batchCount]: String(count) };
+}
+
+/**
+ * A part whose JSON is this short stays inline: its index would save nothing
+ * (an index has at most 4 digits in a batch of 512 events), so a v2 batch is
+ * never longer than the same events in v1 plus its first line's 14 bytes.
+ */
+const MIN_SHARED_JSON = 9;
+
+/**
+ * v2 text: line 1 is `{"shared":[...]}`, the sub-objects (SHARED_PARTS) that
+ * two or more events of the batch carry, each once (equal JSON, one entry);
+ * then one event per line, in which such a part is the index of its entry
+ * instead of the value. A part only one event carries stays inline: the
+ * decoder then checks it with its event, and needs no table entry for it.
+ */
+function encodeShared(events: readonly SakerEvent[]): string {
+  /** JSON of each part value seen (by identity: a sensor hands the same objects again); null: inline. */
+  const jsonOf = new Map<unknown, string | null>();
+  const uses = new Map<string, number>();
+  for (const e of events) {
+    if (e.source !== 'syscall') continue;
+    for (const part of SHARED_PARTS) {
+      const v: unknown = e[part];
+      if (v === undefined || v === null || typeof v !== 'object') continue;
+      let json = jsonOf.get(v);
+      if (json === undefined) {
+        const s = JSON.stringify(v);
+        json = s.length < MIN_SHARED_JSON ? null : s;
+        jsonOf.set(v, json);
+      }
+      if (json !== null) uses.set(json, (uses.get(json) ?? 0) + 1);
+    }
+  }
+  const table: string[] = [];
+  const index = new Map<string, number>();
+  const lines: string[] = [];
+  for (const e of events) {
+    if (e.source !== 'syscall') {
+      lines.push(JSON.stringify(e));
+      continue;
+    }
+    const copy: Record<string, unknown> = { ...e };
+    for (const part of SHARED_PARTS) {
+      const json = jsonOf.get(copy[part]);
+      if (json === undefined || json === null || (uses.get(json) ?? 0) < 2) continue;
+      let at = index.get(json);
+      if (at === undefined) {
+        at = table.length;
+        table.push(json);
+        index.set(json, at);
+      }
+      copy[part] = at;
+    }
+    lines.push(JSON.stringify(copy));
+  }
+  return `{"shared":[${table.join(',')}]}\n${lines.join('\n')}`;
 }
 
 /**
  * Decodes a batch, validating every event with parseEvent. Never throws: a line
  * that is not JSON or not an event goes to `invalid` and decoding goes on.
- * With `headers`, a batch in another codec is reported as one invalid line.
+ * The Saker-Batch-Codec header picks the codec (v1 when there are no headers
+ * or no codec header); a batch in an unknown codec is reported as one invalid
+ * line.
  */
 export function decodeBatch(data: Uint8Array, headers?: BusHeaders): DecodedBatch {
   const events: SakerEvent[] = [];
   const invalid: InvalidBatchEventError[] = [];
   const codec = headers?.[HEADERS.batchCodec];
+  if (codec === BATCH_CODEC_V2) {
+    decodeShared(new TextDecoder().decode(data), events, invalid);
+    return { events, invalid };
+  }
   if (codec !== undefined && codec !== BATCH_CODEC) {
     invalid.push(new InvalidBatchEventError(1, '$', `unknown batch codec ${JSON.stringify(codec)}`));
     return { events, invalid };
   }
-  const text = new TextDecoder().decode(data);
-  let line = 0;
+  decodeLines(new TextDecoder().decode(data), 1, undefined, undefined, events, invalid);
+  return { events, invalid };
+}
+
+/** The shared table of a v2 batch, or why it could not be read. */
+type Table = { readonly entries: readonly unknown[] } | { readonly error: string };
+
+function decodeShared(text: string, events: SakerEvent[], invalid: InvalidBatchEventError[]): void {
+  if (text.length === 0) return;
+  let end = text.indexOf('\n');
+  if (end === -1) end = text.length;
+  const table = readTable(text.slice(0, end));
+  let checks: SharedChecks | undefined;
+  if ('entries' in table) {
+    checks = {
+      shared: new Set(table.entries),
+      passed: {
+        proc: new Set(),
+        ancestors: new Set(),
+        user: new Set(),
+        group: new Set(),
+        container: new Set(),
+        k8s: new Set(),
+      },
+    };
+  }
+  decodeLines(text.slice(end + 1), 2, table, checks, events, invalid);
+}
+
+function readTable(line: string): Table {
+  let head: unknown;
+  try {
+    head = JSON.parse(line);
+  } catch (err) {
+    return { error: `not JSON: ${(err as Error).message}` };
+  }
+  if (typeof head !== 'object' || head === null || !Array.isArray((head as { shared?: unknown }).shared)) {
+    return { error: 'expected {"shared":[...]}' };
+  }
+  const entries = (head as { shared: unknown[] }).shared;
+  // Entries are shared between events: frozen, so nobody edits one event's part in all of them.
+  for (const e of entries) deepFreeze(e);
+  return { entries };
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
+}
+
+/** Puts each shared part's table entry in place of its index; the reason when an index is wrong. */
+function resolveShared(value: unknown, table: Table): { path: string; reason: string } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const o = value as Record<SharedPart, unknown>;
+  if ((o as { source?: unknown }).source !== 'syscall') return undefined;
+  for (const part of SHARED_PARTS) {
+    const ref = o[part];
+    if (typeof ref !== 'number') continue;
+    if (!('entries' in table)) {
+      return {
+        path: `$.${part}`,
+        reason: `refers to shared entry ${ref}, but line 1 is not a shared table: ${table.error}`,
+      };
+    }
+    const entry = Number.isInteger(ref) && ref >= 0 ? table.entries[ref] : undefined;
+    if (entry === undefined) {
+      return {
+        path: `$.${part}`,
+        reason: `expected the index of a shared entry (0-${table.entries.length - 1}), got ${ref}`,
+      };
+    }
+    o[part] = entry;
+  }
+  return undefined;
+}
+
+function decodeLines(
+  text: string,
+  firstLine: number,
+  table: Table | undefined,
+  checks: SharedChecks | undefined,
+  events: SakerEvent[],
+  invalid: InvalidBatchEventError[],
+): void {
+  let line = firstLine - 1;
   let start = 0;
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
@@ -81,8 +255,16 @@ export function decodeBatch(data: Uint8Array, headers?: BusHeaders): DecodedBatc
       );
       continue;
     }
+    if (table !== undefined) {
+      const wrong = resolveShared(value, table);
+      if (wrong !== undefined) {
+        const cause = new EventValidationError(wrong.path, wrong.reason);
+        invalid.push(new InvalidBatchEventError(line, wrong.path, wrong.reason, { cause }));
+        continue;
+      }
+    }
     try {
-      events.push(parseEvent(value));
+      events.push(parseEvent(value, checks));
     } catch (err) {
       if (err instanceof EventValidationError) {
         invalid.push(new InvalidBatchEventError(line, err.path, err.reason, { cause: err }));
@@ -91,7 +273,6 @@ export function decodeBatch(data: Uint8Array, headers?: BusHeaders): DecodedBatc
       }
     }
   }
-  return { events, invalid };
 }
 
 export type BatchSender = (batch: EncodedBatch) => void | Promise<void>;
@@ -280,7 +461,7 @@ function positive(name: string, value: number): number {
  */
 export function busBatchSender(bus: Pick<Bus, 'publish' | 'flush'>, subject: string): BatchSender {
   return async (batch) => {
-    bus.publish(subject, batch.data, batchHeaders(batch.count));
+    bus.publish(subject, batch.data, batchHeaders(batch.count, batch.codec));
     await bus.flush();
   };
 }

@@ -56,9 +56,19 @@ export {
   toToken,
 } from './subjects.js';
 export { subjectMatches } from './subject-syntax.js';
-export type { BatchSender, BatcherOptions, BatcherStats, DecodedBatch, EncodedBatch } from './batch.js';
+export type {
+  BatchCodec,
+  BatchSender,
+  BatcherOptions,
+  BatcherStats,
+  DecodedBatch,
+  EncodeOptions,
+  EncodedBatch,
+} from './batch.js';
 export {
   BATCH_CODEC,
+  BATCH_CODECS,
+  BATCH_CODEC_V2,
   EventBatcher,
   batchHeaders,
   busBatchSender,

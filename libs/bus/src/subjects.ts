@@ -82,6 +82,13 @@ export const SUBJECTS = {
     }
     return `saker.v1.alerts.${source}.${priority}`;
   },
+  /** Every engine replica's stats reports. */
+  allEngineStats: 'saker.v1.engine.stats.*',
+  /** The stats reports of engine replica `replica` (docs/engine.md). */
+  engineStats(replica: string): string {
+    assertToken('replica', replica);
+    return `saker.v1.engine.stats.${replica}`;
+  },
 } as const;
 
 /** JetStream streams: name and the subjects each captures. */
@@ -107,7 +114,7 @@ export const QUEUE_GROUPS = {
 
 /** Message headers Saker sets. */
 export const HEADERS = {
-  /** Codec of an event batch (see batch.ts): `jsonl`. */
+  /** Codec of an event batch (see batch.ts): `jsonl` (v1) or `jsonl-shared` (v2). */
   batchCodec: 'Saker-Batch-Codec',
   /** Number of events in a batch. */
   batchCount: 'Saker-Batch-Count',

@@ -1,8 +1,11 @@
 import { EventValidationError } from './errors.js';
 
 /**
- * Small, allocation-light checks used by the event validators. Each names the
- * JSON path it was checking, so a bad event says exactly what was wrong.
+ * The checks behind the event validators. They are split in two halves so the
+ * common case costs nothing but the test: the `is*` predicates take the value
+ * and allocate nothing; the `bad*` functions build the path and the message
+ * and throw, and run only on the error path. Each names the JSON path it was
+ * checking, so a bad event says exactly what was wrong.
  */
 export type Obj = Record<string, unknown>;
 
@@ -16,64 +19,64 @@ export function fail(path: string, reason: string): never {
   throw new EventValidationError(path, reason);
 }
 
+export function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function object(value: unknown, path: string): Obj {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(path, `expected an object, got ${describe(value)}`);
+  if (!isObject(value)) badObject(path, value);
+  return value;
+}
+
+export function isInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value);
+}
+
+/** Nanosecond timestamps travel as decimal strings of 1 to 20 ASCII digits. */
+export function isNsTime(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const n = value.length;
+  if (n === 0 || n > 20) return false;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
   }
-  return value as Obj;
+  return true;
 }
 
-export function optObject(o: Obj, key: string, path: string): Obj | undefined {
-  const v = o[key];
-  return v === undefined ? undefined : object(v, `${path}.${key}`);
+export function badObject(path: string, value: unknown): never {
+  fail(path, `expected an object, got ${describe(value)}`);
 }
 
+export function badStr(path: string, key: string, value: unknown): never {
+  fail(`${path}.${key}`, `expected a string, got ${describe(value)}`);
+}
+
+export function badInt(path: string, key: string, value: unknown): never {
+  fail(`${path}.${key}`, `expected an integer, got ${describe(value)}`);
+}
+
+export function badBool(path: string, key: string, value: unknown): never {
+  fail(`${path}.${key}`, `expected a boolean, got ${describe(value)}`);
+}
+
+export function badNsTime(path: string, key: string, value: unknown): never {
+  fail(`${path}.${key}`, `expected nanoseconds since the epoch as a decimal string, got ${describe(value)}`);
+}
+
+export function badOneOf(path: string, key: string, value: unknown, allowed: readonly string[]): never {
+  fail(`${path}.${key}`, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** A required string. */
 export function str(o: Obj, key: string, path: string): string {
   const v = o[key];
-  if (typeof v !== 'string') fail(`${path}.${key}`, `expected a string, got ${describe(v)}`);
+  if (typeof v !== 'string') badStr(path, key, v);
   return v;
 }
 
-export function optStr(o: Obj, key: string, path: string): void {
-  const v = o[key];
-  if (v !== undefined && typeof v !== 'string')
-    fail(`${path}.${key}`, `expected a string, got ${describe(v)}`);
-}
-
-export function int(o: Obj, key: string, path: string): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    fail(`${path}.${key}`, `expected an integer, got ${describe(v)}`);
-  }
-  return v;
-}
-
-export function optInt(o: Obj, key: string, path: string): void {
-  const v = o[key];
-  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v))) {
-    fail(`${path}.${key}`, `expected an integer, got ${describe(v)}`);
-  }
-}
-
-export function optBool(o: Obj, key: string, path: string): void {
-  const v = o[key];
-  if (v !== undefined && typeof v !== 'boolean')
-    fail(`${path}.${key}`, `expected a boolean, got ${describe(v)}`);
-}
-
-const NS_TIME = /^\d{1,20}$/;
-
-/** Nanosecond timestamps travel as decimal strings. */
-export function nsTime(o: Obj, key: string, path: string, required: boolean): void {
-  const v = o[key];
-  if (v === undefined && !required) return;
-  if (typeof v !== 'string' || !NS_TIME.test(v)) {
-    fail(`${path}.${key}`, `expected nanoseconds since the epoch as a decimal string, got ${describe(v)}`);
-  }
-}
-
-export function strArray(o: Obj, key: string, path: string, required: boolean): void {
-  const v = o[key];
+/** An optional array of strings (`required`: not optional). */
+export function strArray(v: unknown, key: string, path: string, required: boolean): void {
   if (v === undefined && !required) return;
   if (!Array.isArray(v)) fail(`${path}.${key}`, `expected an array of strings, got ${describe(v)}`);
   for (let i = 0; i < v.length; i++) {
@@ -81,30 +84,23 @@ export function strArray(o: Obj, key: string, path: string, required: boolean): 
   }
 }
 
-export function oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[]): void {
-  const v = o[key];
-  if (v !== undefined && !allowed.includes(v as T)) {
-    fail(`${path}.${key}`, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-}
-
-export function scalarRecord(o: Obj, key: string, path: string, required: boolean): void {
-  const v = o[key];
+/** An object whose values are strings or numbers (`required`: not optional). */
+export function scalarRecord(v: unknown, key: string, path: string, required: boolean): void {
   if (v === undefined && !required) return;
-  const rec = object(v, `${path}.${key}`);
-  for (const k in rec) {
-    const t = typeof rec[k];
+  if (!isObject(v)) badObject(`${path}.${key}`, v);
+  for (const k in v) {
+    const t = typeof v[k];
     if (t !== 'string' && t !== 'number') {
-      fail(`${path}.${key}.${k}`, `expected a string or number, got ${describe(rec[k])}`);
+      fail(`${path}.${key}.${k}`, `expected a string or number, got ${describe(v[k])}`);
     }
   }
 }
 
-export function stringRecord(o: Obj, key: string, path: string): void {
-  const v = o[key];
+/** An optional object whose values are strings. */
+export function stringRecord(v: unknown, key: string, path: string): void {
   if (v === undefined) return;
-  const rec = object(v, `${path}.${key}`);
-  for (const k in rec) {
-    if (typeof rec[k] !== 'string') fail(`${path}.${key}.${k}`, `expected a string, got ${describe(rec[k])}`);
+  if (!isObject(v)) badObject(`${path}.${key}`, v);
+  for (const k in v) {
+    if (typeof v[k] !== 'string') fail(`${path}.${key}.${k}`, `expected a string, got ${describe(v[k])}`);
   }
 }

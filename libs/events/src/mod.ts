@@ -14,8 +14,15 @@ export type {
 } from './syscall.js';
 export { FD_TYPES, L4_PROTOS } from './syscall.js';
 export type { K8sAuditEvent, AuditEvent, JsonValue, JsonObject } from './k8s-audit.js';
-export type { SakerEvent, EventSourceName } from './validate.js';
-export { EVENT_SOURCES, parseEvent, parseAuditEvent, wrapAuditEvent, rfc3339ToNs } from './validate.js';
+export type { SakerEvent, EventSourceName, SharedChecks, SharedPart } from './validate.js';
+export {
+  EVENT_SOURCES,
+  SHARED_PARTS,
+  parseEvent,
+  parseAuditEvent,
+  wrapAuditEvent,
+  rfc3339ToNs,
+} from './validate.js';
 export { EventValidationError, EventFileError } from './errors.js';
 export { readEventsFile, parseEventLine, formatEventLine } from './jsonl.js';
 export { nsToIso, nsToFalcoTime } from './time.js';

@@ -1,15 +1,17 @@
 import {
   type Obj,
+  badBool,
+  badInt,
+  badNsTime,
+  badObject,
+  badOneOf,
+  badStr,
   describe,
   fail,
-  int,
-  nsTime,
+  isInt,
+  isNsTime,
+  isObject,
   object,
-  oneOf,
-  optBool,
-  optInt,
-  optObject,
-  optStr,
   scalarRecord,
   str,
   strArray,
@@ -23,15 +25,42 @@ export type EventSourceName = SakerEvent['source'];
 export const EVENT_SOURCES: readonly EventSourceName[] = ['syscall', 'k8s_audit'];
 
 /**
+ * The sub-objects of a syscall event that the events of one process share
+ * (batch codec v2 carries each once per batch, docs/bus.md).
+ */
+export const SHARED_PARTS = ['proc', 'ancestors', 'user', 'group', 'container', 'k8s'] as const;
+export type SharedPart = (typeof SHARED_PARTS)[number];
+
+/**
+ * Lets parseEvent check a sub-object shared by many events once: a value in
+ * `shared` that passed the check of a part is added to `passed[part]`, and is
+ * not checked again as that part. Built by one batch decoder, for one batch.
+ */
+export interface SharedChecks {
+  /** The shared sub-objects (the batch's table). Others are checked every time. */
+  readonly shared: ReadonlySet<unknown>;
+  /** Per part, the shared values that passed its check. parseEvent adds to these. */
+  readonly passed: { readonly [P in SharedPart]: Set<unknown> };
+}
+
+const DIRS = ['<', '>'] as const;
+const FAMILIES = ['ipv4', 'ipv6', 'unix'] as const;
+const isFdType = (v: string): boolean => (FD_TYPES as readonly string[]).includes(v);
+const isL4Proto = (v: string): boolean => (L4_PROTOS as readonly string[]).includes(v);
+
+/**
  * Checks an untrusted value (a decoded JSON line, a NATS message) against the
  * event model. Returns the same object, typed; throws EventValidationError
- * naming the first path that is wrong.
+ * naming the first path that is wrong. One pass over the fields, in a fixed
+ * order (so the first wrong field is always the same one); nothing is
+ * allocated unless an error is thrown.
  */
-export function parseEvent(value: unknown): SakerEvent {
-  const o = object(value, '$');
+export function parseEvent(value: unknown, shared?: SharedChecks): SakerEvent {
+  if (!isObject(value)) badObject('$', value);
+  const o = value;
   switch (o.source) {
     case 'syscall':
-      return parseSyscall(o);
+      return parseSyscall(o, shared);
     case 'k8s_audit':
       return parseK8sAudit(o);
     default:
@@ -39,183 +68,367 @@ export function parseEvent(value: unknown): SakerEvent {
   }
 }
 
-function parseSyscall(o: Obj): SyscallEvent {
-  const p = '$';
-  nsTime(o, 'ts', p, true);
-  optInt(o, 'num', p);
-  optInt(o, 'cpu', p);
-  optStr(o, 'hostname', p);
-  if (str(o, 'type', p).length === 0) fail('$.type', 'must not be empty');
-  oneOf(o, 'dir', p, ['<', '>'] as const);
-  optInt(o, 'res', p);
-  scalarRecord(o, 'args', p, true);
-  scalarRecord(o, 'rawargs', p, false);
+function parseSyscall(o: Obj, shared: SharedChecks | undefined): SyscallEvent {
+  let v: unknown;
+  v = o.ts;
+  if (!isNsTime(v)) badNsTime('$', 'ts', v);
+  v = o.num;
+  if (v !== undefined && !isInt(v)) badInt('$', 'num', v);
+  v = o.cpu;
+  if (v !== undefined && !isInt(v)) badInt('$', 'cpu', v);
+  v = o.hostname;
+  if (v !== undefined && typeof v !== 'string') badStr('$', 'hostname', v);
+  v = o.type;
+  if (typeof v !== 'string') badStr('$', 'type', v);
+  if (v.length === 0) fail('$.type', 'must not be empty');
+  v = o.dir;
+  if (v !== undefined && v !== '<' && v !== '>') badOneOf('$', 'dir', v, DIRS);
+  v = o.res;
+  if (v !== undefined && !isInt(v)) badInt('$', 'res', v);
+  scalarRecord(o.args, 'args', '$', true);
+  scalarRecord(o.rawargs, 'rawargs', '$', false);
 
-  const proc = object(o.proc, '$.proc');
-  int(proc, 'pid', '$.proc');
-  int(proc, 'tid', '$.proc');
-  for (const k of [
-    'ppid',
-    'vpid',
-    'vtid',
-    'sid',
-    'pgid',
-    'vpgid',
-    'tty',
-    'exe_ino',
-    'pidns',
-    'mntns',
-    'nthreads',
-  ]) {
-    optInt(proc, k, '$.proc');
+  v = o.proc;
+  if (shared === undefined) checkProc(v);
+  else if (!shared.passed.proc.has(v)) {
+    checkProc(v);
+    if (shared.shared.has(v)) shared.passed.proc.add(v);
   }
-  str(proc, 'name', '$.proc');
-  str(proc, 'exe', '$.proc');
-  str(proc, 'exepath', '$.proc');
-  strArray(proc, 'args', '$.proc', true);
-  strArray(proc, 'env', '$.proc', false);
-  strArray(proc, 'fdtypes', '$.proc', false);
-  for (const k of [
-    'cwd',
-    'cap_permitted',
-    'cap_effective',
-    'cap_inheritable',
-    'sname',
-    'vpgid_name',
-    'vpgid_exe',
-    'vpgid_exepath',
-    'sid_exe',
-    'sid_exepath',
-    'pgid_name',
-    'pgid_exe',
-    'pgid_exepath',
-  ]) {
-    optStr(proc, k, '$.proc');
-  }
-  for (const k of ['start_ts', 'exe_ino_ctime', 'exe_ino_mtime', 'pidns_init_start_ts']) {
-    nsTime(proc, k, '$.proc', false);
-  }
-  for (const k of [
-    'args_truncated',
-    'is_exe_upper_layer',
-    'is_exe_lower_layer',
-    'is_exe_from_memfd',
-    'is_exe_writable',
-  ]) {
-    optBool(proc, k, '$.proc');
-  }
-  if (proc.stdio !== undefined) {
-    if (!Array.isArray(proc.stdio)) fail('$.proc.stdio', `expected an array, got ${describe(proc.stdio)}`);
-    if (proc.stdio.length > 3) {
-      fail('$.proc.stdio', `expected at most 3 entries (fds 0-2), got ${proc.stdio.length}`);
-    }
-    proc.stdio.forEach((s, i) => {
-      const sp = `$.proc.stdio[${i}]`;
-      const so = object(s, sp);
-      oneOf(so, 'type', sp, FD_TYPES);
-      str(so, 'type', sp);
-      optStr(so, 'name', sp);
-    });
-  }
-
-  if (o.ancestors !== undefined) {
-    if (!Array.isArray(o.ancestors)) fail('$.ancestors', `expected an array, got ${describe(o.ancestors)}`);
-    o.ancestors.forEach((a, i) => {
-      const ap = `$.ancestors[${i}]`;
-      const ao = object(a, ap);
-      int(ao, 'pid', ap);
-      str(ao, 'name', ap);
-      optStr(ao, 'exe', ap);
-      optStr(ao, 'exepath', ap);
-      strArray(ao, 'args', ap, false);
-      nsTime(ao, 'start_ts', ap, false);
-    });
-  }
-
-  const user = object(o.user, '$.user');
-  int(user, 'uid', '$.user');
-  optInt(user, 'loginuid', '$.user');
-  for (const k of ['name', 'homedir', 'shell', 'loginname']) optStr(user, k, '$.user');
-  const group = object(o.group, '$.group');
-  int(group, 'gid', '$.group');
-  optStr(group, 'name', '$.group');
-
-  const fd = optObject(o, 'fd', p);
-  if (fd) {
-    int(fd, 'num', '$.fd');
-    oneOf(fd, 'type', '$.fd', FD_TYPES);
-    str(fd, 'type', '$.fd');
-    optStr(fd, 'name', '$.fd');
-    optStr(fd, 'nameraw', '$.fd');
-    optBool(fd, 'name_changed', '$.fd');
-    optInt(fd, 'dev', '$.fd');
-    optInt(fd, 'ino', '$.fd');
-    optBool(fd, 'is_upper_layer', '$.fd');
-    optBool(fd, 'is_lower_layer', '$.fd');
-    const net = optObject(fd, 'net', '$.fd');
-    if (net) {
-      const np = '$.fd.net';
-      oneOf(net, 'l4proto', np, L4_PROTOS);
-      str(net, 'l4proto', np);
-      oneOf(net, 'family', np, ['ipv4', 'ipv6', 'unix'] as const);
-      str(net, 'family', np);
-      str(net, 'sip', np);
-      int(net, 'sport', np);
-      str(net, 'dip', np);
-      int(net, 'dport', np);
-      optBool(net, 'is_server', np);
-      optBool(net, 'connected', np);
+  v = o.ancestors;
+  if (v !== undefined) {
+    if (shared === undefined) checkAncestors(v);
+    else if (!shared.passed.ancestors.has(v)) {
+      checkAncestors(v);
+      if (shared.shared.has(v)) shared.passed.ancestors.add(v);
     }
   }
-
-  const c = object(o.container, '$.container');
-  if (str(c, 'id', '$.container').length === 0) fail('$.container.id', 'must not be empty (use "host")');
-  for (const k of [
-    'full_id',
-    'name',
-    'type',
-    'image',
-    'image_id',
-    'image_repository',
-    'image_tag',
-    'image_digest',
-    'ip',
-    'cni_json',
-    'healthcheck',
-    'liveness_probe',
-    'readiness_probe',
-  ]) {
-    optStr(c, k, '$.container');
+  v = o.user;
+  if (shared === undefined) checkUser(v);
+  else if (!shared.passed.user.has(v)) {
+    checkUser(v);
+    if (shared.shared.has(v)) shared.passed.user.add(v);
   }
-  for (const k of ['privileged', 'host_pid', 'host_network', 'host_ipc']) optBool(c, k, '$.container');
-  nsTime(c, 'start_ts', '$.container', false);
-  stringRecord(c, 'labels', '$.container');
-  if (c.mounts !== undefined) {
-    if (!Array.isArray(c.mounts)) fail('$.container.mounts', `expected an array, got ${describe(c.mounts)}`);
-    c.mounts.forEach((m, i) => {
-      const mp = `$.container.mounts[${i}]`;
-      const mo = object(m, mp);
-      str(mo, 'source', mp);
-      str(mo, 'dest', mp);
-      optStr(mo, 'mode', mp);
-      optBool(mo, 'rdwr', mp);
-      optStr(mo, 'propagation', mp);
-    });
+  v = o.group;
+  if (shared === undefined) checkGroup(v);
+  else if (!shared.passed.group.has(v)) {
+    checkGroup(v);
+    if (shared.shared.has(v)) shared.passed.group.add(v);
   }
 
-  const k8s = optObject(o, 'k8s', p);
-  if (k8s) {
-    for (const k of ['pod_name', 'pod_uid', 'pod_ip', 'pod_sandbox_id', 'pod_full_sandbox_id', 'ns_name']) {
-      optStr(k8s, k, '$.k8s');
+  v = o.fd;
+  if (v !== undefined) checkFd(v);
+
+  v = o.container;
+  if (shared === undefined) checkContainer(v);
+  else if (!shared.passed.container.has(v)) {
+    checkContainer(v);
+    if (shared.shared.has(v)) shared.passed.container.add(v);
+  }
+  v = o.k8s;
+  if (v !== undefined) {
+    if (shared === undefined) checkK8s(v);
+    else if (!shared.passed.k8s.has(v)) {
+      checkK8s(v);
+      if (shared.shared.has(v)) shared.passed.k8s.add(v);
     }
-    stringRecord(k8s, 'pod_labels', '$.k8s');
   }
   return o as unknown as SyscallEvent;
 }
 
+function checkProc(value: unknown): void {
+  if (!isObject(value)) badObject('$.proc', value);
+  const p = value;
+  let v: unknown;
+  v = p.pid;
+  if (!isInt(v)) badInt('$.proc', 'pid', v);
+  v = p.tid;
+  if (!isInt(v)) badInt('$.proc', 'tid', v);
+  v = p.ppid;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'ppid', v);
+  v = p.vpid;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'vpid', v);
+  v = p.vtid;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'vtid', v);
+  v = p.sid;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'sid', v);
+  v = p.pgid;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'pgid', v);
+  v = p.vpgid;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'vpgid', v);
+  v = p.tty;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'tty', v);
+  v = p.exe_ino;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'exe_ino', v);
+  v = p.pidns;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'pidns', v);
+  v = p.mntns;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'mntns', v);
+  v = p.nthreads;
+  if (v !== undefined && !isInt(v)) badInt('$.proc', 'nthreads', v);
+  v = p.name;
+  if (typeof v !== 'string') badStr('$.proc', 'name', v);
+  v = p.exe;
+  if (typeof v !== 'string') badStr('$.proc', 'exe', v);
+  v = p.exepath;
+  if (typeof v !== 'string') badStr('$.proc', 'exepath', v);
+  strArray(p.args, 'args', '$.proc', true);
+  strArray(p.env, 'env', '$.proc', false);
+  strArray(p.fdtypes, 'fdtypes', '$.proc', false);
+  v = p.cwd;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'cwd', v);
+  v = p.cap_permitted;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'cap_permitted', v);
+  v = p.cap_effective;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'cap_effective', v);
+  v = p.cap_inheritable;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'cap_inheritable', v);
+  v = p.sname;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'sname', v);
+  v = p.vpgid_name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'vpgid_name', v);
+  v = p.vpgid_exe;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'vpgid_exe', v);
+  v = p.vpgid_exepath;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'vpgid_exepath', v);
+  v = p.sid_exe;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'sid_exe', v);
+  v = p.sid_exepath;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'sid_exepath', v);
+  v = p.pgid_name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'pgid_name', v);
+  v = p.pgid_exe;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'pgid_exe', v);
+  v = p.pgid_exepath;
+  if (v !== undefined && typeof v !== 'string') badStr('$.proc', 'pgid_exepath', v);
+  v = p.start_ts;
+  if (v !== undefined && !isNsTime(v)) badNsTime('$.proc', 'start_ts', v);
+  v = p.exe_ino_ctime;
+  if (v !== undefined && !isNsTime(v)) badNsTime('$.proc', 'exe_ino_ctime', v);
+  v = p.exe_ino_mtime;
+  if (v !== undefined && !isNsTime(v)) badNsTime('$.proc', 'exe_ino_mtime', v);
+  v = p.pidns_init_start_ts;
+  if (v !== undefined && !isNsTime(v)) badNsTime('$.proc', 'pidns_init_start_ts', v);
+  v = p.args_truncated;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.proc', 'args_truncated', v);
+  v = p.is_exe_upper_layer;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.proc', 'is_exe_upper_layer', v);
+  v = p.is_exe_lower_layer;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.proc', 'is_exe_lower_layer', v);
+  v = p.is_exe_from_memfd;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.proc', 'is_exe_from_memfd', v);
+  v = p.is_exe_writable;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.proc', 'is_exe_writable', v);
+  v = p.stdio;
+  if (v !== undefined) {
+    if (!Array.isArray(v)) fail('$.proc.stdio', `expected an array, got ${describe(v)}`);
+    if (v.length > 3) fail('$.proc.stdio', `expected at most 3 entries (fds 0-2), got ${v.length}`);
+    for (let i = 0; i < v.length; i++) if (i in v) checkStdio(v[i], i); // forEach skipped holes
+  }
+}
+
+function checkStdio(value: unknown, i: number): void {
+  if (!isObject(value)) badObject(`$.proc.stdio[${i}]`, value);
+  const t = value.type;
+  if (typeof t !== 'string' || !isFdType(t)) {
+    if (t !== undefined) badOneOf(`$.proc.stdio[${i}]`, 'type', t, FD_TYPES);
+    badStr(`$.proc.stdio[${i}]`, 'type', t);
+  }
+  const n = value.name;
+  if (n !== undefined && typeof n !== 'string') badStr(`$.proc.stdio[${i}]`, 'name', n);
+}
+
+function checkAncestors(value: unknown): void {
+  if (!Array.isArray(value)) fail('$.ancestors', `expected an array, got ${describe(value)}`);
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value)) continue; // as forEach did, skip holes (JSON has none)
+    const a: unknown = value[i];
+    if (!isObject(a)) badObject(`$.ancestors[${i}]`, a);
+    let v: unknown = a.pid;
+    if (!isInt(v)) badInt(`$.ancestors[${i}]`, 'pid', v);
+    v = a.name;
+    if (typeof v !== 'string') badStr(`$.ancestors[${i}]`, 'name', v);
+    v = a.exe;
+    if (v !== undefined && typeof v !== 'string') badStr(`$.ancestors[${i}]`, 'exe', v);
+    v = a.exepath;
+    if (v !== undefined && typeof v !== 'string') badStr(`$.ancestors[${i}]`, 'exepath', v);
+    v = a.args;
+    if (v !== undefined) strArray(v, 'args', `$.ancestors[${i}]`, false);
+    v = a.start_ts;
+    if (v !== undefined && !isNsTime(v)) badNsTime(`$.ancestors[${i}]`, 'start_ts', v);
+  }
+}
+
+function checkUser(value: unknown): void {
+  if (!isObject(value)) badObject('$.user', value);
+  const u = value;
+  let v: unknown;
+  v = u.uid;
+  if (!isInt(v)) badInt('$.user', 'uid', v);
+  v = u.loginuid;
+  if (v !== undefined && !isInt(v)) badInt('$.user', 'loginuid', v);
+  v = u.name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.user', 'name', v);
+  v = u.homedir;
+  if (v !== undefined && typeof v !== 'string') badStr('$.user', 'homedir', v);
+  v = u.shell;
+  if (v !== undefined && typeof v !== 'string') badStr('$.user', 'shell', v);
+  v = u.loginname;
+  if (v !== undefined && typeof v !== 'string') badStr('$.user', 'loginname', v);
+}
+
+function checkGroup(value: unknown): void {
+  if (!isObject(value)) badObject('$.group', value);
+  const g = value;
+  let v: unknown;
+  v = g.gid;
+  if (!isInt(v)) badInt('$.group', 'gid', v);
+  v = g.name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.group', 'name', v);
+}
+
+function checkFd(value: unknown): void {
+  if (!isObject(value)) badObject('$.fd', value);
+  const fd = value;
+  let v: unknown;
+  v = fd.num;
+  if (!isInt(v)) badInt('$.fd', 'num', v);
+  v = fd.type;
+  if (typeof v !== 'string' || !isFdType(v)) {
+    if (v !== undefined) badOneOf('$.fd', 'type', v, FD_TYPES);
+    badStr('$.fd', 'type', v);
+  }
+  v = fd.name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.fd', 'name', v);
+  v = fd.nameraw;
+  if (v !== undefined && typeof v !== 'string') badStr('$.fd', 'nameraw', v);
+  v = fd.name_changed;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.fd', 'name_changed', v);
+  v = fd.dev;
+  if (v !== undefined && !isInt(v)) badInt('$.fd', 'dev', v);
+  v = fd.ino;
+  if (v !== undefined && !isInt(v)) badInt('$.fd', 'ino', v);
+  v = fd.is_upper_layer;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.fd', 'is_upper_layer', v);
+  v = fd.is_lower_layer;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.fd', 'is_lower_layer', v);
+  v = fd.net;
+  if (v !== undefined) {
+    if (!isObject(v)) badObject('$.fd.net', v);
+    const net = v;
+    v = net.l4proto;
+    if (typeof v !== 'string' || !isL4Proto(v)) {
+      if (v !== undefined) badOneOf('$.fd.net', 'l4proto', v, L4_PROTOS);
+      badStr('$.fd.net', 'l4proto', v);
+    }
+    v = net.family;
+    if (v !== 'ipv4' && v !== 'ipv6' && v !== 'unix') {
+      if (v !== undefined) badOneOf('$.fd.net', 'family', v, FAMILIES);
+      badStr('$.fd.net', 'family', v);
+    }
+    v = net.sip;
+    if (typeof v !== 'string') badStr('$.fd.net', 'sip', v);
+    v = net.sport;
+    if (!isInt(v)) badInt('$.fd.net', 'sport', v);
+    v = net.dip;
+    if (typeof v !== 'string') badStr('$.fd.net', 'dip', v);
+    v = net.dport;
+    if (!isInt(v)) badInt('$.fd.net', 'dport', v);
+    v = net.is_server;
+    if (v !== undefined && typeof v !== 'boolean') badBool('$.fd.net', 'is_server', v);
+    v = net.connected;
+    if (v !== undefined && typeof v !== 'boolean') badBool('$.fd.net', 'connected', v);
+  }
+}
+
+function checkContainer(value: unknown): void {
+  if (!isObject(value)) badObject('$.container', value);
+  const c = value;
+  let v: unknown;
+  v = c.id;
+  if (typeof v !== 'string') badStr('$.container', 'id', v);
+  if (v.length === 0) fail('$.container.id', 'must not be empty (use "host")');
+  v = c.full_id;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'full_id', v);
+  v = c.name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'name', v);
+  v = c.type;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'type', v);
+  v = c.image;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'image', v);
+  v = c.image_id;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'image_id', v);
+  v = c.image_repository;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'image_repository', v);
+  v = c.image_tag;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'image_tag', v);
+  v = c.image_digest;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'image_digest', v);
+  v = c.ip;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'ip', v);
+  v = c.cni_json;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'cni_json', v);
+  v = c.healthcheck;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'healthcheck', v);
+  v = c.liveness_probe;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'liveness_probe', v);
+  v = c.readiness_probe;
+  if (v !== undefined && typeof v !== 'string') badStr('$.container', 'readiness_probe', v);
+  v = c.privileged;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.container', 'privileged', v);
+  v = c.host_pid;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.container', 'host_pid', v);
+  v = c.host_network;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.container', 'host_network', v);
+  v = c.host_ipc;
+  if (v !== undefined && typeof v !== 'boolean') badBool('$.container', 'host_ipc', v);
+  v = c.start_ts;
+  if (v !== undefined && !isNsTime(v)) badNsTime('$.container', 'start_ts', v);
+  stringRecord(c.labels, 'labels', '$.container');
+  v = c.mounts;
+  if (v !== undefined) {
+    if (!Array.isArray(v)) fail('$.container.mounts', `expected an array, got ${describe(v)}`);
+    for (let i = 0; i < v.length; i++) if (i in v) checkMount(v[i], i); // forEach skipped holes
+  }
+}
+
+function checkMount(value: unknown, i: number): void {
+  if (!isObject(value)) badObject(`$.container.mounts[${i}]`, value);
+  let v: unknown = value.source;
+  if (typeof v !== 'string') badStr(`$.container.mounts[${i}]`, 'source', v);
+  v = value.dest;
+  if (typeof v !== 'string') badStr(`$.container.mounts[${i}]`, 'dest', v);
+  v = value.mode;
+  if (v !== undefined && typeof v !== 'string') badStr(`$.container.mounts[${i}]`, 'mode', v);
+  v = value.rdwr;
+  if (v !== undefined && typeof v !== 'boolean') badBool(`$.container.mounts[${i}]`, 'rdwr', v);
+  v = value.propagation;
+  if (v !== undefined && typeof v !== 'string') badStr(`$.container.mounts[${i}]`, 'propagation', v);
+}
+
+function checkK8s(value: unknown): void {
+  if (!isObject(value)) badObject('$.k8s', value);
+  const k = value;
+  let v: unknown;
+  v = k.pod_name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'pod_name', v);
+  v = k.pod_uid;
+  if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'pod_uid', v);
+  v = k.pod_ip;
+  if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'pod_ip', v);
+  v = k.pod_sandbox_id;
+  if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'pod_sandbox_id', v);
+  v = k.pod_full_sandbox_id;
+  if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'pod_full_sandbox_id', v);
+  v = k.ns_name;
+  if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'ns_name', v);
+  stringRecord(k.pod_labels, 'pod_labels', '$.k8s');
+}
+
 function parseK8sAudit(o: Obj): K8sAuditEvent {
-  nsTime(o, 'ts', '$', true);
-  optStr(o, 'hostname', '$');
+  let v: unknown = o.ts;
+  if (!isNsTime(v)) badNsTime('$', 'ts', v);
+  v = o.hostname;
+  if (v !== undefined && typeof v !== 'string') badStr('$', 'hostname', v);
   parseAuditEvent(o.event, '$.event');
   return o as unknown as K8sAuditEvent;
 }
@@ -230,7 +443,11 @@ export function parseAuditEvent(value: unknown, path: string): AuditEvent {
     fail(`${path}.apiVersion`, `expected "audit.k8s.io/v1", got ${JSON.stringify(e.apiVersion)}`);
   }
   if (e.kind !== 'Event') fail(`${path}.kind`, `expected "Event", got ${JSON.stringify(e.kind)}`);
-  for (const k of ['level', 'auditID', 'stage', 'requestURI', 'verb']) str(e, k, path);
+  str(e, 'level', path);
+  str(e, 'auditID', path);
+  str(e, 'stage', path);
+  str(e, 'requestURI', path);
+  str(e, 'verb', path);
   object(e.user, `${path}.user`);
   return e as AuditEvent;
 }

@@ -13,21 +13,33 @@
  * evaluated per second (its alerts acknowledged), alerts per second, drops.
  *
  * The publisher stands for the sensors, which in production run on other
- * nodes: their JSON encoding should not take this machine's CPU from the
- * engine. By default (`--publisher preencoded`) it serializes each pool event
- * once and only splices a fresh `ts` and `num` into the line per event, then
- * sends batches through busBatchSender; `--publisher batcher` goes through
- * EventBatcher.add (JSON.stringify per event), as a sensor does.
+ * nodes: their encoding should not take this machine's CPU from the engine.
+ * By default (`--publisher preencoded`) it encodes each pool batch once (in
+ * `--codec`) and, per event, only splices a fresh `ts` and `num` into its
+ * line, then sends batches through busBatchSender; `--publisher batcher` goes
+ * through EventBatcher.add (JSON.stringify per event), as a sensor does.
  *
  * Flags / env:
  *   --mode child|inproc|both   (default both)
  *   --publisher preencoded|batcher (default preencoded)
+ *   --codec jsonl|jsonl-shared (default jsonl-shared, batch codec v2; the
+ *                               batcher publisher sends jsonl)
  *   --batch N                  events per batch (default 512; SAKER_BENCH_BATCH)
  *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Bus, EventBatcher, STREAMS, busBatchSender, connectBus } from '@saker/bus';
+import {
+  BATCH_CODEC,
+  BATCH_CODEC_V2,
+  type BatchCodec,
+  type Bus,
+  EventBatcher,
+  STREAMS,
+  busBatchSender,
+  connectBus,
+  encodeBatch,
+} from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
 import { readRuleFiles } from '@saker/rules';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
@@ -96,37 +108,50 @@ async function publishLoop(
 }
 
 /**
- * Like publishLoop, but each event's JSON is made by splicing `ts` and `num`
- * into a line serialized once, and batches go straight to busBatchSender with
- * at most 4 in flight (the batcher's default).
+ * Like publishLoop, but batches are encoded once, ahead of time, and replayed:
+ * each batch of the pool is encoded with `codec` (for v2 with its shared
+ * table), and per event only a fresh `ts` and `num` are spliced into its line.
+ * Batches go straight to busBatchSender with at most 4 in flight (the
+ * batcher's default). The encoding cost belongs to the sensors, on other nodes.
  */
 async function publishPreencoded(
   bus: Bus,
   pool: readonly SyscallEvent[],
   batch: number,
   state: PublishState,
+  codec: BatchCodec,
 ): Promise<{ published: number; dropped: number }> {
-  const tails = pool.map((e) => {
-    const line = JSON.stringify(e);
-    const at = line.indexOf(',"cpu":');
-    if (!line.startsWith('{"source":"syscall","ts":') || at < 0) throw new Error('unexpected event layout');
-    return line.slice(at);
-  });
+  const templates: { head: string; tails: string[] }[] = [];
+  for (let from = 0; from < pool.length; from += batch) {
+    const events = Array.from({ length: batch }, (_, k) => pool[(from + k) % pool.length] as SyscallEvent);
+    const text = new TextDecoder().decode(encodeBatch(events, { codec }).data);
+    const lines = text.split('\n');
+    const head = codec === BATCH_CODEC_V2 ? `${lines.shift()}\n` : '';
+    const tails = lines.map((line) => {
+      const at = line.indexOf(',"cpu":');
+      if (!line.startsWith('{"source":"syscall","ts":') || at < 0) throw new Error('unexpected event layout');
+      return line.slice(at);
+    });
+    templates.push({ head, tails });
+  }
   const send = busBatchSender(bus, SUBJECT);
   const encoder = new TextEncoder();
   const inFlight = new Set<Promise<void>>();
   const base = 1_800_000_000_000_000_000n;
   let published = 0;
   let dropped = 0;
-  for (let i = 0; !state.stop; ) {
+  for (let i = 0, b = 0; !state.stop; b++) {
     await state.credit(i);
+    const t = templates[b % templates.length] as { head: string; tails: string[] };
     const lines: string[] = [];
-    for (let k = 0; k < batch; k++, i++) {
-      lines.push(`{"source":"syscall","ts":"${base + BigInt(i)}","num":${i + 1}${tails[i % tails.length]}`);
+    for (const tail of t.tails) {
+      lines.push(`{"source":"syscall","ts":"${base + BigInt(i)}","num":${i + 1}${tail}`);
+      i++;
     }
     const count = lines.length;
     while (inFlight.size >= 4) await Promise.race(inFlight);
-    const p: Promise<void> = Promise.resolve(send({ data: encoder.encode(lines.join('\n')), count })).then(
+    const data = encoder.encode(t.head + lines.join('\n'));
+    const p: Promise<void> = Promise.resolve(send({ data, count, codec })).then(
       () => {
         published += count;
       },
@@ -148,6 +173,7 @@ async function runMode(
   batch: number,
   seconds: number,
   publisher: 'preencoded' | 'batcher',
+  codec: BatchCodec,
 ): Promise<Figures> {
   const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
   await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 });
@@ -194,7 +220,10 @@ async function runMode(
       }
     },
   };
-  const publishing = (publisher === 'batcher' ? publishLoop : publishPreencoded)(bus, pool, batch, state);
+  const publishing =
+    publisher === 'batcher'
+      ? publishLoop(bus, pool, batch, state)
+      : publishPreencoded(bus, pool, batch, state, codec);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const from = stats.get(name);
   const t0 = performance.now();
@@ -236,11 +265,19 @@ async function main(): Promise<void> {
       mode: { type: 'string', default: 'both' },
       batch: { type: 'string' },
       publisher: { type: 'string', default: 'preencoded' },
+      codec: { type: 'string', default: BATCH_CODEC_V2 },
     },
   });
   const publisher = values.publisher;
   if (publisher !== 'preencoded' && publisher !== 'batcher')
     throw new Error('--publisher preencoded|batcher');
+  const codec = values.codec;
+  if (codec !== BATCH_CODEC && codec !== BATCH_CODEC_V2)
+    throw new Error(`--codec ${BATCH_CODEC}|${BATCH_CODEC_V2}`);
+  if (publisher === 'batcher' && codec !== BATCH_CODEC)
+    throw new Error(
+      `--publisher batcher sends ${BATCH_CODEC} (EventBatcher's codec): add --codec ${BATCH_CODEC}`,
+    );
   const mode = values.mode;
   if (mode !== 'child' && mode !== 'inproc' && mode !== 'both') throw new Error('--mode child|inproc|both');
   const batch = Number(values.batch ?? process.env.SAKER_BENCH_BATCH ?? 512);
@@ -254,14 +291,14 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
       `  node ${process.version}, batch ${batch} events (~${Math.round((batch * bytes) / 1024)} KiB), ` +
-      `event ~${Math.round(bytes)} B, publisher ${publisher}, rules/saker_rules.yaml, ` +
+      `event ~${Math.round(bytes)} B, publisher ${publisher}, codec ${codec}, rules/saker_rules.yaml, ` +
       `${seconds} s measured after ${WARMUP_S} s warm-up\n`,
   );
   const server = await startNatsServer({ jetstream: true });
   try {
     const modes: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
     for (const m of modes) {
-      const f = await runMode(m, server, pool, batch, seconds, publisher);
+      const f = await runMode(m, server, pool, batch, seconds, publisher, codec);
       process.stdout.write(
         `  engine ${f.mode.padEnd(6)}  ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
           `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +

@@ -20,6 +20,7 @@ import {
   HEADERS,
   type InvalidBatchEventError,
   type KvWatch,
+  SUBJECTS,
   type Subscription,
   decodeBatch,
 } from '@saker/bus';
@@ -31,7 +32,7 @@ import { RateLimitedLog } from './log.js';
 import { type EngineMetrics, type InvalidReason, engineMetrics } from './metrics.js';
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js';
 import { type LoadedRuleset, compileDocument, compileKvValue, loadedRuleset } from './ruleset-state.js';
-import { ENGINE_STATS_SUBJECTS, type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
+import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
 /** A running engine. */
 export interface EngineService extends AsyncDisposable {
@@ -144,7 +145,7 @@ class Engine implements EngineService {
       attempts: opts.publishAttempts,
       log: opts.log,
     });
-    this.#statsSubject = ENGINE_STATS_SUBJECTS.replica(opts.name);
+    this.#statsSubject = SUBJECTS.engineStats(opts.name);
     this.#sampleCountdown = opts.costSampleEvery;
     if (opts.rules instanceof Ruleset) {
       this.#current = loadedRuleset(opts.rules, 0);

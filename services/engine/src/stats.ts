@@ -4,22 +4,20 @@
  * every replica publishes its counters on `saker.v1.engine.stats.<replica>`
  * while they change (at most every statsMinIntervalMs) and as a heartbeat
  * (every statsIntervalMs). After a replica dies, its last report bounds what
- * it lost: `inFlight`. See docs/engine.md.
- *
- * The subject belongs in libs/bus/src/subjects.ts (SUBJECTS); it is declared
- * here until it moves there.
+ * it lost: `inFlight`. See docs/engine.md. The subjects are declared with the
+ * others in @saker/bus: `SUBJECTS.engineStats(replica)`, `SUBJECTS.allEngineStats`.
  */
-import { assertToken } from '@saker/bus';
+import { SUBJECTS } from '@saker/bus';
 
-/** Stats subjects of the engine replicas. */
+/**
+ * Stats subjects of the engine replicas.
+ * @deprecated Use `SUBJECTS.allEngineStats` and `SUBJECTS.engineStats(replica)` from @saker/bus.
+ */
 export const ENGINE_STATS_SUBJECTS = {
   /** Every replica's stats. */
-  all: 'saker.v1.engine.stats.*',
+  all: SUBJECTS.allEngineStats,
   /** One replica's stats. */
-  replica(name: string): string {
-    assertToken('replica', name);
-    return `saker.v1.engine.stats.${name}`;
-  },
+  replica: SUBJECTS.engineStats,
 } as const;
 
 export type EngineState = 'running' | 'draining' | 'stopped';

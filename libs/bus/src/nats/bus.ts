@@ -40,6 +40,13 @@ export interface NatsBusOptions {
   maxReconnectAttempts?: number;
   /** Give up on the first connect after this long. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * Let nats.js capture a stack trace for every request and JetStream publish,
+   * in case it fails (its `noAsyncTraces: false`). Default false: that capture
+   * cost ~6 % of an engine's CPU at 2,800 alerts/s, and bus errors name their
+   * operation and subject anyway.
+   */
+  asyncTraces?: boolean;
 }
 
 function toBusMessage(m: Msg): BusMessage {
@@ -61,6 +68,7 @@ export async function connectNats(options: NatsBusOptions): Promise<NatsBus> {
       name: options.name,
       maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
       timeout: options.connectTimeoutMs ?? 5_000,
+      noAsyncTraces: options.asyncTraces !== true,
     });
   } catch (err) {
     throw new BusConnectionError(servers.join(','), err instanceof Error ? err.message : String(err), {

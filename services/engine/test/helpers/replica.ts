@@ -6,8 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bus, Subscription } from '@saker/bus';
-import { ENGINE_STATS_SUBJECTS, type EngineStats, decodeEngineStats } from '../../src/mod.js';
+import { type Bus, SUBJECTS, type Subscription } from '@saker/bus';
+import { type EngineStats, decodeEngineStats } from '../../src/mod.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'main.js');
 
@@ -93,7 +93,7 @@ export class StatsCollector implements AsyncDisposable {
   readonly #waiters = new Set<() => void>();
 
   constructor(bus: Bus) {
-    const sub = bus.subscribe(ENGINE_STATS_SUBJECTS.all);
+    const sub = bus.subscribe(SUBJECTS.allEngineStats);
     this.#sub = sub;
     void (async () => {
       for await (const msg of sub) {

@@ -67,6 +67,13 @@ export const SUBJECTS = {
   },
   /** Kubernetes audit event batches. */
   k8sAuditEvents: 'saker.v1.events.k8s_audit',
+  /** Every dead-lettered alert, of every output. */
+  allDeadLetters: 'saker.v1.deadletter.>',
+  /** Alerts the sink output `output` gave up on. */
+  deadLetter(output: string): string {
+    assertToken('output', output);
+    return `saker.v1.deadletter.${output}`;
+  },
   /** Every alert. */
   allAlerts: 'saker.v1.alerts.>',
   /** An alert of a rule on `source` (`syscall`, `k8s_audit`, ...) at `priority`. */
@@ -97,6 +104,8 @@ export const STREAMS = {
   alerts: { name: 'SAKER_ALERTS', subjects: ['saker.v1.alerts.>'] },
   /** Kubernetes audit batches: the webhook answers 200 only once they are stored here. */
   audit: { name: 'SAKER_AUDIT', subjects: ['saker.v1.events.k8s_audit'] },
+  /** Alerts an output gave up on, each with the reason and the attempt count. */
+  deadLetter: { name: 'SAKER_DEADLETTER', subjects: ['saker.v1.deadletter.>'] },
 } as const;
 
 /** KV buckets. */

@@ -1,0 +1,66 @@
+/**
+ * The sinks' failure modes, one class each. An output signals how a failed
+ * delivery should be handled by throwing a DeliveryError: retryable ones are
+ * tried again with backoff, permanent ones go to the dead-letter subject.
+ */
+
+/** How a failed delivery is handled. */
+export type DeliveryErrorKind = 'retryable' | 'permanent';
+
+/** A delivery failed. Thrown by `Output.deliver`; anything else thrown counts as retryable. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+  readonly kind: DeliveryErrorKind;
+  /** The output that failed. */
+  readonly output: string;
+
+  constructor(kind: DeliveryErrorKind, output: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.output = output;
+  }
+
+  /** Wraps what an output threw: a DeliveryError stays as it is, anything else becomes retryable. */
+  static from(output: string, err: unknown): DeliveryError {
+    if (err instanceof DeliveryError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new DeliveryError('retryable', output, message, { cause: err });
+  }
+}
+
+/** A retryable delivery failure (network, 5xx, 429, a program that died). */
+export function retryable(output: string, message: string, cause?: unknown): DeliveryError {
+  return new DeliveryError('retryable', output, message, { cause });
+}
+
+/** A delivery failure that trying again cannot fix (4xx, an alert the receiver refuses). */
+export function permanent(output: string, message: string, cause?: unknown): DeliveryError {
+  return new DeliveryError('permanent', output, message, { cause });
+}
+
+/** Bad sinks options: names the option (`outputs[1].condition`) and why. */
+export class SinksOptionsError extends Error {
+  override readonly name = 'SinksOptionsError';
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** An alert body that is not Falco's JSON alert: names the JSON path of the first bad field. */
+export class AlertValidationError extends Error {
+  override readonly name = 'AlertValidationError';
+  /** `$.priority`, `$.output_fields`, or `$` when the body is not a JSON object. */
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
+}

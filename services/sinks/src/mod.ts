@@ -1,0 +1,60 @@
+export type { SinksService } from './service.js';
+export { start } from './service.js';
+export type {
+  BatchOptions,
+  DedupOptions,
+  InputOptions,
+  OutputSettings,
+  ResolvedOutputSettings,
+  ResolvedSinksOptions,
+  SinksLog,
+  SinksLogLevel,
+  SinksOptions,
+} from './options.js';
+export { resolveSinksOptions } from './options.js';
+export type { OutputStats } from './runner.js';
+export type { AlertFormat, ParsedAlert } from './alert.js';
+export {
+  DEDUP_COUNT_FIELD,
+  DEFAULT_FORMAT,
+  alertJson,
+  alertLine,
+  alertText,
+  parseAlert,
+  toAlert,
+} from './alert.js';
+export type { DeliveryErrorKind } from './errors.js';
+export { AlertValidationError, DeliveryError, SinksOptionsError, permanent, retryable } from './errors.js';
+export type { RouteResult } from './fields.js';
+export { alertFields, compileRoute } from './fields.js';
+export type { BackoffOptions } from './backoff.js';
+export { backoffDelay } from './backoff.js';
+export type { DeadLetterReason, FilterReason, SinksMetrics } from './metrics.js';
+export { ALL_DEAD_LETTERS, DEAD_LETTER_STREAM, deadLetterSubject, durableName } from './subjects.js';
+export { testAlert } from './input.js';
+export type { OutputExtras, OutputsFromConfigOptions } from './config.js';
+export { outputsFromConfig } from './config.js';
+export type { Delivery, Output } from './outputs/output.js';
+export type { StdoutOutputOptions } from './outputs/stdout.js';
+export { StdoutOutput } from './outputs/stdout.js';
+export type { FileOutputOptions } from './outputs/file.js';
+export { FileOutput } from './outputs/file.js';
+export type { HttpOutputOptions } from './outputs/http.js';
+export { HttpOutput, isRetryableStatus } from './outputs/http.js';
+export type { ProgramOutputOptions } from './outputs/program.js';
+export { ProgramOutput } from './outputs/program.js';
+export type {
+  SyslogOutputOptions,
+  SyslogRecordOptions,
+  SyslogTlsOptions,
+  SyslogTransport,
+} from './outputs/syslog.js';
+export {
+  SYSLOG_FACILITIES,
+  SyslogOutput,
+  escapeSyslogMsg,
+  octetFrame,
+  rfc5424Record,
+  syslogPri,
+  truncateUtf8,
+} from './outputs/syslog.js';

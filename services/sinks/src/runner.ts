@@ -1,0 +1,398 @@
+/**
+ * One output's pipeline: its durable consumer on SAKER_ALERTS → validation →
+ * priority and routing filters → dedup → delivery (one by one or in
+ * batches, `concurrency` at once) → ack, or nak with backoff, or dead-letter.
+ *
+ * Every message is settled exactly once, and only after its outcome is
+ * final: delivered (ack), given back for another try (nak), or stored on the
+ * dead-letter subject (then ack). A dead-letter publish that fails naks the
+ * alert, so nothing leaves the stream unrecorded.
+ */
+import { type Bus, type DurableConsumer, NoStreamError, STREAMS, type StreamMessage } from '@saker/bus';
+import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
+import { DEDUP_COUNT_FIELD, type ParsedAlert, alertJson, parseAlert } from './alert.js';
+import { backoffDelay } from './backoff.js';
+import { DeliveryError } from './errors.js';
+import type { DeadLetterReason, SinksMetrics } from './metrics.js';
+import type { SinksLog } from './options.js';
+import type { ResolvedOutputSettings } from './options.js';
+import type { Delivery } from './outputs/output.js';
+import { DEAD_LETTER_STREAM, deadLetterSubject, durableName } from './subjects.js';
+
+/** Alerts taken off the stream that travel together: one, or a deduplicated group. */
+interface Unit {
+  readonly parsed: ParsedAlert;
+  readonly msgs: StreamMessage[];
+}
+
+interface DedupGroup {
+  readonly unit: Unit;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+export interface RunnerDeps {
+  readonly bus: Bus;
+  readonly metrics: SinksMetrics;
+  readonly log: SinksLog;
+  readonly random: () => number;
+}
+
+/** Per-output counters, also in the metrics; for tests and stats. */
+export interface OutputStats {
+  readonly delivered: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly filtered: number;
+  readonly deduplicated: number;
+}
+
+export class OutputRunner {
+  readonly #s: ResolvedOutputSettings;
+  readonly #d: RunnerDeps;
+  readonly #labels: { readonly output: string };
+  readonly #deadLetterSubject: string;
+  #consumer: DurableConsumer | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  /** When this process first saw each stream sequence still unsettled: the basis of max age. */
+  readonly #firstSeen = new Map<number, number>();
+  readonly #groups = new Map<string, DedupGroup>();
+  #batch: Unit[] = [];
+  #batchTimer: ReturnType<typeof setTimeout> | undefined;
+  #active = 0;
+  readonly #slotWaiters: (() => void)[] = [];
+  readonly #tasks = new Set<Promise<void>>();
+  #stopping = false;
+  #stats = { delivered: 0, failed: 0, retried: 0, deadLettered: 0, filtered: 0, deduplicated: 0 };
+
+  constructor(settings: ResolvedOutputSettings, deps: RunnerDeps) {
+    this.#s = settings;
+    this.#d = deps;
+    this.#labels = { output: settings.name };
+    this.#deadLetterSubject = deadLetterSubject(settings.name);
+  }
+
+  get name(): string {
+    return this.#s.name;
+  }
+
+  stats(): OutputStats {
+    return { ...this.#stats };
+  }
+
+  /** Opens the durable consumer and starts the loop. */
+  async begin(): Promise<void> {
+    this.#consumer = await this.#d.bus.consumer(STREAMS.alerts.name, durableName(this.#s.name), {
+      ackWaitMs: this.#s.ackWaitMs,
+      maxAckPending: this.#s.maxAckPending,
+      filterSubject: STREAMS.alerts.subjects[0],
+    });
+    const consumer = this.#consumer;
+    this.#loop = this.#run(consumer).catch((err: unknown) => {
+      if (!this.#stopping) this.#d.log('error', `output ${this.#s.name}: consumer failed: ${String(err)}`);
+    });
+  }
+
+  async #run(consumer: DurableConsumer): Promise<void> {
+    for await (const msg of consumer) {
+      if (this.#stopping) {
+        msg.nak();
+        continue;
+      }
+      await this.#accept(msg);
+    }
+  }
+
+  async #accept(msg: StreamMessage): Promise<void> {
+    if (!this.#firstSeen.has(msg.sequence)) this.#firstSeen.set(msg.sequence, Date.now());
+    let parsed: ParsedAlert;
+    try {
+      parsed = parseAlert(msg.data);
+    } catch (err) {
+      await this.#spawn(
+        this.#deadLetter({ parsed: invalidParsed(msg), msgs: [msg] }, 'invalid', String(err)),
+      );
+      return;
+    }
+    const priority = parsePriority(parsed.alert.priority);
+    if (priority === undefined || !meetsThreshold(priority, this.#s.minimumPriority)) {
+      this.#filtered(msg, 'priority');
+      return;
+    }
+    if (this.#s.route !== null) {
+      let pass: boolean;
+      try {
+        pass = this.#s.route(parsed.alert);
+      } catch {
+        pass = false;
+      }
+      if (!pass) {
+        this.#filtered(msg, 'condition');
+        return;
+      }
+    }
+    if (this.#s.dedup !== null) {
+      this.#addToGroup({ parsed, msgs: [msg] });
+      return;
+    }
+    await this.#submit({ parsed, msgs: [msg] });
+  }
+
+  #filtered(msg: StreamMessage, reason: 'priority' | 'condition'): void {
+    msg.ack();
+    this.#firstSeen.delete(msg.sequence);
+    this.#stats.filtered++;
+    this.#d.metrics.filtered.inc({ ...this.#labels, reason });
+  }
+
+  // --- dedup ---------------------------------------------------------------
+
+  #dedupKey(alert: FalcoAlert): string {
+    const keys = this.#s.dedup?.fields ?? Object.keys(alert.output_fields).sort();
+    const parts: unknown[] = [alert.rule, alert.source, alert.hostname];
+    for (const k of keys) {
+      // Time fields differ between otherwise identical alerts; they never make a difference here.
+      if (this.#s.dedup?.fields === null && isTimeField(k)) continue;
+      parts.push(k, alert.output_fields[k] ?? null);
+    }
+    return JSON.stringify(parts);
+  }
+
+  #addToGroup(unit: Unit): void {
+    const key = this.#dedupKey(unit.parsed.alert);
+    const group = this.#groups.get(key);
+    if (group) {
+      group.unit.msgs.push(...unit.msgs);
+      this.#stats.deduplicated++;
+      this.#d.metrics.deduplicated.inc(this.#labels);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#groups.delete(key);
+      void this.#submit(unit);
+    }, this.#s.dedup?.windowMs ?? 0);
+    this.#groups.set(key, { unit, timer });
+  }
+
+  // --- delivery --------------------------------------------------------------
+
+  async #acquire(): Promise<void> {
+    while (this.#active >= this.#s.concurrency) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    this.#active++;
+  }
+
+  #release(): void {
+    this.#active--;
+    this.#slotWaiters.shift()?.();
+  }
+
+  async #spawn(task: Promise<void>): Promise<void> {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  /** Queues a unit for delivery; waits while every delivery slot is busy (backpressure). */
+  async #submit(unit: Unit): Promise<void> {
+    if (this.#s.batch !== null) {
+      this.#batch.push(unit);
+      if (this.#batch.length >= this.#s.batch.maxAlerts) {
+        await this.#flushBatch();
+      } else if (this.#batchTimer === undefined) {
+        this.#batchTimer = setTimeout(() => void this.#flushBatch(), this.#s.batch.lingerMs);
+      }
+      return;
+    }
+    await this.#acquire();
+    void this.#spawn(this.#deliverUnits([unit]).finally(() => this.#release()));
+  }
+
+  async #flushBatch(): Promise<void> {
+    if (this.#batchTimer !== undefined) clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    if (this.#batch.length === 0) return;
+    const units = this.#batch;
+    this.#batch = [];
+    await this.#acquire();
+    void this.#spawn(this.#deliverUnits(units).finally(() => this.#release()));
+  }
+
+  #delivery(unit: Unit): Delivery {
+    const count = unit.msgs.length;
+    if (count <= 1) {
+      return { alert: unit.parsed.alert, raw: alertJson(unit.parsed, this.#s.format, false) };
+    }
+    const alert: FalcoAlert = {
+      ...unit.parsed.alert,
+      output_fields: withField(unit.parsed.alert.output_fields, DEDUP_COUNT_FIELD, count),
+    };
+    return { alert, raw: alertJson({ alert, text: unit.parsed.text }, this.#s.format, true) };
+  }
+
+  async #deliverUnits(units: Unit[]): Promise<void> {
+    const output = this.#s.output;
+    const deliveries = units.map((u) => this.#delivery(u));
+    const started = performance.now();
+    let failure: DeliveryError | undefined;
+    // Keep long deliveries from being redelivered meanwhile.
+    const keepAlive = setInterval(
+      () => {
+        for (const u of units) for (const m of u.msgs) m.working();
+      },
+      Math.max(1000, this.#s.ackWaitMs / 3),
+    );
+    try {
+      if (deliveries.length === 1 || output.deliverBatch === undefined) {
+        for (const d of deliveries) await output.deliver(d.alert, d.raw);
+      } else {
+        await output.deliverBatch(deliveries);
+      }
+    } catch (err) {
+      failure = DeliveryError.from(this.#s.name, err);
+    } finally {
+      clearInterval(keepAlive);
+    }
+    this.#d.metrics.latency.observe((performance.now() - started) / 1000, this.#labels);
+    if (failure === undefined) {
+      for (const u of units) this.#settleDelivered(u);
+      return;
+    }
+    this.#stats.failed += units.length;
+    this.#d.metrics.failed.inc({ ...this.#labels, kind: failure.kind }, units.length);
+    await Promise.all(units.map((u) => this.#settleFailed(u, failure)));
+  }
+
+  #settleDelivered(unit: Unit): void {
+    for (const m of unit.msgs) {
+      m.ack();
+      this.#firstSeen.delete(m.sequence);
+    }
+    this.#stats.delivered++;
+    this.#d.metrics.delivered.inc(this.#labels);
+  }
+
+  async #settleFailed(unit: Unit, err: DeliveryError): Promise<void> {
+    if (err.kind === 'permanent') {
+      await this.#deadLetter(unit, 'permanent', err.message);
+      return;
+    }
+    const now = Date.now();
+    const age = Math.max(...unit.msgs.map((m) => now - (this.#firstSeen.get(m.sequence) ?? now)));
+    if (age >= this.#s.maxAgeMs) {
+      await this.#deadLetter(unit, 'max_age', `undelivered after ${age} ms: ${err.message}`);
+      return;
+    }
+    const attempts = Math.max(...unit.msgs.map((m) => m.deliveryCount));
+    const delay = Math.min(backoffDelay(attempts, this.#s.backoff, this.#d.random), this.#s.maxAgeMs - age);
+    if (attempts === 1 || attempts % 10 === 0) {
+      this.#d.log(
+        'warn',
+        `output ${this.#s.name}: delivery failed (attempt ${attempts}), retrying in ${delay} ms: ${err.message}`,
+      );
+    }
+    for (const m of unit.msgs) m.nak(delay);
+    this.#stats.retried++;
+    this.#d.metrics.retried.inc(this.#labels);
+  }
+
+  /**
+   * Stores the alert on saker.v1.deadletter.<output> with why and after how
+   * many attempts, then acks it. A failed publish naks the alert instead.
+   */
+  async #deadLetter(unit: Unit, reason: DeadLetterReason, detail: string): Promise<void> {
+    const attempts = Math.max(...unit.msgs.map((m) => m.deliveryCount));
+    const first = Math.min(...unit.msgs.map((m) => this.#firstSeen.get(m.sequence) ?? Date.now()));
+    const alertText = reason === 'invalid' ? JSON.stringify(unit.parsed.text) : unit.parsed.text;
+    const body =
+      `{"output":${JSON.stringify(this.#s.name)},"reason":${JSON.stringify(reason)}` +
+      `,"error":${JSON.stringify(detail)},"attempts":${attempts},"count":${unit.msgs.length}` +
+      `,"first_seen":${JSON.stringify(new Date(first).toISOString())}` +
+      `,"dead_lettered_at":${JSON.stringify(new Date().toISOString())}` +
+      `,"stream_sequences":${JSON.stringify(unit.msgs.map((m) => m.sequence))}` +
+      `,"alert":${alertText}}`;
+    const data = new TextEncoder().encode(body);
+    try {
+      await this.#publishDeadLetter(data);
+    } catch (err) {
+      this.#d.metrics.deadLetterFailures.inc(this.#labels);
+      this.#d.log(
+        'error',
+        `output ${this.#s.name}: dead-letter publish failed, alert kept on the stream: ${String(err)}`,
+      );
+      for (const m of unit.msgs) m.nak(this.#s.backoff.maxMs);
+      return;
+    }
+    for (const m of unit.msgs) {
+      m.ack();
+      this.#firstSeen.delete(m.sequence);
+    }
+    this.#stats.deadLettered++;
+    this.#d.metrics.deadLettered.inc({ ...this.#labels, reason });
+    this.#d.log(
+      'warn',
+      `output ${this.#s.name}: alert dead-lettered (${reason}, ${attempts} attempts): ${detail}`,
+    );
+  }
+
+  async #publishDeadLetter(data: Uint8Array): Promise<void> {
+    try {
+      await this.#d.bus.publishDurable(this.#deadLetterSubject, data);
+    } catch (err) {
+      if (!(err instanceof NoStreamError)) throw err;
+      await this.#d.bus.stream(DEAD_LETTER_STREAM.name, DEAD_LETTER_STREAM.subjects);
+      await this.#d.bus.publishDurable(this.#deadLetterSubject, data);
+    }
+  }
+
+  /**
+   * Stops taking alerts, lets deliveries in progress finish (their outcome is
+   * settled as usual), gives held dedup groups back to the stream, and closes
+   * the output.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#consumer?.stop().catch(() => undefined);
+    await this.#loop;
+    for (const g of this.#groups.values()) {
+      clearTimeout(g.timer);
+      for (const m of g.unit.msgs) m.nak();
+    }
+    this.#groups.clear();
+    await this.#flushBatch();
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    await this.#s.output.close().catch((err: unknown) => {
+      this.#d.log('warn', `output ${this.#s.name}: close failed: ${String(err)}`);
+    });
+  }
+}
+
+function isTimeField(key: string): boolean {
+  return key.startsWith('evt.time') || key.startsWith('evt.datetime') || key === 'evt.rawtime';
+}
+
+function withField(
+  fields: Readonly<Record<string, OutputFieldValue>>,
+  key: string,
+  value: OutputFieldValue,
+): Record<string, OutputFieldValue> {
+  const out: Record<string, OutputFieldValue> = { ...fields, [key]: value };
+  return out;
+}
+
+/** A stand-in for a message that is not an alert, so it can be dead-lettered with its bytes. */
+function invalidParsed(msg: StreamMessage): ParsedAlert {
+  const text = Buffer.from(msg.data).toString('utf8');
+  const alert: FalcoAlert = {
+    hostname: '',
+    output: '',
+    priority: 'Debug',
+    rule: '',
+    source: '',
+    tags: [],
+    time: new Date(0).toISOString(),
+    output_fields: {},
+  };
+  return { alert, text };
+}

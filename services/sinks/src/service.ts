@@ -1,0 +1,131 @@
+/**
+ * The sinks service: one OutputRunner per output (each with its own durable
+ * consumer on SAKER_ALERTS), and the falcosidekick-compatible input.
+ */
+import { NoStreamError, STREAMS, StreamNotFoundError } from '@saker/bus';
+import type { MetricsRegistry } from '@saker/telemetry';
+import { alertFields } from './fields.js';
+import { AlertInput } from './input.js';
+import { type SinksMetrics, sinksMetrics } from './metrics.js';
+import { type ResolvedSinksOptions, type SinksOptions, resolveSinksOptions } from './options.js';
+import { OutputRunner, type OutputStats } from './runner.js';
+
+export interface SinksService extends AsyncDisposable {
+  /** The outputs, in the order given. */
+  readonly outputs: readonly string[];
+  /** The input's base URL (`http://127.0.0.1:2801`), or null when it is not served. */
+  readonly inputUrl: string | null;
+  readonly metrics: MetricsRegistry;
+  /** Counters of one output. */
+  stats(output: string): OutputStats | undefined;
+  /** Reopens the outputs' files (SIGUSR1). */
+  reopen(): Promise<void>;
+  /** Resolves once a stop (abort, or stop()) has finished. Never rejects. */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the sinks. Resolves once every output's consumer and the input are up; runs until `signal` aborts. */
+export async function start(options: SinksOptions, signal: AbortSignal): Promise<SinksService> {
+  signal.throwIfAborted();
+  const opts = resolveSinksOptions(options, alertFields());
+  const service = new Sinks(opts);
+  try {
+    await service.begin();
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  if (signal.aborted) void service.stop();
+  else signal.addEventListener('abort', () => void service.stop(), { once: true });
+  return service;
+}
+
+class Sinks implements SinksService {
+  readonly #o: ResolvedSinksOptions;
+  readonly #m: SinksMetrics;
+  readonly #runners: OutputRunner[];
+  #input: AlertInput | undefined;
+  #stopping: Promise<void> | undefined;
+  readonly #onSigusr1 = (): void => {
+    void this.reopen();
+  };
+  readonly #resolveStopped: () => void;
+  readonly stopped: Promise<void>;
+  inputUrl: string | null = null;
+
+  constructor(o: ResolvedSinksOptions) {
+    this.#o = o;
+    this.#m = sinksMetrics(o.metrics);
+    const deps = { bus: o.bus, metrics: this.#m, log: o.log, random: o.random };
+    this.#runners = o.outputs.map((s) => new OutputRunner(s, deps));
+    let resolve!: () => void;
+    this.stopped = new Promise<void>((r) => {
+      resolve = r;
+    });
+    this.#resolveStopped = resolve;
+  }
+
+  get outputs(): readonly string[] {
+    return this.#runners.map((r) => r.name);
+  }
+
+  get metrics(): MetricsRegistry {
+    return this.#o.metrics;
+  }
+
+  async begin(): Promise<void> {
+    // Like the engine: SAKER_ALERTS is created with default limits when absent, never altered.
+    for (const runner of this.#runners) {
+      try {
+        await runner.begin();
+      } catch (err) {
+        if (!(err instanceof StreamNotFoundError || err instanceof NoStreamError)) throw err;
+        await this.#o.bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
+        await runner.begin();
+      }
+    }
+    if (this.#o.input !== null) {
+      const input = new AlertInput({
+        bus: this.#o.bus,
+        metrics: this.#m,
+        log: this.#o.log,
+        hostname: this.#o.hostname,
+        maxBodyBytes: this.#o.input.maxBodyBytes,
+      });
+      this.#input = input;
+      this.inputUrl = await input.listen(this.#o.input.host, this.#o.input.port);
+    }
+    if (this.#o.reopenOnSigusr1) process.on('SIGUSR1', this.#onSigusr1);
+  }
+
+  stats(output: string): OutputStats | undefined {
+    return this.#runners.find((r) => r.name === output)?.stats();
+  }
+
+  async reopen(): Promise<void> {
+    await Promise.all(
+      this.#o.outputs.map(async (s) => {
+        try {
+          await s.output.reopen?.();
+        } catch (err) {
+          this.#o.log('error', `output ${s.name}: reopen failed: ${String(err)}`);
+        }
+      }),
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      process.off('SIGUSR1', this.#onSigusr1);
+      await this.#input?.close().catch(() => undefined);
+      await Promise.all(this.#runners.map((r) => r.stop()));
+      this.#resolveStopped();
+    })();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { ctl } from './commands/ctl.js';
 import { COMMANDS, findCommand, groupCommands } from './commands/registry.js';
-import { run } from './commands/run.js';
-import { SERVICE_COMMANDS } from './commands/service.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type Io, UsageError, processIo } from './io.js';
 
 function version(): string {
@@ -72,11 +69,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT_OK;
     }
     if (first === 'help') return await help(argv.slice(1), io);
-    if (first === 'ctl') return await ctl.run(argv.slice(1), io);
     const found = findCommand(argv);
     if (found) return await found.command.run(found.args, io);
-    const service = [run, ...SERVICE_COMMANDS].find((c) => c.name === first);
-    if (service) return await service.run(argv.slice(1), io);
     const group = groupHelp(first);
     if (group !== undefined) {
       const sub = argv[1];

@@ -1,12 +1,24 @@
 import type { Command } from '../io.js';
+import { ctl } from './ctl.js';
 import { fieldsList } from './fields-list.js';
 import { replay } from './replay.js';
 import { rulesDescribe } from './rules-describe.js';
 import { rulesList } from './rules-list.js';
 import { rulesValidate } from './rules-validate.js';
+import { run } from './run.js';
+import { SERVICE_COMMANDS } from './service.js';
 
 /** Every command of the binary, in the order `saker --help` lists them. */
-export const COMMANDS: readonly Command[] = [rulesValidate, rulesList, rulesDescribe, fieldsList, replay];
+export const COMMANDS: readonly Command[] = [
+  run,
+  ...SERVICE_COMMANDS,
+  ctl,
+  rulesValidate,
+  rulesList,
+  rulesDescribe,
+  fieldsList,
+  replay,
+];
 
 /**
  * The command named by the leading words of argv (`rules validate ...`), and

@@ -5,57 +5,15 @@
  * nats-server with JetStream.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STREAMS, connectBus } from '@saker/bus';
-import { repoRoot, startNatsServer } from '@saker/testing';
+import { makeTestPki, repoRoot, startNatsServer } from '@saker/testing';
 
 const MAIN = join(repoRoot(), 'services', 'cli', 'dist', 'src', 'main.js');
 const RULES = join(repoRoot(), 'rules', 'saker_k8s_audit_rules.yaml');
-
-function pki(dir: string): { ca: string; cert: string; key: string; serverCert: string; serverKey: string } {
-  const ssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=e2e-ca');
-  for (const [name, ext] of [
-    ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'],
-    ['client', 'extendedKeyUsage=clientAuth\n'],
-  ] as const) {
-    ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  }
-  const f = (n: string): string => join(dir, n);
-  return {
-    ca: f('ca.crt'),
-    cert: f('client.crt'),
-    key: f('client.key'),
-    serverCert: f('server.crt'),
-    serverKey: f('server.key'),
-  };
-}
 
 const PRIVILEGED_POD = {
   kind: 'Event',
@@ -113,9 +71,8 @@ function waitFor(
 
 describe('audit webhook end to end (saker run, NATS JetStream)', () => {
   it('an EventList posted over mTLS becomes an alert on stdout and in SAKER_ALERTS', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'saker-e2e-audit-'));
+    using pki = makeTestPki();
     await using nats = await startNatsServer({ jetstream: true });
-    const certs = pki(dir);
     const child = spawn(
       process.execPath,
       [
@@ -133,11 +90,11 @@ describe('audit webhook end to end (saker run, NATS JetStream)', () => {
         '--audit-listen',
         '127.0.0.1:0',
         '--audit-tls-cert',
-        certs.serverCert,
+        pki.files.serverCert,
         '--audit-tls-key',
-        certs.serverKey,
+        pki.files.serverKey,
         '--audit-client-ca',
-        certs.ca,
+        pki.files.caCert,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -164,9 +121,9 @@ describe('audit webhook end to end (saker run, NATS JetStream)', () => {
           {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            ca: readFileSync(certs.ca),
-            cert: readFileSync(certs.cert),
-            key: readFileSync(certs.key),
+            ca: pki.caCert,
+            cert: pki.clientCert,
+            key: pki.clientKey,
           },
           (res) => {
             res.resume();
@@ -193,7 +150,6 @@ describe('audit webhook end to end (saker run, NATS JetStream)', () => {
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,5 @@
+export type { TestPki, TestPkiFiles, TestPkiOptions } from './pki.js';
+export { makeTestPki } from './pki.js';
 export { seededRandom } from './random.js';
 export { repoRoot, sharedDir, sharedPath, sharedSkip } from './shared.js';
 export type { NatsServerHandle, NatsServerOptions, NatsServerRuntime } from './nats-server.js';

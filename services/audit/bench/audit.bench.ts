@@ -15,11 +15,10 @@ import { cpus } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { type Bus, HEADERS, SUBJECTS, connectBus } from '@saker/bus';
-import { startNatsServer } from '@saker/testing';
+import { makeTestPki, startNatsServer } from '@saker/testing';
 import { start } from '../src/mod.js';
 import { post } from '../test/client.js';
 import { podCreateEvent } from '../test/events.js';
-import { makeTestPki } from '../test/pki.js';
 
 const BATCH = 100;
 
@@ -106,7 +105,7 @@ async function main(): Promise<void> {
   const concurrency = Number(process.env.SAKER_BENCH_CONCURRENCY ?? 8);
   const gzip = process.env.SAKER_BENCH_GZIP === '1';
   const useNats = process.env.SAKER_BENCH_NATS === '1';
-  using pki = makeTestPki();
+  using pki = makeTestPki({ clientCn: 'kube-apiserver' });
   await using nats = useNats ? await startNatsServer({ jetstream: true }) : undefined;
   await using bus = await connectBus(nats ? { url: nats.url } : { memory: true });
   const seen = countOnBus(bus);

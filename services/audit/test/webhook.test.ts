@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type Bus, connectBus } from '@saker/bus';
 import { MetricsRegistry } from '@saker/telemetry';
+import { type TestPki, makeTestPki } from '@saker/testing';
 import { type AuditService, start } from '../src/mod.js';
 import { post } from './client.js';
 import { type Collected, collectAuditEvents } from './collect.js';
 import { batch, eventList, podCreateEvent } from './events.js';
-import { type TestPki, makeTestPki } from './pki.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const quiet = (): void => undefined;
@@ -36,7 +36,7 @@ describe('webhook over TLS', () => {
   };
 
   before(async () => {
-    pki = makeTestPki();
+    pki = makeTestPki({ clientCn: 'kube-apiserver' });
     bus = await connectBus({ memory: true });
     got = collectAuditEvents(bus);
     metrics = new MetricsRegistry();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Bus, connectBus } from '@saker/bus';
 import { type ControlService, start } from '@saker/control';
+import { type TestPki, makeTestPki } from '@saker/testing';
 
 // `saker ctl` runs as users run it: the built binary in a child process,
 // against a control service in this process (on an in-memory bus). Children
@@ -236,6 +237,7 @@ describe('saker ctl (plaintext, loopback)', () => {
 
 describe('saker ctl with mTLS and a bearer token', () => {
   let dir: string;
+  let pki: TestPki;
   let bus: Bus;
   let service: ControlService;
   const controller = new AbortController();
@@ -243,46 +245,17 @@ describe('saker ctl with mTLS and a bearer token', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'saker-ctl-tls-'));
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-    const ecKey = (name: string) => ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', name);
-    ecKey('ca.key');
-    ssl('req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ctl-test-ca');
-    for (const [name, ext] of [
-      ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'],
-      ['client', 'extendedKeyUsage=clientAuth\n'],
-    ] as const) {
-      ecKey(`${name}.key`);
-      ssl('req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-      writeFileSync(join(dir, `${name}.ext`), ext);
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-days',
-        '2',
-        '-out',
-        `${name}.crt`,
-        '-extfile',
-        `${name}.ext`,
-      );
-    }
+    pki = makeTestPki();
     writeFileSync(join(dir, 'rules.yaml'), RULES);
     bus = await connectBus({ memory: true });
-    const { readFileSync } = await import('node:fs');
     service = await start(
       {
         bus,
         token,
         tls: {
-          cert: readFileSync(join(dir, 'server.crt')),
-          key: readFileSync(join(dir, 'server.key')),
-          clientCa: readFileSync(join(dir, 'ca.crt')),
+          cert: pki.serverCert,
+          key: pki.serverKey,
+          clientCa: pki.caCert,
         },
       },
       controller.signal,
@@ -292,6 +265,7 @@ describe('saker ctl with mTLS and a bearer token', () => {
     controller.abort();
     await service.closed;
     await bus.close();
+    pki[Symbol.dispose]();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -299,11 +273,11 @@ describe('saker ctl with mTLS and a bearer token', () => {
     '--addr',
     service.address,
     '--ca',
-    join(dir, 'ca.crt'),
+    pki.files.caCert,
     '--cert',
-    join(dir, 'client.crt'),
+    pki.files.clientCert,
     '--key',
-    join(dir, 'client.key'),
+    pki.files.clientKey,
   ];
 
   it('with the client certificate and the token (flag or SAKER_CONTROL_TOKEN) the calls go through', async () => {
@@ -336,7 +310,7 @@ describe('saker ctl with mTLS and a bearer token', () => {
       '--addr',
       service.address,
       '--ca',
-      join(dir, 'ca.crt'),
+      pki.files.caCert,
       '--token',
       token,
       '--timeout',

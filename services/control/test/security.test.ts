@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { type Bus, connectBus } from '@saker/bus';
+import { type TestPki, makeTestPki } from '@saker/testing';
 import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
 import { ControlConfigError, type ControlService, isLoopbackHost, parseHostPort, start } from '../src/mod.js';
-import { GOOD_RULES, type TestPki, makePki } from './helpers.js';
+import { GOOD_RULES } from './helpers.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -35,7 +36,7 @@ describe('mTLS: the service requires a client certificate from its CA', () => {
   const controller = new AbortController();
 
   before(async () => {
-    pki = makePki();
+    pki = makeTestPki();
     bus = await connectBus({ memory: true });
     service = await start(
       { bus, tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.caCert } },
@@ -75,7 +76,7 @@ describe('mTLS: the service requires a client certificate from its CA', () => {
       withClient(
         {
           address: service.address,
-          tls: { ca: pki.caCert, cert: pki.otherClientCert, key: pki.otherClientKey },
+          tls: { ca: pki.caCert, cert: pki.rogueCert, key: pki.rogueKey },
         },
         (c) => c.listRules(),
       ),
@@ -86,7 +87,7 @@ describe('mTLS: the service requires a client certificate from its CA', () => {
   test('a client that does not trust the server CA refuses the server', async () => {
     const code = await codeOf(
       withClient(
-        { address: service.address, tls: { ca: pki.otherCaCert, cert: pki.clientCert, key: pki.clientKey } },
+        { address: service.address, tls: { ca: pki.rogueCaCert, cert: pki.clientCert, key: pki.clientKey } },
         (c) => c.listRules(),
       ),
     );

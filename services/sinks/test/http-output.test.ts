@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { makeTestPki } from '@saker/testing';
 import { DEDUP_COUNT_FIELD, HttpOutput } from '../src/mod.js';
 import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';
-import { makeTestPki } from './helpers/pki.js';
 
 const JSON_FORMAT = {
   json: true,
@@ -208,14 +208,17 @@ describe('http output', () => {
   });
 
   it('trusts a test CA, presents a client certificate (mTLS) and gzips', async () => {
-    using pki = makeTestPki();
+    using pki = makeTestPki({ clientCn: 'saker-sinks' });
     await using env = await testEnv();
     await using rx = await new HttpReceiver({
-      cert: pki.serverCert,
-      key: pki.serverKey,
-      clientCa: pki.ca,
+      cert: pki.files.serverCert,
+      key: pki.files.serverKey,
+      clientCa: pki.files.caCert,
     }).start();
-    await using plain = await new HttpReceiver({ cert: pki.serverCert, key: pki.serverKey }).start();
+    await using plain = await new HttpReceiver({
+      cert: pki.files.serverCert,
+      key: pki.files.serverKey,
+    }).start();
     await publishAlerts(env.bus, [makeAlert(1)]);
     await env.startSinks({
       outputs: [
@@ -224,10 +227,10 @@ describe('http output', () => {
             name: 'mtls',
             format: JSON_FORMAT,
             url: rx.url,
-            caCert: pki.ca,
+            caCert: pki.files.caCert,
             mtls: true,
-            clientCert: pki.clientCert,
-            clientKey: pki.clientKey,
+            clientCert: pki.files.clientCert,
+            clientKey: pki.files.clientKey,
             compressUploads: true,
           }),
           format: JSON_FORMAT,
@@ -238,7 +241,12 @@ describe('http output', () => {
           format: JSON_FORMAT,
         },
         {
-          output: new HttpOutput({ name: 'capath', format: JSON_FORMAT, url: plain.url, caPath: pki.dir }),
+          output: new HttpOutput({
+            name: 'capath',
+            format: JSON_FORMAT,
+            url: plain.url,
+            caPath: pki.files.caDir,
+          }),
           format: JSON_FORMAT,
         },
       ],
@@ -253,7 +261,7 @@ describe('http output', () => {
   it('refuses an unknown CA (retryable, not lost)', async () => {
     using pki = makeTestPki();
     await using env = await testEnv();
-    await using rx = await new HttpReceiver({ cert: pki.serverCert, key: pki.serverKey }).start();
+    await using rx = await new HttpReceiver({ cert: pki.files.serverCert, key: pki.files.serverKey }).start();
     await publishAlerts(env.bus, [makeAlert(1)]);
     await env.startSinks({
       outputs: [

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { makeTestPki } from '@saker/testing';
 import { FileOutput, ProgramOutput, StdoutOutput, SyslogOutput } from '../src/mod.js';
 import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
-import { makeTestPki } from './helpers/pki.js';
 import { SyslogReceiver, UnixDgramReceiver } from './helpers/syslog-receiver.js';
 
 const TEXT = {
@@ -133,8 +133,8 @@ describe('syslog output', () => {
       using pki = makeTestPki();
       await using env = await testEnv();
       await using rx = await new SyslogReceiver(transport).start({
-        cert: pki.serverCert,
-        key: pki.serverKey,
+        cert: pki.files.serverCert,
+        key: pki.files.serverKey,
       });
       const alerts = [
         makeAlert(1, { priority: 'Critical' }),
@@ -151,7 +151,7 @@ describe('syslog output', () => {
               host: '127.0.0.1',
               port: rx.port,
               facility: 'local0',
-              tls: { ca: pki.ca },
+              tls: { ca: pki.files.caCert },
             }),
           },
         ],

@@ -1,0 +1,164 @@
+/**
+ * A throwaway PKI for tests, made with the `openssl` CLI (Debian package
+ * `openssl`, installed by scripts/setup.sh). Elliptic-curve (P-256) keys keep
+ * generation fast; certificates are valid for two days.
+ *
+ * - a CA;
+ * - a server certificate signed by it for 127.0.0.1 and localhost (serverAuth);
+ * - a client certificate signed by it (clientAuth, configurable CN);
+ * - a second, unrelated "rogue" CA and a client certificate signed by it (the
+ *   intruder / wrong-CA case), with the same CN as the legitimate client so
+ *   that only the issuer differs.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestPkiOptions {
+  /** Common name of the client certificates (legitimate and rogue). Default `saker-test-client`. */
+  readonly clientCn?: string;
+  /** Common name of the server certificate. Default `saker-test-server`. */
+  readonly serverCn?: string;
+  /** Prefix of the temporary directory's name. Default `saker-pki-`. */
+  readonly prefix?: string;
+}
+
+/** Paths of the PKI's files, for consumers that take file names (CLI flags, config). */
+export interface TestPkiFiles {
+  readonly caCert: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+  readonly rogueCaCert: string;
+  readonly rogueCert: string;
+  readonly rogueKey: string;
+  /** A directory holding only the CA certificate (`ca.crt`), for "CA path" options. */
+  readonly caDir: string;
+}
+
+/** The PKI as PEM strings, plus the same material as files. Disposing removes the directory. */
+export interface TestPki extends Disposable {
+  /** The temporary directory holding every file. */
+  readonly dir: string;
+  readonly caCert: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  /** Client certificate signed by the CA. */
+  readonly clientCert: string;
+  readonly clientKey: string;
+  /** Certificate of the second, unrelated CA. */
+  readonly rogueCaCert: string;
+  /** Client certificate signed by the rogue CA. */
+  readonly rogueCert: string;
+  readonly rogueKey: string;
+  readonly files: TestPkiFiles;
+}
+
+const DAYS = '2';
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'] as const;
+const SERVER_EXT =
+  'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n';
+const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n';
+
+function openssl(dir: string, args: readonly string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function selfSignedCa(dir: string, name: string, cn: string): void {
+  openssl(dir, [
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    DAYS,
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+function leaf(dir: string, name: string, cn: string, ca: string, ext: string): void {
+  openssl(dir, [
+    'req',
+    '-new',
+    ...EC_KEY,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${cn}`,
+  ]);
+  writeFileSync(join(dir, `${name}.ext`), ext);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    DAYS,
+    '-extfile',
+    `${name}.ext`,
+  ]);
+}
+
+/** Makes a fresh PKI in a temporary directory; dispose of it (`using`) to remove the directory. */
+export function makeTestPki(options: TestPkiOptions = {}): TestPki {
+  const clientCn = options.clientCn ?? 'saker-test-client';
+  const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'saker-pki-'));
+  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    selfSignedCa(dir, 'ca', 'saker-test-ca');
+    leaf(dir, 'server', options.serverCn ?? 'saker-test-server', 'ca', SERVER_EXT);
+    leaf(dir, 'client', clientCn, 'ca', CLIENT_EXT);
+    selfSignedCa(dir, 'rogue-ca', 'saker-test-rogue-ca');
+    leaf(dir, 'rogue', clientCn, 'rogue-ca', CLIENT_EXT);
+    const caDir = join(dir, 'ca.d');
+    mkdirSync(caDir);
+    copyFileSync(join(dir, 'ca.crt'), join(caDir, 'ca.crt'));
+    const files: TestPkiFiles = {
+      caCert: join(dir, 'ca.crt'),
+      serverCert: join(dir, 'server.crt'),
+      serverKey: join(dir, 'server.key'),
+      clientCert: join(dir, 'client.crt'),
+      clientKey: join(dir, 'client.key'),
+      rogueCaCert: join(dir, 'rogue-ca.crt'),
+      rogueCert: join(dir, 'rogue.crt'),
+      rogueKey: join(dir, 'rogue.key'),
+      caDir,
+    };
+    const read = (path: string): string => readFileSync(path, 'utf8');
+    return {
+      dir,
+      caCert: read(files.caCert),
+      serverCert: read(files.serverCert),
+      serverKey: read(files.serverKey),
+      clientCert: read(files.clientCert),
+      clientKey: read(files.clientKey),
+      rogueCaCert: read(files.rogueCaCert),
+      rogueCert: read(files.rogueCert),
+      rogueKey: read(files.rogueKey),
+      files,
+      [Symbol.dispose]: dispose,
+    };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}

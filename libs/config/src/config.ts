@@ -112,6 +112,24 @@ export interface SensorConfig {
   readonly nodeName: string;
 }
 
+/** The outputs Falco's sections configure, by the name the sinks give them. */
+export const SINK_OUTPUTS = ['stdout', 'file', 'syslog', 'http', 'program'] as const;
+export type SinkOutputName = (typeof SINK_OUTPUTS)[number];
+
+/** Saker's per-output settings (falcosidekick's `minimumpriority`, routing). */
+export interface SinkOutputConfig {
+  /** Alerts less severe are not delivered; null: every alert. */
+  readonly minimumPriority: Priority | null;
+  /** Routing condition in Falco's language over the alert (docs/sinks.md); null: every alert. */
+  readonly condition: string | null;
+}
+
+export interface SinksConfig {
+  /** `host:port` of the falcosidekick-compatible HTTP input; null: not served. */
+  readonly inputListen: string | null;
+  readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
+}
+
 export interface SakerConfig {
   /** The file that was loaded (absolute), or null when none was. */
   readonly file: string | null;
@@ -139,6 +157,7 @@ export interface SakerConfig {
   readonly control: ControlConfig;
   readonly telemetry: TelemetryConfig;
   readonly sensor: SensorConfig;
+  readonly sinks: SinksConfig;
 }
 
 export interface LoadConfigOptions {
@@ -272,6 +291,13 @@ function natsUrl(): Schema<string> {
   });
 }
 
+function sinkOutput() {
+  return section({
+    minimum_priority: field(nullable(priority), null),
+    condition: field(nullable(string()), null),
+  });
+}
+
 function buildSchema(cwd: string, env: Readonly<Record<string, string | undefined>>) {
   const path = pathSchema(cwd);
   const hostDefault = (): string => env.FALCO_HOSTNAME || osHostname();
@@ -353,6 +379,16 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       sensor: section({
         enabled: field(boolean(), true),
         node_name: field(nullable(string()), null),
+      }),
+      sinks: section({
+        input: section({ listen: field(nullable(hostPort()), null) }),
+        outputs: section({
+          stdout: sinkOutput(),
+          file: sinkOutput(),
+          syslog: sinkOutput(),
+          http: sinkOutput(),
+          program: sinkOutput(),
+        }),
       }),
     },
     { ignored: FALCO_IGNORED_KEYS },
@@ -470,6 +506,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     control: { listen: raw.control.listen, tls, token: raw.control.token },
     telemetry: raw.telemetry,
     sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
+    sinks: { inputListen: raw.sinks.input.listen, outputs: raw.sinks.outputs },
   };
   for (const m of notices) onNotice(m);
   return deepFreeze(config);

@@ -10,9 +10,18 @@ export type {
   RuleMatching,
   SakerConfig,
   SensorConfig,
+  SinkOutputConfig,
+  SinkOutputName,
+  SinksConfig,
   TelemetryConfig,
 } from './config.js';
-export { FALCO_ENGINE_KEYS, FALCO_IGNORED_KEYS, defaultRulesDir, loadConfig } from './config.js';
+export {
+  FALCO_ENGINE_KEYS,
+  FALCO_IGNORED_KEYS,
+  SINK_OUTPUTS,
+  defaultRulesDir,
+  loadConfig,
+} from './config.js';
 export type { Origin } from './errors.js';
 export { ConfigError } from './errors.js';
 export { ENV_PREFIX } from './tree.js';
@@ -23,6 +32,7 @@ export type {
   OutputsView,
   RulesView,
   SensorView,
+  SinksView,
   TelemetryView,
 } from './views.js';
 export {
@@ -33,5 +43,6 @@ export {
   outputsView,
   rulesView,
   sensorView,
+  sinksView,
   telemetryView,
 } from './views.js';

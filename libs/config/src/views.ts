@@ -12,6 +12,8 @@ import type {
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,
+  SinkOutputConfig,
+  SinkOutputName,
   TelemetryConfig,
 } from './config.js';
 
@@ -50,6 +52,14 @@ export interface OutputsView {
   readonly file: FileOutputConfig;
   readonly http: HttpOutputConfig;
   readonly program: ProgramOutputConfig;
+}
+
+/** Saker's side of the sinks: the HTTP input and per-output filters (Falco's sections are in OutputsView). */
+export interface SinksView {
+  readonly hostname: string;
+  /** The falcosidekick-compatible HTTP input; null: not served. */
+  readonly input: { readonly host: string; readonly port: number } | null;
+  readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
 }
 
 export interface SensorView {
@@ -108,6 +118,17 @@ export function outputsView(c: SakerConfig): OutputsView {
     http: c.httpOutput,
     program: c.programOutput,
   };
+}
+
+export function sinksView(c: SakerConfig): SinksView {
+  const listen = c.sinks.inputListen;
+  let input: SinksView['input'] = null;
+  if (listen !== null) {
+    // Validated as host:port when loaded; IPv6 as [addr]:port.
+    const at = listen.lastIndexOf(':');
+    input = { host: listen.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(at + 1)) };
+  }
+  return { hostname: c.hostname, input, outputs: c.sinks.outputs };
 }
 
 export function sensorView(c: SakerConfig): SensorView {

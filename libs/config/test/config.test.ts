@@ -17,6 +17,7 @@ import {
   outputsView,
   rulesView,
   sensorView,
+  sinksView,
   telemetryView,
 } from '../src/mod.js';
 
@@ -307,5 +308,36 @@ describe('views', () => {
       minPriority: 'ERROR',
       matching: 'first',
     });
+  });
+});
+
+describe('sinks', () => {
+  it('defaults: no input, no per-output filters', () => {
+    const c = load('hostname: h1\n');
+    const v = sinksView(c);
+    assert.equal(v.input, null);
+    assert.equal(v.hostname, 'h1');
+    assert.deepEqual(v.outputs.http, { minimumPriority: null, condition: null });
+  });
+
+  it('reads the input address and per-output minimum priority and condition', () => {
+    const c = load(
+      'sinks:\n  input:\n    listen: "[::1]:2801"\n  outputs:\n    http:\n      minimum_priority: warning\n' +
+        '      condition: alert.source = k8s_audit\n',
+    );
+    const v = sinksView(c);
+    assert.deepEqual(v.input, { host: '::1', port: 2801 });
+    assert.deepEqual(v.outputs.http, { minimumPriority: 'WARNING', condition: 'alert.source = k8s_audit' });
+    assert.deepEqual(v.outputs.file, { minimumPriority: null, condition: null });
+  });
+
+  it('an unknown output or key fails naming the path', () => {
+    const out = loadError('sinks:\n  outputs:\n    htp:\n      condition: x\n');
+    assert.equal(out.path, 'sinks.outputs.htp');
+    assert.match(out.message, /unknown key \(did you mean http\?\)/);
+    const key = loadError('sinks:\n  outputs:\n    file:\n      minimumpriority: error\n');
+    assert.equal(key.path, 'sinks.outputs.file.minimumpriority');
+    const bad = loadError('sinks:\n  input:\n    listen: 2801\n');
+    assert.equal(bad.path, 'sinks.input.listen');
   });
 });

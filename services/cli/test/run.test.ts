@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -246,6 +248,31 @@ describe('saker run', () => {
     assert.equal(seen.size, n, 'every alert printed once');
   });
 
+  it("serves neither the control API nor /metrics when both are 'off'", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'rules'));
+    writeFileSync(join(dir, 'rules', 'r.yaml'), SHADOW_RULE);
+    eventsFile(join(dir, 'e.jsonl'), [[1, '/etc/shadow']]);
+    const run = startRun(
+      [
+        '-r',
+        'rules',
+        '--replay',
+        'e.jsonl',
+        '--control-listen',
+        'off',
+        '--metrics-listen',
+        'off',
+        '--no-sensor',
+      ],
+      { cwd: dir },
+    );
+    await run.until('the alert', () => run.lines().length === 1);
+    assert.match(run.stderr, /saker: running: /);
+    assert.doesNotMatch(run.stderr, /metrics=|control=/);
+    assert.equal(await run.stop(), 0, run.stderr);
+  });
+
   it('refuses to start when the rules do not load, and on an unknown config key', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.yaml'), '- rule: x\n  condition: evt.type = = openat\n');
@@ -256,6 +283,100 @@ describe('saker run', () => {
     const cfg = startRun(['--config', 'saker.yaml', ...QUIET], { cwd: dir });
     assert.equal(await cfg.exited, 2);
     assert.match(cfg.stderr, /saker\.yaml:2:3: http_output\.ulr: unknown key \(did you mean url\?\)/);
+  });
+
+  it("delivers to file_output as Falco's JSON lines, and nothing on stdout when stdout_output is off", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'rules'));
+    writeFileSync(join(dir, 'rules', 'r.yaml'), SHADOW_RULE + PASSWD_RULE);
+    eventsFile(join(dir, 'e.jsonl'), [
+      [1, '/etc/shadow'],
+      [2, '/etc/passwd'],
+      [3, '/etc/hosts'],
+      [4, '/etc/shadow'],
+    ]);
+    const alertsFile = join(dir, 'out', 'alerts.json');
+    mkdirSync(join(dir, 'out'));
+    writeFileSync(
+      join(dir, 'saker.yaml'),
+      'rules_files: [rules]\nwatch_config_files: false\njson_output: true\n' +
+        'stdout_output:\n  enabled: false\nsyslog_output:\n  enabled: false\n' +
+        `file_output:\n  enabled: true\n  filename: ${alertsFile}\n`,
+    );
+    const run = startRun(['--config', 'saker.yaml', '--replay', 'e.jsonl', ...QUIET], { cwd: dir });
+    await run.until('the replay', () => /e\.jsonl: 4 events published/.test(run.stderr));
+    assert.equal(await run.stop(), 0, run.stderr);
+    assert.match(run.stderr, /stdout=off outputs=file\b/);
+    assert.match(run.stderr, /stopped, delivered: file=3/);
+    assert.equal(run.stdout, '');
+    const lines = readFileSync(alertsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    assert.equal(lines.length, 3, run.stderr);
+    const rules: string[] = [];
+    for (const line of lines) {
+      assert.match(line, /^\{"hostname":"worker-1","output":"\d\d:\d\d:\d\d\.\d{9}: (Warning|Error) /);
+      const a = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(a.source, 'syscall');
+      assert.ok(Array.isArray(a.tags));
+      assert.equal((a.output_fields as Record<string, unknown>)['proc.name'], 'cat');
+      rules.push(String(a.rule));
+    }
+    assert.deepEqual(rules.sort(), ['Passwd read', 'Shadow read', 'Shadow read']);
+  });
+
+  it("posts Falco's JSON to http_output, honouring sinks.outputs.http.minimum_priority", async () => {
+    const received: { type: string | undefined; agent: string | undefined; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => {
+        body += d;
+      });
+      req.on('end', () => {
+        received.push({ type: req.headers['content-type'], agent: req.headers['user-agent'], body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const dir = tempDir();
+      mkdirSync(join(dir, 'rules'));
+      writeFileSync(join(dir, 'rules', 'r.yaml'), SHADOW_RULE + PASSWD_RULE);
+      eventsFile(join(dir, 'e.jsonl'), [
+        [1, '/etc/shadow'],
+        [2, '/etc/passwd'],
+        [3, '/etc/shadow'],
+        [4, '/etc/passwd'],
+      ]);
+      writeFileSync(
+        join(dir, 'saker.yaml'),
+        'rules_files: [rules]\nwatch_config_files: false\njson_output: true\n' +
+          'syslog_output:\n  enabled: false\n' +
+          `http_output:\n  enabled: true\n  url: http://127.0.0.1:${port}/\n` +
+          'sinks:\n  outputs:\n    http:\n      minimum_priority: error\n',
+      );
+      const run = startRun(['--config', 'saker.yaml', '--replay', 'e.jsonl', ...QUIET], { cwd: dir });
+      await run.until('the replay', () => /e\.jsonl: 4 events published/.test(run.stderr));
+      assert.equal(await run.stop(), 0, run.stderr);
+      assert.match(run.stderr, /stdout=json outputs=stdout,http\b/);
+      assert.match(run.stderr, /stopped, 4 alerts printed, delivered: http=2/);
+      assert.equal(run.lines().length, 4);
+      assert.equal(received.length, 2, run.stderr);
+      for (const r of received) {
+        assert.equal(r.type, 'application/json');
+        assert.equal(r.agent, 'falcosecurity/falco');
+        assert.match(r.body, /^\{"hostname":"worker-1","output":".*", "output_fields": \{.*\}/);
+        const a = JSON.parse(r.body) as Record<string, unknown>;
+        assert.equal(a.rule, 'Passwd read');
+        assert.equal(a.priority, 'Error');
+        assert.deepEqual(a.tags, ['test']);
+        assert.ok(run.lines().includes(r.body.trim()), 'the same JSON as on stdout');
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('runs over a real NATS server with --nats', async () => {

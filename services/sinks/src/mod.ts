@@ -1,4 +1,4 @@
-export type { SinksService } from './service.js';
+export type { SinksService, StopOptions } from './service.js';
 export { start } from './service.js';
 export type {
   BatchOptions,

@@ -345,6 +345,14 @@ export class OutputRunner {
     }
   }
 
+  /** True when the consumer has nothing left to deliver and nothing unsettled (everything stored is acked). */
+  async idle(): Promise<boolean> {
+    if (this.#consumer === undefined) return true;
+    if (this.#tasks.size > 0 || this.#groups.size > 0 || this.#batch.length > 0) return false;
+    const s = await this.#consumer.state();
+    return s.pending === 0 && s.ackPending === 0;
+  }
+
   /**
    * Stops taking alerts, lets deliveries in progress finish (their outcome is
    * settled as usual), gives held dedup groups back to the stream, and closes

@@ -22,7 +22,18 @@ export interface SinksService extends AsyncDisposable {
   reopen(): Promise<void>;
   /** Resolves once a stop (abort, or stop()) has finished. Never rejects. */
   readonly stopped: Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops gracefully. With `drainMs`, first waits (at most that long) until
+   * every output has delivered and acked everything stored so far, so a
+   * shutdown after the producers stopped loses no alert. Later calls (and an
+   * abort) join the first stop.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Wait at most this long for every output to be idle (all stored alerts settled). Default 0. */
+  readonly drainMs?: number;
 }
 
 /** Starts the sinks. Resolves once every output's consumer and the input are up; runs until `signal` aborts. */
@@ -115,14 +126,24 @@ class Sinks implements SinksService {
     );
   }
 
-  stop(): Promise<void> {
+  stop(options: StopOptions = {}): Promise<void> {
     this.#stopping ??= (async () => {
-      process.off('SIGUSR1', this.#onSigusr1);
       await this.#input?.close().catch(() => undefined);
+      await this.#drain(options.drainMs ?? 0);
+      process.off('SIGUSR1', this.#onSigusr1);
       await Promise.all(this.#runners.map((r) => r.stop()));
       this.#resolveStopped();
     })();
     return this.#stopping;
+  }
+
+  async #drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const idle = await Promise.all(this.#runners.map((r) => r.idle().catch(() => true)));
+      if (idle.every(Boolean)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,30 +1,37 @@
 /**
  * `saker run`: the embedded shape. One process runs the engine, the control
- * API, the stdout output, the metrics/health endpoint and every event source
- * there is (the sensor when root, recorded events with --replay), over the
- * in-memory bus, or over NATS with --nats.
+ * API, the sinks (Falco's outputs: stdout, file, syslog, http, program, as
+ * the configuration enables them), the metrics/health endpoint and every
+ * event source there is (the sensor when root, recorded events with
+ * --replay), over the in-memory bus, or over NATS with --nats.
  *
  * Shutdown runs in flow order so nothing in flight is lost: sources stop and
  * flush, the engines drain (every event taken is evaluated and its alerts
- * stored), the stdout output prints every stored alert, then the rest closes.
+ * stored), the sinks deliver every stored alert, then the rest closes.
  */
-import { readFileSync, readdirSync, statSync, watch } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   BUCKETS,
   type Bus,
-  type DurableConsumer,
   EventBatcher,
   type KvStore,
   MemoryBroker,
-  STREAMS,
   SUBJECTS,
   busBatchSender,
   connectBus,
   toToken,
 } from '@saker/bus';
-import { type AlertFormatView, type SakerConfig, alertFormatView, loadConfig } from '@saker/config';
+import {
+  type AlertFormatView,
+  type OutputsView,
+  SINK_OUTPUTS,
+  type SakerConfig,
+  loadConfig,
+  outputsView,
+  sinksView,
+} from '@saker/config';
 import { ConfigError } from '@saker/config';
 import { type ControlService, start as startControl } from '@saker/control';
 import { type EngineService, start as startEngine } from '@saker/engine';
@@ -44,6 +51,18 @@ import {
 } from '@saker/rules';
 import { SYSCALL_IDS, Sensor, resolveSyscalls } from '@saker/sensor';
 import {
+  type AlertFormat,
+  type Output,
+  type OutputExtras,
+  type OutputSettings,
+  SinksOptionsError,
+  type SinksService,
+  alertLine,
+  outputsFromConfig,
+  start as startSinks,
+} from '@saker/sinks';
+import {
+  type Counter,
   type HealthCheck,
   MetricsRegistry,
   type TelemetryServer,
@@ -264,58 +283,62 @@ export function formatStdoutLine(data: Uint8Array, format: AlertFormatView): str
   })}\n`;
 }
 
-/** Prints every alert of SAKER_ALERTS read through a durable consumer of its own. */
-export class StdoutOutput {
+/**
+ * The sinks' stdout output, written through the command's Io (so it shares
+ * stdout's backpressure) and counted in `saker_stdout_alerts_total`.
+ */
+export class IoStdoutOutput implements Output {
+  readonly name = 'stdout';
   printed = 0;
-  readonly #consumer: DurableConsumer;
-  readonly #done: Promise<void>;
+  readonly #format: AlertFormat;
+  readonly #io: Io;
+  readonly #counter: Counter;
 
-  private constructor(consumer: DurableConsumer, format: AlertFormatView, io: Io, metrics: MetricsRegistry) {
-    this.#consumer = consumer;
-    const counter = metrics.counter('saker_stdout_alerts_total', 'Alerts printed on stdout.');
-    this.#done = (async () => {
-      for await (const msg of consumer) {
-        const line = formatStdoutLine(msg.data, format);
-        if (line === undefined) {
-          io.err(`saker: stdout: alert #${msg.sequence} on ${msg.subject} is not Falco's JSON; skipped\n`);
-          msg.term();
-          continue;
-        }
-        await io.out(line);
-        msg.ack();
-        this.printed++;
-        counter.inc();
-      }
-    })();
+  constructor(format: AlertFormat, io: Io, metrics: MetricsRegistry) {
+    this.#format = format;
+    this.#io = io;
+    this.#counter = metrics.counter('saker_stdout_alerts_total', 'Alerts printed on stdout.');
   }
 
-  static async start(
-    bus: Bus,
-    durable: string,
-    format: AlertFormatView,
-    io: Io,
-    metrics: MetricsRegistry,
-  ): Promise<StdoutOutput> {
-    await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
-    // A durable resumes where it stopped; a new one starts with the alerts to come.
-    const consumer = await bus.consumer(STREAMS.alerts.name, durable, {
-      deliverPolicy: 'new',
-      ackWaitMs: 30_000,
-    });
-    return new StdoutOutput(consumer, format, io, metrics);
+  async deliver(alert: FalcoAlert, raw: string): Promise<void> {
+    await this.#io.out(`${alertLine(alert, raw, this.#format)}\n`);
+    this.printed++;
+    this.#counter.inc();
   }
 
-  /** Prints everything stored so far, then stops (the durable stays). */
-  async drain(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const s = await this.#consumer.state();
-      if (s.pending === 0 && s.ackPending === 0) break;
-      await sleep(20);
-    }
-    await this.#consumer.stop();
-    await this.#done;
+  async close(): Promise<void> {}
+}
+
+/**
+ * Falco's output sections as the sinks' outputs, with Saker's per-output
+ * filters (`sinks.outputs.<name>`). stdout goes through `stdout`. The local
+ * syslog output is left out, with a notice, when there is no /dev/log: Falco's
+ * syslog(3) drops the alerts silently there, and retrying them would only hold
+ * up every shutdown.
+ */
+export function runOutputs(
+  config: SakerConfig,
+  stdout: Output,
+  io: Io,
+  devLog = '/dev/log',
+): OutputSettings[] {
+  let view: OutputsView = outputsView(config);
+  if (view.syslog.enabled && !existsSync(devLog)) {
+    io.err(`saker: syslog_output: ${devLog} does not exist; the syslog output is off\n`);
+    view = { ...view, syslog: { enabled: false } };
   }
+  const filters = sinksView(config).outputs;
+  const extra: Record<string, OutputExtras> = {};
+  for (const name of SINK_OUTPUTS) {
+    const f = filters[name];
+    extra[name] = {
+      ...(f.minimumPriority === null ? {} : { minimumPriority: f.minimumPriority }),
+      ...(f.condition === null ? {} : { condition: f.condition }),
+    };
+  }
+  return outputsFromConfig(view, { extra }).map((s) =>
+    s.output.name === 'stdout' ? { ...s, output: stdout } : s,
+  );
 }
 
 // --- rules: watch the files, put changes into KV ------------------------------
@@ -373,18 +396,21 @@ interface Running {
   readonly engines: EngineService[];
   control: ControlService | undefined;
   telemetry: TelemetryServer | undefined;
-  stdout: StdoutOutput | undefined;
+  sinks: SinksService | undefined;
+  stdout: IoStdoutOutput | undefined;
   sensor: Sensor | undefined;
 }
 
 export const run: Command = {
   name: NAME,
-  summary: 'run Saker in one process: engine, control API, stdout alerts, sources',
+  summary: 'run Saker in one process: engine, control API, alert outputs, sources',
   help: `Usage: saker run [--config saker.yaml] [--nats URL] [-r FILE|DIR ...] [options]
 
-Runs the engine, the control API (gRPC), the stdout output (Falco's text or
-JSON lines), the metrics/health endpoint and every event source in one
-process. The bus is in memory unless --nats (or nats.url) names a server.
+Runs the engine, the control API (gRPC), the alert outputs (Falco's
+stdout_output, file_output, syslog_output, http_output and program_output,
+as text or JSON lines per json_output; see docs/sinks.md), the
+metrics/health endpoint and every event source in one process. The bus is in
+memory unless --nats (or nats.url) names a server.
 
 Rules come from the configuration's rules_files (default: Saker's rules/
 folder) or -r. Rules files are watched (watch_config_files): a change is
@@ -396,7 +422,7 @@ Sources: the eBPF sensor when running as root (sensor.enabled), recorded
 events with --replay, and files dropped into --replay-dir.
 
 SIGINT or SIGTERM drains everything (every event taken is evaluated and
-every alert printed) and exits 0.
+every alert delivered) and exits 0. SIGUSR1 reopens file_output's file.
 
 Options:
   -c, --config FILE        saker.yaml (or a falco.yaml); see docs/config.md
@@ -438,8 +464,8 @@ ${AUDIT_RUN_HELP}  -h, --help               show this help
     if (values['control-listen'] !== undefined && !controlOff) {
       overrides.control = { listen: values['control-listen'] };
     }
-    if (values['metrics-listen'] !== undefined) {
-      overrides.telemetry = { listen: metricsOff ? null : values['metrics-listen'] };
+    if (values['metrics-listen'] !== undefined && !metricsOff) {
+      overrides.telemetry = { listen: values['metrics-listen'] };
     }
     if (values['no-sensor']) overrides.sensor = { enabled: false };
     const config = loadCommandConfig(NAME, io, values.config, overrides);
@@ -458,6 +484,7 @@ ${AUDIT_RUN_HELP}  -h, --help               show this help
         replay: values.replay ?? [],
         replayDir: values['replay-dir'],
         control: !controlOff,
+        metrics: !metricsOff,
         audit: values,
       });
     } finally {
@@ -471,7 +498,13 @@ async function runEmbedded(
   config: SakerConfig,
   io: Io,
   signal: AbortSignal,
-  opts: { replay: readonly string[]; replayDir: string | undefined; control: boolean; audit: AuditRunValues },
+  opts: {
+    replay: readonly string[];
+    replayDir: string | undefined;
+    control: boolean;
+    metrics: boolean;
+    audit: AuditRunValues;
+  },
 ): Promise<number> {
   const initial = await readRulesDocument(config.rulesFiles, io, {
     author: 'saker run',
@@ -494,6 +527,7 @@ async function runEmbedded(
     engines: [],
     control: undefined,
     telemetry: undefined,
+    sinks: undefined,
     stdout: undefined,
     sensor: undefined,
   };
@@ -509,16 +543,6 @@ async function runEmbedded(
     const doc = { ...initial.doc, selections };
     await putRuleset(kv, doc);
 
-    // The output first: its durable must exist before the first alert.
-    if (config.stdoutOutput.enabled) {
-      running.stdout = await StdoutOutput.start(
-        bus,
-        `stdout-${toToken(config.hostname)}`,
-        alertFormatView(config),
-        io,
-        metrics,
-      );
-    }
     for (let i = 0; i < config.engine.replicas; i++) {
       running.engines.push(
         await startEngine(
@@ -539,6 +563,25 @@ async function runEmbedded(
         ),
       );
     }
+    // The sinks: each output's durable reads SAKER_ALERTS from its start (or
+    // from where it stopped), so no alert the engines stored is missed.
+    const stdout = new IoStdoutOutput(outputsView(config).format, io, metrics);
+    const outputs = runOutputs(config, stdout, io);
+    running.sinks = await startSinks(
+      {
+        bus,
+        hostname: config.hostname,
+        outputs,
+        input: sinksView(config).input,
+        reopenOnSigusr1: true,
+        metrics,
+        log: (level, message) => io.err(`saker: sinks ${level}: ${message}\n`),
+      },
+      serviceStop.signal,
+    ).catch((err: unknown) => {
+      throw configPathError(err, outputs);
+    });
+    if (running.sinks.outputs.includes('stdout')) running.stdout = stdout;
     if (opts.control) {
       running.control = await startControl(
         {
@@ -560,7 +603,7 @@ async function runEmbedded(
         serviceStop.signal,
       );
     }
-    if (config.telemetry.listen !== null) {
+    if (opts.metrics && config.telemetry.listen !== null) {
       const [host, port] = splitHostPort(config.telemetry.listen);
       running.telemetry = await serveTelemetry(
         { host, port, metrics, health: () => runHealth(running) },
@@ -637,7 +680,9 @@ async function runEmbedded(
       `saker: running: bus=${config.nats.url ?? 'memory'} rules=${enabled} engines=${running.engines.length}` +
         `${running.control ? ` control=${running.control.address}` : ''}` +
         `${running.telemetry ? ` metrics=${running.telemetry.url}` : ''}` +
-        ` stdout=${running.stdout ? (config.jsonOutput ? 'json' : 'text') : 'off'}\n`,
+        ` stdout=${running.stdout ? (config.jsonOutput ? 'json' : 'text') : 'off'}` +
+        ` outputs=${running.sinks.outputs.join(',') || 'none'}` +
+        `${running.sinks.inputUrl === null ? '' : ` input=${running.sinks.inputUrl}`}\n`,
     );
 
     // Run until a signal, or until the bus goes away for good.
@@ -656,11 +701,18 @@ async function runEmbedded(
     await Promise.allSettled(background);
     engineStop.abort();
     await Promise.all(running.engines.map((e) => e.stopped));
-    await running.stdout?.drain(10_000);
+    // Every stored alert delivered (or, after 10 s, left on the stream for next time).
+    await running.sinks.stop({ drainMs: 10_000 });
     serviceStop.abort();
     await running.control?.close();
     await running.telemetry?.close();
-    io.err(`saker: stopped${running.stdout ? `, ${running.stdout.printed} alerts printed` : ''}\n`);
+    const others = running.sinks.outputs
+      .filter((o) => o !== 'stdout')
+      .map((o) => `${o}=${running.sinks?.stats(o)?.delivered ?? 0}`);
+    io.err(
+      `saker: stopped${running.stdout ? `, ${running.stdout.printed} alerts printed` : ''}` +
+        `${others.length > 0 ? `, delivered: ${others.join(' ')}` : ''}\n`,
+    );
     return exitCode;
   } catch (err) {
     io.err(`saker: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -671,6 +723,7 @@ async function runEmbedded(
     engineStop.abort();
     serviceStop.abort();
     await Promise.allSettled(running.engines.map((e) => e.stopped));
+    await running.sinks?.stopped;
     await running.control?.close().catch(() => undefined);
     await running.telemetry?.close().catch(() => undefined);
     await bus.drain().catch(() => bus.close());
@@ -790,6 +843,16 @@ function watchReplayDir(dir: string, onFile: (file: string) => void, io: Io): ()
   return () => w.close();
 }
 
+/** A sinks option error (`outputs[1].condition`) named by its configuration key (`sinks.outputs.http.condition`). */
+function configPathError(err: unknown, outputs: readonly OutputSettings[]): unknown {
+  if (!(err instanceof SinksOptionsError)) return err;
+  const m = /^outputs\[(\d+)\]\.(minimumPriority|condition)$/.exec(err.path);
+  const name = m === null ? undefined : outputs[Number(m[1])]?.output.name;
+  if (m === null || name === undefined) return err;
+  const key = m[2] === 'condition' ? 'condition' : 'minimum_priority';
+  return new Error(`configuration: sinks.outputs.${name}.${key}: ${err.reason}`, { cause: err });
+}
+
 function runHealth(r: Running) {
   const checks: Record<string, HealthCheck> = {};
   for (const e of r.engines) {
@@ -798,6 +861,14 @@ function runHealth(r: Running) {
   }
   checks.control = r.control ? { ok: true, detail: r.control.address } : { ok: true, detail: 'off' };
   checks.stdout = { ok: true, detail: r.stdout ? `${r.stdout.printed} alerts printed` : 'off' };
+  for (const name of r.sinks?.outputs ?? []) {
+    if (name === 'stdout') continue;
+    const s = r.sinks?.stats(name);
+    checks[`output ${name}`] = {
+      ok: true,
+      detail: s ? `${s.delivered} delivered, ${s.retried} retried, ${s.deadLettered} dead-lettered` : '',
+    };
+  }
   return healthReport(checks);
 }
 

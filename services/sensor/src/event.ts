@@ -23,7 +23,7 @@ export interface BuildContext {
   readonly num: number;
   /** Run parseEvent on the result (default: true here, for direct callers; the Sensor passes its own setting). */
   readonly validate?: boolean;
-  /** Shared frozen user/group/container objects; one per Sensor. */
+  /** Shared frozen user/group/container objects; one per Sensor (absent: nothing is shared). */
   readonly parts?: EventParts;
 }
 
@@ -153,12 +153,10 @@ function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): Process
   return p;
 }
 
-let defaultParts: EventParts | undefined;
-
 export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): SyscallEvent {
   const { table } = ctx;
-  if (ctx.parts === undefined && defaultParts === undefined) defaultParts = new EventParts();
-  const parts = ctx.parts ?? (defaultParts as EventParts);
+  // The Sensor passes its own parts; a direct caller without them shares nothing.
+  const parts = ctx.parts ?? new EventParts();
   const call = renderCall(rec);
   const entry = table.lookup(rec.pid, rec);
   const proc = procInfo(rec, entry, table);

@@ -13,11 +13,12 @@ fi
 # - clang, llvm, libbpf-dev, bpftool, libelf-dev, zlib1g-dev, gcc, make, pkg-config: the eBPF sensor
 # - nats-server: the bus in the distributed shape, and the test harness
 # - runc, containerd, busybox-static: real containers for the sensor and enrichment tests
+# - redis-server: a real Redis for the sinks' redis output tests
 # - openssl: throwaway CAs and certificates for the TLS tests (audit webhook, control gRPC mTLS, saker ctl)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
-  nats-server runc containerd busybox-static openssl
+  nats-server runc containerd busybox-static openssl redis-server
   iproute2 procps util-linux
 )
 missing=()

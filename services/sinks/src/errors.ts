@@ -64,3 +64,23 @@ export class AlertValidationError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * Thrown by `deliverBatch` when only some items of the batch failed (a bulk
+ * API answering per item): the items not in `failures` count as delivered,
+ * each failed one is retried or dead-lettered by its own error. Keys are
+ * indexes into the batch.
+ */
+export class PartialBatchError extends DeliveryError {
+  readonly failures: ReadonlyMap<number, DeliveryError>;
+
+  constructor(output: string, failures: ReadonlyMap<number, DeliveryError>) {
+    const first = failures.values().next().value;
+    super(
+      'retryable',
+      output,
+      `${failures.size} item(s) of the batch failed${first ? `: ${first.message}` : ''}`,
+    );
+    this.failures = failures;
+  }
+}

@@ -24,7 +24,14 @@ export {
   toAlert,
 } from './alert.js';
 export type { DeliveryErrorKind } from './errors.js';
-export { AlertValidationError, DeliveryError, SinksOptionsError, permanent, retryable } from './errors.js';
+export {
+  AlertValidationError,
+  DeliveryError,
+  PartialBatchError,
+  SinksOptionsError,
+  permanent,
+  retryable,
+} from './errors.js';
 export type { RouteResult } from './fields.js';
 export { alertFields, compileRoute } from './fields.js';
 export type { BackoffOptions } from './backoff.js';
@@ -58,3 +65,43 @@ export {
   syslogPri,
   truncateUtf8,
 } from './outputs/syslog.js';
+export type { HttpTargetOptions } from './outputs/http-client.js';
+export type { ElasticsearchOutputOptions, IndexSuffix } from './outputs/elasticsearch.js';
+export { ElasticsearchOutput, elasticDocument, indexName } from './outputs/elasticsearch.js';
+export type { LokiOutputOptions } from './outputs/loki.js';
+export { LokiOutput } from './outputs/loki.js';
+export type { AlertmanagerAlert, AlertmanagerOutputOptions } from './outputs/alertmanager.js';
+export { AlertmanagerOutput, sanitizeLabelName } from './outputs/alertmanager.js';
+export type { PrometheusOutputOptions } from './outputs/prometheus.js';
+export { PrometheusOutput } from './outputs/prometheus.js';
+export type { NatsOutputOptions } from './outputs/nats.js';
+export { NatsOutput, natsSubject, subjectToken } from './outputs/nats.js';
+export type { RedisOutputOptions } from './outputs/redis.js';
+export { RedisOutput, parseResp, respCommand } from './outputs/redis.js';
+export type { SmtpOutputOptions } from './outputs/smtp.js';
+export { SmtpOutput, dotStuff, headerValue, quotedPrintable } from './outputs/smtp.js';
+export type {
+  Enricher,
+  SidekickCommonOptions,
+  SidekickHttpOptions,
+  SidekickTlsOptions,
+} from './sidekick.js';
+export {
+  PRIORITY_COLORS,
+  SidekickHttp,
+  Template,
+  chatText,
+  compileEnricher,
+  parseKeyValues,
+  priorityColor,
+  sidekickSettings,
+  withSidekick,
+} from './sidekick.js';
+export type { WebhookOutputOptions } from './outputs/webhook.js';
+export { WebhookOutput } from './outputs/webhook.js';
+export type { SlackOutputFormat, SlackOutputOptions } from './outputs/slack.js';
+export { SLACK_LIMITS, SlackOutput, slackEscapeChar, slackText } from './outputs/slack.js';
+export type { TeamsOutputFormat, TeamsOutputOptions } from './outputs/teams.js';
+export { TEAMS_LIMITS, TeamsOutput, teamsEscapeChar, teamsText } from './outputs/teams.js';
+export type { DiscordOutputOptions } from './outputs/discord.js';
+export { DISCORD_LIMITS, DiscordOutput, discordEscapeChar, discordText } from './outputs/discord.js';

@@ -12,7 +12,7 @@ import { type Bus, type DurableConsumer, NoStreamError, STREAMS, type StreamMess
 import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
 import { DEDUP_COUNT_FIELD, type ParsedAlert, alertJson, parseAlert } from './alert.js';
 import { backoffDelay } from './backoff.js';
-import { DeliveryError } from './errors.js';
+import { DeliveryError, PartialBatchError } from './errors.js';
 import type { DeadLetterReason, SinksMetrics } from './metrics.js';
 import type { SinksLog } from './options.js';
 import type { ResolvedOutputSettings } from './options.js';
@@ -256,6 +256,23 @@ export class OutputRunner {
     this.#d.metrics.latency.observe((performance.now() - started) / 1000, this.#labels);
     if (failure === undefined) {
       for (const u of units) this.#settleDelivered(u);
+      return;
+    }
+    if (failure instanceof PartialBatchError && deliveries.length > 1) {
+      // Per-item outcomes (a bulk API): settle each alert by its own result.
+      const partial = failure;
+      await Promise.all(
+        units.map((u, i) => {
+          const f = partial.failures.get(i);
+          if (f === undefined) {
+            this.#settleDelivered(u);
+            return Promise.resolve();
+          }
+          this.#stats.failed++;
+          this.#d.metrics.failed.inc({ ...this.#labels, kind: f.kind });
+          return this.#settleFailed(u, f);
+        }),
+      );
       return;
     }
     this.#stats.failed += units.length;

@@ -27,6 +27,8 @@ export interface Output {
    * Optional batching hook: delivers several alerts at once, all or nothing
    * (on a throw every alert of the batch is retried or dead-lettered). Used
    * when the output's settings ask for batches (`batch.maxAlerts` > 1).
+   * A bulk API that answers per item throws PartialBatchError instead: then
+   * only the failed items are retried or dead-lettered.
    */
   deliverBatch?(items: readonly Delivery[]): Promise<void>;
   /** Optional: reopen files (SIGUSR1 for the file output, as Falco does). */

@@ -47,7 +47,7 @@ export { StdoutOutput } from './outputs/stdout.js';
 export type { FileOutputOptions } from './outputs/file.js';
 export { FileOutput } from './outputs/file.js';
 export type { HttpOutputOptions } from './outputs/http.js';
-export { HttpOutput, isRetryableStatus } from './outputs/http.js';
+export { HttpOutput } from './outputs/http.js';
 export type { ProgramOutputOptions } from './outputs/program.js';
 export { ProgramOutput } from './outputs/program.js';
 export type {
@@ -66,6 +66,7 @@ export {
   truncateUtf8,
 } from './outputs/syslog.js';
 export type { HttpTargetOptions } from './outputs/http-client.js';
+export { isRetryableStatus } from './outputs/http-client.js';
 export type { ElasticsearchOutputOptions, IndexSuffix } from './outputs/elasticsearch.js';
 export { ElasticsearchOutput, elasticDocument, indexName } from './outputs/elasticsearch.js';
 export type { LokiOutputOptions } from './outputs/loki.js';

@@ -14,9 +14,6 @@
  * enriched (withSidekick) before it sees them, and `raw` is re-rendered so
  * the JSON carries the added fields and tags.
  */
-import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   type FalcoAlert,
   type OutputFieldValue,
@@ -25,9 +22,15 @@ import {
   parsePriority,
 } from '@saker/rules';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
-import { SinksOptionsError, permanent, retryable } from './errors.js';
+import { SinksOptionsError } from './errors.js';
 import type { OutputSettings } from './options.js';
-import { isRetryableStatus } from './outputs/http.js';
+import {
+  HttpTransport,
+  type HttpTransportOptions,
+  checkHeaders,
+  parseHttpUrl,
+  readPem,
+} from './outputs/http-client.js';
 import type { Delivery, Output } from './outputs/output.js';
 
 // --- key:value lists ---------------------------------------------------------
@@ -452,48 +455,19 @@ export function fieldTexts(alert: FalcoAlert): [string, string][] {
 
 // --- transport -------------------------------------------------------------------
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-function readPem(path: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new SinksOptionsError(path, `cannot read ${file}: ${String(err)}`);
-  }
-}
-
 /**
  * One receiver URL, with falcosidekick's TLS and header options. `post`
  * resolves on 2xx; 408, 429, 5xx and network errors are retryable, other
- * statuses permanent.
+ * statuses permanent (HttpTransport's classifier).
  */
 export class SidekickHttp {
-  readonly #name: string;
-  readonly #url: URL;
-  readonly #agent: HttpAgent;
-  readonly #https: boolean;
+  readonly #http: HttpTransport;
   readonly #headers: Record<string, string>;
-  readonly #timeoutMs: number;
 
   constructor(name: string, path: string, url: string, o: SidekickHttpOptions = {}) {
-    this.#name = name;
-    try {
-      this.#url = new URL(url);
-    } catch {
-      throw new SinksOptionsError(`${path}.url`, 'not a URL');
-    }
-    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') {
-      throw new SinksOptionsError(`${path}.url`, `expected http:// or https://, got ${this.#url.protocol}`);
-    }
-    this.#https = this.#url.protocol === 'https:';
-    this.#timeoutMs = o.timeoutMs ?? 10_000;
-    if (this.#https) {
-      const tls: ConstructorParameters<typeof HttpsAgent>[0] = {
-        keepAlive: true,
-        maxSockets: 16,
-        rejectUnauthorized: o.checkCert ?? true,
-      };
+    const target = parseHttpUrl(path, url, false);
+    const tls: { ca?: Buffer[]; cert?: Buffer; key?: Buffer } = {};
+    if (target.protocol === 'https:') {
       const ca: Buffer[] = [];
       if (o.caCertFile) ca.push(readPem(`${path}.caCertFile`, o.caCertFile));
       if (o.mutualTls) {
@@ -502,77 +476,29 @@ export class SidekickHttp {
         if (o.mutualTls.caCertFile) ca.push(readPem(`${path}.mutualTls.caCertFile`, o.mutualTls.caCertFile));
       }
       if (ca.length > 0) tls.ca = ca;
-      this.#agent = new HttpsAgent(tls);
-    } else {
-      if (o.mutualTls) throw new SinksOptionsError(`${path}.mutualTls`, 'needs an https:// URL');
-      this.#agent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+    } else if (o.mutualTls) {
+      throw new SinksOptionsError(`${path}.mutualTls`, 'needs an https:// URL');
     }
     const custom = parseKeyValues(`${path}.headers`, o.headers);
-    for (const [k, v] of Object.entries(custom)) {
-      if (!HEADER_NAME.test(k))
-        throw new SinksOptionsError(`${path}.headers`, `bad header name ${JSON.stringify(k)}`);
-      if (!HEADER_VALUE.test(v)) throw new SinksOptionsError(`${path}.headers.${k}`, 'bad header value');
-      if (/^(content-length|transfer-encoding|host|connection)$/i.test(k)) {
-        throw new SinksOptionsError(`${path}.headers`, `${k} cannot be set`);
-      }
-    }
+    checkHeaders(`${path}.headers`, custom);
     this.#headers = { 'user-agent': o.userAgent ?? 'Saker-Sinks', ...custom };
+    const options: HttpTransportOptions = {
+      rejectUnauthorized: o.checkCert ?? true,
+      ...tls,
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+      maxAnswer: 4096,
+    };
+    this.#http = new HttpTransport(name, target, options);
   }
 
   /** Sends `body`; the content type is the output's unless a custom header sets it. */
-  post(body: string, contentType = 'application/json', method = 'POST'): Promise<void> {
-    const buf = Buffer.from(body, 'utf8');
+  async post(body: string, contentType = 'application/json', method = 'POST'): Promise<void> {
     const headers: Record<string, string> = { 'content-type': contentType };
     for (const [k, v] of Object.entries(this.#headers)) headers[k.toLowerCase()] = v;
-    headers['content-length'] = String(buf.length);
-    return this.#send(method, buf, headers).then((res) => {
-      if (res.status >= 200 && res.status < 300) return;
-      const detail = `${method} ${this.#url.origin}${this.#url.pathname} answered ${res.status}${res.body ? `: ${res.body}` : ''}`;
-      throw isRetryableStatus(res.status) ? retryable(this.#name, detail) : permanent(this.#name, detail);
-    });
-  }
-
-  #send(
-    method: string,
-    body: Buffer,
-    headers: Record<string, string>,
-  ): Promise<{ status: number; body: string }> {
-    const request = this.#https ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        this.#url,
-        { method, agent: this.#agent, headers, timeout: this.#timeoutMs },
-        (res) => {
-          readSome(res, 512).then(
-            (text) => resolve({ status: res.statusCode ?? 0, body: text }),
-            (err: unknown) => reject(retryable(this.#name, `reading the answer failed: ${String(err)}`, err)),
-          );
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
-      req.on('error', (err) => {
-        const code = (err as NodeJS.ErrnoException).code;
-        reject(
-          retryable(
-            this.#name,
-            `${method} ${this.#url.origin} failed: ${code ?? ''} ${err.message}`.trim(),
-            err,
-          ),
-        );
-      });
-      req.end(body);
-    });
+    await this.#http.sendOk(method, this.#http.base, body, headers);
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#http.close();
   }
-}
-
-async function readSome(res: IncomingMessage, limit: number): Promise<string> {
-  let text = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (text.length < limit) text += chunk.toString('utf8');
-  }
-  return text.slice(0, limit).trim();
 }

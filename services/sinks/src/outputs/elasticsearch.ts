@@ -19,8 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { FalcoAlert } from '@saker/rules';
 import { type DeliveryError, PartialBatchError, SinksOptionsError, permanent, retryable } from '../errors.js';
-import { HttpTarget, type HttpTargetOptions } from './http-client.js';
-import { isRetryableStatus } from './http.js';
+import { HttpTarget, type HttpTargetOptions, isRetryableStatus } from './http-client.js';
 import type { Delivery, Output } from './output.js';
 
 export type IndexSuffix = 'daily' | 'monthly' | 'none';

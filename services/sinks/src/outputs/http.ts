@@ -9,18 +9,13 @@
  * Batching hook (Saker's, off by default): `deliverBatch` POSTs several
  * alerts at once as JSON lines (`application/x-ndjson`).
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine } from '../alert.js';
-import { SinksOptionsError, permanent, retryable } from '../errors.js';
+import { SinksOptionsError } from '../errors.js';
+import { HttpTransport, parseHttpUrl, readPem } from './http-client.js';
 import type { Delivery, Output } from './output.js';
-
-const gzipAsync = promisify(gzip);
 
 export interface HttpOutputOptions {
   readonly name?: string;
@@ -48,23 +43,10 @@ export interface HttpOutputOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** Status codes worth trying again. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-function readPem(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new SinksOptionsError(`http_output.${what}`, `cannot read ${path}: ${String(err)}`);
-  }
-}
-
 function caList(o: HttpOutputOptions): Buffer[] | undefined {
   const out: Buffer[] = [];
-  if (o.caCert) out.push(readPem(o.caCert, 'ca_cert'));
-  if (o.caBundle) out.push(readPem(o.caBundle, 'ca_bundle'));
+  if (o.caCert) out.push(readPem('http_output.ca_cert', o.caCert));
+  if (o.caBundle) out.push(readPem('http_output.ca_bundle', o.caBundle));
   if (o.caPath) {
     let names: string[];
     try {
@@ -73,7 +55,7 @@ function caList(o: HttpOutputOptions): Buffer[] | undefined {
       throw new SinksOptionsError('http_output.ca_path', `cannot read ${o.caPath}: ${String(err)}`);
     }
     for (const n of names.sort()) {
-      if (/\.(pem|crt|cer)$/i.test(n)) out.push(readPem(join(o.caPath, n), 'ca_path'));
+      if (/\.(pem|crt|cer)$/i.test(n)) out.push(readPem('http_output.ca_path', join(o.caPath, n)));
     }
   }
   return out.length > 0 ? out : undefined;
@@ -82,116 +64,51 @@ function caList(o: HttpOutputOptions): Buffer[] | undefined {
 export class HttpOutput implements Output {
   readonly name: string;
   readonly #o: HttpOutputOptions;
-  readonly #url: URL;
-  readonly #agent: HttpAgent;
-  readonly #https: boolean;
-  readonly #headers: Record<string, string>;
+  readonly #http: HttpTransport;
 
   constructor(o: HttpOutputOptions) {
     this.name = o.name ?? 'http';
     this.#o = o;
-    try {
-      this.#url = new URL(o.url);
-    } catch {
-      throw new SinksOptionsError('http_output.url', `not a URL: ${JSON.stringify(o.url)}`);
-    }
-    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') {
-      throw new SinksOptionsError(
-        'http_output.url',
-        `expected http:// or https://, got ${this.#url.protocol}`,
-      );
-    }
-    this.#https = this.#url.protocol === 'https:';
-    const keepAlive = o.keepAlive ?? true;
-    const maxSockets = o.maxSockets ?? 64;
-    if (this.#https) {
-      const tls: ConstructorParameters<typeof HttpsAgent>[0] = {
-        keepAlive,
-        maxSockets,
-        rejectUnauthorized: !(o.insecure ?? false),
-      };
+    const url = parseHttpUrl('http_output', o.url);
+    const tls: { ca?: Buffer[]; cert?: Buffer; key?: Buffer } = {};
+    if (url.protocol === 'https:') {
       const ca = caList(o);
       if (ca) tls.ca = ca;
       if (o.mtls) {
         if (!o.clientCert || !o.clientKey) {
           throw new SinksOptionsError('http_output.mtls', 'needs client_cert and client_key');
         }
-        tls.cert = readPem(o.clientCert, 'client_cert');
-        tls.key = readPem(o.clientKey, 'client_key');
+        tls.cert = readPem('http_output.client_cert', o.clientCert);
+        tls.key = readPem('http_output.client_key', o.clientKey);
       }
-      this.#agent = new HttpsAgent(tls);
-    } else {
-      this.#agent = new HttpAgent({ keepAlive, maxSockets });
     }
-    this.#headers = {
-      'user-agent': o.userAgent ?? 'falcosecurity/falco',
-      'content-type': o.format.json ? 'application/json' : 'text/plain',
-      ...o.headers,
-    };
-  }
-
-  deliver(alert: FalcoAlert, raw: string): Promise<void> {
-    return this.#post(alertLine(alert, raw, this.#o.format), this.#headers);
-  }
-
-  deliverBatch(items: readonly Delivery[]): Promise<void> {
-    let body = '';
-    for (const d of items) body += `${d.raw}\n`;
-    return this.#post(body, { ...this.#headers, 'content-type': 'application/x-ndjson' });
-  }
-
-  async #post(text: string, headers: Record<string, string>): Promise<void> {
-    let body: Buffer = Buffer.from(text, 'utf8');
-    const h: Record<string, string> = { ...headers };
-    if (this.#o.compressUploads) {
-      body = await gzipAsync(body);
-      h['content-encoding'] = 'gzip';
-    }
-    h['content-length'] = String(body.length);
-    if (!(this.#o.keepAlive ?? true)) h.connection = 'close';
-    const res = await this.#send(body, h);
-    if (res.status >= 200 && res.status < 300) return;
-    const detail = `POST ${this.#url.origin}${this.#url.pathname} answered ${res.status}${res.body ? `: ${res.body}` : ''}`;
-    throw isRetryableStatus(res.status) ? retryable(this.name, detail) : permanent(this.name, detail);
-  }
-
-  #send(body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-    const request = this.#https ? httpsRequest : httpRequest;
-    const timeoutMs = this.#o.timeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        this.#url,
-        { method: 'POST', agent: this.#agent, headers, timeout: timeoutMs },
-        (res) => {
-          readSome(res, 512).then(
-            (text) => resolve({ status: res.statusCode ?? 0, body: text }),
-            (err: unknown) => reject(retryable(this.name, `reading the answer failed: ${String(err)}`, err)),
-          );
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (err) => {
-        const code = (err as NodeJS.ErrnoException).code;
-        // A certificate the receiver will keep presenting is not healed by retrying soon, but an
-        // operator can fix it (new CA); keep it retryable so nothing is lost before max age.
-        reject(
-          retryable(this.name, `POST ${this.#url.origin} failed: ${code ?? ''} ${err.message}`.trim(), err),
-        );
-      });
-      req.end(body);
+    this.#http = new HttpTransport(this.name, url, {
+      keepAlive: o.keepAlive ?? true,
+      maxSockets: o.maxSockets ?? 64,
+      rejectUnauthorized: !(o.insecure ?? false),
+      ...tls,
+      headers: {
+        'user-agent': o.userAgent ?? 'falcosecurity/falco',
+        'content-type': o.format.json ? 'application/json' : 'text/plain',
+        ...o.headers,
+      },
+      gzip: o.compressUploads ?? false,
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+      maxAnswer: 4096,
     });
   }
 
-  async close(): Promise<void> {
-    this.#agent.destroy();
+  async deliver(alert: FalcoAlert, raw: string): Promise<void> {
+    await this.#http.sendOk('POST', this.#http.base, alertLine(alert, raw, this.#o.format));
   }
-}
 
-/** The first `limit` bytes of an answer (for the error message); the rest is drained. */
-async function readSome(res: IncomingMessage, limit: number): Promise<string> {
-  let text = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (text.length < limit) text += chunk.toString('utf8');
+  async deliverBatch(items: readonly Delivery[]): Promise<void> {
+    let body = '';
+    for (const d of items) body += `${d.raw}\n`;
+    await this.#http.sendOk('POST', this.#http.base, body, { 'content-type': 'application/x-ndjson' });
   }
-  return text.slice(0, limit).trim();
+
+  async close(): Promise<void> {
+    this.#http.close();
+  }
 }

@@ -295,9 +295,15 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       return;
     }
     child.stdin?.end();
-    const timer = setTimeout(() => child.kill('SIGTERM'), 2000);
+    // A loader blocked writing into a full pipe (reading paused under
+    // backpressure) cannot see EOF or a signal: let its writes drain, and
+    // escalate to SIGKILL so stop() always ends.
+    child.stdout?.resume();
+    const term = setTimeout(() => child.kill('SIGTERM'), 2000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
     await this.exitPromise;
-    clearTimeout(timer);
+    clearTimeout(term);
+    clearTimeout(kill);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -15,10 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { PRIORITIES, type Priority, parsePriority } from '@saker/rules';
 import { ConfigError, type Origin, describeOrigin } from './errors.js';
 import {
+  type Field,
   type ReadContext,
   type Schema,
   boolean,
   field,
+  joinPath,
   list,
   map,
   nullable,
@@ -128,7 +130,34 @@ export interface SinksConfig {
   /** `host:port` of the falcosidekick-compatible HTTP input; null: not served. */
   readonly inputListen: string | null;
   readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
+  /** falcosidekick's outputs (`sinks.sidekick`), with falcosidekick's key names. */
+  readonly sidekick: SidekickConfig;
 }
+
+/** The falcosidekick outputs `sinks.sidekick` configures, by the name the sinks give them. */
+export const SIDEKICK_OUTPUTS = [
+  'webhook',
+  'slack',
+  'teams',
+  'discord',
+  'elasticsearch',
+  'loki',
+  'alertmanager',
+  'prometheus',
+  'nats',
+  'redis',
+  'smtp',
+] as const;
+export type SidekickOutputName = (typeof SIDEKICK_OUTPUTS)[number];
+
+/**
+ * `sinks.sidekick`: falcosidekick's configuration keys (lowercase, as in its
+ * config.yaml) plus Saker's `minimum_priority` and `condition` per output.
+ * An output is enabled when its required key (`webhookurl`, `hostport`,
+ * `address`) is non-empty; prometheus when `enabled` is true.
+ */
+export type SidekickConfig = FieldValue<ReturnType<typeof sidekickSection>>;
+type FieldValue<F> = F extends Field<infer T> ? T : never;
 
 export interface SakerConfig {
   /** The file that was loaded (absolute), or null when none was. */
@@ -291,6 +320,208 @@ function natsUrl(): Schema<string> {
   });
 }
 
+/** `inner`, or the empty string (falcosidekick's "not set"). */
+function emptyOr(inner: Schema<string>): Schema<string> {
+  return {
+    expected: `${inner.expected} or ''`,
+    read(node, path, ctx) {
+      if (node.kind === 'scalar' && node.value === '') return '';
+      return inner.read(node, path, ctx);
+    },
+  };
+}
+
+/**
+ * A free-form map of strings (falcosidekick's `customfields`,
+ * `customheaders`, …): a mapping, or falcosidekick's environment form
+ * `key:value,key:value` (the value is what follows the first `:`).
+ */
+function stringMap(): Schema<Readonly<Record<string, string>>> {
+  const expected = 'a mapping of strings or key:value,key:value';
+  const text = string();
+  return {
+    expected,
+    read(node, path, ctx) {
+      const out: Record<string, string> = {};
+      if (node.kind === 'map') {
+        for (const [key, entry] of node.entries) out[key] = text.read(entry.value, joinPath(path, key), ctx);
+        return out;
+      }
+      if (node.kind === 'scalar' && typeof node.value === 'string') {
+        for (const part of node.value.split(',')) {
+          if (part.trim() === '') continue;
+          const at = part.indexOf(':');
+          if (at <= 0) {
+            throw new ConfigError(
+              path,
+              `expected key:value, got ${JSON.stringify(part.trim())}`,
+              node.origin,
+            );
+          }
+          out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+        }
+        return out;
+      }
+      return fail(node, path, expected);
+    },
+  };
+}
+
+/** A list of strings, or falcosidekick's comma-separated form `a, b`. */
+function stringList(): Schema<readonly string[]> {
+  return map(list(string()), (items) =>
+    items
+      .flatMap((t) => t.split(','))
+      .map((t) => t.trim())
+      .filter((t) => t !== ''),
+  );
+}
+
+function fail(node: CNode, path: string, expected: string): never {
+  const got = node.kind === 'seq' ? 'a list' : node.kind === 'map' ? 'a mapping' : JSON.stringify(node.value);
+  throw new ConfigError(path, `expected ${expected}, got ${got}`, node.origin);
+}
+
+/** falcosidekick's NATS URL (`nats://host:4222`). */
+function natsHostPort(): Schema<string> {
+  return emptyOr(natsUrl());
+}
+
+/** Keys every falcosidekick output has: its `minimumpriority`, and Saker's filters (which win). */
+function sidekickCommon() {
+  return {
+    minimumpriority: field(nullable(priority), null),
+    minimum_priority: field(nullable(priority), null),
+    condition: field(nullable(string()), null),
+  };
+}
+
+/** The transport keys of outputs that post over HTTP. */
+function sidekickHttp() {
+  return {
+    checkcert: field(boolean(), true),
+    customheaders: field(stringMap(), {}),
+  };
+}
+
+function sidekickSection(path: Schema<string>) {
+  const chat = { ...sidekickCommon(), ...sidekickHttp(), mutualtls: field(boolean(), false) };
+  return section({
+    // Global, as in falcosidekick: applied to every sidekick output.
+    customfields: field(stringMap(), {}),
+    customtags: field(stringList(), []),
+    templatedfields: field(stringMap(), {}),
+    mutualtlsclient: section({
+      certfile: field(nullable(path), null),
+      keyfile: field(nullable(path), null),
+      cacertfile: field(nullable(path), null),
+    }),
+    tlsclient: section({ cacertfile: field(nullable(path), null) }),
+    webhook: section({
+      address: field(httpUrl(), ''),
+      method: field(
+        oneOf<'POST' | 'PUT'>(['POST', 'PUT'], (t) => {
+          const u = t.toUpperCase();
+          return u === 'POST' || u === 'PUT' ? u : undefined;
+        }),
+        'POST',
+      ),
+      ...chat,
+    }),
+    slack: section({
+      webhookurl: field(httpUrl(), ''),
+      channel: field(string(), ''),
+      username: field(string(), 'Saker'),
+      icon: field(string(), ''),
+      footer: field(string(), 'Saker'),
+      outputformat: field(
+        oneOf<'all' | 'text' | 'fields'>(['all', 'text', 'fields'], (t) =>
+          t === 'all' || t === 'text' || t === 'fields' ? t : undefined,
+        ),
+        'all',
+      ),
+      messageformat: field(string(), ''),
+      ...chat,
+    }),
+    teams: section({
+      webhookurl: field(httpUrl(), ''),
+      outputformat: field(
+        oneOf<'all' | 'text' | 'facts'>(['all', 'text', 'facts'], (t) =>
+          t === 'all' || t === 'text' || t === 'facts' ? t : undefined,
+        ),
+        'all',
+      ),
+      ...chat,
+    }),
+    discord: section({
+      webhookurl: field(httpUrl(), ''),
+      icon: field(string(), ''),
+      ...chat,
+    }),
+    elasticsearch: section({
+      hostport: field(httpUrl(), ''),
+      index: field(string(), 'falco'),
+      suffix: field(
+        oneOf<'daily' | 'monthly' | 'none'>(['daily', 'monthly', 'none'], (t) =>
+          t === 'daily' || t === 'monthly' || t === 'none' ? t : undefined,
+        ),
+        'daily',
+      ),
+      username: field(string(), ''),
+      password: field(string(), ''),
+      apikey: field(string(), ''),
+      ...sidekickCommon(),
+      ...sidekickHttp(),
+    }),
+    loki: section({
+      hostport: field(httpUrl(), ''),
+      tenant: field(string(), ''),
+      user: field(string(), ''),
+      apikey: field(string(), ''),
+      extralabels: field(stringList(), []),
+      ...sidekickCommon(),
+      ...sidekickHttp(),
+    }),
+    alertmanager: section({
+      hostport: field(httpUrl(), ''),
+      extralabels: field(stringMap(), {}),
+      expireafter: field(number({ integer: true, min: 0 }), 0),
+      ...sidekickCommon(),
+      ...sidekickHttp(),
+    }),
+    prometheus: section({
+      enabled: field(boolean(), false),
+      extralabels: field(stringList(), []),
+      ...sidekickCommon(),
+    }),
+    nats: section({
+      hostport: field(natsHostPort(), ''),
+      subjecttemplate: field(string(), 'falco.<priority>.<rule>'),
+      ...sidekickCommon(),
+    }),
+    redis: section({
+      address: field(emptyOr(hostPort()), ''),
+      password: field(string(), ''),
+      database: field(number({ integer: true, min: 0 }), 0),
+      storagetype: field(
+        oneOf<'list' | 'stream'>(['list', 'stream'], (t) => (t === 'list' || t === 'stream' ? t : undefined)),
+        'list',
+      ),
+      key: field(string(), 'falco'),
+      ...sidekickCommon(),
+    }),
+    smtp: section({
+      hostport: field(emptyOr(hostPort()), ''),
+      from: field(string(), ''),
+      to: field(stringList(), []),
+      user: field(string(), ''),
+      password: field(string(), ''),
+      ...sidekickCommon(),
+      checkcert: field(boolean(), true),
+    }),
+  });
+}
+
 function sinkOutput() {
   return section({
     minimum_priority: field(nullable(priority), null),
@@ -389,6 +620,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
           http: sinkOutput(),
           program: sinkOutput(),
         }),
+        sidekick: sidekickSection(path),
       }),
     },
     { ignored: FALCO_IGNORED_KEYS },
@@ -506,7 +738,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     control: { listen: raw.control.listen, tls, token: raw.control.token },
     telemetry: raw.telemetry,
     sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
-    sinks: { inputListen: raw.sinks.input.listen, outputs: raw.sinks.outputs },
+    sinks: { inputListen: raw.sinks.input.listen, outputs: raw.sinks.outputs, sidekick: raw.sinks.sidekick },
   };
   for (const m of notices) onNotice(m);
   return deepFreeze(config);

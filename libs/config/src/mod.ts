@@ -10,6 +10,8 @@ export type {
   RuleMatching,
   SakerConfig,
   SensorConfig,
+  SidekickConfig,
+  SidekickOutputName,
   SinkOutputConfig,
   SinkOutputName,
   SinksConfig,
@@ -18,6 +20,7 @@ export type {
 export {
   FALCO_ENGINE_KEYS,
   FALCO_IGNORED_KEYS,
+  SIDEKICK_OUTPUTS,
   SINK_OUTPUTS,
   defaultRulesDir,
   loadConfig,

@@ -12,6 +12,7 @@ import type {
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,
+  SidekickConfig,
   SinkOutputConfig,
   SinkOutputName,
   TelemetryConfig,
@@ -60,6 +61,8 @@ export interface SinksView {
   /** The falcosidekick-compatible HTTP input; null: not served. */
   readonly input: { readonly host: string; readonly port: number } | null;
   readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
+  /** falcosidekick's outputs (`sinks.sidekick`), falcosidekick's key names; see docs/config.md. */
+  readonly sidekick: SidekickConfig;
 }
 
 export interface SensorView {
@@ -128,7 +131,7 @@ export function sinksView(c: SakerConfig): SinksView {
     const at = listen.lastIndexOf(':');
     input = { host: listen.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(at + 1)) };
   }
-  return { hostname: c.hostname, input, outputs: c.sinks.outputs };
+  return { hostname: c.hostname, input, outputs: c.sinks.outputs, sidekick: c.sinks.sidekick };
 }
 
 export function sensorView(c: SakerConfig): SensorView {

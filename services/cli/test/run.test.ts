@@ -379,6 +379,63 @@ describe('saker run', () => {
     }
   });
 
+  it("delivers Slack's payload to sinks.sidekick.slack.webhookurl", async () => {
+    const received: { type: string | undefined; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => {
+        body += d;
+      });
+      req.on('end', () => {
+        received.push({ type: req.headers['content-type'], body });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const dir = tempDir();
+      mkdirSync(join(dir, 'rules'));
+      writeFileSync(join(dir, 'rules', 'r.yaml'), SHADOW_RULE);
+      eventsFile(join(dir, 'e.jsonl'), [
+        [1, '/etc/shadow'],
+        [2, '/etc/hosts'],
+      ]);
+      writeFileSync(
+        join(dir, 'saker.yaml'),
+        'rules_files: [rules]\nwatch_config_files: false\n' +
+          'syslog_output:\n  enabled: false\n' +
+          `sinks:\n  sidekick:\n    slack:\n      webhookurl: http://127.0.0.1:${port}/\n      channel: "#alerts"\n`,
+      );
+      const run = startRun(['--config', 'saker.yaml', '--replay', 'e.jsonl', ...QUIET], { cwd: dir });
+      await run.until('the replay', () => /e\.jsonl: 2 events published/.test(run.stderr));
+      assert.equal(await run.stop(), 0, run.stderr);
+      assert.match(run.stderr, /outputs=stdout,slack\b/);
+      assert.match(run.stderr, /delivered: slack=1/);
+      assert.equal(received.length, 1, run.stderr);
+      const r = received[0];
+      assert.equal(r?.type, 'application/json');
+      const payload = JSON.parse(r?.body ?? '') as {
+        channel?: string;
+        username?: string;
+        attachments?: { fallback: string; color: string; text?: string; fields?: { title: string }[] }[];
+      };
+      assert.equal(payload.channel, '#alerts');
+      assert.equal(payload.username, 'Saker');
+      const att = payload.attachments?.[0];
+      assert.ok(att, r?.body);
+      assert.equal(att.color, '#fb8c00', 'Warning');
+      assert.match(att.fallback, /Warning shadow read \(file=\/etc\/shadow proc=cat\)$/);
+      assert.ok(
+        att.fields?.some((f) => f.title === 'rule'),
+        r?.body,
+      );
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('runs over a real NATS server with --nats', async () => {
     const server = await startNatsServer({ jetstream: true });
     try {

@@ -59,6 +59,7 @@ import {
   type SinksService,
   alertLine,
   outputsFromConfig,
+  sidekickOutputsFromConfig,
   start as startSinks,
 } from '@saker/sinks';
 import {
@@ -408,7 +409,8 @@ export const run: Command = {
 
 Runs the engine, the control API (gRPC), the alert outputs (Falco's
 stdout_output, file_output, syslog_output, http_output and program_output,
-as text or JSON lines per json_output; see docs/sinks.md), the
+as text or JSON lines per json_output, and falcosidekick's outputs set
+under sinks.sidekick; see docs/sinks.md), the
 metrics/health endpoint and every event source in one process. The bus is in
 memory unless --nats (or nats.url) names a server.
 
@@ -566,7 +568,11 @@ async function runEmbedded(
     // The sinks: each output's durable reads SAKER_ALERTS from its start (or
     // from where it stopped), so no alert the engines stored is missed.
     const stdout = new IoStdoutOutput(outputsView(config).format, io, metrics);
-    const outputs = runOutputs(config, stdout, io);
+    const outputs = [
+      ...runOutputs(config, stdout, io),
+      // falcosidekick's outputs, `sinks.sidekick` (docs/config.md).
+      ...sidekickOutputsFromConfig(sinksView(config), { format: outputsView(config).format, metrics }),
+    ];
     running.sinks = await startSinks(
       {
         bus,
@@ -850,7 +856,8 @@ function configPathError(err: unknown, outputs: readonly OutputSettings[]): unkn
   const name = m === null ? undefined : outputs[Number(m[1])]?.output.name;
   if (m === null || name === undefined) return err;
   const key = m[2] === 'condition' ? 'condition' : 'minimum_priority';
-  return new Error(`configuration: sinks.outputs.${name}.${key}: ${err.reason}`, { cause: err });
+  const section = (SINK_OUTPUTS as readonly string[]).includes(name) ? 'outputs' : 'sidekick';
+  return new Error(`configuration: sinks.${section}.${name}.${key}: ${err.reason}`, { cause: err });
 }
 
 function runHealth(r: Running) {

@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BUCKETS, type Bus, STREAMS, connectBus } from '@saker/bus';
+import { BUCKETS } from '@saker/bus';
 import { RULESET_KEY, type RulesetDocument, encodeRulesetDocument } from '@saker/rules';
-import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
+import { repoRoot } from '@saker/testing';
 import { RELOAD_FAILURE_RULE, alertMsgId, compileDocument } from '../src/mod.js';
 import { readAlerts } from './helpers/alerts.js';
+import { type Cluster, startCluster } from './helpers/cluster.js';
 import { generateEvents } from './helpers/events.js';
 import { publishEvents } from './helpers/publish.js';
-import { type Replica, StatsCollector, startReplica, sum } from './helpers/replica.js';
+import { sum } from './helpers/replica.js';
 
 const RULES = join(repoRoot(), 'rules', 'saker_rules.yaml');
 const SUBJECT = 'saker.v1.events.syscall.test';
@@ -40,24 +41,15 @@ function doc(name: string, content: string): RulesetDocument {
 }
 
 describe('(b) hot reload from KV saker_rules', { timeout: 90_000 }, () => {
-  let server: NatsServerHandle;
-  let bus: Bus;
-  const replicas: Replica[] = [];
+  let cluster: Cluster | undefined;
   after(async () => {
-    for (const r of replicas) await r[Symbol.asyncDispose]();
-    await bus?.close();
-    await server?.stop();
+    await cluster?.[Symbol.asyncDispose]();
   });
 
   it('both replicas switch to a new ruleset and refuse a broken one', async () => {
-    server = await startNatsServer({ jetstream: true });
-    bus = await connectBus({ url: server.url });
-    await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
-    await using stats = new StatsCollector(bus);
     const names = ['b1', 'b2'];
-    replicas.push(
-      ...(await Promise.all(names.map((name) => startReplica({ nats: server.url, name, rules: [RULES] })))),
-    );
+    cluster = await startCluster({ names, rules: [RULES] });
+    const { bus, stats, replicas } = cluster;
     await stats.until('both at revision 0', (s) => names.every((n) => s.get(n)?.revision === 0));
 
     // A new ruleset.

@@ -10,15 +10,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Bus, STREAMS, connectBus } from '@saker/bus';
 import type { SakerEvent } from '@saker/events';
 import { type Ruleset, loadRules, readRuleFiles } from '@saker/rules';
-import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
+import { repoRoot } from '@saker/testing';
 import { alertMsgId } from '../src/mod.js';
 import { readAlerts } from './helpers/alerts.js';
+import { type Cluster, startCluster } from './helpers/cluster.js';
 import { generateEvents } from './helpers/events.js';
 import { publishEvents } from './helpers/publish.js';
-import { type Replica, StatsCollector, startReplica, sum } from './helpers/replica.js';
+import { type Replica, sum } from './helpers/replica.js';
 
 const RULES = join(repoRoot(), 'rules', 'saker_rules.yaml');
 const SUBJECT = 'saker.v1.events.syscall.test';
@@ -51,24 +51,15 @@ describe('engine replicas on a real nats-server', { timeout: 120_000 }, () => {
   });
 
   describe('(a) two replicas share 100k events', () => {
-    let server: NatsServerHandle;
-    let bus: Bus;
-    const replicas: Replica[] = [];
+    let cluster: Cluster | undefined;
     after(async () => {
-      for (const r of replicas) await r[Symbol.asyncDispose]();
-      await bus?.close();
-      await server?.stop();
+      await cluster?.[Symbol.asyncDispose]();
     });
 
     it('every expected alert arrives exactly once and both replicas take a share', async () => {
-      server = await startNatsServer({ jetstream: true });
-      bus = await connectBus({ url: server.url });
-      await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
-      await using stats = new StatsCollector(bus);
       const names = ['a1', 'a2'];
-      replicas.push(
-        ...(await Promise.all(names.map((name) => startReplica({ nats: server.url, name, rules: [RULES] })))),
-      );
+      cluster = await startCluster({ names, rules: [RULES] });
+      const { bus, stats, replicas } = cluster;
       await stats.until('both replicas report', (s) => names.every((n) => s.has(n)));
 
       const events = generateEvents(100_000, { seed: 7 });
@@ -127,33 +118,15 @@ describe('engine replicas on a real nats-server', { timeout: 120_000 }, () => {
   });
 
   describe('(c) kill -9 of one replica mid-stream', () => {
-    let server: NatsServerHandle;
-    let bus: Bus;
-    const replicas: Replica[] = [];
+    let cluster: Cluster | undefined;
     after(async () => {
-      for (const r of replicas) await r[Symbol.asyncDispose]();
-      await bus?.close();
-      await server?.stop();
+      await cluster?.[Symbol.asyncDispose]();
     });
 
     it('the survivor carries on and the loss is accounted', async () => {
-      server = await startNatsServer({ jetstream: true });
-      bus = await connectBus({ url: server.url });
-      await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
-      await using stats = new StatsCollector(bus);
       const names = ['c1', 'c2'];
-      replicas.push(
-        ...(await Promise.all(
-          names.map((name) =>
-            startReplica({
-              nats: server.url,
-              name,
-              rules: [RULES],
-              extraArgs: ['--stats-min-interval-ms', '10'],
-            }),
-          ),
-        )),
-      );
+      cluster = await startCluster({ names, rules: [RULES], extraArgs: ['--stats-min-interval-ms', '10'] });
+      const { bus, stats, replicas } = cluster;
       const [victim, survivor] = replicas as [Replica, Replica];
       await stats.until('both replicas report', (s) => names.every((n) => s.has(n)));
 

@@ -381,6 +381,29 @@ export function modifierTest(
   }
 }
 
+/** Equality and ordering of two values of one type; undefined for every other operator. */
+function compareOrdered<T extends number | string>(op: BinaryOperator, a: T, b: T): boolean | undefined {
+  switch (op) {
+    case '=':
+    case '==':
+    case 'in':
+    case 'intersects':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Compares two runtime values, for `val(...)` on the right. Slower than the
  * constant tests (the right side is only known per event), and rare.
@@ -388,27 +411,7 @@ export function modifierTest(
 export function dynamicCompare(op: BinaryOperator, kind: FieldKind, left: Scalar, right: Scalar): boolean {
   switch (kind) {
     case 'number': {
-      const a = numberOf(left);
-      const b = numberOf(right);
-      switch (op) {
-        case '=':
-        case '==':
-        case 'in':
-        case 'intersects':
-          return a === b;
-        case '!=':
-          return a !== b;
-        case '<':
-          return a < b;
-        case '<=':
-          return a <= b;
-        case '>':
-          return a > b;
-        case '>=':
-          return a >= b;
-        default:
-          return false;
-      }
+      return compareOrdered(op, numberOf(left), numberOf(right)) ?? false;
     }
     case 'bool':
       return op === '!=' ? boolOf(left) !== boolOf(right) : boolOf(left) === boolOf(right);
@@ -422,22 +425,9 @@ export function dynamicCompare(op: BinaryOperator, kind: FieldKind, left: Scalar
     default: {
       const a = stringOf(left);
       const b = stringOf(right);
+      const ordered = compareOrdered(op, a, b);
+      if (ordered !== undefined) return ordered;
       switch (op) {
-        case '=':
-        case '==':
-        case 'in':
-        case 'intersects':
-          return a === b;
-        case '!=':
-          return a !== b;
-        case '<':
-          return a < b;
-        case '<=':
-          return a <= b;
-        case '>':
-          return a > b;
-        case '>=':
-          return a >= b;
         case 'contains':
         case 'bcontains':
           return a.includes(b);

@@ -116,6 +116,46 @@ export const BUCKETS = {
   meta: 'saker_meta',
 } as const;
 
+/**
+ * Keys of the `saker_meta` bucket (records: @saker/events metadata.ts). Names
+ * that may hold dots (a node's hostname) go through `toToken`; ids and uids
+ * are already key-safe.
+ */
+export const META_KEYS = {
+  /** Every container record, of every node. */
+  allContainers: 'containers.>',
+  /** The containers of one node. */
+  nodeContainers(node: string): string {
+    return `containers.${toToken(node)}.*`;
+  },
+  /** A container (12-character id) on `node`, written by enrich in node mode. */
+  container(node: string, id: string): string {
+    assertToken('container id', id);
+    return `containers.${toToken(node)}.${id}`;
+  },
+  allPods: 'pods.*',
+  pod(uid: string): string {
+    assertToken('pod uid', uid);
+    return `pods.${uid}`;
+  },
+  allNamespaces: 'namespaces.*',
+  namespace(name: string): string {
+    assertToken('namespace', name);
+    return `namespaces.${name}`;
+  },
+  allWorkloads: 'workloads.>',
+  /** A workload or service; `kind` is lower-cased (`deployment`, `service`). */
+  workload(kind: string, uid: string): string {
+    assertToken('workload uid', uid);
+    return `workloads.${kind.toLowerCase()}.${uid}`;
+  },
+  allShards: 'shards.*',
+  /** The lease of cluster-mode shard `index`. */
+  shard(index: number): string {
+    return `shards.${index}`;
+  },
+} as const;
+
 /** Queue groups: members of a group share the messages (each goes to one member). */
 export const QUEUE_GROUPS = {
   engine: 'engine',

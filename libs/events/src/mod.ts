@@ -27,3 +27,21 @@ export { EventValidationError, EventFileError } from './errors.js';
 export { readEventsFile, parseEventLine, formatEventLine } from './jsonl.js';
 export { nsToIso, nsToFalcoTime } from './time.js';
 export { errnoText } from './errno.js';
+export type {
+  ContainerRecord,
+  PodRecord,
+  NamespaceRecord,
+  WorkloadRecord,
+  WorkloadKind,
+  OwnerRef,
+  ShardLease,
+  MetaRecord,
+} from './metadata.js';
+export {
+  META_RECORD_VERSION,
+  WORKLOAD_KINDS,
+  parseMetaRecord,
+  decodeMetaRecord,
+  encodeMetaRecord,
+  isExpiredTombstone,
+} from './metadata.js';

@@ -340,7 +340,7 @@ function checkFd(value: unknown): void {
   }
 }
 
-function checkContainer(value: unknown): void {
+export function checkContainer(value: unknown): void {
   if (!isObject(value)) badObject('$.container', value);
   const c = value;
   let v: unknown;
@@ -405,7 +405,7 @@ function checkMount(value: unknown, i: number): void {
   if (v !== undefined && typeof v !== 'string') badStr(`$.container.mounts[${i}]`, 'propagation', v);
 }
 
-function checkK8s(value: unknown): void {
+export function checkK8s(value: unknown): void {
   if (!isObject(value)) badObject('$.k8s', value);
   const k = value;
   let v: unknown;

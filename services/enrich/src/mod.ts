@@ -1,0 +1,6 @@
+/**
+ * @saker/enrich: container and Kubernetes metadata for the engine's join.
+ * Node mode reads the CRI socket; cluster mode watches the API server in
+ * shards; both write KV `saker_meta` (records: @saker/events metadata.ts).
+ */
+export {};

@@ -5,13 +5,17 @@
  *   saker-bench-load open <n> [<per-second>]   openat(AT_FDCWD, "/etc/hostname") + close, n times
  *                                              (paced on an absolute schedule when a rate is given)
  *   saker-bench-load fork <n>                  fork + execve(/bin/true) + wait, n times
- * Prints "<ns total> <n>" on stdout.
+ * Prints "<ns total> <n> <cpu ns>" on stdout: wall time, iterations, and the
+ * CPU time of this process and its waited-for children (user + system: the
+ * probe's programs run in the traced task, so they are in it; waiting for a
+ * CPU is not).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +27,19 @@ static unsigned long long now_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static unsigned long long cpu_ns(void)
+{
+	struct rusage self, children;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &children);
+	unsigned long long us = 0;
+	const struct rusage *r[2] = { &self, &children };
+	for (int i = 0; i < 2; i++)
+		us += (unsigned long long)(r[i]->ru_utime.tv_sec + r[i]->ru_stime.tv_sec) * 1000000ULL +
+		      (unsigned long long)(r[i]->ru_utime.tv_usec + r[i]->ru_stime.tv_usec);
+	return us * 1000ULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -31,6 +48,7 @@ int main(int argc, char **argv)
 	}
 	long n = atol(argv[2]);
 	double rate = argc > 3 ? atof(argv[3]) : 0;
+	unsigned long long cpu_start = cpu_ns();
 	unsigned long long start = now_ns();
 	if (strcmp(argv[1], "open") == 0) {
 		const char *path = "/etc/hostname";
@@ -66,6 +84,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unknown mode %s\n", argv[1]);
 		return 2;
 	}
-	printf("%llu %ld\n", now_ns() - start, n);
+	unsigned long long wall = now_ns() - start;
+	printf("%llu %ld %llu\n", wall, n, cpu_ns() - cpu_start);
 	return 0;
 }

@@ -4,16 +4,19 @@
  * the process lifecycle (exec/fork/exit), and hands them to user space over a
  * BPF ring buffer.
  *
- * Flow: sys_enter checks the interest map first and saves the six raw
- * argument registers of an interesting call in the thread's task storage
- * (`enters`); sys_exit checks the interest map first, takes them back, builds
- * a record in the per-CPU `scratch` buffer (fixed header + a list of params,
- * see sensor.h) and copies it to the ring buffer with BPF_RB_NO_WAKEUP (the
- * loader drains on a timer; only a well-filled ring forces a wakeup).
- * Header-only records (raw-args syscalls, process exit) are reserved in the
- * ring and filled in place. Strings and paths are read at exit: by then
- * the kernel has resolved the call, and for a successful execve the old
- * image's memory is gone, so argv/exe come from the new mm.
+ * Flow: there is no sys_enter hook. sys_exit checks the interest map first,
+ * reads the six argument registers from the task's pt_regs (a successful
+ * exec takes them from the snapshot task_rename made), and builds the record:
+ * - the common open (absolute path) in a fixed-size ring reservation, in
+ *   place (open_fast);
+ * - header-only records (raw-args syscalls, process exit) in a reservation
+ *   of the header's size;
+ * - everything else in the per-CPU `scratch` buffer (fixed header + a list of
+ *   params, see sensor.h), copied to the ring with bpf_ringbuf_output.
+ * Every submit passes BPF_RB_NO_WAKEUP: the loader drains the ring on a
+ * 10 ms timer. Strings and paths are read at exit: by then the kernel has
+ * resolved the call, and for a successful execve the old image's memory is
+ * gone, so argv/exe come from the new mm.
  *
  * The cgroup path (a kernfs walk) is sent once per cgroup id (`cg_sent`),
  * and always on exec/fork; other records carry only the id.
@@ -50,11 +53,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load: our own tgid, so the loader never traces itself. */
 const volatile __u32 self_tgid = 0;
 
-/* Saved at sys_enter in the task's local storage; id is the syscall id + 1, 0 = nothing pending. */
-struct enter_args {
-	__u64 id;
-	__u64 args[6];
-	/* Per-thread facts that never change for the task, read once: */
+/* Per-thread facts that never change for the task, read once, and the last cgroup known to user space. */
+struct id_cache {
 	__u32 ns_valid;
 	__u32 vtid;
 	__u32 vpid;
@@ -63,13 +63,40 @@ struct enter_args {
 	__u64 cg_ok;
 };
 
+/* The thread's task storage: the exec snapshot (id is the syscall id + 1, 0 = none) and its id_cache. */
+struct enter_args {
+	__u64 id;
+	__u64 args[6];
+	struct id_cache ids;
+};
+
+/*
+ * The id_cache of the thread that last made a captured call on this CPU, so
+ * that a run of calls by one thread (the common case between context
+ * switches) skips the task-storage lookup. A task_struct freed and reused
+ * for another thread does not match: the tid and start time are compared
+ * too.
+ */
+struct cpu_last {
+	__u64 task;
+	__u64 start;
+	__u32 tid;
+	__u32 pad;
+	struct id_cache ids;
+};
+
 /* Read-only cast of a kernel address to a BTF type: direct (PROBE_MEM) loads instead of helper calls. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define RDONLY_CAST(type, p) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
+/*
+ * 16 MiB (Falco's default is 8 MiB per CPU): ~50k in-place open records
+ * (328 bytes of ring each), a burst of a few hundred ms while user space
+ * catches up.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
+	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
 /*
@@ -104,17 +131,16 @@ struct {
 	__type(value, __u8);
 } cg_sent SEC(".maps");
 
-/*
- * Ring-buffer notification batching: records are submitted with
- * BPF_RB_NO_WAKEUP and the loader drains the ring on a short timer; only
- * once this much data is waiting does a record force a wakeup. A wakeup
- * (irq_work + scheduling the loader) costs more than building a record.
- */
-#define WAKEUP_BYTES (512 * 1024)
-
 struct scratch_buf {
 	__u8 buf[SCRATCH_SIZE];
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_last);
+} last_task SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -218,18 +244,18 @@ static __always_inline void task_vids(struct task_struct *t, __u32 *vtid, __u32 
 }
 
 /*
- * The record header. `cache` is the current thread's task storage (or NULL
+ * The record header. `cache` is the current thread's id_cache (or NULL
  * for another task): a task's vtid, vpid and pid namespace never change, so
  * they are read with helpers once per thread and then copied.
  */
-static __always_inline void fill_hdr(__u8 *buf, __u16 kind, struct task_struct *t, struct enter_args *cache)
+static __always_inline void fill_hdr(__u8 *buf, __u16 kind, __u64 ts, struct task_struct *t, struct id_cache *cache)
 {
 	struct rec_hdr *h = (struct rec_hdr *)buf;
 	__builtin_memset(h, 0, sizeof(*h));
 	h->kind = kind;
 	h->size = sizeof(*h);
 	h->cpu = bpf_get_smp_processor_id();
-	h->ts = bpf_ktime_get_boot_ns();
+	h->ts = ts;
 	h->pid = t->tgid;
 	h->tid = t->pid;
 	h->ppid = t->real_parent->tgid;
@@ -467,18 +493,13 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 	unsigned int max = fdt->max_fds;
 	if ((unsigned long)fd >= max)
 		return NULL;
-	struct file **arr = fdt->fd;
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
-	return f;
+	/* The slot arr[fd] read as the first pointer of a read-only cast: one direct load, no helper call. */
+	__u64 slot = (__u64)fdt->fd + (__u64)fd * sizeof(struct file *);
+	return (struct file *)RDONLY_CAST(struct list_head, slot)->next;
 }
 
-static __always_inline int put_fdinfo(__u8 *buf, __u8 argi, long fd, struct file *fp)
+static __always_inline void fill_fdinfo(struct fd_info *fi, long fd, struct file *fp)
 {
-	int off = param_room(buf, sizeof(struct fd_info));
-	if (off < 0 || off > SCRATCH_SIZE - sizeof(struct param_hdr) - sizeof(struct fd_info))
-		return -1;
-	struct fd_info *fi = (struct fd_info *)(buf + off + sizeof(struct param_hdr));
 	__builtin_memset(fi, 0, sizeof(*fi));
 	fi->fd = fd;
 	struct file *f = RDONLY_CAST(struct file, fp);
@@ -496,6 +517,14 @@ static __always_inline int put_fdinfo(__u8 *buf, __u8 argi, long fd, struct file
 		fi->sock_type = sk->sk_type;
 		fi->sock_proto = sk->sk_protocol;
 	}
+}
+
+static __always_inline int put_fdinfo(__u8 *buf, __u8 argi, long fd, struct file *fp)
+{
+	int off = param_room(buf, sizeof(struct fd_info));
+	if (off < 0 || off > SCRATCH_SIZE - sizeof(struct param_hdr) - sizeof(struct fd_info))
+		return -1;
+	fill_fdinfo((struct fd_info *)(buf + off + sizeof(struct param_hdr)), fd, fp);
 	param_commit(buf, off, P_FDINFO, argi, sizeof(struct fd_info));
 	return 0;
 }
@@ -652,10 +681,15 @@ static __noinline int put_exec_info(__u8 *buf)
 	return 0;
 }
 
+/*
+ * No wakeups: the loader drains the ring every 10 ms on its poll timeout. A
+ * wakeup (irq_work + scheduling the loader) costs more than building a
+ * record, and deciding when to force one (bpf_ringbuf_query) cost a helper
+ * call per record. The ring holds 10 ms at well over 1M records/s.
+ */
 static __always_inline __u64 rb_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline int submit(__u8 *buf)
@@ -712,7 +746,7 @@ int BPF_PROG(on_exec_args, struct task_struct *task, const char *comm)
 	}
 	e->id = id + 1;
 	/* A non-leader thread that execs takes over the leader's pid: re-read the cached ids. */
-	e->ns_valid = 0;
+	e->ids.ns_valid = 0;
 	e->args[0] = regs->di;
 	e->args[1] = regs->si;
 	e->args[2] = regs->dx;
@@ -856,6 +890,92 @@ static __always_inline void syscall_params(__u8 *buf, __u64 id, __u64 *a, long r
 	}
 }
 
+/*
+ * The common open (open, creat, openat with an absolute path) is built in a
+ * ring reservation, in place: header, then the fd info of the returned fd
+ * (when there is one), then the path string, read from user memory straight
+ * into the ring. No scratch buffer, no copy. A reservation must have a
+ * constant size, so there are two: OPEN_REC_SMALL fits paths of up to
+ * OPEN_STR_ROOM(OPEN_REC_SMALL) - 2 = 102 bytes (most), OPEN_REC_LARGE up to
+ * 550 (read again). The record's own size is what user space gets (the
+ * loader writes rec_hdr.size bytes); the rest of the reservation is never
+ * sent. Returns -1, with nothing reserved, when the slow path must build the
+ * record: a relative path (it needs the base directory) or a longer path.
+ */
+#define OPEN_REC_SMALL 320
+#define OPEN_REC_LARGE 768
+#define OPEN_FD_OFF sizeof(struct rec_hdr)
+#define OPEN_FD_END (OPEN_FD_OFF + sizeof(struct param_hdr) + sizeof(struct fd_info))
+#define OPEN_STR_ROOM(size) ((size) - OPEN_FD_END - sizeof(struct param_hdr))
+
+/* Reserves `size` bytes and reads the path string into place. NULL with *len = -1: it does not fit; -2: ring full; -3: relative. */
+static __always_inline __u8 *open_reserve(__u32 size, __u32 soff, __u64 uptr, long *len)
+{
+	__u8 *r = bpf_ringbuf_reserve(&events, size, 0);
+	if (!r) {
+		*len = -2;
+		return NULL;
+	}
+	long n = bpf_probe_read_user_str(r + soff + sizeof(struct param_hdr), OPEN_STR_ROOM(size), (const void *)uptr);
+	if (n < 0)
+		n = 0;
+	if (n > 0 && r[soff + sizeof(struct param_hdr)] != '/') {
+		bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+		*len = -3;
+		return NULL;
+	}
+	if (n >= OPEN_STR_ROOM(size)) {
+		bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+		*len = -1;
+		return NULL;
+	}
+	*len = n;
+	return r;
+}
+
+static __always_inline int open_fast(struct task_struct *t, struct id_cache *ids, __u64 ts, __u64 id, __u64 *a,
+				     long ret)
+{
+	__u8 argi = id == 257 ? 1 : 0;
+	__u64 uptr = id == 257 ? a[1] : a[0];
+	struct file *f = fd_file(t, ret);
+	__u32 soff = f ? OPEN_FD_END : OPEN_FD_OFF;
+	long n;
+	__u8 *r = open_reserve(OPEN_REC_SMALL, soff, uptr, &n);
+	if (!r && n == -1)
+		r = open_reserve(OPEN_REC_LARGE, soff, uptr, &n);
+	if (!r) {
+		if (n == -2) {
+			COUNT(drop_ringbuf);
+			return 0;
+		}
+		return -1;
+	}
+	fill_hdr(r, REC_SYSCALL, ts, t, ids);
+	struct rec_hdr *h = (struct rec_hdr *)r;
+	h->syscall = id;
+	h->ret = ret;
+	for (int i = 0; i < 6; i++)
+		h->args[i] = a[i];
+	if (f) {
+		struct param_hdr *fp = (struct param_hdr *)(r + OPEN_FD_OFF);
+		fp->type = P_FDINFO;
+		fp->argi = ARGI_RET;
+		fp->len = sizeof(struct fd_info);
+		fill_fdinfo((struct fd_info *)(r + OPEN_FD_OFF + sizeof(struct param_hdr)), ret, f);
+		h->nparams = 1;
+	}
+	struct param_hdr *p = (struct param_hdr *)(r + soff);
+	p->type = P_USTR;
+	p->argi = argi;
+	p->len = n;
+	h->size = soff + sizeof(struct param_hdr) + n;
+	h->nparams++;
+	bpf_ringbuf_submit(r, rb_flags());
+	COUNT(seen);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -868,26 +988,29 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u64 id = regs->orig_ax;
 	if (!interesting(id) && !(id == 59 && interesting(322)))
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if ((pid_tgid >> 32) == self_tgid)
-		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct enter_args *saved = bpf_task_storage_get(&enters, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!saved) {
-		COUNT(drop_enter_full);
+	if (t->tgid == self_tgid)
 		return 0;
-	}
+	/* The time first: the exit as it happens, before the record's own work. */
+	__u64 ts = bpf_ktime_get_boot_ns();
+	__u32 zero = 0;
+	struct cpu_last *cl = bpf_map_lookup_elem(&last_task, &zero);
+	if (!cl)
+		return 0;
 	/* The argument registers first, unconditionally (one load each from the trusted pt_regs). */
 	__u64 a[6] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9 };
 	asm volatile("" ::: "memory");
 	if ((id == 59 || id == 322) && ret == 0) {
 		/* A successful exec: the registers are gone, take the snapshot of on_exec_args. */
-		if (!saved->id) {
+		struct enter_args *saved = bpf_task_storage_get(&enters, t, 0, 0);
+		if (!saved || !saved->id) {
 			COUNT(drop_missing_enter);
 			return 0;
 		}
 		id = saved->id - 1;
 		saved->id = 0;
+		/* The exec may have changed the thread's ids (on_exec_args reset them): look them up again. */
+		cl->task = 0;
 		if (!interesting(id))
 			return 0;
 		for (int i = 0; i < 6; i++)
@@ -900,10 +1023,30 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			return 0;
 	}
 
+	__u32 tid = t->pid;
+	__u64 start = t->start_boottime;
+	if (cl->task != (__u64)t || cl->tid != tid || cl->start != start) {
+		struct enter_args *saved = bpf_task_storage_get(&enters, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!saved) {
+			COUNT(drop_enter_full);
+			return 0;
+		}
+		if (!saved->ids.ns_valid) {
+			task_vids(t, &saved->ids.vtid, &saved->ids.vpid, &saved->ids.pidns);
+			saved->ids.ns_valid = 1;
+		}
+		cl->ids = saved->ids;
+		cl->task = (__u64)t;
+		cl->tid = tid;
+		cl->start = start;
+	}
+	struct id_cache *ids = &cl->ids;
 	__u64 cgid = task_cgroup_id(t);
-	int cg_known = saved->cg_ok == cgid || bpf_map_lookup_elem(&cg_sent, &cgid);
+	int cg_known = ids->cg_ok == cgid || bpf_map_lookup_elem(&cg_sent, &cgid);
 	if (cg_known)
-		saved->cg_ok = cgid;
+		ids->cg_ok = cgid;
+	if (cg_known && (id == 257 || id == 2 || id == 85) && open_fast(t, ids, ts, id, a, ret) == 0)
+		return 0;
 	if (header_only(id) && cg_known) {
 		/* Fixed-size record: reserve in the ring and fill it in place. */
 		struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(struct rec_hdr), 0);
@@ -911,7 +1054,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			COUNT(drop_ringbuf);
 			return 0;
 		}
-		fill_hdr((__u8 *)h, REC_SYSCALL, t, saved);
+		fill_hdr((__u8 *)h, REC_SYSCALL, ts, t, ids);
 		h->syscall = id;
 		h->ret = ret;
 		for (int i = 0; i < 6; i++)
@@ -924,7 +1067,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u8 *buf = get_scratch();
 	if (!buf)
 		return 0;
-	fill_hdr(buf, REC_SYSCALL, t, saved);
+	fill_hdr(buf, REC_SYSCALL, ts, t, ids);
 	struct rec_hdr *h = (struct rec_hdr *)buf;
 	h->syscall = id;
 	h->ret = ret;
@@ -948,7 +1091,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u8 *buf = get_scratch();
 	if (!buf)
 		return 0;
-	fill_hdr(buf, REC_EXEC, p, NULL);
+	fill_hdr(buf, REC_EXEC, bpf_ktime_get_boot_ns(), p, NULL);
 	((struct rec_hdr *)buf)->args[0] = old_pid;
 	put_exec_info(buf);
 	put_cgroup(buf, p);
@@ -966,7 +1109,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u8 *buf = get_scratch();
 	if (!buf)
 		return 0;
-	fill_hdr(buf, REC_FORK, child, NULL);
+	fill_hdr(buf, REC_FORK, bpf_ktime_get_boot_ns(), child, NULL);
 	((struct rec_hdr *)buf)->args[0] = parent->tgid;
 	put_cgroup(buf, child);
 	if (submit(buf) == 0)
@@ -986,7 +1129,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		COUNT(drop_ringbuf);
 		return 0;
 	}
-	fill_hdr((__u8 *)h, REC_EXIT, p, NULL);
+	fill_hdr((__u8 *)h, REC_EXIT, bpf_ktime_get_boot_ns(), p, NULL);
 	h->ret = p->exit_code;
 	bpf_ringbuf_submit(h, rb_flags());
 	COUNT(seen);

@@ -40,7 +40,7 @@
 #define TRACEFS_MAGIC_ 0x74726163
 #define TRACEFS_DIR "/sys/kernel/tracing"
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
-/* How often the ring is drained when the probe sends no wakeup (see WAKEUP_BYTES in the probe). */
+/* How often the ring is drained: the probe never sends a wakeup (BPF_RB_NO_WAKEUP, see rb_flags in the probe). */
 #define DRAIN_MS 10
 
 static volatile sig_atomic_t stop_requested;
@@ -301,7 +301,7 @@ int main(int argc, char **argv)
 	int stdin_open = 1;
 
 	while (!stop_requested && !out_failed) {
-		/* The probe wakes us only when a lot is waiting (BPF_RB_NO_WAKEUP otherwise): drain on a timer. */
+		/* The probe sends no wakeups (BPF_RB_NO_WAKEUP): drain on a timer. */
 		int n = poll(pfds, stdin_open ? 2 : 1, DRAIN_MS);
 		if (n < 0 && errno != EINTR)
 			die(4, "poll: %s", strerror(errno));

@@ -193,6 +193,39 @@ describe('buildSyscallEvent', () => {
     assert.equal(ev.user.loginuid, -1);
   });
 
+  it("renders the probe's in-place open record (fd info first, then the absolute path) like the scratch one", () => {
+    // open_fast in the probe writes the fd info before the path string and sends no fd path.
+    const args = [-100n, 0x7fff0000n, 0o2000000n, 0n];
+    const fast = record({
+      syscall: 257,
+      ret: 4n,
+      args,
+      params: [
+        param(P_FDINFO, ARGI_RET, fdInfo(4, S_IFREG | 0o600)),
+        param(P_USTR, 1, Buffer.from('/etc/shadow\0')),
+      ],
+    });
+    const slow = record({
+      syscall: 257,
+      ret: 4n,
+      args,
+      params: [
+        param(P_USTR, 1, Buffer.from('/etc/shadow\0')),
+        param(P_FDINFO, ARGI_RET, fdInfo(4, S_IFREG | 0o600)),
+      ],
+    });
+    const { out, errors } = decodeAll(Buffer.concat([streamHeader(), frame(1, fast), frame(1, slow)]));
+    assert.deepEqual(errors, []);
+    const opts = { table, bootEpochNs: 0n, num: 1 };
+    const [a, b] = out.map((r) => buildSyscallEvent(r as KernelRecord, opts));
+    assert.equal(a?.fd?.name, '/etc/shadow');
+    assert.equal(a?.fd?.num, 4);
+    assert.equal(a?.args.flags, 'O_RDONLY|O_CLOEXEC');
+    assert.deepEqual(a?.args, b?.args);
+    assert.deepEqual(a?.fd, b?.fd);
+    assert.doesNotThrow(() => parseEvent(a));
+  });
+
   it('renders a connect tuple from the kernel socket and the sockaddr', () => {
     const sa = Buffer.alloc(16);
     sa.writeUInt16LE(2, 0);

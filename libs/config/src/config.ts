@@ -13,6 +13,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRIORITIES, type Priority, parsePriority } from '@saker/rules';
+import { type AppendOutputConfig, appendOutputSchema, defaultAppendOutput } from './append-output.js';
 import { ConfigError, type Origin, describeOrigin } from './errors.js';
 import {
   type Field,
@@ -114,6 +115,51 @@ export interface SensorConfig {
   readonly nodeName: string;
 }
 
+/** `enrich.node`: container metadata from the node's CRI socket (docs/enrich.md). */
+export interface EnrichNodeConfig {
+  /** null: on when a CRI socket is found (auto); true: required (start fails without one). */
+  readonly enabled: boolean | null;
+  /** CRI sockets (absolute paths); empty: the usual containerd and CRI-O paths are probed. */
+  readonly criSockets: readonly string[];
+  /** How often containers are listed when the runtime has no GetContainerEvents. */
+  readonly pollIntervalMs: number;
+  /** The node name of the records' keys (`containers.<node>.<id>`); defaults to sensor.node_name. */
+  readonly nodeName: string;
+  /** A removed container's tombstone is purged this long after its deletion. */
+  readonly tombstoneTtlMs: number;
+}
+
+/** `enrich.cluster`: pods, namespaces and workloads from the API server, in shards. */
+export interface EnrichClusterConfig {
+  readonly enabled: boolean;
+  /** Path of a kubeconfig; '' uses the in-cluster service account. */
+  readonly kubeconfig: string;
+  /** How many shards split the nodes. */
+  readonly shards: number;
+  /** This instance's name in shard leases; defaults to hostname. */
+  readonly instance: string;
+  readonly leaseTtlMs: number;
+  readonly tombstoneTtlMs: number;
+  /** Informers' full resync period; 0: never. */
+  readonly resyncMs: number;
+}
+
+/** `enrich.cache`: the engine's metadata cache over KV saker_meta. */
+export interface EnrichCacheConfig {
+  /** How long an event whose container is not known yet waits for its metadata. */
+  readonly waitMs: number;
+  /** LRU bound of the cache. */
+  readonly maxEntries: number;
+  /** An entry not refreshed for this long is dropped. */
+  readonly ttlMs: number;
+}
+
+export interface EnrichConfig {
+  readonly node: EnrichNodeConfig;
+  readonly cluster: EnrichClusterConfig;
+  readonly cache: EnrichCacheConfig;
+}
+
 /** The outputs Falco's sections configure, by the name the sinks give them. */
 export const SINK_OUTPUTS = ['stdout', 'file', 'syslog', 'http', 'program'] as const;
 export type SinkOutputName = (typeof SINK_OUTPUTS)[number];
@@ -124,6 +170,8 @@ export interface SinkOutputConfig {
   readonly minimumPriority: Priority | null;
   /** Routing condition in Falco's language over the alert (docs/sinks.md); null: every alert. */
   readonly condition: string | null;
+  /** Deliveries in progress at once; null: the output's default (http 16, the others 1). */
+  readonly concurrency: number | null;
 }
 
 export interface SinksConfig {
@@ -147,6 +195,7 @@ export const SIDEKICK_OUTPUTS = [
   'nats',
   'redis',
   'smtp',
+  'kafka',
 ] as const;
 export type SidekickOutputName = (typeof SIDEKICK_OUTPUTS)[number];
 
@@ -179,6 +228,8 @@ export interface SakerConfig {
   readonly fileOutput: FileOutputConfig;
   readonly httpOutput: HttpOutputConfig;
   readonly programOutput: ProgramOutputConfig;
+  /** Falco's `append_output`: text and fields added to rules' outputs; default Falco's (suggested output on). */
+  readonly appendOutput: readonly AppendOutputConfig[];
   /** The `hostname` of every alert. */
   readonly hostname: string;
   readonly nats: NatsConfig;
@@ -187,6 +238,7 @@ export interface SakerConfig {
   readonly telemetry: TelemetryConfig;
   readonly sensor: SensorConfig;
   readonly sinks: SinksConfig;
+  readonly enrich: EnrichConfig;
 }
 
 export interface LoadConfigOptions {
@@ -225,7 +277,6 @@ export const FALCO_IGNORED_KEYS: readonly string[] = [
   'buffer_format_base64',
   'json_include_message_property',
   'outputs_queue',
-  'append_output',
   'static_fields',
   'webserver',
   'log_stderr',
@@ -393,7 +444,14 @@ function sidekickCommon() {
     minimumpriority: field(nullable(priority), null),
     minimum_priority: field(nullable(priority), null),
     condition: field(nullable(string()), null),
+    // Saker's: deliveries in progress at once; null: the output's default (docs/config.md).
+    concurrency: field(nullable(concurrency()), null),
   };
+}
+
+/** `concurrency` of an output: at most the alerts a consumer may hold unacked (maxAckPending, 1000). */
+function concurrency(): Schema<number> {
+  return number({ integer: true, min: 1, max: 1000 });
 }
 
 /** The transport keys of outputs that post over HTTP. */
@@ -519,6 +577,68 @@ function sidekickSection(path: Schema<string>) {
       ...sidekickCommon(),
       checkcert: field(boolean(), true),
     }),
+    kafka: kafkaSection(),
+  });
+}
+
+/** falcosidekick's upper-case enumerations (`round_robin` stays lower): any case accepted, '' = `empty`. */
+function caseless<T extends string>(values: readonly T[], empty: T): Schema<T> {
+  // '' is accepted (falcosidekick's "not set") but not listed in the error.
+  return oneOf<T>(
+    values.filter((v) => v !== ''),
+    (t) => (t === '' ? empty : values.find((v) => v.toLowerCase() === t.toLowerCase())),
+  );
+}
+
+/** `kafka.hostport`: comma-separated `host[:port]` bootstrap brokers. */
+function kafkaHostPorts(): Schema<string> {
+  return map(string(), (value, node, path) => {
+    for (const part of value.split(',')) {
+      if (value !== '' && !/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s,/]+)(?::\d{1,5})?$/.test(part.trim())) {
+        throw new ConfigError(
+          path,
+          `expected host[:port] separated by commas, got ${JSON.stringify(part.trim())}`,
+          node.origin,
+        );
+      }
+    }
+    return value;
+  });
+}
+
+/** `sinks.sidekick.kafka`: falcosidekick's keys (docs/config.md says which ones Saker maps). */
+function kafkaSection() {
+  const compression = map(string(), (value, node, path) => {
+    const v = value.toUpperCase();
+    if (v === '' || v === 'NONE') return 'NONE' as const;
+    if (v === 'GZIP') return 'GZIP' as const;
+    const why = ['SNAPPY', 'LZ4', 'ZSTD'].includes(v)
+      ? `${v} is not supported (no codec shipped): use GZIP or NONE`
+      : `expected one of NONE, GZIP, got ${JSON.stringify(value)}`;
+    throw new ConfigError(path, why, node.origin);
+  });
+  return section({
+    hostport: field(kafkaHostPorts(), ''),
+    topic: field(string(), ''),
+    topiccreation: field(boolean(), false),
+    sasl: field(caseless(['', 'PLAIN', 'SCRAM_SHA256', 'SCRAM_SHA512'] as const, ''), ''),
+    tls: field(boolean(), false),
+    checkcert: field(boolean(), true),
+    mutualtls: field(boolean(), false),
+    username: field(string(), ''),
+    password: field(string(), ''),
+    async: field(boolean(), false),
+    requiredacks: field(caseless(['NONE', 'ONE', 'ALL'] as const, 'ALL'), 'ALL'),
+    compression: field(compression, 'NONE'),
+    balancer: field(
+      caseless(
+        ['round_robin', 'least_bytes', 'crc32', 'crc32_random', 'murmur2', 'murmur2_random'] as const,
+        'round_robin',
+      ),
+      'round_robin',
+    ),
+    clientid: field(string(), ''),
+    ...sidekickCommon(),
   });
 }
 
@@ -526,6 +646,49 @@ function sinkOutput() {
   return section({
     minimum_priority: field(nullable(priority), null),
     condition: field(nullable(string()), null),
+    concurrency: field(nullable(concurrency()), null),
+  });
+}
+
+/** A unix socket: an absolute path, or `unix:///path` (the CRI endpoint spelling). */
+function socketPath(): Schema<string> {
+  return map(string(), (value, node, path) => {
+    const p = value.startsWith('unix://') ? value.slice('unix://'.length) : value;
+    if (!isAbsolute(p)) {
+      throw new ConfigError(
+        path,
+        `expected an absolute socket path or unix:///path, got ${JSON.stringify(value)}`,
+        node.origin,
+      );
+    }
+    return p;
+  });
+}
+
+function enrichSection(path: Schema<string>) {
+  const ms = (min: number) => number({ integer: true, min });
+  return section({
+    node: section({
+      enabled: field(nullable(boolean()), null),
+      cri_sockets: field(list(socketPath()), []),
+      poll_interval_ms: field(ms(100), 2000),
+      node_name: field(nullable(string()), null),
+      tombstone_ttl_ms: field(ms(0), 300_000),
+    }),
+    cluster: section({
+      enabled: field(boolean(), false),
+      kubeconfig: field(path, ''),
+      shards: field(number({ integer: true, min: 1, max: 1024 }), 1),
+      instance: field(nullable(string()), null),
+      lease_ttl_ms: field(ms(100), 5000),
+      tombstone_ttl_ms: field(ms(0), 300_000),
+      resync_ms: field(ms(0), 0),
+    }),
+    cache: section({
+      wait_ms: field(ms(0), 500),
+      max_entries: field(ms(1), 10_000),
+      ttl_ms: field(ms(1), 600_000),
+    }),
   });
 }
 
@@ -578,6 +741,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         keep_alive: field(boolean(), false),
         program: field(string(), ''),
       }),
+      append_output: field(appendOutputSchema(), defaultAppendOutput),
       // Saker's own.
       hostname: field(string(), hostDefault),
       nats: section({ url: field(nullable(natsUrl()), null) }),
@@ -622,6 +786,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         }),
         sidekick: sidekickSection(path),
       }),
+      enrich: enrichSection(path),
     },
     { ignored: FALCO_IGNORED_KEYS },
   );
@@ -727,6 +892,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     fileOutput: raw.fileOutput,
     httpOutput: raw.httpOutput,
     programOutput: raw.programOutput,
+    appendOutput: raw.appendOutput,
     hostname: raw.hostname,
     nats: raw.nats,
     engine: {
@@ -739,6 +905,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     telemetry: raw.telemetry,
     sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
     sinks: { inputListen: raw.sinks.input.listen, outputs: raw.sinks.outputs, sidekick: raw.sinks.sidekick },
+    enrich: {
+      node: { ...raw.enrich.node, nodeName: raw.enrich.node.nodeName ?? raw.sensor.nodeName ?? raw.hostname },
+      cluster: { ...raw.enrich.cluster, instance: raw.enrich.cluster.instance ?? raw.hostname },
+      cache: raw.enrich.cache,
+    },
   };
   for (const m of notices) onNotice(m);
   return deepFreeze(config);

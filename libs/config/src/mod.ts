@@ -2,6 +2,10 @@ export type {
   ControlConfig,
   ControlTlsConfig,
   EngineConfig,
+  EnrichCacheConfig,
+  EnrichClusterConfig,
+  EnrichConfig,
+  EnrichNodeConfig,
   FileOutputConfig,
   HttpOutputConfig,
   LoadConfigOptions,
@@ -25,6 +29,7 @@ export {
   defaultRulesDir,
   loadConfig,
 } from './config.js';
+export type { AppendOutputConfig } from './append-output.js';
 export type { Origin } from './errors.js';
 export { ConfigError } from './errors.js';
 export { ENV_PREFIX } from './tree.js';
@@ -32,6 +37,9 @@ export type {
   AlertFormatView,
   BusView,
   EngineView,
+  EnrichCacheView,
+  EnrichClusterView,
+  EnrichNodeView,
   OutputsView,
   RulesView,
   SensorView,
@@ -43,6 +51,9 @@ export {
   busView,
   controlView,
   engineView,
+  enrichCacheView,
+  enrichClusterView,
+  enrichNodeView,
   outputsView,
   rulesView,
   sensorView,

@@ -4,9 +4,13 @@
  * tested) without a file.
  */
 import type { Priority } from '@saker/rules';
+import type { AppendOutputConfig } from './append-output.js';
 import type {
   ControlConfig,
   EngineConfig,
+  EnrichCacheConfig,
+  EnrichClusterConfig,
+  EnrichNodeConfig,
   FileOutputConfig,
   HttpOutputConfig,
   ProgramOutputConfig,
@@ -34,6 +38,8 @@ export interface EngineView extends EngineConfig {
   readonly hostname: string;
   readonly ruleMatching: RuleMatching;
   readonly timeIso8601: boolean;
+  /** Falco's `append_output`, for EngineOptions.appendOutput (and `saker replay`). */
+  readonly appendOutput: readonly AppendOutputConfig[];
 }
 
 /** How an alert becomes a line: Falco's text, or Falco's JSON with its include switches. */
@@ -94,6 +100,7 @@ export function engineView(c: SakerConfig): EngineView {
     hostname: c.hostname,
     ruleMatching: c.ruleMatching,
     timeIso8601: c.timeFormatIso8601,
+    appendOutput: c.appendOutput,
   };
 }
 
@@ -140,4 +147,25 @@ export function sensorView(c: SakerConfig): SensorView {
 
 export function telemetryView(c: SakerConfig): TelemetryView {
   return { ...c.telemetry, hostname: c.hostname };
+}
+
+/** Node-mode enrichment (the CRI socket); `enabled: null` means on when a socket is found. */
+export type EnrichNodeView = EnrichNodeConfig;
+
+/** Cluster-mode enrichment (API server watches in shards). */
+export type EnrichClusterView = EnrichClusterConfig;
+
+/** The engine's metadata cache over KV saker_meta. */
+export type EnrichCacheView = EnrichCacheConfig;
+
+export function enrichNodeView(c: SakerConfig): EnrichNodeView {
+  return c.enrich.node;
+}
+
+export function enrichClusterView(c: SakerConfig): EnrichClusterView {
+  return c.enrich.cluster;
+}
+
+export function enrichCacheView(c: SakerConfig): EnrichCacheView {
+  return c.enrich.cache;
 }

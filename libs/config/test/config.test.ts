@@ -13,6 +13,9 @@ import {
   controlView,
   defaultRulesDir,
   engineView,
+  enrichCacheView,
+  enrichClusterView,
+  enrichNodeView,
   loadConfig,
   outputsView,
   rulesView,
@@ -317,7 +320,7 @@ describe('sinks', () => {
     const v = sinksView(c);
     assert.equal(v.input, null);
     assert.equal(v.hostname, 'h1');
-    assert.deepEqual(v.outputs.http, { minimumPriority: null, condition: null });
+    assert.deepEqual(v.outputs.http, { minimumPriority: null, condition: null, concurrency: null });
   });
 
   it('reads the input address and per-output minimum priority and condition', () => {
@@ -327,8 +330,33 @@ describe('sinks', () => {
     );
     const v = sinksView(c);
     assert.deepEqual(v.input, { host: '::1', port: 2801 });
-    assert.deepEqual(v.outputs.http, { minimumPriority: 'WARNING', condition: 'alert.source = k8s_audit' });
-    assert.deepEqual(v.outputs.file, { minimumPriority: null, condition: null });
+    assert.deepEqual(v.outputs.http, {
+      minimumPriority: 'WARNING',
+      condition: 'alert.source = k8s_audit',
+      concurrency: null,
+    });
+    assert.deepEqual(v.outputs.file, { minimumPriority: null, condition: null, concurrency: null });
+  });
+
+  it('reads concurrency per output (sinks.outputs and sinks.sidekick), validated, with SAKER__ overrides', () => {
+    const c = load(
+      'sinks:\n  outputs:\n    http:\n      concurrency: 64\n  sidekick:\n    webhook:\n' +
+        '      address: http://hook:8080/\n      concurrency: 32\n',
+      { env: { SAKER__SINKS__SIDEKICK__SLACK__CONCURRENCY: '4' } },
+    );
+    const v = sinksView(c);
+    assert.equal(v.outputs.http.concurrency, 64);
+    assert.equal(v.outputs.file.concurrency, null);
+    assert.equal(v.sidekick.webhook.concurrency, 32);
+    assert.equal(v.sidekick.slack.concurrency, 4);
+    assert.equal(v.sidekick.loki.concurrency, null);
+    for (const bad of ['0', '1001', '2.5', 'many']) {
+      const e = loadError(`sinks:\n  sidekick:\n    webhook:\n      concurrency: ${bad}\n`);
+      assert.equal(e.path, 'sinks.sidekick.webhook.concurrency');
+      assert.match(e.message, /expected an integer in 1\.\.1000/);
+    }
+    const e = loadError('sinks:\n  outputs:\n    http:\n      concurrency: -1\n');
+    assert.equal(e.path, 'sinks.outputs.http.concurrency');
   });
 
   it('an unknown output or key fails naming the path', () => {
@@ -437,5 +465,203 @@ describe('sinks', () => {
     const env = loadError('', { env: { SAKER__SINKS__SIDEKICK__SLACK__OUTPUTFORMAT: 'pretty' } });
     assert.equal(env.path, 'sinks.sidekick.slack.outputformat');
     assert.equal(env.envVar, 'SAKER__SINKS__SIDEKICK__SLACK__OUTPUTFORMAT');
+  });
+});
+
+describe('enrich', () => {
+  it('defaults: node mode on when a socket is found, cluster mode off, the cache bounded', () => {
+    const c = load('hostname: h1\nsensor:\n  node_name: n1\n');
+    assert.deepEqual(enrichNodeView(c), {
+      enabled: null,
+      criSockets: [],
+      pollIntervalMs: 2000,
+      nodeName: 'n1',
+      tombstoneTtlMs: 300_000,
+    });
+    assert.deepEqual(enrichClusterView(c), {
+      enabled: false,
+      kubeconfig: '',
+      shards: 1,
+      instance: 'h1',
+      leaseTtlMs: 5000,
+      tombstoneTtlMs: 300_000,
+      resyncMs: 0,
+    });
+    assert.deepEqual(enrichCacheView(c), { waitMs: 500, maxEntries: 10_000, ttlMs: 600_000 });
+  });
+
+  it('reads every key; sockets may be unix:// endpoints; kubeconfig is relative to the file', () => {
+    const c = load(
+      [
+        'enrich:',
+        '  node:',
+        '    enabled: true',
+        '    cri_sockets: [unix:///run/containerd/containerd.sock, /run/crio/crio.sock]',
+        '    poll_interval_ms: 500',
+        '    node_name: worker-3',
+        '  cluster:',
+        '    enabled: true',
+        '    kubeconfig: kube/config',
+        '    shards: 4',
+        '    instance: enrich-0',
+        '    lease_ttl_ms: 3000',
+        '    resync_ms: 60000',
+        '  cache:',
+        '    wait_ms: 0',
+        '    max_entries: 50',
+        '',
+      ].join('\n'),
+    );
+    const node = enrichNodeView(c);
+    assert.equal(node.enabled, true);
+    assert.deepEqual(node.criSockets, ['/run/containerd/containerd.sock', '/run/crio/crio.sock']);
+    assert.equal(node.pollIntervalMs, 500);
+    assert.equal(node.nodeName, 'worker-3');
+    const cluster = enrichClusterView(c);
+    assert.equal(cluster.kubeconfig, join(dir, 'kube/config'));
+    assert.equal(cluster.shards, 4);
+    assert.equal(cluster.instance, 'enrich-0');
+    assert.equal(cluster.leaseTtlMs, 3000);
+    assert.equal(cluster.resyncMs, 60_000);
+    assert.deepEqual(enrichCacheView(c), { waitMs: 0, maxEntries: 50, ttlMs: 600_000 });
+  });
+
+  it('SAKER__ENRICH__… overrides; bad values fail naming the key', () => {
+    const c = loadConfig({
+      env: { SAKER__ENRICH__NODE__CRI_SOCKETS: '[/x.sock]', SAKER__ENRICH__CACHE__WAIT_MS: '20' },
+      onNotice: () => {},
+    });
+    assert.deepEqual(c.enrich.node.criSockets, ['/x.sock']);
+    assert.equal(c.enrich.cache.waitMs, 20);
+    const rel = loadError('enrich:\n  node:\n    cri_sockets: [run/containerd.sock]\n');
+    assert.equal(rel.path, 'enrich.node.cri_sockets[0]');
+    assert.match(
+      rel.message,
+      /expected an absolute socket path or unix:\/\/\/path, got "run\/containerd.sock"/,
+    );
+    const shards = loadError('enrich:\n  cluster:\n    shards: 0\n');
+    assert.equal(shards.path, 'enrich.cluster.shards');
+    assert.match(shards.message, /expected an integer in 1..1024, got 0/);
+    const poll = loadError('', { env: { SAKER__ENRICH__NODE__POLL_INTERVAL_MS: '10' } });
+    assert.equal(poll.path, 'enrich.node.poll_interval_ms');
+    assert.equal(poll.envVar, 'SAKER__ENRICH__NODE__POLL_INTERVAL_MS');
+    const typo = loadError('enrich:\n  cache:\n    max_entry: 5\n');
+    assert.match(typo.message, /did you mean max_entries\?/);
+  });
+});
+
+describe('append_output', () => {
+  const SUGGESTED = {
+    match: { rule: null, source: null, tags: [] },
+    extraOutput: '',
+    extraFields: [],
+    suggestedOutput: true,
+  };
+
+  it("defaults to Falco's default file: suggested_output on", () => {
+    const c = loadConfig({ env: {}, onNotice: () => {} });
+    assert.deepEqual(c.appendOutput, [SUGGESTED]);
+    assert.deepEqual(engineView(c).appendOutput, [SUGGESTED]);
+    assert.deepEqual(load('append_output:\n').appendOutput, [SUGGESTED], 'null takes the default');
+    assert.deepEqual(load('append_output: []\n').appendOutput, [], 'an empty list appends nothing');
+  });
+
+  it("reads Falco's reference falco.yaml value and no longer ignores the key", { skip: sharedSkip() }, () => {
+    const notices: string[] = [];
+    const c = loadConfig({
+      file: sharedPath('reference', 'falco.yaml') ?? '',
+      env: {},
+      onNotice: (m) => notices.push(m),
+    });
+    assert.deepEqual(c.appendOutput, [SUGGESTED]);
+    assert.ok(!notices.some((n) => n.includes('append_output')), notices.join('\n'));
+  });
+
+  it('reads match, extra_output, extra_fields and suggested_output', () => {
+    const c = load(
+      [
+        'append_output:',
+        '  - match:',
+        '      source: syscall',
+        '      tags: [persistence, execution]',
+        '      rule: Some rule',
+        '    extra_output: "gparent=%proc.aname[2] on CPU %evt.cpu"',
+        '    extra_fields:',
+        '      - home_directory: "${HOME}"',
+        '      - evt.hostname',
+        '      - proc.aname[2]',
+        '      - evt.hostname',
+        '  - suggested_output: yes',
+        '  - {}',
+      ].join('\n'),
+    );
+    assert.deepEqual(c.appendOutput, [
+      {
+        match: { rule: 'Some rule', source: 'syscall', tags: ['persistence', 'execution'] },
+        extraOutput: 'gparent=%proc.aname[2] on CPU %evt.cpu',
+        extraFields: [{ name: 'home_directory', format: '${HOME}' }, 'evt.hostname', 'proc.aname[2]'],
+        suggestedOutput: false,
+      },
+      SUGGESTED,
+      {
+        match: { rule: null, source: null, tags: [] },
+        extraOutput: '',
+        extraFields: [],
+        suggestedOutput: false,
+      },
+    ]);
+    const env = loadConfig({ env: { SAKER__APPEND_OUTPUT: '[]' }, onNotice: () => {} });
+    assert.deepEqual(env.appendOutput, []);
+  });
+
+  it('errors name the key path', () => {
+    const tags = loadError(
+      'append_output:\n  - suggested_output: true\n  - match:\n      tags: persistence\n',
+    );
+    assert.equal(tags.path, 'append_output[1].match.tags');
+    assert.equal(tags.line, 4);
+    assert.match(
+      tags.message,
+      /append_output\[1\]\.match\.tags: expected a list of strings, got "persistence"$/,
+    );
+    const tag = loadError('append_output:\n  - match: {tags: [a, [b]]}\n');
+    assert.match(tag.message, /append_output\[0\]\.match\.tags\[1\]: expected a string, got a list/);
+    const list = loadError('append_output: {suggested_output: true}\n');
+    assert.match(list.message, /append_output: expected a list of mappings, got a mapping/);
+    const typo = loadError('append_output:\n  - extra_ouput: x\n');
+    assert.match(
+      typo.message,
+      /append_output\[0\]\.extra_ouput: unknown key \(did you mean extra_output\?\)/,
+    );
+    const matchTypo = loadError('append_output:\n  - match: {sources: syscall}\n');
+    assert.match(
+      matchTypo.message,
+      /append_output\[0\]\.match\.sources: unknown key \(did you mean source\?\)/,
+    );
+    const bool = loadError('append_output:\n  - suggested_output: maybe\n');
+    assert.match(bool.message, /append_output\[0\]\.suggested_output: expected a boolean/);
+    const fields = loadError('append_output:\n  - extra_fields: evt.hostname\n');
+    assert.match(
+      fields.message,
+      /append_output\[0\]\.extra_fields: expected a list of .*, got "evt\.hostname"/,
+    );
+    const two = loadError('append_output:\n  - extra_fields:\n      - {a: x, b: y}\n');
+    assert.match(
+      two.message,
+      /append_output\[0\]\.extra_fields\[0\]: expected a field name .* got a mapping of 2 keys/,
+    );
+    const notField = loadError('append_output:\n  - extra_fields: ["%proc.name"]\n');
+    assert.match(
+      notField.message,
+      /extra_fields\[0\]: expected a field name \(evt\.hostname\).*got "%proc\.name"/,
+    );
+    const dup = loadError(
+      'append_output:\n  - extra_fields:\n      - evt.hostname\n      - evt.hostname: "%proc.name"\n',
+    );
+    assert.equal(dup.path, 'append_output[0].extra_fields[1]');
+    assert.equal(dup.line, 4);
+    assert.match(dup.message, /"evt\.hostname" is already defined in this entry/);
+    const fmt = loadError('append_output:\n  - extra_fields: [{x: [1]}]\n');
+    assert.match(fmt.message, /append_output\[0\]\.extra_fields\[0\]\.x: expected a string, got a list/);
   });
 });

@@ -39,6 +39,14 @@ export { compileCondition } from './compile/compile.js';
 export { SYSCALL_EVENT_TYPES, eventTypesOf } from './compile/evttypes.js';
 export type { OutputTemplate, OutputFieldValue, CompileOutputResult } from './output/format.js';
 export { compileOutput, fieldValueText } from './output/format.js';
+export type {
+  AppendOutputEntry,
+  AppendOutputMatch,
+  AppendedField,
+  AppendedOutput,
+  ExtraOutputField,
+} from './output/append.js';
+export { FALCO_DEFAULT_APPEND_OUTPUT, suggestedFormat } from './output/append.js';
 export type { FalcoAlert, AlertOptions, AlertJsonOptions } from './output/alert.js';
 export { toFalcoAlert, formatAlertJson, formatAlertText } from './output/alert.js';
 export type { RuleText, LoadResult, LoadOptions, RequiredPlugin } from './loader/load.js';
@@ -49,7 +57,7 @@ export {
   ENGINE_VERSION,
   PROVIDED_PLUGINS,
 } from './loader/load.js';
-export type { RuleSelector } from './loader/ruleset.js';
+export type { AppendOutputResult, RuleSelector } from './loader/ruleset.js';
 export { Ruleset } from './loader/ruleset.js';
 export type { RulesetDocument, RulesetSelection } from './ruleset-doc.js';
 export {

@@ -12,6 +12,11 @@ export interface SourceDef<E extends SakerEvent> {
   readonly name: EventSourceName;
   readonly fields: FieldRegistry<E>;
   readonly typed: boolean;
+  /**
+   * Fields `append_output`'s `suggested_output` appends to every rule of the
+   * source, in this order (Falco: the fields its plugins flag as suggested).
+   */
+  readonly suggestedOutputFields: readonly string[];
   eventType(event: E): string;
 }
 
@@ -19,6 +24,15 @@ export const syscallSource: SourceDef<SyscallEvent> = {
   name: 'syscall',
   fields: syscallFields,
   typed: true,
+  // The container plugin's suggested fields.
+  suggestedOutputFields: [
+    'container.id',
+    'container.name',
+    'container.image.repository',
+    'container.image.tag',
+    'k8s.pod.name',
+    'k8s.ns.name',
+  ],
   eventType: (e) => e.type,
 };
 
@@ -26,6 +40,8 @@ export const k8sAuditSource: SourceDef<K8sAuditEvent> = {
   name: 'k8s_audit',
   fields: k8sAuditFields,
   typed: false,
+  // The k8saudit plugin flags none.
+  suggestedOutputFields: [],
   eventType: () => 'k8s_audit',
 };
 

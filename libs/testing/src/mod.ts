@@ -1,6 +1,15 @@
 export type { TestPki, TestPkiFiles, TestPkiOptions } from './pki.js';
 export { makeTestPki } from './pki.js';
 export { seededRandom } from './random.js';
+export {
+  KUBE_RESOURCES,
+  type KubeApiRequest,
+  type KubeApiServer,
+  type KubeResource,
+  type KubeTestObject,
+  type KubeWatchEventType,
+  startKubeApiServer,
+} from './kube-api.js';
 export { repoRoot, sharedDir, sharedPath, sharedSkip } from './shared.js';
 export type { NatsServerHandle, NatsServerOptions, NatsServerRuntime } from './nats-server.js';
 export {
@@ -13,3 +22,22 @@ export {
   selectRuntime,
   startNatsServer,
 } from './nats-server.js';
+export type {
+  BusyboxImage,
+  BusyboxImageOptions,
+  ContainerdOptions,
+  RuncRunOptions,
+  RunResult,
+} from './containers.js';
+export {
+  BUSYBOX,
+  Containerd,
+  PAUSE_IMAGE,
+  buildBusyboxImage,
+  buildBusyboxImageInfo,
+  busyboxRootfs,
+  kubepodsCgroup,
+  newContainerId,
+  removeCgroup,
+  runcRun,
+} from './containers.js';

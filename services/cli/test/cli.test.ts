@@ -298,13 +298,17 @@ describe('saker', () => {
   });
 
   describe('replay', () => {
+    /** Falco's default append_output (suggested_output) on a host process's syscall alert. */
+    const HOST =
+      ' container_id=host container_name=host container_image_repository=<NA> container_image_tag=<NA> k8s_pod_name=<NA> k8s_ns_name=<NA>';
+
     it('prints Falco text lines, first match per event', () => {
       const r = saker('replay', '--rules', file('rules.yaml'), file('events.jsonl'));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         r.stdout,
-        '09:12:03.000001357: Warning cat read /etc/shadow (user=root)\n' +
-          '09:12:03.500000000: Debug open /etc/hosts\n',
+        `09:12:03.000001357: Warning cat read /etc/shadow (user=root)${HOST}\n` +
+          `09:12:03.500000000: Debug open /etc/hosts${HOST}\n`,
       );
       assert.match(r.stderr, /replay: 1 file, 2 events, 2 alerts/);
     });
@@ -319,7 +323,7 @@ describe('saker', () => {
         '-q',
         file('events.jsonl'),
       );
-      assert.equal(warn.stdout, '09:12:03.000001357: Warning cat read /etc/shadow (user=root)\n');
+      assert.equal(warn.stdout, `09:12:03.000001357: Warning cat read /etc/shadow (user=root)${HOST}\n`);
       assert.equal(warn.stderr, '');
       const all = saker('replay', '-r', file('rules.yaml'), '--rule-matching', 'all', file('events.jsonl'));
       assert.equal(all.stdout.trimEnd().split('\n').length, 3);
@@ -355,12 +359,18 @@ describe('saker', () => {
         'output_fields',
       ]);
       assert.equal(alert.hostname, 'node-a');
-      assert.equal(alert.output, '09:12:03.000001357: Warning cat read /etc/shadow (user=root)');
+      assert.equal(alert.output, `09:12:03.000001357: Warning cat read /etc/shadow (user=root)${HOST}`);
       assert.equal(alert.rule, 'Shadow read');
       assert.deepEqual(alert.tags, ['filesystem', 'test']);
       assert.deepEqual(Object.keys(alert.output_fields as object), [
+        'container.id',
+        'container.image.repository',
+        'container.image.tag',
+        'container.name',
         'evt.time',
         'fd.name',
+        'k8s.ns.name',
+        'k8s.pod.name',
         'proc.name',
         'user.name',
       ]);
@@ -378,14 +388,101 @@ describe('saker', () => {
       );
       assert.equal(
         r.stdout,
-        '2024-05-14T09:12:03.000001357+0000: Warning cat read /etc/shadow (user=root)\n',
+        `2024-05-14T09:12:03.000001357+0000: Warning cat read /etc/shadow (user=root)${HOST}\n`,
       );
+    });
+
+    it("reads append_output (and Falco's output keys) from --config", () => {
+      writeFileSync(file('no-append.yaml'), 'append_output: []\npriority: warning\n');
+      const none = saker(
+        'replay',
+        '-r',
+        file('rules.yaml'),
+        '-c',
+        file('no-append.yaml'),
+        file('events.jsonl'),
+      );
+      assert.equal(none.code, 0, none.stderr);
+      assert.equal(none.stdout, '09:12:03.000001357: Warning cat read /etc/shadow (user=root)\n');
+
+      writeFileSync(
+        file('append.yaml'),
+        [
+          'json_output: true',
+          'append_output:',
+          '  - match: {rule: Shadow read}',
+          '    extra_output: "pid=%proc.pid"',
+          '    extra_fields: [proc.pid, {what: "read %fd.name"}]',
+          '  - match: {tags: [test, filesystem], source: syscall}',
+          '    extra_output: tagged',
+          '  - match: {tags: [test, nope]}',
+          '    extra_output: never',
+          '',
+        ].join('\n'),
+      );
+      const r = saker(
+        'replay',
+        '-r',
+        file('rules.yaml'),
+        '--config',
+        file('append.yaml'),
+        file('events.jsonl'),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const [shadow, open] = r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { output: string; output_fields: Record<string, unknown> });
+      assert.equal(
+        shadow?.output,
+        '09:12:03.000001357: Warning cat read /etc/shadow (user=root) pid=42 tagged',
+      );
+      assert.equal(shadow?.output_fields['proc.pid'], 42);
+      assert.equal(shadow?.output_fields.what, 'read /etc/shadow');
+      assert.equal(open?.output, '09:12:03.500000000: Debug open /etc/hosts');
+      assert.equal(open?.output_fields.what, undefined);
+    });
+
+    it('refuses a bad append_output, naming the key', () => {
+      writeFileSync(
+        file('bad-tags.yaml'),
+        'append_output:\n  - suggested_output: true\n  - match: {tags: test}\n',
+      );
+      const tags = saker(
+        'replay',
+        '-r',
+        file('rules.yaml'),
+        '-c',
+        file('bad-tags.yaml'),
+        file('events.jsonl'),
+      );
+      assert.equal(tags.code, 2);
+      assert.match(
+        tags.stderr,
+        /bad-tags\.yaml:3:\d+: append_output\[1\]\.match\.tags: expected a list of strings/,
+      );
+      writeFileSync(file('bad-field.yaml'), 'append_output: [{extra_output: "%proc.nope"}]\n');
+      const field = saker(
+        'replay',
+        '-r',
+        file('rules.yaml'),
+        '-c',
+        file('bad-field.yaml'),
+        file('events.jsonl'),
+      );
+      assert.equal(field.code, 1);
+      assert.equal(field.stdout, '');
+      assert.match(
+        field.stderr,
+        /append_output\[0\]\.extra_output: .*proc\.nope.* \(rule 'Shadow read', source syscall\)/,
+      );
+      assert.match(field.stderr, /not replaying/);
     });
 
     it('names the file and line of a bad event and exits 1', () => {
       const r = saker('replay', '-r', file('rules.yaml'), file('broken.jsonl'));
       assert.equal(r.code, 1);
-      assert.equal(r.stdout, '09:12:03.000001357: Warning cat read /etc/shadow (user=root)\n');
+      assert.equal(r.stdout, `09:12:03.000001357: Warning cat read /etc/shadow (user=root)${HOST}\n`);
       assert.match(r.stderr, /broken\.jsonl:2: not valid JSON/);
       assert.match(r.stderr, /stopped after 1 events, 1 alerts/);
     });

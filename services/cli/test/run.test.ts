@@ -136,8 +136,13 @@ class SakerProcess {
   }
 }
 
-const TEXT_LINE =
-  /^\d\d:\d\d:\d\d\.\d{9}: (Warning|Error) (shadow|passwd) read \(file=\/etc\/(shadow|passwd) proc=cat\)$/;
+/** What append_output's default (Falco's: suggested_output) appends to a syscall alert of a host process. */
+const SUGGESTED_HOST =
+  ' container_id=host container_name=host container_image_repository=<NA> container_image_tag=<NA> k8s_pod_name=<NA> k8s_ns_name=<NA>';
+
+const TEXT_LINE = new RegExp(
+  `^\\d\\d:\\d\\d:\\d\\d\\.\\d{9}: (Warning|Error) (shadow|passwd) read \\(file=/etc/(shadow|passwd) proc=cat\\)${SUGGESTED_HOST}$`,
+);
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -426,7 +431,7 @@ describe('saker run', () => {
       const att = payload.attachments?.[0];
       assert.ok(att, r?.body);
       assert.equal(att.color, '#fb8c00', 'Warning');
-      assert.match(att.fallback, /Warning shadow read \(file=\/etc\/shadow proc=cat\)$/);
+      assert.match(att.fallback, /Warning shadow read \(file=\/etc\/shadow proc=cat\) container_id=host /);
       assert.ok(
         att.fields?.some((f) => f.title === 'rule'),
         r?.body,

@@ -29,9 +29,17 @@ import { RULESET_KEY, type RuleMatch, Ruleset } from '@saker/rules';
 import type { HealthReport, MetricsRegistry } from '@saker/telemetry';
 import { AlertBuilder, AlertPublisher, type OutgoingAlert, reloadFailureAlert } from './alerts.js';
 import { RateLimitedLog } from './log.js';
+import { type KvMetadataProvider, type KvMetadataStats, createKvMetadataProvider } from './metadata-cache.js';
+import { joinBatch } from './metadata-join.js';
+import type { MetadataNeed, MetadataProvider } from './metadata.js';
 import { type EngineMetrics, type InvalidReason, engineMetrics } from './metrics.js';
-import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js';
-import { type LoadedRuleset, compileDocument, compileKvValue, loadedRuleset } from './ruleset-state.js';
+import {
+  type EngineOptions,
+  type ResolvedEngineOptions,
+  isMetadataProvider,
+  resolveEngineOptions,
+} from './options.js';
+import { type LoadedRuleset, compileDocument, compileKvValue, prepareRuleset } from './ruleset-state.js';
 import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
 /** A running engine. */
@@ -44,6 +52,8 @@ export interface EngineService extends AsyncDisposable {
   readonly metrics: MetricsRegistry;
   /** The counters as the next stats report would carry them. */
   stats(): EngineStats;
+  /** The metadata cache's counters, once the engine started its own (`metadata: { kv }`). */
+  metadataStats(): KvMetadataStats | undefined;
   /** For /healthz. */
   health(): HealthReport;
   /** Resolves once a stop (abort, or stop()) has drained everything. Never rejects. */
@@ -97,6 +107,10 @@ class Engine implements EngineService {
   readonly #publisher: AlertPublisher;
   readonly #statsSubject: string;
   #current: LoadedRuleset;
+  /** The join in use: the caller's provider, or the KV cache once started. */
+  #metadata: MetadataProvider | null = null;
+  #ownMetadata: KvMetadataProvider | undefined;
+  #metadataStarting: Promise<void> | undefined;
 
   // Counters behind stats(); the metrics mirror them.
   #batches = 0;
@@ -147,13 +161,14 @@ class Engine implements EngineService {
     });
     this.#statsSubject = SUBJECTS.engineStats(opts.name);
     this.#sampleCountdown = opts.costSampleEvery;
-    if (opts.rules instanceof Ruleset) {
-      this.#current = loadedRuleset(opts.rules, 0);
-    } else {
-      const outcome = compileDocument(opts.rules, 0);
-      if (!outcome.ok) throw new EngineStartError(`the initial ruleset does not load: ${outcome.error}`);
-      this.#current = outcome.loaded;
-    }
+    if (opts.metadata !== null && isMetadataProvider(opts.metadata)) this.#metadata = opts.metadata;
+    // Each ruleset gets append_output applied as it is loaded (ruleset-state.ts).
+    const outcome =
+      opts.rules instanceof Ruleset
+        ? prepareRuleset(opts.rules, 0, opts.appendOutput)
+        : compileDocument(opts.rules, 0, opts.appendOutput);
+    if (!outcome.ok) throw new EngineStartError(`the initial ruleset does not load: ${outcome.error}`);
+    this.#current = outcome.loaded;
     let resolve!: () => void;
     this.stopped = new Promise<void>((r) => {
       resolve = r;
@@ -177,6 +192,7 @@ class Engine implements EngineService {
   async begin(signal: AbortSignal): Promise<void> {
     this.#showRuleset();
     if (this.#o.watchRules) await this.#startWatch();
+    await this.#ensureMetadata(this.#current.need);
     for (const subject of this.#o.subjects) {
       const sub = this.#o.bus.subscribe(subject, { queue: this.#o.queue });
       this.#subs.push(sub);
@@ -228,8 +244,10 @@ class Engine implements EngineService {
   /** Compiles a KV value and swaps it in, or keeps the current ruleset and raises an alert. */
   async #reload(value: Uint8Array, revision: number): Promise<void> {
     this.#seenRevision = Math.max(this.#seenRevision, revision);
-    const outcome = compileKvValue(value, revision);
+    const outcome = compileKvValue(value, revision, this.#o.appendOutput);
     if (outcome.ok) {
+      // The cache is up before the first batch that needs it.
+      await this.#ensureMetadata(outcome.loaded.need);
       // One assignment: the worker reads #current once per batch.
       this.#current = outcome.loaded;
       this.#lastReloadError = undefined;
@@ -365,46 +383,90 @@ class Engine implements EngineService {
       this.#setInFlight();
       return undefined;
     }
-    const provider = this.#o.metadata;
-    if (provider !== null && current.need !== 'none') {
-      return this.#processJoined(current, events, started);
+    const provider = this.#metadata;
+    if (provider !== null && current.need === 'condition') {
+      const waiting = this.#join(provider, events);
+      if (waiting !== undefined) return waiting.then(() => this.#evaluateAndFinish(current, events, started));
+    } else if (provider !== null && current.need === 'output') {
+      return this.#processOutputJoin(provider, current, events, started);
     }
+    return this.#evaluateAndFinish(current, events, started);
+  }
+
+  #evaluateAndFinish(
+    current: LoadedRuleset,
+    events: readonly SakerEvent[],
+    started: number,
+  ): Promise<void> | undefined {
     const matches = this.#evaluate(current, events);
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
     return this.#finish(events.length, matches);
   }
 
-  async #processJoined(current: LoadedRuleset, events: SakerEvent[], started: number): Promise<void> {
-    const provider = this.#o.metadata;
-    if (provider === null) return;
-    if (current.need === 'condition') {
-      for (let i = 0; i < events.length; i++) events[i] = await this.#join(events[i] as SakerEvent);
-      const matches = this.#evaluate(current, events);
-      this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-      return this.#finish(events.length, matches);
-    }
-    // Only outputs print metadata: join the events that matched and render them again.
+  /** Only outputs print metadata: join the events that matched and evaluate them again. */
+  async #processOutputJoin(
+    provider: MetadataProvider,
+    current: LoadedRuleset,
+    events: readonly SakerEvent[],
+    started: number,
+  ): Promise<void> {
     const first = this.#evaluate(current, events);
     const matched = [...new Set(first.map((m) => m.event))];
+    await this.#join(provider, matched);
     const matches: RuleMatch[] = [];
     const opts = { minPriority: this.#o.minPriority, ruleMatching: this.#o.ruleMatching };
-    for (const e of matched) matches.push(...current.ruleset.evaluate(await this.#join(e), opts));
+    for (const e of matched) for (const m of current.ruleset.evaluate(e, opts)) matches.push(m);
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    return this.#finish(events.length, matches);
+    await this.#finish(events.length, matches);
   }
 
-  async #join(event: SakerEvent): Promise<SakerEvent> {
-    const provider = this.#o.metadata;
-    if (provider === null) return event;
-    try {
-      const joined = await provider.join(event);
-      this.#m.metadataJoins.inc();
-      return joined;
-    } catch (err) {
-      this.#m.metadataJoinFailures.inc();
+  /** Joins `events` in place; undefined when no join had to wait. Failures leave the event unjoined. */
+  #join(provider: MetadataProvider, events: SakerEvent[]): Promise<void> | undefined {
+    let failures = 0;
+    const failed = (err: unknown): void => {
+      failures++;
       this.#warn.warn('metadata', `engine ${this.#o.name}: metadata join failed: ${String(err)}`);
-      return event;
+    };
+    const count = (): void => {
+      if (failures > 0) this.#m.metadataJoinFailures.inc(undefined, failures);
+      if (events.length > failures) this.#m.metadataJoins.inc(undefined, events.length - failures);
+    };
+    const waiting = joinBatch(provider, events, failed);
+    if (waiting === undefined) {
+      count();
+      return undefined;
     }
+    return waiting.then(count);
+  }
+
+  /** Starts the KV metadata cache when the options ask for it and a ruleset in use needs it. */
+  async #ensureMetadata(need: MetadataNeed): Promise<void> {
+    const option = this.#o.metadata;
+    if (need === 'none' || this.#metadata !== null || option === null || isMetadataProvider(option)) return;
+    this.#metadataStarting ??= (async () => {
+      try {
+        const cache = await createKvMetadataProvider(this.#o.bus, {
+          ...option.kv,
+          metrics: option.kv.metrics ?? this.#o.metrics,
+          log: option.kv.log ?? this.#o.log,
+        });
+        if (this.#state !== 'running') {
+          await cache.close();
+          return;
+        }
+        this.#ownMetadata = cache;
+        this.#metadata = cache;
+        this.#o.log(
+          `engine ${this.#o.name}: metadata cache on KV ${BUCKETS.meta} started (rules read container/k8s fields in their ${need})`,
+        );
+      } catch (err) {
+        // Events are evaluated without metadata; the next ruleset swap tries again.
+        this.#o.log(`engine ${this.#o.name}: cannot start the metadata cache: ${String(err)}`);
+      } finally {
+        this.#metadataStarting = undefined;
+      }
+    })();
+    await this.#metadataStarting;
   }
 
   #evaluate(current: LoadedRuleset, events: readonly SakerEvent[]): RuleMatch[] {
@@ -496,6 +558,10 @@ class Engine implements EngineService {
     };
   }
 
+  metadataStats(): KvMetadataStats | undefined {
+    return this.#ownMetadata?.stats();
+  }
+
   #maybeReport(): void {
     if (this.#dirty || Date.now() - this.#lastReport >= this.#o.statsIntervalMs) this.#report();
   }
@@ -553,6 +619,8 @@ class Engine implements EngineService {
       // The worker ends once the readers have, the queue is empty and every batch's alerts are settled.
       await this.#worker;
       this.#watch?.stop();
+      await this.#metadataStarting;
+      await this.#ownMetadata?.close();
     } finally {
       if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
       this.#state = 'stopped';

@@ -5,7 +5,14 @@
  * out once per ruleset, never per event.
  */
 import type { SakerEvent } from '@saker/events';
-import { type Expr, type Ruleset, forEachFieldRef, forEachNode, parseCondition } from '@saker/rules';
+import {
+  type Expr,
+  type RuleInfo,
+  type Ruleset,
+  forEachFieldRef,
+  forEachNode,
+  parseCondition,
+} from '@saker/rules';
 
 /** Joins container and Kubernetes metadata into events (the enrich service's side of it). */
 export interface MetadataProvider {
@@ -14,6 +21,12 @@ export interface MetadataProvider {
    * join). Called only when the loaded ruleset needs it (see metadataNeed).
    */
   join(event: SakerEvent): SakerEvent | Promise<SakerEvent>;
+  /**
+   * The same for an event the caller owns (decoded for this batch, shared
+   * with nobody): the provider may write the metadata into it rather than
+   * copy it. Optional; the engine uses it when present.
+   */
+  joinOwned?(event: SakerEvent): SakerEvent | Promise<SakerEvent>;
 }
 
 /**
@@ -32,8 +45,27 @@ export function isMetadataField(name: string): boolean {
 
 const OUTPUT_FIELD = /%([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)/g;
 
+/** Whether an output format prints a metadata field. */
+function formatNeeds(format: string): boolean {
+  for (const m of format.matchAll(OUTPUT_FIELD)) {
+    if (m[1] !== undefined && isMetadataField(m[1])) return true;
+  }
+  return false;
+}
+
+/** The formats a rule's alerts render: its output, and what `append_output` adds to the text and fields. */
+function outputFormats(rule: RuleInfo): string[] {
+  const out = [rule.output];
+  if (rule.appended !== undefined) {
+    out.push(rule.appended.text);
+    for (const f of rule.appended.fields) out.push(f.format);
+  }
+  return out;
+}
+
 /**
- * Decides from the enabled rules' conditions (macros expanded) and outputs.
+ * Decides from the enabled rules' conditions (macros expanded) and outputs
+ * (with what `append_output` added: RuleInfo.appended).
  * Exceptions are not visible through RuleInfo, so a metadata field used only
  * in a rule's exceptions is not seen here (see docs/engine.md).
  */
@@ -72,11 +104,8 @@ export function metadataNeed(ruleset: Ruleset): MetadataNeed {
     if (!rule.enabled) continue;
     const parsed = parseCondition(rule.condition);
     if (parsed.ok && exprNeeds(parsed.expr, new Set())) return 'condition';
-    if (!output) {
-      for (const m of rule.output.matchAll(OUTPUT_FIELD)) {
-        if (m[1] !== undefined && isMetadataField(m[1])) output = true;
-      }
-    }
+    // What append_output adds (suggested container fields, extra fields) is printed too.
+    if (!output) output = outputFormats(rule).some(formatNeeds);
   }
   return output ? 'output' : 'none';
 }

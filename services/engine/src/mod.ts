@@ -1,7 +1,16 @@
 export type { EngineService } from './engine.js';
 export { EngineStartError, start } from './engine.js';
-export type { EngineOptions, ResolvedEngineOptions } from './options.js';
-export { EngineOptionsError, resolveEngineOptions } from './options.js';
+export type { EngineOptions, MetadataOption, ResolvedEngineOptions } from './options.js';
+export {
+  EngineOptionsError,
+  isMetadataProvider,
+  resolveEngineOptions,
+  resolveKvMetadataOptions,
+} from './options.js';
+export type { KvMetadataProvider, KvMetadataStats } from './metadata-cache.js';
+export { createKvMetadataProvider } from './metadata-cache.js';
+export type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
+export { joinBatch } from './metadata-join.js';
 export type { MetadataNeed, MetadataProvider } from './metadata.js';
 export { isMetadataField, metadataNeed, needsMetadata } from './metadata.js';
 export type { OutgoingAlert } from './alerts.js';
@@ -15,6 +24,6 @@ export {
 export type { EngineState, EngineStats } from './stats.js';
 export { ENGINE_STATS_SUBJECTS, EngineStatsError, decodeEngineStats, encodeEngineStats } from './stats.js';
 export type { LoadedRuleset, RulesetLoadOutcome } from './ruleset-state.js';
-export { compileDocument, compileKvValue, firstLoadError } from './ruleset-state.js';
+export { compileDocument, compileKvValue, firstLoadError, prepareRuleset } from './ruleset-state.js';
 export type { LogSink } from './log.js';
 export { RateLimitedLog } from './log.js';

@@ -7,6 +7,7 @@ import { hostname as osHostname } from 'node:os';
 import { type Bus, QUEUE_GROUPS, SUBJECTS, toToken } from '@saker/bus';
 import {
   type AlertJsonOptions,
+  type AppendOutputEntry,
   type Priority,
   type RuleMatching,
   Ruleset,
@@ -15,7 +16,20 @@ import {
 } from '@saker/rules';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type LogSink, stderrLog } from './log.js';
+import type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
 import type { MetadataProvider } from './metadata.js';
+
+/**
+ * The metadata join: a provider of the caller's, or `{ kv }` for the engine's
+ * own cache over KV saker_meta (createKvMetadataProvider on the engine's bus),
+ * started the first time a ruleset in use reads container.* or k8s.* fields.
+ */
+export type MetadataOption = MetadataProvider | { readonly kv: KvMetadataOptions };
+
+/** Whether `m` is a provider (it has `join`) rather than cache options. */
+export function isMetadataProvider(m: MetadataOption): m is MetadataProvider {
+  return typeof (m as Partial<MetadataProvider>).join === 'function';
+}
 
 export interface EngineOptions {
   /** A connected bus (NATS, or the in-memory bus of `saker run`). The engine does not close it. */
@@ -42,10 +56,19 @@ export interface EngineOptions {
   readonly ruleMatching?: RuleMatching;
   /** Where the engine's metrics go. Default a registry of its own. */
   readonly metrics?: MetricsRegistry;
-  /** Joins container/k8s metadata when rules need it. Default null: no join. */
-  readonly metadata?: MetadataProvider | null;
+  /**
+   * Joins container/k8s metadata when rules need it: a MetadataProvider, or
+   * `{ kv: KvMetadataOptions }` for the KV cache. Default null: no join.
+   */
+  readonly metadata?: MetadataOption | null;
   /** Falco's json_include_* keys for the alert JSON. */
   readonly alertJson?: AlertJsonOptions;
+  /**
+   * Falco's `append_output`, applied to every ruleset the engine loads (the
+   * initial one and each hot swap). Default none; saker.yaml's default is
+   * Falco's, `[{ suggestedOutput: true }]` (engineView(config).appendOutput).
+   */
+  readonly appendOutput?: readonly AppendOutputEntry[];
   /** Falco's time_format_iso_8601 for the alert text. Default false. */
   readonly timeIso8601?: boolean;
   /**
@@ -73,6 +96,17 @@ export interface EngineOptions {
 }
 
 export type ResolvedEngineOptions = Required<EngineOptions>;
+
+function checkMetadata(m: MetadataOption | null | undefined): MetadataOption | null {
+  if (m === undefined || m === null) return null;
+  if (isMetadataProvider(m)) return m;
+  if (typeof m !== 'object' || typeof m.kv !== 'object' || m.kv === null) {
+    throw new EngineOptionsError('metadata', 'expected a MetadataProvider (with join) or { kv: options }');
+  }
+  // Checked now, so a bad value fails start() rather than the first join.
+  resolveKvMetadataOptions(m.kv);
+  return { kv: { ...m.kv } };
+}
 
 export class EngineOptionsError extends Error {
   override readonly name = 'EngineOptionsError';
@@ -126,8 +160,9 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     minPriority,
     ruleMatching,
     metrics: options.metrics ?? new MetricsRegistry(),
-    metadata: options.metadata ?? null,
+    metadata: checkMetadata(options.metadata),
     alertJson: { ...options.alertJson },
+    appendOutput: [...(options.appendOutput ?? [])],
     timeIso8601: options.timeIso8601 ?? false,
     maxInFlightBatches: positiveInt('maxInFlightBatches', options.maxInFlightBatches, 64),
     maxQueuedEvents: positiveInt('maxQueuedEvents', options.maxQueuedEvents, 262_144),
@@ -139,6 +174,20 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     publishTimeoutMs: positiveInt('publishTimeoutMs', options.publishTimeoutMs, 5000),
     publishAttempts: positiveInt('publishAttempts', options.publishAttempts, 5),
     costSampleEvery: positiveInt('costSampleEvery', options.costSampleEvery, 64, 0),
+    log: options.log ?? stderrLog,
+  };
+}
+
+/** Checks the metadata cache options and fills in the defaults. Throws EngineOptionsError naming the bad one. */
+export function resolveKvMetadataOptions(options: KvMetadataOptions): ResolvedKvMetadataOptions {
+  const int = (name: string, value: number | undefined, fallback: number, min: number): number =>
+    positiveInt(`metadata.kv.${name}`, value, fallback, min);
+  return {
+    waitMs: int('waitMs', options.waitMs, 500, 0),
+    maxEntries: int('maxEntries', options.maxEntries, 10_000, 1),
+    ttlMs: int('ttlMs', options.ttlMs, 600_000, 1),
+    negativeTtlMs: int('negativeTtlMs', options.negativeTtlMs, 30_000, 0),
+    metrics: options.metrics ?? new MetricsRegistry(),
     log: options.log ?? stderrLog,
   };
 }

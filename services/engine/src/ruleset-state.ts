@@ -5,6 +5,7 @@
  */
 import type { SakerEvent } from '@saker/events';
 import {
+  type AppendOutputEntry,
   type Diagnostic,
   type LoadResult,
   Ruleset,
@@ -54,8 +55,27 @@ export function firstLoadError(result: LoadResult): string {
   return 'the ruleset did not load (no error reported)';
 }
 
+/**
+ * A loaded ruleset made ready for the engine: Falco's `append_output`
+ * applied to each rule's output (compiled once here, not per alert), then
+ * what it needs from the metadata join worked out, appended fields included.
+ */
+export function prepareRuleset(
+  ruleset: Ruleset,
+  revision: number,
+  appendOutput: readonly AppendOutputEntry[] = [],
+): RulesetLoadOutcome {
+  const applied = ruleset.withAppendedOutput(appendOutput);
+  if (!applied.ok) return { ok: false, error: applied.error };
+  return { ok: true, loaded: loadedRuleset(applied.ruleset, revision) };
+}
+
 /** Compiles a document; `ok: false` carries the first error, `file:line:col: message`. */
-export function compileDocument(doc: RulesetDocument, revision: number): RulesetLoadOutcome {
+export function compileDocument(
+  doc: RulesetDocument,
+  revision: number,
+  appendOutput: readonly AppendOutputEntry[] = [],
+): RulesetLoadOutcome {
   let result: LoadResult;
   try {
     result = loadRulesetDocument(doc);
@@ -63,18 +83,22 @@ export function compileDocument(doc: RulesetDocument, revision: number): Ruleset
     return { ok: false, error: `internal error while loading: ${String(err)}` };
   }
   if (!result.ok) return { ok: false, error: firstLoadError(result) };
-  return { ok: true, loaded: loadedRuleset(result.ruleset, revision) };
+  return prepareRuleset(result.ruleset, revision, appendOutput);
 }
 
 /** Decodes a KV value (a RulesetDocument) and compiles it. */
-export function compileKvValue(data: Uint8Array, revision: number): RulesetLoadOutcome {
+export function compileKvValue(
+  data: Uint8Array,
+  revision: number,
+  appendOutput: readonly AppendOutputEntry[] = [],
+): RulesetLoadOutcome {
   let doc: RulesetDocument;
   try {
     doc = decodeRulesetDocument(data);
   } catch (err) {
     return { ok: false, error: `bad ruleset document: ${err instanceof Error ? err.message : String(err)}` };
   }
-  return compileDocument(doc, revision);
+  return compileDocument(doc, revision, appendOutput);
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { SakerEvent } from '@saker/events';
 import type { Predicate } from '../compile/compile.js';
 import type { EvalCache } from '../compile/optimise.js';
+import type { FieldRegistry } from '../fields/registry.js';
+import { type AppendOutputEntry, appendedOutputFor, compileAppendedOutput } from '../output/append.js';
+import { compileOutput } from '../output/format.js';
 import { meetsThreshold } from '../priority.js';
 import type { CompiledRule } from './compiler.js';
 import type { EvaluateOptions, ListInfo, MacroInfo, RuleInfo, RuleMatch } from './types.js';
@@ -22,6 +25,10 @@ export interface RuleSelector {
   /** Rules carrying any of these tags (Falco's `-T` / `-t`). */
   readonly tags?: readonly string[];
 }
+
+export type AppendOutputResult =
+  | { readonly ok: true; readonly ruleset: Ruleset }
+  | { readonly ok: false; readonly error: string };
 
 /** A rule in a bucket, with its condition as evaluated there (specialised to the bucket's type). */
 interface Candidate {
@@ -181,6 +188,43 @@ export class Ruleset {
       selects(sel, c.info) && c.info.enabled !== enabled ? { ...c, info: { ...c.info, enabled } } : c,
     );
     return new Ruleset(next, this.macros, this.lists);
+  }
+
+  /**
+   * A copy with Falco's `append_output` applied (output/append.ts): each
+   * rule's output is compiled again, once, from its own output plus the text
+   * and fields the matching entries add; RuleInfo.appended says what was
+   * added. Applying it again starts over from the rules' own outputs.
+   * Never throws: an entry that does not compile for some rule gives
+   * `ok: false` naming the entry and the rule.
+   */
+  withAppendedOutput(entries: readonly AppendOutputEntry[], path = 'append_output'): AppendOutputResult {
+    const next: CompiledRule[] = [];
+    let changed = false;
+    for (const c of this.#compiled) {
+      const add = appendedOutputFor(c.info, c.source.suggestedOutputFields, entries, path);
+      if (add === undefined && c.info.appended === undefined) {
+        next.push(c);
+        continue;
+      }
+      // As the loader does: the source's fields typed over every event (compiler.ts).
+      const fields = c.source.fields as unknown as FieldRegistry<SakerEvent>;
+      const out =
+        add === undefined
+          ? compileOutput(c.info.output, fields)
+          : compileAppendedOutput(c.info.output, add, fields);
+      if (!out.ok) {
+        return { ok: false, error: `${out.message} (rule '${c.info.name}', source ${c.info.source})` };
+      }
+      const { appended: _previous, ...info } = c.info;
+      next.push({
+        ...c,
+        info: add === undefined ? info : { ...info, appended: add.appended },
+        output: out.template,
+      });
+      changed = true;
+    }
+    return { ok: true, ruleset: changed ? new Ruleset(next, this.macros, this.lists) : this };
   }
 
   /** A copy with the selected rules enabled (whatever their `enabled:` said). */

@@ -1,4 +1,5 @@
 import type { SakerEvent } from '@saker/events';
+import type { AppendedOutput } from '../output/append.js';
 import type { Priority } from '../priority.js';
 
 /**
@@ -110,6 +111,8 @@ export interface RuleInfo {
   readonly warnEvttypes: boolean;
   readonly skipIfUnknownFilter: boolean;
   readonly position: Position;
+  /** What falco.yaml's `append_output` adds to this rule's output (Ruleset.withAppendedOutput); absent: nothing. */
+  readonly appended?: AppendedOutput;
 }
 
 export interface MacroInfo {

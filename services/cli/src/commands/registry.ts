@@ -1,5 +1,6 @@
 import type { Command } from '../io.js';
 import { ctl } from './ctl.js';
+import { enrichCommand } from './enrich.js';
 import { fieldsList } from './fields-list.js';
 import { replay } from './replay.js';
 import { rulesDescribe } from './rules-describe.js';
@@ -12,6 +13,7 @@ import { SERVICE_COMMANDS } from './service.js';
 export const COMMANDS: readonly Command[] = [
   run,
   ...SERVICE_COMMANDS,
+  enrichCommand,
   ctl,
   rulesValidate,
   rulesList,

@@ -1,4 +1,4 @@
-import { hostname as osHostname } from 'node:os';
+import { alertFormatView } from '@saker/config';
 import { EventFileError } from '@saker/events';
 import {
   type EvaluateOptions,
@@ -11,6 +11,7 @@ import {
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { ReplayInputError, readReplayFile } from '../replay-input.js';
 import { loadRulePaths } from '../rules-input.js';
+import { loadCommandConfig } from './run.js';
 
 const NAME = 'replay';
 
@@ -33,11 +34,17 @@ rules have load errors. A bad event line stops the replay: the file and line
 are named, with how many events were processed, and the exit code is 1.
 A summary goes to stderr.
 
+The configuration (--config, else the defaults and SAKER__ variables) gives
+append_output (Falco's default: the container and pod fields appended to
+syscall alerts), json_output and its json_include_* keys, priority,
+rule_matching, time_format_iso_8601 and hostname; the options win over it.
+
 Options:
   -r, --rules FILE|DIR   rules to load; repeat for more (required)
+  -c, --config FILE      saker.yaml or falco.yaml (see docs/config.md)
   --json                 print alerts as Falco's JSON lines (json_output)
-  --priority P           drop rules less severe than P (emergency ... debug; default debug)
-  --rule-matching M      first (default, as Falco) or all
+  --priority P           drop rules less severe than P (emergency ... debug; default: priority, debug)
+  --rule-matching M      first (default: rule_matching, first as in Falco) or all
   --hostname H           hostname in JSON alerts (default: the event's, else this machine's)
   --iso8601              ISO 8601 times in text lines (time_format_iso_8601)
   -q, --quiet            no summary on stderr
@@ -46,6 +53,7 @@ Options:
   async run(args: readonly string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs(NAME, args, {
       rules: { type: 'string', short: 'r', multiple: true },
+      config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
       priority: { type: 'string' },
       'rule-matching': { type: 'string' },
@@ -61,26 +69,33 @@ Options:
     if (!values.rules || values.rules.length === 0)
       throw new UsageError('--rules FILE|DIR is required', NAME);
     if (positionals.length === 0) throw new UsageError('name at least one events file', NAME);
-    const minPriority = values.priority === undefined ? 'DEBUG' : parsePriority(values.priority);
+    const config = loadCommandConfig(NAME, io, values.config, {});
+    const minPriority =
+      values.priority === undefined ? config.engine.minPriority : parsePriority(values.priority);
     if (minPriority === undefined) {
       throw new UsageError(`--priority: ${values.priority} is not a priority (emergency ... debug)`, NAME);
     }
-    const matching = values['rule-matching'] ?? 'first';
+    const matching = values['rule-matching'] ?? config.ruleMatching;
     if (matching !== 'first' && matching !== 'all') {
       throw new UsageError(`--rule-matching: expected first or all, got ${matching}`, NAME);
     }
     const evaluate: EvaluateOptions = { minPriority, ruleMatching: matching satisfies RuleMatching };
-    const json = values.json ?? false;
-    const iso = values.iso8601 ?? false;
+    const format = alertFormatView(config);
+    const json = values.json ?? format.json;
+    const iso = values.iso8601 ?? format.timeIso8601;
     const fixedHost = values.hostname;
-    const localHost = osHostname();
 
     const loaded = await loadRulePaths(values.rules, io);
     if (!loaded.ok) {
       io.err('saker: not replaying: the rules have errors\n');
       return EXIT_FAIL;
     }
-    const ruleset = loaded.load.ruleset;
+    const applied = loaded.load.ruleset.withAppendedOutput(config.appendOutput);
+    if (!applied.ok) {
+      io.err(`saker: configuration: ${applied.error}\nsaker: not replaying\n`);
+      return EXIT_FAIL;
+    }
+    const ruleset = applied.ruleset;
 
     let events = 0;
     let alerts = 0;
@@ -93,8 +108,9 @@ Options:
           for (const m of ruleset.evaluate(event, evaluate)) {
             alerts++;
             if (json) {
-              const host = fixedHost ?? event.hostname ?? localHost;
-              buf += `${formatAlertJson(toFalcoAlert(m, { hostname: host, timeIso8601: iso }))}\n`;
+              const host = fixedHost ?? event.hostname ?? config.hostname;
+              const alert = toFalcoAlert(m, { hostname: host, timeIso8601: iso });
+              buf += `${formatAlertJson(alert, format)}\n`;
             } else {
               buf += `${formatAlertText(m, { timeIso8601: iso })}\n`;
             }

@@ -9,7 +9,7 @@
  * flush, the engines drain (every event taken is evaluated and its alerts
  * stored), the sinks deliver every stored alert, then the rest closes.
  */
-import { existsSync, readFileSync, readdirSync, statSync, watch } from 'node:fs';
+import { readFileSync, readdirSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -25,18 +25,19 @@ import {
 } from '@saker/bus';
 import {
   type AlertFormatView,
-  type OutputsView,
   SINK_OUTPUTS,
   type SakerConfig,
   loadConfig,
   outputsView,
   sinksView,
 } from '@saker/config';
-import { ConfigError } from '@saker/config';
+import { ConfigError, enrichCacheView, enrichClusterView, enrichNodeView } from '@saker/config';
 import { type ControlService, start as startControl } from '@saker/control';
 import { type EngineService, start as startEngine } from '@saker/engine';
+import { type RunningEnrich, startEnrich } from '@saker/enrich';
 import { type SakerEvent, readEventsFile } from '@saker/events';
 import {
+  type AppendOutputEntry,
   type FalcoAlert,
   RULESET_KEY,
   type RuleText,
@@ -53,12 +54,11 @@ import { SYSCALL_IDS, Sensor, resolveSyscalls } from '@saker/sensor';
 import {
   type AlertFormat,
   type Output,
-  type OutputExtras,
   type OutputSettings,
   SinksOptionsError,
   type SinksService,
   alertLine,
-  outputsFromConfig,
+  falcoOutputsFromConfig,
   sidekickOutputsFromConfig,
   start as startSinks,
 } from '@saker/sinks';
@@ -135,7 +135,13 @@ export function loadCommandConfig(
 export async function readRulesDocument(
   paths: readonly string[],
   io: Io,
-  meta: { author: string; comment: string; selections?: readonly RulesetSelection[] },
+  meta: {
+    author: string;
+    comment: string;
+    selections?: readonly RulesetSelection[];
+    /** Falco's append_output, checked against the rules here so a bad entry stops the start. */
+    appendOutput?: readonly AppendOutputEntry[];
+  },
 ): Promise<{ doc: RulesetDocument; ruleset: Ruleset } | undefined> {
   let files: RuleText[];
   try {
@@ -161,7 +167,12 @@ export async function readRulesDocument(
   for (const { action, selector } of doc.selections) {
     ruleset = action === 'enable' ? ruleset.enableRules(selector) : ruleset.disableRules(selector);
   }
-  return { doc, ruleset };
+  const applied = ruleset.withAppendedOutput(meta.appendOutput ?? []);
+  if (!applied.ok) {
+    io.err(`saker: configuration: ${applied.error}\n`);
+    return undefined;
+  }
+  return { doc, ruleset: applied.ruleset };
 }
 
 /**
@@ -323,23 +334,10 @@ export function runOutputs(
   io: Io,
   devLog = '/dev/log',
 ): OutputSettings[] {
-  let view: OutputsView = outputsView(config);
-  if (view.syslog.enabled && !existsSync(devLog)) {
-    io.err(`saker: syslog_output: ${devLog} does not exist; the syslog output is off\n`);
-    view = { ...view, syslog: { enabled: false } };
-  }
-  const filters = sinksView(config).outputs;
-  const extra: Record<string, OutputExtras> = {};
-  for (const name of SINK_OUTPUTS) {
-    const f = filters[name];
-    extra[name] = {
-      ...(f.minimumPriority === null ? {} : { minimumPriority: f.minimumPriority }),
-      ...(f.condition === null ? {} : { condition: f.condition }),
-    };
-  }
-  return outputsFromConfig(view, { extra }).map((s) =>
-    s.output.name === 'stdout' ? { ...s, output: stdout } : s,
-  );
+  return falcoOutputsFromConfig(outputsView(config), sinksView(config).outputs, {
+    devLog,
+    notice: (m) => io.err(`saker: ${m}\n`),
+  }).map((s) => (s.output.name === 'stdout' ? { ...s, output: stdout } : s));
 }
 
 // --- rules: watch the files, put changes into KV ------------------------------
@@ -400,6 +398,7 @@ interface Running {
   sinks: SinksService | undefined;
   stdout: IoStdoutOutput | undefined;
   sensor: Sensor | undefined;
+  enrich: RunningEnrich | undefined;
 }
 
 export const run: Command = {
@@ -422,6 +421,11 @@ prints the errors.
 
 Sources: the eBPF sensor when running as root (sensor.enabled), recorded
 events with --replay, and files dropped into --replay-dir.
+
+Enrichment: container metadata from the local CRI socket when one is found
+(enrich.node), pods and workloads from the API server when
+enrich.cluster.kubeconfig is set; kept in KV saker_meta for the rules'
+container.* and k8s.* fields (docs/enrich.md).
 
 SIGINT or SIGTERM drains everything (every event taken is evaluated and
 every alert delivered) and exits 0. SIGUSR1 reopens file_output's file.
@@ -511,6 +515,7 @@ async function runEmbedded(
   const initial = await readRulesDocument(config.rulesFiles, io, {
     author: 'saker run',
     comment: 'rules_files at start',
+    appendOutput: config.appendOutput,
   });
   if (initial === undefined) {
     io.err('saker: not starting: the rules have errors\n');
@@ -532,6 +537,7 @@ async function runEmbedded(
     sinks: undefined,
     stdout: undefined,
     sensor: undefined,
+    enrich: undefined,
   };
   const background: Promise<unknown>[] = [];
   let stopWatching = (): void => {};
@@ -559,6 +565,10 @@ async function runEmbedded(
             ruleMatching: config.ruleMatching,
             metrics,
             timeIso8601: config.timeFormatIso8601,
+            // Falco's append_output (default: suggested output, the container fields).
+            appendOutput: config.appendOutput,
+            // The metadata cache over KV saker_meta, started once a rule reads container.*/k8s.* fields.
+            metadata: { kv: enrichCacheView(config) },
             log: (line: string) => io.err(`${line}\n`),
           },
           engineStop.signal,
@@ -616,6 +626,22 @@ async function runEmbedded(
         serviceStop.signal,
       );
     }
+
+    // --- enrichment (services/enrich; docs/enrich.md): container metadata from the
+    // local CRI socket when one is found, pods from the API server when a
+    // kubeconfig is set; started before the sources so metadata is in KV first.
+    running.enrich = await startEnrich(
+      {
+        bus,
+        mode: 'embedded',
+        node: enrichNodeView(config),
+        cluster: enrichClusterView(config),
+        metrics,
+        log: (line) => io.err(`saker: ${line}\n`),
+      },
+      serviceStop.signal,
+    );
+    // --- end of enrichment ---
 
     // Sources, last: everything downstream is listening.
     const publisher = new EventPublisher(bus, config.hostname, config.engine.batch, io);
@@ -688,6 +714,7 @@ async function runEmbedded(
         `${running.telemetry ? ` metrics=${running.telemetry.url}` : ''}` +
         ` stdout=${running.stdout ? (config.jsonOutput ? 'json' : 'text') : 'off'}` +
         ` outputs=${running.sinks.outputs.join(',') || 'none'}` +
+        ` enrich=${running.enrich.describe()}` +
         `${running.sinks.inputUrl === null ? '' : ` input=${running.sinks.inputUrl}`}\n`,
     );
 
@@ -709,6 +736,7 @@ async function runEmbedded(
     await Promise.all(running.engines.map((e) => e.stopped));
     // Every stored alert delivered (or, after 10 s, left on the stream for next time).
     await running.sinks.stop({ drainMs: 10_000 });
+    await running.enrich?.stop();
     serviceStop.abort();
     await running.control?.close();
     await running.telemetry?.close();
@@ -731,6 +759,7 @@ async function runEmbedded(
     await Promise.allSettled(running.engines.map((e) => e.stopped));
     await running.sinks?.stopped;
     await running.control?.close().catch(() => undefined);
+    await running.enrich?.stop().catch(() => undefined);
     await running.telemetry?.close().catch(() => undefined);
     await bus.drain().catch(() => bus.close());
     broker?.close();
@@ -752,6 +781,7 @@ async function reloadRules(config: SakerConfig, kv: KvStore, running: Running, i
       author: 'saker run',
       comment: 'rules file changed',
       selections: current === null ? [] : safeSelections(current.value),
+      appendOutput: config.appendOutput,
     });
     if (next === undefined) {
       io.err('saker: the changed rules do not load; keeping the rules in use\n');
@@ -867,6 +897,7 @@ function runHealth(r: Running) {
     checks[`engine ${e.name}`] = { ok: h.ok, detail: `revision ${e.revision}` };
   }
   checks.control = r.control ? { ok: true, detail: r.control.address } : { ok: true, detail: 'off' };
+  checks.enrich = r.enrich ? r.enrich.health() : { ok: true, detail: 'off' };
   checks.stdout = { ok: true, detail: r.stdout ? `${r.stdout.printed} alerts printed` : 'off' };
   for (const name of r.sinks?.outputs ?? []) {
     if (name === 'stdout') continue;

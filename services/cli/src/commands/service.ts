@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Bus, connectBus } from '@saker/bus';
-import type { SakerConfig } from '@saker/config';
+import { type SakerConfig, enrichCacheView } from '@saker/config';
 import { start as startControl } from '@saker/control';
 import { start as startEngine } from '@saker/engine';
 import { SYSCALL_IDS, Sensor, resolveSyscalls } from '@saker/sensor';
@@ -13,20 +13,23 @@ import { type HealthReport, MetricsRegistry, type TelemetryServer, serveTelemetr
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { EventPublisher, aborted, loadCommandConfig, readRulesDocument, shutdownSignal } from './run.js';
 
-const COMMON_OPTIONS = {
+export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
   nats: { type: 'string' },
   'metrics-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const COMMON_HELP = `  -c, --config FILE        saker.yaml (see docs/config.md)
+export const COMMON_HELP = `  -c, --config FILE        saker.yaml (see docs/config.md)
   --nats URL               the NATS server (required, here or as nats.url)
   --metrics-listen H:P     /metrics and /healthz address (telemetry.listen); 'off' to not serve
   -h, --help               show this help
 `;
 
-function commonOverrides(values: { nats?: string; 'metrics-listen'?: string }): Record<string, unknown> {
+export function commonOverrides(values: { nats?: string; 'metrics-listen'?: string }): Record<
+  string,
+  unknown
+> {
   const o: Record<string, unknown> = {};
   if (values.nats !== undefined) o.nats = { url: values.nats };
   if (values['metrics-listen'] !== undefined) {
@@ -35,14 +38,14 @@ function commonOverrides(values: { nats?: string; 'metrics-listen'?: string }): 
   return o;
 }
 
-function natsUrl(command: string, config: SakerConfig): string {
+export function natsUrl(command: string, config: SakerConfig): string {
   if (config.nats.url === null) {
     throw new UsageError('a standalone service needs a NATS server: --nats URL (or nats.url)', command);
   }
   return config.nats.url;
 }
 
-async function serveIfConfigured(
+export async function serveIfConfigured(
   config: SakerConfig,
   metrics: MetricsRegistry,
   health: () => HealthReport,
@@ -61,7 +64,7 @@ async function serveIfConfigured(
  * Connects, runs `body` until SIGINT/SIGTERM (or the bus closing), and
  * closes the bus after `body` has drained.
  */
-async function standalone(
+export async function standalone(
   who: string,
   url: string,
   io: Io,
@@ -113,6 +116,7 @@ ${COMMON_HELP}`,
     const initial = await readRulesDocument(config.rulesFiles, io, {
       author: 'saker engine',
       comment: 'rules_files',
+      appendOutput: config.appendOutput,
     });
     if (initial === undefined) {
       io.err('engine: not starting: the rules have errors\n');
@@ -129,7 +133,11 @@ ${COMMON_HELP}`,
           minPriority: config.engine.minPriority,
           ruleMatching: config.ruleMatching,
           timeIso8601: config.timeFormatIso8601,
+          // Falco's append_output (default: suggested output, the container fields).
+          appendOutput: config.appendOutput,
           metrics,
+          // The metadata cache over KV saker_meta, started once a rule reads container.*/k8s.* fields.
+          metadata: { kv: enrichCacheView(config) },
           log: (line) => io.err(`${line}\n`),
         },
         signal,

@@ -1,0 +1,699 @@
+/**
+ * The engine's metadata cache over KV `saker_meta` (docs/engine.md, "Metadata
+ * cache"). Two watches (`containers.>`, `pods.*`) feed it; the join reads it.
+ *
+ * - An entry per record, on one recency list with a second chance
+ *   (metadata-lru.ts): bounded by `maxEntries`, least recently used out
+ *   first, and dropped when neither updated nor used for `ttlMs` (swept on
+ *   a timer, every ttlMs/4 at most 1 s).
+ * - A tombstone (record with `deleted_ts`) keeps serving until
+ *   `deleted_ts + ttlMs`, or until its key is deleted or purged.
+ * - Per container the joined `container` and `k8s` objects are built (and
+ *   frozen) when a record arrives, not per event: a hit costs a Map lookup,
+ *   a flag store and two stores into the event (joinOwned; join makes one
+ *   shallow copy instead).
+ * - An event of an unknown container waits up to `waitMs` for its record
+ *   (one shared wait per id; a KV get runs meanwhile in case the record was
+ *   dropped from the cache or the watch lags). After a timeout, the id is
+ *   remembered for `negativeTtlMs` so its later events do not wait again,
+ *   unless the record shows up. Events that arrive with container metadata
+ *   of their own (name or image) never wait.
+ */
+import { BUCKETS, type Bus, type KvStore, type KvWatch, type KvWatchEntry, META_KEYS } from '@saker/bus';
+import {
+  type ContainerInfo,
+  type ContainerRecord,
+  type PodInfo,
+  type PodRecord,
+  type SakerEvent,
+  type SyscallEvent,
+  decodeMetaRecord,
+} from '@saker/events';
+import { RateLimitedLog } from './log.js';
+import { ContainerIndex, type IndexedContainer } from './metadata-index.js';
+import { LruList, type LruNode } from './metadata-lru.js';
+import { type CounterName, type KvMetadataStats, MetadataCacheMetrics } from './metadata-metrics.js';
+import type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
+import type { MetadataProvider } from './metadata.js';
+import { resolveKvMetadataOptions } from './options.js';
+
+export type { KvMetadataStats } from './metadata-metrics.js';
+
+/** A MetadataProvider backed by the KV cache; dispose it (or close()) to stop its watches. */
+export interface KvMetadataProvider extends MetadataProvider, AsyncDisposable {
+  joinOwned(event: SakerEvent): SakerEvent | Promise<SakerEvent>;
+  stats(): KvMetadataStats;
+  close(): Promise<void>;
+}
+
+const HOST = 'host';
+
+/** The join tells syscall events by their `container`: no other source may have one. */
+type HasContainer<T> = T extends unknown ? ('container' extends keyof T ? T : never) : never;
+type NoContainer = [HasContainer<Exclude<SakerEvent, SyscallEvent>>] extends [never] ? true : false;
+const onlySyscallEventsHaveContainer: NoContainer = true;
+void onlySyscallEventsHaveContainer;
+const POD_UID_LABEL = 'io.kubernetes.pod.uid';
+const CONTAINERS_PREFIX = 'containers.';
+const PODS_PREFIX = 'pods.';
+/** Most waits at once (distinct unknown ids); past it, events of new unknown ids do not wait. */
+const MAX_PENDING = 4096;
+/** Most KV gets for missing records at once; the watch still ends waits beyond it. */
+const MAX_FETCHES = 16;
+
+interface EntryBase extends LruNode {
+  readonly key: string;
+  revision: number;
+  /** ms since the epoch when its tombstone stops serving; undefined for a live record. */
+  expiresAt: number | undefined;
+}
+
+interface ContainerEntry extends EntryBase {
+  readonly kind: 'container';
+  readonly id: string;
+  node: string;
+  /** The record's container, with the key's id; frozen, shared by every joined event. */
+  container: ContainerInfo;
+  /** The record's own pod info. */
+  ownK8s: PodInfo | undefined;
+  /** ownK8s completed from the pod record; frozen, shared. */
+  k8s: PodInfo | undefined;
+  podUid: string | undefined;
+  pod: PodEntry | undefined;
+  /** The next entry under the same index key (see metadata-index.ts). */
+  sameKey: IndexedContainer | undefined;
+}
+
+interface PodEntry extends EntryBase {
+  readonly kind: 'pod';
+  readonly uid: string;
+  k8s: PodInfo;
+}
+
+type Entry = ContainerEntry | PodEntry;
+
+interface Pending {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * The pod as the join shows it: identity (name, uid, namespace, sandbox) from
+ * the container record, which the node's runtime wrote; labels and ip from the
+ * API server's pod record when cluster mode wrote one (they can change during
+ * the pod's life, the runtime's copy cannot); the rest filled from either.
+ */
+function mergePod(own: PodInfo | undefined, api: PodInfo | undefined): PodInfo | undefined {
+  if (api === undefined) return own;
+  if (own === undefined) return api;
+  const merged: { -readonly [K in keyof PodInfo]: PodInfo[K] } = { ...api, ...own };
+  if (api.pod_labels !== undefined) merged.pod_labels = api.pod_labels;
+  if (api.pod_ip !== undefined) merged.pod_ip = api.pod_ip;
+  return merged;
+}
+
+function nsToMs(ns: string): number {
+  return Number(BigInt(ns) / 1_000_000n);
+}
+
+/** Opens KV saker_meta on `bus`, starts the watches and returns the provider. */
+export async function createKvMetadataProvider(
+  bus: Bus,
+  options: KvMetadataOptions = {},
+): Promise<KvMetadataProvider> {
+  const opts = resolveKvMetadataOptions(options);
+  const kv = await bus.kv(BUCKETS.meta);
+  const cache = new KvMetadataCache(kv, opts);
+  await cache.begin();
+  return cache;
+}
+
+class KvMetadataCache implements KvMetadataProvider {
+  readonly #kv: KvStore;
+  readonly #o: ResolvedKvMetadataOptions;
+  readonly #warn: RateLimitedLog;
+  readonly #metrics: MetadataCacheMetrics;
+  readonly #lru = new LruList<Entry>();
+  readonly #byKey = new Map<string, Entry>();
+  readonly #byId = new ContainerIndex<ContainerEntry>();
+  readonly #pods = new Map<string, PodEntry>();
+  /** Pod uid to the containers that name it, whether its pod record is here or not. */
+  readonly #podContainers = new Map<string, Set<ContainerEntry>>();
+  readonly #pending = new Map<string, Pending>();
+  /** Container id to when its negative entry ends (ms); in insertion order, oldest first. */
+  readonly #negative = new Map<string, number>();
+  /** Keys deleted or purged, with the revision: a late get must not bring them back. */
+  readonly #removedAt = new Map<string, number>();
+  /** Entries holding a tombstone: swept by deleted_ts, used or not. */
+  readonly #tombstones = new Set<Entry>();
+  readonly #watches: KvWatch[] = [];
+  readonly #loops: Promise<void>[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** The clock of the recency list (ms), read when records are written and on each sweep. */
+  #now = Date.now();
+  #containers = 0;
+  #fetching = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  // Counters (see KvMetadataStats).
+  #joinHits = 0;
+  #joinMisses = 0;
+  #waits = 0;
+  #waitHits = 0;
+  #waitTimeouts = 0;
+  #waitedEvents = 0;
+  #negativeSkips = 0;
+  #badRecords = 0;
+  #fetched = 0;
+  #evictedLru = 0;
+  #expired = 0;
+  #removed = 0;
+
+  constructor(kv: KvStore, opts: ResolvedKvMetadataOptions) {
+    this.#kv = kv;
+    this.#o = opts;
+    this.#warn = new RateLimitedLog(opts.log, { burst: 5, windowMs: 10_000 });
+    this.#metrics = new MetadataCacheMetrics(opts.metrics);
+  }
+
+  async begin(): Promise<void> {
+    for (const key of [META_KEYS.allContainers, META_KEYS.allPods]) {
+      const watch = await this.#kv.watch({ key });
+      this.#watches.push(watch);
+      this.#loops.push(this.#follow(watch, key));
+    }
+    const sweepMs = Math.max(5, Math.min(1000, Math.floor(this.#o.ttlMs / 4)));
+    this.#timer = setInterval(() => this.#sweep(), sweepMs);
+    this.#timer.unref();
+  }
+
+  async #follow(watch: KvWatch, key: string): Promise<void> {
+    try {
+      for await (const e of watch) this.#apply(e);
+    } catch (err) {
+      if (!this.#closed) this.#o.log(`engine: metadata watch ${BUCKETS.meta}/${key} ended: ${String(err)}`);
+    }
+  }
+
+  // --- the join -------------------------------------------------------------
+
+  join(event: SakerEvent): SakerEvent | Promise<SakerEvent> {
+    return this.#join(event, false);
+  }
+
+  joinOwned(event: SakerEvent): SakerEvent | Promise<SakerEvent> {
+    return this.#join(event, true);
+  }
+
+  #join(e: SakerEvent, owned: boolean): SakerEvent | Promise<SakerEvent> {
+    // Only syscall events have a container (see NoContainer): one property read
+    // instead of two on the hot path, where events come in many shapes.
+    const container = (e as { readonly container?: ContainerInfo }).container;
+    if (container === undefined) return e;
+    const event = e as SyscallEvent;
+    const id = container.id;
+    // Validation made sure the id is not empty.
+    if (id === HOST) return event;
+    const entry = this.#lookup(id, event);
+    if (entry !== undefined) {
+      entry.used = true;
+      this.#joinHits++;
+      return owned ? joinInto(event, entry) : joined(event, entry);
+    }
+    return this.#miss(event, id, owned);
+  }
+
+  #lookup(id: string, event: { readonly hostname?: string | undefined }): ContainerEntry | undefined {
+    return this.#byId.get(id, event);
+  }
+
+  #miss(event: SyscallEvent, id: string, owned: boolean): SakerEvent | Promise<SakerEvent> {
+    if (this.#closed) {
+      this.#joinMisses++;
+      return event;
+    }
+    const negative = this.#negative.get(id);
+    if (negative !== undefined) {
+      if (negative > Date.now()) {
+        this.#negativeSkips++;
+        this.#joinMisses++;
+        return event;
+      }
+      this.#negative.delete(id);
+    }
+    if (event.container.image !== undefined || event.container.name !== undefined) {
+      // It came enriched already (a replayed recording, a sensor that knows its
+      // containers): no reason to hold it back.
+      this.#joinMisses++;
+      return event;
+    }
+    let pending = this.#pending.get(id);
+    if (pending === undefined) {
+      // A flood of ids nobody knows (a broken sensor) must not pile up timers and gets.
+      if (this.#pending.size >= MAX_PENDING) {
+        this.#joinMisses++;
+        return event;
+      }
+      pending = this.#startWait(id, event.hostname);
+    }
+    if (this.#o.waitMs === 0) {
+      this.#joinMisses++;
+      return event;
+    }
+    this.#waitedEvents++;
+    return pending.promise.then(() => this.#afterWait(event, id, owned));
+  }
+
+  #afterWait(event: SyscallEvent, id: string, owned: boolean): SakerEvent {
+    const entry = this.#lookup(id, event);
+    if (entry === undefined) {
+      this.#joinMisses++;
+      return event;
+    }
+    entry.used = true;
+    this.#joinHits++;
+    return owned ? joinInto(event, entry) : joined(event, entry);
+  }
+
+  #startWait(id: string, hostname: string | undefined): Pending {
+    this.#waits++;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const timer = setTimeout(() => {
+      if (this.#pending.get(id)?.timer !== timer) return;
+      this.#pending.delete(id);
+      this.#waitTimeouts++;
+      if (this.#o.negativeTtlMs > 0) {
+        this.#negative.delete(id);
+        this.#negative.set(id, Date.now() + this.#o.negativeTtlMs);
+        if (this.#negative.size > this.#o.maxEntries) {
+          const oldest = this.#negative.keys().next();
+          if (oldest.done !== true) this.#negative.delete(oldest.value);
+        }
+      }
+      resolve();
+    }, this.#o.waitMs);
+    const pending: Pending = { promise, resolve, timer };
+    this.#pending.set(id, pending);
+    if (this.#fetching < MAX_FETCHES) {
+      this.#fetching++;
+      void this.#fetch(id, hostname).finally(() => {
+        this.#fetching--;
+      });
+    }
+    return pending;
+  }
+
+  /** Ends the wait for `id`, if any: its record is here. */
+  #arrived(id: string): void {
+    this.#negative.delete(id);
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    clearTimeout(pending.timer);
+    this.#pending.delete(id);
+    this.#waitHits++;
+    pending.resolve();
+  }
+
+  /**
+   * Reads the record with a get: the watch only brings changes, so a record
+   * dropped from the cache (LRU, TTL) comes back this way. The event's node
+   * first, then any node's.
+   */
+  async #fetch(id: string, hostname: string | undefined): Promise<void> {
+    try {
+      let found = false;
+      if (hostname !== undefined && hostname !== '') {
+        found = await this.#fetchKey(META_KEYS.container(hostname, id));
+      }
+      if (!found && !this.#closed) {
+        for (const key of await this.#kv.keys(`${CONTAINERS_PREFIX}*.${id}`)) {
+          if (await this.#fetchKey(key)) break;
+        }
+      }
+      const entry = this.#lookup(id, { hostname });
+      const uid = entry?.podUid;
+      if (uid !== undefined && !this.#pods.has(uid) && !this.#closed)
+        await this.#fetchKey(META_KEYS.pod(uid));
+    } catch (err) {
+      if (!this.#closed) {
+        this.#warn.warn('metadata-get', `engine: metadata get for container ${id} failed: ${String(err)}`);
+      }
+    }
+  }
+
+  async #fetchKey(key: string): Promise<boolean> {
+    const got = await this.#kv.get(key);
+    if (got === null || this.#closed) return false;
+    const removedAt = this.#removedAt.get(key);
+    if (removedAt !== undefined && removedAt > got.revision) return false;
+    this.#fetched++;
+    this.#put(key, got.value, got.revision);
+    return this.#byKey.has(key);
+  }
+
+  // --- keeping the cache ----------------------------------------------------
+
+  #apply(e: KvWatchEntry): void {
+    if (this.#closed) return;
+    if (e.operation === 'PUT') {
+      this.#put(e.key, e.value, e.revision);
+      return;
+    }
+    this.#removedAt.delete(e.key);
+    this.#removedAt.set(e.key, e.revision);
+    if (this.#removedAt.size > this.#o.maxEntries) {
+      const oldest = this.#removedAt.keys().next();
+      if (oldest.done !== true) this.#removedAt.delete(oldest.value);
+    }
+    const entry = this.#byKey.get(e.key);
+    if (entry !== undefined && entry.revision < e.revision) {
+      this.#drop(entry);
+      this.#removed++;
+    }
+  }
+
+  #bad(key: string, reason: string): void {
+    this.#badRecords++;
+    this.#warn.warn('metadata-bad-record', `engine: skipped ${BUCKETS.meta}/${key}: ${reason}`);
+  }
+
+  #put(key: string, value: Uint8Array, revision: number): void {
+    const existing = this.#byKey.get(key);
+    if (existing !== undefined && existing.revision >= revision) return;
+    let record: ReturnType<typeof decodeMetaRecord>;
+    try {
+      record = decodeMetaRecord(value);
+    } catch (err) {
+      this.#bad(key, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    this.#now = Date.now();
+    // A value that does not fit its key is skipped; an entry already here keeps serving.
+    if (key.startsWith(CONTAINERS_PREFIX)) {
+      const id = key.slice(key.lastIndexOf('.') + 1);
+      if (record.kind !== 'container') this.#bad(key, `$.kind: expected container, got ${record.kind}`);
+      else if (id.length === 0 || key.split('.').length !== 3) this.#bad(key, 'not containers.<node>.<id>');
+      else this.#putContainer(key, id, record, revision, existing);
+    } else if (key.startsWith(PODS_PREFIX)) {
+      if (record.kind !== 'pod') this.#bad(key, `$.kind: expected pod, got ${record.kind}`);
+      else this.#putPod(key, key.slice(PODS_PREFIX.length), record, revision, existing);
+    }
+  }
+
+  /** When a tombstone stops serving; undefined for a live record. Throws nothing: deleted_ts is checked. */
+  #expiry(record: ContainerRecord | PodRecord): number | undefined {
+    return record.deleted_ts === undefined ? undefined : nsToMs(record.deleted_ts) + this.#o.ttlMs;
+  }
+
+  #putContainer(
+    key: string,
+    id: string,
+    record: ContainerRecord,
+    revision: number,
+    existing: Entry | undefined,
+  ): void {
+    const expiresAt = this.#expiry(record);
+    if (expiresAt !== undefined && expiresAt <= this.#now) {
+      if (existing !== undefined) this.#drop(existing);
+      return;
+    }
+    const container = deepFreeze(record.container.id === id ? record.container : { ...record.container, id });
+    const ownK8s = deepFreeze(record.k8s);
+    const podUid = ownK8s?.pod_uid ?? record.container.labels?.[POD_UID_LABEL];
+    let entry: ContainerEntry;
+    if (existing !== undefined && existing.kind === 'container') {
+      entry = existing;
+      entry.revision = revision;
+      entry.expiresAt = expiresAt;
+      entry.node = record.node;
+      entry.container = container;
+      entry.ownK8s = ownK8s;
+      if (entry.podUid !== podUid) {
+        this.#unlinkPod(entry);
+        entry.podUid = podUid;
+        this.#linkPod(entry);
+      }
+    } else {
+      entry = {
+        kind: 'container',
+        key,
+        id,
+        revision,
+        expiresAt,
+        node: record.node,
+        container,
+        ownK8s,
+        k8s: undefined,
+        podUid,
+        pod: undefined,
+        sameKey: undefined,
+        newer: undefined,
+        older: undefined,
+        listedAt: 0,
+        used: false,
+        listed: false,
+      };
+      this.#byKey.set(key, entry);
+      this.#byId.add(entry);
+      this.#containers++;
+      this.#linkPod(entry);
+    }
+    entry.k8s = deepFreeze(mergePod(ownK8s, entry.pod?.k8s));
+    if (expiresAt === undefined) this.#tombstones.delete(entry);
+    else this.#tombstones.add(entry);
+    this.#lru.front(entry, this.#now);
+    this.#evict();
+    this.#arrived(id);
+  }
+
+  #putPod(key: string, uid: string, record: PodRecord, revision: number, existing: Entry | undefined): void {
+    const expiresAt = this.#expiry(record);
+    if (expiresAt !== undefined && expiresAt <= this.#now) {
+      if (existing !== undefined) this.#drop(existing);
+      return;
+    }
+    let entry: PodEntry;
+    if (existing !== undefined && existing.kind === 'pod') {
+      entry = existing;
+      entry.revision = revision;
+      entry.expiresAt = expiresAt;
+      entry.k8s = deepFreeze(record.k8s);
+    } else {
+      entry = {
+        kind: 'pod',
+        key,
+        uid,
+        revision,
+        expiresAt,
+        k8s: deepFreeze(record.k8s),
+        newer: undefined,
+        older: undefined,
+        listedAt: 0,
+        used: false,
+        listed: false,
+      };
+      this.#byKey.set(key, entry);
+      this.#pods.set(uid, entry);
+    }
+    for (const c of this.#podContainers.get(uid) ?? []) {
+      c.pod = entry;
+      c.k8s = deepFreeze(mergePod(c.ownK8s, entry.k8s));
+    }
+    if (expiresAt === undefined) this.#tombstones.delete(entry);
+    else this.#tombstones.add(entry);
+    this.#lru.front(entry, this.#now);
+    this.#evict();
+  }
+
+  #linkPod(entry: ContainerEntry): void {
+    const uid = entry.podUid;
+    if (uid === undefined) return;
+    let set = this.#podContainers.get(uid);
+    if (set === undefined) {
+      set = new Set();
+      this.#podContainers.set(uid, set);
+    }
+    set.add(entry);
+    entry.pod = this.#pods.get(uid);
+  }
+
+  #unlinkPod(entry: ContainerEntry): void {
+    const uid = entry.podUid;
+    entry.pod = undefined;
+    if (uid === undefined) return;
+    const set = this.#podContainers.get(uid);
+    set?.delete(entry);
+    if (set?.size === 0) this.#podContainers.delete(uid);
+  }
+
+  #drop(entry: Entry): void {
+    if (this.#byKey.get(entry.key) !== entry) return;
+    this.#byKey.delete(entry.key);
+    this.#tombstones.delete(entry);
+    this.#lru.remove(entry);
+    if (entry.kind === 'pod') {
+      this.#pods.delete(entry.uid);
+      for (const c of this.#podContainers.get(entry.uid) ?? []) {
+        c.pod = undefined;
+        c.k8s = c.ownK8s;
+      }
+      return;
+    }
+    this.#containers--;
+    this.#unlinkPod(entry);
+    this.#byId.remove(entry);
+  }
+
+  #evict(): void {
+    this.#lru.age(
+      this.#now,
+      () => this.#lru.size > this.#o.maxEntries,
+      (e) => {
+        if (this.#keepPod(e, this.#now)) return;
+        this.#drop(e);
+        this.#evictedLru++;
+      },
+    );
+  }
+
+  /**
+   * The join marks only containers used; a pod counts as used while a
+   * container of it is cached, and goes back in front then.
+   */
+  #keepPod(e: Entry, now: number): boolean {
+    if (e.kind !== 'pod' || (this.#podContainers.get(e.uid)?.size ?? 0) === 0) return false;
+    this.#lru.front(e, now);
+    return true;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    this.#now = now;
+    // Entries put in front more than ttl ago: used since, they go back in front; else they expire.
+    const cutoff = now - this.#o.ttlMs;
+    this.#lru.age(
+      now,
+      (e) => e.listedAt <= cutoff,
+      (e) => {
+        if (this.#keepPod(e, now)) return;
+        this.#drop(e);
+        this.#expired++;
+      },
+    );
+    // Tombstones stop serving at deleted_ts + ttlMs, used or not.
+    for (const e of this.#tombstones) {
+      if (e.expiresAt !== undefined && e.expiresAt <= now) {
+        this.#drop(e);
+        this.#expired++;
+      }
+    }
+    this.#metrics.publish(this.stats());
+  }
+
+  // --- stats and closing ------------------------------------------------------
+
+  stats(): KvMetadataStats {
+    const counters: Record<CounterName, number> = {
+      joinHits: this.#joinHits,
+      joinMisses: this.#joinMisses,
+      waits: this.#waits,
+      waitHits: this.#waitHits,
+      waitTimeouts: this.#waitTimeouts,
+      waitedEvents: this.#waitedEvents,
+      negativeSkips: this.#negativeSkips,
+      badRecords: this.#badRecords,
+      fetched: this.#fetched,
+      evictedLru: this.#evictedLru,
+      expired: this.#expired,
+      removed: this.#removed,
+    };
+    return { containers: this.#containers, pods: this.#pods.size, ...counters };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const w of this.#watches) w.stop();
+    // Waiting events go on without metadata.
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.resolve();
+    }
+    this.#pending.clear();
+    // The loops end once their watch stops; a watch stuck in a dead connection must not hold the engine's stop.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(this.#loops),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 2000);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#metrics.publish(this.stats());
+    this.#warn.flush();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * The event with the entry's container and pod: one shallow copy. Written out
+ * field by field rather than spread: a spread that then overrides `container`
+ * takes V8's slow path (~1.5 µs, and objects of many shapes); this literal is
+ * one object of one shape (~20 ns), which the field extractors also like.
+ * The type lists every field of SyscallEvent, so a new one cannot be missed.
+ */
+function joined(e: SyscallEvent, entry: ContainerEntry): SyscallEvent {
+  const k8s = entry.k8s ?? e.k8s;
+  if (e.container === entry.container && e.k8s === k8s) return e;
+  const copy: { readonly [K in keyof Required<SyscallEvent>]: SyscallEvent[K] } = {
+    source: e.source,
+    ts: e.ts,
+    num: e.num,
+    cpu: e.cpu,
+    hostname: e.hostname,
+    type: e.type,
+    dir: e.dir,
+    res: e.res,
+    args: e.args,
+    rawargs: e.rawargs,
+    proc: e.proc,
+    ancestors: e.ancestors,
+    user: e.user,
+    group: e.group,
+    fd: e.fd,
+    container: entry.container,
+    k8s,
+  };
+  return copy;
+}
+
+type Joinable = { -readonly [K in 'container' | 'k8s']: SyscallEvent[K] };
+
+/** The entry's container and pod written into an event the caller owns: two stores, no copy. */
+function joinInto(e: SyscallEvent, entry: ContainerEntry): SyscallEvent {
+  const w = e as Joinable;
+  w.container = entry.container;
+  if (entry.k8s !== undefined) w.k8s = entry.k8s;
+  return e;
+}

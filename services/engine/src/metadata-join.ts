@@ -1,0 +1,50 @@
+/**
+ * Joins a batch of events through a MetadataProvider, in place. Joins that
+ * answer at once (cache hits) cost no promise and no microtask; only events
+ * that wait for their metadata make the batch wait, and they all wait
+ * together, not one after the other.
+ */
+import type { SakerEvent } from '@saker/events';
+import type { MetadataProvider } from './metadata.js';
+
+/**
+ * Replaces each event of `events` (which the caller owns: they may be written
+ * into, see MetadataProvider.joinOwned) by its joined form. Returns undefined when
+ * every join answered at once, else a promise settled when the waiting ones
+ * have. A join that throws or rejects leaves its event as it was and is
+ * reported to `failed`; this never rejects.
+ */
+export function joinBatch(
+  provider: MetadataProvider,
+  events: SakerEvent[],
+  failed: (err: unknown) => void,
+): Promise<void> | undefined {
+  let waiting: Promise<void>[] | undefined;
+  // The events are the caller's own (a decoded batch): joining into them saves a copy each.
+  const owned = provider.joinOwned !== undefined;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as SakerEvent;
+    let joined: SakerEvent | Promise<SakerEvent>;
+    try {
+      joined = owned ? (provider.joinOwned?.(event) ?? event) : provider.join(event);
+    } catch (err) {
+      failed(err);
+      continue;
+    }
+    if (joined === event) continue;
+    if (joined instanceof Promise) {
+      waiting ??= [];
+      waiting.push(
+        joined.then(
+          (e) => {
+            events[i] = e;
+          },
+          (err: unknown) => failed(err),
+        ),
+      );
+    } else {
+      events[i] = joined;
+    }
+  }
+  return waiting === undefined ? undefined : Promise.all(waiting).then(() => undefined);
+}

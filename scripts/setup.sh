@@ -15,10 +15,11 @@ fi
 # - runc, containerd, busybox-static: real containers for the sensor and enrichment tests
 # - redis-server: a real Redis for the sinks' redis output tests
 # - openssl: throwaway CAs and certificates for the TLS tests (audit webhook, control gRPC mTLS, saker ctl)
+# - nginx: the webhook receiver of bench:sinks (a real, cheap HTTP server; the bench runs its own config)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
-  nats-server runc containerd busybox-static openssl redis-server
+  nats-server runc containerd busybox-static openssl redis-server nginx
   iproute2 procps util-linux
 )
 missing=()
@@ -30,7 +31,16 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # The tests and benches start their own servers (nats-server, containerd,
+  # redis, nginx) on ephemeral ports: keep the packages' system services from
+  # starting (nginx's would take port 80 and fail the install if it is busy).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((own_policy)); then rm -f "$policy"; fi
 fi
 # Debian's nodejs ships npm separately; NodeSource's bundles it.
 if ! command -v npm >/dev/null 2>&1; then

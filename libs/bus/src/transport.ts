@@ -153,6 +153,12 @@ export interface ConsumerOptions {
   deliverPolicy?: 'all' | 'new';
   /** Most messages delivered and not yet acked at once. Default 1000. */
   maxAckPending?: number;
+  /**
+   * Messages the feed fetches ahead of its reader (NATS: the pull batch;
+   * the in-memory bus ignores it). Their ack wait runs from when the server
+   * sent them, so a slow reader wants few. Default 100.
+   */
+  prefetch?: number;
 }
 
 /** A message from a durable consumer. Settle it exactly once: ack, nak or term. */

@@ -11,9 +11,15 @@
  * whose required key is set, wrapped in the sidekick layer (customfields,
  * customtags, templatedfields, minimumpriority).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type Bus, connectBus } from '@saker/bus';
-import type { OutputsView, SidekickConfig, SidekickOutputName } from '@saker/config';
+import {
+  type OutputsView,
+  SINK_OUTPUTS,
+  type SidekickConfig,
+  type SidekickOutputName,
+  type SinksView,
+} from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import type { MetricsRegistry } from '@saker/telemetry';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
@@ -23,7 +29,9 @@ import { AlertmanagerOutput } from './outputs/alertmanager.js';
 import { DiscordOutput } from './outputs/discord.js';
 import { ElasticsearchOutput } from './outputs/elasticsearch.js';
 import { FileOutput } from './outputs/file.js';
+import { readPem } from './outputs/http-client.js';
 import { HttpOutput } from './outputs/http.js';
+import { KafkaOutput, type KafkaSaslMechanism } from './outputs/kafka.js';
 import { LokiOutput } from './outputs/loki.js';
 import { NatsOutput } from './outputs/nats.js';
 import type { Delivery, Output } from './outputs/output.js';
@@ -85,6 +93,45 @@ export function outputsFromConfig(view: OutputsView, o: OutputsFromConfigOptions
   });
 }
 
+export interface FalcoOutputsOptions extends OutputsFromConfigOptions {
+  /** The local syslog socket. Default `/dev/log`. */
+  readonly devLog?: string;
+  /** Told why an enabled output is left out. */
+  readonly notice?: (message: string) => void;
+}
+
+/**
+ * Falco's output sections with Saker's per-output filters
+ * (`sinks.outputs.<name>`: minimum priority, condition), as `saker run` and
+ * the standalone sinks both run them. The local syslog output is left out,
+ * with a notice, when `devLog` does not exist: Falco's syslog(3) drops the
+ * alerts silently there, and retrying them would only hold up every shutdown.
+ * Settings in `o.extra` win over the filters.
+ */
+export function falcoOutputsFromConfig(
+  view: OutputsView,
+  filters: SinksView['outputs'],
+  o: FalcoOutputsOptions = {},
+): OutputSettings[] {
+  let v = view;
+  const devLog = o.devLog ?? '/dev/log';
+  if (v.syslog.enabled && o.syslog === undefined && !existsSync(devLog)) {
+    o.notice?.(`syslog_output: ${devLog} does not exist; the syslog output is off`);
+    v = { ...v, syslog: { enabled: false } };
+  }
+  const extra: Record<string, OutputExtras> = {};
+  for (const name of SINK_OUTPUTS) {
+    const f = filters[name];
+    extra[name] = {
+      ...(f.minimumPriority === null ? {} : { minimumPriority: f.minimumPriority }),
+      ...(f.condition === null ? {} : { condition: f.condition }),
+      ...(f.concurrency === null ? {} : { concurrency: f.concurrency }),
+      ...o.extra?.[name],
+    };
+  }
+  return outputsFromConfig(v, { ...o, extra });
+}
+
 // --- falcosidekick's outputs (sinks.sidekick) ------------------------------------
 
 export interface SidekickFromConfigOptions {
@@ -109,6 +156,40 @@ const KEY_OF_OPTION: Readonly<Record<string, string>> = {
   from: 'from',
   to: 'to',
   method: 'method',
+  brokers: 'hostport',
+  topic: 'topic',
+  balancer: 'balancer',
+  compression: 'compression',
+  requiredAcks: 'requiredacks',
+  sasl: 'sasl',
+};
+
+/**
+ * Deliveries in progress at once per sidekick output when its `concurrency`
+ * key is not set. The outputs that POST over HTTP run 16 at once: one POST
+ * at a time caps an output at one round trip per alert, and falcosidekick
+ * does not keep order either (a goroutine per alert). The others keep
+ * stream order (one at a time); a key raises it.
+ */
+export const SIDEKICK_CONCURRENCY: Readonly<Record<SidekickOutputName, number>> = {
+  webhook: 16,
+  slack: 16,
+  teams: 16,
+  discord: 16,
+  elasticsearch: 16,
+  loki: 16,
+  alertmanager: 16,
+  prometheus: 1,
+  nats: 1,
+  redis: 1,
+  smtp: 1,
+  kafka: 1,
+};
+
+const KAFKA_SASL: Readonly<Record<'PLAIN' | 'SCRAM_SHA256' | 'SCRAM_SHA512', KafkaSaslMechanism>> = {
+  PLAIN: 'plain',
+  SCRAM_SHA256: 'scram-sha-256',
+  SCRAM_SHA512: 'scram-sha-512',
 };
 
 /** An option error of an output, named by its configuration key (`sinks.sidekick.slack.messageformat`). */
@@ -190,7 +271,7 @@ class LazyNatsOutput implements Output {
  * falcosidekick's outputs configured in `sinks.sidekick`, as output
  * settings: one per output whose required key is set (`webhook.address`,
  * `slack|teams|discord.webhookurl`, `elasticsearch|loki|alertmanager|nats|smtp.hostport`,
- * `redis.address`; `prometheus.enabled`). Each opts in to the sidekick layer
+ * `redis.address`, `kafka.hostport`; `prometheus.enabled`). Each opts in to the sidekick layer
  * (sidekickSettings). Errors name the configuration key.
  */
 export function sidekickOutputsFromConfig(
@@ -368,6 +449,49 @@ export function sidekickOutputsFromConfig(
     });
   });
 
+  add('kafka', sk.kafka.hostport !== '', () => {
+    const k = sk.kafka;
+    if (k.topic === '') {
+      throw new SinksOptionsError(
+        'sinks.sidekick.kafka.topic',
+        'required when sinks.sidekick.kafka.hostport is set',
+      );
+    }
+    if (k.mutualtls && !k.tls) {
+      throw new SinksOptionsError('sinks.sidekick.kafka.mutualtls', 'needs sinks.sidekick.kafka.tls: true');
+    }
+    const t = tls('kafka', k);
+    const cas = [
+      ...(k.tls ? [readCa('kafka')] : []),
+      ...(t.mutualTls?.caCertFile === undefined
+        ? []
+        : [readPem('sinks.sidekick.mutualtlsclient.cacertfile', t.mutualTls.caCertFile)]),
+    ].filter((c) => c !== undefined);
+    const client =
+      t.mutualTls === null || t.mutualTls === undefined
+        ? {}
+        : {
+            cert: readPem('sinks.sidekick.mutualtlsclient.certfile', t.mutualTls.clientCertFile),
+            key: readPem('sinks.sidekick.mutualtlsclient.keyfile', t.mutualTls.clientKeyFile),
+          };
+    return new KafkaOutput({
+      format,
+      brokers: k.hostport
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== ''),
+      topic: k.topic,
+      ...(k.clientid === '' ? {} : { clientId: k.clientid }),
+      balancer: k.balancer,
+      compression: k.compression === 'GZIP' ? 'gzip' : 'none',
+      requiredAcks: k.requiredacks === 'NONE' ? 'none' : k.requiredacks === 'ONE' ? 'one' : 'all',
+      topicCreation: k.topiccreation,
+      tls: k.tls ? { insecure: !k.checkcert, ...(cas.length === 0 ? {} : { ca: cas }), ...client } : false,
+      sasl:
+        k.sasl === '' ? null : { mechanism: KAFKA_SASL[k.sasl], username: k.username, password: k.password },
+    });
+  });
+
   const common: SidekickCommonOptions = {
     customFields: sk.customfields,
     customTags: sk.customtags,
@@ -381,6 +505,7 @@ export function sidekickOutputsFromConfig(
         { ...common, ...(c.minimumpriority === null ? {} : { minimumPriority: c.minimumpriority }) },
         {
           format,
+          concurrency: c.concurrency ?? SIDEKICK_CONCURRENCY[name],
           ...(c.minimumPriority === null ? {} : { minimumPriority: c.minimumPriority }),
           ...(c.condition === null ? {} : { condition: c.condition }),
         },

@@ -13,11 +13,23 @@ export class DeliveryError extends Error {
   readonly kind: DeliveryErrorKind;
   /** The output that failed. */
   readonly output: string;
+  /**
+   * The wait the receiver asked for (an HTTP Retry-After on 429/503), in ms:
+   * the runner waits this long (at most the output's `backoff.maxMs`)
+   * instead of its exponential backoff, and starts no other delivery meanwhile.
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(kind: DeliveryErrorKind, output: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    kind: DeliveryErrorKind,
+    output: string,
+    message: string,
+    options?: { cause?: unknown; retryAfterMs?: number | undefined },
+  ) {
+    super(message, options === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
     this.output = output;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** Wraps what an output threw: a DeliveryError stays as it is, anything else becomes retryable. */
@@ -28,9 +40,17 @@ export class DeliveryError extends Error {
   }
 }
 
-/** A retryable delivery failure (network, 5xx, 429, a program that died). */
-export function retryable(output: string, message: string, cause?: unknown): DeliveryError {
-  return new DeliveryError('retryable', output, message, { cause });
+/**
+ * A retryable delivery failure (network, 5xx, 429, a program that died);
+ * `retryAfterMs`: the wait the receiver asked for, when it said.
+ */
+export function retryable(
+  output: string,
+  message: string,
+  cause?: unknown,
+  retryAfterMs?: number,
+): DeliveryError {
+  return new DeliveryError('retryable', output, message, { cause, retryAfterMs });
 }
 
 /** A delivery failure that trying again cannot fix (4xx, an alert the receiver refuses). */

@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 /**
  * The sinks alone: `node dist/src/main.js --config saker.yaml [--nats URL]
- * [--input HOST:PORT]`. Falco's output sections of the file decide the
- * outputs. SIGTERM/SIGINT stop gracefully (a second one exits at once);
- * SIGUSR1 reopens the file output, as for Falco.
+ * [--input HOST:PORT] [--metrics-listen HOST:PORT]`. The outputs are those
+ * `saker run` starts from the same file: Falco's output sections with
+ * `sinks.outputs.<name>` filters, then falcosidekick's outputs under
+ * `sinks.sidekick`. The input is `--input`, else `sinks.input.listen`.
+ * `/metrics` (where the prometheus output's `falco_events` is scraped) and
+ * `/healthz` are served only with `--metrics-listen`, so a second process
+ * on the host does not collide with `saker run`'s `telemetry.listen`.
+ * SIGTERM/SIGINT stop gracefully (a second one exits at once); SIGUSR1
+ * reopens the file output, as for Falco.
  */
 import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
-import { busView, loadConfig, outputsView } from '@saker/config';
-import { outputsFromConfig } from './config.js';
+import { busView, loadConfig, outputsView, sinksView } from '@saker/config';
+import { MetricsRegistry, healthReport, serveTelemetry } from '@saker/telemetry';
+import { falcoOutputsFromConfig, sidekickOutputsFromConfig } from './config.js';
 import { start } from './service.js';
 
-function inputOption(text: string | undefined): { host: string; port: number } | null {
+function hostPortOption(flag: string, text: string | undefined): { host: string; port: number } | null {
   if (text === undefined || text === '') return null;
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  if (!m) throw new Error(`--input: expected HOST:PORT, got ${JSON.stringify(text)}`);
+  if (!m) throw new Error(`${flag}: expected HOST:PORT, got ${JSON.stringify(text)}`);
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port: Number(m[3]) };
 }
 
@@ -24,6 +31,7 @@ async function main(): Promise<void> {
       config: { type: 'string', short: 'c' },
       nats: { type: 'string' },
       input: { type: 'string' },
+      'metrics-listen': { type: 'string' },
     },
   });
   const config = loadConfig({
@@ -32,18 +40,40 @@ async function main(): Promise<void> {
   });
   const url = busView(config).url;
   if (url === null) throw new Error('the sinks alone need NATS: set nats.url or pass --nats');
+  const metricsAt = hostPortOption('--metrics-listen', values['metrics-listen']);
+  const metrics = new MetricsRegistry();
+  const format = outputsView(config).format;
+  const sinks = sinksView(config);
+  const outputs = [
+    ...falcoOutputsFromConfig(outputsView(config), sinks.outputs, {
+      notice: (m) => process.stderr.write(`sinks: ${m}\n`),
+    }),
+    ...sidekickOutputsFromConfig(sinks, { format, metrics }),
+  ];
   const bus = await connectBus({ url });
   const abort = new AbortController();
   const service = await start(
     {
       bus,
       hostname: config.hostname,
-      outputs: outputsFromConfig(outputsView(config)),
-      input: inputOption(values.input),
+      outputs,
+      input: values.input === undefined ? sinks.input : hostPortOption('--input', values.input),
       reopenOnSigusr1: true,
+      metrics,
     },
     abort.signal,
   );
+  const telemetry =
+    metricsAt === null
+      ? null
+      : await serveTelemetry(
+          {
+            ...metricsAt,
+            metrics,
+            health: () => healthReport({ bus: { ok: !bus.isClosed, detail: url } }),
+          },
+          abort.signal,
+        );
   let signals = 0;
   const onSignal = (): void => {
     if (++signals > 1) process.exit(130);
@@ -52,7 +82,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.stderr.write(
-    `sinks ready outputs=${service.outputs.join(',') || '-'} input=${service.inputUrl ?? '-'} nats=${url}\n`,
+    `sinks ready outputs=${service.outputs.join(',') || '-'} input=${service.inputUrl ?? '-'} ` +
+      `metrics=${telemetry?.url ?? '-'} nats=${url}\n`,
   );
   await service.stopped;
   await bus.close();

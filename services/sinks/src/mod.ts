@@ -39,8 +39,13 @@ export { backoffDelay } from './backoff.js';
 export type { DeadLetterReason, FilterReason, SinksMetrics } from './metrics.js';
 export { ALL_DEAD_LETTERS, DEAD_LETTER_STREAM, deadLetterSubject, durableName } from './subjects.js';
 export { testAlert } from './input.js';
-export type { OutputExtras, OutputsFromConfigOptions, SidekickFromConfigOptions } from './config.js';
-export { outputsFromConfig, sidekickOutputsFromConfig } from './config.js';
+export type {
+  FalcoOutputsOptions,
+  OutputExtras,
+  OutputsFromConfigOptions,
+  SidekickFromConfigOptions,
+} from './config.js';
+export { falcoOutputsFromConfig, outputsFromConfig, sidekickOutputsFromConfig } from './config.js';
 export type { Delivery, Output } from './outputs/output.js';
 export type { StdoutOutputOptions } from './outputs/stdout.js';
 export { StdoutOutput } from './outputs/stdout.js';
@@ -79,6 +84,16 @@ export type { NatsOutputOptions } from './outputs/nats.js';
 export { NatsOutput, natsSubject, subjectToken } from './outputs/nats.js';
 export type { RedisOutputOptions } from './outputs/redis.js';
 export { RedisOutput, parseResp, respCommand } from './outputs/redis.js';
+export type {
+  KafkaCompression,
+  KafkaOutputOptions,
+  KafkaRequiredAcks,
+  KafkaSaslMechanism,
+  KafkaTlsOptions,
+} from './outputs/kafka.js';
+export { KafkaOutput, kafkaBroker } from './outputs/kafka.js';
+export type { KafkaBalancer } from './outputs/kafka-balancer.js';
+export { KAFKA_BALANCERS, crc32, kafkaPartitioner, murmur2 } from './outputs/kafka-balancer.js';
 export type { SmtpOutputOptions } from './outputs/smtp.js';
 export { SmtpOutput, dotStuff, headerValue, quotedPrintable } from './outputs/smtp.js';
 export type {

@@ -19,6 +19,23 @@ import type { ResolvedOutputSettings } from './options.js';
 import type { Delivery } from './outputs/output.js';
 import { DEAD_LETTER_STREAM, deadLetterSubject, durableName } from './subjects.js';
 
+/**
+ * Acks wait at most this long, or until this many are waiting, and then
+ * leave in one write to the server (docs/sinks.md, "Acks").
+ */
+const ACK_LINGER_MS = 2;
+const ACK_BATCH_MAX = 256;
+
+/**
+ * The feed fetches ahead of the runner twice what the output can take at
+ * once (its concurrency, times the batch size), and at least this many so
+ * that a fast output never waits for a pull round trip. The alerts waiting
+ * there are not renewed, and their ack wait runs from when the server sent
+ * them: fetching far ahead of a slow output (nats.js's default, 100) gets
+ * them redelivered, i.e. delivered twice (docs/sinks.md, "Replicas").
+ */
+const PREFETCH_MIN = 16;
+
 /** Alerts taken off the stream that travel together: one, or a deduplicated group. */
 interface Unit {
   readonly parsed: ParsedAlert;
@@ -62,7 +79,16 @@ export class OutputRunner {
   #active = 0;
   readonly #slotWaiters: (() => void)[] = [];
   readonly #tasks = new Set<Promise<void>>();
+  /** The alerts of the deliveries in progress, whose ack wait `#renewer` renews. */
+  readonly #inFlight = new Set<readonly Unit[]>();
+  #renewer: ReturnType<typeof setInterval> | undefined;
+  /** Settled alerts whose ack is not yet sent (see #ack). */
+  #acks: StreamMessage[] = [];
+  #ackFlush: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
+  /** A receiver's Retry-After: no delivery starts before this time (ms since the epoch). */
+  #holdUntil = 0;
+  #holdWake: (() => void) | undefined;
   #stats = { delivered: 0, failed: 0, retried: 0, deadLettered: 0, filtered: 0, deduplicated: 0 };
 
   constructor(settings: ResolvedOutputSettings, deps: RunnerDeps) {
@@ -82,12 +108,22 @@ export class OutputRunner {
 
   /** Opens the durable consumer and starts the loop. */
   async begin(): Promise<void> {
+    const atOnce = this.#s.concurrency * (this.#s.batch?.maxAlerts ?? 1);
     this.#consumer = await this.#d.bus.consumer(STREAMS.alerts.name, durableName(this.#s.name), {
       ackWaitMs: this.#s.ackWaitMs,
       maxAckPending: this.#s.maxAckPending,
       filterSubject: STREAMS.alerts.subjects[0],
+      prefetch: Math.min(this.#s.maxAckPending, Math.max(PREFETCH_MIN, 2 * atOnce)),
     });
     const consumer = this.#consumer;
+    // Keeps long deliveries from being redelivered meanwhile: one timer for all of them.
+    this.#renewer = setInterval(
+      () => {
+        for (const units of this.#inFlight) for (const u of units) for (const m of u.msgs) m.working();
+      },
+      Math.max(1000, this.#s.ackWaitMs / 3),
+    );
+    this.#renewer.unref();
     this.#loop = this.#run(consumer).catch((err: unknown) => {
       if (!this.#stopping) this.#d.log('error', `output ${this.#s.name}: consumer failed: ${String(err)}`);
     });
@@ -139,8 +175,7 @@ export class OutputRunner {
   }
 
   #filtered(msg: StreamMessage, reason: 'priority' | 'condition'): void {
-    msg.ack();
-    this.#firstSeen.delete(msg.sequence);
+    this.#ack(msg);
     this.#stats.filtered++;
     this.#d.metrics.filtered.inc({ ...this.#labels, reason });
   }
@@ -205,7 +240,29 @@ export class OutputRunner {
       return;
     }
     await this.#acquire();
+    await this.#waitHold(unit.msgs);
     void this.#spawn(this.#deliverUnits([unit]).finally(() => this.#release()));
+  }
+
+  /**
+   * Waits out a receiver's Retry-After (set by #settleFailed), so a
+   * rate-limited output sends nothing until the time it was given, instead
+   * of spending every queued alert on another 429. The waiting alerts' ack
+   * wait is renewed meanwhile; stopping ends the wait.
+   */
+  async #waitHold(msgs: readonly StreamMessage[]): Promise<void> {
+    while (!this.#stopping && this.#holdUntil > Date.now()) {
+      for (const m of msgs) m.working();
+      const ms = Math.min(this.#holdUntil - Date.now(), Math.max(1000, this.#s.ackWaitMs / 3));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.#holdWake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#holdWake = undefined;
+    }
   }
 
   async #flushBatch(): Promise<void> {
@@ -215,6 +272,7 @@ export class OutputRunner {
     const units = this.#batch;
     this.#batch = [];
     await this.#acquire();
+    await this.#waitHold(units.flatMap((u) => u.msgs));
     void this.#spawn(this.#deliverUnits(units).finally(() => this.#release()));
   }
 
@@ -235,13 +293,7 @@ export class OutputRunner {
     const deliveries = units.map((u) => this.#delivery(u));
     const started = performance.now();
     let failure: DeliveryError | undefined;
-    // Keep long deliveries from being redelivered meanwhile.
-    const keepAlive = setInterval(
-      () => {
-        for (const u of units) for (const m of u.msgs) m.working();
-      },
-      Math.max(1000, this.#s.ackWaitMs / 3),
-    );
+    this.#inFlight.add(units);
     try {
       if (deliveries.length === 1 || output.deliverBatch === undefined) {
         for (const d of deliveries) await output.deliver(d.alert, d.raw);
@@ -251,7 +303,7 @@ export class OutputRunner {
     } catch (err) {
       failure = DeliveryError.from(this.#s.name, err);
     } finally {
-      clearInterval(keepAlive);
+      this.#inFlight.delete(units);
     }
     this.#d.metrics.latency.observe((performance.now() - started) / 1000, this.#labels);
     if (failure === undefined) {
@@ -281,10 +333,7 @@ export class OutputRunner {
   }
 
   #settleDelivered(unit: Unit): void {
-    for (const m of unit.msgs) {
-      m.ack();
-      this.#firstSeen.delete(m.sequence);
-    }
+    for (const m of unit.msgs) this.#ack(m);
     this.#stats.delivered++;
     this.#d.metrics.delivered.inc(this.#labels);
   }
@@ -301,7 +350,12 @@ export class OutputRunner {
       return;
     }
     const attempts = Math.max(...unit.msgs.map((m) => m.deliveryCount));
-    const delay = Math.min(backoffDelay(attempts, this.#s.backoff, this.#d.random), this.#s.maxAgeMs - age);
+    // The wait a receiver asked for (Retry-After) replaces the backoff, within the output's largest delay.
+    const asked =
+      err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, this.#s.backoff.maxMs);
+    if (asked !== undefined) this.#holdUntil = Math.max(this.#holdUntil, Date.now() + asked);
+    const wait = asked ?? backoffDelay(attempts, this.#s.backoff, this.#d.random);
+    const delay = Math.min(wait, this.#s.maxAgeMs - age);
     if (attempts === 1 || attempts % 10 === 0) {
       this.#d.log(
         'warn',
@@ -340,10 +394,7 @@ export class OutputRunner {
       for (const m of unit.msgs) m.nak(this.#s.backoff.maxMs);
       return;
     }
-    for (const m of unit.msgs) {
-      m.ack();
-      this.#firstSeen.delete(m.sequence);
-    }
+    for (const m of unit.msgs) this.#ack(m);
     this.#stats.deadLettered++;
     this.#d.metrics.deadLettered.inc({ ...this.#labels, reason });
     this.#d.log(
@@ -362,9 +413,33 @@ export class OutputRunner {
     }
   }
 
+  /**
+   * Acks a settled alert. Acks wait up to ACK_LINGER_MS (or until
+   * ACK_BATCH_MAX wait) and leave together, in one write to the server, not
+   * one write per delivery: JetStream's explicit ack policy has no range ack,
+   * but the server then reads and handles them in one go. An alert is still
+   * acked only after its outcome is final; a crash in those 2 ms only means
+   * the alert is delivered again (at least once).
+   */
+  #ack(msg: StreamMessage): void {
+    this.#firstSeen.delete(msg.sequence);
+    this.#acks.push(msg);
+    if (this.#acks.length >= ACK_BATCH_MAX) this.#flushAcks();
+    else this.#ackFlush ??= setTimeout(() => this.#flushAcks(), ACK_LINGER_MS);
+  }
+
+  #flushAcks(): void {
+    if (this.#ackFlush !== undefined) clearTimeout(this.#ackFlush);
+    this.#ackFlush = undefined;
+    const acks = this.#acks;
+    this.#acks = [];
+    for (const m of acks) m.ack();
+  }
+
   /** True when the consumer has nothing left to deliver and nothing unsettled (everything stored is acked). */
   async idle(): Promise<boolean> {
     if (this.#consumer === undefined) return true;
+    this.#flushAcks();
     if (this.#tasks.size > 0 || this.#groups.size > 0 || this.#batch.length > 0) return false;
     const s = await this.#consumer.state();
     return s.pending === 0 && s.ackPending === 0;
@@ -378,6 +453,7 @@ export class OutputRunner {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#holdWake?.();
     await this.#consumer?.stop().catch(() => undefined);
     await this.#loop;
     for (const g of this.#groups.values()) {
@@ -387,6 +463,10 @@ export class OutputRunner {
     this.#groups.clear();
     await this.#flushBatch();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    clearInterval(this.#renewer);
+    this.#flushAcks();
+    // The acks reach the server before stop() resolves, even if the bus is closed right after.
+    await this.#d.bus.flush().catch(() => undefined);
     await this.#s.output.close().catch((err: unknown) => {
       this.#d.log('warn', `output ${this.#s.name}: close failed: ${String(err)}`);
     });

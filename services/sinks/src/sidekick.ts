@@ -284,6 +284,8 @@ export interface SidekickHttpOptions extends SidekickTlsOptions {
   readonly timeoutMs?: number;
   /** Default `Saker-Sinks`. */
   readonly userAgent?: string;
+  /** HTTP/1.1 pipelining depth per connection (Saker's; see HttpTransportOptions.pipelining). Default 1: none. */
+  readonly pipelining?: number;
 }
 
 export interface SidekickCommonOptions extends SidekickHttpOptions {
@@ -486,6 +488,7 @@ export class SidekickHttp {
       rejectUnauthorized: o.checkCert ?? true,
       ...tls,
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+      ...(o.pipelining === undefined ? {} : { pipelining: o.pipelining }),
       maxAnswer: 4096,
     };
     this.#http = new HttpTransport(name, target, options);

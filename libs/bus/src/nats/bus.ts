@@ -29,7 +29,7 @@ import type {
 import { toBusError, translating } from './errors.js';
 import { fromNatsHeaders, toNatsHeaders } from './headers.js';
 import { NatsKvStore } from './kv.js';
-import { ensureConsumer, ensureStream, openFeed, publishDurable } from './stream.js';
+import { assertPrefetch, ensureConsumer, ensureStream, openFeed, publishDurable } from './stream.js';
 
 export interface NatsBusOptions {
   /** One server URL or several (nats://host:port). */
@@ -186,9 +186,17 @@ export class NatsBus implements Bus {
     options: ConsumerOptions = {},
   ): Promise<DurableConsumer> {
     this.#assertOpen('consumer.ensure');
+    assertPrefetch(stream, durableName, options.prefetch);
     const jsm = await translating({ operation: 'consumer.ensure', stream }, () => this.jsm());
     await ensureConsumer(jsm, stream, durableName, options);
-    const feed = await openFeed(this.#js, jsm, stream, durableName, () => this.#feeds.delete(feed));
+    const feed = await openFeed(
+      this.#js,
+      jsm,
+      stream,
+      durableName,
+      () => this.#feeds.delete(feed),
+      options.prefetch,
+    );
     this.#feeds.add(feed);
     return feed;
   }

@@ -170,17 +170,28 @@ function toStreamMessage(m: JsMsg): StreamMessage {
   };
 }
 
-/** Starts a pull feed on an existing durable. */
+/** Throws RangeError unless `prefetch` is absent or an integer >= 1. */
+export function assertPrefetch(stream: string, durable: string, prefetch: number | undefined): void {
+  if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1)) {
+    throw new RangeError(`consumer ${stream}/${durable}: prefetch must be an integer >= 1, got ${prefetch}`);
+  }
+}
+
+/** Starts a pull feed on an existing durable, `prefetch` messages ahead of its reader (default 100). */
 export async function openFeed(
   js: JetStreamClient,
   jsm: JetStreamManager,
   stream: string,
   durable: string,
   onEnd: () => void,
+  prefetch?: number,
 ): Promise<DurableConsumer> {
   const ctx = { operation: 'consumer.consume', stream, consumer: durable } as const;
+  assertPrefetch(stream, durable, prefetch);
   const consumer = await translating(ctx, () => js.consumers.get(stream, durable));
-  const messages = await translating(ctx, () => consumer.consume());
+  const messages = await translating(ctx, () =>
+    consumer.consume(prefetch === undefined ? undefined : { max_messages: prefetch }),
+  );
   return new NatsFeed(jsm, stream, durable, messages, onEnd);
 }
 

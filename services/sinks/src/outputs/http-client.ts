@@ -4,19 +4,21 @@
  * alertmanager, through HttpTarget) and falcosidekick's chat and webhook
  * outputs (SidekickHttp).
  *
- * HttpTransport owns the connection pool (keep-alive or not), TLS (CA,
- * certificate checks off, client certificate and key), headers, gzip
- * uploads and the per-request timeout; `isRetryableStatus` and
+ * HttpTransport owns the connection pool (undici's `Pool`: keep-alive
+ * connections, or one connection per request), TLS (CA, certificate checks
+ * off, client certificate and key), headers, gzip uploads and the
+ * per-request timeout; `isRetryableStatus` and
  * `HttpTransport.sendOk` are the one status classifier: 2xx delivered;
- * 408, 429, 5xx, timeouts and network errors retryable; any other status
+ * 408, 429, 5xx, timeouts and network errors retryable (with the wait a
+ * 429 or 503 asks for in Retry-After, see retry-after.ts); any other status
  * permanent (the alert goes to the dead-letter subject).
  */
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { type Dispatcher, Pool, type buildConnector } from 'undici';
 import { SinksOptionsError, permanent, retryable } from '../errors.js';
+import { parseRetryAfter } from '../retry-after.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -59,13 +61,14 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Refuses user-set headers that could split a request (CR/LF, bad names) or
- * that the transport owns (content-length, transfer-encoding, host, connection).
+ * that the transport owns (content-length, transfer-encoding, host,
+ * connection, keep-alive, upgrade, expect).
  */
 export function checkHeaders(option: string, headers: Readonly<Record<string, string>>): void {
   for (const [k, v] of Object.entries(headers)) {
     if (!HEADER_NAME.test(k)) throw new SinksOptionsError(option, `bad header name ${JSON.stringify(k)}`);
     if (!HEADER_VALUE.test(v)) throw new SinksOptionsError(`${option}.${k}`, 'bad header value');
-    if (/^(content-length|transfer-encoding|host|connection)$/i.test(k)) {
+    if (/^(content-length|transfer-encoding|host|connection|keep-alive|upgrade|expect)$/i.test(k)) {
       throw new SinksOptionsError(option, `${k} cannot be set`);
     }
   }
@@ -74,13 +77,26 @@ export function checkHeaders(option: string, headers: Readonly<Record<string, st
 export interface HttpAnswer {
   readonly status: number;
   readonly body: string;
+  /** The answer's headers, names in lowercase; a repeated header's values joined with `, `. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface HttpTransportOptions {
   /** Keep connections open between requests. Default true; false also sends `connection: close`. */
   readonly keepAlive?: boolean;
-  /** Sockets kept per host. Default 16. */
+  /**
+   * Connections kept to the origin (requests beyond wait for one); opened
+   * only as the output's `concurrency` needs them. Default 64.
+   */
   readonly maxSockets?: number;
+  /**
+   * HTTP/1.1 pipelining: requests sent on one connection before the answer
+   * to the first came back. Default 1 (none, as Falco and falcosidekick).
+   * Above 1, a connection that breaks with requests in flight sends them
+   * again on a new one, so the receiver may see an alert twice (as with any
+   * retry); only for receivers known to handle pipelining.
+   */
+  readonly pipelining?: number;
   /** https: verify the receiver's certificate. Default true. */
   readonly rejectUnauthorized?: boolean;
   /** https: the CA(s) to trust instead of the system's (PEM). */
@@ -100,36 +116,55 @@ export interface HttpTransportOptions {
   readonly pathInErrors?: boolean;
 }
 
-/** Connections to one http(s) origin, for the output named `output`. */
+/**
+ * Connections to one http(s) origin, for the output named `output`, through
+ * undici's `Pool`. Requests go through `dispatch` with a small handler of
+ * our own (no response stream per request): one POST per alert makes this
+ * the hot path of the http and webhook outputs (docs/sinks.md, benchmark).
+ */
 export class HttpTransport {
   readonly base: URL;
   readonly #output: string;
-  readonly #agent: HttpAgent;
-  readonly #https: boolean;
+  readonly #pool: Pool;
   readonly #o: HttpTransportOptions;
   readonly #timeoutMs: number;
+  readonly #keepAlive: boolean;
+  readonly #pipelined: boolean;
+  readonly #limit: number;
+  readonly #basePath: string;
 
   constructor(output: string, base: URL, o: HttpTransportOptions = {}) {
     this.#output = output;
     this.base = base;
+    this.#basePath = `${base.pathname}${base.search}`;
     this.#o = o;
-    this.#https = base.protocol === 'https:';
     this.#timeoutMs = o.timeoutMs ?? 10_000;
-    const keepAlive = o.keepAlive ?? true;
-    const maxSockets = o.maxSockets ?? 16;
-    if (this.#https) {
-      const tls: ConstructorParameters<typeof HttpsAgent>[0] = {
-        keepAlive,
-        maxSockets,
-        rejectUnauthorized: o.rejectUnauthorized ?? true,
-      };
-      if (o.ca !== undefined) tls.ca = o.ca as string | Buffer | (string | Buffer)[];
-      if (o.cert !== undefined) tls.cert = o.cert;
-      if (o.key !== undefined) tls.key = o.key;
-      this.#agent = new HttpsAgent(tls);
-    } else {
-      this.#agent = new HttpAgent({ keepAlive, maxSockets });
+    this.#keepAlive = o.keepAlive ?? true;
+    if (o.pipelining !== undefined && !(Number.isInteger(o.pipelining) && o.pipelining >= 1)) {
+      throw new SinksOptionsError(
+        `outputs.${output}.pipelining`,
+        `expected an integer ≥ 1, got ${o.pipelining}`,
+      );
     }
+    this.#pipelined = this.#keepAlive && (o.pipelining ?? 1) > 1;
+    this.#limit = o.maxAnswer ?? 64 * 1024 * 1024;
+    const connect: buildConnector.BuildOptions = { timeout: this.#timeoutMs };
+    if (base.protocol === 'https:') {
+      connect.rejectUnauthorized = o.rejectUnauthorized ?? true;
+      if (o.ca !== undefined) connect.ca = o.ca as string | Buffer | (string | Buffer)[];
+      if (o.cert !== undefined) connect.cert = o.cert;
+      if (o.key !== undefined) connect.key = o.key;
+    }
+    this.#pool = new Pool(base.origin, {
+      connections: o.maxSockets ?? 64,
+      // 0 turns keep-alive off: a connection carries one request.
+      pipelining: this.#keepAlive ? Math.max(1, o.pipelining ?? 1) : 0,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+      connect,
+    });
+    // A connection that fails is reported through the request that used it.
+    this.#pool.on('connectionError', () => undefined);
   }
 
   /** The URL of `path` under the base URL (its path prefix kept). */
@@ -152,32 +187,45 @@ export class HttpTransport {
       data = await gzipAsync(data);
       h['content-encoding'] = 'gzip';
     }
-    h['content-length'] = String(data.length);
-    if (!(this.#o.keepAlive ?? true)) h.connection = 'close';
-    const request = this.#https ? httpsRequest : httpRequest;
-    const where = `${method} ${url.origin}${this.#o.pathInErrors ? url.pathname : ''}`;
-    const limit = this.#o.maxAnswer ?? 64 * 1024 * 1024;
     return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        { method, agent: this.#agent, headers: h, timeout: this.#timeoutMs },
-        (res) => {
-          readAnswer(res, limit).then(
-            (text) => resolve({ status: res.statusCode ?? 0, body: text }),
-            (err: unknown) =>
-              reject(retryable(this.#output, `reading the answer failed: ${String(err)}`, err)),
-          );
-        },
+      const handler = new AnswerHandler(this.#limit, resolve, (err) =>
+        reject(this.#failure(`${method} ${url.origin}${this.#o.pathInErrors ? url.pathname : ''}`, err)),
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
-      req.on('error', (err) => {
-        const code = (err as NodeJS.ErrnoException).code;
-        // A certificate the receiver will keep presenting is not healed by retrying soon, but an
-        // operator can fix it (new CA); keep it retryable so nothing is lost before max age.
-        reject(retryable(this.#output, `${where} failed: ${code ?? ''} ${err.message}`.trim(), err));
-      });
-      req.end(data);
+      try {
+        this.#pool.dispatch(
+          {
+            path: url === this.base ? this.#basePath : `${url.pathname}${url.search}`,
+            method: method as Dispatcher.HttpMethod,
+            headers: h,
+            body: data,
+            reset: !this.#keepAlive,
+            // undici pipelines only requests it may send again, and only when none waits for its answer.
+            ...(this.#pipelined ? { idempotent: true, blocking: false } : {}),
+          },
+          handler,
+        );
+      } catch (err) {
+        handler.onError(err instanceof Error ? err : new Error(String(err)));
+      }
     });
+  }
+
+  #failure(where: string, err: Error): Error {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'UND_ERR_INVALID_ARG') {
+      // A request undici refuses to send (a bad header value) fails the same way every time.
+      return permanent(this.#output, `${where} refused: ${err.message}`, err);
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      return retryable(this.#output, `${where} failed: no answer within ${this.#timeoutMs} ms`, err);
+    }
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return retryable(this.#output, `${where} failed: no connection within ${this.#timeoutMs} ms`, err);
+    }
+    // A certificate the receiver will keep presenting is not healed by retrying soon, but an
+    // operator can fix it (new CA); keep it retryable so nothing is lost before max age.
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return retryable(this.#output, `${where} failed: ${code ?? ''} ${err.message}${cause}`.trim(), err);
   }
 
   /**
@@ -190,29 +238,111 @@ export class HttpTransport {
     url: URL,
     body: string,
     headers?: Readonly<Record<string, string>>,
-    what = `${method} ${url.origin}${url.pathname}`,
+    what?: string,
   ): Promise<HttpAnswer> {
     const res = await this.send(method, url, body, headers);
     if (res.status >= 200 && res.status < 300) return res;
     const text = res.body.slice(0, 512).trim();
-    const detail = `${what} answered ${res.status}${text ? `: ${text}` : ''}`;
-    throw isRetryableStatus(res.status) ? retryable(this.#output, detail) : permanent(this.#output, detail);
+    const detail = `${what ?? `${method} ${url.origin}${url.pathname}`} answered ${res.status}${text ? `: ${text}` : ''}`;
+    if (!isRetryableStatus(res.status)) throw permanent(this.#output, detail);
+    // A rate limit (429) or an overloaded receiver (503) may say when to come back.
+    const wait =
+      res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
+    throw retryable(
+      this.#output,
+      wait === undefined ? detail : `${detail} (Retry-After ${wait} ms)`,
+      undefined,
+      wait,
+    );
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#pool.destroy().catch(() => undefined);
   }
 }
 
-/** The first `limit` bytes (whole chunks) of an answer; the rest is drained. */
-async function readAnswer(res: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk);
-    size += chunk.length;
+/** An answer whose headers are decoded only when read (most answers are a 2xx nobody looks into). */
+class Answer implements HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly #raw: readonly (Buffer | string)[];
+  #headers: Record<string, string> | undefined;
+
+  constructor(status: number, body: string, raw: readonly (Buffer | string)[]) {
+    this.status = status;
+    this.body = body;
+    this.#raw = raw;
   }
-  return Buffer.concat(chunks).toString('utf8');
+
+  get headers(): Readonly<Record<string, string>> {
+    if (this.#headers === undefined) {
+      const h: Record<string, string> = {};
+      for (let i = 0; i + 1 < this.#raw.length; i += 2) {
+        const name = String(this.#raw[i]).toLowerCase();
+        const value = String(this.#raw[i + 1]);
+        const had = h[name];
+        h[name] = had === undefined ? value : `${had}, ${value}`;
+      }
+      this.#headers = h;
+    }
+    return this.#headers;
+  }
+}
+
+/**
+ * One request's answer, collected from undici's dispatch callbacks: the
+ * status, the headers and the first `limit` bytes (whole chunks) of the
+ * body; the rest is read and dropped.
+ */
+class AnswerHandler implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #rawHeaders: readonly (Buffer | string)[] = [];
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #done = false;
+  readonly #limit: number;
+  readonly #resolve: (answer: HttpAnswer) => void;
+  readonly #reject: (err: Error) => void;
+
+  constructor(limit: number, resolve: (answer: HttpAnswer) => void, reject: (err: Error) => void) {
+    this.#limit = limit;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  onConnect(): void {}
+
+  onHeaders(status: number, raw: Buffer[] | string[] | null): boolean {
+    if (status < 200) return true; // 1xx: the final answer follows
+    this.#status = status;
+    this.#rawHeaders = raw ?? [];
+    this.#chunks = [];
+    this.#size = 0;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#size < this.#limit) this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const body = this.#chunks.length === 0 ? '' : Buffer.concat(this.#chunks).toString('utf8');
+    this.#resolve(new Answer(this.#status, body, this.#rawHeaders));
+  }
+
+  onError(err: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reject(err);
+  }
+
+  onUpgrade(): void {
+    this.onError(new Error('the receiver upgraded the connection'));
+  }
 }
 
 // --- the SIEM outputs' target --------------------------------------------------------

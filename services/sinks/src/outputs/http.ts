@@ -39,6 +39,8 @@ export interface HttpOutputOptions {
   readonly timeoutMs?: number;
   /** Sockets kept per host. Default 64. */
   readonly maxSockets?: number;
+  /** HTTP/1.1 pipelining depth per connection (Saker's; HttpTransportOptions.pipelining). Default 1: none. */
+  readonly pipelining?: number;
   /** Extra request headers (the later chat/SIEM outputs set their auth here). */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -70,6 +72,9 @@ export class HttpOutput implements Output {
     this.name = o.name ?? 'http';
     this.#o = o;
     const url = parseHttpUrl('http_output', o.url);
+    if (o.pipelining !== undefined && !(Number.isInteger(o.pipelining) && o.pipelining >= 1)) {
+      throw new SinksOptionsError('http_output.pipelining', `expected an integer ≥ 1, got ${o.pipelining}`);
+    }
     const tls: { ca?: Buffer[]; cert?: Buffer; key?: Buffer } = {};
     if (url.protocol === 'https:') {
       const ca = caList(o);
@@ -85,6 +90,7 @@ export class HttpOutput implements Output {
     this.#http = new HttpTransport(this.name, url, {
       keepAlive: o.keepAlive ?? true,
       maxSockets: o.maxSockets ?? 64,
+      ...(o.pipelining === undefined ? {} : { pipelining: o.pipelining }),
       rejectUnauthorized: !(o.insecure ?? false),
       ...tls,
       headers: {

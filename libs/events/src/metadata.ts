@@ -7,7 +7,8 @@
  * - `pods.<uid>`: a PodRecord, from the API server (cluster mode);
  * - `namespaces.<name>`: a NamespaceRecord;
  * - `workloads.<kind>.<uid>`: a WorkloadRecord (deployments, replicasets,
- *   daemonsets, statefulsets, jobs, cronjobs, services);
+ *   daemonsets, statefulsets, jobs, cronjobs, replicationcontrollers,
+ *   services);
  * - `shards.<index>`: a ShardLease (cluster mode's shard ownership).
  *
  * Deletion leaves a tombstone: the last record with `deleted_ts` set. Readers
@@ -82,6 +83,7 @@ export const WORKLOAD_KINDS = [
   'StatefulSet',
   'Job',
   'CronJob',
+  'ReplicationController',
   'Service',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];

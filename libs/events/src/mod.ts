@@ -10,6 +10,7 @@ export type {
   NetTuple,
   ContainerInfo,
   ContainerMount,
+  K8sServiceRef,
   PodInfo,
 } from './syscall.js';
 export { FD_TYPES, L4_PROTOS } from './syscall.js';

@@ -225,6 +225,13 @@ export interface ContainerMount {
   readonly propagation?: string;
 }
 
+/**
+ * The pod and, when cluster-mode enrichment runs, the objects around it: its
+ * namespace, its controller (a ReplicaSet and the Deployment owning that, or a
+ * ReplicationController) and the Services whose selector matches it. Those
+ * back Falco's `k8s.ns.*`, `k8s.rs.*`, `k8s.deployment.*`, `k8s.rc.*` and
+ * `k8s.svc.*` fields.
+ */
 export interface PodInfo {
   readonly pod_name?: string;
   readonly pod_uid?: string;
@@ -233,4 +240,26 @@ export interface PodInfo {
   readonly pod_sandbox_id?: string;
   readonly pod_full_sandbox_id?: string;
   readonly ns_name?: string;
+  readonly ns_uid?: string;
+  readonly ns_labels?: Readonly<Record<string, string>>;
+  /** The ReplicaSet controlling the pod. */
+  readonly rs_name?: string;
+  readonly rs_uid?: string;
+  readonly rs_labels?: Readonly<Record<string, string>>;
+  /** The Deployment controlling that ReplicaSet. */
+  readonly deployment_name?: string;
+  readonly deployment_uid?: string;
+  readonly deployment_labels?: Readonly<Record<string, string>>;
+  /** The ReplicationController controlling the pod. */
+  readonly rc_name?: string;
+  readonly rc_uid?: string;
+  readonly rc_labels?: Readonly<Record<string, string>>;
+  /** The Services of the pod's namespace whose selector matches its labels, by name. */
+  readonly services?: readonly K8sServiceRef[];
+}
+
+export interface K8sServiceRef {
+  readonly name: string;
+  readonly uid: string;
+  readonly labels?: Readonly<Record<string, string>>;
 }

@@ -422,6 +422,37 @@ export function checkK8s(value: unknown): void {
   v = k.ns_name;
   if (v !== undefined && typeof v !== 'string') badStr('$.k8s', 'ns_name', v);
   stringRecord(k.pod_labels, 'pod_labels', '$.k8s');
+  // What cluster-mode enrichment adds; absent from most events, so one test each.
+  for (const key of K8S_OBJECT_STRINGS) {
+    v = k[key];
+    if (v !== undefined && typeof v !== 'string') badStr('$.k8s', key, v);
+  }
+  for (const key of K8S_OBJECT_LABELS) stringRecord(k[key], key, '$.k8s');
+  v = k.services;
+  if (v !== undefined) checkServices(v);
+}
+
+const K8S_OBJECT_STRINGS = [
+  'ns_uid',
+  'rs_name',
+  'rs_uid',
+  'deployment_name',
+  'deployment_uid',
+  'rc_name',
+  'rc_uid',
+] as const;
+const K8S_OBJECT_LABELS = ['ns_labels', 'rs_labels', 'deployment_labels', 'rc_labels'] as const;
+
+function checkServices(value: unknown): void {
+  if (!Array.isArray(value)) fail('$.k8s.services', `expected an array, got ${describe(value)}`);
+  for (let i = 0; i < value.length; i++) {
+    const path = `$.k8s.services[${i}]`;
+    const s: unknown = value[i];
+    if (!isObject(s)) badObject(path, s);
+    str(s, 'name', path);
+    str(s, 'uid', path);
+    stringRecord(s.labels, 'labels', path);
+  }
 }
 
 function parseK8sAudit(o: Obj): K8sAuditEvent {

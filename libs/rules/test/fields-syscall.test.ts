@@ -659,7 +659,94 @@ describe('syscall fields: Kubernetes', () => {
       'k8s.pod.ip': '10.1.2.3',
       'k8s.deployment.name': undefined,
       'k8s.ns.label[team]': undefined,
+      'k8s.svc.name': undefined,
+      'k8s.svc.labels': undefined,
+      'k8s.rc.labels': undefined,
     });
+  });
+
+  // What the engine's join adds when cluster-mode enrichment runs.
+  const inCluster: SyscallEvent = {
+    ...inPod,
+    k8s: {
+      ...inPod.k8s,
+      ns_uid: 'ns-uid-1',
+      ns_labels: { team: 'payments', 'kubernetes.io/metadata.name': 'shop' },
+      rs_name: 'web-7d9f',
+      rs_uid: 'rs-uid-1',
+      rs_labels: { app: 'web', 'pod-template-hash': '7d9f' },
+      deployment_name: 'web',
+      deployment_uid: 'dep-uid-1',
+      deployment_labels: { app: 'web', owner: '' },
+      services: [
+        { name: 'web', uid: 'svc-uid-1', labels: { tier: 'front', app: 'web' } },
+        { name: 'web-headless', uid: 'svc-uid-2' },
+        { name: 'zz-all', uid: 'svc-uid-3', labels: { tier: 'any' } },
+      ],
+    },
+  };
+
+  it('extracts the namespace, replica set and deployment', () => {
+    check(inCluster, {
+      'k8s.ns.name': 'shop',
+      'k8s.ns.id': 'ns-uid-1',
+      'k8s.ns.label[team]': 'payments',
+      'k8s.ns.label.kubernetes.io/metadata.name': 'shop',
+      'k8s.ns.label[nope]': undefined,
+      'k8s.ns.labels': 'kubernetes.io/metadata.name:shop, team:payments',
+      'k8s.rs.name': 'web-7d9f',
+      'k8s.rs.id': 'rs-uid-1',
+      'k8s.rs.label.pod-template-hash': '7d9f',
+      'k8s.rs.labels': 'app:web, pod-template-hash:7d9f',
+      'k8s.deployment.name': 'web',
+      'k8s.deployment.id': 'dep-uid-1',
+      'k8s.deployment.label[app]': 'web',
+      'k8s.deployment.label[owner]': '',
+      'k8s.deployment.labels': 'app:web, owner',
+      'k8s.rc.name': undefined,
+      'k8s.rc.id': undefined,
+      'k8s.rc.label[app]': undefined,
+      'k8s.rc.labels': undefined,
+    });
+    check(
+      { ...inPod, k8s: { ...inPod.k8s, rc_name: 'legacy', rc_uid: 'rc-uid-1', rc_labels: { app: 'old' } } },
+      {
+        'k8s.rc.name': 'legacy',
+        'k8s.rc.id': 'rc-uid-1',
+        'k8s.rc.label.app': 'old',
+        'k8s.rc.labels': 'app:old',
+        'k8s.rs.name': undefined,
+      },
+    );
+  });
+
+  it('covers every matching service, joined in order, as libsinsp did', () => {
+    check(inCluster, {
+      'k8s.svc.name': 'web, web-headless, zz-all',
+      'k8s.svc.id': 'svc-uid-1, svc-uid-2, svc-uid-3',
+      'k8s.svc.label[tier]': 'front, any',
+      'k8s.svc.label.app': 'web',
+      'k8s.svc.label[nope]': undefined,
+      'k8s.svc.labels': 'app:web, tier:front, tier:any',
+    });
+    const one = { ...inCluster, k8s: { ...inCluster.k8s, services: [{ name: 'solo', uid: 'u' }] } };
+    check(one, { 'k8s.svc.name': 'solo', 'k8s.svc.labels': '', 'k8s.svc.label[tier]': undefined });
+    const none = { ...inCluster, k8s: { ...inCluster.k8s, services: [] } };
+    check(none, { 'k8s.svc.name': undefined, 'k8s.svc.id': undefined, 'k8s.svc.labels': undefined });
+  });
+
+  it('refuses the label fields without a key', () => {
+    for (const name of [
+      'k8s.ns.label',
+      'k8s.rs.label',
+      'k8s.deployment.label',
+      'k8s.rc.label',
+      'k8s.svc.label',
+    ]) {
+      const found = syscallFields.lookup(name, undefined);
+      assert.ok(found, name);
+      assert.throws(() => found.def.bind(found.arg), FieldArgumentError, name);
+    }
   });
 });
 

@@ -31,6 +31,12 @@ export const KUBE_RESOURCES = {
   pods: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Pod', namespaced: true },
   namespaces: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Namespace', namespaced: false },
   services: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Service', namespaced: true },
+  replicationcontrollers: {
+    prefix: '/api/v1',
+    apiVersion: 'v1',
+    kind: 'ReplicationController',
+    namespaced: true,
+  },
   deployments: { prefix: '/apis/apps/v1', apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true },
   replicasets: { prefix: '/apis/apps/v1', apiVersion: 'apps/v1', kind: 'ReplicaSet', namespaced: true },
   daemonsets: { prefix: '/apis/apps/v1', apiVersion: 'apps/v1', kind: 'DaemonSet', namespaced: true },

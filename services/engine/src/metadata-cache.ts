@@ -1,6 +1,7 @@
 /**
  * The engine's metadata cache over KV `saker_meta` (docs/engine.md, "Metadata
- * cache"). Two watches (`containers.>`, `pods.*`) feed it; the join reads it.
+ * cache"). Four watches (`containers.>`, `pods.*`, `namespaces.*`,
+ * `workloads.>`) feed it; the join reads it.
  *
  * - An entry per record, on one recency list with a second chance
  *   (metadata-lru.ts): bounded by `maxEntries`, least recently used out
@@ -12,6 +13,14 @@
  *   frozen) when a record arrives, not per event: a hit costs a Map lookup,
  *   a flag store and two stores into the event (joinOwned; join makes one
  *   shallow copy instead).
+ * - Namespaces, ReplicaSets, Deployments, ReplicationControllers and
+ *   Services (cluster mode) are mirrored, not cached on use: the watch never
+ *   sends a record again, and a namespace's services cannot be read back by
+ *   key, so they are held until deleted (or their tombstone expires), at
+ *   most maxEntries of them. They complete the `k8s` object of the
+ *   containers of their namespace (namespace uid and labels, the pod's
+ *   controller chain, the services selecting it), which is rebuilt when one
+ *   of them changes, never per event.
  * - An event of an unknown container waits up to `waitMs` for its record
  *   (one shared wait per id; a KV get runs meanwhile in case the record was
  *   dropped from the cache or the watch lags). After a timeout, the id is
@@ -23,10 +32,15 @@ import { BUCKETS, type Bus, type KvStore, type KvWatch, type KvWatchEntry, META_
 import {
   type ContainerInfo,
   type ContainerRecord,
+  type K8sServiceRef,
+  type NamespaceRecord,
+  type OwnerRef,
   type PodInfo,
   type PodRecord,
   type SakerEvent,
   type SyscallEvent,
+  type WorkloadKind,
+  type WorkloadRecord,
   decodeMetaRecord,
 } from '@saker/events';
 import { RateLimitedLog } from './log.js';
@@ -56,6 +70,15 @@ void onlySyscallEventsHaveContainer;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 const CONTAINERS_PREFIX = 'containers.';
 const PODS_PREFIX = 'pods.';
+const NAMESPACES_PREFIX = 'namespaces.';
+const WORKLOADS_PREFIX = 'workloads.';
+/** The workload kinds the k8s fields read, by their key token; the others are not held. */
+const MIRRORED_WORKLOADS: ReadonlyMap<string, WorkloadKind> = new Map([
+  ['replicaset', 'ReplicaSet'],
+  ['deployment', 'Deployment'],
+  ['replicationcontroller', 'ReplicationController'],
+  ['service', 'Service'],
+]);
 /** Most waits at once (distinct unknown ids); past it, events of new unknown ids do not wait. */
 const MAX_PENDING = 4096;
 /** Most KV gets for missing records at once; the watch still ends waits beyond it. */
@@ -76,10 +99,12 @@ interface ContainerEntry extends EntryBase {
   container: ContainerInfo;
   /** The record's own pod info. */
   ownK8s: PodInfo | undefined;
-  /** ownK8s completed from the pod record; frozen, shared. */
+  /** ownK8s completed from the pod record and the mirrored objects; frozen, shared. */
   k8s: PodInfo | undefined;
   podUid: string | undefined;
   pod: PodEntry | undefined;
+  /** The namespace it is listed under in #nsContainers (its k8s.ns_name). */
+  ns: string | undefined;
   /** The next entry under the same index key (see metadata-index.ts). */
   sameKey: IndexedContainer | undefined;
 }
@@ -88,9 +113,37 @@ interface PodEntry extends EntryBase {
   readonly kind: 'pod';
   readonly uid: string;
   k8s: PodInfo;
+  /** The pod's controller. */
+  owner: OwnerRef | undefined;
 }
 
-type Entry = ContainerEntry | PodEntry;
+type Labels = Readonly<Record<string, string>>;
+
+/** A mirrored namespace; never on the recency list. */
+interface NamespaceEntry extends EntryBase {
+  readonly kind: 'namespace';
+  readonly name: string;
+  uid: string;
+  labels: Labels | undefined;
+}
+
+/** A mirrored ReplicaSet, Deployment, ReplicationController or Service; never on the recency list. */
+interface WorkloadEntry extends EntryBase {
+  readonly kind: 'workload';
+  readonly uid: string;
+  workload: WorkloadKind;
+  namespace: string;
+  name: string;
+  labels: Labels | undefined;
+  /** A Service's selector; one that is empty or absent selects no pod. */
+  selector: Labels | undefined;
+  owner: OwnerRef | undefined;
+  /** A Service as the pods it selects show it; frozen, shared. */
+  ref: K8sServiceRef;
+}
+
+type MirrorEntry = NamespaceEntry | WorkloadEntry;
+type Entry = ContainerEntry | PodEntry | MirrorEntry;
 
 interface Pending {
   readonly promise: Promise<void>;
@@ -121,6 +174,24 @@ function mergePod(own: PodInfo | undefined, api: PodInfo | undefined): PodInfo |
   return merged;
 }
 
+type MutablePod = { -readonly [K in keyof PodInfo]: PodInfo[K] };
+
+/** Whether every pair of a (non-empty) selector is among the pod's labels. */
+function selects(selector: Labels | undefined, labels: Labels): boolean {
+  if (selector === undefined) return false;
+  let pairs = 0;
+  for (const k in selector) {
+    if (!Object.hasOwn(labels, k) || labels[k] !== selector[k]) return false;
+    pairs++;
+  }
+  return pairs > 0;
+}
+
+function byName(a: K8sServiceRef, b: K8sServiceRef): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
+}
+
 function nsToMs(ns: string): number {
   return Number(BigInt(ns) / 1_000_000n);
 }
@@ -148,6 +219,13 @@ class KvMetadataCache implements KvMetadataProvider {
   readonly #pods = new Map<string, PodEntry>();
   /** Pod uid to the containers that name it, whether its pod record is here or not. */
   readonly #podContainers = new Map<string, Set<ContainerEntry>>();
+  readonly #namespaces = new Map<string, NamespaceEntry>();
+  /** Mirrored workloads by uid. */
+  readonly #workloads = new Map<string, WorkloadEntry>();
+  /** Namespace name to its Services. */
+  readonly #services = new Map<string, Set<WorkloadEntry>>();
+  /** Namespace name to the cached containers in it: what a namespace or workload change rebuilds. */
+  readonly #nsContainers = new Map<string, Set<ContainerEntry>>();
   readonly #pending = new Map<string, Pending>();
   /** Container id to when its negative entry ends (ms); in insertion order, oldest first. */
   readonly #negative = new Map<string, number>();
@@ -178,6 +256,7 @@ class KvMetadataCache implements KvMetadataProvider {
   #evictedLru = 0;
   #expired = 0;
   #removed = 0;
+  #mirrorFull = 0;
 
   constructor(kv: KvStore, opts: ResolvedKvMetadataOptions) {
     this.#kv = kv;
@@ -187,7 +266,12 @@ class KvMetadataCache implements KvMetadataProvider {
   }
 
   async begin(): Promise<void> {
-    for (const key of [META_KEYS.allContainers, META_KEYS.allPods]) {
+    for (const key of [
+      META_KEYS.allContainers,
+      META_KEYS.allPods,
+      META_KEYS.allNamespaces,
+      META_KEYS.allWorkloads,
+    ]) {
       const watch = await this.#kv.watch({ key });
       this.#watches.push(watch);
       this.#loops.push(this.#follow(watch, key));
@@ -393,6 +477,12 @@ class KvMetadataCache implements KvMetadataProvider {
   #put(key: string, value: Uint8Array, revision: number): void {
     const existing = this.#byKey.get(key);
     if (existing !== undefined && existing.revision >= revision) return;
+    let workload: WorkloadKind | undefined;
+    if (key.startsWith(WORKLOADS_PREFIX)) {
+      // Kinds no field reads (DaemonSet, Job, ...) are not even decoded.
+      workload = MIRRORED_WORKLOADS.get(key.slice(WORKLOADS_PREFIX.length, key.lastIndexOf('.')));
+      if (workload === undefined) return;
+    }
     let record: ReturnType<typeof decodeMetaRecord>;
     try {
       record = decodeMetaRecord(value);
@@ -410,11 +500,23 @@ class KvMetadataCache implements KvMetadataProvider {
     } else if (key.startsWith(PODS_PREFIX)) {
       if (record.kind !== 'pod') this.#bad(key, `$.kind: expected pod, got ${record.kind}`);
       else this.#putPod(key, key.slice(PODS_PREFIX.length), record, revision, existing);
+    } else if (key.startsWith(NAMESPACES_PREFIX)) {
+      if (record.kind !== 'namespace') this.#bad(key, `$.kind: expected namespace, got ${record.kind}`);
+      else if (record.name !== key.slice(NAMESPACES_PREFIX.length))
+        this.#bad(key, `$.name: ${JSON.stringify(record.name)} is not the key's name`);
+      else this.#putMirror(key, record, revision, existing);
+    } else if (workload !== undefined) {
+      if (record.kind !== 'workload') this.#bad(key, `$.kind: expected workload, got ${record.kind}`);
+      else if (record.workload !== workload)
+        this.#bad(key, `$.workload: expected ${workload}, got ${record.workload}`);
+      else if (record.uid !== key.slice(key.lastIndexOf('.') + 1))
+        this.#bad(key, `$.uid: ${JSON.stringify(record.uid)} is not the key's uid`);
+      else this.#putMirror(key, record, revision, existing);
     }
   }
 
   /** When a tombstone stops serving; undefined for a live record. Throws nothing: deleted_ts is checked. */
-  #expiry(record: ContainerRecord | PodRecord): number | undefined {
+  #expiry(record: ContainerRecord | PodRecord | NamespaceRecord | WorkloadRecord): number | undefined {
     return record.deleted_ts === undefined ? undefined : nsToMs(record.deleted_ts) + this.#o.ttlMs;
   }
 
@@ -459,6 +561,7 @@ class KvMetadataCache implements KvMetadataProvider {
         k8s: undefined,
         podUid,
         pod: undefined,
+        ns: undefined,
         sameKey: undefined,
         newer: undefined,
         older: undefined,
@@ -471,7 +574,7 @@ class KvMetadataCache implements KvMetadataProvider {
       this.#containers++;
       this.#linkPod(entry);
     }
-    entry.k8s = deepFreeze(mergePod(ownK8s, entry.pod?.k8s));
+    this.#rebuild(entry);
     if (expiresAt === undefined) this.#tombstones.delete(entry);
     else this.#tombstones.add(entry);
     this.#lru.front(entry, this.#now);
@@ -491,6 +594,7 @@ class KvMetadataCache implements KvMetadataProvider {
       entry.revision = revision;
       entry.expiresAt = expiresAt;
       entry.k8s = deepFreeze(record.k8s);
+      entry.owner = deepFreeze(record.owner);
     } else {
       entry = {
         kind: 'pod',
@@ -499,6 +603,7 @@ class KvMetadataCache implements KvMetadataProvider {
         revision,
         expiresAt,
         k8s: deepFreeze(record.k8s),
+        owner: deepFreeze(record.owner),
         newer: undefined,
         older: undefined,
         listedAt: 0,
@@ -510,7 +615,7 @@ class KvMetadataCache implements KvMetadataProvider {
     }
     for (const c of this.#podContainers.get(uid) ?? []) {
       c.pod = entry;
-      c.k8s = deepFreeze(mergePod(c.ownK8s, entry.k8s));
+      this.#rebuild(c);
     }
     if (expiresAt === undefined) this.#tombstones.delete(entry);
     else this.#tombstones.add(entry);
@@ -544,17 +649,208 @@ class KvMetadataCache implements KvMetadataProvider {
     this.#byKey.delete(entry.key);
     this.#tombstones.delete(entry);
     this.#lru.remove(entry);
-    if (entry.kind === 'pod') {
-      this.#pods.delete(entry.uid);
-      for (const c of this.#podContainers.get(entry.uid) ?? []) {
-        c.pod = undefined;
-        c.k8s = c.ownK8s;
-      }
+    switch (entry.kind) {
+      case 'pod':
+        this.#pods.delete(entry.uid);
+        for (const c of this.#podContainers.get(entry.uid) ?? []) {
+          c.pod = undefined;
+          this.#rebuild(c);
+        }
+        return;
+      case 'namespace':
+        this.#namespaces.delete(entry.name);
+        this.#rebuildNamespace(entry.name);
+        return;
+      case 'workload':
+        this.#workloads.delete(entry.uid);
+        this.#unlistService(entry);
+        this.#rebuildNamespace(entry.namespace);
+        return;
+      case 'container':
+        this.#containers--;
+        this.#unlinkPod(entry);
+        this.#listIn(entry, undefined);
+        this.#byId.remove(entry);
+    }
+  }
+
+  // --- namespaces and workloads (cluster mode) ---------------------------------
+
+  #putMirror(
+    key: string,
+    record: NamespaceRecord | WorkloadRecord,
+    revision: number,
+    existing: Entry | undefined,
+  ): void {
+    const expiresAt = this.#expiry(record);
+    if (expiresAt !== undefined && expiresAt <= this.#now) {
+      if (existing !== undefined) this.#drop(existing);
       return;
     }
-    this.#containers--;
-    this.#unlinkPod(entry);
-    this.#byId.remove(entry);
+    if (existing === undefined && this.#namespaces.size + this.#workloads.size >= this.#o.maxEntries) {
+      this.#mirrorFull++;
+      this.#warn.warn(
+        'metadata-mirror-full',
+        `engine: skipped ${BUCKETS.meta}/${key}: ${this.#o.maxEntries} namespace and workload records held already (max_entries)`,
+      );
+      return;
+    }
+    const labels = deepFreeze(record.labels);
+    let entry: MirrorEntry;
+    if (record.kind === 'namespace') {
+      if (existing?.kind === 'namespace') {
+        entry = existing;
+        entry.uid = record.uid;
+        entry.labels = labels;
+      } else {
+        entry = { kind: 'namespace', key, name: record.name, uid: record.uid, labels, ...unlisted(revision) };
+        this.#namespaces.set(entry.name, entry);
+      }
+    } else {
+      const ref: K8sServiceRef = Object.freeze(
+        labels === undefined
+          ? { name: record.name, uid: record.uid }
+          : { name: record.name, uid: record.uid, labels },
+      );
+      if (existing?.kind === 'workload') {
+        entry = existing;
+        const before = entry.namespace;
+        this.#unlistService(entry);
+        entry.workload = record.workload;
+        entry.namespace = record.namespace;
+        entry.name = record.name;
+        entry.labels = labels;
+        entry.selector = deepFreeze(record.selector);
+        entry.owner = deepFreeze(record.owner);
+        entry.ref = ref;
+        if (before !== entry.namespace) this.#rebuildNamespace(before);
+      } else {
+        entry = {
+          kind: 'workload',
+          key,
+          uid: record.uid,
+          workload: record.workload,
+          namespace: record.namespace,
+          name: record.name,
+          labels,
+          selector: deepFreeze(record.selector),
+          owner: deepFreeze(record.owner),
+          ref,
+          ...unlisted(revision),
+        };
+        this.#workloads.set(entry.uid, entry);
+      }
+      if (entry.workload === 'Service') {
+        let set = this.#services.get(entry.namespace);
+        if (set === undefined) {
+          set = new Set();
+          this.#services.set(entry.namespace, set);
+        }
+        set.add(entry);
+      }
+    }
+    if (existing === undefined) this.#byKey.set(key, entry);
+    entry.revision = revision;
+    entry.expiresAt = expiresAt;
+    if (expiresAt === undefined) this.#tombstones.delete(entry);
+    else this.#tombstones.add(entry);
+    this.#rebuildNamespace(entry.kind === 'namespace' ? entry.name : entry.namespace);
+  }
+
+  #unlistService(entry: WorkloadEntry): void {
+    const set = this.#services.get(entry.namespace);
+    if (set === undefined || !set.delete(entry)) return;
+    if (set.size === 0) this.#services.delete(entry.namespace);
+  }
+
+  #rebuildNamespace(ns: string): void {
+    const set = this.#nsContainers.get(ns);
+    if (set === undefined) return;
+    for (const c of set) this.#rebuild(c);
+  }
+
+  /** Files the container under namespace `ns` (undefined: under none). */
+  #listIn(entry: ContainerEntry, ns: string | undefined): void {
+    if (entry.ns === ns) return;
+    if (entry.ns !== undefined) {
+      const set = this.#nsContainers.get(entry.ns);
+      set?.delete(entry);
+      if (set?.size === 0) this.#nsContainers.delete(entry.ns);
+    }
+    entry.ns = ns;
+    if (ns === undefined) return;
+    let set = this.#nsContainers.get(ns);
+    if (set === undefined) {
+      set = new Set();
+      this.#nsContainers.set(ns, set);
+    }
+    set.add(entry);
+  }
+
+  /** Builds the container's joined `k8s` object: its own, the pod record's, the mirrored objects'. */
+  #rebuild(c: ContainerEntry): void {
+    const pod = mergePod(c.ownK8s, c.pod?.k8s);
+    this.#listIn(c, pod?.ns_name);
+    c.k8s = pod === undefined ? undefined : deepFreeze(this.#complete(pod, c.pod?.owner));
+  }
+
+  /**
+   * The pod with what cluster mode knows around it, or `pod` itself when it
+   * knows nothing. The controller's name and uid come from the ownerReference
+   * even before (or without) the controller's own record; its labels, and a
+   * ReplicaSet's Deployment, need that record.
+   */
+  #complete(pod: PodInfo, owner: OwnerRef | undefined): PodInfo {
+    const ns = pod.ns_name;
+    if (ns === undefined) return pod;
+    const out: MutablePod = {};
+    let added = false;
+    const namespace = this.#namespaces.get(ns);
+    if (namespace !== undefined) {
+      out.ns_uid = namespace.uid;
+      if (namespace.labels !== undefined) out.ns_labels = namespace.labels;
+      added = true;
+    }
+    if (owner?.kind === 'ReplicaSet') {
+      out.rs_name = owner.name;
+      out.rs_uid = owner.uid;
+      added = true;
+      const rs = this.#workload(owner.uid, 'ReplicaSet', ns);
+      if (rs?.labels !== undefined) out.rs_labels = rs.labels;
+      const up = rs?.owner;
+      if (up?.kind === 'Deployment') {
+        out.deployment_name = up.name;
+        out.deployment_uid = up.uid;
+        const deployment = this.#workload(up.uid, 'Deployment', ns);
+        if (deployment?.labels !== undefined) out.deployment_labels = deployment.labels;
+      }
+    } else if (owner?.kind === 'ReplicationController') {
+      out.rc_name = owner.name;
+      out.rc_uid = owner.uid;
+      added = true;
+      const rc = this.#workload(owner.uid, 'ReplicationController', ns);
+      if (rc?.labels !== undefined) out.rc_labels = rc.labels;
+    }
+    const services = this.#services.get(ns);
+    const labels = pod.pod_labels;
+    if (services !== undefined && labels !== undefined) {
+      let matched: K8sServiceRef[] | undefined;
+      for (const s of services) {
+        if (!selects(s.selector, labels)) continue;
+        if (matched === undefined) matched = [s.ref];
+        else matched.push(s.ref);
+      }
+      if (matched !== undefined) {
+        out.services = matched.sort(byName);
+        added = true;
+      }
+    }
+    return added ? { ...pod, ...out } : pod;
+  }
+
+  #workload(uid: string, kind: WorkloadKind, ns: string): WorkloadEntry | undefined {
+    const w = this.#workloads.get(uid);
+    return w !== undefined && w.workload === kind && w.namespace === ns ? w : undefined;
   }
 
   #evict(): void {
@@ -619,8 +915,15 @@ class KvMetadataCache implements KvMetadataProvider {
       evictedLru: this.#evictedLru,
       expired: this.#expired,
       removed: this.#removed,
+      mirrorFull: this.#mirrorFull,
     };
-    return { containers: this.#containers, pods: this.#pods.size, ...counters };
+    return {
+      containers: this.#containers,
+      pods: this.#pods.size,
+      namespaces: this.#namespaces.size,
+      workloads: this.#workloads.size,
+      ...counters,
+    };
   }
 
   close(): Promise<void> {
@@ -654,6 +957,19 @@ class KvMetadataCache implements KvMetadataProvider {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The recency-list fields of an entry that is never on the list (a mirrored one). */
+function unlisted(revision: number): LruNode & { revision: number; expiresAt: undefined } {
+  return {
+    revision,
+    expiresAt: undefined,
+    newer: undefined,
+    older: undefined,
+    listedAt: 0,
+    used: false,
+    listed: false,
+  };
 }
 
 /**

@@ -11,6 +11,10 @@ export interface KvMetadataStats {
   readonly containers: number;
   /** Pod records held (tombstones included). */
   readonly pods: number;
+  /** Namespace records held (tombstones included). */
+  readonly namespaces: number;
+  /** ReplicaSet, Deployment, ReplicationController and Service records held (tombstones included). */
+  readonly workloads: number;
   /** Events joined with their container's record (at once or after a wait). */
   readonly joinHits: number;
   /** Events of a container (not `host`) evaluated without its record. */
@@ -33,9 +37,11 @@ export interface KvMetadataStats {
   readonly evictedLru: number;
   readonly expired: number;
   readonly removed: number;
+  /** Namespace and workload records skipped because maxEntries of them were held. */
+  readonly mirrorFull: number;
 }
 
-export type CounterName = Exclude<keyof KvMetadataStats, 'containers' | 'pods'>;
+export type CounterName = Exclude<keyof KvMetadataStats, 'containers' | 'pods' | 'namespaces' | 'workloads'>;
 
 const COUNTERS: readonly (readonly [CounterName, string, string])[] = [
   ['joinHits', 'saker_engine_metadata_join_hits_total', 'Events joined with their container metadata'],
@@ -78,6 +84,11 @@ const COUNTERS: readonly (readonly [CounterName, string, string])[] = [
     'saker_engine_metadata_removed_total',
     'Records dropped because their key was deleted or purged',
   ],
+  [
+    'mirrorFull',
+    'saker_engine_metadata_mirror_full_total',
+    'Namespace and workload records skipped because max_entries of them were held',
+  ],
 ];
 
 export class MetadataCacheMetrics {
@@ -103,5 +114,7 @@ export class MetadataCacheMetrics {
     }
     this.#entries.set(stats.containers, { kind: 'container' });
     this.#entries.set(stats.pods, { kind: 'pod' });
+    this.#entries.set(stats.namespaces, { kind: 'namespace' });
+    this.#entries.set(stats.workloads, { kind: 'workload' });
   }
 }

@@ -88,6 +88,7 @@ function seed(kube: KubeApiServer): { pods: KubeTestObject[] } {
   kube.apply('statefulsets', workload('db', 'sts-1'));
   kube.apply('jobs', workload('migrate', 'job-1'));
   kube.apply('cronjobs', workload('nightly', 'cj-1'));
+  kube.apply('replicationcontrollers', workload('legacy', 'rc-1'));
   kube.apply('services', workload('web-svc', 'svc-1', { spec: { selector: { app: 'web' }, ports: [] } }));
   const pods = [
     kube.apply('pods', pod('web-1', 'node-a', { app: 'web' })),
@@ -254,6 +255,7 @@ describe('enrich cluster mode (real nats-server, Kubernetes list+watch stand-in)
       ['statefulset', 'sts-1'],
       ['job', 'job-1'],
       ['cronjob', 'cj-1'],
+      ['replicationcontroller', 'rc-1'],
     ] as const) {
       assert.equal((await read(kv, META_KEYS.workload(kind, uid)))?.kind, 'workload', kind);
     }

@@ -1,5 +1,5 @@
 /**
- * The nine informers of cluster mode: one list, then one watch from the
+ * The ten informers of cluster mode: one list, then one watch from the
  * list's resourceVersion, per resource, each through @kubernetes/client-node's
  * ListWatch. On top of the client:
  *
@@ -46,6 +46,7 @@ const PATHS: Readonly<Record<ClusterResource, string>> = {
   pods: '/api/v1/pods',
   namespaces: '/api/v1/namespaces',
   services: '/api/v1/services',
+  replicationcontrollers: '/api/v1/replicationcontrollers',
   deployments: '/apis/apps/v1/deployments',
   replicasets: '/apis/apps/v1/replicasets',
   daemonsets: '/apis/apps/v1/daemonsets',
@@ -64,6 +65,7 @@ function listers(kc: KubeConfig): Readonly<Record<ClusterResource, Lister>> {
     pods: () => core.listPodForAllNamespaces(),
     namespaces: () => core.listNamespace(),
     services: () => core.listServiceForAllNamespaces(),
+    replicationcontrollers: () => core.listReplicationControllerForAllNamespaces(),
     deployments: () => apps.listDeploymentForAllNamespaces(),
     replicasets: () => apps.listReplicaSetForAllNamespaces(),
     daemonsets: () => apps.listDaemonSetForAllNamespaces(),

@@ -7,7 +7,7 @@
 import { META_KEYS } from '@saker/bus';
 import type { NamespaceRecord, OwnerRef, PodRecord, WorkloadKind, WorkloadRecord } from '@saker/events';
 
-/** The nine resources cluster mode watches, by their API collection name. */
+/** The ten resources cluster mode watches, by their API collection name. */
 export const CLUSTER_RESOURCES = [
   'pods',
   'namespaces',
@@ -17,6 +17,7 @@ export const CLUSTER_RESOURCES = [
   'statefulsets',
   'jobs',
   'cronjobs',
+  'replicationcontrollers',
   'services',
 ] as const;
 export type ClusterResource = (typeof CLUSTER_RESOURCES)[number];
@@ -29,6 +30,7 @@ export const WORKLOAD_OF: Readonly<Record<Exclude<ClusterResource, 'pods' | 'nam
   statefulsets: 'StatefulSet',
   jobs: 'Job',
   cronjobs: 'CronJob',
+  replicationcontrollers: 'ReplicationController',
   services: 'Service',
 };
 

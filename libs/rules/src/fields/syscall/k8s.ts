@@ -1,4 +1,5 @@
-import { type Def, type Ev, field, fieldWithArg, renderLabels, unavailable } from './helpers.js';
+import type { K8sServiceRef } from '@saker/events';
+import { type Def, type Ev, field, fieldWithArg, renderLabels } from './helpers.js';
 
 // The enricher joins pod metadata into `k8s`. Before that, the runtime's own
 // container labels (set by the kubelet) still name the pod, as Falco reads them.
@@ -26,46 +27,139 @@ function pod(name: string, description: string, extract: (e: Ev) => string | und
   });
 }
 
-const DEPRECATED = 'Falco deprecated it in favour of the k8smeta plugin and no longer fills it.';
+type LabelMap = Readonly<Record<string, string>> | undefined;
 
-function deprecatedKind(kind: 'rc' | 'svc' | 'ns' | 'rs' | 'deployment', what: string): Def[] {
+// Falco deprecated these in favour of the k8smeta plugin and no longer fills
+// them; Saker fills them when cluster-mode enrichment runs (docs/enrich.md).
+const CLUSTER_NOTE = 'Filled when cluster-mode enrichment runs (enrich.cluster); missing otherwise.';
+
+/** One object around the pod (`ns`, `rs`, `deployment`, `rc`): name, id, label, labels. */
+function objectFields(
+  kind: 'ns' | 'rs' | 'deployment' | 'rc',
+  what: string,
+  get: {
+    readonly name?: (e: Ev) => string | undefined;
+    readonly uid: (e: Ev) => string | undefined;
+    readonly labels: (e: Ev) => LabelMap;
+  },
+): Def[] {
   const fields: Def[] = [];
-  if (kind !== 'ns') {
+  if (get.name !== undefined) {
     fields.push(
-      unavailable({
+      field({
         name: `k8s.${kind}.name`,
         kind: 'string',
         falcoType: 'CHARBUF',
-        description: `The ${what} name.`,
-        why: DEPRECATED,
+        description: `The name of the ${what}. ${CLUSTER_NOTE}`,
+        extract: get.name,
       }),
     );
   }
+  const labelsOf = get.labels;
   fields.push(
-    unavailable({
+    field({
       name: `k8s.${kind}.id`,
       kind: 'string',
       falcoType: 'CHARBUF',
-      description: `The ${what} uid.`,
-      why: DEPRECATED,
+      description: `The uid of the ${what}. ${CLUSTER_NOTE}`,
+      extract: get.uid,
     }),
-    unavailable({
+    fieldWithArg({
       name: `k8s.${kind}.label`,
       kind: 'string',
       falcoType: 'CHARBUF',
       arg: { required: true, kind: 'key', dotted: true },
-      description: `One ${what} label.`,
-      why: DEPRECATED,
+      description: `One label of the ${what}: \`k8s.${kind}.label[team]\` or \`k8s.${kind}.label.team\`. ${CLUSTER_NOTE}`,
+      bind: (arg) => {
+        const key = arg as string;
+        return (e) => {
+          const labels = labelsOf(e);
+          return labels !== undefined && Object.hasOwn(labels, key) ? labels[key] : undefined;
+        };
+      },
     }),
-    unavailable({
+    field({
       name: `k8s.${kind}.labels`,
       kind: 'string',
       falcoType: 'CHARBUF',
-      description: `All ${what} labels.`,
-      why: DEPRECATED,
+      description: `The labels of the ${what} as \`k1:v1, k2:v2\`, sorted by key. ${CLUSTER_NOTE}`,
+      extract: (e) => renderLabels(labelsOf(e)),
     }),
   );
   return fields;
+}
+
+/**
+ * `k8s.svc.*`: a pod can match several services. As libsinsp's Kubernetes
+ * client did, each field covers all of them, joined with `, ` (services in
+ * name order): every name, every uid, the value of the label in each service
+ * that has it (missing when none has), every service's labels.
+ */
+function serviceFields(): Def[] {
+  const SVC_NOTE = `Several matching services give their values joined with \`, \`, in service name order. ${CLUSTER_NOTE}`;
+  const each =
+    (pick: (s: K8sServiceRef) => string) =>
+    (e: Ev): string | undefined => {
+      const services = e.k8s?.services;
+      if (services === undefined || services.length === 0) return undefined;
+      let out = pick(services[0] as K8sServiceRef);
+      for (let i = 1; i < services.length; i++) out += `, ${pick(services[i] as K8sServiceRef)}`;
+      return out;
+    };
+  return [
+    field({
+      name: 'k8s.svc.name',
+      kind: 'string',
+      falcoType: 'CHARBUF',
+      description: `The name of the services whose selector matches the pod. ${SVC_NOTE}`,
+      extract: each((s) => s.name),
+    }),
+    field({
+      name: 'k8s.svc.id',
+      kind: 'string',
+      falcoType: 'CHARBUF',
+      description: `The uid of the services whose selector matches the pod. ${SVC_NOTE}`,
+      extract: each((s) => s.uid),
+    }),
+    fieldWithArg({
+      name: 'k8s.svc.label',
+      kind: 'string',
+      falcoType: 'CHARBUF',
+      arg: { required: true, kind: 'key', dotted: true },
+      description: `One label of the services matching the pod: \`k8s.svc.label[tier]\`. ${SVC_NOTE}`,
+      bind: (arg) => {
+        const key = arg as string;
+        return (e) => {
+          const services = e.k8s?.services;
+          if (services === undefined) return undefined;
+          let out: string | undefined;
+          for (const s of services) {
+            const labels = s.labels;
+            if (labels === undefined || !Object.hasOwn(labels, key)) continue;
+            out = out === undefined ? labels[key] : `${out}, ${labels[key]}`;
+          }
+          return out;
+        };
+      },
+    }),
+    field({
+      name: 'k8s.svc.labels',
+      kind: 'string',
+      falcoType: 'CHARBUF',
+      description: `The labels of the services matching the pod as \`k1:v1, k2:v2\`, each service's sorted by key. ${SVC_NOTE}`,
+      extract: (e) => {
+        const services = e.k8s?.services;
+        if (services === undefined || services.length === 0) return undefined;
+        let out = '';
+        for (const s of services) {
+          const text = renderLabels(s.labels);
+          if (text === undefined || text === '') continue;
+          out = out === '' ? text : `${out}, ${text}`;
+        }
+        return out;
+      },
+    }),
+  ];
 }
 
 export const k8sFields: readonly Def[] = [
@@ -111,9 +205,21 @@ export const k8sFields: readonly Def[] = [
   pod('k8s.pod.cni.json', "The pod's CNI result as JSON text (the same as container.cni.json).", (e) =>
     e.k8s ? e.container.cni_json : undefined,
   ),
-  ...deprecatedKind('rc', 'replication controller'),
-  ...deprecatedKind('svc', 'service'),
-  ...deprecatedKind('ns', 'namespace'),
-  ...deprecatedKind('rs', 'replica set'),
-  ...deprecatedKind('deployment', 'deployment'),
+  ...objectFields('rc', 'replication controller controlling the pod', {
+    name: (e) => e.k8s?.rc_name,
+    uid: (e) => e.k8s?.rc_uid,
+    labels: (e) => e.k8s?.rc_labels,
+  }),
+  ...serviceFields(),
+  ...objectFields('ns', "pod's namespace", { uid: (e) => e.k8s?.ns_uid, labels: (e) => e.k8s?.ns_labels }),
+  ...objectFields('rs', 'replica set controlling the pod', {
+    name: (e) => e.k8s?.rs_name,
+    uid: (e) => e.k8s?.rs_uid,
+    labels: (e) => e.k8s?.rs_labels,
+  }),
+  ...objectFields('deployment', "deployment controlling the pod's replica set", {
+    name: (e) => e.k8s?.deployment_name,
+    uid: (e) => e.k8s?.deployment_uid,
+    labels: (e) => e.k8s?.deployment_labels,
+  }),
 ];

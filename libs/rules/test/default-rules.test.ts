@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { SyscallEvent } from '@saker/events';
 import { repoRoot, sharedPath, sharedSkip } from '@saker/testing';
 import { loadRules } from '../src/loader/load.js';
+import { FALCO_DEFAULT_APPEND_OUTPUT } from '../src/mod.js';
 import {
   READ,
   READ_WRITE,
@@ -792,7 +793,13 @@ describe('rules/saker_rules.yaml', () => {
     for (const n of [...names.lists, ...names.macros]) assert.match(n, /^saker_/, n);
   });
 
-  checkCases(CASES, ruleNamesIn(content), () => loaded.ruleset);
+  // As Saker runs them by default: with Falco's default append_output, which
+  // adds the container and pod fields the rules' own outputs leave out.
+  checkCases(CASES, ruleNamesIn(content), () => {
+    const appended = loaded.ruleset.withAppendedOutput(FALCO_DEFAULT_APPEND_OUTPUT);
+    assert.ok(appended.ok);
+    return appended.ruleset;
+  });
 });
 
 describe('rules/saker_rules.yaml beside Falco', () => {

@@ -196,6 +196,8 @@ export const SIDEKICK_OUTPUTS = [
   'redis',
   'smtp',
   'kafka',
+  'pagerduty',
+  'opsgenie',
 ] as const;
 export type SidekickOutputName = (typeof SIDEKICK_OUTPUTS)[number];
 
@@ -203,7 +205,7 @@ export type SidekickOutputName = (typeof SIDEKICK_OUTPUTS)[number];
  * `sinks.sidekick`: falcosidekick's configuration keys (lowercase, as in its
  * config.yaml) plus Saker's `minimum_priority` and `condition` per output.
  * An output is enabled when its required key (`webhookurl`, `hostport`,
- * `address`) is non-empty; prometheus when `enabled` is true.
+ * `address`, `routingkey`, `apikey`) is non-empty; prometheus when `enabled` is true.
  */
 export type SidekickConfig = FieldValue<ReturnType<typeof sidekickSection>>;
 type FieldValue<F> = F extends Field<infer T> ? T : never;
@@ -578,6 +580,22 @@ function sidekickSection(path: Schema<string>) {
       checkcert: field(boolean(), true),
     }),
     kafka: kafkaSection(),
+    pagerduty: section({
+      routingkey: field(string(), ''),
+      region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
+      // Saker's: `critical` for every alert (falcosidekick's), or `priority` (mapped from Falco's).
+      severity: field(caseless(['critical', 'priority'] as const, 'critical'), 'critical'),
+      // Saker's: the Events API's base URL (a proxy, a test server); '': by region.
+      url: field(httpUrl(), ''),
+      ...chat,
+    }),
+    opsgenie: section({
+      apikey: field(string(), ''),
+      region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
+      // Saker's: the Alert API's base URL (a proxy, a test server); '': by region.
+      url: field(httpUrl(), ''),
+      ...chat,
+    }),
   });
 }
 

@@ -466,6 +466,33 @@ describe('sinks', () => {
     assert.equal(env.path, 'sinks.sidekick.slack.outputformat');
     assert.equal(env.envVar, 'SAKER__SINKS__SIDEKICK__SLACK__OUTPUTFORMAT');
   });
+
+  it("sidekick: pagerduty and opsgenie keys, regions in any case, Saker's url and severity", () => {
+    const off = sinksView(load('hostname: h1\n')).sidekick;
+    assert.equal(off.pagerduty.routingkey, '');
+    assert.equal(off.pagerduty.region, 'us');
+    assert.equal(off.pagerduty.severity, 'critical');
+    assert.equal(off.opsgenie.apikey, '');
+    assert.equal(off.opsgenie.url, '');
+    const v = sinksView(
+      load(
+        'sinks:\n  sidekick:\n    pagerduty:\n      routingkey: abc\n      region: EU\n      severity: priority\n' +
+          '      minimumpriority: critical\n    opsgenie:\n      apikey: k\n      url: http://proxy:8080/og\n',
+        { env: { SAKER__SINKS__SIDEKICK__OPSGENIE__REGION: 'eu' } },
+      ),
+    ).sidekick;
+    assert.equal(v.pagerduty.region, 'eu');
+    assert.equal(v.pagerduty.severity, 'priority');
+    assert.equal(v.pagerduty.minimumpriority, 'CRITICAL');
+    assert.equal(v.pagerduty.checkcert, true);
+    assert.equal(v.opsgenie.region, 'eu');
+    assert.equal(v.opsgenie.url, 'http://proxy:8080/og');
+    const region = loadError('sinks:\n  sidekick:\n    opsgenie:\n      region: asia\n');
+    assert.equal(region.path, 'sinks.sidekick.opsgenie.region');
+    assert.match(region.message, /us, eu/);
+    const url = loadError('sinks:\n  sidekick:\n    pagerduty:\n      url: events.pagerduty.com\n');
+    assert.equal(url.path, 'sinks.sidekick.pagerduty.url');
+  });
 });
 
 describe('enrich', () => {

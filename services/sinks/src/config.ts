@@ -34,7 +34,9 @@ import { HttpOutput } from './outputs/http.js';
 import { KafkaOutput, type KafkaSaslMechanism } from './outputs/kafka.js';
 import { LokiOutput } from './outputs/loki.js';
 import { NatsOutput } from './outputs/nats.js';
+import { OpsgenieOutput } from './outputs/opsgenie.js';
 import type { Delivery, Output } from './outputs/output.js';
+import { PagerDutyOutput } from './outputs/pagerduty.js';
 import { ProgramOutput } from './outputs/program.js';
 import { PrometheusOutput } from './outputs/prometheus.js';
 import { RedisOutput } from './outputs/redis.js';
@@ -162,6 +164,11 @@ const KEY_OF_OPTION: Readonly<Record<string, string>> = {
   compression: 'compression',
   requiredAcks: 'requiredacks',
   sasl: 'sasl',
+  routingKey: 'routingkey',
+  apiKey: 'apikey',
+  region: 'region',
+  severity: 'severity',
+  url: 'url',
 };
 
 /**
@@ -184,6 +191,8 @@ export const SIDEKICK_CONCURRENCY: Readonly<Record<SidekickOutputName, number>> 
   redis: 1,
   smtp: 1,
   kafka: 1,
+  pagerduty: 16,
+  opsgenie: 16,
 };
 
 const KAFKA_SASL: Readonly<Record<'PLAIN' | 'SCRAM_SHA256' | 'SCRAM_SHA512', KafkaSaslMechanism>> = {
@@ -271,7 +280,8 @@ class LazyNatsOutput implements Output {
  * falcosidekick's outputs configured in `sinks.sidekick`, as output
  * settings: one per output whose required key is set (`webhook.address`,
  * `slack|teams|discord.webhookurl`, `elasticsearch|loki|alertmanager|nats|smtp.hostport`,
- * `redis.address`, `kafka.hostport`; `prometheus.enabled`). Each opts in to the sidekick layer
+ * `redis.address`, `kafka.hostport`, `pagerduty.routingkey`, `opsgenie.apikey`;
+ * `prometheus.enabled`). Each opts in to the sidekick layer
  * (sidekickSettings). Errors name the configuration key.
  */
 export function sidekickOutputsFromConfig(
@@ -491,6 +501,33 @@ export function sidekickOutputsFromConfig(
         k.sasl === '' ? null : { mechanism: KAFKA_SASL[k.sasl], username: k.username, password: k.password },
     });
   });
+
+  const { pagerduty: pd, opsgenie: og } = sk;
+  add(
+    'pagerduty',
+    pd.routingkey !== '',
+    () =>
+      new PagerDutyOutput({
+        routingKey: pd.routingkey,
+        region: pd.region,
+        severity: pd.severity,
+        ...(pd.url === '' ? {} : { url: pd.url }),
+        headers: pd.customheaders,
+        ...tls('pagerduty', pd),
+      }),
+  );
+  add(
+    'opsgenie',
+    og.apikey !== '',
+    () =>
+      new OpsgenieOutput({
+        apiKey: og.apikey,
+        region: og.region,
+        ...(og.url === '' ? {} : { url: og.url }),
+        headers: og.customheaders,
+        ...tls('opsgenie', og),
+      }),
+  );
 
   const common: SidekickCommonOptions = {
     customFields: sk.customfields,

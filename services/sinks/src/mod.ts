@@ -121,3 +121,17 @@ export type { TeamsOutputFormat, TeamsOutputOptions } from './outputs/teams.js';
 export { TEAMS_LIMITS, TeamsOutput, teamsEscapeChar, teamsText } from './outputs/teams.js';
 export type { DiscordOutputOptions } from './outputs/discord.js';
 export { DISCORD_LIMITS, DiscordOutput, discordEscapeChar, discordText } from './outputs/discord.js';
+export type { PagerDutyOutputOptions, PagerDutySeverity } from './outputs/pagerduty.js';
+export {
+  PAGERDUTY_ENDPOINTS,
+  PAGERDUTY_LIMITS,
+  PAGERDUTY_SEVERITY,
+  PagerDutyOutput,
+} from './outputs/pagerduty.js';
+export type { OpsgenieOutputOptions, OpsgeniePriority } from './outputs/opsgenie.js';
+export {
+  OPSGENIE_ENDPOINTS,
+  OPSGENIE_LIMITS,
+  OPSGENIE_PRIORITY,
+  OpsgenieOutput,
+} from './outputs/opsgenie.js';

@@ -448,6 +448,11 @@ export function priorityColor(priority: string): string {
   return PRIORITY_COLORS[parsePriority(priority) ?? 'DEBUG'];
 }
 
+/** The alert's output line, or `Priority: rule` when it has none (an incident title may not be empty). */
+export function headline(alert: FalcoAlert): string {
+  return alert.output.trim() === '' ? `${alert.priority}: ${alert.rule}` : alert.output;
+}
+
 /** `output_fields` as `[key, text]` pairs, sorted by key (a stable message). */
 export function fieldTexts(alert: FalcoAlert): [string, string][] {
   return Object.keys(alert.output_fields)

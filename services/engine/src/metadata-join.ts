@@ -22,8 +22,22 @@ export function joinBatch(
   let waiting: Promise<void>[] | undefined;
   // The events are the caller's own (a decoded batch): joining into them saves a copy each.
   const owned = provider.joinOwned !== undefined;
-  for (let i = 0; i < events.length; i++) {
+  // Runs of events that join at once go through joinOwnedRun in one call; the
+  // others (misses, which may wait) one by one. Should a run throw, the rest of
+  // the batch goes one by one, so that the failing event is found and reported.
+  let runs = owned && provider.joinOwnedRun !== undefined;
+  let i = 0;
+  while (i < events.length) {
+    if (runs) {
+      try {
+        i = provider.joinOwnedRun?.(events, i) ?? i;
+      } catch {
+        runs = false;
+      }
+      if (i >= events.length) break;
+    }
     const event = events[i] as SakerEvent;
+    const at = i++;
     let joined: SakerEvent | Promise<SakerEvent>;
     try {
       joined = owned ? (provider.joinOwned?.(event) ?? event) : provider.join(event);
@@ -37,13 +51,13 @@ export function joinBatch(
       waiting.push(
         joined.then(
           (e) => {
-            events[i] = e;
+            events[at] = e;
           },
           (err: unknown) => failed(err),
         ),
       );
     } else {
-      events[i] = joined;
+      events[at] = joined;
     }
   }
   return waiting === undefined ? undefined : Promise.all(waiting).then(() => undefined);

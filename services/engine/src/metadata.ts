@@ -27,6 +27,14 @@ export interface MetadataProvider {
    * copy it. Optional; the engine uses it when present.
    */
   joinOwned?(event: SakerEvent): SakerEvent | Promise<SakerEvent>;
+  /**
+   * joinBatch's fast path, with joinOwned: joins `events[from]`, `events[from
+   * + 1]`, ... in place, in one call, while each needs no more than an answer
+   * at once (a hit, or nothing to join), and returns the index of the first
+   * that does (for joinOwned), or `events.length`. Optional; it saves a call
+   * and the bookkeeping of one per event.
+   */
+  joinOwnedRun?(events: SakerEvent[], from: number): number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { constants, type FSWatcher, accessSync, watch } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -181,13 +181,26 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   return startProcess(opts.binary, opts);
 }
 
+/** util-linux's setpriv (Debian: always installed) when it knows --pdeathsig. */
+const SETPRIV = (() => {
+  const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('--pdeathsig');
+})();
+
 async function startProcess(binary: string, opts: ResolvedOptions): Promise<NatsServerHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'saker-nats-'));
   const args = ['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir];
   if (opts.jetstream) args.push('-js', '--store_dir', join(dir, 'store'));
   args.push(...opts.args);
 
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Under setpriv --pdeathsig the server dies with the test process even when
+  // that is SIGKILLed (a hung test killed by a timeout), instead of lingering.
+  // setpriv execs the server, so the pid (and the ports file's name) is its own.
+  const child = SETPRIV
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', binary, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {

@@ -188,6 +188,16 @@ const SETPRIV = (() => {
 })();
 
 async function startProcess(binary: string, opts: ResolvedOptions): Promise<NatsServerHandle> {
+  // Checked here, not left to spawn: under setpriv a missing binary is setpriv's exit 127.
+  try {
+    accessSync(binary, constants.X_OK);
+  } catch (err) {
+    throw new NatsServerStartError(
+      `cannot run nats-server (${err instanceof Error ? err.message : String(err)}); install the Debian package "${NATS_SERVER_PACKAGE}"`,
+      {},
+      { cause: err },
+    );
+  }
   const dir = await mkdtemp(join(tmpdir(), 'saker-nats-'));
   const args = ['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir];
   if (opts.jetstream) args.push('-js', '--store_dir', join(dir, 'store'));

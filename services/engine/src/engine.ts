@@ -403,19 +403,26 @@ class Engine implements EngineService {
     return this.#finish(events.length, matches);
   }
 
-  /** Only outputs print metadata: join the events that matched and evaluate them again. */
+  /**
+   * Only outputs print metadata, so no condition can change with the join:
+   * evaluate without rendering, join the events that matched, then render
+   * those matches once from their joined events.
+   */
   async #processOutputJoin(
     provider: MetadataProvider,
     current: LoadedRuleset,
     events: readonly SakerEvent[],
     started: number,
   ): Promise<void> {
-    const first = this.#evaluate(current, events);
-    const matched = [...new Set(first.map((m) => m.event))];
-    await this.#join(provider, matched);
-    const matches: RuleMatch[] = [];
-    const opts = { minPriority: this.#o.minPriority, ruleMatching: this.#o.ruleMatching };
-    for (const e of matched) for (const m of current.ruleset.evaluate(e, opts)) matches.push(m);
+    const unrendered = this.#evaluate(current, events, false);
+    const matched = [...new Set(unrendered.map((m) => m.event))];
+    // The join may hand back new event objects (join) or fill the same ones (joinOwned).
+    const joinedOf = new Map<SakerEvent, SakerEvent>();
+    const joinable = matched.slice();
+    await this.#join(provider, joinable);
+    for (let i = 0; i < matched.length; i++)
+      joinedOf.set(matched[i] as SakerEvent, joinable[i] as SakerEvent);
+    const matches = unrendered.map((m) => current.ruleset.render(m, joinedOf.get(m.event)));
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
     await this.#finish(events.length, matches);
   }
@@ -469,8 +476,8 @@ class Engine implements EngineService {
     await this.#metadataStarting;
   }
 
-  #evaluate(current: LoadedRuleset, events: readonly SakerEvent[]): RuleMatch[] {
-    const opts = { minPriority: this.#o.minPriority, ruleMatching: this.#o.ruleMatching };
+  #evaluate(current: LoadedRuleset, events: readonly SakerEvent[], render = true): RuleMatch[] {
+    const opts = { minPriority: this.#o.minPriority, ruleMatching: this.#o.ruleMatching, render };
     const ruleset = current.ruleset;
     const out: RuleMatch[] = [];
     const every = this.#o.costSampleEvery;

@@ -71,6 +71,8 @@ const onlySyscallEventsHaveContainer: NoContainer = true;
 void onlySyscallEventsHaveContainer;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 const CONTAINERS_PREFIX = 'containers.';
+/** What META_KEYS accepts as a container id (assertToken in @saker/bus). */
+const KEY_TOKEN = /^[A-Za-z0-9_-]+$/;
 const PODS_PREFIX = 'pods.';
 const NAMESPACES_PREFIX = 'namespaces.';
 const WORKLOADS_PREFIX = 'workloads.';
@@ -343,7 +345,9 @@ class KvMetadataCache implements KvMetadataProvider {
   }
 
   #miss(event: SyscallEvent, id: string, owned: boolean): SakerEvent | Promise<SakerEvent> {
-    if (this.#closed) {
+    // An id that cannot be a key token (`>`, `a.b`) has no record, and must not
+    // reach a KV key or a keys() wildcard: no wait, no fetch.
+    if (this.#closed || !KEY_TOKEN.test(id)) {
       this.#joinMisses++;
       return event;
     }
@@ -519,8 +523,11 @@ class KvMetadataCache implements KvMetadataProvider {
       else if (id.length === 0 || key.split('.').length !== 3) this.#bad(key, 'not containers.<node>.<id>');
       else this.#putContainer(key, id, record, revision, existing);
     } else if (key.startsWith(PODS_PREFIX)) {
+      const uid = key.slice(PODS_PREFIX.length);
       if (record.kind !== 'pod') this.#bad(key, `$.kind: expected pod, got ${record.kind}`);
-      else this.#putPod(key, key.slice(PODS_PREFIX.length), record, revision, existing);
+      else if (record.k8s.pod_uid !== undefined && record.k8s.pod_uid !== uid)
+        this.#bad(key, `$.k8s.pod_uid: ${JSON.stringify(record.k8s.pod_uid)} is not the key's uid`);
+      else this.#putPod(key, uid, record, revision, existing);
     } else if (key.startsWith(NAMESPACES_PREFIX)) {
       if (record.kind !== 'namespace') this.#bad(key, `$.kind: expected namespace, got ${record.kind}`);
       else if (record.name !== key.slice(NAMESPACES_PREFIX.length))

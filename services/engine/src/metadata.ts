@@ -51,7 +51,9 @@ export function isMetadataField(name: string): boolean {
   return (name.startsWith('container.') && name !== 'container.id') || name.startsWith('k8s.');
 }
 
-const OUTPUT_FIELD = /%([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)/g;
+// A format token as libs/rules/src/output/format.ts reads it: `%`, an optional
+// width, an optional transformer (`toupper(`), then the field.
+const OUTPUT_FIELD = /%\d*(?:[A-Za-z_][A-Za-z0-9_]*\()?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)/g;
 
 /** Whether an output format prints a metadata field. */
 function formatNeeds(format: string): boolean {

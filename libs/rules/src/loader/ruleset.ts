@@ -43,6 +43,7 @@ interface Bucket {
 }
 
 const NONE: readonly Candidate[] = [];
+const NO_FIELDS: RuleMatch['outputFields'] = Object.freeze({});
 
 function generic(rule: CompiledRule): Candidate {
   return { rule, matches: rule.matches };
@@ -73,10 +74,12 @@ export class Ruleset {
   /** The per-event caches of the enabled rules' conditions (one per load and source). */
   readonly #caches: readonly EvalCache[];
   readonly #syscall: Bucket | undefined;
+  readonly #byInfo: ReadonlyMap<RuleInfo, CompiledRule>;
 
   constructor(compiled: readonly CompiledRule[], macros: readonly MacroInfo[], lists: readonly ListInfo[]) {
     this.#compiled = compiled;
     this.rules = compiled.map((c) => c.info);
+    this.#byInfo = new Map(compiled.map((c) => [c.info, c]));
     this.macros = macros;
     this.lists = lists;
     this.#buckets = Ruleset.#index(compiled);
@@ -149,6 +152,7 @@ export class Ruleset {
     if (candidates.length === 0) return out;
     const min = options?.minPriority;
     const first = (options?.ruleMatching ?? 'first') === 'first';
+    const render = options?.render ?? true;
     const caches = this.#caches;
     for (let i = 0; i < caches.length; i++) caches[i]!.begin(event);
     try {
@@ -162,14 +166,30 @@ export class Ruleset {
           hit = false;
         }
         if (!hit) continue;
-        const rendered = rule.output.render(event);
-        out.push({ rule: rule.info, output: rendered.text, outputFields: rendered.fields, event });
+        if (render) {
+          const rendered = rule.output.render(event);
+          out.push({ rule: rule.info, output: rendered.text, outputFields: rendered.fields, event });
+        } else {
+          out.push({ rule: rule.info, output: '', outputFields: NO_FIELDS, event });
+        }
         if (first) break;
       }
     } finally {
       for (let i = 0; i < caches.length; i++) caches[i]!.end();
     }
     return out;
+  }
+
+  /**
+   * `match` with its output rendered from `event` (default: the match's own),
+   * by the same compiled output as evaluate uses. For matches evaluated with
+   * `render: false`; a match of another ruleset is returned as it is.
+   */
+  render(match: RuleMatch, event: SakerEvent = match.event): RuleMatch {
+    const rule = this.#byInfo.get(match.rule);
+    if (rule === undefined) return match;
+    const rendered = rule.output.render(event);
+    return { rule: match.rule, output: rendered.text, outputFields: rendered.fields, event };
   }
 
   /**

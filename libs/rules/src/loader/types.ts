@@ -149,4 +149,10 @@ export interface EvaluateOptions {
   readonly minPriority?: Priority;
   /** `first`: stop at the first matching rule, in load order (Falco's default); `all`: report every match. */
   readonly ruleMatching?: RuleMatching;
+  /**
+   * Default true. False leaves each match's `output` empty and `outputFields`
+   * empty, for a caller that renders later with `Ruleset.render` (after a
+   * metadata join, say) and would otherwise render twice.
+   */
+  readonly render?: boolean;
 }

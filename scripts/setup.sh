@@ -38,18 +38,23 @@ if ((${#missing[@]})); then
   own_policy=0
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+    # Removed even when the install fails, so later installs start services again.
+    trap 'rm -f "$policy"' EXIT
   fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  if ((own_policy)); then rm -f "$policy"; fi
+  if ((own_policy)); then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 # Debian's nodejs ships npm separately; NodeSource's bundles it.
 if ! command -v npm >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if ((node_major < 20)); then
-  echo "setup: Node.js $(node --version) is too old; Saker needs Node.js 20 or newer" >&2
+# undici (the sinks' HTTP client) needs 20.18.1.
+if ! node -e 'const [a, b, c] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && (b > 18 || (b === 18 && c >= 1))) ? 0 : 1)'; then
+  echo "setup: Node.js $(node --version) is too old; Saker needs Node.js 20.18.1 or newer" >&2
   exit 1
 fi
 

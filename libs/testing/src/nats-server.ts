@@ -181,16 +181,22 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   return startProcess(opts.binary, opts);
 }
 
-/** util-linux's setpriv (Debian: always installed) when it knows --pdeathsig. */
-const SETPRIV = (() => {
-  const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.includes('--pdeathsig');
-})();
+let setprivKnown: boolean | undefined;
+/** util-linux's setpriv (Debian: always installed) when it knows --pdeathsig; asked once, on first use. */
+function hasSetpriv(): boolean {
+  if (setprivKnown === undefined) {
+    const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
+    setprivKnown = r.status === 0 && r.stdout.includes('--pdeathsig');
+  }
+  return setprivKnown;
+}
 
 async function startProcess(binary: string, opts: ResolvedOptions): Promise<NatsServerHandle> {
-  // Checked here, not left to spawn: under setpriv a missing binary is setpriv's exit 127.
+  // Checked here, not left to spawn: under setpriv a missing binary is setpriv's
+  // exit 127. A bare name (NATS_SERVER_BIN=nats-server) is looked up on PATH by
+  // the exec itself.
   try {
-    accessSync(binary, constants.X_OK);
+    if (binary.includes('/')) accessSync(binary, constants.X_OK);
   } catch (err) {
     throw new NatsServerStartError(
       `cannot run nats-server (${err instanceof Error ? err.message : String(err)}); install the Debian package "${NATS_SERVER_PACKAGE}"`,
@@ -206,7 +212,7 @@ async function startProcess(binary: string, opts: ResolvedOptions): Promise<Nats
   // Under setpriv --pdeathsig the server dies with the test process even when
   // that is SIGKILLed (a hung test killed by a timeout), instead of lingering.
   // setpriv execs the server, so the pid (and the ports file's name) is its own.
-  const child = SETPRIV
+  const child = hasSetpriv()
     ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', binary, ...args], {
         stdio: ['ignore', 'ignore', 'pipe'],
       })

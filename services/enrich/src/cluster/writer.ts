@@ -236,7 +236,22 @@ export class MetaWriter {
     const want = this.#live.get(key);
     const have = this.#view.get(key);
     if (want !== undefined) {
-      if (!this.#writable(recordSlot(want, shards))) return;
+      const slot = recordSlot(want, shards);
+      if (!this.#writable(slot)) {
+        // The object moved to a slot another instance writes (a pod got its
+        // node): that one owns the key now, and must be its only writer, so
+        // forget our copy rather than tombstone it later.
+        if (
+          have !== undefined &&
+          slot !== undefined &&
+          !this.#o.owns(slot) &&
+          recordSlot(have, shards) !== slot
+        ) {
+          this.#view.delete(key);
+          this.#tombstones.delete(key);
+        }
+        return;
+      }
       if (have !== undefined && have.deleted_ts === undefined && bodyOf(have) === canonical(want)) {
         this.#stats.unchanged += 1;
         return;

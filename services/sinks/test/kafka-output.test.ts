@@ -346,6 +346,13 @@ describe('kafka from saker.yaml (sinks.sidekick.kafka)', () => {
       () => sidekickOutputsFromConfig(kafkaConfig({ hostport: 'localhost', topic: 'a/b' })),
       /sinks\.sidekick\.kafka\.topic/,
     );
+    assert.throws(
+      () =>
+        sidekickOutputsFromConfig(
+          kafkaConfig({ hostport: 'localhost:9092', topic: 'falco', sasl: 'PLAIN', username: 'saker' }),
+        ),
+      /sinks\.sidekick\.kafka\.sasl\.password: must not be empty/,
+    );
     const d = kafkaConfig({}).sidekick.kafka;
     assert.equal(d.requiredacks, 'ALL', 'Saker waits for every in-sync replica by default');
     assert.equal(d.balancer, 'round_robin');

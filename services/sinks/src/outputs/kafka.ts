@@ -246,6 +246,10 @@ function saslOptions(
   path: string,
   s: { readonly mechanism: KafkaSaslMechanism; readonly username: string; readonly password: string },
 ): SASLOptions {
+  // Empty credentials would only show up as authentication failures, retried
+  // until every alert dead-letters: refuse them at start, naming the key.
+  if (s.username === '') throw new SinksOptionsError(`${path}.sasl.username`, 'must not be empty with SASL');
+  if (s.password === '') throw new SinksOptionsError(`${path}.sasl.password`, 'must not be empty with SASL');
   switch (s.mechanism) {
     case 'plain':
       return { mechanism: 'plain', username: s.username, password: s.password };

@@ -95,6 +95,7 @@ export async function start(options: EnrichServiceOptions, signal?: AbortSignal)
         node: n.nodeName,
         pollIntervalMs: n.pollIntervalMs,
         tombstoneTtlMs: n.tombstoneTtlMs,
+        claimStored: clients.length === 1,
         ...(options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs }),
         ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
         log,

@@ -88,7 +88,8 @@ export class OutputRunner {
   #stopping = false;
   /** A receiver's Retry-After: no delivery starts before this time (ms since the epoch). */
   #holdUntil = 0;
-  #holdWake: (() => void) | undefined;
+  /** Every wait of #waitHold in progress (the loop, the batch timer, dedup timers): stop() ends them all. */
+  readonly #holdWakes = new Set<() => void>();
   #stats = { delivered: 0, failed: 0, retried: 0, deadLettered: 0, filtered: 0, deduplicated: 0 };
 
   constructor(settings: ResolvedOutputSettings, deps: RunnerDeps) {
@@ -255,13 +256,14 @@ export class OutputRunner {
       for (const m of msgs) m.working();
       const ms = Math.min(this.#holdUntil - Date.now(), Math.max(1000, this.#s.ackWaitMs / 3));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        this.#holdWake = () => {
+        const wake = (): void => {
           clearTimeout(timer);
+          this.#holdWakes.delete(wake);
           resolve();
         };
+        const timer = setTimeout(wake, ms);
+        this.#holdWakes.add(wake);
       });
-      this.#holdWake = undefined;
     }
   }
 
@@ -453,7 +455,7 @@ export class OutputRunner {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#holdWake?.();
+    for (const wake of [...this.#holdWakes]) wake();
     await this.#consumer?.stop().catch(() => undefined);
     await this.#loop;
     for (const g of this.#groups.values()) {

@@ -44,6 +44,13 @@ export interface NodeEnricherOptions {
   readonly log?: (line: string) => void;
   /** Now, in nanoseconds since the epoch. Default: the wall clock. */
   readonly nowNs?: () => bigint;
+  /**
+   * Whether the node's stored records of this runtime type are this
+   * enricher's own, to tombstone when their container is gone after a
+   * restart. Default true; false when several sockets serve the same node
+   * (two containerd sockets would tombstone each other's containers).
+   */
+  readonly claimStored?: boolean;
 }
 
 export type FollowMode = 'starting' | 'events' | 'poll';
@@ -182,6 +189,7 @@ export class NodeEnricher {
   }
 
   async #loadStored(): Promise<void> {
+    if (this.#o.claimStored === false) return;
     const type = containerType(this.#runtime);
     try {
       for (const key of await this.#o.kv.keys(META_KEYS.nodeContainers(this.#o.node))) {

@@ -1,5 +1,5 @@
 import type { K8sServiceRef } from '@saker/events';
-import { type Def, type Ev, field, fieldWithArg, renderLabels } from './helpers.js';
+import { type Def, type Ev, field, fieldWithArg, keyOf, renderLabels } from './helpers.js';
 
 // The enricher joins pod metadata into `k8s`. Before that, the runtime's own
 // container labels (set by the kubelet) still name the pod, as Falco reads them.
@@ -70,13 +70,7 @@ function objectFields(
       falcoType: 'CHARBUF',
       arg: { required: true, kind: 'key', dotted: true },
       description: `One label of the ${what}: \`k8s.${kind}.label[team]\` or \`k8s.${kind}.label.team\`. ${CLUSTER_NOTE}`,
-      bind: (arg) => {
-        const key = arg as string;
-        return (e) => {
-          const labels = labelsOf(e);
-          return labels !== undefined && Object.hasOwn(labels, key) ? labels[key] : undefined;
-        };
-      },
+      bind: (arg) => keyOf(labelsOf, arg as string),
     }),
     field({
       name: `k8s.${kind}.labels`,
@@ -186,13 +180,7 @@ export const k8sFields: readonly Def[] = [
     falcoType: 'CHARBUF',
     arg: { required: true, kind: 'key', dotted: true },
     description: `One pod label: \`k8s.pod.label[app.kubernetes.io/name]\` or \`k8s.pod.label.app\`. ${LOOKUP_NOTE}`,
-    bind: (arg) => {
-      const key = arg as string;
-      return (e) => {
-        const labels = e.k8s?.pod_labels;
-        return labels !== undefined && Object.hasOwn(labels, key) ? labels[key] : undefined;
-      };
-    },
+    bind: (arg) => keyOf((e) => e.k8s?.pod_labels, arg as string),
   }),
   pod('k8s.pod.labels', 'The pod labels as `k1:v1, k2:v2`, sorted by key.', (e) =>
     renderLabels(e.k8s?.pod_labels),

@@ -53,14 +53,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load: our own tgid, so the loader never traces itself. */
 const volatile __u32 self_tgid = 0;
 
-/* Per-thread facts that never change for the task, read once, and the last cgroup known to user space. */
+/* Per-thread facts that never change for the task, read once. */
 struct id_cache {
 	__u32 ns_valid;
 	__u32 vtid;
 	__u32 vpid;
 	__u32 pidns;
-	/* Cgroup id whose path user space is known to have (spares the cg_sent lookup). */
-	__u64 cg_ok;
 };
 
 /* The thread's task storage: the exec snapshot (id is the syscall id + 1, 0 = none) and its id_cache. */
@@ -83,6 +81,12 @@ struct cpu_last {
 	__u32 tid;
 	__u32 pad;
 	struct id_cache ids;
+	/*
+	 * The last cgroup id user space is known to have the path of (spares the
+	 * cg_sent lookup). Not per thread: cgroup ids are unique per boot, and
+	 * threads that follow each other on a CPU are mostly in the same cgroup.
+	 */
+	__u64 cg_ok;
 };
 
 /* Read-only cast of a kernel address to a BTF type: direct (PROBE_MEM) loads instead of helper calls. */
@@ -1042,10 +1046,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 	struct id_cache *ids = &cl->ids;
 	__u64 cgid = task_cgroup_id(t);
-	int cg_known = ids->cg_ok == cgid || bpf_map_lookup_elem(&cg_sent, &cgid);
+	int cg_known = cl->cg_ok == cgid || bpf_map_lookup_elem(&cg_sent, &cgid);
 	if (cg_known)
-		ids->cg_ok = cgid;
-	if (cg_known && (id == 257 || id == 2 || id == 85) && open_fast(t, ids, ts, id, a, ret) == 0)
+		cl->cg_ok = cgid;
+	/* openat from a real directory fd is nearly always relative: straight to the slow path, one string read. */
+	int fast_open = id == 2 || id == 85 || (id == 257 && (int)a[0] == AT_FDCWD_);
+	if (cg_known && fast_open && open_fast(t, ids, ts, id, a, ret) == 0)
 		return 0;
 	if (header_only(id) && cg_known) {
 		/* Fixed-size record: reserve in the ring and fill it in place. */

@@ -103,10 +103,24 @@ export interface ControlConfig {
 export interface TelemetryConfig {
   /** `host:port` of `/metrics` and `/healthz`; null: not served. */
   readonly listen: string | null;
-  /** OTLP/HTTP collector URL; null: traces are not exported. */
-  readonly tracingEndpoint: string | null;
-  /** Probability a root span is sampled. */
-  readonly sampleRatio: number;
+  readonly tracing: TracingConfig;
+}
+
+/**
+ * `telemetry.tracing`: each key null when not set, so the standard OTEL_*
+ * variables (or the defaults) decide it (docs/telemetry.md).
+ */
+export interface TracingConfig {
+  /** `otlp` or `none`; null: otlp when an endpoint is set. */
+  readonly exporter: 'otlp' | 'none' | null;
+  /** OTLP/HTTP collector URL (`http://otel:4318`); null: OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly endpoint: string | null;
+  /** Probability a root span is sampled; null: OTEL_TRACES_SAMPLER, else 0.1. */
+  readonly sampleRatio: number | null;
+  /** `service.name`; null: OTEL_SERVICE_NAME, else the service's own (`saker-engine`, …). */
+  readonly serviceName: string | null;
+  /** Headers sent to the collector (e.g. authorization). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface SensorConfig {
@@ -786,8 +800,18 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       }),
       telemetry: section({
         listen: field(nullable(hostPort()), '127.0.0.1:8765'),
-        tracing_endpoint: field(nullable(httpUrl()), null),
-        sample_ratio: field(number({ min: 0, max: 1 }), 0.1),
+        tracing: section({
+          exporter: field(
+            nullable(
+              oneOf<'otlp' | 'none'>(['otlp', 'none'], (t) => (t === 'otlp' || t === 'none' ? t : undefined)),
+            ),
+            null,
+          ),
+          endpoint: field(nullable(httpUrl()), null),
+          sample_ratio: field(nullable(number({ min: 0, max: 1 })), null),
+          service_name: field(nullable(string()), null),
+          headers: field(stringMap(), {}),
+        }),
       }),
       sensor: section({
         enabled: field(boolean(), true),

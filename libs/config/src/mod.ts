@@ -20,6 +20,7 @@ export type {
   SinkOutputName,
   SinksConfig,
   TelemetryConfig,
+  TracingConfig,
 } from './config.js';
 export {
   FALCO_ENGINE_KEYS,

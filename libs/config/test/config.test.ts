@@ -71,7 +71,10 @@ describe('defaults', () => {
       batch: { maxEvents: 512, flushIntervalMs: 50 },
     });
     assert.deepEqual(c.control, { listen: '127.0.0.1:5060', tls: null, token: null });
-    assert.deepEqual(c.telemetry, { listen: '127.0.0.1:8765', tracingEndpoint: null, sampleRatio: 0.1 });
+    assert.deepEqual(c.telemetry, {
+      listen: '127.0.0.1:8765',
+      tracing: { exporter: null, endpoint: null, sampleRatio: null, serviceName: null, headers: {} },
+    });
     assert.deepEqual(c.sensor, { enabled: true, nodeName: 'node-1' });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.engine.batch));
   });
@@ -191,8 +194,8 @@ describe('errors name the key and where it was written', () => {
     assert.match(m.message, /nats: expected a mapping, got "nats:\/\/x:4222"/);
     const l = loadError('rules_files:\n  - a.yaml\n  - [b]\n');
     assert.deepEqual([l.path, l.line], ['rules_files[1]', 3]);
-    const r = loadError('telemetry:\n  sample_ratio: 2\n');
-    assert.match(r.message, /telemetry\.sample_ratio: expected a number in 0\.\.1/);
+    const r = loadError('telemetry:\n  tracing:\n    sample_ratio: 2\n');
+    assert.match(r.message, /telemetry\.tracing\.sample_ratio: expected a number in 0\.\.1/);
     const u = loadError('http_output:\n  url: ftp://x\n');
     assert.match(u.message, /http_output\.url: expected an http:\/\/ or https:\/\/ URL/);
     const h = loadError('control:\n  listen: 5060\n');
@@ -241,7 +244,7 @@ describe('environment overrides', () => {
         SAKER__HTTP_OUTPUT__URL: 'http://env:2801',
         SAKER__JSON_OUTPUT: 'true',
         SAKER__ENGINE__REPLICAS: '3',
-        SAKER__TELEMETRY__SAMPLE_RATIO: '0.5',
+        SAKER__TELEMETRY__TRACING__SAMPLE_RATIO: '0.5',
         SAKER__RULES_FILES: '[/a.yaml, /b.yaml]',
         SAKER__NATS__URL: 'nats://127.0.0.1:4222',
         SAKER__TELEMETRY__LISTEN: '',
@@ -251,7 +254,7 @@ describe('environment overrides', () => {
     assert.equal(c.httpOutput.url, 'http://env:2801');
     assert.equal(c.jsonOutput, true);
     assert.equal(c.engine.replicas, 3);
-    assert.equal(c.telemetry.sampleRatio, 0.5);
+    assert.equal(c.telemetry.tracing.sampleRatio, 0.5);
     assert.equal(c.telemetry.listen, '127.0.0.1:8765');
     assert.deepEqual(c.rulesFiles, ['/a.yaml', '/b.yaml']);
     assert.deepEqual(busView(c), { url: 'nats://127.0.0.1:4222' });
@@ -298,13 +301,13 @@ describe('overrides', () => {
 describe('views', () => {
   it('give each service what it needs', () => {
     const c = load(
-      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\ntelemetry:\n  tracing_endpoint: http://otel:4318\n',
+      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\ntelemetry:\n  tracing:\n    endpoint: http://otel:4318\n',
     );
     assert.equal(engineView(c).minPriority, 'ERROR');
     assert.equal(engineView(c).hostname, 'h1');
     assert.equal(c.priority, 'DEBUG');
     assert.deepEqual(sensorView(c), { enabled: true, nodeName: 'n1', hostname: 'h1' });
-    assert.equal(telemetryView(c).tracingEndpoint, 'http://otel:4318');
+    assert.equal(telemetryView(c).tracing.endpoint, 'http://otel:4318');
     assert.deepEqual(rulesView(c), {
       files: [defaultRulesDir()],
       watch: true,

@@ -41,3 +41,6 @@ export {
   removeCgroup,
   runcRun,
 } from './containers.js';
+export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { decodeOtlpTracesJson, startOtlpReceiver } from './otlp-receiver.js';
+export { waitForOutput } from './child-output.js';

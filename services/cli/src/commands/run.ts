@@ -70,7 +70,7 @@ import {
   healthReport,
   serveTelemetry,
 } from '@saker/telemetry';
-import { initTelemetry } from '@saker/telemetry/sdk';
+import { initTelemetry, tracingInitConfig } from '@saker/telemetry/sdk';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { formatLoadResults } from '../rules-input.js';
 import { AUDIT_RUN_HELP, AUDIT_RUN_OPTIONS, type AuditRunValues, startAuditSource } from './run-audit.js';
@@ -478,12 +478,8 @@ ${AUDIT_RUN_HELP}  -h, --help               show this help
 
     const stop = shutdownSignal(io, 'saker');
     const tracing = await initTelemetry({
-      serviceName: 'saker',
+      ...tracingInitConfig('saker', config.telemetry.tracing),
       instanceId: config.hostname,
-      ...(config.telemetry.tracingEndpoint === null
-        ? {}
-        : { tracingEndpoint: config.telemetry.tracingEndpoint }),
-      sampleRatio: config.telemetry.sampleRatio,
     });
     try {
       return await runEmbedded(config, io, stop.signal, {

@@ -46,7 +46,8 @@ import { StdoutOutput } from './outputs/stdout.js';
 import { SyslogOutput, type SyslogOutputOptions } from './outputs/syslog.js';
 import { TeamsOutput } from './outputs/teams.js';
 import { WebhookOutput } from './outputs/webhook.js';
-import { type SidekickCommonOptions, type SidekickTlsOptions, sidekickSettings } from './sidekick.js';
+import { type SidekickCommonOptions, sidekickSettings } from './sidekick/enrich.js';
+import type { SidekickTlsOptions } from './sidekick/transport.js';
 
 export type OutputExtras = Omit<OutputSettings, 'output'>;
 

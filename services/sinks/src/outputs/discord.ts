@@ -13,7 +13,8 @@
  * - The embed's color follows the priority (PRIORITY_COLORS).
  */
 import type { FalcoAlert } from '@saker/rules';
-import { SidekickHttp, type SidekickHttpOptions, chatText, fieldTexts, priorityColor } from '../sidekick.js';
+import { chatText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 /** Discord's documented embed limits; `description` is kept below its 4 096 to leave room for fields. */

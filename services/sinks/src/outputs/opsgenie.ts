@@ -28,7 +28,9 @@
 import type { FalcoAlert, OutputFieldValue, Priority } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions, chatText, headline, parseKeyValues } from '../sidekick.js';
+import { chatText, headline } from '../sidekick/chat-text.js';
+import { parseKeyValues } from '../sidekick/key-values.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 import { parseRegion } from './pagerduty.js';
 import { vendorUrl } from './vendor-url.js';

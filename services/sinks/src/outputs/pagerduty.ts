@@ -24,7 +24,8 @@
 import type { FalcoAlert, OutputFieldValue, Priority } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions, chatText, cutText, headline } from '../sidekick.js';
+import { chatText, cutText, headline } from '../sidekick/chat-text.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 import { vendorUrl } from './vendor-url.js';
 

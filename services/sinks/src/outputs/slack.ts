@@ -19,15 +19,9 @@
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import {
-  SidekickHttp,
-  type SidekickHttpOptions,
-  Template,
-  chatText,
-  cutText,
-  fieldTexts,
-  priorityColor,
-} from '../sidekick.js';
+import { chatText, cutText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { Template } from '../sidekick/template.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 export type SlackOutputFormat = 'all' | 'text' | 'fields';

@@ -21,7 +21,8 @@
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority, severity } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions, chatText, fieldTexts } from '../sidekick.js';
+import { chatText, fieldTexts } from '../sidekick/chat-text.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 export type TeamsOutputFormat = 'all' | 'text' | 'facts';

@@ -6,7 +6,7 @@
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 export interface WebhookOutputOptions extends SidekickHttpOptions {

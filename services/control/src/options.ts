@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Bus } from '@saker/bus';
+import type { AppendOutputEntry } from '@saker/rules';
 
 /** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
 export type Pem = string | Uint8Array;
@@ -38,6 +39,12 @@ export interface ControlOptions {
   readonly conflictRetries?: number;
   /** Largest request or response message. Default 16 MiB (a ruleset travels whole). */
   readonly maxMessageBytes?: number;
+  /**
+   * The engines' Falco `append_output` (saker.yaml): a put whose effective
+   * ruleset (effectiveRuleset of @saker/rules) the engines would refuse is
+   * refused here. Default none.
+   */
+  readonly appendOutput?: readonly AppendOutputEntry[];
 }
 
 export interface ResolvedListen {
@@ -55,6 +62,7 @@ export interface ResolvedControlOptions {
   readonly keepalive: Required<ControlKeepaliveOptions>;
   readonly shutdownGraceMs: number;
   readonly conflictRetries: number;
+  readonly appendOutput: readonly AppendOutputEntry[];
   readonly maxMessageBytes: number;
 }
 
@@ -153,6 +161,7 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
     },
     shutdownGraceMs: positive(options.shutdownGraceMs, 5000, 'shutdownGraceMs'),
     conflictRetries: Math.floor(positive(options.conflictRetries, 10, 'conflictRetries')),
+    appendOutput: [...(options.appendOutput ?? [])],
     maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
   };
 }

@@ -5,12 +5,11 @@
  * /healthz, and turn SIGTERM/SIGINT into the abort that drains the engine.
  */
 import { connectBus } from '@saker/bus';
-import { type RulesetDocument, loadRules, readRuleFiles } from '@saker/rules';
+import { type RulesetDocument, firstLoadError, loadRules, readRuleFiles } from '@saker/rules';
 import { MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
 import { startTracing } from '@saker/telemetry/sdk';
 import { EngineArgsError, USAGE, parseEngineArgs } from './args.js';
 import { start } from './engine.js';
-import { firstLoadError } from './ruleset-state.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let args: ReturnType<typeof parseEngineArgs>;

@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 echo "test: lint"
 npx biome check .
+# Unused exports: an export no other module (or test, or bench) imports (knip.json).
+npx knip --no-progress --no-config-hints
 echo "test: typecheck"
 npx turbo run typecheck --output-logs=errors-only
 

@@ -14,7 +14,7 @@ export type CNode =
   | { readonly kind: 'seq'; readonly items: readonly CNode[]; readonly origin: Origin }
   | { readonly kind: 'map'; readonly entries: ReadonlyMap<string, CEntry>; readonly origin: Origin };
 
-export interface CEntry {
+interface CEntry {
   /** Where the key was written; errors about the key (unknown, misspelt) point here. */
   readonly keyOrigin: Origin;
   readonly value: CNode;

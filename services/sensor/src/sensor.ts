@@ -52,7 +52,7 @@ export interface SensorOptions {
 }
 
 /** The default for SensorOptions.validate. */
-export function validateByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
+function validateByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
   return (
     env.SAKER_SENSOR_VALIDATE === '1' ||
     (env.SAKER_SENSOR_VALIDATE !== '0' && env.NODE_TEST_CONTEXT !== undefined)

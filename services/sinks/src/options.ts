@@ -83,7 +83,7 @@ export interface SinksOptions {
   readonly reopenOnSigusr1?: boolean;
 }
 
-export interface ResolvedDedup {
+interface ResolvedDedup {
   readonly windowMs: number;
   readonly fields: readonly string[] | null;
 }

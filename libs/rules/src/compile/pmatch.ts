@@ -67,7 +67,7 @@ function normalize(path: string): string {
 
 const REGEX_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
 
-export function escapeRegExp(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(REGEX_SPECIAL, '\\$&');
 }
 

@@ -179,12 +179,12 @@ export async function readRulesDocument(
  * Writes a ruleset to KV saker_rules, as `saker ctl rules put` does through
  * the control service: engines watching the key hot-swap to it.
  */
-export async function putRuleset(kv: KvStore, doc: RulesetDocument): Promise<number> {
+async function putRuleset(kv: KvStore, doc: RulesetDocument): Promise<number> {
   return kv.put(RULESET_KEY, encodeRulesetDocument(doc));
 }
 
 /** The subject an event is published on. */
-export function eventSubject(event: SakerEvent, hostname: string): string {
+function eventSubject(event: SakerEvent, hostname: string): string {
   return event.source === 'syscall'
     ? SUBJECTS.syscallEvents(toToken(event.hostname ?? hostname))
     : SUBJECTS.k8sAuditEvents;
@@ -238,7 +238,7 @@ export class EventPublisher {
 }
 
 /** Publishes a recorded events file; the batches are flushed as it goes, so none is dropped. */
-export async function replayFile(
+async function replayFile(
   file: string,
   publisher: EventPublisher,
   batch: number,
@@ -299,7 +299,7 @@ export function formatStdoutLine(data: Uint8Array, format: AlertFormatView): str
  * The sinks' stdout output, written through the command's Io (so it shares
  * stdout's backpressure) and counted in `saker_stdout_alerts_total`.
  */
-export class IoStdoutOutput implements Output {
+class IoStdoutOutput implements Output {
   readonly name = 'stdout';
   printed = 0;
   readonly #format: AlertFormat;
@@ -328,12 +328,7 @@ export class IoStdoutOutput implements Output {
  * syslog(3) drops the alerts silently there, and retrying them would only hold
  * up every shutdown.
  */
-export function runOutputs(
-  config: SakerConfig,
-  stdout: Output,
-  io: Io,
-  devLog = '/dev/log',
-): OutputSettings[] {
+function runOutputs(config: SakerConfig, stdout: Output, io: Io, devLog = '/dev/log'): OutputSettings[] {
   return falcoOutputsFromConfig(outputsView(config), sinksView(config).outputs, {
     devLog,
     notice: (m) => io.err(`saker: ${m}\n`),
@@ -346,7 +341,7 @@ export function runOutputs(
  * Watches rules files and directories (their parent directories, since
  * editors replace files) and calls `onChange` once per burst of changes.
  */
-export function watchRulesPaths(paths: readonly string[], onChange: () => void, io: Io): () => void {
+function watchRulesPaths(paths: readonly string[], onChange: () => void, io: Io): () => void {
   const watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | undefined;
   const fire = (): void => {

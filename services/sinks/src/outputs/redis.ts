@@ -40,9 +40,9 @@ export interface RedisOutputOptions {
 }
 
 /** A RESP value: simple string / bulk / integer / array / error / null. */
-export type RespValue = string | number | null | RespError | RespValue[];
+type RespValue = string | number | null | RespError | RespValue[];
 
-export class RespError {
+class RespError {
   constructor(readonly message: string) {}
 }
 

@@ -46,6 +46,8 @@ export type {
   SidekickFromConfigOptions,
 } from './config.js';
 export { falcoOutputsFromConfig, outputsFromConfig, sidekickOutputsFromConfig } from './config.js';
+export type { SidekickConfig, SidekickOutputConfig, SidekickOutputName } from './sidekick/registry.js';
+export { readSidekickConfig } from './sidekick/registry.js';
 export type { Delivery, Output } from './outputs/output.js';
 export type { StdoutOutputOptions } from './outputs/stdout.js';
 export { StdoutOutput } from './outputs/stdout.js';

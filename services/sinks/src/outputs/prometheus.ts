@@ -1,3 +1,4 @@
+import { boolean, field, stringList } from '@saker/config';
 /**
  * Prometheus: the `falco_events` counter, as falcosidekick exposes it,
  * registered on the sinks service's metrics registry (scraped with the
@@ -13,6 +14,8 @@
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import type { Counter, MetricsRegistry } from '@saker/telemetry';
+import { SinksOptionsError } from '../errors.js';
+import { sidekickOutput } from '../sidekick/descriptor.js';
 import { sanitizeLabelName } from './alertmanager.js';
 import type { Output } from './output.js';
 
@@ -85,3 +88,20 @@ export class PrometheusOutput implements Output {
 
   async close(): Promise<void> {}
 }
+
+/** `sinks.sidekick.prometheus`: on with `enabled: true`; counted in the service's registry. */
+export const prometheusSidekick = sidekickOutput({
+  name: 'prometheus',
+  concurrency: 1,
+  fields: { enabled: field(boolean(), false), extralabels: field(stringList(), []) },
+  enabled: (c) => c.enabled,
+  create: (c, ctx) => {
+    if (ctx.metrics === undefined) {
+      throw new SinksOptionsError(
+        'sinks.sidekick.prometheus.enabled',
+        "needs the service's metrics registry",
+      );
+    }
+    return new PrometheusOutput({ registry: ctx.metrics, extraLabels: c.extralabels });
+  },
+});

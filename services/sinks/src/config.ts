@@ -171,31 +171,33 @@ function sidekickContext(sk: SidekickConfig, o: SidekickFromConfigOptions): Side
       throw new SinksOptionsError('sinks.sidekick.tlsclient.cacertfile', `${name}: ${String(err)}`);
     }
   };
+  const tls: SidekickContext['tls'] = (name, c) => {
+    const m = sk.mutualtlsclient;
+    if (c.mutualtls && (m.certfile === null || m.keyfile === null)) {
+      throw new SinksOptionsError(
+        `sinks.sidekick.mutualtlsclient.${m.certfile === null ? 'certfile' : 'keyfile'}`,
+        `required when sinks.sidekick.${name}.mutualtls is true`,
+      );
+    }
+    return {
+      checkCert: c.checkcert,
+      ...(caFile === null ? {} : { caCertFile: caFile }),
+      mutualTls:
+        c.mutualtls && m.certfile !== null && m.keyfile !== null
+          ? {
+              clientCertFile: m.certfile,
+              clientKeyFile: m.keyfile,
+              ...(m.cacertfile === null ? {} : { caCertFile: m.cacertfile }),
+            }
+          : null,
+    };
+  };
   return {
     format,
     metrics: o.metrics,
     readCa,
-    tls(name, c) {
-      const m = sk.mutualtlsclient;
-      if (c.mutualtls && (m.certfile === null || m.keyfile === null)) {
-        throw new SinksOptionsError(
-          `sinks.sidekick.mutualtlsclient.${m.certfile === null ? 'certfile' : 'keyfile'}`,
-          `required when sinks.sidekick.${name}.mutualtls is true`,
-        );
-      }
-      return {
-        checkCert: c.checkcert,
-        ...(caFile === null ? {} : { caCertFile: caFile }),
-        mutualTls:
-          c.mutualtls && m.certfile !== null && m.keyfile !== null
-            ? {
-                clientCertFile: m.certfile,
-                clientKeyFile: m.keyfile,
-                ...(m.cacertfile === null ? {} : { caCertFile: m.cacertfile }),
-              }
-            : null,
-      };
-    },
+    tls,
+    http: (name, c) => ({ headers: c.customheaders, ...tls(name, c) }),
     store(name, c) {
       const ca = readCa(name);
       return { headers: c.customheaders, insecure: !c.checkcert, ...(ca === undefined ? {} : { ca }) };

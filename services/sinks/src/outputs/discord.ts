@@ -131,7 +131,6 @@ export const discordSidekick = sidekickOutput({
     new DiscordOutput({
       webhookUrl: c.webhookurl,
       ...ifSet('avatarUrl', c.icon),
-      headers: c.customheaders,
-      ...ctx.tls('discord', c),
+      ...ctx.http('discord', c),
     }),
 });

@@ -186,7 +186,6 @@ export const opsgenieSidekick = sidekickOutput({
       apiKey: c.apikey,
       region: c.region,
       ...ifSet('url', c.url),
-      headers: c.customheaders,
-      ...ctx.tls('opsgenie', c),
+      ...ctx.http('opsgenie', c),
     }),
 });

@@ -191,7 +191,6 @@ export const pagerdutySidekick = sidekickOutput({
       region: c.region,
       severity: c.severity,
       ...ifSet('url', c.url),
-      headers: c.customheaders,
-      ...ctx.tls('pagerduty', c),
+      ...ctx.http('pagerduty', c),
     }),
 });

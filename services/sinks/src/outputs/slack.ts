@@ -182,7 +182,6 @@ export const slackSidekick = sidekickOutput({
       footer: c.footer,
       outputFormat: c.outputformat,
       ...ifSet('messageFormat', c.messageformat),
-      headers: c.customheaders,
-      ...ctx.tls('slack', c),
+      ...ctx.http('slack', c),
     }),
 });

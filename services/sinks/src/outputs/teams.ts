@@ -173,7 +173,6 @@ export const teamsSidekick = sidekickOutput({
     new TeamsOutput({
       webhookUrl: c.webhookurl,
       outputFormat: c.outputformat,
-      headers: c.customheaders,
-      ...ctx.tls('teams', c),
+      ...ctx.http('teams', c),
     }),
 });

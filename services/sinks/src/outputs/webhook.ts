@@ -66,7 +66,6 @@ export const webhookSidekick = sidekickOutput({
     new WebhookOutput({
       address: c.address,
       method: c.method,
-      headers: c.customheaders,
-      ...ctx.tls('webhook', c),
+      ...ctx.http('webhook', c),
     }),
 });

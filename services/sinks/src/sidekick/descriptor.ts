@@ -22,7 +22,7 @@ import type { MetricsRegistry } from '@saker/telemetry';
 import type { AlertFormat } from '../alert.js';
 import { checkHeaders } from '../outputs/http-client.js';
 import type { Output } from '../outputs/output.js';
-import type { SidekickTlsOptions } from './transport.js';
+import type { SidekickHttpOptions, SidekickTlsOptions } from './transport.js';
 
 /** What a factory gets besides its own keys: the global ones, read once. */
 export interface SidekickContext {
@@ -32,8 +32,17 @@ export interface SidekickContext {
   readonly metrics: MetricsRegistry | undefined;
   /** `tlsclient.cacertfile`'s text, read now; undefined when not set. */
   readCa(name: string): string | undefined;
-  /** `checkcert`, `tlsclient` and (with `mutualtls`) `mutualtlsclient`, for SidekickHttp. */
+  /** `checkcert`, `tlsclient` and (with `mutualtls`) `mutualtlsclient`. */
   tls(name: string, c: { readonly checkcert: boolean; readonly mutualtls: boolean }): SidekickTlsOptions;
+  /** tls() and `customheaders`: the options of SidekickHttp (chat, webhook and incident outputs). */
+  http(
+    name: string,
+    c: {
+      readonly checkcert: boolean;
+      readonly mutualtls: boolean;
+      readonly customheaders: Readonly<Record<string, string>>;
+    },
+  ): SidekickHttpOptions;
   /** Headers, certificate check and CA of the outputs that post to a store (Elasticsearch, Loki, Alertmanager). */
   store(
     name: string,

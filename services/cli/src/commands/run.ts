@@ -594,6 +594,8 @@ async function runEmbedded(
         {
           bus,
           listen: config.control.listen,
+          // Refuses what the engines would refuse (effectiveRuleset of @saker/rules).
+          appendOutput: config.appendOutput,
           ...(config.control.tls === null
             ? {}
             : {

@@ -179,6 +179,8 @@ ${COMMON_HELP}`,
         {
           bus,
           listen: config.control.listen,
+          // Refuses what the engines would refuse (effectiveRuleset of @saker/rules).
+          appendOutput: config.appendOutput,
           ...(tls === null
             ? {}
             : {

@@ -10,7 +10,15 @@ export {
   type KubeWatchEventType,
   startKubeApiServer,
 } from './kube-api.js';
-export { repoRoot, sharedDir, sharedPath, sharedSkip } from './shared.js';
+export {
+  SHARED_FILES,
+  missingSharedFiles,
+  repoRoot,
+  sharedDir,
+  sharedLocation,
+  sharedPath,
+  sharedSkip,
+} from './shared.js';
 export type { NatsServerHandle, NatsServerOptions, NatsServerRuntime } from './nats-server.js';
 export {
   NATS_IMAGE,

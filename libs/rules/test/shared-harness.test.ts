@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { SHARED_FILES, repoRoot, sharedLocation } from '@saker/testing';
 import yaml from 'js-yaml';
@@ -133,5 +133,25 @@ describe('tests that need the shared data are counted, with or without it', { ti
     const withData = runTests('falco-k8s-audit-rules.test.js', sharedLocation());
     assert.equal(withData.skipped, 0);
     assert.ok(withData.tests > 100, `${withData.tests} tests`);
+  });
+});
+
+describe('production code does not depend on being under test', () => {
+  it('no src/ file reads the test runner’s environment (NODE_TEST_CONTEXT, NODE_ENV=test, …)', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) {
+          if (e.name !== 'node_modules' && e.name !== 'dist') walk(p);
+        } else if (/\.(ts|js|mjs|c|h)$/.test(e.name) && p.includes(`${sep}src${sep}`)) {
+          const text = readFileSync(p, 'utf8');
+          if (/NODE_TEST_CONTEXT|NODE_ENV|JEST_WORKER_ID|VITEST/.test(text))
+            offenders.push(p.slice(ROOT.length + 1));
+        }
+      }
+    };
+    for (const top of ['libs', 'services']) walk(join(ROOT, top));
+    assert.deepEqual(offenders, []);
   });
 });

@@ -31,7 +31,7 @@ describe('sensor service (real kernel, in-memory bus)', { skip: SKIP, timeout: 6
       bus,
       node: 'node.a-1',
       eventTypes: new Set(['openat', 'procexit']),
-      sensor: { statsIntervalMs: 200 },
+      sensor: { statsIntervalMs: 200, validate: true },
       batcher: { flushIntervalMs: 20 },
     });
     assert.equal(svc.subject, 'saker.v1.events.syscall.node_a-1');
@@ -68,6 +68,7 @@ describe('sensor service (real kernel, in-memory bus)', { skip: SKIP, timeout: 6
     assert.ok(received.every((e) => e.hostname === 'node.a-1'));
     const st = svc.stats();
     assert.equal(st.drops, 0);
+    assert.equal(st.sensor.invalidEvents, 0, 'every event passed parseEvent (validate: true)');
     assert.ok(st.batcher.published >= received.length);
   });
 
@@ -86,7 +87,7 @@ describe('sensor service (real kernel, in-memory bus)', { skip: SKIP, timeout: 6
       bus: stalled,
       node: 'n1',
       eventTypes: new Set(['openat']),
-      sensor: { statsIntervalMs: 100 },
+      sensor: { statsIntervalMs: 100, validate: true },
       batcher: { maxEvents: 1, maxInFlight: 1, flushIntervalMs: 5 },
       dropNoticeIntervalMs: 60_000,
       log: () => {},

@@ -16,10 +16,13 @@ fi
 # - redis-server: a real Redis for the sinks' redis output tests
 # - openssl: throwaway CAs and certificates for the TLS tests (audit webhook, control gRPC mTLS, saker ctl)
 # - nginx: the webhook receiver of bench:sinks (a real, cheap HTTP server; the bench runs its own config)
+# - postfix, rsyslog, prometheus-alertmanager: the real servers the sinks' SMTP (STARTTLS), syslog and
+#   Alertmanager outputs are tested against (libs/testing starts each with its own config on a loopback port)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
   nats-server runc containerd busybox-static openssl redis-server nginx
+  postfix rsyslog prometheus-alertmanager
   iproute2 procps util-linux
 )
 missing=()
@@ -32,7 +35,7 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # The tests and benches start their own servers (nats-server, containerd,
-  # redis, nginx) on ephemeral ports: keep the packages' system services from
+  # redis, nginx, postfix, rsyslog, alertmanager) on ephemeral ports: keep the packages' system services from
   # starting (nginx's would take port 80 and fail the install if it is busy).
   policy=/usr/sbin/policy-rc.d
   own_policy=0

@@ -49,3 +49,10 @@ export {
   removeCgroup,
   runcRun,
 } from './containers.js';
+export { DaemonStartError } from './daemon.js';
+export type { DeliveredMail, PostfixOptions, PostfixServer } from './postfix.js';
+export { POSTFIX_PACKAGE, startPostfix } from './postfix.js';
+export type { RsyslogServer, SyslogRecord } from './rsyslog.js';
+export { RSYSLOG_PACKAGE, startRsyslog } from './rsyslog.js';
+export type { AlertmanagerServer } from './alertmanager.js';
+export { ALERTMANAGER_PACKAGE, startAlertmanager } from './alertmanager.js';

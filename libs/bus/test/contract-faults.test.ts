@@ -25,6 +25,7 @@ describe('bus contract against a broken transport', () => {
     assert.deepEqual(failed.filter((n) => !suites.includes(n)).sort(), [
       'a durable resumes after its feed stops, even from another client',
       'delivers in order with deliveryCount 1; acked messages are done',
+      'redelivers a message not acked within ackWait',
     ]);
     assert.match(
       r.stdout,

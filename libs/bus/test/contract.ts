@@ -9,6 +9,7 @@ import {
   type Bus,
   BusClosedError,
   BusTimeoutError,
+  type ConsumerState,
   InvalidNameError,
   InvalidSubjectError,
   KvKeyExistsError,
@@ -441,6 +442,7 @@ export function busContract(name: string, makeEnv: () => Promise<BusEnv>): void 
         const state = await waitForState(c, (s) => s.ackPending === 0, 'the three acks to settle');
         assert.equal(state.ackPending, 0, 'acked messages are no longer pending an ack');
         assert.equal(state.pending, 0);
+        assert.equal(state.delivered, 3, 'three deliveries, none repeated');
         assert.equal(state.name, 'sink');
         assert.equal(state.stream, stream);
       });
@@ -482,6 +484,9 @@ export function busContract(name: string, makeEnv: () => Promise<BusEnv>): void 
         assert.equal(again.sequence, first.sequence);
         assert.equal(again.deliveryCount, 2);
         again.ack();
+        await bus.flush();
+        const state = await waitForState(c, (s) => s.ackPending === 0, 'the ack of the redelivery');
+        assert.equal(state.delivered, 2, 'the consumer counts the redelivery');
       });
 
       it('working() holds off redelivery', T, async () => {
@@ -590,10 +595,10 @@ function delay(ms: number): Promise<void> {
  * Throws after 5 s, naming what it waited for and the last state seen.
  */
 async function waitForState(
-  c: { state(): Promise<{ pending: number; ackPending: number; name: string; stream: string }> },
-  ok: (s: { pending: number; ackPending: number }) => boolean,
+  c: { state(): Promise<ConsumerState> },
+  ok: (s: ConsumerState) => boolean,
   what: string,
-): Promise<{ pending: number; ackPending: number; name: string; stream: string }> {
+): Promise<ConsumerState> {
   const deadline = Date.now() + 5_000;
   for (;;) {
     const s = await c.state();

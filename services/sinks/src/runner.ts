@@ -8,7 +8,14 @@
  * dead-letter subject (then ack). A dead-letter publish that fails naks the
  * alert, so nothing leaves the stream unrecorded.
  */
-import { type Bus, type DurableConsumer, NoStreamError, STREAMS, type StreamMessage } from '@saker/bus';
+import {
+  type Bus,
+  type ConsumerState,
+  type DurableConsumer,
+  NoStreamError,
+  STREAMS,
+  type StreamMessage,
+} from '@saker/bus';
 import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
 import { DEDUP_COUNT_FIELD, type ParsedAlert, alertJson, parseAlert } from './alert.js';
 import { backoffDelay } from './backoff.js';
@@ -105,6 +112,11 @@ export class OutputRunner {
 
   stats(): OutputStats {
     return { ...this.#stats };
+  }
+
+  /** The durable consumer's state on the server, or undefined before it is open. */
+  async consumerState(): Promise<ConsumerState | undefined> {
+    return this.#consumer?.state();
   }
 
   /** Opens the durable consumer and starts the loop. */

@@ -2,7 +2,7 @@
  * The sinks service: one OutputRunner per output (each with its own durable
  * consumer on SAKER_ALERTS), and the falcosidekick-compatible input.
  */
-import { NoStreamError, STREAMS, StreamNotFoundError } from '@saker/bus';
+import { type ConsumerState, NoStreamError, STREAMS, StreamNotFoundError } from '@saker/bus';
 import type { MetricsRegistry } from '@saker/telemetry';
 import { alertFields } from './fields.js';
 import { AlertInput } from './input.js';
@@ -18,6 +18,12 @@ export interface SinksService extends AsyncDisposable {
   readonly metrics: MetricsRegistry;
   /** Counters of one output. */
   stats(output: string): OutputStats | undefined;
+  /**
+   * The server's state of one output's durable consumer (pending, unacked,
+   * deliveries made): what a test or an operator waits on to know that
+   * everything is settled and whether anything was delivered twice.
+   */
+  consumerState(output: string): Promise<ConsumerState | undefined>;
   /** Reopens the outputs' files (SIGUSR1). */
   reopen(): Promise<void>;
   /** Resolves once a stop (abort, or stop()) has finished. Never rejects. */
@@ -112,6 +118,10 @@ class Sinks implements SinksService {
 
   stats(output: string): OutputStats | undefined {
     return this.#runners.find((r) => r.name === output)?.stats();
+  }
+
+  consumerState(output: string): Promise<ConsumerState | undefined> {
+    return this.#runners.find((r) => r.name === output)?.consumerState() ?? Promise.resolve(undefined);
   }
 
   async reopen(): Promise<void> {

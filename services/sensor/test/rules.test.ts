@@ -191,8 +191,14 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
     assert.equal(cr.status, 0, `ctr run: ${cr.stderr}`);
 
     await waitFor('the nginx-spawned shell', () => existsSync(rsuDone));
-    // Let the ring buffer drain and one more stats record arrive.
-    await sleep(1000);
+    // Drained: a marker open made after every action has come through the ring buffer.
+    const marker = join(dir, 'drained.marker');
+    writeFileSync(marker, '');
+    const mk = spawnSync('cat', [marker]);
+    await waitFor('the marker open', () =>
+      events.some((e) => e.type === 'openat' && e.proc.pid === mk.pid && e.fd?.name === marker),
+    );
+    // stop() reads the loader's final stats record, for the drop counters.
     await sensor.stop();
   });
 

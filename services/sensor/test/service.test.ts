@@ -20,6 +20,15 @@ if (SKIP) console.error(`\n*** SKIPPING sensor service test: ${SKIP} ***\n`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `cond` until it holds; throws naming `what` after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 describe('sensor service (real kernel, in-memory bus)', { skip: SKIP, timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'saker-svc-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,14 +57,19 @@ describe('sensor service (real kernel, in-memory bus)', { skip: SKIP, timeout: 6
     const file = join(dir, 'probe.txt');
     writeFileSync(file, 'x');
     const cat = spawnSync('cat', [file]);
-    await sleep(300);
+    await until('the first cat’s openat', () =>
+      received.some((e) => e.type === 'openat' && e.proc.pid === cat.pid && e.fd?.name === file),
+    );
     // Now only unlinkat: a second cat's openat must not show up, the rm must.
     const next = svc.setEventTypes({ eventTypes: () => new Set(['unlinkat']) });
     assert.deepEqual(next.syscalls, ['unlinkat']);
     await sleep(100);
     const cat2 = spawnSync('cat', [file]);
     const rm = spawnSync('rm', [file]);
-    await sleep(500);
+    // The rm ran after the second cat: once its unlinkat is here, the cat's openat would be too.
+    await until('the rm’s unlinkat', () =>
+      received.some((e) => e.type === 'unlinkat' && e.proc.pid === rm.pid),
+    );
     await svc.stop();
     await bus.flush();
     sub.unsubscribe();

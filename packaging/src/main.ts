@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildHostPackages } from './deb.js';
 import { natsServerFromGoTools } from './go-tools.js';
 import { buildImages } from './images.js';
 import { buildTree } from './tree.js';
@@ -49,6 +50,16 @@ async function main(): Promise<void> {
   const build = join(REPO, 'build');
   const tree = await buildTree({ repo: REPO, out: join(build, 'package/tree'), version: args.version });
   console.log(`tree: ${tree.dir} (saker ${tree.version}, bundle ${tree.bundleBytes} bytes)`);
+  if (args.command === 'package' && !args.treeOnly) {
+    const p = buildHostPackages({
+      repo: REPO,
+      tree: tree.dir,
+      version: tree.version,
+      out: join(build, 'package'),
+    });
+    console.log(`deb: ${p.deb} (${p.debBytes} bytes)`);
+    if (p.tarball !== undefined) console.log(`tarball: ${p.tarball.file} (${p.tarball.bytes} bytes)`);
+  }
   if (args.command === 'images') {
     const images = await buildImages({
       tree: tree.dir,

@@ -110,11 +110,7 @@ export async function buildTree(o: TreeOptions): Promise<Tree> {
   rmSync(o.out, { recursive: true, force: true });
   mkdirSync(o.out, { recursive: true });
   const bundle = await bundleCli({ repo: o.repo, outfile: join(o.out, BUNDLE_PATH) });
-  const pkg = (name: string): string => `${JSON.stringify({ name, version, private: true }, null, 2)}\n`;
-  // The CLI finds the default rules next to the package named "saker".
-  writeFileSync(join(o.out, 'package.json'), pkg('saker'));
-  mkdirSync(join(o.out, 'services/cli'), { recursive: true });
-  writeFileSync(join(o.out, 'services/cli/package.json'), pkg('@saker/cli'));
+  writeVersion(o.out, version);
   for (const rel of TREE_DATA) {
     cpSync(join(o.repo, rel), join(o.out, rel), {
       recursive: true,
@@ -126,6 +122,17 @@ export async function buildTree(o: TreeOptions): Promise<Tree> {
   writeFileSync(join(o.out, LAUNCHER_PATH), LAUNCHER);
   chmodSync(join(o.out, LAUNCHER_PATH), 0o755);
   return { dir: o.out, version, bundleBytes: bundle.bytes };
+}
+
+/**
+ * Writes the version files: `saker --version` reads services/cli/package.json,
+ * and the CLI finds the default rules next to the package named "saker".
+ */
+export function writeVersion(tree: string, version: string): void {
+  const pkg = (name: string): string => `${JSON.stringify({ name, version, private: true }, null, 2)}\n`;
+  writeFileSync(join(tree, 'package.json'), pkg('saker'));
+  mkdirSync(join(tree, 'services/cli'), { recursive: true });
+  writeFileSync(join(tree, 'services/cli/package.json'), pkg('@saker/cli'));
 }
 
 /** Copies a Node runtime into the tree (host packages; `node` must need only the C and C++ runtime). */

@@ -42,8 +42,8 @@ export interface HostPackageOptions {
   readonly out: string;
   /** The Node runtime to ship. Default /usr/bin/node. */
   readonly node?: string;
-  /** dpkg-deb's compressor. Default xz (smallest); the tests use gzip (faster). */
-  readonly compression?: 'xz' | 'gzip';
+  /** dpkg-deb's compressor. Default xz (smallest); the tests use none (fastest). */
+  readonly compression?: 'xz' | 'gzip' | 'none';
   /** Also write the tarball. Default true. */
   readonly tarball?: boolean;
 }

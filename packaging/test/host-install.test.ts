@@ -60,10 +60,16 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
         tree,
         version,
         out: join(work, version),
-        compression: 'gzip',
+        compression: 'none',
         tarball: false,
       });
-    v1 = deb(tree1.dir, V1);
+    v1 = buildHostPackages({
+      repo: REPO,
+      tree: tree1.dir,
+      version: V1,
+      out: join(work, V1),
+      compression: 'none',
+    });
     v2 = deb(tree2, V2);
     root = freshDebianRoot();
   });
@@ -88,6 +94,20 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
     assert.equal(version.trim(), `saker ${V1}`);
     console.log(`saker --version in the clean root: ${ms.toFixed(0)} ms (chroot included)`);
     assert.match(root.run(['dpkg-query', '-W', '-f', '${Conffiles}', 'saker']), /\/etc\/saker\/saker\.yaml/);
+  });
+
+  it('the tarball holds the files of the Debian package', () => {
+    const list = (cmd: string, args: string[], strip: RegExp): string[] =>
+      execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26 })
+        .split('\n')
+        .map((l) => /^\S+ \S+ +\d+ \S+ \S+ (.*?)(?: -> .*)?$/.exec(l)?.[1]?.replace(strip, '') ?? '')
+        .filter((p) => p !== '' && p !== '/')
+        .sort();
+    assert.ok(v1.tarball !== undefined);
+    const inTar = list('tar', ['-tvzf', v1.tarball.file], /^saker-[^/]+(?=\/)|\/$/g);
+    const inDeb = list('dpkg-deb', ['-c', v1.deb], /^\.|\/$/g);
+    assert.ok(inDeb.includes('/usr/lib/saker/node/bin/node'));
+    assert.deepEqual(inTar, inDeb);
   });
 
   it('the unit passes systemd-analyze verify', () => {
@@ -116,25 +136,11 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
 
   it('saker run --replay of the demo events prints their alerts', async () => {
     copyFileSync(join(REPO, 'examples/demo-events.jsonl'), join(root.dir, 'tmp/demo-events.jsonl'));
-    const run = watch('chroot', [
-      root.dir,
-      'saker',
-      'run',
-      '--config',
+    await replayIn(
+      root,
       '/etc/saker/saker.yaml',
-      '--no-sensor',
-      '--control-listen',
-      'off',
-      '--metrics-listen',
-      'off',
-      '--replay',
-      '/tmp/demo-events.jsonl',
-    ]);
-    try {
-      await run.waitFor(/File below \/etc opened for writing \(file=\/etc\/cron\.d\/backup/, 30_000);
-    } finally {
-      assert.equal(await run.stop(), 0, run.output());
-    }
+      /File below \/etc opened for writing \(file=\/etc\/cron\.d\/backup/,
+    );
   });
 
   it(
@@ -146,27 +152,13 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
       copyFileSync(sharedPath('reference', 'falco.yaml') ?? '', join(falco, 'falco.yaml'));
       copyFileSync(sharedPath('falco-rules', 'falco_rules.yaml') ?? '', join(falco, 'falco_rules.yaml'));
       writeFileSync(join(falco, 'falco_rules.local.yaml'), '');
-      const run = watch('chroot', [
-        root.dir,
-        'saker',
-        'run',
-        '--config',
-        '/etc/falco/falco.yaml',
-        '--no-sensor',
-        '--control-listen',
-        'off',
-        '--metrics-listen',
-        'off',
-        '--replay',
-        '/tmp/demo-events.jsonl',
-      ]);
       try {
-        await run.waitFor(
+        await replayIn(
+          root,
+          '/etc/falco/falco.yaml',
           /Sensitive file opened for reading by non-trusted program \| file=\/etc\/shadow/,
-          30_000,
         );
       } finally {
-        assert.equal(await run.stop(), 0, run.output());
         rmSync(falco, { recursive: true });
       }
     },
@@ -286,6 +278,26 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
     assert.match(root.run(['saker', 'rules', 'validate', '/usr/share/saker/rules']), /OK/);
   });
 });
+
+/** `saker run --config <config> --replay` of the demo events (copied to /tmp) in the root, until an alert matches. */
+async function replayIn(root: TestRoot, config: string, alert: RegExp): Promise<void> {
+  const off = ['--no-sensor', '--control-listen', 'off', '--metrics-listen', 'off'];
+  const run = watch('chroot', [
+    root.dir,
+    'saker',
+    'run',
+    '--config',
+    config,
+    ...off,
+    '--replay',
+    '/tmp/demo-events.jsonl',
+  ]);
+  try {
+    await run.waitFor(alert, 30_000);
+  } finally {
+    assert.equal(await run.stop(), 0, run.output());
+  }
+}
 
 /** The container's init: the child of systemd-nspawn. */
 function initPid(nspawnPid: number | undefined): number {

@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { addNodeRuntime } from './tree.js';
+import { addNodeRuntime, checkVersion } from './tree.js';
 
 export const CONFFILES: readonly string[] = ['/etc/saker/saker.yaml', '/etc/default/saker'];
 export const UNIT_PATH = 'lib/systemd/system/saker.service';
@@ -120,6 +120,7 @@ function installedSizeKiB(root: string): number {
 }
 
 export function buildHostPackages(o: HostPackageOptions): HostPackages {
+  checkVersion(o.version);
   const arch = debArch();
   mkdirSync(o.out, { recursive: true });
   const root = join(o.out, `saker_${o.version}_${arch}`);

@@ -30,7 +30,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { BUNDLE_PATH } from './bundle.js';
 import { type ImageRuntimeConfig, type WrittenImage, writeImageArchive } from './image-archive.js';
-import { NODE_PATH } from './tree.js';
+import { NODE_PATH, checkVersion } from './tree.js';
 
 /** Where the artefact tree sits in the image (and in the Debian package). */
 export const IMAGE_TREE_DIR = '/usr/lib/saker';
@@ -112,6 +112,7 @@ export interface ImagesOptions {
 }
 
 export async function buildImages(o: ImagesOptions): Promise<WrittenImage[]> {
+  checkVersion(o.version);
   rmSync(o.work, { recursive: true, force: true });
   const node = o.node ?? '/usr/bin/node';
   const labels = (title: string): Record<string, string> => ({

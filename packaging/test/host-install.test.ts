@@ -86,6 +86,9 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
       'for c in node nodejs npm gcc cc clang; do command -v $c; done; true',
     ]);
     assert.equal(found, '', `the test root has ${found}`);
+    // The sensor's loader is static: the root has no libbpf or libelf for it.
+    const libs = root.run(['sh', '-c', 'ls /usr/lib/*/libbpf.so* /usr/lib/*/libelf.so* 2>/dev/null; true']);
+    assert.equal(libs, '', `the test root has ${libs}`);
     copyFileSync(v1.deb, join(root.dir, 'tmp/saker.deb'));
     root.run(['dpkg', '-i', '/tmp/saker.deb']);
     const t0 = process.hrtime.bigint();
@@ -223,7 +226,8 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
     };
     try {
       await nspawn.waitFor(/login: /, 60_000);
-      inside('systemctl', 'start', 'saker');
+      inside('systemctl', 'enable', '--now', 'saker');
+      assert.equal(inside('systemctl', 'is-enabled', 'saker').trim(), 'enabled');
       await waitJournal(/saker: running: .*rules=\d+/, 60_000);
       assert.equal(inside('systemctl', 'is-active', 'saker').trim(), 'active');
       assert.doesNotMatch(journal(), /sensor did not start/, "the sensor runs under the unit's sandbox");

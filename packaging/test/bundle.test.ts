@@ -1,4 +1,4 @@
-/** The bundle's relocation of module paths, the version check, and the tree's launcher (no root needed). */
+/** The bundle's relocation of module paths, the version check, and the tree's launcher, rules and gRPC (no root needed). */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { repoRoot } from '@saker/testing';
 import { relocate } from '../src/bundle.js';
 import { LAUNCHER_PATH, buildTree, checkVersion } from '../src/tree.js';
+import { watch } from './chroot.js';
 
 describe('relocate', () => {
   it("rewrites import.meta.url, __dirname and __filename to the module's repository path", () => {
@@ -55,6 +56,21 @@ describe('the artefact tree', { timeout: 180_000 }, () => {
       assert.match(run('rules', 'validate', join(tree.dir, 'rules')), /saker_rules\.yaml: OK/);
       // The default rules are found next to the tree's package.json (rules list without -r).
       assert.match(run('rules', 'list'), /File written below \/etc/);
+      // gRPC loads its .proto files from the tree: the control API and saker ctl.
+      const saker = watch(
+        join(tree.dir, LAUNCHER_PATH),
+        ['run', '--no-sensor', '--control-listen', '127.0.0.1:0', '--metrics-listen', 'off'],
+        process.env,
+      );
+      try {
+        const addr = (await saker.waitFor(/control=127\.0\.0\.1:\d+/, 60_000)).slice('control='.length);
+        assert.match(
+          run('ctl', 'rules', 'list', '--addr', addr),
+          /^revision 1\n[\s\S]*File written below \/etc/,
+        );
+      } finally {
+        assert.equal(await saker.stop(), 0, saker.output());
+      }
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -150,11 +150,7 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
     'runs with an existing Falco falco.yaml and its rules files',
     { skip: sharedPath() === undefined },
     async () => {
-      const falco = join(root.dir, 'etc/falco');
-      mkdirSync(join(falco, 'rules.d'), { recursive: true });
-      copyFileSync(sharedPath('reference', 'falco.yaml') ?? '', join(falco, 'falco.yaml'));
-      copyFileSync(sharedPath('falco-rules', 'falco_rules.yaml') ?? '', join(falco, 'falco_rules.yaml'));
-      writeFileSync(join(falco, 'falco_rules.local.yaml'), '');
+      const falco = installFalcoFiles(root.dir);
       try {
         await replayIn(
           root,
@@ -191,7 +187,7 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
     }
   });
 
-  it('boots under systemd-nspawn: saker.service starts, systemctl reload swaps the rules', async () => {
+  it("boots under systemd-nspawn: saker.service starts, systemctl reload swaps the rules; SAKER_CONFIG runs it on Falco's falco.yaml", async () => {
     // Reloads come from systemctl only (no file watching), so the swap proves SIGHUP.
     writeFileSync(
       join(root.dir, 'etc/default/saker'),
@@ -254,6 +250,24 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
       assert.equal(inside('systemctl', 'is-active', 'saker').trim(), 'active');
       inside('systemctl', 'stop', 'saker');
       assert.match(journal(), /saker: stopped/);
+
+      // The documented way to run the service from an existing Falco install.
+      if (sharedPath() !== undefined) {
+        installFalcoFiles(root.dir);
+        writeFileSync(
+          join(root.dir, 'etc/default/saker'),
+          'SAKER_CONFIG=/etc/falco/falco.yaml\nSAKER_OPTS="--replay-dir /var/lib/saker/replay --control-listen off"\n',
+        );
+        inside('systemctl', 'start', 'saker');
+        await waitJournal(/saker: running: [\s\S]*saker: running: /, 60_000);
+        copyFileSync(join(REPO, 'examples/demo-events.jsonl'), join(replay, 'falco.tmp'));
+        renameSync(join(replay, 'falco.tmp'), join(replay, 'falco.jsonl'));
+        await waitJournal(
+          /Sensitive file opened for reading by non-trusted program \| file=\/etc\/shadow/,
+          30_000,
+        );
+        inside('systemctl', 'stop', 'saker');
+      }
     } finally {
       try {
         inside('systemctl', 'poweroff', '--no-block');
@@ -282,6 +296,16 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
     assert.match(root.run(['saker', 'rules', 'validate', '/usr/share/saker/rules']), /OK/);
   });
 });
+
+/** Falco's falco.yaml and falco_rules.yaml (from $SAKER_SHARED) in the root's /etc/falco, as Falco's package leaves them. */
+function installFalcoFiles(rootDir: string): string {
+  const falco = join(rootDir, 'etc/falco');
+  mkdirSync(join(falco, 'rules.d'), { recursive: true });
+  copyFileSync(sharedPath('reference', 'falco.yaml') ?? '', join(falco, 'falco.yaml'));
+  copyFileSync(sharedPath('falco-rules', 'falco_rules.yaml') ?? '', join(falco, 'falco_rules.yaml'));
+  writeFileSync(join(falco, 'falco_rules.local.yaml'), '');
+  return falco;
+}
 
 /** `saker run --config <config> --replay` of the demo events (copied to /tmp) in the root, until an alert matches. */
 async function replayIn(root: TestRoot, config: string, alert: RegExp): Promise<void> {

@@ -57,7 +57,7 @@ export const NATS_IMAGE_CONFIG: Omit<ImageRuntimeConfig, 'Labels'> = {
 export const sakerImageTag = (version: string): string => `saker:${version}`;
 export const natsImageTag = (version: string): string => `saker-nats:${version}`;
 
-/** A minimal root: merged /usr, /etc/passwd and /etc/group with root and saker (65532), /tmp. */
+/** A minimal root: merged /usr, /etc/passwd and /etc/group with root and saker (65532), nsswitch.conf, /tmp. */
 function stageRoot(dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const d of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'usr/local/bin', 'etc', 'tmp', 'root']) {
@@ -71,6 +71,8 @@ function stageRoot(dir: string): void {
     'root:x:0:0:root:/root:/usr/sbin/nologin\nsaker:x:65532:65532:saker:/nonexistent:/usr/sbin/nologin\n',
   );
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nsaker:x:65532:\n');
+  // glibc's resolver (Node's dns.lookup): the kubelet mounts /etc/hosts and resolv.conf, not this.
+  writeFileSync(join(dir, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
 }
 
 /** The shared libraries a binary loads, from ldd (absolute paths as the loader names them). */

@@ -428,7 +428,8 @@ enrich.cluster.kubeconfig is set; kept in KV saker_meta for the rules'
 container.* and k8s.* fields (docs/enrich.md).
 
 SIGINT or SIGTERM drains everything (every event taken is evaluated and
-every alert delivered) and exits 0. SIGUSR1 reopens file_output's file.
+every alert delivered) and exits 0. SIGHUP reloads the rules files (systemctl
+reload). SIGUSR1 reopens file_output's file.
 
 Options:
   -c, --config FILE        saker.yaml (or a falco.yaml); see docs/config.md
@@ -691,21 +692,26 @@ async function runEmbedded(
       );
     }
 
-    if (config.watchConfigFiles) {
-      let reloading: Promise<void> = Promise.resolve();
-      const stopRules = watchRulesPaths(
-        config.rulesFiles,
-        () => {
-          reloading = reloading.then(() => reloadRules(config, kv, running, io));
-        },
-        io,
-      );
-      const prev = stopWatching;
-      stopWatching = () => {
-        prev();
-        stopRules();
-      };
-    }
+    // Reloads run one at a time, whether a watched file changed or SIGHUP
+    // (`systemctl reload saker`) asked for one.
+    let reloading: Promise<void> = Promise.resolve();
+    const reload = (): void => {
+      reloading = reloading.then(() => reloadRules(config, kv, running, io));
+    };
+    const onHangup = (): void => {
+      io.err('saker: SIGHUP, reloading the rules\n');
+      reload();
+    };
+    process.on('SIGHUP', onHangup);
+    const stopRules = config.watchConfigFiles
+      ? watchRulesPaths(config.rulesFiles, reload, io)
+      : () => undefined;
+    const prev = stopWatching;
+    stopWatching = () => {
+      prev();
+      stopRules();
+      process.off('SIGHUP', onHangup);
+    };
 
     const enabled = initial.ruleset.rules.filter((r) => r.enabled).length;
     io.err(

@@ -39,7 +39,8 @@ import {
   isMetadataProvider,
   resolveEngineOptions,
 } from './options.js';
-import { type LoadedRuleset, compileDocument, compileKvValue, prepareRuleset } from './ruleset-state.js';
+import { type LoadedRuleset, compileDocument, prepareRuleset } from './ruleset-state.js';
+import { compileKvValueBounded } from './ruleset-vet.js';
 import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
 /** A running engine. */
@@ -244,7 +245,12 @@ class Engine implements EngineService {
   /** Compiles a KV value and swaps it in, or keeps the current ruleset and raises an alert. */
   async #reload(value: Uint8Array, revision: number): Promise<void> {
     this.#seenRevision = Math.max(this.#seenRevision, revision);
-    const outcome = compileKvValue(value, revision, this.#o.appendOutput);
+    const outcome = await compileKvValueBounded(
+      value,
+      revision,
+      this.#o.appendOutput,
+      this.#o.rulesetCompileLimits,
+    );
     if (outcome.ok) {
       // The cache is up before the first batch that needs it.
       await this.#ensureMetadata(outcome.loaded.need);

@@ -47,4 +47,24 @@ describe('saker.yaml: hostile input', () => {
     assert.equal(c.jsonIncludeOutputProperty, false);
     assert.equal(c.jsonIncludeTagsProperty, false);
   });
+
+  it('never echoes a secret in an error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-config-adv-'));
+    const file = join(dir, 'saker.yaml');
+    const cases: [string, string][] = [
+      [
+        'sinks:\n  sidekick:\n    slack:\n      webhookurl: ftp://hooks.slack.com/services/T0/B0/SECRETPATH\n',
+        'SECRETPATH',
+      ],
+      ['nats:\n  url: "nats://user:SECRETPW@ bad host"\n', 'SECRETPW'],
+    ];
+    for (const [text, secret] of cases) {
+      writeFileSync(file, text);
+      assert.throws(
+        () => loadConfig({ file, env: {}, onNotice: () => {} }),
+        (e: unknown) => e instanceof ConfigError && !e.message.includes(secret) && e.message.includes('****'),
+        text,
+      );
+    }
+  });
 });

@@ -28,4 +28,4 @@ export { compileDocument, compileKvValue, firstLoadError, prepareRuleset } from 
 export type { LogSink } from './log.js';
 export { RateLimitedLog } from './log.js';
 export type { RulesetCompileLimits } from './ruleset-vet.js';
-export { DEFAULT_COMPILE_LIMITS, compileKvValueBounded, vetKvValue } from './ruleset-vet.js';
+export { DEFAULT_COMPILE_LIMITS, RulesetVetter, compileKvValueBounded } from './ruleset-vet.js';

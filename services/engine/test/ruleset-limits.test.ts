@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { BUCKETS, connectBus } from '@saker/bus';
 import { RULESET_KEY, type RulesetDocument, encodeRulesetDocument } from '@saker/rules';
 import { serveTelemetry } from '@saker/telemetry';
-import { compileKvValueBounded, start } from '../src/mod.js';
+import { RulesetVetter, compileKvValueBounded, start } from '../src/mod.js';
 
 function doc(name: string, content: string): RulesetDocument {
   return { format: 1, files: [{ name, content }], selections: [], updatedAt: '2024-01-01T00:00:00Z' };
@@ -45,15 +45,19 @@ function heavyRules(rules: number): string {
 
 const LIMITS = { timeoutMs: 20_000, maxHeapMb: 512 };
 
+async function bounded(name: string, content: string, revision = 7) {
+  const vetter = new RulesetVetter(LIMITS);
+  try {
+    return await compileKvValueBounded(encodeRulesetDocument(doc(name, content)), revision, [], vetter);
+  } finally {
+    await vetter.close();
+  }
+}
+
 describe('hostile rulesets from KV', { timeout: 120_000 }, () => {
   it('a billion-laughs file is refused at the alias, naming the limit', async () => {
     const t0 = performance.now();
-    const out = await compileKvValueBounded(
-      encodeRulesetDocument(doc('laughs.yaml', billionLaughs())),
-      7,
-      [],
-      LIMITS,
-    );
+    const out = await bounded('laughs.yaml', billionLaughs());
     assert.equal(out.ok, false);
     assert.ok(!out.ok);
     assert.match(out.error, /^laughs\.yaml:\d+:\d+: .*aliases expand to more than 100000 nodes/);
@@ -63,12 +67,7 @@ describe('hostile rulesets from KV', { timeout: 120_000 }, () => {
   it('20 levels of macro doubling are refused at the rule, naming the limit', async () => {
     const content = `${macroDoubling(20)}- rule: r\n  desc: d\n  condition: m20\n  output: x\n  priority: WARNING\n`;
     const t0 = performance.now();
-    const out = await compileKvValueBounded(
-      encodeRulesetDocument(doc('macros.yaml', content)),
-      7,
-      [],
-      LIMITS,
-    );
+    const out = await bounded('macros.yaml', content);
     assert.ok(!out.ok);
     // m14 is the first macro past 10,000 nodes (3 × 2^14 nodes and more).
     assert.match(
@@ -130,18 +129,28 @@ describe('hostile rulesets from KV', { timeout: 120_000 }, () => {
     }
   });
 
-  it('a ruleset within the limits is compiled in the worker and then used', async () => {
-    const out = await compileKvValueBounded(
-      encodeRulesetDocument(
-        doc(
-          'ok.yaml',
-          '- rule: r\n  desc: d\n  condition: evt.type = open\n  output: x\n  priority: WARNING\n',
-        ),
+  it('rulesets within the limits are compiled in the kept worker and then used', async () => {
+    const vetter = new RulesetVetter(LIMITS);
+    const ok = encodeRulesetDocument(
+      doc(
+        'ok.yaml',
+        '- rule: r\n  desc: d\n  condition: evt.type = open\n  output: x\n  priority: WARNING\n',
       ),
-      3,
-      [],
-      LIMITS,
     );
+    const out = await compileKvValueBounded(ok, 3, [], vetter);
+    // The kept worker takes the next ruleset too, and a refusal does not end it.
+    const broken = await compileKvValueBounded(
+      encodeRulesetDocument(doc('broken.yaml', '- rule: r\n  condition: (\n')),
+      4,
+      [],
+      vetter,
+    );
+    const again = await compileKvValueBounded(ok, 5, [], vetter);
+    await vetter.close();
+    assert.ok(!broken.ok);
+    assert.match(broken.error, /^broken\.yaml:/);
+    assert.ok(again.ok);
+    assert.equal(again.loaded.revision, 5);
     assert.ok(out.ok);
     assert.equal(out.loaded.revision, 3);
     assert.equal(out.loaded.enabledRules, 1);

@@ -3,7 +3,7 @@
  * consumer on SAKER_ALERTS), and the falcosidekick-compatible input.
  */
 import { type ConsumerState, NoStreamError, STREAMS, StreamNotFoundError } from '@saker/bus';
-import type { MetricsRegistry } from '@saker/telemetry';
+import { type MetricsRegistry, plaintextTokenWarning } from '@saker/telemetry';
 import { alertFields } from './fields.js';
 import { AlertInput } from './input.js';
 import { type SinksMetrics, sinksMetrics } from './metrics.js';
@@ -109,7 +109,18 @@ class Sinks implements SinksService {
         log: this.#o.log,
         hostname: this.#o.hostname,
         maxBodyBytes: this.#o.input.maxBodyBytes,
+        tls: this.#o.input.tls,
+        bearerTokens: this.#o.input.bearerTokens,
       });
+      const warning = plaintextTokenWarning({
+        what: 'the alert input',
+        host: this.#o.input.host,
+        tls: this.#o.input.tls !== null,
+        token: this.#o.input.bearerTokens.length > 0,
+        optOutKey: 'sinks.input.allow_plaintext_token',
+        optOut: this.#o.input.allowPlaintextToken,
+      });
+      if (warning !== undefined) this.#o.log('warn', warning);
       this.#input = input;
       this.inputUrl = await input.listen(this.#o.input.host, this.#o.input.port);
     }

@@ -59,6 +59,7 @@ import {
   type SinksService,
   alertLine,
   falcoOutputsFromConfig,
+  inputOptionsFromConfig,
   sidekickOutputsFromConfig,
   start as startSinks,
 } from '@saker/sinks';
@@ -68,6 +69,7 @@ import {
   MetricsRegistry,
   type TelemetryServer,
   healthReport,
+  redactText,
   serveTelemetry,
 } from '@saker/telemetry';
 import { initTelemetry } from '@saker/telemetry/sdk';
@@ -589,7 +591,7 @@ async function runEmbedded(
         bus,
         hostname: config.hostname,
         outputs,
-        input: sinksView(config).input,
+        input: inputOptionsFromConfig(sinksView(config).input),
         reopenOnSigusr1: true,
         metrics,
         log: (level, message) => io.err(`saker: sinks ${level}: ${message}\n`),
@@ -616,6 +618,7 @@ async function runEmbedded(
                 },
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
+          allowPlaintextToken: config.control.allowPlaintextToken,
         },
         serviceStop.signal,
       );
@@ -715,7 +718,7 @@ async function runEmbedded(
 
     const enabled = initial.ruleset.rules.filter((r) => r.enabled).length;
     io.err(
-      `saker: running: bus=${config.nats.url ?? 'memory'} rules=${enabled} engines=${running.engines.length}` +
+      `saker: running: bus=${config.nats.url === null ? 'memory' : redactText(config.nats.url)} rules=${enabled} engines=${running.engines.length}` +
         `${running.control ? ` control=${running.control.address}` : ''}` +
         `${running.telemetry ? ` metrics=${running.telemetry.url}` : ''}` +
         ` stdout=${running.stdout ? (config.jsonOutput ? 'json' : 'text') : 'off'}` +

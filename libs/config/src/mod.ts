@@ -17,6 +17,7 @@ export type {
   SinkOutputConfig,
   SinkOutputName,
   SinksConfig,
+  SinksInputAuthConfig,
   TelemetryConfig,
   TracingConfig,
 } from './config.js';

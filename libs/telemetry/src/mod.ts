@@ -17,3 +17,11 @@ export {
   withSpan,
 } from './tracing.js';
 export { MetricDefinitionError, MetricUsageError, TelemetryConfigError } from './errors.js';
+export type { ListenerSecurity } from './listen.js';
+export {
+  bearerTokenMatches,
+  isLoopbackHost,
+  plaintextTokenProblem,
+  plaintextTokenWarning,
+} from './listen.js';
+export { REDACTED, isSecretKey, redactText, redactUrl, redactValue } from './redact.js';

@@ -24,7 +24,7 @@ import {
 import type { MetricsRegistry } from '@saker/telemetry';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
 import { SinksOptionsError } from './errors.js';
-import type { OutputSettings } from './options.js';
+import type { InputOptions, OutputSettings } from './options.js';
 import { FileOutput } from './outputs/file.js';
 import { HttpOutput } from './outputs/http.js';
 import type { Output } from './outputs/output.js';
@@ -250,4 +250,35 @@ export function sidekickOutputsFromConfig(
     );
   }
   return out;
+}
+
+/**
+ * The input's options from `sinks.input` (sinksView(config).input): the TLS
+ * files are read here, and an unreadable one is an error naming its key.
+ */
+export function inputOptionsFromConfig(view: SinksView['input']): InputOptions | null {
+  if (view === null) return null;
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new SinksOptionsError(`sinks.input.tls.${key}`, `cannot read ${file}: ${String(err)}`);
+    }
+  };
+  const tls = view.tls;
+  return {
+    host: view.host,
+    port: view.port,
+    tls:
+      tls === null
+        ? null
+        : {
+            cert: read('cert', tls.cert),
+            key: read('key', tls.key),
+            ...(tls.ca === null ? {} : { clientCa: read('ca', tls.ca) }),
+          },
+    bearerTokens: view.token === null ? [] : [view.token],
+    allowUnauthenticated: view.allowUnauthenticated,
+    allowPlaintextToken: view.allowPlaintextToken,
+  };
 }

@@ -87,7 +87,7 @@ export interface InputOptions {
   readonly allowPlaintextToken?: boolean;
 }
 
-export interface ResolvedInputOptions {
+interface ResolvedInputOptions {
   readonly host: string;
   readonly port: number;
   readonly maxBodyBytes: number;

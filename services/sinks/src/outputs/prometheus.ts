@@ -35,11 +35,11 @@ export interface PrometheusOutputOptions {
 }
 
 /** Default cap on `falco_events` label sets. */
-export const DEFAULT_MAX_SERIES = 10_000;
+const DEFAULT_MAX_SERIES = 10_000;
 /** Longest label value kept; longer ones are cut (a cmdline as a label). */
-export const MAX_LABEL_VALUE = 256;
+const MAX_LABEL_VALUE = 256;
 /** What a content label reads on the series that counts alerts past the cap. */
-export const OVERFLOW_LABEL = '_overflow_';
+const OVERFLOW_LABEL = '_overflow_';
 /** Labels that do not come from alert content, kept on the overflow series. */
 const FIXED_LABELS: ReadonlySet<string> = new Set(['priority', 'priority_raw']);
 

@@ -184,4 +184,14 @@ describe('sinks.sidekick from saker.yaml', () => {
     assert.deepEqual([key.line, key.column], [4, 19]);
     assert.match(key.message, /32-character routing key/);
   });
+
+  // libs/config's adversarial test checked this while loadConfig read sinks.sidekick itself.
+  it('sidekick: never echoes a secret in an error', () => {
+    const secret = 'SECRETPATH';
+    const e = loadError(
+      `sinks:\n  sidekick:\n    slack:\n      webhookurl: ftp://hooks.slack.com/services/T0/B0/${secret}\n`,
+    );
+    assert.equal(e.path, 'sinks.sidekick.slack.webhookurl');
+    assert.ok(!e.message.includes(secret) && e.message.includes('****'), e.message);
+  });
 });

@@ -157,7 +157,7 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   const { table } = ctx;
   // The Sensor passes its own parts; a direct caller without them shares nothing.
   const parts = ctx.parts ?? new EventParts();
-  const call = renderCall(rec);
+  const call = renderCall(rec, table);
   const entry = table.lookup(rec.pid, rec);
   const proc = procInfo(rec, entry, table);
   const ancestors = table.cachedAncestors(entry, rec.ppid);

@@ -57,6 +57,9 @@ const SYSCALLS = [
   'memfd_create',
   'kill',
   'ptrace',
+  'socket',
+  'unshare',
+  'mkdir',
 ];
 
 describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
@@ -105,6 +108,13 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
     run('rmusrbin', 'rm', ['-f', usrBinFile]);
     // A shell with a controlling terminal: `script` gives it a pty.
     run('script', 'script', ['-qec', "sh -c 'echo saker-tty-marker >/dev/null'", '/dev/null']);
+    // A raw packet socket and a new network namespace: named arguments Falco's rules read.
+    run('packet', '/usr/bin/python3', [
+      '-c',
+      'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 768).close()',
+    ]);
+    run('unshare', 'unshare', ['-n', 'true']);
+    run('mkdir', 'mkdir', ['-m', '0750', join(dir, 'd')]);
     const pt = spawnSync(PTRACE_ATTACH, [], { encoding: 'utf8' });
     assert.equal(pt.status, 0, pt.stderr);
     pids.ptrace = pt.pid ?? -1;
@@ -208,7 +218,7 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
     const ch = [...of('chmod', 'fchmodat'), ...of('chmod', 'chmod')][0];
     assert.ok(ch, 'no chmod event');
     assert.equal(ch.args.filename, join(dir, 'suid'));
-    assert.equal(ch.args.mode, 'S_ISUID|S_IRWXU|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH');
+    assert.equal(ch.args.mode, 'S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID');
     assert.equal(ch.rawargs?.mode, 0o4755);
     assert.equal(ch.res, 0);
 
@@ -307,10 +317,37 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
   it('renders a ptrace attach: request name, target pid', () => {
     const ev = of('ptrace', 'ptrace').find((e) => e.args.request === 'PTRACE_ATTACH');
     assert.ok(ev, 'no PTRACE_ATTACH event');
-    assert.equal(ev.rawargs?.request, 16);
-    assert.equal(ev.args.pid, traced);
+    // evt.rawarg.request is Falco's number for PTRACE_ATTACH (11), evt.arg.pid the target's comm.
+    assert.equal(ev.rawargs?.request, 11);
+    assert.equal(ev.rawargs?.pid, traced);
+    assert.equal(typeof ev.args.pid, 'string');
+    assert.match(field(ev, 'evt.args') as string, /request=11\(PTRACE_ATTACH\) pid=\d+\(/);
     assert.equal(ev.res, 0);
     assert.equal(field(ev, 'evt.arg.request'), 'PTRACE_ATTACH');
+  });
+
+  it('renders socket families, unshare flags and mkdir modes of real calls as Falco does', () => {
+    const sock = of('packet', 'socket').find((e) => e.rawargs?.domain === 17);
+    assert.ok(sock, 'no AF_PACKET socket event');
+    assert.equal(field(sock, 'evt.arg.domain'), 'AF_PACKET');
+    assert.equal(field(sock, 'evt.rawarg.domain'), 17);
+    // Python opens its sockets with SOCK_CLOEXEC: the type keeps it, and Falco's `flags` names it.
+    assert.equal(sock.args.type, 3 | 0o2000000);
+    assert.equal(sock.args.proto, 768);
+    assert.match(
+      field(sock, 'evt.args') as string,
+      /^fd=\d+ domain=17\(AF_PACKET\) type=524291 proto=768 flags=4096\(O_CLOEXEC\)$/,
+    );
+    const un = of('unshare', 'unshare').find((e) => e.res === 0);
+    assert.ok(un, 'no unshare event');
+    assert.equal(field(un, 'evt.arg.flags'), 'CLONE_NEWNET');
+    assert.equal(field(un, 'evt.rawarg.flags'), 1 << 4);
+    const mk = of('mkdir', 'mkdir')
+      .concat(of('mkdir', 'mkdirat'))
+      .find((e) => String(e.args.path).endsWith('/d'));
+    assert.ok(mk, 'no mkdir event');
+    // Falco prints mkdir's mode with %X.
+    assert.equal(mk.args.mode, (0o750).toString(16).toUpperCase());
   });
 
   it('answers parent and ancestor fields through the rule engine extractors', () => {

@@ -21,6 +21,9 @@ export {
   SHARED_PARTS,
   parseEvent,
   parseAuditEvent,
+  auditLeniency,
+  looksLikeUntypedAuditEvent,
+  AUDIT_API_VERSIONS,
   wrapAuditEvent,
   rfc3339ToNs,
 } from './validate.js';

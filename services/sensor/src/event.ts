@@ -105,6 +105,25 @@ export class EventParts {
   }
 }
 
+/** proc.pgid/vpgid and the group leader's name, exe and exe path (when the table knows the leader). */
+function groupLeader(proc: ProcEntry, table: ProcTable): Partial<ProcessInfo> {
+  if (proc.pgid === undefined) return {};
+  const out: { -readonly [K in keyof ProcessInfo]?: ProcessInfo[K] } = { pgid: proc.pgid };
+  if (proc.vpgid !== undefined) out.vpgid = proc.vpgid;
+  const leader = proc.pgid === proc.pid ? proc : table.get(proc.pgid);
+  if (leader !== undefined) {
+    out.pgid_name = leader.name;
+    out.pgid_exe = leader.exe;
+    out.pgid_exepath = leader.exepath;
+    if (proc.vpgid !== undefined) {
+      out.vpgid_name = leader.name;
+      out.vpgid_exe = leader.exe;
+      out.vpgid_exepath = leader.exepath;
+    }
+  }
+  return out;
+}
+
 /** The proc sub-object: shared by consecutive events of the same process while its inputs are equal. */
 function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): ProcessInfo {
   const sname = rec.sid > 0 ? (rec.sid === rec.pid ? rec.comm : table.get(rec.sid)?.name) : undefined;
@@ -144,8 +163,19 @@ function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): Process
     tty: rec.tty,
     ...(proc.startTs !== undefined ? { start_ts: proc.startTs } : {}),
     ...(proc.isExeUpperLayer !== undefined ? { is_exe_upper_layer: proc.isExeUpperLayer } : {}),
+    ...(proc.isExeLowerLayer !== undefined ? { is_exe_lower_layer: proc.isExeLowerLayer } : {}),
     ...(proc.isExeFromMemfd !== undefined ? { is_exe_from_memfd: proc.isExeFromMemfd } : {}),
+    ...(proc.isExeWritable !== undefined ? { is_exe_writable: proc.isExeWritable } : {}),
     ...(proc.exeIno !== undefined ? { exe_ino: proc.exeIno } : {}),
+    ...(proc.env !== undefined ? { env: proc.env } : {}),
+    ...(proc.caps !== undefined
+      ? {
+          cap_inheritable: proc.caps.inheritable,
+          cap_permitted: proc.caps.permitted,
+          cap_effective: proc.caps.effective,
+        }
+      : {}),
+    ...groupLeader(proc, table),
     pidns: rec.pidns,
     mntns: rec.mntns,
   } as ProcessInfo);

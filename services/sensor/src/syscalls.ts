@@ -97,7 +97,16 @@ export const SYSCALL_IDS: Readonly<Record<string, number>> = {
   prctl: 157,
   kill: 62,
   userfaultfd: 323,
+  chdir: 80,
+  fchdir: 81,
 };
+
+/**
+ * Calls the sensor always captures, whatever the rules need, because the
+ * process table follows them (cwd). Their events are published only when a
+ * rule asks for them.
+ */
+export const TRACKED_SYSCALLS: readonly string[] = ['chdir', 'fchdir'];
 
 const NAMES_BY_ID = new Map<number, string>(Object.entries(SYSCALL_IDS).map(([n, id]) => [id, n]));
 
@@ -610,6 +619,12 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
     c.res();
     c.named('flags', CLONE_FLAGS, c.rec.argU32(0));
   },
+  chdir: (c) => {
+    c.res();
+    // Falco's chdir `path` is the string as passed (CHARBUF), not made absolute.
+    c.args.path = c.rec.params.ustr.get(0) ?? '';
+  },
+  fchdir: fdCall(),
   clone3: (c) => c.res(),
   fork: (c) => c.res(),
   vfork: (c) => c.res(),

@@ -323,6 +323,16 @@ const CASES: readonly Case[] = [
     text: { fd: 4, backlog: 128 },
   },
   { syscall: 'unlink', args: [0n], ret: -13n, text: { res: 'EACCES' }, raw: { res: -13 } },
+  // chdir's path is the string as passed; fchdir's fd.
+  {
+    syscall: 'chdir',
+    args: [0n],
+    ret: -2n,
+    params: [param(P_USTR, 0, Buffer.from('../x\0'))],
+    text: { res: 'ENOENT', path: '../x' },
+    raw: { res: -2 },
+  },
+  { syscall: 'fchdir', args: [9n], ret: -9n, text: { res: 'EBADF', fd: 9 }, raw: { res: -9 } },
   { syscall: 'rename', args: [0n, 0n], text: { res: 0 } },
 ];
 

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
 import { syscallFields } from '@saker/rules';
+import { capabilitiesText } from '../src/falco-names.js';
 import { Sensor } from '../src/sensor.js';
 import { kubepodsCgroup, newContainerId, runcRun } from './containers.js';
 
@@ -115,6 +116,20 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
     ]);
     run('unshare', 'unshare', ['-n', 'true']);
     run('mkdir', 'mkdir', ['-m', '0750', join(dir, 'd')]);
+    // Process state read at exec: capabilities, process group, exe writability, environment, cwd after cd.
+    run('caps', 'cat', ['/etc/hostname']);
+    run('nobody', 'setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '/usr/bin/cat',
+      '/etc/hostname',
+    ]);
+    // setsid (not a group leader here) makes a new session and group, then execs cat in place.
+    run('leader', 'setsid', ['cat', '/etc/hostname']);
+    run('env', 'env', ['-i', 'SAKER_MARK=1', 'PATH=/usr/bin:/bin', 'cat', '/etc/hostname']);
+    run('cd', 'sh', ['-c', 'mkdir -p sub && cd sub && echo x > after-cd.txt'], dir);
     const pt = spawnSync(PTRACE_ATTACH, [], { encoding: 'utf8' });
     assert.equal(pt.status, 0, pt.stderr);
     pids.ptrace = pt.pid ?? -1;
@@ -348,6 +363,53 @@ describe('sensor (real kernel)', { skip: SKIP, timeout: 90_000 }, () => {
     assert.ok(mk, 'no mkdir event');
     // Falco prints mkdir's mode with %X.
     assert.equal(mk.args.mode, (0o750).toString(16).toUpperCase());
+  });
+
+  it('fills thread.cap_*, proc.pgid, proc.is_exe_writable and proc.env from the kernel at exec', () => {
+    const root = of('caps', 'openat').find((e) => e.args.name === '/etc/hostname');
+    assert.ok(root, 'no openat by cat');
+    // The test runs as root: cat has the same sets as this process, as /proc prints them.
+    const status = readFileSync('/proc/self/status', 'latin1');
+    const capHex = (k: string) =>
+      BigInt(`0x${new RegExp(`^${k}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1] ?? '0'}`);
+    assert.equal(field(root, 'thread.cap_effective'), capabilitiesText(capHex('CapEff')));
+    assert.equal(field(root, 'thread.cap_permitted'), capabilitiesText(capHex('CapPrm')));
+    assert.equal(field(root, 'thread.cap_inheritable'), capabilitiesText(capHex('CapInh')));
+    assert.match(String(field(root, 'thread.cap_effective')), /(^| )CAP_SYS_ADMIN( |$)/);
+    // pgid: a plain child is in this process's group; a detached one leads its own.
+    const myPgid = Number(readFileSync('/proc/self/stat', 'latin1').split(') ')[1]?.split(' ')[2]);
+    assert.equal(field(root, 'proc.pgid'), myPgid);
+    assert.equal(field(root, 'proc.is_pgid_leader'), false);
+    const lead = of('leader', 'openat').find((e) => e.args.name === '/etc/hostname');
+    assert.ok(lead, 'no openat by the detached cat');
+    assert.equal(field(lead, 'proc.pgid'), pids.leader);
+    assert.equal(field(lead, 'proc.vpgid'), pids.leader, 'host processes: vpgid is pgid');
+    assert.equal(field(lead, 'proc.is_pgid_leader'), true);
+    assert.equal(field(lead, 'proc.is_vpgid_leader'), true);
+    assert.equal(field(lead, 'proc.pgid.name'), 'cat');
+    // /usr/bin/cat is root's: root may write it (owner), nobody may not and has no capabilities.
+    assert.equal(field(root, 'proc.is_exe_writable'), true);
+    const nob = of('nobody', 'openat').find((e) => e.args.name === '/etc/hostname');
+    assert.ok(nob, 'no openat by cat as nobody');
+    assert.equal(nob.user.uid, 65534);
+    assert.equal(field(nob, 'proc.is_exe_writable'), false);
+    assert.equal(field(nob, 'thread.cap_effective'), '');
+    assert.equal(field(nob, 'thread.cap_permitted'), '');
+    // env: exactly what env -i gave the new image.
+    const envd = of('env', 'openat').find((e) => e.args.name === '/etc/hostname' && e.proc.name === 'cat');
+    assert.ok(envd, 'no openat by cat under env -i');
+    assert.deepEqual(envd.proc.env, ['SAKER_MARK=1', 'PATH=/usr/bin:/bin']);
+    assert.equal(field(envd, 'proc.env', 'SAKER_MARK'), '1');
+  });
+
+  it('follows cd: proc.cwd of the shell after chdir, without an exec', () => {
+    const ev = of('cd', 'openat').find((e) => String(e.args.name).endsWith('/after-cd.txt'));
+    assert.ok(ev, 'no openat of after-cd.txt');
+    assert.equal(ev.proc.name, 'sh');
+    assert.equal(ev.args.name, join(dir, 'sub', 'after-cd.txt'));
+    assert.equal(ev.proc.cwd, join(dir, 'sub'), 'proc.cwd follows chdir');
+    // chdir is tracked for the table but not published: the rules did not ask for it.
+    assert.equal(of('cd', 'chdir').length, 0);
   });
 
   it('answers parent and ancestor fields through the rule engine extractors', () => {

@@ -167,7 +167,6 @@ function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): Process
     ...(proc.isExeFromMemfd !== undefined ? { is_exe_from_memfd: proc.isExeFromMemfd } : {}),
     ...(proc.isExeWritable !== undefined ? { is_exe_writable: proc.isExeWritable } : {}),
     ...(proc.exeIno !== undefined ? { exe_ino: proc.exeIno } : {}),
-    ...(proc.env !== undefined ? { env: proc.env } : {}),
     ...(proc.caps !== undefined
       ? {
           cap_inheritable: proc.caps.inheritable,
@@ -189,7 +188,12 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   const parts = ctx.parts ?? new EventParts();
   const call = renderCall(rec, table);
   const entry = table.lookup(rec.pid, rec);
-  const proc = procInfo(rec, entry, table);
+  let proc = procInfo(rec, entry, table);
+  // The environment (up to 2 KiB) rides only on exec events: on every event it would multiply
+  // the size of each message on the bus for a field no stable rule reads.
+  if (entry.env !== undefined && rec.ret === 0 && (call.type === 'execve' || call.type === 'execveat')) {
+    proc = Object.freeze({ ...proc, env: entry.env });
+  }
   const ancestors = table.cachedAncestors(entry, rec.ppid);
   const user = parts.user(table, rec.euid, rec.loginuid);
   const group = parts.group(table, rec.egid);

@@ -57,3 +57,5 @@ export type {
 } from './service.js';
 export { interestFromEventTypes } from './interest.js';
 export type { InterestSet } from './interest.js';
+export { EventRecorder, recordSensor } from './record.js';
+export type { RecorderOptions, RecordRunOptions } from './record.js';

@@ -167,6 +167,8 @@ function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): Process
     ...(proc.isExeFromMemfd !== undefined ? { is_exe_from_memfd: proc.isExeFromMemfd } : {}),
     ...(proc.isExeWritable !== undefined ? { is_exe_writable: proc.isExeWritable } : {}),
     ...(proc.exeIno !== undefined ? { exe_ino: proc.exeIno } : {}),
+    ...(proc.exeCtime !== undefined ? { exe_ino_ctime: proc.exeCtime } : {}),
+    ...(proc.exeMtime !== undefined ? { exe_ino_mtime: proc.exeMtime } : {}),
     ...(proc.caps !== undefined
       ? {
           cap_inheritable: proc.caps.inheritable,

@@ -31,6 +31,9 @@ export interface ProcEntry {
   isExeFromMemfd?: boolean;
   isExeWritable?: boolean;
   exeIno?: number;
+  /** The exe inode's ctime and mtime, epoch ns as decimal strings (proc.exe_ino.ctime/mtime). */
+  exeCtime?: string;
+  exeMtime?: string;
   /** thread.cap_* as Falco prints them, read at exec and fork. */
   caps?: { readonly inheritable: string; readonly permitted: string; readonly effective: string };
   /** Process group at exec/fork: host and own-namespace numbers (vpgid 0: the leader is outside the namespace). */
@@ -240,6 +243,8 @@ export class ProcTable {
       ...(parent?.isExeFromMemfd !== undefined ? { isExeFromMemfd: parent.isExeFromMemfd } : {}),
       ...(parent?.isExeWritable !== undefined ? { isExeWritable: parent.isExeWritable } : {}),
       ...(parent?.exeIno !== undefined ? { exeIno: parent.exeIno } : {}),
+      ...(parent?.exeCtime !== undefined ? { exeCtime: parent.exeCtime } : {}),
+      ...(parent?.exeMtime !== undefined ? { exeMtime: parent.exeMtime } : {}),
       ...(parent?.env !== undefined ? { env: parent.env } : {}),
       ...procState(rec.params.procstate, parent),
     };
@@ -271,6 +276,8 @@ export class ProcTable {
             isExeLowerLayer: p.exeinfo.sbMagic === OVERLAYFS_MAGIC && !p.exeinfo.upperLayer,
             isExeWritable: p.exeinfo.writable,
             exeIno: p.exeinfo.ino,
+            exeCtime: p.exeinfo.ctimeNs.toString(),
+            exeMtime: p.exeinfo.mtimeNs.toString(),
           }
         : {}),
       ...(p.env !== undefined ? { env: p.env } : {}),

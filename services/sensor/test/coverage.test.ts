@@ -111,7 +111,7 @@ describe('field coverage of Falco rule files (real kernel)', { skip: SKIP, timeo
     dir = mkdtempSync(join(tmpdir(), 'saker-coverage-'));
     const sensor = await Sensor.start({
       syscalls: 'all',
-      maxAncestors: 8,
+      maxAncestors: 12,
       onError: (e) => console.error(`sensor: ${e.message}`),
     });
     // The iterator, not onEvent: it is what resumes the loader's output when the queue drains
@@ -144,6 +144,12 @@ describe('field coverage of Falco rule files (real kernel)', { skip: SKIP, timeo
     run('/usr/bin/python3', ['-c', 'import ctypes; ctypes.CDLL(None).syscall(321, 5, 0, 0)']);
     run('setsid', ['sh', '-c', 'sleep 0.1 & kill $!']);
     run('env', ['-i', 'SAKER_COV=1', 'cat', '/etc/hostname']);
+    // A deep process tree (proc.aname[7] and the like do not depend on how deep this test runs).
+    writeFileSync(
+      join(dir, 'deep.sh'),
+      '#!/bin/sh\nif [ "$1" -gt 0 ]; then /bin/sh "$0" $(($1 - 1)); true; else cat /etc/hostname; fi\n',
+    );
+    run('sh', [join(dir, 'deep.sh'), '10']);
     // A login session, as pam_loginuid makes one: loginuid set once, inherited by the children.
     run('sh', ['-c', 'echo 0 > /proc/self/loginuid && cat /etc/hostname']);
     // Network: a raw socket, TCP connect/accept, UDP sendto, stdout on a socket.

@@ -19,6 +19,7 @@ export type {
   SinkOutputConfig,
   SinkOutputName,
   SinksConfig,
+  SinksInputAuthConfig,
   TelemetryConfig,
 } from './config.js';
 export {

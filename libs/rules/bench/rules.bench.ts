@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type SyscallEvent, parseEventLine } from '@saker/events';
 import { repoRoot, sharedPath } from '@saker/testing';
 import { type RuleText, loadRules } from '../src/loader/load.js';
 import { generateMix } from './mix.js';
+import { checkRulesRun } from './rules-check.js';
 
 /**
  * `npm run bench:rules`: one thread evaluating a realistic syscall mix (see
@@ -63,6 +64,7 @@ function ruleTexts(): RuleText[] {
 interface Run {
   readonly events: number;
   readonly alerting: number;
+  readonly matches: number;
   readonly ns: bigint;
 }
 
@@ -71,17 +73,19 @@ function run(evaluate: (e: SyscallEvent) => number, pool: readonly SyscallEvent[
   const start = process.hrtime.bigint();
   let events = 0;
   let alerting = 0;
+  let matches = 0;
   let i = 0;
   const n = pool.length;
   for (;;) {
     for (let k = 0; k < CHECK_EVERY; k++) {
       const hits = evaluate(pool[i] as SyscallEvent);
       if (hits > 0) alerting++;
+      matches += hits;
       if (++i === n) i = 0;
     }
     events += CHECK_EVERY;
     const ns = process.hrtime.bigint() - start;
-    if (ns >= budget) return { events, alerting, ns };
+    if (ns >= budget) return { events, alerting, matches, ns };
   }
 }
 
@@ -107,10 +111,13 @@ function main(): void {
   const types = new Set(pool.map((e) => e.type));
 
   // Which rules fire on one pass of the pool, and how often: shows the mix does what it says.
+  // It is also the reference the timed run is checked against (matches per pool event).
   const fired = new Map<string, number>();
+  const matchesPerIndex: number[] = [];
   let alertingOnce = 0;
   for (const e of pool) {
     const m = ruleset.evaluate(e);
+    matchesPerIndex.push(m.length);
     if (m.length > 0) alertingOnce++;
     for (const x of m) fired.set(x.rule.name, (fired.get(x.rule.name) ?? 0) + 1);
   }
@@ -122,6 +129,32 @@ function main(): void {
   if (globalGc) globalGc();
   const res = run(evaluate, pool, seconds);
   const heapMb = process.memoryUsage().heapUsed / (1024 * 1024);
+
+  // The same rules over events the real sensor recorded, checked the same way
+  // against their own reference pass.
+  const recorded = recordedPool();
+  const recordedPerIndex: number[] = [];
+  let recordedAlertingOnce = 0;
+  for (const e of recorded) {
+    const m = ruleset.evaluate(e).length;
+    recordedPerIndex.push(m);
+    if (m > 0) recordedAlertingOnce++;
+  }
+  run(evaluate, recorded, warm);
+  const rec = run(evaluate, recorded, seconds);
+  const recNs = Number(rec.ns) / rec.events;
+
+  const problems = [
+    ...checkRulesRun(res, matchesPerIndex),
+    ...checkRulesRun(rec, recordedPerIndex, { quietPool: true }).map((x) => `recorded: ${x}`),
+  ];
+  if (problems.length > 0) {
+    process.stderr.write(
+      `bench:rules: CHECK FAILED, no rate reported:\n${problems.map((x) => `  - ${x}\n`).join('')}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
 
   const secs = Number(res.ns) / 1e9;
   const rate = res.events / secs;
@@ -146,26 +179,30 @@ function main(): void {
   const top = [...fired.entries()].sort((a, b) => b[1] - a[1]);
   for (const [name, count] of top) out.push(`  fired: ${String(count).padStart(5)}  ${name}`);
   out.push(
-    `warm-up ${warm.toFixed(1)} s, measured ${secs.toFixed(2)} s, ${res.events} events, ${res.alerting} alerts`,
+    `warm-up ${warm.toFixed(1)} s, measured ${secs.toFixed(2)} s, ${res.events} events, ${res.alerting} alerts ` +
+      '(checked: the reference pass gives the same alerts and matches for these events)',
   );
   out.push(
     `rules: ${Math.round(rate)} events/s (${Math.round(nsPer)} ns/event), ${pct.toFixed(2)}% alerts, ` +
       `heap ${Math.round(heapMb)} MB`,
   );
-  // The same rules over events the real sensor recorded.
-  const recorded = recordedPool();
-  let recordedAlerting = 0;
-  for (const e of recorded) if (ruleset.evaluate(e).length > 0) recordedAlerting++;
-  run(evaluate, recorded, warm);
-  const rec = run(evaluate, recorded, seconds);
-  const recNs = Number(rec.ns) / rec.events;
   out.push(
     `recorded: ${recorded.length} events from the live sensor (${basename(RECORDED)}), ` +
-      `${new Set(recorded.map((e) => e.type)).size} syscall types, ${recordedAlerting} alert on one pass`,
+      `${new Set(recorded.map((e) => e.type)).size} syscall types, ${recordedAlertingOnce} alert on one pass`,
+  );
+  out.push(
+    `rules (recorded): warm-up ${warm.toFixed(1)} s, measured ${(Number(rec.ns) / 1e9).toFixed(2)} s, ` +
+      `${rec.events} events, ${rec.alerting} alerts (checked the same way; the recorded pool is routine work, ` +
+      'so the check there catches alerts the reference pass does not give)',
   );
   out.push(
     `rules (recorded): ${Math.round(rec.events / (Number(rec.ns) / 1e9))} events/s (${Math.round(recNs)} ns/event), ` +
       `${((100 * rec.alerting) / rec.events).toFixed(2)}% alerts`,
+  );
+  out.push(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -39,7 +39,8 @@ import {
   isMetadataProvider,
   resolveEngineOptions,
 } from './options.js';
-import { type LoadedRuleset, compileDocument, compileKvValue, prepareRuleset } from './ruleset-state.js';
+import { type LoadedRuleset, compileDocument, prepareRuleset } from './ruleset-state.js';
+import { RulesetVetter, compileKvValueBounded } from './ruleset-vet.js';
 import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
 /** A running engine. */
@@ -133,6 +134,8 @@ class Engine implements EngineService {
   readonly #subs: Subscription[] = [];
   #readersRunning = 0;
   #watch: KvWatch | undefined;
+  /** Compiles KV rulesets off the event loop first (ruleset-vet.ts). */
+  readonly #vetter: RulesetVetter;
   /** The latest KV revision looked at, loaded or refused. */
   #seenRevision = 0;
   #worker: Promise<void> = Promise.resolve();
@@ -161,6 +164,7 @@ class Engine implements EngineService {
     });
     this.#statsSubject = SUBJECTS.engineStats(opts.name);
     this.#sampleCountdown = opts.costSampleEvery;
+    this.#vetter = new RulesetVetter(opts.rulesetCompileLimits);
     if (opts.metadata !== null && isMetadataProvider(opts.metadata)) this.#metadata = opts.metadata;
     // Each ruleset gets append_output applied as it is loaded (ruleset-state.ts).
     const outcome =
@@ -216,6 +220,7 @@ class Engine implements EngineService {
   }
 
   async #startWatch(): Promise<void> {
+    this.#vetter.warm();
     const kv = await this.#o.bus.kv(BUCKETS.rules);
     const entry = await kv.get(RULESET_KEY);
     if (entry !== null) await this.#reload(entry.value, entry.revision);
@@ -244,7 +249,7 @@ class Engine implements EngineService {
   /** Compiles a KV value and swaps it in, or keeps the current ruleset and raises an alert. */
   async #reload(value: Uint8Array, revision: number): Promise<void> {
     this.#seenRevision = Math.max(this.#seenRevision, revision);
-    const outcome = compileKvValue(value, revision, this.#o.appendOutput);
+    const outcome = await compileKvValueBounded(value, revision, this.#o.appendOutput, this.#vetter);
     if (outcome.ok) {
       // The cache is up before the first batch that needs it.
       await this.#ensureMetadata(outcome.loaded.need);
@@ -628,6 +633,7 @@ class Engine implements EngineService {
       this.#watch?.stop();
       await this.#metadataStarting;
       await this.#ownMetadata?.close();
+      await this.#vetter.close();
     } finally {
       if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
       this.#state = 'stopped';

@@ -59,7 +59,8 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
   }
 }
 
-describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_000 }, () => {
+// The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
+describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => {
   let sensor: Sensor;
   let ruleset: Ruleset;
   let dir: string;
@@ -92,6 +93,7 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     ].join(', ')}`;
 
   before(async () => {
+    if (SKIP) return;
     const files = await readRuleFiles([FALCO_RULES ?? '', SAKER_RULES]);
     const loaded = loadRules(files);
     assert.ok(loaded.ok, JSON.stringify(loaded.results.flatMap((r) => r.errors)));
@@ -232,8 +234,14 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     listener.close();
 
     await waitFor('the nginx-spawned shell', () => existsSync(rsuDone));
-    // Let the ring buffer drain and one more stats record arrive.
-    await sleep(1000);
+    // Drained: a marker open made after every action has come through the ring buffer.
+    const marker = join(dir, 'drained.marker');
+    writeFileSync(marker, '');
+    const mk = spawnSync('cat', [marker]);
+    await waitFor('the marker open', () =>
+      events.some((e) => e.type === 'openat' && e.proc.pid === mk.pid && e.fd?.name === marker),
+    );
+    // stop() reads the loader's final stats record, for the drop counters.
     await sensor.stop();
   });
 
@@ -243,7 +251,7 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('captures the interest set cleanly', () => {
+  it('captures the interest set cleanly', { skip: SKIP }, () => {
     assert.deepEqual(
       errors.map((e) => e.message),
       [],
@@ -252,13 +260,13 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.ok(events.length > 0);
   });
 
-  it('Read sensitive file untrusted: cat /etc/shadow', () => {
+  it('Read sensitive file untrusted: cat /etc/shadow', { skip: SKIP }, () => {
     const m = firedBy('Read sensitive file untrusted', 'cat');
     assert.ok(m.length > 0, describeMatches('Read sensitive file untrusted'));
     assert.equal(m[0]?.event.source === 'syscall' && m[0].event.fd?.name, '/etc/shadow');
   });
 
-  it('Run shell untrusted: sh below a daemon named nginx', () => {
+  it('Run shell untrusted: sh below a daemon named nginx', { skip: SKIP }, () => {
     const m = fired(
       'Run shell untrusted',
       (e) =>
@@ -269,7 +277,7 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.ok(m.length > 0, describeMatches('Run shell untrusted'));
   });
 
-  it('Terminal shell in container: runc, a pty, a kubepods cgroup', () => {
+  it('Terminal shell in container: runc, a pty, a kubepods cgroup', { skip: SKIP }, () => {
     const m = fired(
       'Terminal shell in container',
       (e) => e.container.id === runcId.slice(0, 12) && e.proc.name === 'sh',
@@ -280,56 +288,56 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.equal(e.ancestors?.[0]?.name, 'runc');
   });
 
-  it('Execution from /dev/shm', () => {
+  it('Execution from /dev/shm', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Execution from /dev/shm', 'shm').length > 0,
       describeMatches('Execution from /dev/shm'),
     );
   });
 
-  it('Fileless execution via memfd_create', () => {
+  it('Fileless execution via memfd_create', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Fileless execution via memfd_create', 'memfd').length > 0,
       describeMatches('Fileless execution via memfd_create'),
     );
   });
 
-  it('Create Symlink Over Sensitive Files', () => {
+  it('Create Symlink Over Sensitive Files', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Create Symlink Over Sensitive Files', 'symlink').length > 0,
       describeMatches('Create Symlink Over Sensitive Files'),
     );
   });
 
-  it('Create Hardlink Over Sensitive Files', () => {
+  it('Create Hardlink Over Sensitive Files', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Create Hardlink Over Sensitive Files', 'hardlink').length > 0,
       describeMatches('Create Hardlink Over Sensitive Files'),
     );
   });
 
-  it('PTRACE attached to process', () => {
+  it('PTRACE attached to process', { skip: SKIP }, () => {
     assert.ok(
       firedBy('PTRACE attached to process', 'ptrace').length > 0,
       describeMatches('PTRACE attached to process'),
     );
   });
 
-  it('Clear Log Activities', () => {
+  it('Clear Log Activities', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Clear Log Activities', 'clearlog').length > 0,
       describeMatches('Clear Log Activities'),
     );
   });
 
-  it('Remove Bulk Data from Disk', () => {
+  it('Remove Bulk Data from Disk', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Remove Bulk Data from Disk', 'shred').length > 0,
       describeMatches('Remove Bulk Data from Disk'),
     );
   });
 
-  it('Search Private Keys or Passwords: grep and find', () => {
+  it('Search Private Keys or Passwords: grep and find', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Search Private Keys or Passwords', 'grepkey').length > 0,
       describeMatches('Search Private Keys or Passwords'),
@@ -337,18 +345,18 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.ok(firedBy('Search Private Keys or Passwords', 'findkey').length > 0);
   });
 
-  it('Find AWS Credentials', () => {
+  it('Find AWS Credentials', { skip: SKIP }, () => {
     assert.ok(firedBy('Find AWS Credentials', 'findaws').length > 0, describeMatches('Find AWS Credentials'));
   });
 
-  it('PTRACE anti-debug attempt: ptrace(PTRACE_TRACEME)', () => {
+  it('PTRACE anti-debug attempt: ptrace(PTRACE_TRACEME)', { skip: SKIP }, () => {
     assert.ok(
       firedBy('PTRACE anti-debug attempt', 'traceme').length > 0,
       describeMatches('PTRACE anti-debug attempt'),
     );
   });
 
-  it('Directory traversal monitored file read: cat ../../../../etc/passwd', () => {
+  it('Directory traversal monitored file read: cat ../../../../etc/passwd', { skip: SKIP }, () => {
     const m = firedBy('Directory traversal monitored file read', 'traversal');
     assert.ok(m.length > 0, describeMatches('Directory traversal monitored file read'));
     assert.equal(m[0]?.event.source === 'syscall' ? m[0].event.fd?.name : '', '/etc/passwd');
@@ -356,33 +364,41 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
 
   const inPriv = (e: SyscallEvent) => e.container.id === privId.slice(0, 12);
 
-  it('Packet socket created in container: arping in a privileged container', () => {
+  it('Packet socket created in container: arping in a privileged container', { skip: SKIP }, () => {
     const m = fired('Packet socket created in container', inPriv);
     assert.ok(m.length > 0, describeMatches('Packet socket created in container'));
   });
 
-  it('Detect release_agent File Container Escapes: a write with CAP_SYS_ADMIN', () => {
+  it('Detect release_agent File Container Escapes: a write with CAP_SYS_ADMIN', { skip: SKIP }, () => {
     const m = fired('Detect release_agent File Container Escapes', inPriv);
     assert.ok(m.length > 0, describeMatches('Detect release_agent File Container Escapes'));
   });
 
-  it('Linux Kernel Module Injection Detected: insmod with CAP_SYS_MODULE in a container', () => {
-    const m = fired('Linux Kernel Module Injection Detected', inPriv);
-    assert.ok(m.length > 0, describeMatches('Linux Kernel Module Injection Detected'));
-  });
+  it(
+    'Linux Kernel Module Injection Detected: insmod with CAP_SYS_MODULE in a container',
+    { skip: SKIP },
+    () => {
+      const m = fired('Linux Kernel Module Injection Detected', inPriv);
+      assert.ok(m.length > 0, describeMatches('Linux Kernel Module Injection Detected'));
+    },
+  );
 
-  it('Netcat Remote Code Execution in Container and Redirect STDOUT/STDIN to Network Connection', () => {
-    assert.ok(
-      fired('Netcat Remote Code Execution in Container', inPriv).length > 0,
-      describeMatches('Netcat Remote Code Execution in Container'),
-    );
-    assert.ok(
-      fired('Redirect STDOUT/STDIN to Network Connection in Container', inPriv).length > 0,
-      describeMatches('Redirect STDOUT/STDIN to Network Connection in Container'),
-    );
-  });
+  it(
+    'Netcat Remote Code Execution in Container and Redirect STDOUT/STDIN to Network Connection',
+    { skip: SKIP },
+    () => {
+      assert.ok(
+        fired('Netcat Remote Code Execution in Container', inPriv).length > 0,
+        describeMatches('Netcat Remote Code Execution in Container'),
+      );
+      assert.ok(
+        fired('Redirect STDOUT/STDIN to Network Connection in Container', inPriv).length > 0,
+        describeMatches('Redirect STDOUT/STDIN to Network Connection in Container'),
+      );
+    },
+  );
 
-  it('Drop and execute new binary in container: containerd, overlayfs upper layer', () => {
+  it('Drop and execute new binary in container: containerd, overlayfs upper layer', { skip: SKIP }, () => {
     const m = fired(
       'Drop and execute new binary in container',
       (e) => e.container.id === ctrId.slice(0, 12) && e.proc.exepath === '/tmp/echo',

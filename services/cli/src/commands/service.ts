@@ -189,6 +189,7 @@ ${COMMON_HELP}`,
                 },
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
+          allowPlaintextToken: config.control.allowPlaintextToken,
         },
         signal,
       );

@@ -65,7 +65,8 @@ function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-describe('quiet baseline for Saker rules (real kernel)', { skip: SKIP, timeout: 240_000 }, () => {
+// The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
+describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, () => {
   const matches: RuleMatch[] = [];
   const failures: string[] = [];
   const sakerRules = new Set<string>();
@@ -106,6 +107,7 @@ describe('quiet baseline for Saker rules (real kernel)', { skip: SKIP, timeout: 
   };
 
   before(async () => {
+    if (SKIP) return;
     const sakerFiles = await readRuleFiles([SAKER_RULES]);
     for (const f of sakerFiles) {
       for (const m of f.content.matchAll(/^- rule: (.+)$/gm)) sakerRules.add((m[1] ?? '').trim());
@@ -117,9 +119,16 @@ describe('quiet baseline for Saker rules (real kernel)', { skip: SKIP, timeout: 
     const sensor = await Sensor.start({
       syscalls: interestFromEventTypes(ruleset.eventTypes()).syscalls,
       maxAncestors: 32,
+      validate: true,
     });
+    let marker = '';
+    let markerSeen = false;
     const consuming = (async () => {
       for await (const e of sensor) {
+        if (marker !== '' && e.type === 'openat' && e.fd?.name === marker) {
+          markerSeen = true;
+          continue;
+        }
         if (!e.ancestors?.some((a) => a.pid === process.pid)) continue;
         events++;
         for (const m of ruleset.evaluate(e, { ruleMatching: 'all' })) matches.push(m);
@@ -182,12 +191,21 @@ describe('quiet baseline for Saker rules (real kernel)', { skip: SKIP, timeout: 
     await step('gcc', ['-O2', '-o', 'hello', 'main.c'], proj);
     await step('./hello', [], proj);
 
-    await new Promise((r) => setTimeout(r, 1000));
+    // Drained: a marker open made after every step has come through the ring buffer.
+    marker = join(dir, 'drained.marker');
+    writeFileSync(marker, '');
+    spawnSync('cat', [marker], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!markerSeen) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for the marker open');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await sensor.stop();
     await consuming;
   });
 
   after(async () => {
+    if (SKIP) return;
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
     spawnSync('dpkg', ['--purge', PKG], { stdio: 'ignore' });
     await stopApi();
@@ -196,12 +214,12 @@ describe('quiet baseline for Saker rules (real kernel)', { skip: SKIP, timeout: 
       rmSync(`/root/.kube/cache/discovery/127.0.0.1_${apiPort}`, { recursive: true, force: true });
   });
 
-  it('runs every step', () => {
+  it('runs every step', { skip: SKIP }, () => {
     assert.deepEqual(failures, []);
     assert.ok(events > 0);
   });
 
-  it("fires no Saker rule; prints what Falco's stable rules raised on the same run", () => {
+  it("fires no Saker rule; prints what Falco's stable rules raised on the same run", { skip: SKIP }, () => {
     const counts = new Map<string, number>();
     for (const m of matches) counts.set(m.rule.name, (counts.get(m.rule.name) ?? 0) + 1);
     const falco = [...counts].filter(([name]) => !sakerRules.has(name));

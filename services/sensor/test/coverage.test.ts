@@ -99,12 +99,14 @@ function fieldValue(e: SyscallEvent, ref: string): unknown {
 const filled = (v: unknown): boolean =>
   v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
 
-describe('field coverage of Falco rule files (real kernel)', { skip: SKIP, timeout: 180_000 }, () => {
+// The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
+describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 }, () => {
   const events: SyscallEvent[] = [];
   let dir = '';
   let fields = new Map<string, Set<string>>();
 
   before(async () => {
+    if (SKIP) return;
     fields = fieldsOfRules(
       PATHS.map((p) => ({ name: p as string, content: readFileSync(p as string, 'utf8') })),
     );
@@ -112,6 +114,7 @@ describe('field coverage of Falco rule files (real kernel)', { skip: SKIP, timeo
     const sensor = await Sensor.start({
       syscalls: 'all',
       maxAncestors: 12,
+      validate: true,
       onError: (e) => console.error(`sensor: ${e.message}`),
     });
     // The iterator, not onEvent: it is what resumes the loader's output when the queue drains
@@ -187,7 +190,15 @@ describe('field coverage of Falco rule files (real kernel)', { skip: SKIP, timeo
       cgroupsPath: kubepodsCgroup(id),
       terminal: false,
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Drained: a marker open made after every action has come through the ring buffer.
+    const drained = join(dir, 'drained.marker');
+    writeFileSync(drained, '');
+    const mk = spawnSync('cat', [drained], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!events.some((e) => e.type === 'openat' && e.proc.pid === mk.pid && e.fd?.name === drained)) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for the marker open');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await sensor.stop();
     await consuming;
   });
@@ -196,7 +207,7 @@ describe('field coverage of Falco rule files (real kernel)', { skip: SKIP, timeo
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fills every field the rules read, or says why not', () => {
+  it('fills every field the rules read, or says why not', { skip: SKIP }, () => {
     assert.ok(fields.size > 80, `fields read by the rules: ${fields.size}`);
     assert.ok(events.length > 50, `events of the actions: ${events.length}`);
     const rows: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * A Kubernetes audit event (`audit.k8s.io/v1` Event) as the API server sent
+ * A Kubernetes audit event (`audit.k8s.io/v1` or `v1beta1` Event) as the API server sent
  * it, wrapped with the time Saker keys it by. The object is kept whole:
  * `jevt.value[/any/pointer]` may ask for any part of it.
  */
@@ -15,10 +15,12 @@ export interface K8sAuditEvent {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/** The parts of audit.k8s.io/v1 Event that Saker reads by name; everything else stays in the object. */
+/**
+ * The parts of an audit Event that Saker reads by name; everything else stays
+ * in the object. `apiVersion` (`audit.k8s.io/v1` or `v1beta1`) and `kind`
+ * (`Event`) are checked when present but may be absent (see auditLeniency).
+ */
 export interface AuditEvent extends JsonObject {
-  apiVersion: string;
-  kind: 'Event';
   level: string;
   auditID: string;
   stage: string;

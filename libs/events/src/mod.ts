@@ -13,7 +13,7 @@ export type {
   K8sServiceRef,
   PodInfo,
 } from './syscall.js';
-export { FD_TYPES, L4_PROTOS } from './syscall.js';
+export { FD_TYPES, FD_TYPE_CHARS, L4_PROTOS } from './syscall.js';
 export type { K8sAuditEvent, AuditEvent, JsonValue, JsonObject } from './k8s-audit.js';
 export type { SakerEvent, EventSourceName, SharedChecks, SharedPart } from './validate.js';
 export {
@@ -21,6 +21,9 @@ export {
   SHARED_PARTS,
   parseEvent,
   parseAuditEvent,
+  auditLeniency,
+  looksLikeUntypedAuditEvent,
+  AUDIT_API_VERSIONS,
   wrapAuditEvent,
   rfc3339ToNs,
 } from './validate.js';

@@ -153,6 +153,28 @@ export const FD_TYPES = [
 ] as const;
 export type FdType = (typeof FD_TYPES)[number];
 
+/** The character Falco prints for each fd type (`fd.typechar`, and `<f>` in `fd=3(<f>/etc/passwd)`). */
+export const FD_TYPE_CHARS: Readonly<Record<FdType, string>> = {
+  file: 'f',
+  directory: 'd',
+  ipv4: '4',
+  ipv6: '6',
+  unix: 'u',
+  pipe: 'p',
+  event: 'e',
+  signalfd: 's',
+  eventpoll: 'l',
+  inotify: 'i',
+  timerfd: 't',
+  netlink: 'n',
+  memfd: 'm',
+  bpf: 'b',
+  userfaultfd: 'u',
+  io_uring: 'r',
+  pidfd: 'P',
+  unknown: 'o',
+};
+
 export const L4_PROTOS = ['tcp', 'udp', 'icmp', 'raw', 'unknown'] as const;
 export type L4Proto = (typeof L4_PROTOS)[number];
 

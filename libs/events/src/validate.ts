@@ -464,16 +464,40 @@ function parseK8sAudit(o: Obj): K8sAuditEvent {
   return o as unknown as K8sAuditEvent;
 }
 
+/** The audit API versions whose Event Saker reads (the Event's shape is the same in both). */
+export const AUDIT_API_VERSIONS: readonly string[] = ['audit.k8s.io/v1', 'audit.k8s.io/v1beta1'];
+
 /**
- * Checks one audit.k8s.io/v1 Event object. Used by the webhook and the log
- * reader too, so `path` lets them say where in their own input it sat.
+ * How an accepted audit Event departs from a plain `audit.k8s.io/v1` Event,
+ * as Falco's k8saudit plugin also accepts it: `v1beta1` (an older API
+ * server), `untyped` (no apiVersion or no kind, e.g. lines of a recorded log
+ * that dropped them, but an audit event's shape).
+ */
+export type AuditLeniency = 'v1beta1' | 'untyped';
+
+export function auditLeniency(e: AuditEvent): AuditLeniency | undefined {
+  if (e.apiVersion === undefined || e.kind === undefined) return 'untyped';
+  return e.apiVersion === 'audit.k8s.io/v1beta1' ? 'v1beta1' : undefined;
+}
+
+/**
+ * Checks one audit Event object. Used by the webhook and the log reader too,
+ * so `path` lets them say where in their own input it sat. apiVersion and
+ * kind may be missing, but when present they must be an audit Event's; the
+ * shape (level, auditID, stage, requestURI, verb as strings, a user object)
+ * is required either way, so an arbitrary JSON object is still refused.
  */
 export function parseAuditEvent(value: unknown, path: string): AuditEvent {
   const e = object(value, path);
-  if (e.apiVersion !== 'audit.k8s.io/v1') {
-    fail(`${path}.apiVersion`, `expected "audit.k8s.io/v1", got ${JSON.stringify(e.apiVersion)}`);
+  if (e.apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(e.apiVersion as string)) {
+    fail(
+      `${path}.apiVersion`,
+      `expected "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got ${JSON.stringify(e.apiVersion)}`,
+    );
   }
-  if (e.kind !== 'Event') fail(`${path}.kind`, `expected "Event", got ${JSON.stringify(e.kind)}`);
+  if (e.kind !== undefined && e.kind !== 'Event') {
+    fail(`${path}.kind`, `expected "Event", got ${JSON.stringify(e.kind)}`);
+  }
   str(e, 'level', path);
   str(e, 'auditID', path);
   str(e, 'stage', path);
@@ -481,6 +505,19 @@ export function parseAuditEvent(value: unknown, path: string): AuditEvent {
   str(e, 'verb', path);
   object(e.user, `${path}.user`);
   return e as AuditEvent;
+}
+
+/** Whether a JSON value has an audit Event's shape without saying so (no apiVersion, no kind). */
+export function looksLikeUntypedAuditEvent(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const o = value as Record<string, unknown>;
+  return (
+    o.apiVersion === undefined &&
+    o.kind === undefined &&
+    typeof o.auditID === 'string' &&
+    typeof o.stage === 'string' &&
+    typeof o.verb === 'string'
+  );
 }
 
 /** Builds the k8s_audit envelope for an audit Event, keyed by its stage (or receive) time. */

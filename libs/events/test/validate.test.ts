@@ -6,8 +6,11 @@ import { describe, it } from 'node:test';
 import {
   EventFileError,
   EventValidationError,
+  auditLeniency,
+  looksLikeUntypedAuditEvent,
   nsToFalcoTime,
   nsToIso,
+  parseAuditEvent,
   parseEvent,
   readEventsFile,
   rfc3339ToNs,
@@ -82,14 +85,44 @@ describe('parseEvent', () => {
     assert.equal(ev.ts, '1704164645123456000');
     assert.equal(parseEvent(ev).source, 'k8s_audit');
     assert.throws(
-      () =>
-        parseEvent({ source: 'k8s_audit', ts: '1', event: { ...audit, apiVersion: 'audit.k8s.io/v1beta1' } }),
-      /\$\.event\.apiVersion: expected "audit\.k8s\.io\/v1"/,
+      () => parseEvent({ source: 'k8s_audit', ts: '1', event: { ...audit, apiVersion: 'audit.k8s.io/v2' } }),
+      /\$\.event\.apiVersion: expected "audit\.k8s\.io\/v1" or "audit\.k8s\.io\/v1beta1"/,
+    );
+    assert.throws(
+      () => parseEvent({ source: 'k8s_audit', ts: '1', event: { ...audit, kind: 'Pod' } }),
+      /\$\.event\.kind: expected "Event"/,
     );
     assert.throws(
       () => parseEvent({ source: 'k8s_audit', ts: '1', event: { ...audit, verb: 3 } }),
       /\$\.event\.verb/,
     );
+  });
+});
+
+describe("audit leniency (as Falco's k8saudit plugin)", () => {
+  const { apiVersion: _v, kind: _k, ...untyped } = audit;
+
+  it('accepts audit.k8s.io/v1beta1 Events and says so', () => {
+    const e = parseAuditEvent({ ...audit, apiVersion: 'audit.k8s.io/v1beta1' }, '$');
+    assert.equal(auditLeniency(e), 'v1beta1');
+    assert.equal(auditLeniency(parseAuditEvent(audit, '$')), undefined);
+  });
+
+  it('accepts an Event without apiVersion or kind when it has the shape of one', () => {
+    const e = parseAuditEvent(untyped, '$');
+    assert.equal(auditLeniency(e), 'untyped');
+    assert.equal(auditLeniency(parseAuditEvent({ ...untyped, kind: 'Event' }, '$')), 'untyped');
+    assert.equal(looksLikeUntypedAuditEvent(untyped), true);
+    assert.equal(parseEvent({ source: 'k8s_audit', ts: '1', event: untyped }).source, 'k8s_audit');
+  });
+
+  it('still refuses what is not an audit Event', () => {
+    assert.throws(() => parseAuditEvent({ hello: 'world' }, '$'), /\$\.level/);
+    assert.throws(() => parseAuditEvent({ ...untyped, user: 'bob' }, '$'), /\$\.user/);
+    assert.throws(() => parseAuditEvent({ ...untyped, stage: 7 }, '$'), /\$\.stage/);
+    assert.equal(looksLikeUntypedAuditEvent({ kind: 'Pod', apiVersion: 'v1' }), false);
+    assert.equal(looksLikeUntypedAuditEvent({ auditID: 'x' }), false);
+    assert.equal(looksLikeUntypedAuditEvent([]), false);
   });
 });
 

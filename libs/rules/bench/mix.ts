@@ -682,7 +682,8 @@ function benign(r: Rand, w: Workload, kind: Kind, ts: string, num: number, pid: 
       );
     }
     case 'socket': {
-      const domain = r.pick(['AF_INET', 'AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_NETLINK']);
+      // As the sensor and Falco render them: families by name (aliases together), type and proto as numbers.
+      const domain = r.pick(['AF_INET', 'AF_INET', 'AF_INET6', 'AF_LOCAL|AF_UNIX', 'AF_ROUTE|AF_NETLINK']);
       return base(
         w,
         'socket',
@@ -690,8 +691,12 @@ function benign(r: Rand, w: Workload, kind: Kind, ts: string, num: number, pid: 
         num,
         proc,
         fdn,
-        { fd: fdn, domain, type: 'SOCK_STREAM|SOCK_CLOEXEC', proto: 0 },
-        { num: fdn, type: domain === 'AF_UNIX' ? 'unix' : domain === 'AF_NETLINK' ? 'netlink' : 'ipv4' },
+        { fd: fdn, domain, type: 1 | 0o2000000, proto: 0, flags: 'O_CLOEXEC' },
+        {
+          num: fdn,
+          type:
+            domain === 'AF_LOCAL|AF_UNIX' ? 'unix' : domain === 'AF_ROUTE|AF_NETLINK' ? 'netlink' : 'ipv4',
+        },
       );
     }
     case 'dup': {
@@ -921,7 +926,7 @@ function attack(r: Rand, ws: readonly Workload[], ts: string, num: number, pid: 
         num,
         proc,
         5,
-        { fd: 5, domain: 'AF_PACKET', type: 'SOCK_RAW', proto: 768 },
+        { fd: 5, domain: 'AF_PACKET', type: 3, proto: 768, flags: 'O_NONE' },
         { num: 5, type: 'unknown' },
       );
     }

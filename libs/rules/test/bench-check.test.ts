@@ -29,4 +29,18 @@ describe('bench:rules check', () => {
     assert.ok(checkRulesRun({ events: 0, alerting: 0, matches: 0 }, perIndex).length > 0);
     assert.ok(checkRulesRun({ events: 10, alerting: 0, matches: 0 }, [0, 0]).length > 0);
   });
+
+  it('accepts a quiet reference pass only for a pool declared quiet, and still fails a spurious alert there', () => {
+    const quiet = [0, 0, 0];
+    assert.deepEqual(checkRulesRun({ events: 9, alerting: 0, matches: 0 }, quiet, { quietPool: true }), []);
+    assert.deepEqual(checkRulesRun({ events: 9, alerting: 0, matches: 0 }, quiet), [
+      'the reference pass fires no rule: the check would prove nothing',
+    ]);
+    assert.deepEqual(checkRulesRun({ events: 9, alerting: 1, matches: 1 }, quiet, { quietPool: true }), [
+      'the timed run had 1 alerting events, the reference pass gives 0 for 9 events',
+      'the timed run had 1 matches, the reference pass gives 0 for 9 events',
+    ]);
+    assert.ok(checkRulesRun({ events: 0, alerting: 0, matches: 0 }, quiet, { quietPool: true }).length > 0);
+    assert.ok(checkRulesRun({ events: 9, alerting: 0, matches: 0 }, [], { quietPool: true }).length > 0);
+  });
 });

@@ -2,9 +2,20 @@
  * From a webhook body (or one log line) to audit Events. The API server's
  * webhook backend sends an `audit.k8s.io/v1` EventList in batch mode and a
  * single Event in blocking mode; the log backend writes one Event per line.
+ * As Falco's k8saudit plugin does, `audit.k8s.io/v1beta1` is read too, and so
+ * is an Event whose apiVersion and kind were dropped but which has an audit
+ * Event's shape (`auditLeniency` tells them apart for the metrics).
  */
-import { type AuditEvent, EventValidationError, parseAuditEvent } from '@saker/events';
+import {
+  AUDIT_API_VERSIONS,
+  type AuditEvent,
+  EventValidationError,
+  auditLeniency,
+  looksLikeUntypedAuditEvent,
+  parseAuditEvent,
+} from '@saker/events';
 import { AuditRequestError } from './errors.js';
+import type { AuditInput, AuditMetrics } from './metrics.js';
 
 export const AUDIT_API_VERSION = 'audit.k8s.io/v1';
 
@@ -57,7 +68,7 @@ export function decodeAuditBody(body: unknown): DecodedBody {
     );
   }
   const o = body as Record<string, unknown>;
-  if (o.kind === 'Event') {
+  if (o.kind === 'Event' || looksLikeUntypedAuditEvent(o)) {
     const one = checkAuditEvent(o, '$');
     if (!one.ok) throw new AuditRequestError('bad_event', `${one.path}: ${one.reason}`);
     return { events: [one.event], paths: ['$'], rejected: [], total: 1 };
@@ -65,13 +76,13 @@ export function decodeAuditBody(body: unknown): DecodedBody {
   if (o.kind !== 'EventList') {
     throw new AuditRequestError(
       'bad_event',
-      `kind: expected "EventList" or "Event", got ${JSON.stringify(o.kind) ?? 'nothing'}`,
+      `kind: expected "EventList" or "Event" (or an Event without apiVersion and kind), got ${JSON.stringify(o.kind) ?? 'nothing'}`,
     );
   }
-  if (o.apiVersion !== AUDIT_API_VERSION) {
+  if (o.apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(o.apiVersion as string)) {
     throw new AuditRequestError(
       'bad_event',
-      `apiVersion: expected "${AUDIT_API_VERSION}", got ${JSON.stringify(o.apiVersion) ?? 'nothing'}`,
+      `apiVersion: expected "${AUDIT_API_VERSIONS.join('" or "')}", got ${JSON.stringify(o.apiVersion)}`,
     );
   }
   // An empty list is sent as `"items": null` by Go's encoder; treat it as none.
@@ -91,4 +102,12 @@ export function decodeAuditBody(body: unknown): DecodedBody {
     } else rejected.push({ path: r.path, reason: r.reason });
   }
   return { events, paths, rejected, total: items.length };
+}
+
+/** Counts the events of `events` that were read leniently (v1beta1, or without apiVersion/kind). */
+export function countLenient(metrics: AuditMetrics, input: AuditInput, events: readonly AuditEvent[]): void {
+  for (const e of events) {
+    const leniency = auditLeniency(e);
+    if (leniency !== undefined) metrics.eventsLenient.inc({ input, leniency });
+  }
 }

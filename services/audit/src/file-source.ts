@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJsonBounded } from '@saker/events';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { checkAuditEvent } from './decode.js';
+import { checkAuditEvent, countLenient } from './decode.js';
 import { encodeAuditLine } from './encode.js';
 import type { AuditHandoff } from './handoff.js';
 import type { AuditLogger } from './log.js';
@@ -294,6 +294,7 @@ export class AuditFileSource {
         this.#d.log('warn', `file: ${where}: ${checked.path}: ${checked.reason}`);
         continue;
       }
+      countLenient(this.#d.metrics, 'file', [checked.event]);
       batch.push(encodeAuditLine(checked.event, o.hostname, text));
       if (batch.length >= o.maxBatchEvents && !(await flush())) return false;
     }

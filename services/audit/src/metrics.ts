@@ -12,6 +12,8 @@ export interface AuditMetrics {
   readonly eventsAccepted: Counter;
   /** Events left out, by input and reason. */
   readonly eventsRejected: Counter;
+  /** Accepted events that were not plain audit.k8s.io/v1 Events, by input and leniency (v1beta1, untyped). */
+  readonly eventsLenient: Counter;
   /** Hand-offs that failed (no ack, no stream, connection lost), by input. */
   readonly handoffFailures: Counter;
   /** Log file: bytes read, rotations followed, and lines of a file that went away unread. */
@@ -35,8 +37,13 @@ export function auditMetrics(registry: MetricsRegistry): AuditMetrics {
     ]),
     eventsRejected: registry.counter(
       'saker_audit_events_rejected_total',
-      'Audit events left out: not JSON, not an audit.k8s.io/v1 Event, or larger than a bus message.',
+      'Audit events left out: not JSON, not an audit Event, or larger than a bus message.',
       ['input', 'reason'],
+    ),
+    eventsLenient: registry.counter(
+      'saker_audit_events_lenient_total',
+      "Audit events read although not plain audit.k8s.io/v1 Events: v1beta1, or untyped (no apiVersion or kind, an audit Event's shape).",
+      ['input', 'leniency'],
     ),
     handoffFailures: registry.counter(
       'saker_audit_handoff_failures_total',

@@ -22,7 +22,7 @@ import type { TLSSocket } from 'node:tls';
 import { JsonDepthError, parseJsonBounded } from '@saker/events';
 import { bearerTokenMatches, plaintextTokenWarning } from '@saker/telemetry';
 import { readBody } from './body.js';
-import { type RejectedItem, decodeAuditBody } from './decode.js';
+import { type RejectedItem, countLenient, decodeAuditBody } from './decode.js';
 import { encodeAuditLine } from './encode.js';
 import { AuditHandoffError, AuditRequestError } from './errors.js';
 import type { AuditHandoff } from './handoff.js';
@@ -187,6 +187,7 @@ export async function serveWebhook(options: ResolvedWebhookOptions, deps: Deps):
       });
     }
     metrics.eventsAccepted.inc({ input: 'webhook' }, result.published);
+    countLenient(metrics, 'webhook', decoded.events);
     if (decoded.rejected.length > 0)
       metrics.eventsRejected.inc({ input: 'webhook', reason: 'invalid' }, decoded.rejected.length);
     if (result.oversized.length > 0)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { auditLeniency } from '@saker/events';
 import { decodeAuditBody, encodeAuditLine, packChunks } from '../src/mod.js';
 import { podCreateEvent } from './events.js';
 
@@ -39,9 +40,42 @@ describe('decodeAuditBody', () => {
     const d = decodeAuditBody({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items });
     assert.deepEqual(d.paths, ['items[0]', 'items[2]']);
     assert.deepEqual(d.events, [items[0], items[2]]);
-    assert.deepEqual(d.rejected, [
-      { path: 'items[1].apiVersion', reason: 'expected "audit.k8s.io/v1", got undefined' },
-    ]);
+    assert.equal(d.rejected.length, 1);
+    assert.equal(
+      d.rejected[0]?.path,
+      'items[1].level',
+      'an item with kind Event but no audit shape is refused',
+    );
     assert.equal(d.total, 3);
+  });
+
+  it("reads audit.k8s.io/v1beta1 and Events without apiVersion/kind, as Falco's k8saudit plugin does", () => {
+    const { apiVersion: _v, kind: _k, ...untyped } = podCreateEvent(7);
+    const beta = { ...podCreateEvent(8), apiVersion: 'audit.k8s.io/v1beta1' };
+    const list = decodeAuditBody({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1beta1',
+      items: [beta, untyped],
+    });
+    assert.equal(list.events.length, 2);
+    assert.deepEqual(list.rejected, []);
+    assert.deepEqual(list.events.map(auditLeniency), ['v1beta1', 'untyped']);
+    // A list without apiVersion, and a bare untyped Event as the whole body (blocking mode).
+    assert.equal(decodeAuditBody({ kind: 'EventList', items: [untyped] }).events.length, 1);
+    assert.deepEqual(decodeAuditBody(untyped).paths, ['$']);
+  });
+
+  it('still refuses what is not an audit event', () => {
+    assert.throws(
+      () => decodeAuditBody({ kind: 'EventList', apiVersion: 'audit.k8s.io/v2', items: [] }),
+      /apiVersion/,
+    );
+    assert.throws(() => decodeAuditBody({ metadata: {}, spec: {} }), /kind: expected/);
+    assert.throws(
+      () => decodeAuditBody({ auditID: 'x', stage: 'ResponseComplete', verb: 'get' }),
+      /\$\.level/,
+    );
+    const d = decodeAuditBody({ kind: 'EventList', items: [{ ...podCreateEvent(1), apiVersion: 'v1' }] });
+    assert.equal(d.rejected[0]?.path, 'items[0].apiVersion');
   });
 });

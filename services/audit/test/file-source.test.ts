@@ -89,6 +89,30 @@ describe('audit log file source', () => {
     assert.equal(cp?.offset, readFileSync(log).length);
   });
 
+  it('reads v1beta1 lines and lines without apiVersion/kind (counted as lenient), refuses other objects', async () => {
+    using tmp = tempDir();
+    const log = join(tmp.dir, 'audit.log');
+    const { apiVersion: _v, kind: _k, ...untyped } = podCreateEvent(1);
+    const beta = { ...podCreateEvent(2), apiVersion: 'audit.k8s.io/v1beta1' };
+    const notAudit = { metadata: { name: 'x' }, auditID: 'y' };
+    writeFileSync(
+      log,
+      [podCreateEvent(0), untyped, beta, notAudit].map((e) => JSON.stringify(e)).join('\n') + '\n',
+    );
+    await using bus = await connectBus({ memory: true });
+    using got = collectAuditEvents(bus);
+    await using service = await tail(bus, log);
+    await got.waitFor(3);
+    await sleep(50);
+    assert.deepEqual(
+      got.events.map((e) => e.event.auditID),
+      idsOf(0, 3),
+    );
+    assert.equal(service.counters.eventsLenient.get({ input: 'file', leniency: 'untyped' }), 1);
+    assert.equal(service.counters.eventsLenient.get({ input: 'file', leniency: 'v1beta1' }), 1);
+    assert.equal(service.counters.eventsRejected.get({ input: 'file', reason: 'invalid' }), 1);
+  });
+
   it('follows a rename rotation: finishes the old file, then reads the new one from its start', async () => {
     using tmp = tempDir();
     const log = join(tmp.dir, 'audit.log');

@@ -139,16 +139,17 @@ describe('webhook over TLS', () => {
     },
     {
       what: 'an EventList of the wrong apiVersion',
-      body: () => JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1beta1', items: [] }),
+      body: () => JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v2', items: [] }),
       status: 400,
-      message: /^apiVersion: expected "audit.k8s.io\/v1", got "audit.k8s.io\/v1beta1"$/,
+      message: /^apiVersion: expected "audit.k8s.io\/v1" or "audit.k8s.io\/v1beta1", got "audit.k8s.io\/v2"$/,
       outcome: 'bad_event',
     },
     {
       what: 'the wrong kind',
       body: () => JSON.stringify({ kind: 'PodList', apiVersion: 'v1', items: [] }),
       status: 400,
-      message: /^kind: expected "EventList" or "Event", got "PodList"$/,
+      message:
+        /^kind: expected "EventList" or "Event" \(or an Event without apiVersion and kind\), got "PodList"$/,
       outcome: 'bad_event',
     },
     {
@@ -160,7 +161,7 @@ describe('webhook over TLS', () => {
     },
     {
       what: 'a single Event with a bad apiVersion',
-      body: () => JSON.stringify({ ...podCreateEvent(1), apiVersion: 'audit.k8s.io/v1beta1' }),
+      body: () => JSON.stringify({ ...podCreateEvent(1), apiVersion: 'audit.k8s.io/v2' }),
       status: 400,
       message: /^\$\.apiVersion: expected "audit.k8s.io\/v1"/,
       outcome: 'bad_event',
@@ -248,7 +249,7 @@ describe('webhook over TLS', () => {
     const invalid = rejectedEvents('invalid');
     const items: unknown[] = [
       podCreateEvent(100),
-      { ...podCreateEvent(101), apiVersion: 'audit.k8s.io/v1beta1' },
+      { ...podCreateEvent(101), apiVersion: 'audit.k8s.io/v2' },
       podCreateEvent(102),
       { ...podCreateEvent(103), verb: 7 },
       'not an object',
@@ -258,7 +259,7 @@ describe('webhook over TLS', () => {
     assert.equal(r.status, 400);
     assert.equal(
       r.message,
-      'accepted 3 of 6 audit events; rejected 3: items[1].apiVersion: expected "audit.k8s.io/v1", got "audit.k8s.io/v1beta1"; ' +
+      'accepted 3 of 6 audit events; rejected 3: items[1].apiVersion: expected "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got "audit.k8s.io/v2"; ' +
         'items[3].verb: expected a string, got number; items[4]: expected an object, got string',
     );
     await got.waitFor(n + 3);
@@ -269,6 +270,36 @@ describe('webhook over TLS', () => {
     assert.equal(service.counters.eventsAccepted.get({ input: 'webhook' }), accepted + 3);
     assert.equal(rejectedEvents('invalid'), invalid + 3);
     assert.equal(got.invalid, 0);
+  });
+
+  it('accepts v1beta1 and untyped Events as Falco does, and counts them', async () => {
+    const n = got.events.length;
+    const lenient = (leniency: string): number =>
+      service.counters.eventsLenient.get({ input: 'webhook', leniency });
+    const [beta0, untyped0] = [lenient('v1beta1'), lenient('untyped')];
+    const { apiVersion: _v, kind: _k, ...untyped } = podCreateEvent(201);
+    const beta = { ...podCreateEvent(200), apiVersion: 'audit.k8s.io/v1beta1' };
+    const list = await post(
+      url,
+      JSON.stringify({
+        kind: 'EventList',
+        apiVersion: 'audit.k8s.io/v1beta1',
+        items: [beta, podCreateEvent(202)],
+      }),
+      tls(),
+    );
+    assert.equal(list.status, 200, list.message);
+    const one = await post(url, JSON.stringify(untyped), tls());
+    assert.equal(one.status, 200, one.message);
+    await got.waitFor(n + 3);
+    assert.deepEqual(
+      got.events.slice(n).map((e) => e.event.auditID),
+      [beta.auditID, podCreateEvent(202).auditID, untyped.auditID],
+    );
+    assert.equal(lenient('v1beta1'), beta0 + 1);
+    assert.equal(lenient('untyped'), untyped0 + 1);
+    const notAudit = await post(url, JSON.stringify({ metadata: { name: 'x' }, spec: {} }), tls());
+    assert.equal(notAudit.status, 400);
   });
 
   it('keeps the connection alive between batches, as the API server does', async () => {

@@ -2,8 +2,10 @@
  * What `saker replay` reads, detected per file from its first line:
  *
  * - Saker's replay format: JSON lines of events (`{"source":...}`);
- * - the API server's JSON log backend: JSON lines of audit.k8s.io/v1 Events
- *   (`{"kind":"Event",...}`), each wrapped as a k8s_audit event;
+ * - the API server's JSON log backend: JSON lines of audit Events
+ *   (`{"kind":"Event",...}`, audit.k8s.io/v1 or v1beta1, or lines without
+ *   apiVersion and kind that have an audit Event's shape, as Falco's k8saudit
+ *   plugin reads them), each wrapped as a k8s_audit event;
  * - one EventList (`{"kind":"EventList",...}`), as the webhook backend posts
  *   it, on one line or pretty-printed over many.
  *
@@ -14,9 +16,11 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import {
+  AUDIT_API_VERSIONS,
   EventFileError,
   EventValidationError,
   type SakerEvent,
+  looksLikeUntypedAuditEvent,
   parseAuditEvent,
   parseEventLine,
   wrapAuditEvent,
@@ -40,7 +44,7 @@ function formatOf(value: unknown): ReplayFormat | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const o = value as Record<string, unknown>;
   if ('source' in o) return 'saker';
-  if (o.kind === 'Event') return 'audit-lines';
+  if (o.kind === 'Event' || looksLikeUntypedAuditEvent(o)) return 'audit-lines';
   if (o.kind === 'EventList') return 'audit-list';
   return undefined;
 }
@@ -64,10 +68,10 @@ function auditLine(line: string, file: string, lineNo: number): SakerEvent {
 
 function* eventList(value: unknown, file: string): Generator<SakerEvent> {
   const o = value as Record<string, unknown>;
-  if (o.apiVersion !== 'audit.k8s.io/v1') {
+  if (o.apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(o.apiVersion as string)) {
     throw new ReplayInputError(
       file,
-      `apiVersion: expected "audit.k8s.io/v1", got ${JSON.stringify(o.apiVersion) ?? 'nothing'}`,
+      `apiVersion: expected "${AUDIT_API_VERSIONS.join('" or "')}", got ${JSON.stringify(o.apiVersion)}`,
     );
   }
   if (o.items === null || o.items === undefined) return;

@@ -39,6 +39,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NAME_READ 256      /* one path component (NAME_MAX + 1) */
 #define USTR_READ 4096     /* a user string (PATH_MAX) */
 #define ARGV_MAX 4096
+#define ENV_MAX 2048
 #define PATH_DEPTH 40      /* loop budget for a dentry walk, mount crossings included */
 #define CGROUP_DEPTH 12
 #define SOCKADDR_MAX 128
@@ -49,6 +50,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFSOCK_ 0140000
 #define S_IFDIR_ 0040000
 #define OVERLAYFS_MAGIC 0x794c7630
+#define SB_RDONLY_ 1
+#define S_IMMUTABLE_ 8
+#define CAP_DAC_OVERRIDE_ 1
+#define CAP_FOWNER_ 3
 
 /* Set by the loader before load: our own tgid, so the loader never traces itself. */
 const volatile __u32 self_tgid = 0;
@@ -625,6 +630,68 @@ static __noinline int put_upath(__u8 *buf, __u8 argi, __u64 uptr, long dirfd)
 	return 0;
 }
 
+/*
+ * Capabilities, process group and its number in the task's own pid
+ * namespace. Read only for exec and fork records: a syscall record pays
+ * nothing for them.
+ */
+static __noinline int put_procstate(__u8 *buf, struct task_struct *t)
+{
+	if (!buf || !t)
+		return 0;
+	int off = param_room(buf, sizeof(struct proc_state));
+	if (off < 0 || off > SCRATCH_SIZE - sizeof(struct param_hdr) - sizeof(struct proc_state))
+		return -1;
+	struct proc_state *ps = (struct proc_state *)(buf + off + sizeof(struct param_hdr));
+	__builtin_memset(ps, 0, sizeof(*ps));
+	const struct cred *cred = BPF_CORE_READ(t, cred);
+	/* kernel_cap_t is 8 bytes in both of its layouts (u32[2] before 6.3, u64 since). */
+	bpf_probe_read_kernel(&ps->cap_inheritable, 8, &cred->cap_inheritable);
+	bpf_probe_read_kernel(&ps->cap_permitted, 8, &cred->cap_permitted);
+	bpf_probe_read_kernel(&ps->cap_effective, 8, &cred->cap_effective);
+	struct pid *pg = BPF_CORE_READ(t, signal, pids[PIDTYPE_PGID]);
+	if (pg) {
+		ps->pgid = BPF_CORE_READ(pg, numbers[0].nr);
+		unsigned int level = BPF_CORE_READ(t, thread_pid, level);
+		unsigned int pglevel = BPF_CORE_READ(pg, level);
+		if (pglevel >= level) {
+			struct upid up = {};
+			bpf_probe_read_kernel(&up, sizeof(up), &pg->numbers[level & 31]);
+			ps->vpgid = up.nr;
+		}
+	}
+	param_commit(buf, off, P_PROCSTATE, 0, sizeof(struct proc_state));
+	return 0;
+}
+
+/*
+ * Whether the current task may write the file behind `ino`, as the kernel's
+ * basic permission check decides it: a read-only mount or an immutable file
+ * no; the owner (fsuid) yes; else the group (fsgid; supplementary groups are
+ * not read) or other write bit; else CAP_DAC_OVERRIDE or CAP_FOWNER.
+ */
+static __always_inline __u32 exe_writable(struct inode *ino)
+{
+	unsigned long sflags = BPF_CORE_READ(ino, i_sb, s_flags);
+	unsigned int iflags = BPF_CORE_READ(ino, i_flags);
+	if ((sflags & SB_RDONLY_) || (iflags & S_IMMUTABLE_))
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct cred *cred = t->cred;
+	__u32 fsuid = cred->fsuid.val;
+	__u32 fsgid = cred->fsgid.val;
+	__u32 iuid = BPF_CORE_READ(ino, i_uid.val);
+	__u32 igid = BPF_CORE_READ(ino, i_gid.val);
+	__u32 mode = BPF_CORE_READ(ino, i_mode);
+	if (iuid == fsuid)
+		return 1;
+	if (mode & (igid == fsgid ? 0020 : 0002))
+		return 1;
+	__u64 eff = 0;
+	bpf_probe_read_kernel(&eff, 8, &cred->cap_effective);
+	return (eff & ((1ULL << CAP_DAC_OVERRIDE_) | (1ULL << CAP_FOWNER_))) != 0;
+}
+
 /* argv, exe path, cwd and exe facts of the current (just exec'd) image. */
 static __noinline int put_exec_info(__u8 *buf)
 {
@@ -647,6 +714,19 @@ static __noinline int put_exec_info(__u8 *buf)
 		if (bpf_probe_read_user(buf + off + sizeof(struct param_hdr), len, (const void *)as) < 0)
 			len = 0;
 		param_commit(buf, off, P_ARGV, 0, len);
+	}
+	unsigned long es = BPF_CORE_READ(mm, env_start);
+	unsigned long ee = BPF_CORE_READ(mm, env_end);
+	off = param_room(buf, ENV_MAX);
+	if (off >= 0 && off <= SCRATCH_SIZE - sizeof(struct param_hdr) - ENV_MAX) {
+		unsigned long len = ee > es ? ee - es : 0;
+		if (len > ENV_MAX) {
+			len = ENV_MAX;
+			h->flags |= RF_ENV_TRUNCATED;
+		}
+		if (bpf_probe_read_user(buf + off + sizeof(struct param_hdr), len, (const void *)es) < 0)
+			len = 0;
+		param_commit(buf, off, P_ENV, 0, len);
 	}
 
 	struct file *exe = BPF_CORE_READ(mm, exe_file);
@@ -678,10 +758,12 @@ static __noinline int put_exec_info(__u8 *buf)
 				bpf_probe_read_kernel(&upper, sizeof(upper), (void *)ino - vo + uo);
 				ei->upper_layer = upper != NULL;
 			}
+			ei->writable = exe_writable(ino);
 			param_commit(buf, eo, P_EXEINFO, 0, sizeof(struct exe_info));
 		}
 	}
 	put_cwd(buf, P_CWD, 0);
+	put_procstate(buf, t);
 	return 0;
 }
 
@@ -883,6 +965,16 @@ static __always_inline void syscall_params(__u8 *buf, __u64 id, __u64 *a, long r
 	case 33:  /* dup2 */
 	case 292: /* dup3 */
 		put_fd(buf, ARGI_RET, ret, 1);
+		break;
+	case 80: /* chdir: the path as given, and the new cwd */
+		put_ustr(buf, P_USTR, 0, a[0]);
+		if (ret == 0)
+			put_cwd(buf, P_CWD, 0);
+		break;
+	case 81: /* fchdir */
+		put_fd(buf, 0, a[0], 0);
+		if (ret == 0)
+			put_cwd(buf, P_CWD, 0);
 		break;
 	case 165: /* mount */
 		put_ustr(buf, P_USTR, 0, a[0]);
@@ -1117,6 +1209,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	fill_hdr(buf, REC_FORK, bpf_ktime_get_boot_ns(), child, NULL);
 	((struct rec_hdr *)buf)->args[0] = parent->tgid;
+	put_procstate(buf, child);
 	put_cgroup(buf, child);
 	if (submit(buf) == 0)
 		mark_cgroup_sent(((struct rec_hdr *)buf)->cgroup_id);

@@ -31,6 +31,8 @@
 #define P_CGROUP 10   /* kernfs node names of the default-hierarchy cgroup leaf->root */
 #define P_EXEINFO 11  /* struct exe_info */
 #define P_USTR2 12    /* second user string when one arg needs two reads (reserved) */
+#define P_PROCSTATE 13 /* struct proc_state of the task (exec and fork records, successful execve) */
+#define P_ENV 14      /* environment of the new image: NUL-separated, from mm->env_start, at most ENV_MAX bytes */
 
 #define ARGI_RET 0xff
 
@@ -39,6 +41,7 @@
 #define RF_ARGV_TRUNCATED 0x2 /* argv longer than ARGV_MAX */
 #define RF_PATH_TRUNCATED 0x4 /* a path had more than PATH_DEPTH components */
 #define RF_COMPAT 0x8         /* 32-bit (ia32) task: args are not decoded */
+#define RF_ENV_TRUNCATED 0x10 /* environment longer than ENV_MAX */
 
 #define TASK_COMM_LEN_ 16
 
@@ -110,7 +113,16 @@ struct exe_info {
 	unsigned int nlink;
 	unsigned int dev;
 	unsigned int upper_layer;  /* 1: overlayfs inode with an upper dentry */
-	unsigned int writable;     /* reserved */
+	unsigned int writable;     /* 1: the task's fsuid/fsgid (or CAP_DAC_OVERRIDE/CAP_FOWNER) may write the file */
+};
+
+/* Process state read at exec and fork (it changes rarely: never per syscall). */
+struct proc_state {
+	unsigned long long cap_inheritable; /* kernel capability bit sets of the task's cred */
+	unsigned long long cap_permitted;
+	unsigned long long cap_effective;
+	unsigned int pgid;         /* process group, host pid namespace */
+	unsigned int vpgid;        /* process group in the task's own pid namespace (0: outside it) */
 };
 
 /* Per-CPU drop/seen counters (one struct per CPU in a PERCPU_ARRAY). */

@@ -34,10 +34,14 @@ const P_EXEPATH = 8;
 const P_CWD = 9;
 export const P_CGROUP = 10;
 const P_EXEINFO = 11;
+const P_PROCSTATE = 13;
+const P_ENV = 14;
 export const ARGI_RET = 0xff;
 
 // Record flags (bpf/sensor.h): 0x1 truncated and 0x4 path truncated are not read here.
 export const RF_ARGV_TRUNCATED = 0x2;
+const RF_PATH_TRUNCATED = 0x4;
+const RF_ENV_TRUNCATED = 0x10;
 
 /** sizeof(struct rec_hdr) etc. in bpf/sensor.h */
 const REC_HEADER_SIZE = 168;
@@ -45,6 +49,7 @@ const PARAM_HEADER_SIZE = 4;
 const FD_INFO_SIZE = 40;
 const SOCK_TUPLE_SIZE = 48;
 const EXE_INFO_SIZE = 48;
+const PROC_STATE_SIZE = 32;
 const STATS_SIZE = 48;
 
 export interface StreamHeader {
@@ -86,6 +91,19 @@ export interface ExeInfoRaw {
   readonly nlink: number;
   readonly dev: number;
   readonly upperLayer: boolean;
+  /** The exec'ing task could write the file (owner, mode bits, CAP_DAC_OVERRIDE/CAP_FOWNER). */
+  readonly writable: boolean;
+}
+
+/** struct proc_state: read at exec and fork only. */
+export interface ProcStateRaw {
+  readonly capInheritable: bigint;
+  readonly capPermitted: bigint;
+  readonly capEffective: bigint;
+  /** Host pid namespace. */
+  readonly pgid: number;
+  /** In the task's own pid namespace; 0 when the group leader is outside it. */
+  readonly vpgid: number;
 }
 
 /** Params of a record, keyed by the argument index they belong to (ARGI_RET for the return value). */
@@ -107,6 +125,9 @@ export interface RecordParams {
    */
   cgroup?: string;
   exeinfo?: ExeInfoRaw;
+  procstate?: ProcStateRaw;
+  /** The new image's environment (exec), at most ENV_MAX bytes of it. */
+  env?: string[];
 }
 
 export interface KernelRecord {
@@ -620,7 +641,21 @@ function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, of
           nlink: p.readUInt32LE(start + 32),
           dev: p.readUInt32LE(start + 36),
           upperLayer: p.readUInt32LE(start + 40) !== 0,
+          writable: p.readUInt32LE(start + 44) !== 0,
         };
+        break;
+      case P_PROCSTATE:
+        if (len !== PROC_STATE_SIZE) badSize(offset + q - s + 2, i, 'proc_state', PROC_STATE_SIZE, len);
+        params.procstate = {
+          capInheritable: p.readBigUInt64LE(start),
+          capPermitted: p.readBigUInt64LE(start + 8),
+          capEffective: p.readBigUInt64LE(start + 16),
+          pgid: p.readUInt32LE(start + 24),
+          vpgid: p.readUInt32LE(start + 28),
+        };
+        break;
+      case P_ENV:
+        params.env = cstrList(p.subarray(start, end));
         break;
       default:
         throw new SensorDecodeError(offset + q - s, `param[${i}].type`, `unknown param type ${ptype}`);

@@ -105,6 +105,25 @@ export class EventParts {
   }
 }
 
+/** proc.pgid/vpgid and the group leader's name, exe and exe path (when the table knows the leader). */
+function groupLeader(proc: ProcEntry, table: ProcTable): Partial<ProcessInfo> {
+  if (proc.pgid === undefined) return {};
+  const out: { -readonly [K in keyof ProcessInfo]?: ProcessInfo[K] } = { pgid: proc.pgid };
+  if (proc.vpgid !== undefined) out.vpgid = proc.vpgid;
+  const leader = proc.pgid === proc.pid ? proc : table.get(proc.pgid);
+  if (leader !== undefined) {
+    out.pgid_name = leader.name;
+    out.pgid_exe = leader.exe;
+    out.pgid_exepath = leader.exepath;
+    if (proc.vpgid !== undefined) {
+      out.vpgid_name = leader.name;
+      out.vpgid_exe = leader.exe;
+      out.vpgid_exepath = leader.exepath;
+    }
+  }
+  return out;
+}
+
 /** The proc sub-object: shared by consecutive events of the same process while its inputs are equal. */
 function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): ProcessInfo {
   const sname = rec.sid > 0 ? (rec.sid === rec.pid ? rec.comm : table.get(rec.sid)?.name) : undefined;
@@ -144,8 +163,20 @@ function procInfo(rec: KernelRecord, proc: ProcEntry, table: ProcTable): Process
     tty: rec.tty,
     ...(proc.startTs !== undefined ? { start_ts: proc.startTs } : {}),
     ...(proc.isExeUpperLayer !== undefined ? { is_exe_upper_layer: proc.isExeUpperLayer } : {}),
+    ...(proc.isExeLowerLayer !== undefined ? { is_exe_lower_layer: proc.isExeLowerLayer } : {}),
     ...(proc.isExeFromMemfd !== undefined ? { is_exe_from_memfd: proc.isExeFromMemfd } : {}),
+    ...(proc.isExeWritable !== undefined ? { is_exe_writable: proc.isExeWritable } : {}),
     ...(proc.exeIno !== undefined ? { exe_ino: proc.exeIno } : {}),
+    ...(proc.exeCtime !== undefined ? { exe_ino_ctime: proc.exeCtime } : {}),
+    ...(proc.exeMtime !== undefined ? { exe_ino_mtime: proc.exeMtime } : {}),
+    ...(proc.caps !== undefined
+      ? {
+          cap_inheritable: proc.caps.inheritable,
+          cap_permitted: proc.caps.permitted,
+          cap_effective: proc.caps.effective,
+        }
+      : {}),
+    ...groupLeader(proc, table),
     pidns: rec.pidns,
     mntns: rec.mntns,
   } as ProcessInfo);
@@ -157,9 +188,14 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   const { table } = ctx;
   // The Sensor passes its own parts; a direct caller without them shares nothing.
   const parts = ctx.parts ?? new EventParts();
-  const call = renderCall(rec);
+  const call = renderCall(rec, table);
   const entry = table.lookup(rec.pid, rec);
-  const proc = procInfo(rec, entry, table);
+  let proc = procInfo(rec, entry, table);
+  // The environment (up to 2 KiB) rides only on exec events: on every event it would multiply
+  // the size of each message on the bus for a field no stable rule reads.
+  if (entry.env !== undefined && rec.ret === 0 && (call.type === 'execve' || call.type === 'execveat')) {
+    proc = Object.freeze({ ...proc, env: entry.env });
+  }
   const ancestors = table.cachedAncestors(entry, rec.ppid);
   const user = parts.user(table, rec.euid, rec.loginuid);
   const group = parts.group(table, rec.egid);

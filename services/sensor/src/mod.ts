@@ -22,7 +22,6 @@ export type {
 export { SensorDecodeError, SensorLoaderError } from './errors.js';
 export {
   renderOpenFlags,
-  renderMode,
   renderRes,
   renderTuple,
   renderSockaddr,
@@ -36,7 +35,17 @@ export { ProcTable } from './proctable.js';
 export type { ProcEntry, ProcTableOptions } from './proctable.js';
 export { containerIdFromCgroup, cgroupPathFromProcFile, HOST_CONTAINER_ID } from './container-id.js';
 export type { ContainerIdentity } from './container-id.js';
-export { SYSCALL_IDS, syscallName, resolveSyscalls, renderCall, renderPtraceRequest } from './syscalls.js';
+export {
+  SYSCALL_IDS,
+  syscallName,
+  resolveSyscalls,
+  renderCall,
+  renderPtraceRequest,
+  fdText,
+} from './syscalls.js';
+export type { ArgNameSource } from './syscalls.js';
+export { renderNames, toFalco, capabilitiesText } from './falco-names.js';
+export type { NameTable, NameTableKind } from './falco-names.js';
 export { buildSyscallEvent } from './event.js';
 export { start } from './service.js';
 export type {
@@ -48,3 +57,5 @@ export type {
 } from './service.js';
 export { interestFromEventTypes } from './interest.js';
 export type { InterestSet } from './interest.js';
+export { EventRecorder, recordSensor } from './record.js';
+export type { RecorderOptions, RecordRunOptions } from './record.js';

@@ -9,7 +9,8 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { AncestorInfo } from '@saker/events';
 import { HOST_CONTAINER_ID, cgroupPathFromProcFile, containerIdFromCgroup } from './container-id.js';
-import type { KernelRecord } from './decoder.js';
+import type { KernelRecord, ProcStateRaw } from './decoder.js';
+import { capabilitiesText } from './falco-names.js';
 
 export interface ProcEntry {
   pid: number;
@@ -26,8 +27,20 @@ export interface ProcEntry {
   containerId: string;
   containerFullId?: string;
   isExeUpperLayer?: boolean;
+  isExeLowerLayer?: boolean;
   isExeFromMemfd?: boolean;
+  isExeWritable?: boolean;
   exeIno?: number;
+  /** The exe inode's ctime and mtime, epoch ns as decimal strings (proc.exe_ino.ctime/mtime). */
+  exeCtime?: string;
+  exeMtime?: string;
+  /** thread.cap_* as Falco prints them, read at exec and fork. */
+  caps?: { readonly inheritable: string; readonly permitted: string; readonly effective: string };
+  /** Process group at exec/fork: host and own-namespace numbers (vpgid 0: the leader is outside the namespace). */
+  pgid?: number;
+  vpgid?: number;
+  /** The environment at exec, at most ENV_MAX (2048) bytes of it. */
+  env?: string[];
   /** ms since epoch when the exit record arrived; kept a while for late children and in-flight records. */
   exitedAt?: number;
   /**
@@ -81,6 +94,70 @@ function normalize(o: ProcTableOptions): Required_ {
 
 const CLK_TCK = 100n;
 const MEMFD_PREFIX = '/memfd:';
+
+const OVERLAYFS_MAGIC = 0x794c7630;
+
+/** Capabilities and the namespace pgid of a process found in /proc (seeding): its status file. */
+function statusState(dir: string): Pick<ProcEntry, 'caps' | 'vpgid'> {
+  let text: string;
+  try {
+    text = readFileSync(`${dir}/status`, 'latin1');
+  } catch {
+    return {};
+  }
+  const hex = (key: string): bigint | undefined => {
+    const m = new RegExp(`^${key}:\\s*([0-9a-f]{1,16})$`, 'm').exec(text);
+    return m?.[1] === undefined ? undefined : BigInt(`0x${m[1]}`);
+  };
+  const inh = hex('CapInh');
+  const prm = hex('CapPrm');
+  const eff = hex('CapEff');
+  const out: Pick<ProcEntry, 'caps' | 'vpgid'> = {};
+  if (inh !== undefined && prm !== undefined && eff !== undefined) {
+    out.caps = capsOf({ capInheritable: inh, capPermitted: prm, capEffective: eff, pgid: 0, vpgid: 0 });
+  }
+  // NSpgid lists the group's number in each pid namespace, outermost first: the last is the process's own.
+  const ns = /^NSpgid:\s*([\d\s]+)$/m.exec(text)?.[1]?.trim().split(/\s+/);
+  const v = Number(ns?.[ns.length - 1]);
+  if (Number.isInteger(v) && v > 0) out.vpgid = v;
+  return out;
+}
+
+/** Capabilities and process group from the probe's proc_state, or the parent's. */
+function procState(
+  ps: ProcStateRaw | undefined,
+  parent: ProcEntry | undefined,
+): Pick<ProcEntry, 'caps' | 'pgid' | 'vpgid'> {
+  if (ps === undefined) {
+    const out: Pick<ProcEntry, 'caps' | 'pgid' | 'vpgid'> = {};
+    if (parent?.caps !== undefined) out.caps = parent.caps;
+    if (parent?.pgid !== undefined) out.pgid = parent.pgid;
+    if (parent?.vpgid !== undefined) out.vpgid = parent.vpgid;
+    return out;
+  }
+  return {
+    caps: capsOf(ps),
+    pgid: ps.pgid,
+    ...(ps.vpgid !== 0 ? { vpgid: ps.vpgid } : {}),
+  };
+}
+
+/** Most processes share a few capability sets: their texts are interned. */
+const CAPS_TEXT = new Map<string, NonNullable<ProcEntry['caps']>>();
+function capsOf(ps: ProcStateRaw): NonNullable<ProcEntry['caps']> {
+  const key = `${ps.capInheritable}:${ps.capPermitted}:${ps.capEffective}`;
+  let c = CAPS_TEXT.get(key);
+  if (c === undefined) {
+    c = Object.freeze({
+      inheritable: capabilitiesText(ps.capInheritable),
+      permitted: capabilitiesText(ps.capPermitted),
+      effective: capabilitiesText(ps.capEffective),
+    });
+    if (CAPS_TEXT.size >= 1024) CAPS_TEXT.clear();
+    CAPS_TEXT.set(key, c);
+  }
+  return c;
+}
 
 export class ProcTable {
   private readonly opts: Required_;
@@ -162,7 +239,14 @@ export class ProcTable {
       ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
       ...(c.fullId !== undefined ? { containerFullId: c.fullId } : {}),
       ...(parent?.isExeUpperLayer !== undefined ? { isExeUpperLayer: parent.isExeUpperLayer } : {}),
+      ...(parent?.isExeLowerLayer !== undefined ? { isExeLowerLayer: parent.isExeLowerLayer } : {}),
       ...(parent?.isExeFromMemfd !== undefined ? { isExeFromMemfd: parent.isExeFromMemfd } : {}),
+      ...(parent?.isExeWritable !== undefined ? { isExeWritable: parent.isExeWritable } : {}),
+      ...(parent?.exeIno !== undefined ? { exeIno: parent.exeIno } : {}),
+      ...(parent?.exeCtime !== undefined ? { exeCtime: parent.exeCtime } : {}),
+      ...(parent?.exeMtime !== undefined ? { exeMtime: parent.exeMtime } : {}),
+      ...(parent?.env !== undefined ? { env: parent.env } : {}),
+      ...procState(rec.params.procstate, parent),
     };
     this.insert(entry);
   }
@@ -186,7 +270,18 @@ export class ProcTable {
       isExeFromMemfd: exepath.startsWith(MEMFD_PREFIX),
       ...(p.cwd !== undefined ? { cwd: p.cwd } : {}),
       ...(c.fullId !== undefined ? { containerFullId: c.fullId } : {}),
-      ...(p.exeinfo ? { isExeUpperLayer: p.exeinfo.upperLayer, exeIno: p.exeinfo.ino } : {}),
+      ...(p.exeinfo
+        ? {
+            isExeUpperLayer: p.exeinfo.upperLayer,
+            isExeLowerLayer: p.exeinfo.sbMagic === OVERLAYFS_MAGIC && !p.exeinfo.upperLayer,
+            isExeWritable: p.exeinfo.writable,
+            exeIno: p.exeinfo.ino,
+            exeCtime: p.exeinfo.ctimeNs.toString(),
+            exeMtime: p.exeinfo.mtimeNs.toString(),
+          }
+        : {}),
+      ...(p.env !== undefined ? { env: p.env } : {}),
+      ...procState(p.procstate, undefined),
     };
     this.insert(entry);
     return entry;
@@ -332,6 +427,7 @@ export class ProcTable {
       const name = stat.slice(stat.indexOf('(') + 1, close);
       const rest = stat.slice(close + 2).split(' ');
       const ppid = Number(rest[1] ?? 0);
+      const pgid = Number(rest[2] ?? 0);
       const startTicks = BigInt(rest[19] ?? '0');
       const cmd = readFileSync(`${dir}/cmdline`, 'utf8').split('\0');
       if (cmd[cmd.length - 1] === '') cmd.pop();
@@ -358,6 +454,8 @@ export class ProcTable {
         isExeFromMemfd: cleanExe.startsWith(MEMFD_PREFIX),
         ...(cwd !== undefined ? { cwd } : {}),
         ...(c.fullId !== undefined ? { containerFullId: c.fullId } : {}),
+        ...(pgid > 0 ? { pgid } : {}),
+        ...statusState(dir),
       };
       this.insert(e);
       return e;

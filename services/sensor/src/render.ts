@@ -1,37 +1,16 @@
 /**
- * Falco-style text for raw kernel values: open flags, file modes, errno names,
- * socket tuples. Inputs are Linux x86_64 kernel values (not Falco's PPM
- * encodings); see docs/sensor.md for where that matters.
+ * Falco-style text for raw kernel values: open flags, errno names, socket
+ * tuples (the other flag arguments: falco-names.ts). Inputs are Linux x86_64
+ * kernel values.
  */
 import { type FdType, type L4Proto, type NetTuple, errnoText } from '@saker/events';
 import type { SockTupleRaw } from './decoder.js';
+import { OPEN_FLAGS, renderNames } from './falco-names.js';
 
 // Linux asm-generic/fcntl.h (x86_64)
 const O_ACCMODE = 0o3;
-const O_FLAGS: readonly (readonly [string, number])[] = [
-  // Falco's order: modifiers first, then the access mode, then O_CLOEXEC.
-  ['O_LARGEFILE', 0o100000],
-  ['O_DIRECTORY', 0o200000],
-  ['O_DIRECT', 0o40000],
-  ['O_TRUNC', 0o1000],
-  ['O_SYNC', 0o4010000],
-  ['O_NONBLOCK', 0o4000],
-  ['O_EXCL', 0o200],
-  ['O_DSYNC', 0o10000],
-  ['O_APPEND', 0o2000],
-  ['O_CREAT', 0o100],
-];
-const O_TAIL: readonly (readonly [string, number])[] = [
-  ['O_CLOEXEC', 0o2000000],
-  ['O_NOFOLLOW', 0o400000],
-  ['O_NOATIME', 0o1000000],
-  ['O_NOCTTY', 0o400],
-  ['O_PATH', 0o10000000],
-  ['O_TMPFILE', 0o20200000],
-  ['FASYNC', 0o20000],
-];
 
-/** Memo for the renderers below: programs use a handful of flag and mode values over and over. */
+/** Memo for the renderers below: programs use a handful of flag values over and over. */
 function memo(f: (n: number) => string): (n: number) => string {
   const m = new Map<number, string>();
   return (n) => {
@@ -45,42 +24,18 @@ function memo(f: (n: number) => string): (n: number) => string {
   };
 }
 
-/** `O_RDONLY|O_CLOEXEC`, `O_TRUNC|O_CREAT|O_WRONLY|O_CLOEXEC`. */
-export const renderOpenFlags = memo(renderOpenFlagsUncached);
+/** `O_RDONLY|O_CLOEXEC`, `O_TRUNC|O_CREAT|O_WRONLY|O_CLOEXEC`: Falco's names in Falco's order. */
+export const renderOpenFlags = memo((flags) => renderNames(OPEN_FLAGS, ppmOpenFlags(flags)));
 
-function renderOpenFlagsUncached(flags: number): string {
-  const out: string[] = [];
-  let f = flags >>> 0;
-  // O_TMPFILE contains O_DIRECTORY, O_SYNC contains O_DSYNC: match them whole first.
-  const tmpfile = (f & 0o20200000) === 0o20200000;
-  for (const [name, bit] of O_FLAGS) {
-    if (name === 'O_DIRECTORY' && tmpfile) continue;
-    if ((f & bit) === bit) {
-      out.push(name);
-      f &= ~bit;
-    }
-  }
-  const acc = flags & O_ACCMODE;
-  out.push(acc === 1 ? 'O_WRONLY' : acc === 2 ? 'O_RDWR' : acc === 0 ? 'O_RDONLY' : 'O_ACCMODE');
-  for (const [name, bit] of O_TAIL) {
-    if ((f & bit) === bit) {
-      out.push(name);
-      f &= ~bit;
-    }
-  }
-  return out.join('|');
-}
-
-// Falco's own open-flag encoding (PPM_O_*), which `evt.rawarg.flags` and the
-// rule engine's evt.is_open_read/write read. The access mode becomes two bits:
-// O_RDONLY is bit 0 and O_WRONLY bit 1, so O_RDWR sets both.
+// Kernel open flag → Falco's own open-flag bit (PPM_O_*), which `evt.rawarg.flags`
+// and the rule engine's evt.is_open_read/write read. The access mode becomes two
+// bits: O_RDONLY is bit 0 and O_WRONLY bit 1, so O_RDWR sets both.
 const PPM_OPEN: readonly (readonly [number, number])[] = [
   [0o100, 1 << 2], // O_CREAT
   [0o2000, 1 << 3], // O_APPEND
   [0o10000, 1 << 4], // O_DSYNC
   [0o200, 1 << 5], // O_EXCL
   [0o4000, 1 << 6], // O_NONBLOCK
-  [0o4010000, 1 << 7], // O_SYNC
   [0o1000, 1 << 8], // O_TRUNC
   [0o40000, 1 << 9], // O_DIRECT
   [0o200000, 1 << 10], // O_DIRECTORY
@@ -88,41 +43,22 @@ const PPM_OPEN: readonly (readonly [number, number])[] = [
   [0o2000000, 1 << 12], // O_CLOEXEC
   [0o20200000, 1 << 13], // O_TMPFILE
 ];
+const O_SYNC = 0o4010000;
+const PPM_O_SYNC = 1 << 7;
 
-/** Kernel open flags in Falco's PPM_O_* encoding. */
+/**
+ * Kernel open flags in Falco's PPM_O_* encoding. O_SYNC is set by either of its
+ * bits, as Falco's driver tests it (so O_DSYNC alone reads `O_SYNC|O_DSYNC`);
+ * O_TMPFILE needs both of its bits here, where Falco's driver takes
+ * O_DIRECTORY alone for it (every directory open would read as a temp file).
+ */
 export function ppmOpenFlags(flags: number): number {
   const f = flags >>> 0;
   const acc = f & O_ACCMODE;
-  let out = acc === 0 ? 1 : acc === 1 ? 2 : acc === 2 ? 3 : 0;
+  let out = acc === 1 ? 2 : acc === 2 ? 3 : 1;
   for (const [bit, ppm] of PPM_OPEN) if ((f & bit) === bit) out |= ppm;
+  if ((f & O_SYNC) !== 0) out |= PPM_O_SYNC;
   return out;
-}
-
-/** `S_ISUID|S_IRWXU|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH` for 04755; `0` renders as `0`. */
-export const renderMode = memo(renderModeUncached);
-
-function renderModeUncached(mode: number): string {
-  const m = mode & 0o7777;
-  const out: string[] = [];
-  if (m & 0o4000) out.push('S_ISUID');
-  if (m & 0o2000) out.push('S_ISGID');
-  if (m & 0o1000) out.push('S_ISVTX');
-  const who: readonly (readonly [string, string, number])[] = [
-    ['USR', 'U', 6],
-    ['GRP', 'G', 3],
-    ['OTH', 'O', 0],
-  ];
-  for (const [suffix, letter, shift] of who) {
-    const bits = (m >> shift) & 7;
-    if (bits === 7) {
-      out.push(`S_IRWX${letter}`);
-      continue;
-    }
-    if (bits & 4) out.push(`S_IR${suffix}`);
-    if (bits & 2) out.push(`S_IW${suffix}`);
-    if (bits & 1) out.push(`S_IX${suffix}`);
-  }
-  return out.length > 0 ? out.join('|') : '0';
 }
 
 /** `-2` → `ENOENT`; non-negative results render as their number. */

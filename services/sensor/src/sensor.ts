@@ -25,7 +25,7 @@ import {
 import { type SensorDecodeError, SensorLoaderError } from './errors.js';
 import { EventParts, buildSyscallEvent } from './event.js';
 import { ProcTable } from './proctable.js';
-import { SYSCALL_IDS, resolveSyscalls } from './syscalls.js';
+import { SYSCALL_IDS, TRACKED_SYSCALLS, resolveSyscalls, syscallName } from './syscalls.js';
 
 export const DEFAULT_LOADER_PATH = fileURLToPath(new URL('../../build/saker-sensor-loader', import.meta.url));
 
@@ -55,8 +55,18 @@ type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError' | '
   readonly validate: boolean;
   readonly hostname: string;
   readonly onError: (err: Error) => void;
+  /** What the probe captures: the requested calls and the tracked ones (TRACKED_SYSCALLS). */
   readonly syscallIds: readonly number[];
+  /** The requested calls: the ones published as events. */
+  readonly emittedIds: readonly number[];
 };
+
+/** The requested ids plus the calls the process table follows, for the probe's interest map. */
+function withTracked(ids: readonly number[]): number[] {
+  return resolveSyscalls(
+    [...ids.map((id) => syscallName(id) ?? ''), ...TRACKED_SYSCALLS].filter((n) => n !== ''),
+  ).ids;
+}
 
 function normalizeOptions(o: SensorOptions): NormalizedOptions {
   const names = o.syscalls === 'all' ? Object.keys(SYSCALL_IDS) : o.syscalls;
@@ -72,7 +82,8 @@ function normalizeOptions(o: SensorOptions): NormalizedOptions {
   }
   return {
     syscalls: names,
-    syscallIds: ids,
+    syscallIds: withTracked(ids),
+    emittedIds: ids,
     loaderPath: o.loaderPath ?? DEFAULT_LOADER_PATH,
     statsIntervalMs,
     hostname: o.hostname ?? osHostname(),
@@ -103,9 +114,19 @@ export class RecordPipeline {
       readonly maxAncestors: number;
       readonly validate: boolean;
       readonly onError: (err: Error) => void;
+      /** Syscall ids published as events; others only update the table. Default: all. */
+      readonly emittedIds?: readonly number[];
     },
   ) {
     this.table = new ProcTable({ maxAncestors: opts.maxAncestors });
+    if (opts.emittedIds !== undefined) this.emitted = new Set(opts.emittedIds);
+  }
+
+  private emitted: ReadonlySet<number> | undefined;
+
+  /** Replaces the set of syscall ids published as events (the rest only update the table). */
+  setEmitted(ids: readonly number[]): void {
+    this.emitted = new Set(ids);
   }
 
   /** The event for a syscall record; undefined for lifecycle records and invalid events. */
@@ -137,7 +158,13 @@ export class RecordPipeline {
     }
     if ((rec.syscall === SYSCALL_IDS.execve || rec.syscall === SYSCALL_IDS.execveat) && rec.ret === 0) {
       this.table.onExec(rec);
+    } else if (
+      (rec.syscall === SYSCALL_IDS.chdir || rec.syscall === SYSCALL_IDS.fchdir) &&
+      p.cwd !== undefined
+    ) {
+      this.table.noteCwd(rec.pid, p.cwd);
     }
+    if (this.emitted !== undefined && !this.emitted.has(rec.syscall)) return undefined;
     try {
       const ev = buildSyscallEvent(rec, {
         table: this.table,
@@ -262,7 +289,8 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   setSyscalls(names: readonly string[]): void {
     const { ids, unknown } = resolveSyscalls(names);
     if (unknown.length > 0) throw new RangeError(`syscalls: the sensor cannot capture ${unknown.join(', ')}`);
-    this.child?.stdin?.write(`syscalls ${ids.join(',') || 'none'}\n`);
+    this.pipeline.setEmitted(ids);
+    this.child?.stdin?.write(`syscalls ${withTracked(ids).join(',') || 'none'}\n`);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SyscallEvent> {

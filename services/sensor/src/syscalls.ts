@@ -5,14 +5,36 @@
  * table turns them into `args`, `rawargs` and `fd`.
  */
 import { Buffer } from 'node:buffer';
-import type { FdInfo } from '@saker/events';
+import { FD_TYPE_CHARS, type FdInfo, errnoText } from '@saker/events';
 import { ARGI_RET, type KernelRecord } from './decoder.js';
+import {
+  BPF_COMMANDS,
+  CHMOD_MODE,
+  CLONE_FLAGS,
+  EXECVEAT_FLAGS,
+  FCHOWNAT_FLAGS,
+  FINIT_MODULE_FLAGS,
+  LINKAT_FLAGS,
+  MEMFD_CREATE_FLAGS,
+  MOUNT_FLAGS,
+  type NameTable,
+  OPENAT2_RESOLVE,
+  OPEN_FLAGS,
+  PRCTL_OPTIONS,
+  PTRACE_REQUESTS,
+  RENAMEAT2_FLAGS,
+  SIGNALS,
+  SOCKET_FAMILIES,
+  UMOUNT_FLAGS,
+  UNLINKAT_FLAGS,
+  renderNames,
+  toFalco,
+} from './falco-names.js';
 import {
   absolutePath,
   fdTypeOf,
   netTupleOf,
   ppmOpenFlags,
-  renderMode,
   renderOpenFlags,
   renderSockaddr,
   renderTuple,
@@ -75,7 +97,16 @@ export const SYSCALL_IDS: Readonly<Record<string, number>> = {
   prctl: 157,
   kill: 62,
   userfaultfd: 323,
+  chdir: 80,
+  fchdir: 81,
 };
+
+/**
+ * Calls the sensor always captures, whatever the rules need, because the
+ * process table follows them (cwd). Their events are published only when a
+ * rule asks for them.
+ */
+export const TRACKED_SYSCALLS: readonly string[] = ['chdir', 'fchdir'];
 
 const NAMES_BY_ID = new Map<number, string>(Object.entries(SYSCALL_IDS).map(([n, id]) => [id, n]));
 
@@ -101,8 +132,18 @@ export interface RenderedCall {
   readonly fd?: FdInfo;
 }
 
+/**
+ * Where Falco's resolved texts for ids come from: user and group names for
+ * uid/gid arguments, a process's comm for pid arguments. The process table
+ * answers all three; without it those arguments stay numbers.
+ */
+export interface ArgNameSource {
+  user(uid: number): { readonly name: string } | undefined;
+  group(gid: number): { readonly name: string } | undefined;
+  get(pid: number): { readonly name: string } | undefined;
+}
+
 const s32 = (v: bigint | undefined): number => Number(BigInt.asIntN(32, v ?? 0n));
-const u32 = (v: bigint | undefined): number => Number(BigInt.asUintN(32, v ?? 0n));
 const s64 = (v: bigint | undefined): number => Number(BigInt.asIntN(64, v ?? 0n));
 /** Addresses and flag words can exceed 2^53: keep them exact as decimal text. */
 const u64 = (v: bigint | undefined): number | string => {
@@ -110,11 +151,32 @@ const u64 = (v: bigint | undefined): number | string => {
   return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString();
 };
 
+/** Falco's `%#o` (PF_OCT numbers): `0644`, and `0` for zero. */
+const octal = (v: number): string => (v === 0 ? '0' : `0${(v >>> 0).toString(8)}`);
+/** Falco's `%X` (PF_HEX numbers). */
+const hex = (v: number): string => (v >>> 0).toString(16).toUpperCase();
+
+const L4_CHARS: Readonly<Record<string, string>> = { tcp: 't', udp: 'u', icmp: 'i', raw: 'r' };
+
+/** Falco's resolved text of an fd argument: `<f>/path` for a known fd, AT_FDCWD, an errno name, or none. */
+export function fdText(fd: number, info: FdInfo | undefined): string | undefined {
+  if (fd === AT_FDCWD) return 'AT_FDCWD';
+  if (fd < 0) return errnoText(-fd);
+  if (info === undefined || info.num !== fd || info.name === undefined) return undefined;
+  const l4 = info.net ? (L4_CHARS[info.net.l4proto] ?? '') : '';
+  return `<${FD_TYPE_CHARS[info.type]}${l4}>${info.name}`;
+}
+
+const AT_FDCWD = -100;
+
 class Ctx {
   readonly args: Record<string, string | number> = {};
   readonly rawargs: Record<string, string | number> = {};
   fd: FdInfo | undefined;
-  constructor(readonly rec: KernelRecord) {}
+  constructor(
+    readonly rec: KernelRecord,
+    readonly names: ArgNameSource | undefined,
+  ) {}
 
   a(i: number): bigint {
     return this.rec.args[i] ?? 0n;
@@ -132,8 +194,11 @@ class Ctx {
     return p;
   }
 
-  flags(name: string, v: number, render: (n: number) => string): void {
-    this.args[name] = render(v);
+  /** A flag or enum argument: Falco's names in evt.arg, Falco's number in evt.rawarg. */
+  named(name: string, t: NameTable, kernel: number): void {
+    const v = toFalco(t, kernel);
+    const text = renderNames(t, v);
+    this.args[name] = text === '' ? String(v) : text;
     this.rawargs[name] = v;
   }
 
@@ -141,6 +206,57 @@ class Ctx {
   openFlags(v: number): void {
     this.args.flags = renderOpenFlags(v);
     this.rawargs.flags = ppmOpenFlags(v);
+  }
+
+  /** A PT_ERRNO result: the errno name when negative (evt.arg.res = ENOENT, evt.rawarg.res = -2). */
+  res(v: number = this.rec.ret): void {
+    const text = v < 0 ? errnoText(-v) : undefined;
+    if (text === undefined) this.args.res = v;
+    else {
+      this.args.res = text;
+      this.rawargs.res = v;
+    }
+  }
+
+  /** A PT_FD argument: `<f>/path` (or AT_FDCWD, an errno name) in evt.arg, the number in evt.rawarg. */
+  fdArg(name: string, fd: number, info: FdInfo | undefined = this.fd): void {
+    const text = fdText(fd, info);
+    if (text === undefined) this.args[name] = fd;
+    else {
+      this.args[name] = text;
+      this.rawargs[name] = fd;
+    }
+  }
+
+  /** A directory fd of a *at call: AT_FDCWD, or `<d>` and the directory the probe resolved for path argument `pathArg`. */
+  dirfdArg(name: string, argi: number, pathArg: number): void {
+    const fd = this.rec.argS32(argi);
+    const dir = fd >= 0 ? this.rec.params.dirpath.get(pathArg) : undefined;
+    if (dir !== undefined) {
+      this.args[name] = `<d>${dir}`;
+      this.rawargs[name] = fd;
+    } else this.fdArg(name, fd, undefined);
+  }
+
+  /** PT_UID / PT_GID / PT_PID: the name as Falco resolves it, the number raw. */
+  idArg(name: string, id: number, kind: 'user' | 'group' | 'pid'): void {
+    if (kind !== 'pid' && (id === -1 || id >>> 0 === 0xffffffff)) {
+      this.args[name] = '<NONE>';
+      this.rawargs[name] = -1;
+      return;
+    }
+    const n =
+      kind === 'user' ? this.names?.user(id) : kind === 'group' ? this.names?.group(id) : this.names?.get(id);
+    if (n === undefined) {
+      if (kind === 'pid' || this.names === undefined) this.args[name] = id;
+      else {
+        this.args[name] = '<NA>';
+        this.rawargs[name] = id;
+      }
+      return;
+    }
+    this.args[name] = n.name;
+    this.rawargs[name] = id;
   }
 
   /** fd info for args[i] or the return value; `pathOverride` is the string-based name Falco uses. */
@@ -166,51 +282,54 @@ class Ctx {
 
 type Renderer = (c: Ctx) => void;
 
-const open: Renderer = (c) => {
-  const r = c.rec.ret;
-  c.args.fd = r;
-  const p = c.setPath('name', 0);
-  if (c.rec.syscall === SYSCALL_IDS.creat) {
-    c.flags('mode', c.rec.argU32(1), renderMode);
-  } else {
-    c.openFlags(c.rec.argU32(1));
-    c.flags('mode', c.rec.argU32(2), renderMode);
-  }
-  c.useFd(ARGI_RET, { path: p });
+/** dev (PF_HEX) and ino of the opened file, as Falco's open exit events carry them. */
+const devIno = (c: Ctx): void => {
   if (c.fd) {
-    c.args.dev = c.fd.dev ?? 0;
+    c.args.dev = hex(c.fd.dev ?? 0);
     c.args.ino = c.fd.ino ?? 0;
   }
 };
 
+const open: Renderer = (c) => {
+  const p = c.path(0);
+  c.useFd(ARGI_RET, { path: p });
+  c.fdArg('fd', c.rec.ret);
+  c.args.name = p.abs;
+  if (c.rec.syscall === SYSCALL_IDS.creat) {
+    c.args.mode = octal(c.rec.argU32(1));
+  } else {
+    c.openFlags(c.rec.argU32(1));
+    c.args.mode = octal(c.rec.argU32(2));
+  }
+  devIno(c);
+};
+
 const openat: Renderer = (c) => {
-  c.args.fd = c.rec.ret;
-  c.args.dirfd = c.rec.argS32(0);
-  const p = c.setPath('name', 1);
+  const p = c.path(1);
+  c.useFd(ARGI_RET, { path: p });
+  c.fdArg('fd', c.rec.ret);
+  c.dirfdArg('dirfd', 0, 1);
+  c.args.name = p.abs;
   if (c.rec.syscall === SYSCALL_IDS.openat2) {
     // openat2 passes struct open_how {u64 flags, mode, resolve}: the probe copies it.
     const how = c.rec.params.sockaddr.get(2);
     if (how !== undefined && how.length >= 16) {
       const v = Buffer.from(how.buffer, how.byteOffset, how.length);
       c.openFlags(Number(v.readBigUInt64LE(0) & 0xffffffffn));
-      c.flags('mode', Number(v.readBigUInt64LE(8) & 0xffffn), renderMode);
-      if (how.length >= 24) c.args.resolve = Number(v.readBigUInt64LE(16) & 0xffffffffn);
+      c.args.mode = octal(Number(v.readBigUInt64LE(8) & 0xffffn));
+      if (how.length >= 24) c.named('resolve', OPENAT2_RESOLVE, Number(v.readBigUInt64LE(16) & 0xffffffffn));
     } else {
       c.args.flags = '';
     }
   } else {
     c.openFlags(c.rec.argU32(2));
-    c.flags('mode', c.rec.argU32(3), renderMode);
+    c.args.mode = octal(c.rec.argU32(3));
   }
-  c.useFd(ARGI_RET, { path: p });
-  if (c.fd) {
-    c.args.dev = c.fd.dev ?? 0;
-    c.args.ino = c.fd.ino ?? 0;
-  }
+  devIno(c);
 };
 
 const execve: Renderer = (c) => {
-  c.args.res = c.rec.ret;
+  c.res();
   const p = c.rec.params;
   if (c.rec.ret === 0 && p.argv) {
     c.args.exe = p.argv[0] ?? '';
@@ -222,16 +341,15 @@ const execve: Renderer = (c) => {
     c.setPath('filename', i);
   }
   if (c.rec.syscall === SYSCALL_IDS.execveat) {
-    c.args.dirfd = c.rec.argS32(0);
-    c.rawargs.flags = c.rec.argU32(4);
-    c.args.flags = c.rec.argU32(4);
+    c.dirfdArg('dirfd', 0, 1);
+    c.named('flags', EXECVEAT_FLAGS, c.rec.argU32(4));
   }
 };
 
 const pathOnly =
   (name: string, extra?: (c: Ctx) => void): Renderer =>
   (c) => {
-    c.args.res = c.rec.ret;
+    c.res();
     c.setPath(name, 0);
     extra?.(c);
   };
@@ -239,8 +357,8 @@ const pathOnly =
 const atPath =
   (name: string, extra?: (c: Ctx) => void): Renderer =>
   (c) => {
-    c.args.res = c.rec.ret;
-    c.args.dirfd = c.rec.argS32(0);
+    c.res();
+    c.dirfdArg('dirfd', 0, 1);
     c.setPath(name, 1);
     extra?.(c);
   };
@@ -248,31 +366,28 @@ const atPath =
 const twoPaths =
   (a: string, b: string): Renderer =>
   (c) => {
-    c.args.res = c.rec.ret;
+    c.res();
     c.setPath(a, 0);
     c.setPath(b, 1);
   };
 
 const twoAtPaths =
-  (dirA: string, a: string, dirB: string, b: string, flagsArg?: number): Renderer =>
+  (dirA: string, a: string, dirB: string, b: string, flags?: NameTable): Renderer =>
   (c) => {
-    c.args.res = c.rec.ret;
-    c.args[dirA] = c.rec.argS32(0);
+    c.res();
+    c.dirfdArg(dirA, 0, 1);
     c.setPath(a, 1);
-    c.args[dirB] = c.rec.argS32(2);
+    c.dirfdArg(dirB, 2, 3);
     c.setPath(b, 3);
-    if (flagsArg !== undefined) {
-      c.args.flags = c.rec.argU32(flagsArg);
-      c.rawargs.flags = c.rec.argU32(flagsArg);
-    }
+    if (flags !== undefined) c.named('flags', flags, c.rec.argU32(4));
   };
 
 const fdCall =
   (extra?: (c: Ctx) => void, isServer = false): Renderer =>
   (c) => {
-    c.args.res = c.rec.ret;
-    c.args.fd = c.rec.argS32(0);
+    c.res();
     c.useFd(0, { isServer });
+    c.fdArg('fd', c.rec.argS32(0));
     extra?.(c);
   };
 
@@ -282,72 +397,35 @@ const sockaddrArg = (c: Ctx, argi: number): string | undefined => {
 };
 
 const connect: Renderer = (c) => {
-  c.args.res = c.rec.ret;
-  c.args.fd = c.rec.argS32(0);
+  c.res();
   c.useFd(0, { isServer: false });
   const addr = sockaddrArg(c, 1);
-  if (addr !== undefined) c.args.addr = addr;
   const net = c.fd?.net;
   if (net) c.args.tuple = renderTuple(net);
   else if (addr !== undefined) c.args.tuple = `->${addr}`;
+  c.fdArg('fd', c.rec.argS32(0));
+  if (addr !== undefined) c.args.addr = addr;
 };
 
 const accept: Renderer = (c) => {
-  c.args.fd = c.rec.ret;
   c.useFd(ARGI_RET, { isServer: true });
+  c.fdArg('fd', c.rec.ret);
   if (c.fd?.net) c.args.tuple = renderTuple(c.fd.net);
   if (c.rec.syscall === SYSCALL_IDS.accept4) {
-    c.args.flags = c.rec.argU32(3);
-    c.rawargs.flags = c.rec.argU32(3);
+    // Falco's accept4 `flags` is a plain INT32: no names.
+    c.args.flags = c.rec.argS32(3);
   }
 };
 
-const resAnd =
-  (names: readonly (readonly [string, number, (v: bigint) => number | string])[]): Renderer =>
-  (c) => {
-    c.args.res = c.rec.ret;
-    for (const [n, i, conv] of names) c.args[n] = conv(c.a(i));
-  };
-
-const chownExtra = (uidArg: number) => (c: Ctx) => {
+const chownIds = (uidArg: number) => (c: Ctx) => {
   c.args.uid = s32(c.a(uidArg));
   c.args.gid = s32(c.a(uidArg + 1));
 };
 
-/** linux/ptrace.h request numbers, named as Falco names them (`evt.arg.request contains PTRACE_ATTACH`). */
-const PTRACE_REQUESTS: ReadonlyMap<number, string> = new Map([
-  [0, 'PTRACE_TRACEME'],
-  [1, 'PTRACE_PEEKTEXT'],
-  [2, 'PTRACE_PEEKDATA'],
-  [3, 'PTRACE_PEEKUSR'],
-  [4, 'PTRACE_POKETEXT'],
-  [5, 'PTRACE_POKEDATA'],
-  [6, 'PTRACE_POKEUSR'],
-  [7, 'PTRACE_CONT'],
-  [8, 'PTRACE_KILL'],
-  [9, 'PTRACE_SINGLESTEP'],
-  [12, 'PTRACE_GETREGS'],
-  [13, 'PTRACE_SETREGS'],
-  [14, 'PTRACE_GETFPREGS'],
-  [15, 'PTRACE_SETFPREGS'],
-  [16, 'PTRACE_ATTACH'],
-  [17, 'PTRACE_DETACH'],
-  [18, 'PTRACE_GETFPXREGS'],
-  [19, 'PTRACE_SETFPXREGS'],
-  [24, 'PTRACE_SYSCALL'],
-  [0x4200, 'PTRACE_SETOPTIONS'],
-  [0x4201, 'PTRACE_GETEVENTMSG'],
-  [0x4202, 'PTRACE_GETSIGINFO'],
-  [0x4203, 'PTRACE_SETSIGINFO'],
-  [0x4204, 'PTRACE_GETREGSET'],
-  [0x4205, 'PTRACE_SETREGSET'],
-  [0x4206, 'PTRACE_SEIZE'],
-  [0x4207, 'PTRACE_INTERRUPT'],
-  [0x4208, 'PTRACE_LISTEN'],
-]);
-
+/** Kernel ptrace request → Falco's name (`evt.arg.request contains PTRACE_ATTACH`). */
 export function renderPtraceRequest(req: number): string {
-  return PTRACE_REQUESTS.get(req) ?? String(req);
+  const v = toFalco(PTRACE_REQUESTS, req);
+  return renderNames(PTRACE_REQUESTS, v) || String(v);
 }
 
 const RENDERERS: Readonly<Record<string, Renderer>> = {
@@ -358,57 +436,59 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   execve,
   execveat: execve,
   memfd_create: (c) => {
-    c.args.fd = c.rec.ret;
-    c.args.name = c.rec.params.ustr.get(0) ?? '';
-    c.args.flags = c.rec.argU32(1);
-    c.rawargs.flags = c.rec.argU32(1);
     c.useFd(ARGI_RET);
+    c.fdArg('fd', c.rec.ret);
+    c.args.name = c.rec.params.ustr.get(0) ?? '';
+    c.named('flags', MEMFD_CREATE_FLAGS, c.rec.argU32(1));
   },
   unlink: pathOnly('path'),
   rmdir: pathOnly('path'),
-  mkdir: pathOnly('path', (c) => c.flags('mode', c.rec.argU32(1), renderMode)),
-  chmod: pathOnly('filename', (c) => c.flags('mode', c.rec.argU32(1), renderMode)),
-  chown: pathOnly('path', chownExtra(1)),
-  lchown: pathOnly('path', chownExtra(1)),
-  umount2: pathOnly('name', (c) => {
-    c.args.flags = c.rec.argU32(1);
+  mkdir: pathOnly('path', (c) => {
+    c.args.mode = hex(c.rec.argU32(1));
   }),
-  unlinkat: atPath('name', (c) => {
-    c.args.flags = c.rec.argU32(2) & 0x200 ? 'AT_REMOVEDIR' : '';
-    c.rawargs.flags = c.rec.argU32(2);
+  chmod: pathOnly('filename', (c) => c.named('mode', CHMOD_MODE, c.rec.argU32(1))),
+  chown: pathOnly('path', chownIds(1)),
+  lchown: pathOnly('path', chownIds(1)),
+  umount2: pathOnly('name', (c) => c.named('flags', UMOUNT_FLAGS, c.rec.argU32(1))),
+  unlinkat: atPath('name', (c) => c.named('flags', UNLINKAT_FLAGS, c.rec.argU32(2))),
+  mkdirat: atPath('path', (c) => {
+    c.args.mode = hex(c.rec.argU32(2));
   }),
-  mkdirat: atPath('path', (c) => c.flags('mode', c.rec.argU32(2), renderMode)),
-  fchmodat: atPath('filename', (c) => c.flags('mode', c.rec.argU32(2), renderMode)),
+  fchmodat: atPath('filename', (c) => c.named('mode', CHMOD_MODE, c.rec.argU32(2))),
   fchownat: atPath('pathname', (c) => {
-    chownExtra(2)(c);
-    c.args.flags = c.rec.argU32(4);
+    chownIds(2)(c);
+    c.named('flags', FCHOWNAT_FLAGS, c.rec.argU32(4));
   }),
   rename: twoPaths('oldpath', 'newpath'),
   link: twoPaths('oldpath', 'newpath'),
   symlink: (c) => {
-    c.args.res = c.rec.ret;
+    c.res();
     c.args.target = c.rec.params.ustr.get(0) ?? '';
     c.setPath('linkpath', 1);
   },
   renameat: twoAtPaths('olddirfd', 'oldpath', 'newdirfd', 'newpath'),
-  renameat2: twoAtPaths('olddirfd', 'oldpath', 'newdirfd', 'newpath', 4),
-  linkat: twoAtPaths('olddir', 'oldpath', 'newdir', 'newpath', 4),
+  renameat2: twoAtPaths('olddirfd', 'oldpath', 'newdirfd', 'newpath', RENAMEAT2_FLAGS),
+  linkat: twoAtPaths('olddir', 'oldpath', 'newdir', 'newpath', LINKAT_FLAGS),
   symlinkat: (c) => {
-    c.args.res = c.rec.ret;
+    c.res();
     c.args.target = c.rec.params.ustr.get(0) ?? '';
-    c.args.linkdirfd = c.rec.argS32(1);
+    c.dirfdArg('linkdirfd', 1, 2);
     c.setPath('linkpath', 2);
   },
-  fchmod: fdCall((c) => c.flags('mode', c.rec.argU32(1), renderMode)),
-  fchown: fdCall(chownExtra(1)),
+  fchmod: fdCall((c) => c.named('mode', CHMOD_MODE, c.rec.argU32(1))),
+  fchown: fdCall(chownIds(1)),
   finit_module: fdCall((c) => {
-    c.args.flags = c.rec.argU32(2);
+    c.args.uargs = c.rec.params.ustr.get(1) ?? '';
+    c.named('flags', FINIT_MODULE_FLAGS, c.rec.argU32(2));
   }),
   connect,
-  bind: fdCall((c) => {
+  bind: (c) => {
+    c.res();
     const addr = sockaddrArg(c, 1);
     if (addr !== undefined) c.args.addr = addr;
-  }),
+    c.useFd(0);
+    c.fdArg('fd', c.rec.argS32(0));
+  },
   listen: fdCall((c) => {
     c.args.backlog = c.rec.argS32(1);
   }),
@@ -424,83 +504,136 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   accept,
   accept4: accept,
   socket: (c) => {
-    c.args.fd = c.rec.ret;
-    c.args.domain = c.rec.argU32(0);
-    c.args.type = c.rec.argU32(1);
-    c.args.proto = c.rec.argU32(2);
     c.useFd(ARGI_RET);
+    c.fdArg('fd', c.rec.ret);
+    const type = c.rec.argU32(1);
+    c.named('domain', SOCKET_FAMILIES, c.rec.argU32(0) & 0xff);
+    c.args.type = type;
+    c.args.proto = c.rec.argU32(2);
+    // SOCK_NONBLOCK and SOCK_CLOEXEC of `type`, as open flags.
+    const f = ((type & 0o4000 ? 64 : 0) | (type & 0o2000000 ? 4096 : 0)) >>> 0;
+    c.args.flags = renderNames(OPEN_FLAGS, f);
+    c.rawargs.flags = f;
   },
   dup: (c) => {
-    c.args.res = c.rec.ret;
-    c.args.oldfd = c.rec.argS32(0);
     c.useFd(ARGI_RET);
+    c.fdArg('res', c.rec.ret);
+    c.fdArg('oldfd', c.rec.argS32(0));
   },
   dup2: (c) => {
-    c.args.res = c.rec.ret;
-    c.args.oldfd = c.rec.argS32(0);
-    c.args.newfd = c.rec.argS32(1);
     c.useFd(ARGI_RET);
+    c.fdArg('res', c.rec.ret);
+    c.fdArg('oldfd', c.rec.argS32(0));
+    c.fdArg('newfd', c.rec.argS32(1));
   },
   dup3: (c) => {
-    c.args.res = c.rec.ret;
-    c.args.oldfd = c.rec.argS32(0);
-    c.args.newfd = c.rec.argS32(1);
-    c.args.flags = c.rec.argU32(2);
     c.useFd(ARGI_RET);
+    c.fdArg('res', c.rec.ret);
+    c.fdArg('oldfd', c.rec.argS32(0));
+    c.fdArg('newfd', c.rec.argS32(1));
+    // Only O_CLOEXEC is carried, in Falco's open-flag encoding.
+    const f = c.rec.argU32(2) & 0o2000000 ? 4096 : 0;
+    c.args.flags = renderNames(OPEN_FLAGS, f) || String(f);
+    c.rawargs.flags = f;
   },
   mount: (c) => {
-    c.args.res = c.rec.ret;
+    c.res();
     c.args.dev = c.rec.params.ustr.get(0) ?? '';
     c.setPath('dir', 1);
     c.args.type = c.rec.params.ustr.get(2) ?? '';
-    c.args.flags = c.rec.argU32(3);
-    c.rawargs.flags = c.rec.argU32(3);
+    let flags = c.rec.argU32(3);
+    // The historic magic number in the top 16 bits is not a flag.
+    if ((flags & 0xffff0000) >>> 0 === 0xc0ed0000) flags &= 0xffff;
+    c.named('flags', MOUNT_FLAGS, flags);
   },
   ptrace: (c) => {
-    c.args.res = c.rec.ret;
-    c.flags('request', c.rec.argS32(0), renderPtraceRequest);
-    c.args.pid = c.rec.argS32(1);
+    c.res();
+    c.named('request', PTRACE_REQUESTS, c.rec.argS32(0));
+    c.idArg('pid', c.rec.argS32(1), 'pid');
     c.args.addr = u64(c.a(2));
     c.args.data = u64(c.a(3));
   },
-  kill: resAnd([
-    ['pid', 0, s32],
-    ['sig', 1, s32],
-  ]),
-  setuid: resAnd([['uid', 0, s32]]),
-  setgid: resAnd([['gid', 0, s32]]),
-  setresuid: resAnd([
-    ['ruid', 0, s32],
-    ['euid', 1, s32],
-    ['suid', 2, s32],
-  ]),
-  setresgid: resAnd([
-    ['rgid', 0, s32],
-    ['egid', 1, s32],
-    ['sgid', 2, s32],
-  ]),
-  init_module: resAnd([['length', 1, u64]]),
-  unshare: resAnd([['flags', 0, u32]]),
-  setns: resAnd([
-    ['fd', 0, s32],
-    ['nstype', 1, u32],
-  ]),
-  bpf: resAnd([['cmd', 0, s32]]),
-  prctl: resAnd([
-    ['option', 0, s32],
-    ['arg2_int', 1, s64],
-  ]),
-  userfaultfd: resAnd([['flags', 0, u32]]),
-  clone: resAnd([['flags', 0, u64]]),
-  clone3: resAnd([]),
-  fork: resAnd([]),
-  vfork: resAnd([]),
+  kill: (c) => {
+    c.res();
+    c.idArg('pid', c.rec.argS32(0), 'pid');
+    const sig = c.rec.argU32(1) & 0xff;
+    const name = SIGNALS.get(sig);
+    if (name === undefined) c.args.sig = sig;
+    else {
+      c.args.sig = name;
+      c.rawargs.sig = sig;
+    }
+  },
+  setuid: (c) => {
+    c.res();
+    c.idArg('uid', c.rec.argS32(0), 'user');
+  },
+  setgid: (c) => {
+    c.res();
+    c.idArg('gid', c.rec.argS32(0), 'group');
+  },
+  setresuid: (c) => {
+    c.res();
+    c.idArg('ruid', c.rec.argS32(0), 'user');
+    c.idArg('euid', c.rec.argS32(1), 'user');
+    c.idArg('suid', c.rec.argS32(2), 'user');
+  },
+  setresgid: (c) => {
+    c.res();
+    c.idArg('rgid', c.rec.argS32(0), 'group');
+    c.idArg('egid', c.rec.argS32(1), 'group');
+    c.idArg('sgid', c.rec.argS32(2), 'group');
+  },
+  init_module: (c) => {
+    c.res();
+    c.args.length = u64(c.a(1));
+    c.args.uargs = c.rec.params.ustr.get(2) ?? '';
+  },
+  unshare: (c) => {
+    c.res();
+    c.named('flags', CLONE_FLAGS, c.rec.argU32(0));
+  },
+  setns: (c) => {
+    c.res();
+    c.fdArg('fd', c.rec.argS32(0), undefined);
+    c.named('nstype', CLONE_FLAGS, c.rec.argU32(1));
+  },
+  bpf: (c) => {
+    c.fdArg('fd', c.rec.ret, undefined);
+    c.named('cmd', BPF_COMMANDS, c.rec.argS32(0));
+  },
+  prctl: (c) => {
+    c.res();
+    c.named('option', PRCTL_OPTIONS, c.rec.argS32(0));
+    c.args.arg2_int = s64(c.a(1));
+  },
+  userfaultfd: (c) => {
+    c.res();
+    // O_CLOEXEC and O_NONBLOCK, in Falco's open-flag encoding.
+    const k = c.rec.argU32(0);
+    const f = ((k & 0o4000 ? 64 : 0) | (k & 0o2000000 ? 4096 : 0)) >>> 0;
+    c.args.flags = renderNames(OPEN_FLAGS, f) || String(f);
+    c.rawargs.flags = f;
+  },
+  clone: (c) => {
+    c.res();
+    c.named('flags', CLONE_FLAGS, c.rec.argU32(0));
+  },
+  chdir: (c) => {
+    c.res();
+    // Falco's chdir `path` is the string as passed (CHARBUF), not made absolute.
+    c.args.path = c.rec.params.ustr.get(0) ?? '';
+  },
+  fchdir: fdCall(),
+  clone3: (c) => c.res(),
+  fork: (c) => c.res(),
+  vfork: (c) => c.res(),
 };
 
 /** Renders a syscall record's arguments; unknown ids get their raw words as arg0..arg5. */
-export function renderCall(rec: KernelRecord): RenderedCall & { type: string } {
+export function renderCall(rec: KernelRecord, names?: ArgNameSource): RenderedCall & { type: string } {
   const name = syscallName(rec.syscall);
-  const c = new Ctx(rec);
+  const c = new Ctx(rec, names);
   const r = name !== undefined ? RENDERERS[name] : undefined;
   if (r) r(c);
   else {

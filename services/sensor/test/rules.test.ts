@@ -23,6 +23,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -71,6 +72,7 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
   let containerd: Containerd | undefined;
   let runcId = '';
   let ctrId = '';
+  let privId = '';
 
   const run = (key: string, cmd: string, args: string[], okStatus: readonly number[] = [0]): void => {
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
@@ -190,6 +192,47 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
     ]);
     assert.equal(cr.status, 0, `ctr run: ${cr.stderr}`);
 
+    // PTRACE anti-debug attempt: a process asks to be traced by its parent.
+    run('traceme', '/usr/bin/python3', ['-c', 'import ctypes; ctypes.CDLL(None).syscall(101, 0, 0, 0, 0)']);
+
+    // Directory traversal monitored file read: cat (not below a shell) reads /etc/passwd through ../..
+    mkdirSync(join(dir, 'a/b'), { recursive: true });
+    const tr = spawnSync('cat', ['../../../../etc/passwd'], { cwd: join(dir, 'a/b'), stdio: 'ignore' });
+    assert.equal(tr.status, 0);
+    pids.traversal = tr.pid ?? -1;
+
+    // A privileged container on the host network, placed in a kubepods cgroup as a kubelet would:
+    // a packet socket (arping), a write to a file named release_agent with CAP_SYS_ADMIN, a module
+    // load attempt with CAP_SYS_MODULE (a bogus image the kernel refuses), and nc -e connected to
+    // a listener of this test (its stdin/stdout become the socket).
+    const listener = createServer((sock) => sock.end());
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    const lport = (listener.address() as AddressInfo).port;
+    privId = newContainerId();
+    const pr = containerd.ctr([
+      'run',
+      '--rm',
+      '--privileged',
+      '--net-host',
+      '--snapshotter',
+      'overlayfs',
+      '--cgroup',
+      kubepodsCgroup(privId),
+      'docker.io/saker/busybox:test',
+      privId,
+      'sh',
+      '-c',
+      [
+        'arping -c 1 -w 1 -I lo 127.0.0.1 >/dev/null 2>&1',
+        'echo x > /tmp/release_agent',
+        'echo bogus > /tmp/m.ko; insmod /tmp/m.ko 2>/dev/null',
+        `/bin/nc 127.0.0.1 ${lport} -e /bin/true`,
+        'true',
+      ].join('; '),
+    ]);
+    assert.equal(pr.status, 0, `ctr run --privileged: ${pr.stderr}`);
+    listener.close();
+
     await waitFor('the nginx-spawned shell', () => existsSync(rsuDone));
     // Drained: a marker open made after every action has come through the ring buffer.
     const marker = join(dir, 'drained.marker');
@@ -305,6 +348,55 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
   it('Find AWS Credentials', { skip: SKIP }, () => {
     assert.ok(firedBy('Find AWS Credentials', 'findaws').length > 0, describeMatches('Find AWS Credentials'));
   });
+
+  it('PTRACE anti-debug attempt: ptrace(PTRACE_TRACEME)', { skip: SKIP }, () => {
+    assert.ok(
+      firedBy('PTRACE anti-debug attempt', 'traceme').length > 0,
+      describeMatches('PTRACE anti-debug attempt'),
+    );
+  });
+
+  it('Directory traversal monitored file read: cat ../../../../etc/passwd', { skip: SKIP }, () => {
+    const m = firedBy('Directory traversal monitored file read', 'traversal');
+    assert.ok(m.length > 0, describeMatches('Directory traversal monitored file read'));
+    assert.equal(m[0]?.event.source === 'syscall' ? m[0].event.fd?.name : '', '/etc/passwd');
+  });
+
+  const inPriv = (e: SyscallEvent) => e.container.id === privId.slice(0, 12);
+
+  it('Packet socket created in container: arping in a privileged container', { skip: SKIP }, () => {
+    const m = fired('Packet socket created in container', inPriv);
+    assert.ok(m.length > 0, describeMatches('Packet socket created in container'));
+  });
+
+  it('Detect release_agent File Container Escapes: a write with CAP_SYS_ADMIN', { skip: SKIP }, () => {
+    const m = fired('Detect release_agent File Container Escapes', inPriv);
+    assert.ok(m.length > 0, describeMatches('Detect release_agent File Container Escapes'));
+  });
+
+  it(
+    'Linux Kernel Module Injection Detected: insmod with CAP_SYS_MODULE in a container',
+    { skip: SKIP },
+    () => {
+      const m = fired('Linux Kernel Module Injection Detected', inPriv);
+      assert.ok(m.length > 0, describeMatches('Linux Kernel Module Injection Detected'));
+    },
+  );
+
+  it(
+    'Netcat Remote Code Execution in Container and Redirect STDOUT/STDIN to Network Connection',
+    { skip: SKIP },
+    () => {
+      assert.ok(
+        fired('Netcat Remote Code Execution in Container', inPriv).length > 0,
+        describeMatches('Netcat Remote Code Execution in Container'),
+      );
+      assert.ok(
+        fired('Redirect STDOUT/STDIN to Network Connection in Container', inPriv).length > 0,
+        describeMatches('Redirect STDOUT/STDIN to Network Connection in Container'),
+      );
+    },
+  );
 
   it('Drop and execute new binary in container: containerd, overlayfs upper layer', { skip: SKIP }, () => {
     const m = fired(

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
 import { syscallFields } from '@saker/rules';
+import { capabilitiesText } from '../src/falco-names.js';
 import { Sensor } from '../src/sensor.js';
 import { kubepodsCgroup, newContainerId, runcRun } from './containers.js';
 
@@ -57,6 +58,9 @@ const SYSCALLS = [
   'memfd_create',
   'kill',
   'ptrace',
+  'socket',
+  'unshare',
+  'mkdir',
 ];
 
 // The skip sits on each test: a skipped describe drops its tests from Node 20's totals.
@@ -107,6 +111,27 @@ describe('sensor (real kernel)', { timeout: 90_000 }, () => {
     run('rmusrbin', 'rm', ['-f', usrBinFile]);
     // A shell with a controlling terminal: `script` gives it a pty.
     run('script', 'script', ['-qec', "sh -c 'echo saker-tty-marker >/dev/null'", '/dev/null']);
+    // A raw packet socket and a new network namespace: named arguments Falco's rules read.
+    run('packet', '/usr/bin/python3', [
+      '-c',
+      'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 768).close()',
+    ]);
+    run('unshare', 'unshare', ['-n', 'true']);
+    run('mkdir', 'mkdir', ['-m', '0750', join(dir, 'd')]);
+    // Process state read at exec: capabilities, process group, exe writability, environment, cwd after cd.
+    run('caps', 'cat', ['/etc/hostname']);
+    run('nobody', 'setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '/usr/bin/cat',
+      '/etc/hostname',
+    ]);
+    // setsid (not a group leader here) makes a new session and group, then execs cat in place.
+    run('leader', 'setsid', ['cat', '/etc/hostname']);
+    run('env', 'env', ['-i', 'SAKER_MARK=1', 'PATH=/usr/bin:/bin', 'cat', '/etc/hostname']);
+    run('cd', 'sh', ['-c', 'mkdir -p sub && cd sub && echo x > after-cd.txt'], dir);
     const pt = spawnSync(PTRACE_ATTACH, [], { encoding: 'utf8' });
     assert.equal(pt.status, 0, pt.stderr);
     pids.ptrace = pt.pid ?? -1;
@@ -218,7 +243,7 @@ describe('sensor (real kernel)', { timeout: 90_000 }, () => {
     const ch = [...of('chmod', 'fchmodat'), ...of('chmod', 'chmod')][0];
     assert.ok(ch, 'no chmod event');
     assert.equal(ch.args.filename, join(dir, 'suid'));
-    assert.equal(ch.args.mode, 'S_ISUID|S_IRWXU|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH');
+    assert.equal(ch.args.mode, 'S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID');
     assert.equal(ch.rawargs?.mode, 0o4755);
     assert.equal(ch.res, 0);
 
@@ -317,10 +342,97 @@ describe('sensor (real kernel)', { timeout: 90_000 }, () => {
   it('renders a ptrace attach: request name, target pid', { skip: SKIP }, () => {
     const ev = of('ptrace', 'ptrace').find((e) => e.args.request === 'PTRACE_ATTACH');
     assert.ok(ev, 'no PTRACE_ATTACH event');
-    assert.equal(ev.rawargs?.request, 16);
-    assert.equal(ev.args.pid, traced);
+    // evt.rawarg.request is Falco's number for PTRACE_ATTACH (11), evt.arg.pid the target's comm.
+    assert.equal(ev.rawargs?.request, 11);
+    assert.equal(ev.rawargs?.pid, traced);
+    assert.equal(typeof ev.args.pid, 'string');
+    assert.match(field(ev, 'evt.args') as string, /request=11\(PTRACE_ATTACH\) pid=\d+\(/);
     assert.equal(ev.res, 0);
     assert.equal(field(ev, 'evt.arg.request'), 'PTRACE_ATTACH');
+  });
+
+  it(
+    'renders socket families, unshare flags and mkdir modes of real calls as Falco does',
+    { skip: SKIP },
+    () => {
+      const sock = of('packet', 'socket').find((e) => e.rawargs?.domain === 17);
+      assert.ok(sock, 'no AF_PACKET socket event');
+      assert.equal(field(sock, 'evt.arg.domain'), 'AF_PACKET');
+      assert.equal(field(sock, 'evt.rawarg.domain'), 17);
+      // Python opens its sockets with SOCK_CLOEXEC: the type keeps it, and Falco's `flags` names it.
+      assert.equal(sock.args.type, 3 | 0o2000000);
+      assert.equal(sock.args.proto, 768);
+      assert.match(
+        field(sock, 'evt.args') as string,
+        /^fd=\d+ domain=17\(AF_PACKET\) type=524291 proto=768 flags=4096\(O_CLOEXEC\)$/,
+      );
+      const un = of('unshare', 'unshare').find((e) => e.res === 0);
+      assert.ok(un, 'no unshare event');
+      assert.equal(field(un, 'evt.arg.flags'), 'CLONE_NEWNET');
+      assert.equal(field(un, 'evt.rawarg.flags'), 1 << 4);
+      const mk = of('mkdir', 'mkdir')
+        .concat(of('mkdir', 'mkdirat'))
+        .find((e) => String(e.args.path).endsWith('/d'));
+      assert.ok(mk, 'no mkdir event');
+      // Falco prints mkdir's mode with %X.
+      assert.equal(mk.args.mode, (0o750).toString(16).toUpperCase());
+    },
+  );
+
+  it(
+    'fills thread.cap_*, proc.pgid, proc.is_exe_writable and proc.env from the kernel at exec',
+    { skip: SKIP },
+    () => {
+      const root = of('caps', 'openat').find((e) => e.args.name === '/etc/hostname');
+      assert.ok(root, 'no openat by cat');
+      // The test runs as root: cat has the same sets as this process, as /proc prints them.
+      const status = readFileSync('/proc/self/status', 'latin1');
+      const capHex = (k: string) =>
+        BigInt(`0x${new RegExp(`^${k}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1] ?? '0'}`);
+      assert.equal(field(root, 'thread.cap_effective'), capabilitiesText(capHex('CapEff')));
+      assert.equal(field(root, 'thread.cap_permitted'), capabilitiesText(capHex('CapPrm')));
+      assert.equal(field(root, 'thread.cap_inheritable'), capabilitiesText(capHex('CapInh')));
+      assert.match(String(field(root, 'thread.cap_effective')), /(^| )CAP_SYS_ADMIN( |$)/);
+      // pgid: a plain child is in this process's group; a detached one leads its own.
+      const myPgid = Number(readFileSync('/proc/self/stat', 'latin1').split(') ')[1]?.split(' ')[2]);
+      assert.equal(field(root, 'proc.pgid'), myPgid);
+      assert.equal(field(root, 'proc.is_pgid_leader'), false);
+      const lead = of('leader', 'openat').find((e) => e.args.name === '/etc/hostname');
+      assert.ok(lead, 'no openat by the detached cat');
+      assert.equal(field(lead, 'proc.pgid'), pids.leader);
+      assert.equal(field(lead, 'proc.vpgid'), pids.leader, 'host processes: vpgid is pgid');
+      assert.equal(field(lead, 'proc.is_pgid_leader'), true);
+      assert.equal(field(lead, 'proc.is_vpgid_leader'), true);
+      assert.equal(field(lead, 'proc.pgid.name'), 'cat');
+      // /usr/bin/cat is root's: root may write it (owner), nobody may not and has no capabilities.
+      assert.equal(field(root, 'proc.is_exe_writable'), true);
+      const nob = of('nobody', 'openat').find((e) => e.args.name === '/etc/hostname');
+      assert.ok(nob, 'no openat by cat as nobody');
+      assert.equal(nob.user.uid, 65534);
+      assert.equal(field(nob, 'proc.is_exe_writable'), false);
+      assert.equal(field(nob, 'thread.cap_effective'), '');
+      assert.equal(field(nob, 'thread.cap_permitted'), '');
+      // env: exactly what env -i gave the new image, on the exec event (not repeated on every event).
+      const execd = of('env', 'execve').find((e) => e.res === 0 && e.proc.name === 'cat');
+      assert.ok(execd, 'no execve of cat under env -i');
+      assert.deepEqual(execd.proc.env, ['SAKER_MARK=1', 'PATH=/usr/bin:/bin']);
+      assert.equal(field(execd, 'proc.env', 'SAKER_MARK'), '1');
+      const opened = of('env', 'openat').find(
+        (e) => e.args.name === '/etc/hostname' && e.proc.name === 'cat',
+      );
+      assert.ok(opened, 'no openat by cat under env -i');
+      assert.equal(opened.proc.env, undefined);
+    },
+  );
+
+  it('follows cd: proc.cwd of the shell after chdir, without an exec', { skip: SKIP }, () => {
+    const ev = of('cd', 'openat').find((e) => String(e.args.name).endsWith('/after-cd.txt'));
+    assert.ok(ev, 'no openat of after-cd.txt');
+    assert.equal(ev.proc.name, 'sh');
+    assert.equal(ev.args.name, join(dir, 'sub', 'after-cd.txt'));
+    assert.equal(ev.proc.cwd, join(dir, 'sub'), 'proc.cwd follows chdir');
+    // chdir is tracked for the table but not published: the rules did not ask for it.
+    assert.equal(of('cd', 'chdir').length, 0);
   });
 
   it('answers parent and ancestor fields through the rule engine extractors', { skip: SKIP }, () => {

@@ -1,5 +1,5 @@
 import { alertFormatView } from '@saker/config';
-import { EventFileError } from '@saker/events';
+import { EventFileError, auditLeniency } from '@saker/events';
 import {
   type EvaluateOptions,
   type RuleMatching,
@@ -100,11 +100,15 @@ Options:
     let events = 0;
     let alerts = 0;
     let buf = '';
-    const summary = (): string => `${events} events, ${alerts} alerts`;
+    // Audit events read although not plain audit.k8s.io/v1 (v1beta1, or without apiVersion/kind).
+    let lenient = 0;
+    const summary = (): string =>
+      `${events} events, ${alerts} alerts${lenient > 0 ? `, ${lenient} audit events not audit.k8s.io/v1 (v1beta1 or untyped)` : ''}`;
     for (const file of positionals) {
       try {
         for await (const event of readReplayFile(file)) {
           events++;
+          if (event.source === 'k8s_audit' && auditLeniency(event.event) !== undefined) lenient++;
           for (const m of ruleset.evaluate(event, evaluate)) {
             alerts++;
             if (json) {

@@ -8,7 +8,7 @@ import { type Bus, connectBus } from '@saker/bus';
 import { type SakerConfig, enrichCacheView } from '@saker/config';
 import { start as startControl } from '@saker/control';
 import { start as startEngine } from '@saker/engine';
-import { SYSCALL_IDS, Sensor, resolveSyscalls } from '@saker/sensor';
+import { SYSCALL_IDS, Sensor, recordSensor, resolveSyscalls } from '@saker/sensor';
 import { type HealthReport, MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { EventPublisher, aborted, loadCommandConfig, readRulesDocument, shutdownSignal } from './run.js';
@@ -214,21 +214,27 @@ const sensorCommand: Command = {
   name: 'sensor',
   summary: 'run the eBPF sensor alone (root), publishing to NATS',
   help: `Usage: saker sensor --nats URL [--config saker.yaml] [--syscalls a,b,...]
+       saker sensor --record FILE [--syscalls a,b,...]
 
 Attaches the eBPF probe and publishes syscall event batches on
-saker.v1.events.syscall.<sensor.node_name>. Needs root.
+saker.v1.events.syscall.<sensor.node_name>. Needs root. With --record, writes
+the events to FILE in the replay format instead (no NATS), until Ctrl-C.
 
 Options:
   --syscalls LIST          syscalls to capture (comma-separated); default every one the sensor knows
+  --record FILE            record events to FILE (JSON lines, for saker replay and bench:rules)
 ${COMMON_HELP}`,
   async run(args, io) {
-    const { values } = parseCommandArgs('sensor', args, { ...COMMON_OPTIONS, syscalls: { type: 'string' } });
+    const { values } = parseCommandArgs('sensor', args, {
+      ...COMMON_OPTIONS,
+      syscalls: { type: 'string' },
+      record: { type: 'string' },
+    });
     if (values.help) {
       await io.out(this.help);
       return EXIT_OK;
     }
     const config = loadCommandConfig('sensor', io, values.config, commonOverrides(values));
-    const url = natsUrl('sensor', config);
     const syscalls = values.syscalls === undefined ? Object.keys(SYSCALL_IDS) : values.syscalls.split(',');
     const { unknown } = resolveSyscalls(syscalls);
     if (unknown.length > 0)
@@ -237,6 +243,9 @@ ${COMMON_HELP}`,
       io.err('sensor: needs root (it loads an eBPF program)\n');
       return EXIT_FAIL;
     }
+    if (values.record !== undefined)
+      return recordCommand(values.record, syscalls, config.sensor.nodeName, io);
+    const url = natsUrl('sensor', config);
     return standalone('sensor', url, io, async (bus, signal) => {
       const publisher = new EventPublisher(bus, config.sensor.nodeName, config.engine.batch, io);
       const sensor = await Sensor.start(
@@ -252,5 +261,35 @@ ${COMMON_HELP}`,
     });
   },
 };
+
+/** `saker sensor --record FILE`: the recording itself lives in @saker/sensor (recordSensor). */
+async function recordCommand(
+  path: string,
+  syscalls: readonly string[],
+  node: string,
+  io: Io,
+): Promise<number> {
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const r = await recordSensor(
+      {
+        path,
+        sensor: { syscalls, hostname: node, onError: (e) => io.err(`sensor: ${e.message}\n`) },
+        onStart: () => io.err(`sensor: attached node=${node}; recording to ${path} until Ctrl-C\n`),
+      },
+      ac.signal,
+    );
+    io.err(
+      `sensor: recorded ${r.written} events to ${path}${r.dropped > 0 ? ` (${r.dropped} dropped)` : ''}\n`,
+    );
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 export const SERVICE_COMMANDS: readonly Command[] = [engineCommand, controlCommand, sensorCommand];

@@ -498,7 +498,8 @@ export const evtFields: readonly Def[] = [
     falcoType: 'BYTEBUF',
     description:
       'The data buffer of calls that carry one (read, write, sendto, ...), as the sensor captured it.',
-    extract: (e) => text(e.args.data),
+    // ptrace's `data` is its fourth argument, a word, not a buffer.
+    extract: (e) => (e.type === 'ptrace' ? undefined : text(e.args.data)),
   }),
   field({
     name: 'evt.buflen',

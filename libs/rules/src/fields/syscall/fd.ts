@@ -1,27 +1,6 @@
-import type { FdInfo, FdType, NetTuple } from '@saker/events';
+import { FD_TYPE_CHARS, type FdInfo, type NetTuple } from '@saker/events';
 import type { Extractor, FieldValue } from '../types.js';
 import { type Def, type Ev, field, fieldWithArg, parseIndex, unavailable } from './helpers.js';
-
-const TYPECHAR: Readonly<Record<FdType, string>> = {
-  file: 'f',
-  directory: 'd',
-  ipv4: '4',
-  ipv6: '6',
-  unix: 'u',
-  pipe: 'p',
-  event: 'e',
-  signalfd: 's',
-  eventpoll: 'l',
-  inotify: 'i',
-  timerfd: 't',
-  netlink: 'n',
-  memfd: 'm',
-  bpf: 'b',
-  userfaultfd: 'u',
-  io_uring: 'r',
-  pidfd: 'P',
-  unknown: 'o',
-};
 
 /** Calls that name a file they open; when they fail there is no fd, and Falco reads the path from the arguments. */
 const OPENS = new Set(['open', 'openat', 'openat2', 'creat', 'open_by_handle_at']);
@@ -141,7 +120,7 @@ export const fdFields: readonly Def[] = [
     falcoType: 'CHARBUF',
     description:
       'The kind of fd as one letter: f file, d directory, 4 IPv4, 6 IPv6, u unix socket or userfaultfd, p pipe, e eventfd, s signalfd, l eventpoll, i inotify, t timerfd, n netlink, m memfd, b bpf, r io_uring, P pidfd, o unknown. A failed open reads as f.',
-    extract: (e) => (e.fd !== undefined ? TYPECHAR[e.fd.type] : failedOpen(e) ? 'f' : undefined),
+    extract: (e) => (e.fd !== undefined ? FD_TYPE_CHARS[e.fd.type] : failedOpen(e) ? 'f' : undefined),
   }),
   field({
     name: 'fd.name',

@@ -40,7 +40,6 @@ export const ARGI_RET = 0xff;
 
 // Record flags (bpf/sensor.h): 0x1 truncated and 0x4 path truncated are not read here.
 export const RF_ARGV_TRUNCATED = 0x2;
-const RF_PATH_TRUNCATED = 0x4;
 const RF_ENV_TRUNCATED = 0x10;
 
 /** sizeof(struct rec_hdr) etc. in bpf/sensor.h */

@@ -154,7 +154,7 @@ export const OPEN_FLAGS: NameTable = table(
   ],
   'falco-only',
 );
-export const CREAT_FLAGS: NameTable = table(
+const CREAT_FLAGS: NameTable = table(
   'flags',
   [
     ['FD_UPPER_LAYER_CREAT', 1],
@@ -296,7 +296,7 @@ export const UMOUNT_FLAGS: NameTable = table(
     [8, 8],
   ],
 );
-export const FCNTL_COMMANDS: NameTable = table(
+const FCNTL_COMMANDS: NameTable = table(
   'enum',
   [
     ['F_GETPIPE_SZ', 29],
@@ -435,7 +435,7 @@ export const PTRACE_REQUESTS: NameTable = table(
     [0, 1],
   ],
 );
-export const PROT_FLAGS: NameTable = table(
+const PROT_FLAGS: NameTable = table(
   'flags',
   [
     ['PROT_READ', 1],
@@ -455,7 +455,7 @@ export const PROT_FLAGS: NameTable = table(
     [0x2000000, 32],
   ],
 );
-export const MMAP_FLAGS: NameTable = table(
+const MMAP_FLAGS: NameTable = table(
   'flags',
   [
     ['MAP_SHARED', 1],
@@ -489,7 +489,7 @@ export const MMAP_FLAGS: NameTable = table(
     [0x2000, 0x4000],
   ],
 );
-export const ACCESS_FLAGS: NameTable = table(
+const ACCESS_FLAGS: NameTable = table(
   'flags',
   [
     ['F_OK', 0],
@@ -589,7 +589,7 @@ export const OPENAT2_RESOLVE: NameTable = table(
     [32, 32],
   ],
 );
-export const EXECVE_FLAGS: NameTable = table(
+const EXECVE_FLAGS: NameTable = table(
   'flags',
   [
     ['EXE_WRITABLE', 1],
@@ -751,7 +751,7 @@ export const SIGNALS: ReadonlyMap<number, string> = new Map([
  * Capability names by bit number (linux/capability.h), as Falco prints
  * `thread.cap_*`: the names of the set bits, lowest first, separated by spaces.
  */
-export const CAPABILITIES: readonly string[] = [
+const CAPABILITIES: readonly string[] = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_DAC_READ_SEARCH',

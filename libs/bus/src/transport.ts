@@ -125,6 +125,14 @@ export interface StreamInfo {
   readonly subjects: readonly string[];
   readonly messages: number;
   readonly lastSequence: number;
+  /** Bytes stored now. */
+  readonly bytes: number;
+  /** The stream's limits; null: unlimited. */
+  readonly limits: {
+    readonly maxBytes: number | null;
+    readonly maxAgeMs: number | null;
+    readonly maxMessages: number | null;
+  };
 }
 
 export interface PublishDurableOptions {
@@ -223,6 +231,8 @@ export interface Bus extends AsyncDisposable {
 
   /** Creates the stream, or updates its subjects and limits when it exists. */
   stream(name: string, subjects: readonly string[], options?: StreamOptions): Promise<StreamInfo>;
+  /** The stream's state and limits. StreamNotFoundError when it is absent. */
+  streamInfo(name: string): Promise<StreamInfo>;
   /** Publishes into a stream and waits for it to be stored. NoStreamError when no stream captures it. */
   publishDurable(subject: string, data: Uint8Array, options?: PublishDurableOptions): Promise<PublishAck>;
   /** Creates (or updates) the durable and starts its feed. StreamNotFoundError when the stream is absent. */

@@ -10,6 +10,8 @@ export type {
   HttpOutputConfig,
   LoadConfigOptions,
   NatsConfig,
+  StreamLimitsConfig,
+  StreamsConfig,
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,

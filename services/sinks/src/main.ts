@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     }),
     ...sidekickOutputsFromConfig(sinks, { format, metrics }),
   ];
-  const bus = await connectBus({ url });
+  const bus = await connectBus({ ...busView(config), url });
   const abort = new AbortController();
   const service = await start(
     {

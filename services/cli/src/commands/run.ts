@@ -31,7 +31,7 @@ import {
   outputsView,
   sinksView,
 } from '@saker/config';
-import { ConfigError, enrichCacheView, enrichClusterView, enrichNodeView } from '@saker/config';
+import { ConfigError, busView, enrichCacheView, enrichClusterView, enrichNodeView } from '@saker/config';
 import { type ControlService, start as startControl } from '@saker/control';
 import { type EngineService, start as startEngine } from '@saker/engine';
 import { type RunningEnrich, startEnrich } from '@saker/enrich';
@@ -524,7 +524,9 @@ async function runEmbedded(
 
   const broker = config.nats.url === null ? new MemoryBroker() : undefined;
   const bus = await connectBus(
-    broker ? { memory: broker } : { url: config.nats.url ?? '', name: 'saker-run' },
+    broker
+      ? { memory: broker, streamLimits: busView(config).streamLimits }
+      : { ...busView(config), url: config.nats.url ?? '', name: 'saker-run' },
   );
   const metrics = new MetricsRegistry();
   const engineStop = new AbortController();

@@ -74,6 +74,7 @@ export {
   EventBatcher,
   batchHeaders,
   busBatchSender,
+  busDurableBatchSender,
   decodeBatch,
   encodeBatch,
 } from './batch.js';

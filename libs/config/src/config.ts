@@ -95,6 +95,16 @@ export interface StreamLimitsConfig {
   readonly alertRatio: number;
 }
 
+/** `rulesets:` signing of the rulesets control writes, and what engines trust. */
+export interface RulesetsConfig {
+  /** Control signs every revision with this Ed25519 private key (PEM file); null: unsigned. */
+  readonly signingKey: string | null;
+  /** Engines accept only revisions signed by one of these public keys (PEM files); empty: not checked. */
+  readonly trustedKeys: readonly string[];
+  /** An internal alert fires when the enabled rules drop by more than this share (or to zero). */
+  readonly dropAlertShare: number;
+}
+
 /** `streams:` the limits of Saker's JetStream streams. */
 export interface StreamsConfig {
   readonly alerts: StreamLimitsConfig;
@@ -269,6 +279,7 @@ export interface SakerConfig {
   readonly hostname: string;
   readonly nats: NatsConfig;
   readonly streams: StreamsConfig;
+  readonly rulesets: RulesetsConfig;
   readonly engine: EngineConfig;
   readonly control: ControlConfig;
   readonly telemetry: TelemetryConfig;
@@ -846,6 +857,11 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         audit: streamLimits(1024 ** 3, DAY_MS),
         deadletter: streamLimits(256 * 1024 ** 2, 14 * DAY_MS),
       }),
+      rulesets: section({
+        signing_key: field(nullable(path), null),
+        trusted_keys: field(list(path), []),
+        drop_alert_share: field(number({ min: 0.01, max: 1 }), 0.5),
+      }),
       engine: section(
         {
           replicas: field(number({ integer: true, min: 1, max: 64 }), 1),
@@ -1003,6 +1019,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       spool: raw.nats.spool,
     },
     streams: raw.streams,
+    rulesets: raw.rulesets,
     engine: {
       replicas: raw.engine.replicas,
       queueGroup: raw.engine.queueGroup,

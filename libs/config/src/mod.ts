@@ -12,6 +12,7 @@ export type {
   NatsConfig,
   StreamLimitsConfig,
   StreamsConfig,
+  RulesetsConfig,
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,

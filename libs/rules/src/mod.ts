@@ -59,7 +59,17 @@ export {
 } from './loader/load.js';
 export type { AppendOutputResult, RuleSelector } from './loader/ruleset.js';
 export { Ruleset } from './loader/ruleset.js';
-export type { RulesetDocument, RulesetSelection } from './ruleset-doc.js';
+export type { RulesetDocument, RulesetSelection, RulesetSignature } from './ruleset-doc.js';
+export type { RulesetVerdict } from './ruleset-signing.js';
+export {
+  RulesetKeyError,
+  readRulesetSigningKey,
+  readRulesetVerifyKey,
+  rulesetKeyId,
+  rulesetSignedBytes,
+  signRulesetDocument,
+  verifyRulesetDocument,
+} from './ruleset-signing.js';
 export {
   RULESET_KEY,
   RulesetDocumentError,

@@ -191,7 +191,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
 
 let setprivKnown: boolean | undefined;
 /** util-linux's setpriv (Debian: always installed) when it knows --pdeathsig; asked once, on first use. */
-function hasSetpriv(): boolean {
+export function hasSetpriv(): boolean {
   if (setprivKnown === undefined) {
     const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
     setprivKnown = r.status === 0 && r.stdout.includes('--pdeathsig');
@@ -272,7 +272,7 @@ async function startProcess(binary: string, opts: ResolvedOptions): Promise<Nats
   };
 }
 
-async function terminate(
+export async function terminate(
   child: ChildProcess,
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
 ): Promise<void> {
@@ -291,7 +291,7 @@ async function terminate(
  * writes that file once its listeners are up, so it is the readiness signal. The
  * wait is raced against the process exiting (or failing to spawn) and a deadline.
  */
-function waitForPortsFile(
+export function waitForPortsFile(
   child: ChildProcess,
   dir: string,
   timeoutMs: number,

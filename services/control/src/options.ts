@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Bus } from '@saker/bus';
 
@@ -38,6 +39,8 @@ export interface ControlOptions {
   readonly conflictRetries?: number;
   /** Largest request or response message. Default 16 MiB (a ruleset travels whole). */
   readonly maxMessageBytes?: number;
+  /** Ed25519 key every revision written is signed with (engines given its public key check it). Default none. */
+  readonly signingKey?: KeyObject;
 }
 
 export interface ResolvedListen {
@@ -56,6 +59,7 @@ export interface ResolvedControlOptions {
   readonly shutdownGraceMs: number;
   readonly conflictRetries: number;
   readonly maxMessageBytes: number;
+  readonly signingKey: KeyObject | null;
 }
 
 /** An option that cannot work; `option` names it. Thrown by start() before anything listens. */
@@ -95,6 +99,17 @@ export function isLoopbackHost(host: string): boolean {
   if (isIP(h) === 4) return h.startsWith('127.');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
   return mapped !== null && (mapped[1] ?? '').startsWith('127.');
+}
+
+function signingKey(key: KeyObject | undefined): KeyObject | null {
+  if (key === undefined) return null;
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') {
+    throw new ControlConfigError(
+      'signingKey',
+      `expected an Ed25519 private key, got a ${key.asymmetricKeyType ?? key.type} ${key.type} key`,
+    );
+  }
+  return key;
 }
 
 function positive(value: number | undefined, fallback: number, option: string): number {
@@ -154,5 +169,6 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
     shutdownGraceMs: positive(options.shutdownGraceMs, 5000, 'shutdownGraceMs'),
     conflictRetries: Math.floor(positive(options.conflictRetries, 10, 'conflictRetries')),
     maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
+    signingKey: signingKey(options.signingKey),
   };
 }

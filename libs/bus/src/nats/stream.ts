@@ -29,6 +29,7 @@ import { apiCode, toBusError, translating } from './errors.js';
 import { fromNatsHeaders } from './headers.js';
 
 const STREAM_NOT_FOUND = 10059;
+const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 const CONSUMER_NOT_FOUND = 10014;
 
 function streamLimits(subjects: readonly string[], options: StreamOptions): Partial<StreamUpdateConfig> {
@@ -39,6 +40,9 @@ function streamLimits(subjects: readonly string[], options: StreamOptions): Part
     max_age: options.maxAgeMs === undefined ? 0 : nanos(options.maxAgeMs),
   };
   if (options.duplicateWindowMs !== undefined) config.duplicate_window = nanos(options.duplicateWindowMs);
+  // NATS refuses a duplicate window longer than max age (the default window is 2 minutes).
+  else if (options.maxAgeMs !== undefined && options.maxAgeMs < DEFAULT_DUPLICATE_WINDOW_MS)
+    config.duplicate_window = nanos(options.maxAgeMs);
   return config;
 }
 

@@ -12,6 +12,7 @@ import { SYSCALL_IDS, Sensor, resolveSyscalls } from '@saker/sensor';
 import { type HealthReport, MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { EventPublisher, aborted, loadCommandConfig, readRulesDocument, shutdownSignal } from './run.js';
+import { engineSecurityOptions, rulesetSigningKey } from './security-options.js';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -144,6 +145,8 @@ ${COMMON_HELP}`,
           // The metadata cache over KV saker_meta, started once a rule reads container.*/k8s.* fields.
           metadata: { kv: enrichCacheView(config) },
           log: (line) => io.err(`${line}\n`),
+          // Ruleset signatures, the rules-drop alarm, the alert spool, the stream fill watch.
+          ...engineSecurityOptions(config),
         },
         signal,
       );
@@ -180,6 +183,7 @@ ${COMMON_HELP}`,
     const url = natsUrl('control', config);
     return standalone('control', natsTarget(url, config), io, async (bus, signal) => {
       const tls = config.control.tls;
+      const signingKey = rulesetSigningKey(config);
       const control = await startControl(
         {
           bus,
@@ -194,6 +198,7 @@ ${COMMON_HELP}`,
                 },
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
+          ...(signingKey === undefined ? {} : { signingKey }),
         },
         signal,
       );

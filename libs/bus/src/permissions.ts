@@ -117,6 +117,8 @@ export function natsPermissions(service: SakerService, options: { node?: string 
           SUBJECTS.allEngineStats,
           ...common,
           ...ownStream(STREAMS.alerts.name),
+          // Made by the engine when no audit service made it yet; never updated by it.
+          `${API}.STREAM.CREATE.${STREAMS.audit.name}`,
           ...streamInfo(STREAMS.audit.name),
           ...streamInfo(STREAMS.deadLetter.name),
           ...consume(STREAMS.audit.name),
@@ -166,7 +168,10 @@ export function natsPermissions(service: SakerService, options: { node?: string 
 export interface NatsUserEntry {
   readonly service: SakerService;
   readonly node?: string;
-  /** `user` + `password` (the server's `password` may be a bcrypt hash), or an nkey public key (`U…`). */
+  /**
+   * `user` + `password` (a bcrypt hash is best; `$NAME` is written as a
+   * nats-server variable reference), or an nkey public key (`U…`).
+   */
   readonly user?: string;
   readonly password?: string;
   readonly nkey?: string;
@@ -174,6 +179,11 @@ export interface NatsUserEntry {
 
 function quote(value: string): string {
   return JSON.stringify(value);
+}
+
+/** A password: `$NAME` stays a nats-server variable reference (unquoted); anything else is a string. */
+function password(value: string): string {
+  return /^\$[A-Z_][A-Z0-9_]*$/.test(value) ? value : quote(value);
 }
 
 function list(items: readonly string[]): string {
@@ -196,7 +206,7 @@ export function natsAuthorizationBlock(users: readonly NatsUserEntry[]): string 
       if (u.user === undefined)
         throw new Error(`natsAuthorizationBlock: a ${u.service} user needs user or nkey`);
       who.push(`user: ${quote(u.user)}`);
-      if (u.password !== undefined) who.push(`password: ${quote(u.password)}`);
+      if (u.password !== undefined) who.push(`password: ${password(u.password)}`);
     }
     lines.push(`    { ${who.join(', ')}`);
     lines.push('      permissions: {');

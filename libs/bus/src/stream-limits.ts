@@ -13,6 +13,8 @@ export interface StreamLimits {
   readonly maxBytes: number;
   /** Messages older than this are dropped. */
   readonly maxAgeMs: number;
+  /** Copies in a NATS cluster, for a stream made now. Default 1. */
+  readonly replicas?: number;
 }
 
 /** Limits by stream name (`SAKER_ALERTS`, …). */
@@ -48,5 +50,8 @@ export function withStreamLimits(
     ...options,
     maxBytes: options.maxBytes ?? limits.maxBytes,
     maxAgeMs: options.maxAgeMs ?? limits.maxAgeMs,
+    ...(options.replicas === undefined && limits.replicas === undefined
+      ? {}
+      : { replicas: options.replicas ?? limits.replicas }),
   };
 }

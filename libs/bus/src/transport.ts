@@ -118,6 +118,8 @@ export interface StreamOptions {
   storage?: 'file' | 'memory';
   /** Window for `msgId` de-duplication. Default 2 minutes. */
   duplicateWindowMs?: number;
+  /** Copies kept in a NATS cluster (R3: three servers). Set when the stream is made. Default 1; the in-memory bus ignores it. */
+  replicas?: number;
 }
 
 export interface StreamInfo {

@@ -93,6 +93,8 @@ export interface StreamLimitsConfig {
   readonly maxAgeMs: number;
   /** Fill level (bytes / max_bytes) at which the internal alert fires. */
   readonly alertRatio: number;
+  /** Copies in a NATS cluster (3 for R3), applied when the stream is made. */
+  readonly replicas: number;
 }
 
 /** `rulesets:` signing of the rulesets control writes, and what engines trust. */
@@ -736,6 +738,7 @@ function streamLimits(maxBytes: number, maxAgeMs: number) {
     max_bytes: field(number({ integer: true, min: 1024 }), maxBytes),
     max_age_ms: field(number({ integer: true, min: 1000 }), maxAgeMs),
     alert_ratio: field(number({ min: 0, max: 1 }), 0.8),
+    replicas: field(number({ integer: true, min: 1, max: 5 }), 1),
   });
 }
 

@@ -32,7 +32,9 @@ export interface BusView {
   readonly auth: NatsConfig['auth'];
   readonly inboxPrefix?: string;
   /** Limits by stream name (SAKER_ALERTS, SAKER_AUDIT, SAKER_DEADLETTER). */
-  readonly streamLimits: Readonly<Record<string, { readonly maxBytes: number; readonly maxAgeMs: number }>>;
+  readonly streamLimits: Readonly<
+    Record<string, { readonly maxBytes: number; readonly maxAgeMs: number; readonly replicas: number }>
+  >;
 }
 
 export interface RulesView {
@@ -90,7 +92,11 @@ export interface TelemetryView extends TelemetryConfig {
 }
 
 export function busView(c: SakerConfig): BusView {
-  const limits = (l: StreamLimitsConfig) => ({ maxBytes: l.maxBytes, maxAgeMs: l.maxAgeMs });
+  const limits = (l: StreamLimitsConfig) => ({
+    maxBytes: l.maxBytes,
+    maxAgeMs: l.maxAgeMs,
+    replicas: l.replicas,
+  });
   return {
     url: c.nats.url,
     tls: c.nats.tls,

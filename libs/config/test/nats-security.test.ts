@@ -34,11 +34,21 @@ describe('nats: TLS, auth and streams', () => {
 
   it('bounds every stream by default and takes limits from streams:', () => {
     const d = busView(load(''));
-    assert.deepEqual(d.streamLimits.SAKER_ALERTS, { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000 });
+    assert.deepEqual(d.streamLimits.SAKER_ALERTS, {
+      maxBytes: 1024 ** 3,
+      maxAgeMs: 7 * 86_400_000,
+      replicas: 1,
+    });
     assert.ok((d.streamLimits.SAKER_DEADLETTER?.maxBytes ?? 0) > 0);
     assert.ok((d.streamLimits.SAKER_AUDIT?.maxAgeMs ?? 0) > 0);
-    const c = load('streams:\n  alerts: { max_bytes: 1048576, max_age_ms: 60000, alert_ratio: 0.5 }\n');
-    assert.deepEqual(busView(c).streamLimits.SAKER_ALERTS, { maxBytes: 1048576, maxAgeMs: 60000 });
+    const c = load(
+      'streams:\n  alerts: { max_bytes: 1048576, max_age_ms: 60000, alert_ratio: 0.5, replicas: 3 }\n',
+    );
+    assert.deepEqual(busView(c).streamLimits.SAKER_ALERTS, {
+      maxBytes: 1048576,
+      maxAgeMs: 60000,
+      replicas: 3,
+    });
     assert.equal(c.streams.alerts.alertRatio, 0.5);
   });
 

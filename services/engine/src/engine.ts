@@ -440,7 +440,13 @@ class Engine implements EngineService {
 
   async #startAuditFeed(): Promise<void> {
     const bus = this.#o.bus;
-    await bus.stream(STREAMS.audit.name, STREAMS.audit.subjects);
+    // Made when absent (no audit service yet); its limits belong to the audit service.
+    try {
+      await bus.streamInfo(STREAMS.audit.name);
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError)) throw err;
+      await bus.stream(STREAMS.audit.name, STREAMS.audit.subjects);
+    }
     const feed = await bus.consumer(STREAMS.audit.name, this.#o.queue, {
       ackWaitMs: 60_000,
       prefetch: 8,

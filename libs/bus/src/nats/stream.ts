@@ -63,7 +63,7 @@ export async function ensureStream(
     } catch (err) {
       if (apiCode(err) !== STREAM_NOT_FOUND) throw err;
       const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
-      return jsm.streams.add({ ...wanted, name, storage });
+      return jsm.streams.add({ ...wanted, name, storage, num_replicas: options.replicas ?? 1 });
     }
     // Only a change is written: a reader that may not update the stream
     // (docs/security.md) can still ensure it when it is as configured.

@@ -5,7 +5,13 @@ import { UsageError } from '../src/io.js';
 
 async function run(args: string[]): Promise<string> {
   let out = '';
-  const code = await natsAuthorization.run(args, { out: async (t) => void (out += t), err: () => undefined });
+  const io = {
+    out: async (t: string): Promise<void> => {
+      out += t;
+    },
+    err: (): void => undefined,
+  };
+  const code = await natsAuthorization.run(args, io);
   assert.equal(code, 0);
   return out;
 }

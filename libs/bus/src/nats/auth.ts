@@ -158,7 +158,8 @@ export function natsConnectSecurity(
   let authenticator: Authenticator | undefined;
   if (present(a.credsFile)) {
     const read = secretReader('auth.credsFile', a.credsFile);
-    authenticator = credsAuthenticator(() => new TextEncoder().encode(read()));
+    // nats.js's parser wants the newline after the last END line, which trimming took.
+    authenticator = credsAuthenticator(() => new TextEncoder().encode(`${read()}\n`));
   } else if (present(a.nkeySeedFile)) {
     const read = secretReader('auth.nkeySeedFile', a.nkeySeedFile);
     if (!/^S[A-Z2-7]{50,}$/.test(read())) {

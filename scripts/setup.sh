@@ -16,10 +16,20 @@ fi
 # - redis-server: a real Redis for the sinks' redis output tests
 # - openssl: throwaway CAs and certificates for the TLS tests (audit webhook, control gRPC mTLS, saker ctl)
 # - nginx: the webhook receiver of bench:sinks (a real, cheap HTTP server; the bench runs its own config)
+# - postfix, rsyslog, prometheus-alertmanager: the real servers the sinks' SMTP (STARTTLS), syslog and
+#   Alertmanager outputs are tested against (libs/testing starts each with its own config on a loopback port)
+# - containernetworking-plugins, iptables, etcd-server, conntrack, socat (with containerd, runc,
+#   busybox-static): the single-node Kubernetes of the chart's cluster test (scripts/k8s/up.sh):
+#   pod networking, kube-proxy's rules, the API server's store, kubectl port-forward
+# - debootstrap, systemd-container: the host-install tests make a clean Debian root
+#   and boot it with systemd-nspawn (packaging/test)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
   nats-server runc containerd busybox-static openssl redis-server nginx
+  postfix rsyslog prometheus-alertmanager
+  containernetworking-plugins iptables etcd-server conntrack socat
+  debootstrap systemd-container
   iproute2 procps util-linux
 )
 missing=()
@@ -32,7 +42,7 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # The tests and benches start their own servers (nats-server, containerd,
-  # redis, nginx) on ephemeral ports: keep the packages' system services from
+  # redis, nginx, postfix, rsyslog, alertmanager) on ephemeral ports: keep the packages' system services from
   # starting (nginx's would take port 80 and fail the install if it is busy).
   policy=/usr/sbin/policy-rc.d
   own_policy=0
@@ -57,6 +67,13 @@ if ! node -e 'const [a, b, c] = process.versions.node.split(".").map(Number); pr
   echo "setup: Node.js $(node --version) is too old; Saker needs Node.js 20.18.1 or newer" >&2
   exit 1
 fi
+
+# Go tools built from the Go module proxy into a versioned cache outside the
+# repository (scripts/go-tools.sh): Kubernetes, helm, CoreDNS and a pause
+# binary for the chart's tests, nats-server for the NATS image. About 10
+# minutes of 2 CPUs the first time on a machine, at once afterwards.
+echo "setup: go tools"
+bash scripts/go-tools.sh kubernetes helm coredns pause nats-server >/dev/null
 
 echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error

@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh
+# The shared Falco data (rule files, conformance cases) must be there: without
+# it a few hundred tests would be skipped and the run would still pass.
+echo "test: shared data"
+node libs/testing/dist/src/check-shared.js
 echo "test: lint"
 npx biome check .
 echo "test: typecheck"
@@ -11,6 +15,6 @@ npx turbo run typecheck --output-logs=errors-only
 
 # One node:test run over every package's compiled tests, so the suite ends
 # with a single summary.
-mapfile -t dirs < <(find libs services e2e -path '*/node_modules' -prune -o -type d -path '*/dist/test' -print 2>/dev/null | sort)
+mapfile -t dirs < <(find libs services e2e packaging -path '*/node_modules' -prune -o -type d -path '*/dist/test' -print 2>/dev/null | sort)
 echo "test: node --test ${dirs[*]}"
 node --test --test-reporter=spec "${dirs[@]}"

@@ -143,6 +143,8 @@ export interface ControlConfig {
   readonly tls: ControlTlsConfig | null;
   /** Bearer token every call must carry; null: none. */
   readonly token: string | null;
+  /** Accept the token without TLS on an address other than loopback (readable on the network). */
+  readonly allowPlaintextToken: boolean;
 }
 
 export interface TelemetryConfig {
@@ -219,9 +221,22 @@ export interface SinkOutputConfig {
   readonly concurrency: number | null;
 }
 
+/** Who may post to the falcosidekick-compatible input. */
+export interface SinksInputAuthConfig {
+  /** HTTPS; with `ca`, senders' client certificates signed by it authenticate (mTLS). Absolute paths. */
+  readonly tls: ControlTlsConfig | null;
+  /** Bearer token a POST may carry instead; null: none. */
+  readonly token: string | null;
+  /** Off loopback, accept posts that prove nothing. */
+  readonly allowUnauthenticated: boolean;
+  /** Off loopback, accept the token without TLS (readable on the network). */
+  readonly allowPlaintextToken: boolean;
+}
+
 export interface SinksConfig {
   /** `host:port` of the falcosidekick-compatible HTTP input; null: not served. */
   readonly inputListen: string | null;
+  readonly input: SinksInputAuthConfig;
   readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
   /** falcosidekick's outputs (`sinks.sidekick`), with falcosidekick's key names. */
   readonly sidekick: SidekickConfig;
@@ -885,6 +900,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
           key: field(nullable(path), null),
         }),
         token: field(nullable(string()), null),
+        allow_plaintext_token: field(boolean(), false),
       }),
       telemetry: section({
         listen: field(nullable(hostPort()), '127.0.0.1:8765'),
@@ -896,7 +912,17 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         node_name: field(nullable(string()), null),
       }),
       sinks: section({
-        input: section({ listen: field(nullable(hostPort()), null) }),
+        input: section({
+          listen: field(nullable(hostPort()), null),
+          tls: section({
+            ca: field(nullable(path), null),
+            cert: field(nullable(path), null),
+            key: field(nullable(path), null),
+          }),
+          token: field(nullable(string()), null),
+          allow_unauthenticated: field(boolean(), false),
+          allow_plaintext_token: field(boolean(), false),
+        }),
         outputs: section({
           stdout: sinkOutput(),
           file: sinkOutput(),
@@ -981,19 +1007,23 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     notices.unshift(`config: ${where}: ignoring Falco settings Saker does not use: ${ignored.join(', ')}`);
   }
 
-  const tlsRaw = raw.control.tls;
-  let tls: ControlTlsConfig | null = null;
-  if (tlsRaw.cert !== null || tlsRaw.key !== null || tlsRaw.ca !== null) {
-    if (tlsRaw.cert === null || tlsRaw.key === null) {
-      const missing = tlsRaw.cert === null ? 'control.tls.cert' : 'control.tls.key';
+  const tlsSection = (
+    at: readonly string[],
+    t: { cert: string | null; key: string | null; ca: string | null },
+  ): ControlTlsConfig | null => {
+    if (t.cert === null && t.key === null && t.ca === null) return null;
+    if (t.cert === null || t.key === null) {
+      const missing = `${at.join('.')}.tls.${t.cert === null ? 'cert' : 'key'}`;
       throw new ConfigError(
         missing,
-        'required when control.tls is configured (cert and key go together)',
-        originOf(node, ['control', 'tls']),
+        `required when ${at.join('.')}.tls is configured (cert and key go together)`,
+        originOf(node, [...at, 'tls']),
       );
     }
-    tls = { ca: tlsRaw.ca, cert: tlsRaw.cert, key: tlsRaw.key };
-  }
+    return { ca: t.ca, cert: t.cert, key: t.key };
+  };
+  const tls = tlsSection(['control'], raw.control.tls);
+  const inputRaw = raw.sinks.input;
 
   const config: SakerConfig = {
     file,
@@ -1029,10 +1059,25 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       minPriority: raw.engine.minPriority ?? raw.priority,
       batch: raw.engine.batch,
     },
-    control: { listen: raw.control.listen, tls, token: raw.control.token },
+    control: {
+      listen: raw.control.listen,
+      tls,
+      token: raw.control.token,
+      allowPlaintextToken: raw.control.allowPlaintextToken,
+    },
     telemetry: raw.telemetry,
     sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
-    sinks: { inputListen: raw.sinks.input.listen, outputs: raw.sinks.outputs, sidekick: raw.sinks.sidekick },
+    sinks: {
+      inputListen: inputRaw.listen,
+      input: {
+        tls: tlsSection(['sinks', 'input'], inputRaw.tls),
+        token: inputRaw.token,
+        allowUnauthenticated: inputRaw.allowUnauthenticated,
+        allowPlaintextToken: inputRaw.allowPlaintextToken,
+      },
+      outputs: raw.sinks.outputs,
+      sidekick: raw.sinks.sidekick,
+    },
     enrich: {
       node: { ...raw.enrich.node, nodeName: raw.enrich.node.nodeName ?? raw.sensor.nodeName ?? raw.hostname },
       cluster: { ...raw.enrich.cluster, instance: raw.enrich.cluster.instance ?? raw.hostname },

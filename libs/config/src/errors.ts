@@ -1,3 +1,5 @@
+import { REDACTED, isSecretKey, redactText } from '@saker/telemetry';
+
 /** Where a configuration value came from: a place in a file, an environment variable, or the caller. */
 export type Origin =
   | { readonly kind: 'file'; readonly file: string; readonly line: number; readonly column: number }
@@ -33,8 +35,10 @@ export class ConfigError extends Error {
   readonly column: number | undefined;
   readonly envVar: string | undefined;
 
-  constructor(path: string, reason: string, origin: Origin, options?: ErrorOptions) {
+  constructor(path: string, why: string, origin: Origin, options?: ErrorOptions) {
     const where = describeOrigin(origin);
+    // A value quoted under a secret key (a token, a webhook URL) is never echoed; URLs elsewhere are redacted.
+    const reason = isSecretKey(path) ? why.replace(/"(?:[^"\\]|\\.)*"/g, REDACTED) : redactText(why);
     super(path === '' ? `${where}: ${reason}` : `${where}: ${path}: ${reason}`, options);
     this.path = path;
     this.reason = reason;

@@ -22,6 +22,7 @@ export type {
   SinkOutputConfig,
   SinkOutputName,
   SinksConfig,
+  SinksInputAuthConfig,
   TelemetryConfig,
 } from './config.js';
 export {

@@ -70,7 +70,12 @@ describe('defaults', () => {
       minPriority: 'DEBUG',
       batch: { maxEvents: 512, flushIntervalMs: 50 },
     });
-    assert.deepEqual(c.control, { listen: '127.0.0.1:5060', tls: null, token: null });
+    assert.deepEqual(c.control, {
+      listen: '127.0.0.1:5060',
+      tls: null,
+      token: null,
+      allowPlaintextToken: false,
+    });
     assert.deepEqual(c.telemetry, { listen: '127.0.0.1:8765', tracingEndpoint: null, sampleRatio: 0.1 });
     assert.deepEqual(c.sensor, { enabled: true, nodeName: 'node-1' });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.engine.batch));
@@ -230,6 +235,25 @@ describe('errors name the key and where it was written', () => {
       listen: '0.0.0.0:5060',
       tls: { cert: join(dir, 's.crt'), key: join(dir, 's.key'), ca: join(dir, 'ca.crt') },
       token: 't0k',
+      allowPlaintextToken: false,
+    });
+  });
+
+  it('sinks.input.tls needs both cert and key; the input takes a token and the opt-outs', () => {
+    const err = loadError('sinks:\n  input:\n    tls:\n      key: k.key\n');
+    assert.equal(err.path, 'sinks.input.tls.cert');
+    assert.equal(err.line, 3);
+    const c = load(
+      'sinks:\n  input:\n    listen: 0.0.0.0:2801\n    tls: {cert: s.crt, key: s.key}\n    token: t0k\n' +
+        '    allow_plaintext_token: true\n',
+    );
+    assert.deepEqual(sinksView(c).input, {
+      host: '0.0.0.0',
+      port: 2801,
+      tls: { cert: join(dir, 's.crt'), key: join(dir, 's.key'), ca: null },
+      token: 't0k',
+      allowUnauthenticated: false,
+      allowPlaintextToken: true,
     });
   });
 });
@@ -329,7 +353,14 @@ describe('sinks', () => {
         '      condition: alert.source = k8s_audit\n',
     );
     const v = sinksView(c);
-    assert.deepEqual(v.input, { host: '::1', port: 2801 });
+    assert.deepEqual(v.input, {
+      host: '::1',
+      port: 2801,
+      tls: null,
+      token: null,
+      allowUnauthenticated: false,
+      allowPlaintextToken: false,
+    });
     assert.deepEqual(v.outputs.http, {
       minimumPriority: 'WARNING',
       condition: 'alert.source = k8s_audit',

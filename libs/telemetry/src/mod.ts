@@ -5,3 +5,11 @@ export { METRICS_CONTENT_TYPE, healthReport, serveTelemetry } from './server.js'
 export type { Attributes, Context, Span, Tracer } from './tracing.js';
 export { extractTraceContext, getTracer, injectTraceContext, withContext, withSpan } from './tracing.js';
 export { MetricDefinitionError, MetricUsageError, TelemetryConfigError } from './errors.js';
+export type { ListenerSecurity } from './listen.js';
+export {
+  bearerTokenMatches,
+  isLoopbackHost,
+  plaintextTokenProblem,
+  plaintextTokenWarning,
+} from './listen.js';
+export { REDACTED, isSecretKey, redactText, redactUrl, redactValue } from './redact.js';

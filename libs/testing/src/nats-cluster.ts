@@ -13,14 +13,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  NATS_SERVER_PACKAGE,
-  NatsServerStartError,
-  findBinary,
-  hasSetpriv,
-  terminate,
-  waitForPortsFile,
-} from './nats-server.js';
+import { hasSetpriv, terminate } from './daemon.js';
+import { NATS_SERVER_PACKAGE, NatsServerStartError, findBinary, waitForPortsFile } from './nats-server.js';
 
 export interface NatsClusterOptions {
   /** Servers. Default 3. */

@@ -29,6 +29,7 @@ const FLAGS = {
   'client-ca': { type: 'string' },
   'token-file': { type: 'string' },
   'allow-unauthenticated': { type: 'boolean' },
+  'allow-plaintext-token': { type: 'boolean' },
   'max-body-bytes': { type: 'string' },
   'no-webhook': { type: 'boolean' },
   'log-file': { type: 'string', multiple: true },
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
               .map((l) => l.trim())
               .filter((l) => l !== ''),
       allowUnauthenticated: values['allow-unauthenticated'] ?? env('allow-unauthenticated') === 'true',
+      allowPlaintextToken: values['allow-plaintext-token'] ?? env('allow-plaintext-token') === 'true',
       maxBodyBytes: maxBody === undefined ? undefined : Number(maxBody),
     };
   }

@@ -11,7 +11,6 @@ export type {
 export {
   ControlConfigError,
   DEFAULT_LISTEN,
-  isLoopbackHost,
   parseHostPort,
   resolveControlOptions,
 } from './options.js';

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Bus } from '@saker/bus';
+import { isLoopbackHost, plaintextTokenProblem } from '@saker/telemetry';
 
 /** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
 export type Pem = string | Uint8Array;
@@ -32,6 +33,11 @@ export interface ControlOptions {
   readonly tls?: ControlTlsOptions;
   /** Bearer token every RuleService call must carry (`authorization: Bearer <token>`). */
   readonly token?: string;
+  /**
+   * Accept the token without TLS on an address other than loopback, where
+   * anyone on the network path can read it. Default false; logged loudly.
+   */
+  readonly allowPlaintextToken?: boolean;
   readonly keepalive?: ControlKeepaliveOptions;
   /** How long a shutdown waits for calls in flight before cutting them. Default 5000 ms. */
   readonly shutdownGraceMs?: number;
@@ -55,6 +61,7 @@ export interface ResolvedControlOptions {
   readonly listen: ResolvedListen;
   readonly tls: ControlTlsOptions | null;
   readonly token: string | null;
+  readonly allowPlaintextToken: boolean;
   readonly keepalive: Required<ControlKeepaliveOptions>;
   readonly shutdownGraceMs: number;
   readonly conflictRetries: number;
@@ -90,15 +97,6 @@ export function parseHostPort(value: string, option: string): { host: string; po
     throw new ControlConfigError(option, `${JSON.stringify(host)} in brackets is not an IPv6 address`);
   }
   return { host, port };
-}
-
-/** Whether `host` only ever means this machine: localhost, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  return mapped !== null && (mapped[1] ?? '').startsWith('127.');
 }
 
 function signingKey(key: KeyObject | undefined): KeyObject | null {
@@ -151,12 +149,23 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
         'configure TLS (with a client CA for mTLS) and/or a bearer token, or listen on 127.0.0.1',
     );
   }
+  const allowPlaintextToken = options.allowPlaintextToken ?? false;
+  const plaintext = plaintextTokenProblem({
+    what: 'the control API',
+    host,
+    tls: tls !== null,
+    token: token !== null,
+    optOutKey: 'allowPlaintextToken (control.allow_plaintext_token)',
+    optOut: allowPlaintextToken,
+  });
+  if (plaintext !== undefined) throw new ControlConfigError('listen', plaintext);
   const keepalive = options.keepalive ?? {};
   return {
     bus: options.bus,
     listen: { host, port, loopback },
     tls,
     token,
+    allowPlaintextToken,
     keepalive: {
       timeMs: positive(keepalive.timeMs, 30_000, 'keepalive.timeMs'),
       timeoutMs: positive(keepalive.timeoutMs, 10_000, 'keepalive.timeoutMs'),

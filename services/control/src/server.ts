@@ -1,4 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { plaintextTokenWarning } from '@saker/telemetry';
 import { HealthImplementation } from 'grpc-health-check';
 import { TokenCheck } from './auth.js';
 import {
@@ -56,6 +57,15 @@ function hostPort(host: string, port: number): string {
 export async function start(options: ControlOptions, signal: AbortSignal): Promise<ControlService> {
   const o = resolveControlOptions(options);
   signal.throwIfAborted();
+  const warning = plaintextTokenWarning({
+    what: 'the control API',
+    host: o.listen.host,
+    tls: o.tls !== null,
+    token: o.token !== null,
+    optOutKey: 'control.allow_plaintext_token',
+    optOut: o.allowPlaintextToken,
+  });
+  if (warning !== undefined) process.emitWarning(warning, 'SakerSecurityWarning');
   const proto = loadRulesProto();
   const definition = proto.saker.v1.RuleService.service;
   const store = await RulesetStore.open(o.bus, o.signingKey);

@@ -60,7 +60,8 @@ import {
   isMetadataProvider,
   resolveEngineOptions,
 } from './options.js';
-import { type LoadedRuleset, compileDocument, compileKvValue, prepareRuleset } from './ruleset-state.js';
+import { type LoadedRuleset, compileDocument, prepareRuleset } from './ruleset-state.js';
+import { RulesetVetter, compileKvValueBounded } from './ruleset-vet.js';
 import { AlertSpool } from './spool.js';
 import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
@@ -161,6 +162,8 @@ class Engine implements EngineService {
   readonly #streamsAlerted = new Set<string>();
   #readersRunning = 0;
   #watch: KvWatch | undefined;
+  /** Compiles KV rulesets off the event loop first (ruleset-vet.ts). */
+  readonly #vetter: RulesetVetter;
   /** The latest KV revision looked at, loaded or refused. */
   #seenRevision = 0;
   #worker: Promise<void> = Promise.resolve();
@@ -194,6 +197,7 @@ class Engine implements EngineService {
     });
     this.#statsSubject = SUBJECTS.engineStats(opts.name);
     this.#sampleCountdown = opts.costSampleEvery;
+    this.#vetter = new RulesetVetter(opts.rulesetCompileLimits);
     if (opts.metadata !== null && isMetadataProvider(opts.metadata)) this.#metadata = opts.metadata;
     // Each ruleset gets append_output applied as it is loaded (ruleset-state.ts).
     const outcome =
@@ -256,6 +260,7 @@ class Engine implements EngineService {
   }
 
   async #startWatch(): Promise<void> {
+    this.#vetter.warm();
     const kv = await this.#o.bus.kv(BUCKETS.rules);
     const entry = await kv.get(RULESET_KEY);
     if (entry !== null) await this.#reload(entry.value, entry.revision);
@@ -288,7 +293,7 @@ class Engine implements EngineService {
     try {
       doc = decodeRulesetDocument(value);
     } catch {
-      doc = undefined; // compileKvValue reports what is wrong with it
+      doc = undefined; // the compile below reports what is wrong with it
     }
     if (doc !== undefined && this.#o.rulesetKeys.length > 0) {
       const verdict = verifyRulesetDocument(doc, this.#o.rulesetKeys);
@@ -300,7 +305,7 @@ class Engine implements EngineService {
         return;
       }
     }
-    const outcome = compileKvValue(value, revision, this.#o.appendOutput);
+    const outcome = await compileKvValueBounded(value, revision, this.#o.appendOutput, this.#vetter);
     if (outcome.ok) {
       const before = this.#current;
       // The cache is up before the first batch that needs it.
@@ -856,6 +861,7 @@ class Engine implements EngineService {
       this.#watch?.stop();
       await this.#metadataStarting;
       await this.#ownMetadata?.close();
+      await this.#vetter.close();
     } finally {
       if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
       this.#state = 'stopped';

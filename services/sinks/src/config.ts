@@ -24,7 +24,7 @@ import type { FalcoAlert } from '@saker/rules';
 import type { MetricsRegistry } from '@saker/telemetry';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
 import { SinksOptionsError, retryable } from './errors.js';
-import type { OutputSettings } from './options.js';
+import type { InputOptions, OutputSettings } from './options.js';
 import { AlertmanagerOutput } from './outputs/alertmanager.js';
 import { DiscordOutput } from './outputs/discord.js';
 import { ElasticsearchOutput } from './outputs/elasticsearch.js';
@@ -551,4 +551,35 @@ export function sidekickOutputsFromConfig(
       throw configError(name, err);
     }
   });
+}
+
+/**
+ * The input's options from `sinks.input` (sinksView(config).input): the TLS
+ * files are read here, and an unreadable one is an error naming its key.
+ */
+export function inputOptionsFromConfig(view: SinksView['input']): InputOptions | null {
+  if (view === null) return null;
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new SinksOptionsError(`sinks.input.tls.${key}`, `cannot read ${file}: ${String(err)}`);
+    }
+  };
+  const tls = view.tls;
+  return {
+    host: view.host,
+    port: view.port,
+    tls:
+      tls === null
+        ? null
+        : {
+            cert: read('cert', tls.cert),
+            key: read('key', tls.key),
+            ...(tls.ca === null ? {} : { clientCa: read('ca', tls.ca) }),
+          },
+    bearerTokens: view.token === null ? [] : [view.token],
+    allowUnauthenticated: view.allowUnauthenticated,
+    allowPlaintextToken: view.allowPlaintextToken,
+  };
 }

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
 import { busView, loadConfig, outputsView, sinksView } from '@saker/config';
 import { MetricsRegistry, healthReport, serveTelemetry } from '@saker/telemetry';
-import { falcoOutputsFromConfig, sidekickOutputsFromConfig } from './config.js';
+import { falcoOutputsFromConfig, inputOptionsFromConfig, sidekickOutputsFromConfig } from './config.js';
 import { start } from './service.js';
 
 function hostPortOption(flag: string, text: string | undefined): { host: string; port: number } | null {
@@ -57,7 +57,10 @@ async function main(): Promise<void> {
       bus,
       hostname: config.hostname,
       outputs,
-      input: values.input === undefined ? sinks.input : hostPortOption('--input', values.input),
+      input:
+        values.input === undefined
+          ? inputOptionsFromConfig(sinks.input)
+          : hostPortOption('--input', values.input),
       reopenOnSigusr1: true,
       metrics,
     },

@@ -4,6 +4,7 @@ export type {
   BatchOptions,
   DedupOptions,
   InputOptions,
+  InputTls,
   OutputSettings,
   ResolvedOutputSettings,
   ResolvedSinksOptions,
@@ -45,7 +46,12 @@ export type {
   OutputsFromConfigOptions,
   SidekickFromConfigOptions,
 } from './config.js';
-export { falcoOutputsFromConfig, outputsFromConfig, sidekickOutputsFromConfig } from './config.js';
+export {
+  falcoOutputsFromConfig,
+  inputOptionsFromConfig,
+  outputsFromConfig,
+  sidekickOutputsFromConfig,
+} from './config.js';
 export type { Delivery, Output } from './outputs/output.js';
 export type { StdoutOutputOptions } from './outputs/stdout.js';
 export { StdoutOutput } from './outputs/stdout.js';

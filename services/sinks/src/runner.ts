@@ -8,8 +8,16 @@
  * dead-letter subject (then ack). A dead-letter publish that fails naks the
  * alert, so nothing leaves the stream unrecorded.
  */
-import { type Bus, type DurableConsumer, NoStreamError, STREAMS, type StreamMessage } from '@saker/bus';
+import {
+  type Bus,
+  type ConsumerState,
+  type DurableConsumer,
+  NoStreamError,
+  STREAMS,
+  type StreamMessage,
+} from '@saker/bus';
 import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
+import { redactText } from '@saker/telemetry';
 import { DEDUP_COUNT_FIELD, type ParsedAlert, alertJson, parseAlert } from './alert.js';
 import { backoffDelay } from './backoff.js';
 import { DeliveryError, PartialBatchError } from './errors.js';
@@ -105,6 +113,11 @@ export class OutputRunner {
 
   stats(): OutputStats {
     return { ...this.#stats };
+  }
+
+  /** The durable consumer's state on the server, or undefined before it is open. */
+  async consumerState(): Promise<ConsumerState | undefined> {
+    return this.#consumer?.state();
   }
 
   /** Opens the durable consumer and starts the loop. */
@@ -361,7 +374,7 @@ export class OutputRunner {
     if (attempts === 1 || attempts % 10 === 0) {
       this.#d.log(
         'warn',
-        `output ${this.#s.name}: delivery failed (attempt ${attempts}), retrying in ${delay} ms: ${err.message}`,
+        `output ${this.#s.name}: delivery failed (attempt ${attempts}), retrying in ${delay} ms: ${redactText(err.message)}`,
       );
     }
     for (const m of unit.msgs) m.nak(delay);
@@ -373,7 +386,9 @@ export class OutputRunner {
    * Stores the alert on saker.v1.deadletter.<output> with why and after how
    * many attempts, then acks it. A failed publish naks the alert instead.
    */
-  async #deadLetter(unit: Unit, reason: DeadLetterReason, detail: string): Promise<void> {
+  async #deadLetter(unit: Unit, reason: DeadLetterReason, why: string): Promise<void> {
+    // Errors may quote a URL whose path or query is a credential (a Slack webhook): redacted.
+    const detail = redactText(why);
     const attempts = Math.max(...unit.msgs.map((m) => m.deliveryCount));
     const first = Math.min(...unit.msgs.map((m) => this.#firstSeen.get(m.sequence) ?? Date.now()));
     const alertText = reason === 'invalid' ? JSON.stringify(unit.parsed.text) : unit.parsed.text;

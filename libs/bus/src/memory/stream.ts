@@ -244,6 +244,8 @@ export class MemoryConsumer {
   /** The next sequence never delivered. */
   #next: number;
   readonly #pending = new Map<number, Pending>();
+  /** Deliveries made, redeliveries included (NATS: delivered.consumer_seq). */
+  #delivered = 0;
   /** Pending sequences whose redelivery is due, ascending. */
   #due: number[] = [];
   #feeds: FeedSink[] = [];
@@ -277,6 +279,7 @@ export class MemoryConsumer {
       name: this.name,
       pending: this.stream.countMatching(this.#next, this.#config.filterSubject),
       ackPending: this.#pending.size,
+      delivered: this.#delivered,
     };
   }
 
@@ -309,6 +312,7 @@ export class MemoryConsumer {
     }
     const entry = this.#pending.get(sequence) ?? { count: 0, timer: undefined };
     entry.count++;
+    this.#delivered++;
     this.#pending.set(sequence, entry);
     this.#arm(sequence, entry, this.#config.ackWaitMs);
 

@@ -17,6 +17,7 @@ export const AUDIT_RUN_OPTIONS = {
   'audit-client-ca': { type: 'string' },
   'audit-token-file': { type: 'string' },
   'audit-allow-unauthenticated': { type: 'boolean' },
+  'audit-allow-plaintext-token': { type: 'boolean' },
   'audit-log': { type: 'string', multiple: true },
 } as const;
 
@@ -26,6 +27,7 @@ export const AUDIT_RUN_HELP = `  --audit-listen H:P       serve the Kubernetes a
   --audit-client-ca FILE   accept API server client certificates signed by this CA (mTLS)
   --audit-token-file FILE  accept these bearer tokens, one per line
   --audit-allow-unauthenticated  accept unauthenticated posts (development only)
+  --audit-allow-plaintext-token  accept tokens over plain HTTP off loopback (readable on the network)
   --audit-log FILE         follow an API server audit log (--audit-log-path); repeatable
 `;
 
@@ -36,6 +38,7 @@ export interface AuditRunValues {
   readonly 'audit-client-ca'?: string | undefined;
   readonly 'audit-token-file'?: string | undefined;
   readonly 'audit-allow-unauthenticated'?: boolean | undefined;
+  readonly 'audit-allow-plaintext-token'?: boolean | undefined;
   readonly 'audit-log'?: string[] | undefined;
 }
 
@@ -90,6 +93,7 @@ export async function startAuditSource(
               .map((l) => l.trim())
               .filter((l) => l !== ''),
       allowUnauthenticated: values['audit-allow-unauthenticated'] ?? false,
+      allowPlaintextToken: values['audit-allow-plaintext-token'] ?? false,
     };
   }
   const service = await startAudit(

@@ -61,6 +61,7 @@ import {
   type SinksService,
   alertLine,
   falcoOutputsFromConfig,
+  inputOptionsFromConfig,
   sidekickOutputsFromConfig,
   start as startSinks,
 } from '@saker/sinks';
@@ -70,6 +71,7 @@ import {
   MetricsRegistry,
   type TelemetryServer,
   healthReport,
+  redactText,
   serveTelemetry,
 } from '@saker/telemetry';
 import { initTelemetry } from '@saker/telemetry/sdk';
@@ -472,7 +474,8 @@ enrich.cluster.kubeconfig is set; kept in KV saker_meta for the rules'
 container.* and k8s.* fields (docs/enrich.md).
 
 SIGINT or SIGTERM drains everything (every event taken is evaluated and
-every alert delivered) and exits 0. SIGUSR1 reopens file_output's file.
+every alert delivered) and exits 0. SIGHUP reloads the rules files (systemctl
+reload). SIGUSR1 reopens file_output's file.
 
 Options:
   -c, --config FILE        saker.yaml (or a falco.yaml); see docs/config.md
@@ -637,7 +640,7 @@ async function runEmbedded(
         bus,
         hostname: config.hostname,
         outputs,
-        input: sinksView(config).input,
+        input: inputOptionsFromConfig(sinksView(config).input),
         reopenOnSigusr1: true,
         metrics,
         log: (level, message) => io.err(`saker: sinks ${level}: ${message}\n`),
@@ -665,6 +668,7 @@ async function runEmbedded(
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
           ...(signingKey === undefined ? {} : { signingKey }),
+          allowPlaintextToken: config.control.allowPlaintextToken,
         },
         serviceStop.signal,
       );
@@ -741,25 +745,30 @@ async function runEmbedded(
       );
     }
 
-    if (config.watchConfigFiles) {
-      let reloading: Promise<void> = Promise.resolve();
-      const stopRules = watchRulesPaths(
-        config.rulesFiles,
-        () => {
-          reloading = reloading.then(() => reloadRules(config, kv, running, io));
-        },
-        io,
-      );
-      const prev = stopWatching;
-      stopWatching = () => {
-        prev();
-        stopRules();
-      };
-    }
+    // Reloads run one at a time, whether a watched file changed or SIGHUP
+    // (`systemctl reload saker`) asked for one.
+    let reloading: Promise<void> = Promise.resolve();
+    const reload = (): void => {
+      reloading = reloading.then(() => reloadRules(config, kv, running, io));
+    };
+    const onHangup = (): void => {
+      io.err('saker: SIGHUP, reloading the rules\n');
+      reload();
+    };
+    process.on('SIGHUP', onHangup);
+    const stopRules = config.watchConfigFiles
+      ? watchRulesPaths(config.rulesFiles, reload, io)
+      : () => undefined;
+    const prev = stopWatching;
+    stopWatching = () => {
+      prev();
+      stopRules();
+      process.off('SIGHUP', onHangup);
+    };
 
     const enabled = initial.ruleset.rules.filter((r) => r.enabled).length;
     io.err(
-      `saker: running: bus=${config.nats.url ?? 'memory'} rules=${enabled} engines=${running.engines.length}` +
+      `saker: running: bus=${config.nats.url === null ? 'memory' : redactText(config.nats.url)} rules=${enabled} engines=${running.engines.length}` +
         `${running.control ? ` control=${running.control.address}` : ''}` +
         `${running.telemetry ? ` metrics=${running.telemetry.url}` : ''}` +
         ` stdout=${running.stdout ? (config.jsonOutput ? 'json' : 'text') : 'off'}` +

@@ -199,6 +199,7 @@ ${COMMON_HELP}`,
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
           ...(signingKey === undefined ? {} : { signingKey }),
+          allowPlaintextToken: config.control.allowPlaintextToken,
         },
         signal,
       );

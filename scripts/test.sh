@@ -10,6 +10,8 @@ echo "test: shared data"
 node libs/testing/dist/src/check-shared.js
 echo "test: lint"
 npx biome check .
+# Unused exports: an export no other module (or test, or bench) imports (knip.json).
+npx knip --no-progress --no-config-hints
 echo "test: typecheck"
 npx turbo run typecheck --output-logs=errors-only
 

@@ -14,7 +14,7 @@ export type CNode =
   | { readonly kind: 'seq'; readonly items: readonly CNode[]; readonly origin: Origin }
   | { readonly kind: 'map'; readonly entries: ReadonlyMap<string, CEntry>; readonly origin: Origin };
 
-export interface CEntry {
+interface CEntry {
   /** Where the key was written; errors about the key (unknown, misspelt) point here. */
   readonly keyOrigin: Origin;
   readonly value: CNode;
@@ -83,7 +83,7 @@ function isScalar(v: unknown): v is Scalar {
  * positioned tree copies it at each alias, so nested aliases (a "billion
  * laughs" file: 1 KB, 9^9 nodes) would grow without bound.
  */
-export const MAX_ALIAS_NODES = 100_000;
+const MAX_ALIAS_NODES = 100_000;
 
 /** The nodes aliases may still expand into. */
 interface AliasBudget {

@@ -17,13 +17,13 @@ import type {
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,
-  SidekickConfig,
   SinkOutputConfig,
   SinkOutputName,
   SinksInputAuthConfig,
   StreamLimitsConfig,
   TelemetryConfig,
 } from './config.js';
+import type { ConfigSection } from './section.js';
 
 export interface BusView {
   /** null: the in-memory bus (one process). */
@@ -78,8 +78,8 @@ export interface SinksView {
   /** The falcosidekick-compatible HTTP input and who may post to it; null: not served. */
   readonly input: ({ readonly host: string; readonly port: number } & SinksInputAuthConfig) | null;
   readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
-  /** falcosidekick's outputs (`sinks.sidekick`), falcosidekick's key names; see docs/config.md. */
-  readonly sidekick: SidekickConfig;
+  /** falcosidekick's outputs (`sinks.sidekick`): the sinks read it with their outputs' schemas (docs/sinks.md). */
+  readonly sidekick: ConfigSection;
 }
 
 export interface SensorView {

@@ -51,13 +51,8 @@ describe('saker.yaml: hostile input', () => {
   it('never echoes a secret in an error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'saker-config-adv-'));
     const file = join(dir, 'saker.yaml');
-    const cases: [string, string][] = [
-      [
-        'sinks:\n  sidekick:\n    slack:\n      webhookurl: ftp://hooks.slack.com/services/T0/B0/SECRETPATH\n',
-        'SECRETPATH',
-      ],
-      ['nats:\n  url: "nats://user:SECRETPW@ bad host"\n', 'SECRETPW'],
-    ];
+    // sinks.sidekick is read by the sinks (services/sinks/test/sidekick-config.test.ts checks its secrets).
+    const cases: [string, string][] = [['nats:\n  url: "nats://user:SECRETPW@ bad host"\n', 'SECRETPW']];
     for (const [text, secret] of cases) {
       writeFileSync(file, text);
       assert.throws(

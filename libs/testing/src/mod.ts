@@ -51,6 +51,9 @@ export {
   removeCgroup,
   runcRun,
 } from './containers.js';
+export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { decodeOtlpTracesJson, startOtlpReceiver } from './otlp-receiver.js';
+export { waitForOutput } from './child-output.js';
 export { DaemonStartError } from './daemon.js';
 export type { DeliveredMail, PostfixOptions, PostfixServer } from './postfix.js';
 export { POSTFIX_PACKAGE, startPostfix } from './postfix.js';

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
 import { MetricsRegistry, healthReport, serveTelemetry } from '@saker/telemetry';
+import { startTracing } from '@saker/telemetry/sdk';
 import { AuditConfigError } from './errors.js';
 import { stderrLogger } from './log.js';
 import type { FileSourceOptions, WebhookOptions } from './options.js';
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     checkpointFile: cpDir === undefined ? undefined : `${cpDir}/audit-${i}.checkpoint`,
   }));
 
+  const tracing = await startTracing('saker-audit');
   const bus = await connectBus(nats === undefined ? { memory: true } : { url: nats, name: 'saker-audit' });
   const metrics = new MetricsRegistry();
   const stop = new AbortController();
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
   );
   await service.stopped;
   await bus.drain().catch(() => bus.close());
+  await tracing.shutdown();
 }
 
 main().catch((err: unknown) => {

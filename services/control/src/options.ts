@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Bus } from '@saker/bus';
+import type { AppendOutputEntry } from '@saker/rules';
 import { isLoopbackHost, plaintextTokenProblem } from '@saker/telemetry';
 
 /** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
@@ -47,6 +48,12 @@ export interface ControlOptions {
   readonly maxMessageBytes?: number;
   /** Ed25519 key every revision written is signed with (engines given its public key check it). Default none. */
   readonly signingKey?: KeyObject;
+  /**
+   * The engines' Falco `append_output` (saker.yaml): a put whose effective
+   * ruleset (effectiveRuleset of @saker/rules) the engines would refuse is
+   * refused here. Default none.
+   */
+  readonly appendOutput?: readonly AppendOutputEntry[];
 }
 
 export interface ResolvedListen {
@@ -65,6 +72,7 @@ export interface ResolvedControlOptions {
   readonly keepalive: Required<ControlKeepaliveOptions>;
   readonly shutdownGraceMs: number;
   readonly conflictRetries: number;
+  readonly appendOutput: readonly AppendOutputEntry[];
   readonly maxMessageBytes: number;
   readonly signingKey: KeyObject | null;
 }
@@ -177,6 +185,7 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
     },
     shutdownGraceMs: positive(options.shutdownGraceMs, 5000, 'shutdownGraceMs'),
     conflictRetries: Math.floor(positive(options.conflictRetries, 10, 'conflictRetries')),
+    appendOutput: [...(options.appendOutput ?? [])],
     maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
     signingKey: signingKey(options.signingKey),
   };

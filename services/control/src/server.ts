@@ -73,6 +73,7 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
     store,
     token: o.token === null ? null : new TokenCheck(o.token),
     conflictRetries: o.conflictRetries,
+    appendOutput: o.appendOutput,
     encodeLoadResults: (msg) => definition.ValidateRuleset.responseSerialize(msg),
   });
 

@@ -10,6 +10,7 @@ import {
   type AlertPriority,
   type Bus,
   BusClosedError,
+  type BusHeaders,
   NoStreamError,
   STREAMS,
   SUBJECTS,
@@ -230,11 +231,13 @@ export class AlertPublisher {
    * Resolves true once stored (or found a duplicate) or spooled, false when
    * lost. Never rejects. While the spool holds alerts (NATS is down), one
    * attempt is made before spooling, so batches do not wait out the backoff.
+   * `headers` (the trace context) go with the first attempts only: a spooled
+   * alert is sent again without them, after its publish span has ended.
    */
-  async publish(alert: OutgoingAlert): Promise<boolean> {
+  async publish(alert: OutgoingAlert, headers?: BusHeaders): Promise<boolean> {
     const spool = this.#o.spool;
     const attempts = spool !== null && spool.size > 0 ? 1 : this.#o.attempts;
-    const outcome = await this.#attempt(alert, attempts);
+    const outcome = await this.#attempt(alert, attempts, headers);
     if (outcome === true) return true;
     if (spool?.add(alert)) {
       this.spooled++;
@@ -276,7 +279,7 @@ export class AlertPublisher {
   }
 
   /** true when stored; otherwise the last error. */
-  async #attempt(alert: OutgoingAlert, attempts: number): Promise<true | unknown> {
+  async #attempt(alert: OutgoingAlert, attempts: number, headers?: BusHeaders): Promise<true | unknown> {
     const { bus, metrics } = this.#o;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -288,6 +291,7 @@ export class AlertPublisher {
         const ack = await bus.publishDurable(alert.subject, alert.data, {
           msgId: alert.msgId,
           timeoutMs: this.#o.timeoutMs,
+          ...(headers === undefined || Object.keys(headers).length === 0 ? {} : { headers }),
         });
         if (ack.duplicate) metrics.alertsDuplicate.inc();
         else metrics.alertsPublished.inc();

@@ -11,6 +11,10 @@
  *             then publishes its alerts;
  *   done    : when every alert of the batch is acknowledged, its events count
  *             as evaluated and leave the in-flight count.
+ *
+ * Tracing: one span per batch (`engine.batch`, the child of the publisher's
+ * span when the message carries a `traceparent`), with `engine.evaluate` and
+ * `engine.alerts.publish` under it; the alerts carry the trace on to the sinks.
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -37,7 +41,17 @@ import {
   decodeRulesetDocument,
   verifyRulesetDocument,
 } from '@saker/rules';
-import type { HealthReport, MetricsRegistry } from '@saker/telemetry';
+import {
+  type Context,
+  type HealthReport,
+  type MetricsRegistry,
+  SpanKind,
+  contextFromHeaders,
+  endSpan,
+  getTracer,
+  startSpan,
+  traceHeaders,
+} from '@saker/telemetry';
 import {
   AlertBuilder,
   AlertPublisher,
@@ -108,6 +122,9 @@ interface QueuedBatch {
 }
 
 const NEWLINE = 0x0a;
+
+/** A proxy: it uses the provider the process's main installs (a no-op without one). */
+const tracer = getTracer('saker.engine');
 
 /** How many events a batch claims: its count header when sane, else its lines. */
 function estimateCount(msg: BusMessage): number {
@@ -584,6 +601,31 @@ class Engine implements EngineService {
 
   /** Decodes and evaluates one batch; returns the promise of its alerts, or undefined when it is done. */
   #process(item: QueuedBatch): Promise<void> | undefined {
+    const batch = startSpan(tracer, 'engine.batch', contextFromHeaders(item.msg.headers), {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'messaging.destination.name': item.msg.subject, 'saker.batch.events': item.estimate },
+    });
+    let done: Promise<void> | undefined;
+    try {
+      done = this.#processBatch(item, batch.context);
+    } catch (err) {
+      endSpan(batch.span, err);
+      throw err;
+    }
+    if (done === undefined) {
+      batch.span.end();
+      return undefined;
+    }
+    return done.then(
+      () => batch.span.end(),
+      (err: unknown) => {
+        endSpan(batch.span, err);
+        throw err;
+      },
+    );
+  }
+
+  #processBatch(item: QueuedBatch, trace: Context): Promise<void> | undefined {
     const current = this.#current;
     const started = performance.now();
     const { events, invalid } = decodeBatch(item.msg.data, item.msg.headers);
@@ -606,21 +648,38 @@ class Engine implements EngineService {
     const provider = this.#metadata;
     if (provider !== null && current.need === 'condition') {
       const waiting = this.#join(provider, events);
-      if (waiting !== undefined) return waiting.then(() => this.#evaluateAndFinish(current, events, started));
+      if (waiting !== undefined)
+        return waiting.then(() => this.#evaluateAndFinish(current, events, started, trace));
     } else if (provider !== null && current.need === 'output') {
-      return this.#processOutputJoin(provider, current, events, started);
+      return this.#processOutputJoin(provider, current, events, started, trace);
     }
-    return this.#evaluateAndFinish(current, events, started);
+    return this.#evaluateAndFinish(current, events, started, trace);
   }
 
   #evaluateAndFinish(
     current: LoadedRuleset,
     events: readonly SakerEvent[],
     started: number,
+    trace: Context,
   ): Promise<void> | undefined {
-    const matches = this.#evaluate(current, events);
+    const matches = this.#evaluateTraced(current, events, trace);
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    return this.#finish(events.length, matches);
+    return this.#finish(events.length, matches, trace);
+  }
+
+  #evaluateTraced(
+    current: LoadedRuleset,
+    events: readonly SakerEvent[],
+    trace: Context,
+    render = true,
+  ): RuleMatch[] {
+    const { span } = startSpan(tracer, 'engine.evaluate', trace, {
+      attributes: { 'saker.batch.events': events.length },
+    });
+    const matches = this.#evaluate(current, events, render);
+    span.setAttribute('saker.matches', matches.length);
+    span.end();
+    return matches;
   }
 
   /**
@@ -633,8 +692,9 @@ class Engine implements EngineService {
     current: LoadedRuleset,
     events: readonly SakerEvent[],
     started: number,
+    trace: Context,
   ): Promise<void> {
-    const unrendered = this.#evaluate(current, events, false);
+    const unrendered = this.#evaluateTraced(current, events, trace, false);
     const matched = [...new Set(unrendered.map((m) => m.event))];
     // The join may hand back new event objects (join) or fill the same ones (joinOwned).
     const joinedOf = new Map<SakerEvent, SakerEvent>();
@@ -644,7 +704,7 @@ class Engine implements EngineService {
       joinedOf.set(matched[i] as SakerEvent, joinable[i] as SakerEvent);
     const matches = unrendered.map((m) => current.ruleset.render(m, joinedOf.get(m.event)));
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    await this.#finish(events.length, matches);
+    await this.#finish(events.length, matches, trace);
   }
 
   /** Joins `events` in place; undefined when no join had to wait. Failures leave the event unjoined. */
@@ -729,13 +789,24 @@ class Engine implements EngineService {
   }
 
   /** Publishes a batch's alerts; its events count as evaluated once all are settled. */
-  #finish(count: number, matches: readonly RuleMatch[]): Promise<void> | undefined {
+  #finish(count: number, matches: readonly RuleMatch[], trace: Context): Promise<void> | undefined {
     if (matches.length === 0) {
       this.#done(count);
       return undefined;
     }
     const alerts: OutgoingAlert[] = matches.map((m) => this.#alerts.build(m));
-    return Promise.all(alerts.map((a) => this.#publisher.publish(a))).then(() => this.#done(count));
+    const pub = startSpan(tracer, 'engine.alerts.publish', trace, {
+      kind: SpanKind.PRODUCER,
+      attributes: { 'saker.alerts': alerts.length },
+    });
+    // One header set for the batch's alerts: they share the publish span as parent.
+    const headers = traceHeaders(pub.context);
+    return Promise.all(alerts.map((a) => this.#publisher.publish(a, headers))).then((ok) => {
+      const lost = ok.filter((stored) => !stored).length;
+      if (lost > 0) endSpan(pub.span, new Error(`${lost} of ${alerts.length} alerts not stored`));
+      else pub.span.end();
+      this.#done(count);
+    });
   }
 
   #done(count: number): void {

@@ -5,11 +5,11 @@
  * /healthz, and turn SIGTERM/SIGINT into the abort that drains the engine.
  */
 import { connectBus } from '@saker/bus';
-import { type RulesetDocument, loadRules, readRuleFiles } from '@saker/rules';
+import { type RulesetDocument, firstLoadError, loadRules, readRuleFiles } from '@saker/rules';
 import { MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
+import { startTracing } from '@saker/telemetry/sdk';
 import { EngineArgsError, USAGE, parseEngineArgs } from './args.js';
 import { start } from './engine.js';
-import { firstLoadError } from './ruleset-state.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let args: ReturnType<typeof parseEngineArgs>;
@@ -43,6 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  const tracing = await startTracing('saker-engine');
   const bus = await connectBus({ url: args.nats, name: `saker-engine${args.name ? `-${args.name}` : ''}` });
   const metrics = new MetricsRegistry();
   const engine = await start(
@@ -80,6 +81,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await engine.stopped;
   await telemetry?.close();
   await bus.close();
+  await tracing.shutdown();
   const s = engine.stats();
   process.stderr.write(
     `engine: stopped (received=${s.received} evaluated=${s.evaluated} invalid=${s.invalid} dropped=${s.dropped} alerts=${s.alertsPublished})\n`,

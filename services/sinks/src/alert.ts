@@ -211,7 +211,7 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\
  * would forge a second alert line; an ANSI sequence would drive the reader's
  * terminal).
  */
-export function escapeControl(text: string): string {
+function escapeControl(text: string): string {
   return text.replace(CONTROL, (c) => {
     const named = NAMED_ESCAPES[c];
     if (named !== undefined) return named;

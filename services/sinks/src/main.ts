@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
 import { busView, loadConfig, outputsView, sinksView } from '@saker/config';
 import { MetricsRegistry, healthReport, serveTelemetry } from '@saker/telemetry';
+import { startTracing } from '@saker/telemetry/sdk';
 import { falcoOutputsFromConfig, inputOptionsFromConfig, sidekickOutputsFromConfig } from './config.js';
 import { start } from './service.js';
 
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     }),
     ...sidekickOutputsFromConfig(sinks, { format, metrics }),
   ];
+  const tracing = await startTracing('saker-sinks', config.telemetry.tracing);
   const bus = await connectBus({ ...busView(config), url });
   const abort = new AbortController();
   const service = await start(
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
   );
   await service.stopped;
   await bus.close();
+  await tracing.shutdown();
 }
 
 main().catch((err: unknown) => {

@@ -87,7 +87,7 @@ export interface InputOptions {
   readonly allowPlaintextToken?: boolean;
 }
 
-export interface ResolvedInputOptions {
+interface ResolvedInputOptions {
   readonly host: string;
   readonly port: number;
   readonly maxBodyBytes: number;
@@ -112,7 +112,7 @@ export interface SinksOptions {
   readonly reopenOnSigusr1?: boolean;
 }
 
-export interface ResolvedDedup {
+interface ResolvedDedup {
   readonly windowMs: number;
   readonly fields: readonly string[] | null;
 }

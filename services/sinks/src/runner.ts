@@ -17,7 +17,15 @@ import {
   type StreamMessage,
 } from '@saker/bus';
 import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
-import { redactText } from '@saker/telemetry';
+import {
+  type Context,
+  SpanKind,
+  contextFromHeaders,
+  endSpan,
+  getTracer,
+  redactText,
+  startSpan,
+} from '@saker/telemetry';
 import { DEDUP_COUNT_FIELD, type ParsedAlert, alertJson, parseAlert } from './alert.js';
 import { backoffDelay } from './backoff.js';
 import { DeliveryError, PartialBatchError } from './errors.js';
@@ -43,6 +51,9 @@ const ACK_BATCH_MAX = 256;
  * them redelivered, i.e. delivered twice (docs/sinks.md, "Replicas").
  */
 const PREFETCH_MIN = 16;
+
+/** A proxy: it uses the provider the process's main installs (a no-op without one). */
+const tracer = getTracer('saker.sinks');
 
 /** Alerts taken off the stream that travel together: one, or a deduplicated group. */
 interface Unit {
@@ -306,6 +317,14 @@ export class OutputRunner {
   async #deliverUnits(units: Unit[]): Promise<void> {
     const output = this.#s.output;
     const deliveries = units.map((u) => this.#delivery(u));
+    // One span per delivery call, the child of the engine's publish span of its first alert.
+    const traces: Context[] = [];
+    for (const u of units) for (const m of u.msgs) traces.push(contextFromHeaders(m.headers));
+    const { span } = startSpan(tracer, 'sinks.deliver', traces[0] ?? contextFromHeaders({}), {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'saker.output': this.#s.name, 'saker.alerts': deliveries.length },
+      ...(traces.length > 1 ? { links: traces.slice(1) } : {}),
+    });
     const started = performance.now();
     let failure: DeliveryError | undefined;
     this.#inFlight.add(units);
@@ -319,6 +338,7 @@ export class OutputRunner {
       failure = DeliveryError.from(this.#s.name, err);
     } finally {
       this.#inFlight.delete(units);
+      endSpan(span, failure);
     }
     this.#d.metrics.latency.observe((performance.now() - started) / 1000, this.#labels);
     if (failure === undefined) {

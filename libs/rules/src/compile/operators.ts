@@ -84,7 +84,7 @@ export function toBool(text: string): boolean | undefined {
 }
 
 /** Hex text (`7f454c46`, blanks allowed between bytes) as bytes, or undefined. */
-export function parseHexBytes(text: string): Uint8Array | undefined {
+function parseHexBytes(text: string): Uint8Array | undefined {
   const t = text.replace(/\s+/g, '');
   if (t.length === 0 || t.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(t)) return undefined;
   const out = new Uint8Array(t.length / 2);
@@ -93,11 +93,11 @@ export function parseHexBytes(text: string): Uint8Array | undefined {
 }
 
 /** A runtime value of a number field as a number (extractors should already return numbers). */
-export function numberOf(v: Scalar): number {
+function numberOf(v: Scalar): number {
   return typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
 }
 
-export function boolOf(v: Scalar): boolean {
+function boolOf(v: Scalar): boolean {
   return v === true || v === 1 || v === 'true';
 }
 
@@ -140,7 +140,7 @@ function asciiMap(s: string, lo: number, hi: number, delta: number): string {
 }
 
 /** Whether `hay` contains `needle` ignoring ASCII case; `needle` must be ASCII-lower-cased. No allocation. */
-export function includesIgnoreAsciiCase(hay: string, needle: string): boolean {
+function includesIgnoreAsciiCase(hay: string, needle: string): boolean {
   const n = needle.length;
   if (n === 0) return true;
   const last = hay.length - n;

@@ -161,7 +161,7 @@ export function shiftExpr(e: Expr, d: number): Expr {
   }
 }
 
-export interface MacroProblem {
+interface MacroProblem {
   readonly message: string;
   readonly span: Span;
 }

@@ -33,12 +33,12 @@ export interface YScalar extends YBase {
   readonly style: 'plain' | 'single' | 'double' | 'block';
 }
 
-export interface YSeq extends YBase {
+interface YSeq extends YBase {
   readonly kind: 'seq';
   readonly items: readonly YNode[];
 }
 
-export interface YPair {
+interface YPair {
   readonly key: YNode;
   readonly value: YNode;
 }
@@ -284,12 +284,6 @@ export function parseYaml(text: string): YamlParseResult {
 /** The value of the first pair whose key is `key` (yaml-cpp's `node[key]`). */
 export function mapGet(map: YMap, key: string): YNode | undefined {
   for (const p of map.pairs) if (p.key.kind === 'scalar' && p.key.value === key) return p.value;
-  return undefined;
-}
-
-/** The key node of the first pair named `key`. */
-export function mapGetKey(map: YMap, key: string): YNode | undefined {
-  for (const p of map.pairs) if (p.key.kind === 'scalar' && p.key.value === key) return p.key;
   return undefined;
 }
 

@@ -74,7 +74,7 @@ import {
   redactText,
   serveTelemetry,
 } from '@saker/telemetry';
-import { initTelemetry } from '@saker/telemetry/sdk';
+import { initTelemetry, tracingInitConfig } from '@saker/telemetry/sdk';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { formatLoadResults } from '../rules-input.js';
 import { AUDIT_RUN_HELP, AUDIT_RUN_OPTIONS, type AuditRunValues, startAuditSource } from './run-audit.js';
@@ -184,12 +184,12 @@ export async function readRulesDocument(
  * Writes a ruleset to KV saker_rules, as `saker ctl rules put` does through
  * the control service: engines watching the key hot-swap to it.
  */
-export async function putRuleset(kv: KvStore, doc: RulesetDocument, signingKey?: KeyObject): Promise<number> {
+async function putRuleset(kv: KvStore, doc: RulesetDocument, signingKey?: KeyObject): Promise<number> {
   return kv.put(RULESET_KEY, encodeRulesetDocument(signedIfKey(doc, signingKey)));
 }
 
 /** The subject an event is published on. */
-export function eventSubject(event: SakerEvent, hostname: string): string {
+function eventSubject(event: SakerEvent, hostname: string): string {
   return event.source === 'syscall'
     ? SUBJECTS.syscallEvents(toToken(event.hostname ?? hostname))
     : SUBJECTS.k8sAuditEvents;
@@ -345,7 +345,7 @@ export function formatStdoutLine(data: Uint8Array, format: AlertFormatView): str
  * The sinks' stdout output, written through the command's Io (so it shares
  * stdout's backpressure) and counted in `saker_stdout_alerts_total`.
  */
-export class IoStdoutOutput implements Output {
+class IoStdoutOutput implements Output {
   readonly name = 'stdout';
   printed = 0;
   readonly #format: AlertFormat;
@@ -374,12 +374,7 @@ export class IoStdoutOutput implements Output {
  * syslog(3) drops the alerts silently there, and retrying them would only hold
  * up every shutdown.
  */
-export function runOutputs(
-  config: SakerConfig,
-  stdout: Output,
-  io: Io,
-  devLog = '/dev/log',
-): OutputSettings[] {
+function runOutputs(config: SakerConfig, stdout: Output, io: Io, devLog = '/dev/log'): OutputSettings[] {
   return falcoOutputsFromConfig(outputsView(config), sinksView(config).outputs, {
     devLog,
     notice: (m) => io.err(`saker: ${m}\n`),
@@ -392,7 +387,7 @@ export function runOutputs(
  * Watches rules files and directories (their parent directories, since
  * editors replace files) and calls `onChange` once per burst of changes.
  */
-export function watchRulesPaths(paths: readonly string[], onChange: () => void, io: Io): () => void {
+function watchRulesPaths(paths: readonly string[], onChange: () => void, io: Io): () => void {
   const watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | undefined;
   const fire = (): void => {
@@ -525,12 +520,8 @@ ${AUDIT_RUN_HELP}  -h, --help               show this help
 
     const stop = shutdownSignal(io, 'saker');
     const tracing = await initTelemetry({
-      serviceName: 'saker',
+      ...tracingInitConfig('saker', config.telemetry.tracing),
       instanceId: config.hostname,
-      ...(config.telemetry.tracingEndpoint === null
-        ? {}
-        : { tracingEndpoint: config.telemetry.tracingEndpoint }),
-      sampleRatio: config.telemetry.sampleRatio,
     });
     try {
       return await runEmbedded(config, io, stop.signal, {
@@ -655,6 +646,8 @@ async function runEmbedded(
         {
           bus,
           listen: config.control.listen,
+          // Refuses what the engines would refuse (effectiveRuleset of @saker/rules).
+          appendOutput: config.appendOutput,
           ...(config.control.tls === null
             ? {}
             : {

@@ -94,7 +94,7 @@ export async function standalone(
   }
 }
 
-export const engineCommand: Command = {
+const engineCommand: Command = {
   name: 'engine',
   summary: 'run the rule engine alone, against NATS',
   help: `Usage: saker engine --nats URL [--config saker.yaml] [-r FILE|DIR ...]
@@ -160,7 +160,7 @@ ${COMMON_HELP}`,
   },
 };
 
-export const controlCommand: Command = {
+const controlCommand: Command = {
   name: 'control',
   summary: 'run the control API (gRPC RuleService) alone, against NATS',
   help: `Usage: saker control --nats URL [--config saker.yaml] [--listen HOST:PORT]
@@ -188,6 +188,8 @@ ${COMMON_HELP}`,
         {
           bus,
           listen: config.control.listen,
+          // Refuses what the engines would refuse (effectiveRuleset of @saker/rules).
+          appendOutput: config.appendOutput,
           ...(tls === null
             ? {}
             : {
@@ -218,7 +220,7 @@ ${COMMON_HELP}`,
   },
 };
 
-export const sensorCommand: Command = {
+const sensorCommand: Command = {
   name: 'sensor',
   summary: 'run the eBPF sensor alone (root), publishing to NATS',
   help: `Usage: saker sensor --nats URL [--config saker.yaml] [--syscalls a,b,...]

@@ -9,16 +9,16 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Bus } from '@saker/bus';
 import type { MetricsRegistry } from '@saker/telemetry';
 
-export type ClusterLogLevel = 'info' | 'warn' | 'error';
+type ClusterLogLevel = 'info' | 'warn' | 'error';
 /** Where cluster mode says what happened. Injected, so tests and `saker run` choose. */
 export type ClusterLogger = (level: ClusterLogLevel, message: string) => void;
 
-export const stderrClusterLogger: ClusterLogger = (level, message) => {
+const stderrClusterLogger: ClusterLogger = (level, message) => {
   process.stderr.write(`enrich(cluster): ${level}: ${message}\n`);
 };
 
-export const DEFAULT_LEASE_TTL_MS = 5000;
-export const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
+const DEFAULT_LEASE_TTL_MS = 5000;
+const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
 
 export interface ClusterEnrichOptions {
   /** A connected bus. The service does not close it. */

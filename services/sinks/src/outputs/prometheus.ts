@@ -1,3 +1,4 @@
+import { boolean, field, stringList } from '@saker/config';
 /**
  * Prometheus: the `falco_events` counter, as falcosidekick exposes it,
  * registered on the sinks service's metrics registry (scraped with the
@@ -18,6 +19,8 @@
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import type { Counter, MetricsRegistry } from '@saker/telemetry';
+import { SinksOptionsError } from '../errors.js';
+import { sidekickOutput } from '../sidekick/descriptor.js';
 import { sanitizeLabelName } from './alertmanager.js';
 import type { Output } from './output.js';
 
@@ -32,11 +35,11 @@ export interface PrometheusOutputOptions {
 }
 
 /** Default cap on `falco_events` label sets. */
-export const DEFAULT_MAX_SERIES = 10_000;
+const DEFAULT_MAX_SERIES = 10_000;
 /** Longest label value kept; longer ones are cut (a cmdline as a label). */
-export const MAX_LABEL_VALUE = 256;
+const MAX_LABEL_VALUE = 256;
 /** What a content label reads on the series that counts alerts past the cap. */
-export const OVERFLOW_LABEL = '_overflow_';
+const OVERFLOW_LABEL = '_overflow_';
 /** Labels that do not come from alert content, kept on the overflow series. */
 const FIXED_LABELS: ReadonlySet<string> = new Set(['priority', 'priority_raw']);
 
@@ -113,3 +116,20 @@ export class PrometheusOutput implements Output {
 
   async close(): Promise<void> {}
 }
+
+/** `sinks.sidekick.prometheus`: on with `enabled: true`; counted in the service's registry. */
+export const prometheusSidekick = sidekickOutput({
+  name: 'prometheus',
+  concurrency: 1,
+  fields: { enabled: field(boolean(), false), extralabels: field(stringList(), []) },
+  enabled: (c) => c.enabled,
+  create: (c, ctx) => {
+    if (ctx.metrics === undefined) {
+      throw new SinksOptionsError(
+        'sinks.sidekick.prometheus.enabled',
+        "needs the service's metrics registry",
+      );
+    }
+    return new PrometheusOutput({ registry: ctx.metrics, extraLabels: c.extralabels });
+  },
+});

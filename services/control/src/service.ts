@@ -86,7 +86,7 @@ function describeSelector(sel: RuleSelector): string {
  * subject CN under mTLS, else the bearer token's holder, else the peer
  * address (an unauthenticated caller, on loopback only).
  */
-export function callerIdentity(call: ServerUnaryCall<unknown, unknown>, tokenChecked: boolean): string {
+function callerIdentity(call: ServerUnaryCall<unknown, unknown>, tokenChecked: boolean): string {
   const cert = call.getAuthContext().sslPeerCertificate;
   const cn = cert?.subject?.CN;
   const name = Array.isArray(cn) ? cn.join(',') : cn;

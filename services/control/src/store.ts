@@ -52,7 +52,7 @@ export function summarize(revision: number, doc: RulesetDocument, load: LoadResu
   };
 }
 
-export function encodeChecked(doc: RulesetDocument): Uint8Array {
+function encodeChecked(doc: RulesetDocument): Uint8Array {
   const data = encodeRulesetDocument(doc);
   if (data.byteLength > MAX_DOCUMENT_BYTES) {
     throw new RpcError(

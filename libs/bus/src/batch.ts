@@ -30,7 +30,7 @@ import {
   type SharedPart,
   parseEvent,
 } from '@saker/events';
-import { InvalidBatchEventError } from './errors.js';
+import { InvalidBatchEventError, NoStreamError } from './errors.js';
 import { HEADERS } from './subjects.js';
 import type { Bus, BusHeaders } from './transport.js';
 
@@ -459,6 +459,27 @@ function positive(name: string, value: number): number {
  * server to have read it (flush): the wait is what makes maxInFlight a real
  * bound on what is queued in the client.
  */
+/**
+ * Sends each batch into the stream that captures `subject` and waits for it
+ * to be stored (SAKER_AUDIT for audit batches): a batch counts as published
+ * only once stored. When no stream captures the subject, falls back to
+ * busBatchSender's publish and flush.
+ */
+export function busDurableBatchSender(
+  bus: Pick<Bus, 'publish' | 'flush' | 'publishDurable'>,
+  subject: string,
+): BatchSender {
+  const core = busBatchSender(bus, subject);
+  return async (batch) => {
+    try {
+      await bus.publishDurable(subject, batch.data, { headers: batchHeaders(batch.count, batch.codec) });
+    } catch (err) {
+      if (!(err instanceof NoStreamError)) throw err;
+      await core(batch);
+    }
+  };
+}
+
 export function busBatchSender(bus: Pick<Bus, 'publish' | 'flush'>, subject: string): BatchSender {
   return async (batch) => {
     bus.publish(subject, batch.data, batchHeaders(batch.count, batch.codec));

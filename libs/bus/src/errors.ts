@@ -25,6 +25,7 @@ export type BusOperation =
   | 'kv.keys'
   | 'kv.watch'
   | 'stream.ensure'
+  | 'stream.info'
   | 'stream.publish'
   | 'consumer.ensure'
   | 'consumer.consume'
@@ -168,6 +169,27 @@ export class KvRevisionMismatchError extends BusError {
     this.bucket = bucket;
     this.key = key;
     this.expectedRevision = expectedRevision;
+  }
+}
+
+/**
+ * The server refused: this connection's NATS user may not publish to, or
+ * subscribe on, `subject` (docs/security.md has the permission map).
+ */
+export class BusPermissionError extends BusError {
+  override readonly name = 'BusPermissionError';
+  readonly subject: string;
+  /** What was refused: a publish (requests and JetStream calls included) or a subscription. */
+  readonly refused: 'publish' | 'subscribe';
+  constructor(
+    operation: BusOperation,
+    refused: 'publish' | 'subscribe',
+    subject: string,
+    options?: { cause?: unknown },
+  ) {
+    super(operation, `${operation}: permission denied to ${refused} ${subject}`, options);
+    this.subject = subject;
+    this.refused = refused;
   }
 }
 

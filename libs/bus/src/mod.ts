@@ -30,6 +30,7 @@ export {
   BusClosedError,
   BusConnectionError,
   BusError,
+  BusPermissionError,
   BusTimeoutError,
   BusTransportError,
   ConfigConflictError,
@@ -73,6 +74,7 @@ export {
   EventBatcher,
   batchHeaders,
   busBatchSender,
+  busDurableBatchSender,
   decodeBatch,
   encodeBatch,
 } from './batch.js';
@@ -82,3 +84,14 @@ export type { MemoryBusOptions } from './memory/bus.js';
 export { MemoryBus } from './memory/bus.js';
 export type { NatsBusOptions } from './nats/bus.js';
 export { NatsBus, connectNats } from './nats/bus.js';
+export type { NatsAuthFiles, NatsTlsFiles } from './nats/auth.js';
+export { NatsSecurityConfigError, redactNatsUrl, splitUrlCredentials } from './nats/auth.js';
+export type { NatsPermissions, NatsUserEntry, SakerService } from './permissions.js';
+export {
+  SAKER_SERVICES,
+  natsAuthorizationBlock,
+  natsInboxPrefix,
+  natsPermissions,
+} from './permissions.js';
+export type { StreamLimits, StreamLimitsByName } from './stream-limits.js';
+export { DEFAULT_STREAM_LIMITS, withStreamLimits } from './stream-limits.js';

@@ -118,6 +118,8 @@ export interface StreamOptions {
   storage?: 'file' | 'memory';
   /** Window for `msgId` de-duplication. Default 2 minutes. */
   duplicateWindowMs?: number;
+  /** Copies kept in a NATS cluster (R3: three servers). Set when the stream is made. Default 1; the in-memory bus ignores it. */
+  replicas?: number;
 }
 
 export interface StreamInfo {
@@ -125,6 +127,14 @@ export interface StreamInfo {
   readonly subjects: readonly string[];
   readonly messages: number;
   readonly lastSequence: number;
+  /** Bytes stored now. */
+  readonly bytes: number;
+  /** The stream's limits; null: unlimited. */
+  readonly limits: {
+    readonly maxBytes: number | null;
+    readonly maxAgeMs: number | null;
+    readonly maxMessages: number | null;
+  };
 }
 
 export interface PublishDurableOptions {
@@ -229,6 +239,8 @@ export interface Bus extends AsyncDisposable {
 
   /** Creates the stream, or updates its subjects and limits when it exists. */
   stream(name: string, subjects: readonly string[], options?: StreamOptions): Promise<StreamInfo>;
+  /** The stream's state and limits. StreamNotFoundError when it is absent. */
+  streamInfo(name: string): Promise<StreamInfo>;
   /** Publishes into a stream and waits for it to be stored. NoStreamError when no stream captures it. */
   publishDurable(subject: string, data: Uint8Array, options?: PublishDurableOptions): Promise<PublishAck>;
   /** Creates (or updates) the durable and starts its feed. StreamNotFoundError when the stream is absent. */

@@ -69,6 +69,51 @@ export interface ProgramOutputConfig {
 export interface NatsConfig {
   /** `nats://host:4222` (several separated by commas); null runs the bus in memory, in one process. */
   readonly url: string | null;
+  /** TLS towards NATS (absolute paths; null: not set). */
+  readonly tls: {
+    readonly ca: string | null;
+    readonly cert: string | null;
+    readonly key: string | null;
+  };
+  /** One way to authenticate; secrets are files (Kubernetes Secrets mount as files). */
+  readonly auth: {
+    readonly credsFile: string | null;
+    readonly nkeySeedFile: string | null;
+    readonly user: string | null;
+    readonly passwordFile: string | null;
+    readonly tokenFile: string | null;
+  };
+  /** Prefix of reply subjects (`_INBOX_<service>` with the permission map, docs/security.md); null: nats.js's `_INBOX`. */
+  readonly inboxPrefix: string | null;
+  /** Where alerts NATS did not take wait for it (engine), and the most bytes they may fill. */
+  readonly spool: { readonly dir: string | null; readonly maxBytes: number };
+}
+
+/** Limits of one stream: when full, the oldest messages go (and the engine alerts before). */
+export interface StreamLimitsConfig {
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  /** Fill level (bytes / max_bytes) at which the internal alert fires. */
+  readonly alertRatio: number;
+  /** Copies in a NATS cluster (3 for R3), applied when the stream is made. */
+  readonly replicas: number;
+}
+
+/** `rulesets:` signing of the rulesets control writes, and what engines trust. */
+export interface RulesetsConfig {
+  /** Control signs every revision with this Ed25519 private key (PEM file); null: unsigned. */
+  readonly signingKey: string | null;
+  /** Engines accept only revisions signed by one of these public keys (PEM files); empty: not checked. */
+  readonly trustedKeys: readonly string[];
+  /** An internal alert fires when the enabled rules drop by more than this share (or to zero). */
+  readonly dropAlertShare: number;
+}
+
+/** `streams:` the limits of Saker's JetStream streams. */
+export interface StreamsConfig {
+  readonly alerts: StreamLimitsConfig;
+  readonly audit: StreamLimitsConfig;
+  readonly deadletter: StreamLimitsConfig;
 }
 
 export interface EngineConfig {
@@ -238,6 +283,8 @@ export interface SakerConfig {
   /** The `hostname` of every alert. */
   readonly hostname: string;
   readonly nats: NatsConfig;
+  readonly streams: StreamsConfig;
+  readonly rulesets: RulesetsConfig;
   readonly engine: EngineConfig;
   readonly control: ControlConfig;
   readonly telemetry: TelemetryConfig;
@@ -403,6 +450,32 @@ function socketPath(): Schema<string> {
   });
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** One stream's `max_bytes`, `max_age_ms` and `alert_ratio`. */
+function streamLimits(maxBytes: number, maxAgeMs: number) {
+  return section({
+    max_bytes: field(number({ integer: true, min: 1024 }), maxBytes),
+    max_age_ms: field(number({ integer: true, min: 1000 }), maxAgeMs),
+    alert_ratio: field(number({ min: 0, max: 1 }), 0.8),
+    replicas: field(number({ integer: true, min: 1, max: 5 }), 1),
+  });
+}
+
+/** A subject prefix for replies: tokens of [A-Za-z0-9_-], dot-separated. */
+function inboxPrefix(): Schema<string> {
+  return map(string(), (value, node, path) => {
+    if (!/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/.test(value)) {
+      throw new ConfigError(
+        path,
+        `expected a subject prefix like _INBOX_engine, got ${JSON.stringify(value)}`,
+        node.origin,
+      );
+    }
+    return value;
+  });
+}
+
 function enrichSection(path: Schema<string>) {
   const ms = (min: number) => number({ integer: true, min });
   return section({
@@ -482,7 +555,36 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       append_output: field(appendOutputSchema(), defaultAppendOutput),
       // Saker's own.
       hostname: field(string(), hostDefault),
-      nats: section({ url: field(nullable(natsUrl()), null) }),
+      nats: section({
+        url: field(nullable(natsUrl()), null),
+        tls: section({
+          ca: field(nullable(path), null),
+          cert: field(nullable(path), null),
+          key: field(nullable(path), null),
+        }),
+        auth: section({
+          creds_file: field(nullable(path), null),
+          nkey_seed_file: field(nullable(path), null),
+          user: field(nullable(string()), null),
+          password_file: field(nullable(path), null),
+          token_file: field(nullable(path), null),
+        }),
+        inbox_prefix: field(nullable(inboxPrefix()), null),
+        spool: section({
+          dir: field(nullable(path), null),
+          max_bytes: field(number({ integer: true, min: 0 }), 64 * 1024 * 1024),
+        }),
+      }),
+      streams: section({
+        alerts: streamLimits(1024 ** 3, 7 * DAY_MS),
+        audit: streamLimits(1024 ** 3, DAY_MS),
+        deadletter: streamLimits(256 * 1024 ** 2, 14 * DAY_MS),
+      }),
+      rulesets: section({
+        signing_key: field(nullable(path), null),
+        trusted_keys: field(list(path), []),
+        drop_alert_share: field(number({ min: 0.01, max: 1 }), 0.5),
+      }),
       engine: section(
         {
           replicas: field(number({ integer: true, min: 1, max: 64 }), 1),
@@ -658,7 +760,15 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     programOutput: raw.programOutput,
     appendOutput: raw.appendOutput,
     hostname: raw.hostname,
-    nats: raw.nats,
+    nats: {
+      url: raw.nats.url,
+      tls: raw.nats.tls,
+      auth: raw.nats.auth,
+      inboxPrefix: raw.nats.inboxPrefix,
+      spool: raw.nats.spool,
+    },
+    streams: raw.streams,
+    rulesets: raw.rulesets,
     engine: {
       replicas: raw.engine.replicas,
       queueGroup: raw.engine.queueGroup,

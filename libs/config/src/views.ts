@@ -13,12 +13,14 @@ import type {
   EnrichNodeConfig,
   FileOutputConfig,
   HttpOutputConfig,
+  NatsConfig,
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,
   SinkOutputConfig,
   SinkOutputName,
   SinksInputAuthConfig,
+  StreamLimitsConfig,
   TelemetryConfig,
 } from './config.js';
 import type { ConfigSection } from './section.js';
@@ -26,6 +28,14 @@ import type { ConfigSection } from './section.js';
 export interface BusView {
   /** null: the in-memory bus (one process). */
   readonly url: string | null;
+  /** The rest is what connectBus (@saker/bus NatsBusOptions) takes, by the same names. */
+  readonly tls: NatsConfig['tls'];
+  readonly auth: NatsConfig['auth'];
+  readonly inboxPrefix?: string;
+  /** Limits by stream name (SAKER_ALERTS, SAKER_AUDIT, SAKER_DEADLETTER). */
+  readonly streamLimits: Readonly<
+    Record<string, { readonly maxBytes: number; readonly maxAgeMs: number; readonly replicas: number }>
+  >;
 }
 
 export interface RulesView {
@@ -83,7 +93,22 @@ export interface TelemetryView extends TelemetryConfig {
 }
 
 export function busView(c: SakerConfig): BusView {
-  return { url: c.nats.url };
+  const limits = (l: StreamLimitsConfig) => ({
+    maxBytes: l.maxBytes,
+    maxAgeMs: l.maxAgeMs,
+    replicas: l.replicas,
+  });
+  return {
+    url: c.nats.url,
+    tls: c.nats.tls,
+    auth: c.nats.auth,
+    ...(c.nats.inboxPrefix === null ? {} : { inboxPrefix: c.nats.inboxPrefix }),
+    streamLimits: {
+      SAKER_ALERTS: limits(c.streams.alerts),
+      SAKER_AUDIT: limits(c.streams.audit),
+      SAKER_DEADLETTER: limits(c.streams.deadletter),
+    },
+  };
 }
 
 export function rulesView(c: SakerConfig): RulesView {

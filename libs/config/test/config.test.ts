@@ -281,7 +281,7 @@ describe('environment overrides', () => {
     assert.equal(c.telemetry.tracing.sampleRatio, 0.5);
     assert.equal(c.telemetry.listen, '127.0.0.1:8765');
     assert.deepEqual(c.rulesFiles, ['/a.yaml', '/b.yaml']);
-    assert.deepEqual(busView(c), { url: 'nats://127.0.0.1:4222' });
+    assert.equal(busView(c).url, 'nats://127.0.0.1:4222');
   });
 
   it('a bad value or an unknown key names the variable', () => {

@@ -59,9 +59,19 @@ export {
 } from './loader/load.js';
 export type { AppendOutputResult, RuleSelector } from './loader/ruleset.js';
 export { Ruleset } from './loader/ruleset.js';
-export type { RulesetDocument, RulesetSelection } from './ruleset-doc.js';
 export type { EffectiveRuleset, EffectiveRulesetOptions } from './effective-ruleset.js';
 export { effectiveRuleset, firstLoadError } from './effective-ruleset.js';
+export type { RulesetDocument, RulesetSelection, RulesetSignature } from './ruleset-doc.js';
+export type { RulesetVerdict } from './ruleset-signing.js';
+export {
+  RulesetKeyError,
+  readRulesetSigningKey,
+  readRulesetVerifyKey,
+  rulesetKeyId,
+  rulesetSignedBytes,
+  signRulesetDocument,
+  verifyRulesetDocument,
+} from './ruleset-signing.js';
 export {
   RULESET_KEY,
   RulesetDocumentError,

@@ -19,6 +19,16 @@ export interface RulesetDocument {
   readonly comment?: string;
   /** RFC 3339 time of the write. */
   readonly updatedAt: string;
+  /** Control's Ed25519 signature over the rest (ruleset-signing.ts); absent: unsigned. */
+  readonly signature?: RulesetSignature;
+}
+
+export interface RulesetSignature {
+  readonly alg: 'ed25519';
+  /** rulesetKeyId() of the signing key. */
+  readonly keyId: string;
+  /** The signature, base64. */
+  readonly value: string;
 }
 
 export interface RulesetSelection {
@@ -101,6 +111,13 @@ export function decodeRulesetDocument(data: Uint8Array): RulesetDocument {
       throw new RulesetDocumentError(`$.${k}`, 'expected a string');
   }
   if (typeof o.updatedAt !== 'string') throw new RulesetDocumentError('$.updatedAt', 'expected a string');
+  if (o.signature !== undefined) {
+    const sig = record(o.signature, '$.signature');
+    if (sig.alg !== 'ed25519') throw new RulesetDocumentError('$.signature.alg', 'expected "ed25519"');
+    for (const k of ['keyId', 'value'] as const) {
+      if (typeof sig[k] !== 'string') throw new RulesetDocumentError(`$.signature.${k}`, 'expected a string');
+    }
+  }
   return o as unknown as RulesetDocument;
 }
 

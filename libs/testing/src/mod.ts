@@ -30,6 +30,8 @@ export {
   selectRuntime,
   startNatsServer,
 } from './nats-server.js';
+export type { NatsClusterHandle, NatsClusterOptions, NatsClusterServer } from './nats-cluster.js';
+export { startNatsCluster } from './nats-cluster.js';
 export type {
   BusyboxImage,
   BusyboxImageOptions,

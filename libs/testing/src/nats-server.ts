@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, type FSWatcher, accessSync, watch } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,12 @@ export interface NatsServerOptions {
   jetstream?: boolean;
   /** Path of the nats-server binary. Default: $NATS_SERVER_BIN, else /usr/bin/nats-server, else `nats-server` on PATH. */
   binary?: string;
+  /**
+   * A nats-server configuration file's text (authorization, TLS, …), written
+   * to the server's temp dir and passed with `-c`. The harness's own flags
+   * (port, address, ports file, JetStream store) still win.
+   */
+  config?: string;
   /** Extra command-line arguments, appended after the harness's own. */
   args?: readonly string[];
   /** How long to wait for the ports file before giving up. Default 15 s. */
@@ -63,6 +69,7 @@ export class NatsServerStartError extends Error {
 
 interface ResolvedOptions {
   jetstream: boolean;
+  config: string | undefined;
   binary: string | undefined;
   args: readonly string[];
   startTimeoutMs: number;
@@ -79,6 +86,7 @@ function resolveOptions(options: NatsServerOptions): ResolvedOptions {
   }
   return {
     jetstream: options.jetstream ?? false,
+    config: options.config,
     binary: options.binary ?? findBinary(),
     args: options.args ?? [],
     startTimeoutMs: options.startTimeoutMs ?? 15_000,
@@ -196,7 +204,13 @@ async function startProcess(binary: string, opts: ResolvedOptions): Promise<Nats
     );
   }
   const dir = await mkdtemp(join(tmpdir(), 'saker-nats-'));
-  const args = ['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir];
+  const args: string[] = [];
+  if (opts.config !== undefined) {
+    const file = join(dir, 'server.conf');
+    await writeFile(file, opts.config, { mode: 0o600 });
+    args.push('-c', file);
+  }
+  args.push('-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir);
   if (opts.jetstream) args.push('-js', '--store_dir', join(dir, 'store'));
   args.push(...opts.args);
 
@@ -254,7 +268,7 @@ async function startProcess(binary: string, opts: ResolvedOptions): Promise<Nats
  * writes that file once its listeners are up, so it is the readiness signal. The
  * wait is raced against the process exiting (or failing to spawn) and a deadline.
  */
-function waitForPortsFile(
+export function waitForPortsFile(
   child: ChildProcess,
   dir: string,
   timeoutMs: number,
@@ -339,7 +353,7 @@ export function parsePortsFile(text: string): string | undefined {
   const nats: unknown = (value as Record<string, unknown>).nats;
   if (!Array.isArray(nats)) return undefined;
   const first: unknown = nats[0];
-  return typeof first === 'string' && first.startsWith('nats://') ? first : undefined;
+  return typeof first === 'string' && /^(?:nats|tls):\/\//.test(first) ? first : undefined;
 }
 
 // --- container runtime (testcontainers, loaded only when selected) ---------
@@ -386,6 +400,9 @@ async function startContainer(opts: ResolvedOptions): Promise<NatsServerHandle> 
   }
   if (!isTestcontainersModule(mod)) {
     throw new NatsServerStartError('the "testcontainers" package does not export GenericContainer/Wait', {});
+  }
+  if (opts.config !== undefined) {
+    throw new NatsServerStartError('a configuration file (`config`) needs the local nats-server binary', {});
   }
   const command = opts.jetstream ? ['-js', ...opts.args] : [...opts.args];
   let started: StartedContainerLike;

@@ -107,7 +107,8 @@ describe('saker ctl (plaintext, loopback)', () => {
     const put = await saker(['ctl', 'rules', 'put', join(dir, 'rules.d'), ...addr(), '--comment', 'initial']);
     assert.equal(put.code, 0, put.stderr);
     assert.match(put.stdout, /^revision \d+: 3 rules \(3 enabled\) from 2 files/);
-    assert.match(put.stdout, /\(initial\)/);
+    // The author is who authenticated; what the client said is kept, marked, in the comment.
+    assert.match(put.stdout, / by unauthenticated:127\.0\.0\.1 \((\[claimed author: [^\]]+\] )?initial\)/);
 
     const list = await saker(['ctl', 'rules', 'list', ...addr()]);
     assert.equal(list.code, 0, list.stderr);

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Bus } from '@saker/bus';
 import type { AppendOutputEntry } from '@saker/rules';
@@ -45,6 +46,8 @@ export interface ControlOptions {
   readonly conflictRetries?: number;
   /** Largest request or response message. Default 16 MiB (a ruleset travels whole). */
   readonly maxMessageBytes?: number;
+  /** Ed25519 key every revision written is signed with (engines given its public key check it). Default none. */
+  readonly signingKey?: KeyObject;
   /**
    * The engines' Falco `append_output` (saker.yaml): a put whose effective
    * ruleset (effectiveRuleset of @saker/rules) the engines would refuse is
@@ -71,6 +74,7 @@ export interface ResolvedControlOptions {
   readonly conflictRetries: number;
   readonly appendOutput: readonly AppendOutputEntry[];
   readonly maxMessageBytes: number;
+  readonly signingKey: KeyObject | null;
 }
 
 /** An option that cannot work; `option` names it. Thrown by start() before anything listens. */
@@ -101,6 +105,17 @@ export function parseHostPort(value: string, option: string): { host: string; po
     throw new ControlConfigError(option, `${JSON.stringify(host)} in brackets is not an IPv6 address`);
   }
   return { host, port };
+}
+
+function signingKey(key: KeyObject | undefined): KeyObject | null {
+  if (key === undefined) return null;
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') {
+    throw new ControlConfigError(
+      'signingKey',
+      `expected an Ed25519 private key, got a ${key.asymmetricKeyType ?? key.type} ${key.type} key`,
+    );
+  }
+  return key;
 }
 
 function positive(value: number | undefined, fallback: number, option: string): number {
@@ -172,5 +187,6 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
     conflictRetries: Math.floor(positive(options.conflictRetries, 10, 'conflictRetries')),
     appendOutput: [...(options.appendOutput ?? [])],
     maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
+    signingKey: signingKey(options.signingKey),
   };
 }

@@ -68,7 +68,7 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
   if (warning !== undefined) process.emitWarning(warning, 'SakerSecurityWarning');
   const proto = loadRulesProto();
   const definition = proto.saker.v1.RuleService.service;
-  const store = await RulesetStore.open(o.bus);
+  const store = await RulesetStore.open(o.bus, o.signingKey);
   const rules = createRuleService({
     store,
     token: o.token === null ? null : new TokenCheck(o.token),

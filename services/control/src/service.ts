@@ -33,7 +33,7 @@ import type { SelectRulesResponse } from './gen/saker/v1/SelectRulesResponse.js'
 import type { ValidateRulesetResponse } from './gen/saker/v1/ValidateRulesetResponse.js';
 import type { WatchRulesetsRequest__Output } from './gen/saker/v1/WatchRulesetsRequest.js';
 import { LOAD_RESULTS_TRAILER } from './proto.js';
-import { type RulesetStore, encodeChecked, summarize } from './store.js';
+import { type RulesetStore, summarize } from './store.js';
 
 /**
  * Budget for that trailer. HTTP/2 peers cap a header block (Node's default
@@ -79,6 +79,22 @@ function describeSelector(sel: RuleSelector): string {
   if (sel.substring !== undefined) parts.push(`substring ${JSON.stringify(sel.substring)}`);
   if (sel.tags !== undefined) parts.push(`tags ${sel.tags.map((t) => JSON.stringify(t)).join(', ')}`);
   return parts.join(' and ');
+}
+
+/**
+ * Who made a call, as far as the server can tell: the client certificate's
+ * subject CN under mTLS, else the bearer token's holder, else the peer
+ * address (an unauthenticated caller, on loopback only).
+ */
+function callerIdentity(call: ServerUnaryCall<unknown, unknown>, tokenChecked: boolean): string {
+  const cert = call.getAuthContext().sslPeerCertificate;
+  const cn = cert?.subject?.CN;
+  const name = Array.isArray(cn) ? cn.join(',') : cn;
+  if (name !== undefined && name !== '') return `mtls:${name}`;
+  if (tokenChecked) return 'token';
+  // The peer's address without its (ephemeral) port.
+  const peer = call.getPeer().replace(/:\d+$/, '');
+  return `unauthenticated:${peer}`;
 }
 
 export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
@@ -143,24 +159,33 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
     return encoded;
   }
 
+  /**
+   * The next document. `author` is who authenticated (callerIdentity), never
+   * what the client claims; a claimed author that differs is kept, marked as
+   * such, at the front of the comment.
+   */
   function newDoc(
     base: Pick<RulesetDocument, 'files' | 'selections'>,
     req: { author: string; comment: string },
+    identity: string,
   ): RulesetDocument {
     const doc: { -readonly [K in keyof RulesetDocument]: RulesetDocument[K] } = {
       format: 1,
       files: base.files,
       selections: base.selections,
       updatedAt: new Date().toISOString(),
+      author: identity,
     };
-    if (req.author !== '') doc.author = req.author;
-    if (req.comment !== '') doc.comment = req.comment;
+    const claimed = req.author !== '' && req.author !== identity ? `[claimed author: ${req.author}] ` : '';
+    const comment = `${claimed}${req.comment}`;
+    if (comment !== '') doc.comment = comment;
     return doc;
   }
 
   async function select(
     action: 'enable' | 'disable',
     req: SelectRulesRequest__Output,
+    identity: string,
   ): Promise<SelectRulesResponse> {
     const selector = toRuleSelector(req.selector, 'selector');
     const expected = expectedRevisionOf(req);
@@ -176,6 +201,7 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
         const doc = newDoc(
           { files: current.doc.files, selections: [...current.doc.selections, { action, selector }] },
           req,
+          identity,
         );
         return { doc, result: { matched, load: loadRulesetDocument(doc) } };
       },
@@ -250,6 +276,7 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
       const doc = newDoc(
         { files: toRuleTexts(req.files, true), selections: toSelections(req.selections) },
         { author: '', comment: '' },
+        '',
       );
       const eff = effectiveRuleset(doc, { appendOutput: deps.appendOutput });
       const load = eff.load;
@@ -261,10 +288,11 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
       };
     }),
 
-    PutRuleset: unary(async (req) => {
+    PutRuleset: unary(async (req, call) => {
       const doc = newDoc(
         { files: toRuleTexts(req.files, true), selections: toSelections(req.selections) },
         req,
+        callerIdentity(call, deps.token !== null),
       );
       const expected = expectedRevisionOf(req);
       // What the engines compile (effectiveRuleset): a ruleset they would refuse is refused here.
@@ -277,15 +305,15 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
           `files: the engines would refuse this ruleset: append_output: ${eff.error}; nothing was written`,
         );
       }
-      const revision = await store.write(encodeChecked(doc), expected);
+      const revision = await store.write(store.seal(doc), expected);
       return {
         revision: summarize(revision, doc, load),
         results: load.results.map((r) => loadResultMsg(r, { warnings: true })),
       };
     }),
 
-    EnableRules: unary((req) => select('enable', req)),
-    DisableRules: unary((req) => select('disable', req)),
+    EnableRules: unary((req, call) => select('enable', req, callerIdentity(call, deps.token !== null))),
+    DisableRules: unary((req, call) => select('disable', req, callerIdentity(call, deps.token !== null))),
 
     WatchRulesets: (call) => {
       watch(call).catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { BUCKETS, type Bus, KvRevisionMismatchError, type KvStore, type KvWatch } from '@saker/bus';
 import {
@@ -7,6 +8,7 @@ import {
   decodeRulesetDocument,
   encodeRulesetDocument,
   loadRulesetDocument,
+  signRulesetDocument,
 } from '@saker/rules';
 import { RpcError } from './errors.js';
 import type { RulesetRevision } from './gen/saker/v1/RulesetRevision.js';
@@ -50,7 +52,7 @@ export function summarize(revision: number, doc: RulesetDocument, load: LoadResu
   };
 }
 
-export function encodeChecked(doc: RulesetDocument): Uint8Array {
+function encodeChecked(doc: RulesetDocument): Uint8Array {
   const data = encodeRulesetDocument(doc);
   if (data.byteLength > MAX_DOCUMENT_BYTES) {
     throw new RpcError(
@@ -63,15 +65,26 @@ export function encodeChecked(doc: RulesetDocument): Uint8Array {
 
 export class RulesetStore {
   readonly #kv: KvStore;
+  readonly #signingKey: KeyObject | null;
   readonly #compiled = new Map<number, CompiledRuleset>();
 
-  private constructor(kv: KvStore) {
+  private constructor(kv: KvStore, signingKey: KeyObject | null) {
     this.#kv = kv;
+    this.#signingKey = signingKey;
   }
 
-  /** Opens (creating if needed) the `saker_rules` bucket with the bus's defaults, as the engines do. */
-  static async open(bus: Bus): Promise<RulesetStore> {
-    return new RulesetStore(await bus.kv(BUCKETS.rules));
+  /**
+   * Opens (creating if needed) the `saker_rules` bucket with the bus's
+   * defaults, as the engines do. With `signingKey`, every document written is
+   * signed (libs/rules ruleset-signing.ts).
+   */
+  static async open(bus: Bus, signingKey: KeyObject | null = null): Promise<RulesetStore> {
+    return new RulesetStore(await bus.kv(BUCKETS.rules), signingKey);
+  }
+
+  /** The bytes to write for `doc`: signed when the store has a key, size-checked. */
+  seal(doc: RulesetDocument): Uint8Array {
+    return encodeChecked(this.#signingKey === null ? doc : signRulesetDocument(doc, this.#signingKey));
   }
 
   /** The current ruleset, or null before the first put (or after the key was deleted). */
@@ -130,7 +143,7 @@ export class RulesetStore {
       }
       const { doc, result } = change(this.compile(stored));
       try {
-        const revision = await this.#kv.update(RULESET_KEY, encodeChecked(doc), stored.revision);
+        const revision = await this.#kv.update(RULESET_KEY, this.seal(doc), stored.revision);
         return { revision, doc, result };
       } catch (err) {
         if (!(err instanceof KvRevisionMismatchError) || options.expected !== undefined) throw err;

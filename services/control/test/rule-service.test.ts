@@ -170,8 +170,9 @@ function ruleServiceSuite(backend: Backend): void {
       const rev = put.revision?.revision ?? 0;
       assert.ok(rev > 0);
       assert.equal(rev, await storedRevision());
-      assert.equal(put.revision?.author, 'alice');
-      assert.equal(put.revision?.comment, 'first');
+      // The author is who authenticated (here nobody, on loopback), never the client's claim.
+      assert.equal(put.revision?.author, 'unauthenticated:127.0.0.1');
+      assert.equal(put.revision?.comment, '[claimed author: alice] first');
       assert.equal(put.revision?.ruleCount, 3);
       assert.equal(put.revision?.enabledRuleCount, 3);
       assert.equal(put.revision?.fileCount, 2);
@@ -206,7 +207,7 @@ function ruleServiceSuite(backend: Backend): void {
         doc.files.map((f) => f.name),
         ['good.yaml', 'more.yaml'],
       );
-      assert.equal(doc.author, 'alice');
+      assert.equal(doc.author, 'unauthenticated:127.0.0.1');
     });
 
     test('an invalid ruleset is refused with its load results, and KV is unchanged', async () => {
@@ -261,7 +262,7 @@ function ruleServiceSuite(backend: Backend): void {
       const r1 = byName.revision?.revision ?? 0;
       assert.ok(r1 > r0);
       assert.equal(byName.revision?.enabledRuleCount, 2);
-      assert.equal(byName.revision?.author, 'bob');
+      assert.equal(byName.revision?.author, 'unauthenticated:127.0.0.1');
 
       const wild = await client.disableRules({ selector: { rule: 'Shell *' } });
       assert.deepEqual(wild.matched, ['Shell spawned', 'Shell in container']);
@@ -349,7 +350,7 @@ function ruleServiceSuite(backend: Backend): void {
       const next = await stream.next();
       seen.push(next.value?.revision ?? 0);
       assert.equal(next.value?.revision, put.revision?.revision);
-      assert.equal(next.value?.author, 'watcher');
+      assert.equal(next.value?.author, 'unauthenticated:127.0.0.1');
       assert.equal(next.value?.ruleCount, 1);
       // A refused put never shows up on the stream.
       await rejectsWith(

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { type Bus, connectBus } from '@saker/bus';
+import { BUCKETS, type Bus, connectBus } from '@saker/bus';
+import { RULESET_KEY, decodeRulesetDocument, verifyRulesetDocument } from '@saker/rules';
 import { isLoopbackHost } from '@saker/telemetry';
 import { type TestPki, makeTestPki } from '@saker/testing';
 import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
@@ -35,12 +37,17 @@ describe('mTLS: the service requires a client certificate from its CA', () => {
   let bus: Bus;
   let service: ControlService;
   const controller = new AbortController();
+  const signing = generateKeyPairSync('ed25519');
 
   before(async () => {
     pki = makeTestPki();
     bus = await connectBus({ memory: true });
     service = await start(
-      { bus, tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.caCert } },
+      {
+        bus,
+        tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.caCert },
+        signingKey: signing.privateKey,
+      },
       controller.signal,
     );
   });
@@ -58,10 +65,31 @@ describe('mTLS: the service requires a client certificate from its CA', () => {
       { address: service.address, tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey } },
       async (c) => {
         assert.equal(await c.health(), 'SERVING');
-        const put = await c.putRuleset({ files: [{ name: 'good.yaml', content: GOOD_RULES }] });
+        const put = await c.putRuleset({
+          files: [{ name: 'good.yaml', content: GOOD_RULES }],
+          author: 'mallory',
+        });
         assert.ok((put.revision?.revision ?? 0) > 0);
         assert.equal((await c.listRules()).rules.length, 2);
+        // The author is the certificate's subject, not the client's claim.
+        assert.equal(put.revision?.author, 'mtls:saker-test-client');
+        assert.match(put.revision?.comment ?? '', /^\[claimed author: mallory\]/);
+        const disabled = await c.disableRules({ selector: { rule: '*' } });
+        assert.equal(disabled.revision?.author, 'mtls:saker-test-client');
       },
+    );
+    // Every revision control writes is signed with its key.
+    const entry = await (await bus.kv(BUCKETS.rules)).get(RULESET_KEY);
+    assert.ok(entry);
+    const doc = decodeRulesetDocument(entry.value);
+    assert.deepEqual(verifyRulesetDocument(doc, [signing.publicKey]).ok, true);
+    assert.equal(doc.author, 'mtls:saker-test-client');
+  });
+
+  test('a signing key that is not an Ed25519 private key is refused at start', async () => {
+    await assert.rejects(
+      start({ bus, signingKey: signing.publicKey }, controller.signal),
+      (err: unknown) => err instanceof ControlConfigError && err.option === 'signingKey',
     );
   });
 

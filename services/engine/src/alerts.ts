@@ -26,6 +26,7 @@ import {
   toFalcoAlert,
 } from '@saker/rules';
 import type { EngineMetrics } from './metrics.js';
+import type { AlertSpool } from './spool.js';
 
 /** An alert ready to publish. */
 export interface OutgoingAlert {
@@ -119,34 +120,66 @@ export interface ReloadFailure {
   readonly json: AlertJsonOptions;
 }
 
+/** The rule name of the alert raised when a ruleset revision's signature is missing, foreign or wrong. */
+export const SIGNATURE_FAILURE_RULE = 'Saker internal: unsigned or foreign-signed ruleset refused';
+/** The rule name of the alert raised when the enabled rules drop to zero or by more than the configured share. */
+export const RULES_DROP_RULE = 'Saker internal: enabled rules dropped';
+/** The rule name of the alert raised when a stream nears its byte limit. */
+export const STREAM_FILL_RULE = 'Saker internal: stream near its limit';
+
+export interface InternalAlert {
+  readonly rule: string;
+  /** As Falco prints it. */
+  readonly priority: 'Critical' | 'Error' | 'Warning';
+  readonly text: string;
+  readonly fields: Readonly<Record<string, string | number>>;
+  /** The de-duplication id: the same condition seen by several replicas is stored once. */
+  readonly msgId: string;
+  readonly hostname: string;
+  readonly nowMs: number;
+  readonly json: AlertJsonOptions;
+}
+
+/** One of the engine's own alerts (source `internal`), shaped as Falco's. */
+export function internalAlert(a: InternalAlert): OutgoingAlert {
+  const ts = (BigInt(a.nowMs) * 1_000_000n).toString();
+  const alert: FalcoAlert = {
+    hostname: a.hostname,
+    output: `${nsToFalcoTime(ts, false)}: ${a.priority} ${a.text}`,
+    priority: a.priority,
+    rule: a.rule,
+    source: INTERNAL_SOURCE,
+    tags: ['saker', 'saker_internal'],
+    time: nsToIso(ts),
+    output_fields: { 'evt.time': Number(ts), ...a.fields },
+  };
+  return {
+    subject: SUBJECTS.alert(INTERNAL_SOURCE, a.priority.toLowerCase() as AlertPriority),
+    data: encoder.encode(formatAlertJson(alert, a.json)),
+    msgId: a.msgId,
+  };
+}
+
 /**
  * The engine's own alert for a refused ruleset. Its msgId depends only on
  * the revision, so the stream keeps one alert per refused revision however
  * many replicas refuse it.
  */
 export function reloadFailureAlert(f: ReloadFailure): OutgoingAlert {
-  const ts = (BigInt(f.nowMs) * 1_000_000n).toString();
-  const text = `Ruleset revision ${f.revision} refused, engine keeps revision ${f.keptRevision} (error=${f.error})`;
-  const alert: FalcoAlert = {
-    hostname: f.hostname,
-    output: `${nsToFalcoTime(ts, false)}: Critical ${text}`,
-    priority: 'Critical',
+  return internalAlert({
     rule: RELOAD_FAILURE_RULE,
-    source: INTERNAL_SOURCE,
-    tags: ['saker', 'saker_internal'],
-    time: nsToIso(ts),
-    output_fields: {
-      'evt.time': Number(ts),
+    priority: 'Critical',
+    text: `Ruleset revision ${f.revision} refused, engine keeps revision ${f.keptRevision} (error=${f.error})`,
+    fields: {
       'saker.ruleset.error': f.error,
       'saker.ruleset.kept_revision': f.keptRevision,
       'saker.ruleset.revision': f.revision,
     },
-  };
-  return {
-    subject: SUBJECTS.alert(INTERNAL_SOURCE, 'critical'),
-    data: encoder.encode(formatAlertJson(alert, f.json)),
     msgId: `saker-internal-reload-failure-${f.revision}`,
-  };
+    hostname: f.hostname,
+    nowMs: f.nowMs,
+    json: f.json,
+  });
 }
 
 export interface PublisherOptions {
@@ -155,6 +188,10 @@ export interface PublisherOptions {
   readonly timeoutMs: number;
   readonly attempts: number;
   readonly log: (line: string) => void;
+  /** Where alerts wait when NATS does not take them; null: they are lost (and counted). */
+  readonly spool: AlertSpool | null;
+  /** How often the spool is tried again. Default 2000 ms. */
+  readonly resendIntervalMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -163,21 +200,87 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Publishes alerts into SAKER_ALERTS and waits for the acknowledgement,
  * trying again with backoff. When no stream captures the subject it creates
  * SAKER_ALERTS (docs/bus.md: the engine creates it when missing) and tries
- * again.
+ * again. An alert still not stored after the attempts goes to the spool,
+ * which is sent again every couple of seconds until NATS takes it.
  */
 export class AlertPublisher {
   readonly #o: PublisherOptions;
   #ensuring: Promise<void> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #resending: Promise<void> | undefined;
   published = 0;
+  /** Alerts lost: the spool was full, or there is none. */
   failed = 0;
+  spooled = 0;
 
   constructor(options: PublisherOptions) {
     this.#o = options;
+    if (options.spool !== null) {
+      options.metrics.alertSpoolSize.set(options.spool.size);
+      this.#timer = setInterval(() => void this.resend(), options.resendIntervalMs ?? 2_000);
+      this.#timer.unref();
+    }
   }
 
-  /** Resolves true once stored (or found a duplicate), false when given up on. Never rejects. */
+  /** Alerts waiting in the spool. */
+  get pending(): number {
+    return this.#o.spool?.size ?? 0;
+  }
+
+  /**
+   * Resolves true once stored (or found a duplicate) or spooled, false when
+   * lost. Never rejects. While the spool holds alerts (NATS is down), one
+   * attempt is made before spooling, so batches do not wait out the backoff.
+   * `headers` (the trace context) go with the first attempts only: a spooled
+   * alert is sent again without them, after its publish span has ended.
+   */
   async publish(alert: OutgoingAlert, headers?: BusHeaders): Promise<boolean> {
-    const { bus, metrics, attempts } = this.#o;
+    const spool = this.#o.spool;
+    const attempts = spool !== null && spool.size > 0 ? 1 : this.#o.attempts;
+    const outcome = await this.#attempt(alert, attempts, headers);
+    if (outcome === true) return true;
+    if (spool?.add(alert)) {
+      this.spooled++;
+      this.#o.metrics.alertsSpooled.inc();
+      this.#o.metrics.alertSpoolSize.set(spool.size);
+      return true;
+    }
+    this.failed++;
+    this.#o.metrics.alertsFailed.inc();
+    if (spool !== null) this.#o.metrics.alertsSpoolDropped.inc();
+    this.#o.log(
+      `engine: alert on ${alert.subject} (msgId ${alert.msgId}) lost after ${attempts} attempts${spool === null ? '' : ' (the spool is full)'}: ${String(outcome)}`,
+    );
+    return false;
+  }
+
+  /** Sends what the spool holds, in order, until one fails. */
+  resend(): Promise<void> {
+    const spool = this.#o.spool;
+    if (spool === null || spool.size === 0 || this.#o.bus.isClosed) return Promise.resolve();
+    this.#resending ??= spool
+      .resend(async (a) => (await this.#attempt(a, 1)) === true)
+      .then((sent) => {
+        if (sent > 0) {
+          this.#o.metrics.alertsSpoolResent.inc(undefined, sent);
+          this.#o.log(`engine: ${sent} spooled alert(s) stored, ${spool.size} still waiting`);
+        }
+        this.#o.metrics.alertSpoolSize.set(spool.size);
+      })
+      .finally(() => {
+        this.#resending = undefined;
+      });
+    return this.#resending;
+  }
+
+  /** Stops the resend timer (the spool file keeps what is left). */
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+  }
+
+  /** true when stored; otherwise the last error. */
+  async #attempt(alert: OutgoingAlert, attempts: number, headers?: BusHeaders): Promise<true | unknown> {
+    const { bus, metrics } = this.#o;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) {
@@ -200,12 +303,7 @@ export class AlertPublisher {
         if (err instanceof NoStreamError) await this.#ensureStream();
       }
     }
-    this.failed++;
-    metrics.alertsFailed.inc();
-    this.#o.log(
-      `engine: alert on ${alert.subject} (msgId ${alert.msgId}) lost after ${attempts} attempts: ${String(lastError)}`,
-    );
-    return false;
+    return lastError;
   }
 
   #ensureStream(): Promise<void> {

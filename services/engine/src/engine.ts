@@ -21,15 +21,26 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
   BUCKETS,
   type BusMessage,
+  type DurableConsumer,
   HEADERS,
   type InvalidBatchEventError,
   type KvWatch,
+  STREAMS,
   SUBJECTS,
+  type StreamInfo,
+  StreamNotFoundError,
   type Subscription,
   decodeBatch,
 } from '@saker/bus';
 import type { SakerEvent } from '@saker/events';
-import { RULESET_KEY, type RuleMatch, Ruleset } from '@saker/rules';
+import {
+  RULESET_KEY,
+  type RuleMatch,
+  Ruleset,
+  type RulesetDocument,
+  decodeRulesetDocument,
+  verifyRulesetDocument,
+} from '@saker/rules';
 import {
   type Context,
   type HealthReport,
@@ -41,7 +52,17 @@ import {
   startSpan,
   traceHeaders,
 } from '@saker/telemetry';
-import { AlertBuilder, AlertPublisher, type OutgoingAlert, reloadFailureAlert } from './alerts.js';
+import {
+  AlertBuilder,
+  AlertPublisher,
+  type InternalAlert,
+  type OutgoingAlert,
+  RULES_DROP_RULE,
+  SIGNATURE_FAILURE_RULE,
+  STREAM_FILL_RULE,
+  internalAlert,
+  reloadFailureAlert,
+} from './alerts.js';
 import { RateLimitedLog } from './log.js';
 import { type KvMetadataProvider, type KvMetadataStats, createKvMetadataProvider } from './metadata-cache.js';
 import { joinBatch } from './metadata-join.js';
@@ -55,6 +76,7 @@ import {
 } from './options.js';
 import { type LoadedRuleset, compileDocument, prepareRuleset } from './ruleset-state.js';
 import { RulesetVetter, compileKvValueBounded } from './ruleset-vet.js';
+import { AlertSpool } from './spool.js';
 import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
 /** A running engine. */
@@ -95,6 +117,8 @@ interface QueuedBatch {
   readonly msg: BusMessage;
   /** Events counted in at arrival, from the count header (or the line count). */
   readonly estimate: number;
+  /** For a batch from a durable consumer: acks it once its alerts are stored (or spooled). */
+  readonly settle?: () => void;
 }
 
 const NEWLINE = 0x0a;
@@ -149,6 +173,10 @@ class Engine implements EngineService {
   #wake: (() => void) | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #subs: Subscription[] = [];
+  readonly #feeds: DurableConsumer[] = [];
+  #streamTimer: ReturnType<typeof setInterval> | undefined;
+  /** Streams whose fill alert fired and has not fallen back below the ratio since. */
+  readonly #streamsAlerted = new Set<string>();
   #readersRunning = 0;
   #watch: KvWatch | undefined;
   /** Compiles KV rulesets off the event loop first (ruleset-vet.ts). */
@@ -172,12 +200,17 @@ class Engine implements EngineService {
       timeIso8601: opts.timeIso8601,
       json: opts.alertJson,
     });
+    const spool =
+      opts.alertSpool === null
+        ? null
+        : new AlertSpool({ dir: opts.alertSpool.dir, maxBytes: opts.alertSpool.maxBytes, log: opts.log });
     this.#publisher = new AlertPublisher({
       bus: opts.bus,
       metrics: this.#m,
       timeoutMs: opts.publishTimeoutMs,
       attempts: opts.publishAttempts,
       log: opts.log,
+      spool,
     });
     this.#statsSubject = SUBJECTS.engineStats(opts.name);
     this.#sampleCountdown = opts.costSampleEvery;
@@ -220,8 +253,15 @@ class Engine implements EngineService {
       this.#readersRunning++;
       void this.#read(sub);
     }
+    if (this.#o.auditStream) await this.#startAuditFeed();
     // The subscriptions are registered with the server before start() resolves.
     await this.#o.bus.flush();
+    const watch = this.#o.streamWatch;
+    if (watch !== null) {
+      void this.#checkStreams();
+      this.#streamTimer = setInterval(() => void this.#checkStreams(), watch.intervalMs);
+      this.#streamTimer.unref();
+    }
     this.#worker = this.#work();
     this.#statsTimer = setInterval(() => this.#maybeReport(), this.#o.statsMinIntervalMs);
     this.#report();
@@ -266,8 +306,25 @@ class Engine implements EngineService {
   /** Compiles a KV value and swaps it in, or keeps the current ruleset and raises an alert. */
   async #reload(value: Uint8Array, revision: number): Promise<void> {
     this.#seenRevision = Math.max(this.#seenRevision, revision);
+    let doc: RulesetDocument | undefined;
+    try {
+      doc = decodeRulesetDocument(value);
+    } catch {
+      doc = undefined; // the compile below reports what is wrong with it
+    }
+    if (doc !== undefined && this.#o.rulesetKeys.length > 0) {
+      const verdict = verifyRulesetDocument(doc, this.#o.rulesetKeys);
+      if (!verdict.ok) {
+        await this.#refuse(revision, `${verdict.reason}: ${verdict.detail}`, {
+          rule: SIGNATURE_FAILURE_RULE,
+          reason: verdict.reason,
+        });
+        return;
+      }
+    }
     const outcome = await compileKvValueBounded(value, revision, this.#o.appendOutput, this.#vetter);
     if (outcome.ok) {
+      const before = this.#current;
       // The cache is up before the first batch that needs it.
       await this.#ensureMetadata(outcome.loaded.need);
       // One assignment: the worker reads #current once per batch.
@@ -276,28 +333,172 @@ class Engine implements EngineService {
       this.#m.rulesetReloads.inc();
       this.#showRuleset();
       this.#dirty = true;
+      const signed = doc?.signature === undefined ? 'unsigned' : `signed by key ${doc.signature.keyId}`;
       this.#o.log(
-        `engine ${this.#o.name}: ruleset revision ${revision} in use (${outcome.loaded.enabledRules} rules)`,
+        `engine ${this.#o.name}: ruleset revision ${revision} in use (${outcome.loaded.enabledRules} rules; author ${JSON.stringify(doc?.author ?? '')}, ${signed})`,
       );
+      await this.#checkRulesDrop(before, outcome.loaded, doc);
       return;
     }
+    await this.#refuse(revision, outcome.error);
+  }
+
+  /** Keeps the ruleset in use and raises an internal alert about `revision`. */
+  async #refuse(
+    revision: number,
+    error: string,
+    signature?: { readonly rule: string; readonly reason: string },
+  ): Promise<void> {
     this.#reloadFailures++;
-    this.#lastReloadError = `revision ${revision}: ${outcome.error}`;
+    this.#lastReloadError = `revision ${revision}: ${error}`;
     this.#m.rulesetReloadFailures.inc();
     this.#dirty = true;
     this.#o.log(
-      `engine ${this.#o.name}: ruleset revision ${revision} refused, keeping revision ${this.#current.revision}: ${outcome.error}`,
+      `engine ${this.#o.name}: ruleset revision ${revision} refused, keeping revision ${this.#current.revision}: ${error}`,
     );
-    await this.#publisher.publish(
-      reloadFailureAlert({
-        hostname: this.#o.hostname,
-        revision,
-        keptRevision: this.#current.revision,
-        error: outcome.error,
-        nowMs: Date.now(),
-        json: this.#o.alertJson,
-      }),
+    const base = {
+      hostname: this.#o.hostname,
+      revision,
+      keptRevision: this.#current.revision,
+      error,
+      nowMs: Date.now(),
+      json: this.#o.alertJson,
+    };
+    if (signature === undefined) {
+      await this.#publisher.publish(reloadFailureAlert(base));
+      return;
+    }
+    await this.#internal({
+      rule: signature.rule,
+      priority: 'Critical',
+      text: `Ruleset revision ${revision} refused (${error}); engine keeps revision ${this.#current.revision}`,
+      fields: {
+        'saker.ruleset.error': error,
+        'saker.ruleset.kept_revision': this.#current.revision,
+        'saker.ruleset.revision': revision,
+        'saker.ruleset.signature': signature.reason,
+      },
+      msgId: `saker-internal-signature-${revision}`,
+    });
+  }
+
+  /** An internal alert when the enabled rules fell to zero or by more than the configured share. */
+  async #checkRulesDrop(
+    before: LoadedRuleset,
+    after: LoadedRuleset,
+    doc: RulesetDocument | undefined,
+  ): Promise<void> {
+    const was = before.enabledRules;
+    const now = after.enabledRules;
+    if (was === 0 || now >= was) return;
+    const share = (was - now) / was;
+    if (now > 0 && share <= this.#o.rulesDropAlertShare) return;
+    const author = doc?.author ?? '';
+    await this.#internal({
+      rule: RULES_DROP_RULE,
+      priority: now === 0 ? 'Critical' : 'Error',
+      text: `Enabled rules dropped from ${was} to ${now} with ruleset revision ${after.revision} (author=${author})`,
+      fields: {
+        'saker.ruleset.revision': after.revision,
+        'saker.ruleset.previous_revision': before.revision,
+        'saker.ruleset.enabled_rules': now,
+        'saker.ruleset.previous_enabled_rules': was,
+        'saker.ruleset.author': author,
+      },
+      msgId: `saker-internal-rules-drop-${after.revision}`,
+    });
+  }
+
+  #internal(a: Omit<InternalAlert, 'hostname' | 'nowMs' | 'json'>): Promise<boolean> {
+    return this.#publisher.publish(
+      internalAlert({ ...a, hostname: this.#o.hostname, nowMs: Date.now(), json: this.#o.alertJson }),
     );
+  }
+
+  // --- streams -------------------------------------------------------------
+
+  /** Sets the fill gauges; an internal alert when a stream passes its ratio (once until it falls back). */
+  async #checkStreams(): Promise<void> {
+    const watch = this.#o.streamWatch;
+    if (watch === null || this.#state !== 'running') return;
+    for (const [name, ratio] of Object.entries(watch.alertRatio)) {
+      let info: StreamInfo;
+      try {
+        info = await this.#o.bus.streamInfo(name);
+      } catch (err) {
+        if (!(err instanceof StreamNotFoundError))
+          this.#warn.warn('streams', `engine ${this.#o.name}: cannot read stream ${name}: ${String(err)}`);
+        continue;
+      }
+      this.#m.streamBytes.set(info.bytes, { stream: name });
+      const max = info.limits.maxBytes;
+      if (max === null) continue;
+      const fill = info.bytes / max;
+      this.#m.streamFill.set(fill, { stream: name });
+      if (fill < ratio) {
+        this.#streamsAlerted.delete(name);
+        continue;
+      }
+      if (this.#streamsAlerted.has(name)) continue;
+      this.#streamsAlerted.add(name);
+      const pct = Math.round(fill * 1000) / 10;
+      await this.#internal({
+        rule: STREAM_FILL_RULE,
+        priority: fill >= 1 ? 'Critical' : 'Warning',
+        text: `Stream ${name} is ${pct}% full (${info.bytes} of ${max} bytes); past its limit the oldest messages are dropped`,
+        fields: {
+          'saker.stream.name': name,
+          'saker.stream.bytes': info.bytes,
+          'saker.stream.max_bytes': max,
+          'saker.stream.fill_ratio': Math.round(fill * 1000) / 1000,
+        },
+        // One alert per stream per hour, whatever the number of replicas.
+        msgId: `saker-internal-stream-fill-${name}-${Math.floor(Date.now() / 3_600_000)}`,
+      });
+    }
+  }
+
+  // --- audit batches from SAKER_AUDIT ---------------------------------------
+
+  async #startAuditFeed(): Promise<void> {
+    const bus = this.#o.bus;
+    // Made when absent (no audit service yet); its limits belong to the audit service.
+    try {
+      await bus.streamInfo(STREAMS.audit.name);
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError)) throw err;
+      await bus.stream(STREAMS.audit.name, STREAMS.audit.subjects);
+    }
+    const feed = await bus.consumer(STREAMS.audit.name, this.#o.queue, {
+      ackWaitMs: 60_000,
+      prefetch: 8,
+      maxAckPending: 64,
+    });
+    this.#feeds.push(feed);
+    this.#readersRunning++;
+    void this.#readDurable(feed);
+  }
+
+  async #readDurable(feed: DurableConsumer): Promise<void> {
+    try {
+      for await (const m of feed) {
+        const msg: BusMessage = { subject: m.subject, data: m.data, headers: m.headers, reply: undefined };
+        const estimate = estimateCount(msg);
+        if (this.#queuedEvents > 0 && this.#queuedEvents + estimate > this.#o.maxQueuedEvents) {
+          // Stored in the stream: it comes again later instead of being dropped.
+          m.nak(1_000);
+          continue;
+        }
+        this.#count(estimate);
+        this.#accept(msg, estimate, () => m.ack());
+      }
+    } catch (err) {
+      if (this.#state === 'running')
+        this.#o.log(`engine ${this.#o.name}: ${feed.stream} consumer failed: ${String(err)}`);
+    } finally {
+      this.#readersRunning--;
+      this.#wake?.();
+    }
   }
 
   // --- events in ------------------------------------------------------------
@@ -306,11 +507,7 @@ class Engine implements EngineService {
     try {
       for await (const msg of sub) {
         const estimate = estimateCount(msg);
-        this.#batches++;
-        this.#received += estimate;
-        this.#m.batchesReceived.inc();
-        this.#m.eventsReceived.inc(undefined, estimate);
-        this.#dirty = true;
+        this.#count(estimate);
         if (this.#queuedEvents > 0 && this.#queuedEvents + estimate > this.#o.maxQueuedEvents) {
           this.#dropped += estimate;
           this.#m.eventsDropped.inc({ reason: 'overload' }, estimate);
@@ -320,10 +517,7 @@ class Engine implements EngineService {
           );
           continue;
         }
-        this.#queue.push({ msg, estimate });
-        this.#queuedEvents += estimate;
-        this.#setInFlight();
-        this.#wake?.();
+        this.#accept(msg, estimate);
       }
     } catch (err) {
       if (this.#state === 'running')
@@ -332,6 +526,22 @@ class Engine implements EngineService {
       this.#readersRunning--;
       this.#wake?.();
     }
+  }
+
+  #count(estimate: number): void {
+    this.#batches++;
+    this.#received += estimate;
+    this.#m.batchesReceived.inc();
+    this.#m.eventsReceived.inc(undefined, estimate);
+    this.#dirty = true;
+  }
+
+  /** Queues a batch already counted as received. */
+  #accept(msg: BusMessage, estimate: number, settle?: () => void): void {
+    this.#queue.push(settle === undefined ? { msg, estimate } : { msg, estimate, settle });
+    this.#queuedEvents += estimate;
+    this.#setInFlight();
+    this.#wake?.();
   }
 
   #setInFlight(): void {
@@ -375,8 +585,13 @@ class Engine implements EngineService {
         this.#o.log(`engine ${this.#o.name}: batch failed: ${String(err)}`);
       }
       if (done !== undefined) {
-        const tracked: Promise<void> = done.finally(() => this.#inFlight.delete(tracked));
+        const tracked: Promise<void> = done.finally(() => {
+          this.#inFlight.delete(tracked);
+          item.settle?.();
+        });
         this.#inFlight.add(tracked);
+      } else {
+        item.settle?.();
       }
       // Let the readers, acks, timers and the KV watch in between batches.
       await yieldToLoop();
@@ -699,8 +914,21 @@ class Engine implements EngineService {
         ),
       );
       await Promise.all(this.#subs.map((s) => s.closed));
+      if (this.#streamTimer !== undefined) clearInterval(this.#streamTimer);
+      await Promise.all(
+        this.#feeds.map((f) =>
+          f.stop().catch((err: unknown) => {
+            this.#o.log(`engine ${this.#o.name}: stop of the ${f.stream} consumer failed: ${String(err)}`);
+          }),
+        ),
+      );
       // The worker ends once the readers have, the queue is empty and every batch's alerts are settled.
       await this.#worker;
+      // A last try for the spool; what is left stays in its file for the next start.
+      this.#publisher.close();
+      await this.#publisher.resend();
+      if (this.#publisher.pending > 0)
+        this.#o.log(`engine ${this.#o.name}: ${this.#publisher.pending} alert(s) left in the spool`);
       this.#watch?.stop();
       await this.#metadataStarting;
       await this.#ownMetadata?.close();

@@ -29,6 +29,12 @@ export interface EngineMetrics {
   readonly rulesetRules: Gauge;
   readonly rulesetReloads: Counter;
   readonly rulesetReloadFailures: Counter;
+  readonly alertsSpooled: Counter;
+  readonly alertsSpoolDropped: Counter;
+  readonly alertsSpoolResent: Counter;
+  readonly alertSpoolSize: Gauge;
+  readonly streamFill: Gauge;
+  readonly streamBytes: Gauge;
 }
 
 export function engineMetrics(registry: MetricsRegistry): EngineMetrics {
@@ -105,5 +111,24 @@ export function engineMetrics(registry: MetricsRegistry): EngineMetrics {
       'saker_engine_ruleset_reload_failures_total',
       'Rulesets from KV refused (bad document or load errors); the previous one stayed',
     ),
+    alertsSpooled: registry.counter(
+      'saker_engine_alerts_spooled_total',
+      'Alerts NATS did not take in time, kept in the local spool to be sent when it returns',
+    ),
+    alertsSpoolDropped: registry.counter(
+      'saker_engine_alerts_spool_dropped_total',
+      'Alerts lost because the spool was full (nats.spool.max_bytes)',
+    ),
+    alertsSpoolResent: registry.counter(
+      'saker_engine_alerts_spool_resent_total',
+      'Spooled alerts stored in SAKER_ALERTS once NATS returned',
+    ),
+    alertSpoolSize: registry.gauge('saker_engine_alert_spool_alerts', 'Alerts waiting in the spool'),
+    streamFill: registry.gauge(
+      'saker_stream_fill_ratio',
+      'Bytes stored over the stream limit max_bytes (1: full, the oldest messages are being dropped)',
+      ['stream'],
+    ),
+    streamBytes: registry.gauge('saker_stream_bytes', 'Bytes stored in the stream', ['stream']),
   };
 }

@@ -17,10 +17,14 @@ export type { OutgoingAlert } from './alerts.js';
 export {
   INTERNAL_SOURCE,
   RELOAD_FAILURE_RULE,
+  RULES_DROP_RULE,
+  SIGNATURE_FAILURE_RULE,
+  STREAM_FILL_RULE,
   alertMsgId,
   eventIdentity,
   reloadFailureAlert,
 } from './alerts.js';
+export { AlertSpool, SPOOL_FILE } from './spool.js';
 export type { EngineState, EngineStats } from './stats.js';
 export { ENGINE_STATS_SUBJECTS, EngineStatsError, decodeEngineStats, encodeEngineStats } from './stats.js';
 export type { LoadedRuleset, RulesetLoadOutcome } from './ruleset-state.js';

@@ -1,10 +1,11 @@
+import type { KeyObject } from 'node:crypto';
 /**
  * Engine options in three steps: the caller's EngineOptions, checked and
  * copied (never mutated), then defaults, giving ResolvedEngineOptions where
  * nothing is undefined.
  */
 import { hostname as osHostname } from 'node:os';
-import { type Bus, QUEUE_GROUPS, SUBJECTS, toToken } from '@saker/bus';
+import { type Bus, QUEUE_GROUPS, STREAMS, SUBJECTS, toToken } from '@saker/bus';
 import {
   type AlertJsonOptions,
   type AppendOutputEntry,
@@ -99,6 +100,36 @@ export interface EngineOptions {
   readonly rulesetCompileLimits?: Partial<RulesetCompileLimits>;
   /** Log lines. Default stderr. */
   readonly log?: LogSink;
+  /**
+   * Public keys (Ed25519) whose signatures on a KV ruleset revision are
+   * trusted. Non-empty: an unsigned, foreign-signed or altered revision is
+   * refused with an internal alert. Default none: signatures are not checked.
+   */
+  readonly rulesetKeys?: readonly KeyObject[];
+  /**
+   * An internal alert fires when a new revision's enabled rules drop to zero,
+   * or by more than this share of the rules in use (0.5: half). Default 0.5;
+   * 1 alerts only on zero.
+   */
+  readonly rulesDropAlertShare?: number;
+  /** Alerts NATS does not take in time wait in this spool (spool.ts). Default memory, 64 MiB; null: none. */
+  readonly alertSpool?: { readonly dir: string | null; readonly maxBytes: number } | null;
+  /**
+   * Watches the fill of Saker's streams: the `saker_stream_fill_ratio` gauge,
+   * and an internal alert when a stream's bytes pass `alertRatio` of its
+   * max_bytes. Default every 30 s, 0.8 for each; null: off.
+   */
+  readonly streamWatch?: {
+    readonly intervalMs: number;
+    readonly alertRatio: Readonly<Record<string, number>>;
+  } | null;
+  /**
+   * Read k8s audit batches from SAKER_AUDIT through the durable consumer
+   * `engine` (at least once; the batch is acked once its alerts are stored),
+   * instead of a core subscription. Default: true when `subjects` is not
+   * given (the core subscription is then syscall events only).
+   */
+  readonly auditStream?: boolean;
 }
 
 export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'rulesetCompileLimits'>> & {
@@ -139,7 +170,32 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
   if (options.bus === undefined || options.bus === null) {
     throw new EngineOptionsError('bus', 'a connected Bus is required');
   }
-  const subjects = options.subjects === undefined ? [SUBJECTS.allEvents] : [...options.subjects];
+  const auditStream = options.auditStream ?? options.subjects === undefined;
+  const subjects =
+    options.subjects === undefined
+      ? [auditStream ? SUBJECTS.allSyscallEvents : SUBJECTS.allEvents]
+      : [...options.subjects];
+  const share = options.rulesDropAlertShare ?? 0.5;
+  if (!(share > 0 && share <= 1)) {
+    throw new EngineOptionsError('rulesDropAlertShare', `expected a share in (0, 1], got ${share}`);
+  }
+  const spool =
+    options.alertSpool === undefined ? { dir: null, maxBytes: 64 * 1024 * 1024 } : options.alertSpool;
+  if (spool !== null && !(Number.isInteger(spool.maxBytes) && spool.maxBytes >= 0)) {
+    throw new EngineOptionsError('alertSpool.maxBytes', `expected an integer >= 0, got ${spool.maxBytes}`);
+  }
+  const streamWatch =
+    options.streamWatch === undefined
+      ? {
+          intervalMs: 30_000,
+          alertRatio: {
+            [STREAMS.alerts.name]: 0.8,
+            [STREAMS.audit.name]: 0.8,
+            [STREAMS.deadLetter.name]: 0.8,
+          },
+        }
+      : options.streamWatch;
+  if (streamWatch !== null) positiveInt('streamWatch.intervalMs', streamWatch.intervalMs, 1);
   if (subjects.length === 0) throw new EngineOptionsError('subjects', 'at least one subject is needed');
   const minPriority = options.minPriority ?? 'DEBUG';
   if (parsePriority(minPriority) !== minPriority) {
@@ -196,6 +252,11 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
       ),
     },
     log: options.log ?? stderrLog,
+    rulesetKeys: [...(options.rulesetKeys ?? [])],
+    rulesDropAlertShare: share,
+    alertSpool: spool,
+    streamWatch,
+    auditStream,
   };
 }
 

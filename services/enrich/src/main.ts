@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
-import { ConfigError, enrichClusterView, enrichNodeView, loadConfig } from '@saker/config';
+import { ConfigError, busView, enrichClusterView, enrichNodeView, loadConfig } from '@saker/config';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type EnrichMode, startEnrich } from './embedded.js';
 
@@ -68,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
-  const bus = await connectBus({ url: config.nats.url, name: 'saker-enrich' });
+  const bus = await connectBus({ ...busView(config), url: config.nats.url, name: 'saker-enrich' });
   try {
     const enrich = await startEnrich(
       {

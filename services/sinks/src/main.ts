@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     ...sidekickOutputsFromConfig(sinks, { format, metrics }),
   ];
   const tracing = await startTracing('saker-sinks', config.telemetry.tracing);
-  const bus = await connectBus({ url });
+  const bus = await connectBus({ ...busView(config), url });
   const abort = new AbortController();
   const service = await start(
     {

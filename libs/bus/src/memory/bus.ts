@@ -7,6 +7,7 @@ import {
   StreamNotFoundError,
 } from '../errors.js';
 import { checkReply, serveRequests } from '../respond.js';
+import { type StreamLimitsByName, withStreamLimits } from '../stream-limits.js';
 import { assertBucketName, assertPublishSubject, assertSubjectPattern } from '../subject-syntax.js';
 import type {
   Bus,
@@ -38,6 +39,8 @@ const NO_HEADERS: BusHeaders = Object.freeze({});
 export interface MemoryBusOptions {
   /** The broker to join; a bus made without one owns a private broker and closes it on close(). */
   broker?: MemoryBroker;
+  /** Limits of Saker's streams, by name, for streams made without explicit limits. */
+  streamLimits?: StreamLimitsByName;
 }
 
 /** A client of a MemoryBroker, with the semantics of the NATS transport. */
@@ -51,8 +54,10 @@ export class MemoryBus implements Bus {
   #closed = false;
   #resolveClosed: () => void = () => undefined;
   readonly closed: Promise<void>;
+  readonly #streamLimits: StreamLimitsByName;
 
   constructor(options: MemoryBusOptions = {}) {
+    this.#streamLimits = options.streamLimits ?? {};
     this.#ownsBroker = options.broker === undefined;
     this.broker = options.broker ?? new MemoryBroker();
     this.closed = new Promise<void>((resolve) => {
@@ -129,7 +134,16 @@ export class MemoryBus implements Bus {
 
   async stream(name: string, subjects: readonly string[], options: StreamOptions = {}): Promise<StreamInfo> {
     this.#assertOpen('stream.ensure');
-    return this.broker.ensureStream(name, subjects, options).info();
+    return this.broker
+      .ensureStream(name, subjects, withStreamLimits(name, options, this.#streamLimits))
+      .info();
+  }
+
+  async streamInfo(name: string): Promise<StreamInfo> {
+    this.#assertOpen('stream.info');
+    const s = this.broker.getStream(name);
+    if (s === undefined) throw new StreamNotFoundError('stream.info', name);
+    return s.info();
   }
 
   async publishDurable(

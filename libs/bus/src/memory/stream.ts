@@ -43,6 +43,10 @@ function limitsOf(options: StreamOptions): Limits {
   };
 }
 
+function finite(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
 export class MemoryStream {
   readonly name: string;
   #subjects: readonly string[];
@@ -82,6 +86,12 @@ export class MemoryStream {
       subjects: this.#subjects,
       messages: this.#messages.length,
       lastSequence: this.#lastSequence,
+      bytes: this.#bytes,
+      limits: {
+        maxBytes: finite(this.#limits.maxBytes),
+        maxAgeMs: finite(this.#limits.maxAgeMs),
+        maxMessages: finite(this.#limits.maxMessages),
+      },
     };
   }
 

@@ -6,7 +6,13 @@ import {
   type Subscription as NatsSub,
   connect,
 } from '@nats-io/transport-node';
-import { BusClosedError, BusConnectionError, type BusOperation } from '../errors.js';
+import {
+  BusClosedError,
+  BusConnectionError,
+  BusError,
+  type BusOperation,
+  BusTransportError,
+} from '../errors.js';
 import { checkReply, serveRequests } from '../respond.js';
 import { assertBucketName, assertPublishSubject, assertSubjectPattern } from '../subject-syntax.js';
 import type {
@@ -26,10 +32,32 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../transport.js';
-import { toBusError, translating } from './errors.js';
+import { toBusError, toPermissionError, translating } from './errors.js';
+
+function toBusErrorAsync(err: Error): BusError {
+  const translated = toBusError(err, { operation: 'publish' });
+  return translated instanceof BusError
+    ? translated
+    : new BusTransportError('publish', undefined, { cause: err });
+}
+import { type StreamLimitsByName, withStreamLimits } from '../stream-limits.js';
+import {
+  type NatsAuthFiles,
+  type NatsConnectSecurity,
+  type NatsTlsFiles,
+  natsConnectSecurity,
+  redactNatsUrl,
+} from './auth.js';
 import { fromNatsHeaders, toNatsHeaders } from './headers.js';
 import { NatsKvStore } from './kv.js';
-import { assertPrefetch, ensureConsumer, ensureStream, openFeed, publishDurable } from './stream.js';
+import {
+  assertPrefetch,
+  ensureConsumer,
+  ensureStream,
+  openFeed,
+  publishDurable,
+  streamInfo,
+} from './stream.js';
 
 export interface NatsBusOptions {
   /** One server URL or several (nats://host:port). */
@@ -47,6 +75,19 @@ export interface NatsBusOptions {
    * operation and subject anyway.
    */
   asyncTraces?: boolean;
+  /** TLS towards the server (CA, client certificate and key files). Default: none, or what the URL scheme asks. */
+  tls?: NatsTlsFiles | null;
+  /** How to authenticate (creds file, nkey seed, user/password, token; all from files). Default: none. */
+  auth?: NatsAuthFiles | null;
+  /** Limits of Saker's streams, by stream name, for streams created without explicit limits (libs/bus/src/stream-limits.ts). */
+  streamLimits?: StreamLimitsByName;
+  /**
+   * Errors the server reports outside any call, such as a core publish it
+   * refused (BusPermissionError): a fire-and-forget publish cannot throw it.
+   */
+  onAsyncError?: (err: BusError) => void;
+  /** Prefix of reply subjects; a service's NATS user may read only its own (natsPermissions). Default `_INBOX`. */
+  inboxPrefix?: string;
 }
 
 function toBusMessage(m: Msg): BusMessage {
@@ -60,22 +101,43 @@ function toBusMessage(m: Msg): BusMessage {
 
 /** Connects to NATS. BusConnectionError when no server answers. */
 export async function connectNats(options: NatsBusOptions): Promise<NatsBus> {
-  const servers = typeof options.url === 'string' ? [options.url] : [...options.url];
+  const urls = typeof options.url === 'string' ? options.url.split(',') : [...options.url];
+  let security: NatsConnectSecurity;
+  try {
+    security = natsConnectSecurity(urls, options.tls, options.auth);
+  } catch (err) {
+    const where = urls.map(redactNatsUrl).join(',');
+    throw new BusConnectionError(where, err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  const servers = security.servers;
   let nc: NatsConnection;
   try {
     nc = await connect({
       servers,
+      ...(security.authenticator === undefined ? {} : { authenticator: security.authenticator }),
+      ...(security.tls === undefined ? {} : { tls: security.tls }),
       name: options.name,
+      ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
       maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
       timeout: options.connectTimeoutMs ?? 5_000,
       noAsyncTraces: options.asyncTraces !== true,
     });
   } catch (err) {
-    throw new BusConnectionError(servers.join(','), err instanceof Error ? err.message : String(err), {
+    throw new BusConnectionError(security.display, err instanceof Error ? err.message : String(err), {
       cause: err,
     });
   }
-  return new NatsBus(nc);
+  const onAsyncError = options.onAsyncError;
+  if (onAsyncError !== undefined) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type !== 'error') continue;
+        const denied = toPermissionError(s.error, 'publish');
+        onAsyncError(denied ?? toBusErrorAsync(s.error));
+      }
+    })();
+  }
+  return new NatsBus(nc, options.streamLimits);
 }
 
 /** The Bus on a NATS connection: core for publish/subscribe/request, JetStream for streams and KV. */
@@ -86,9 +148,11 @@ export class NatsBus implements Bus {
   #kvm: Kvm | undefined;
   readonly #feeds = new Set<DurableConsumer>();
   readonly closed: Promise<void>;
+  readonly #streamLimits: StreamLimitsByName;
 
-  constructor(nc: NatsConnection) {
+  constructor(nc: NatsConnection, streamLimits: StreamLimitsByName = {}) {
     this.nc = nc;
+    this.#streamLimits = streamLimits;
     this.#js = jetstream(nc);
     this.closed = nc.closed().then(() => undefined);
   }
@@ -167,7 +231,13 @@ export class NatsBus implements Bus {
   async stream(name: string, subjects: readonly string[], options: StreamOptions = {}): Promise<StreamInfo> {
     this.#assertOpen('stream.ensure');
     const jsm = await translating({ operation: 'stream.ensure', stream: name }, () => this.jsm());
-    return ensureStream(jsm, name, subjects, options);
+    return ensureStream(jsm, name, subjects, withStreamLimits(name, options, this.#streamLimits));
+  }
+
+  async streamInfo(name: string): Promise<StreamInfo> {
+    this.#assertOpen('stream.info');
+    const jsm = await translating({ operation: 'stream.info', stream: name }, () => this.jsm());
+    return streamInfo(jsm, name);
   }
 
   publishDurable(

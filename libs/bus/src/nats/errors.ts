@@ -7,6 +7,7 @@ import {
   ClosedConnectionError,
   DrainingConnectionError,
   NoRespondersError as NatsNoRespondersError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
 } from '@nats-io/transport-node';
@@ -14,6 +15,7 @@ import {
   BusClosedError,
   BusError,
   type BusOperation,
+  BusPermissionError,
   BusTimeoutError,
   BusTransportError,
   ConfigConflictError,
@@ -64,6 +66,21 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && err.cause instanceof TimeoutError;
 }
 
+function permissionViolation(err: unknown): PermissionViolationError | undefined {
+  if (err instanceof PermissionViolationError) return err;
+  if (err instanceof Error && err.cause !== undefined) return permissionViolation(err.cause);
+  return undefined;
+}
+
+/** The bus error for a permission violation the server reported, or undefined when `err` is not one. */
+export function toPermissionError(err: unknown, operation: BusOperation): BusPermissionError | undefined {
+  const pv = permissionViolation(err);
+  if (pv === undefined) return undefined;
+  return new BusPermissionError(operation, pv.operation === 'publish' ? 'publish' : 'subscribe', pv.subject, {
+    cause: err,
+  });
+}
+
 /** Translates anything nats.js threw into the bus error for this failure mode. */
 export function toBusError(err: unknown, ctx: ErrorContext): Error {
   if (err instanceof BusError) return err;
@@ -71,6 +88,8 @@ export function toBusError(err: unknown, ctx: ErrorContext): Error {
   if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) {
     return new BusClosedError(ctx.operation, options);
   }
+  const denied = toPermissionError(err, ctx.operation);
+  if (denied !== undefined) return denied;
   const code = apiCode(err);
   const target = ctx.stream ?? ctx.bucket ?? '';
   switch (code) {

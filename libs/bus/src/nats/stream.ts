@@ -8,7 +8,9 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type StreamInfo as NatsStreamInfo,
   StorageType,
+  type StreamConfig,
   type StreamUpdateConfig,
 } from '@nats-io/jetstream';
 import { type MsgHdrs, nanos } from '@nats-io/transport-node';
@@ -27,6 +29,7 @@ import { apiCode, toBusError, translating } from './errors.js';
 import { fromNatsHeaders } from './headers.js';
 
 const STREAM_NOT_FOUND = 10059;
+const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 const CONSUMER_NOT_FOUND = 10014;
 
 function streamLimits(subjects: readonly string[], options: StreamOptions): Partial<StreamUpdateConfig> {
@@ -37,6 +40,9 @@ function streamLimits(subjects: readonly string[], options: StreamOptions): Part
     max_age: options.maxAgeMs === undefined ? 0 : nanos(options.maxAgeMs),
   };
   if (options.duplicateWindowMs !== undefined) config.duplicate_window = nanos(options.duplicateWindowMs);
+  // NATS refuses a duplicate window longer than max age (the default window is 2 minutes).
+  else if (options.maxAgeMs !== undefined && options.maxAgeMs < DEFAULT_DUPLICATE_WINDOW_MS)
+    config.duplicate_window = nanos(options.maxAgeMs);
   return config;
 }
 
@@ -51,22 +57,61 @@ export async function ensureStream(
   const wanted = streamLimits(subjects, options);
   const ctx = { operation: 'stream.ensure', stream: name } as const;
   const info = await translating(ctx, async () => {
+    let existing: NatsStreamInfo;
     try {
-      const existing = await jsm.streams.info(name);
-      // Storage cannot change on a live stream: only subjects and limits are updated.
-      return await jsm.streams.update(name, { ...existing.config, ...wanted });
+      existing = await jsm.streams.info(name);
     } catch (err) {
       if (apiCode(err) !== STREAM_NOT_FOUND) throw err;
       const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
-      return jsm.streams.add({ ...wanted, name, storage });
+      return jsm.streams.add({ ...wanted, name, storage, num_replicas: options.replicas ?? 1 });
     }
+    // Only a change is written: a reader that may not update the stream
+    // (docs/security.md) can still ensure it when it is as configured.
+    if (sameConfig(existing.config, wanted)) return existing;
+    // Storage cannot change on a live stream: only subjects and limits are updated.
+    return jsm.streams.update(name, { ...existing.config, ...wanted });
   });
+  return toStreamInfo(info);
+}
+
+function sameConfig(have: StreamConfig, wanted: Partial<StreamUpdateConfig>): boolean {
+  const subjects = have.subjects ?? [];
+  const want = wanted.subjects ?? [];
+  return (
+    subjects.length === want.length &&
+    subjects.every((s, i) => s === want[i]) &&
+    have.max_msgs === wanted.max_msgs &&
+    have.max_bytes === wanted.max_bytes &&
+    have.max_age === wanted.max_age &&
+    (wanted.duplicate_window === undefined || have.duplicate_window === wanted.duplicate_window)
+  );
+}
+
+function limit(n: number): number | null {
+  return n <= 0 ? null : n;
+}
+
+function toStreamInfo(info: NatsStreamInfo): StreamInfo {
   return {
     name: info.config.name,
     subjects: info.config.subjects ?? [],
     messages: info.state.messages,
     lastSequence: info.state.last_seq,
+    bytes: info.state.bytes,
+    limits: {
+      maxBytes: limit(info.config.max_bytes),
+      maxAgeMs: info.config.max_age <= 0 ? null : Math.round(info.config.max_age / 1_000_000),
+      maxMessages: limit(info.config.max_msgs),
+    },
   };
+}
+
+/** The stream's state and limits. StreamNotFoundError when it is absent. */
+export async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamInfo> {
+  assertJsName('stream.info', 'stream', name);
+  return toStreamInfo(
+    await translating({ operation: 'stream.info', stream: name }, () => jsm.streams.info(name)),
+  );
 }
 
 export async function publishDurable(

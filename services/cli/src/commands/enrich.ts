@@ -12,6 +12,7 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   commonOverrides,
+  natsTarget,
   natsUrl,
   serveIfConfigured,
   standalone,
@@ -70,7 +71,7 @@ ${COMMON_HELP}`,
     overrides.enrich = { node, cluster };
     const config = loadCommandConfig('enrich', io, values.config, overrides);
     const url = natsUrl('enrich', config);
-    return standalone('enrich', url, io, async (bus, signal) => {
+    return standalone('enrich', natsTarget(url, config), io, async (bus, signal) => {
       const metrics = new MetricsRegistry();
       const enrich = await startEnrich(
         {

@@ -2,6 +2,7 @@ import type { Command } from '../io.js';
 import { ctl } from './ctl.js';
 import { enrichCommand } from './enrich.js';
 import { fieldsList } from './fields-list.js';
+import { natsAuthorization } from './nats-authorization.js';
 import { replay } from './replay.js';
 import { rulesDescribe } from './rules-describe.js';
 import { rulesList } from './rules-list.js';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   rulesDescribe,
   fieldsList,
   replay,
+  natsAuthorization,
 ];
 
 /**

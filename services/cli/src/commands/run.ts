@@ -9,6 +9,7 @@
  * flush, the engines drain (every event taken is evaluated and its alerts
  * stored), the sinks deliver every stored alert, then the rest closes.
  */
+import type { KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -20,6 +21,7 @@ import {
   MemoryBroker,
   SUBJECTS,
   busBatchSender,
+  busDurableBatchSender,
   connectBus,
   toToken,
 } from '@saker/bus';
@@ -31,7 +33,7 @@ import {
   outputsView,
   sinksView,
 } from '@saker/config';
-import { ConfigError, enrichCacheView, enrichClusterView, enrichNodeView } from '@saker/config';
+import { ConfigError, busView, enrichCacheView, enrichClusterView, enrichNodeView } from '@saker/config';
 import { type ControlService, start as startControl } from '@saker/control';
 import { type EngineService, start as startEngine } from '@saker/engine';
 import { type RunningEnrich, startEnrich } from '@saker/enrich';
@@ -76,6 +78,7 @@ import { initTelemetry, tracingInitConfig } from '@saker/telemetry/sdk';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { formatLoadResults } from '../rules-input.js';
 import { AUDIT_RUN_HELP, AUDIT_RUN_OPTIONS, type AuditRunValues, startAuditSource } from './run-audit.js';
+import { engineSecurityOptions, rulesetSigningKey, signedIfKey } from './security-options.js';
 
 const NAME = 'run';
 
@@ -181,8 +184,8 @@ export async function readRulesDocument(
  * Writes a ruleset to KV saker_rules, as `saker ctl rules put` does through
  * the control service: engines watching the key hot-swap to it.
  */
-async function putRuleset(kv: KvStore, doc: RulesetDocument): Promise<number> {
-  return kv.put(RULESET_KEY, encodeRulesetDocument(doc));
+async function putRuleset(kv: KvStore, doc: RulesetDocument, signingKey?: KeyObject): Promise<number> {
+  return kv.put(RULESET_KEY, encodeRulesetDocument(signedIfKey(doc, signingKey)));
 }
 
 /** The subject an event is published on. */
@@ -212,7 +215,11 @@ export class EventPublisher {
     let b = this.#batchers.get(subject);
     if (b === undefined) {
       b = new EventBatcher({
-        send: busBatchSender(this.#bus, subject),
+        // Audit batches go through SAKER_AUDIT: published means stored.
+        send:
+          subject === SUBJECTS.k8sAuditEvents
+            ? busDurableBatchSender(this.#bus, subject)
+            : busBatchSender(this.#bus, subject),
         maxEvents: this.#opts.maxEvents,
         flushIntervalMs: Math.max(1, this.#opts.flushIntervalMs),
         onError: (err, dropped) =>
@@ -234,27 +241,64 @@ export class EventPublisher {
     return n;
   }
 
+  /** Events the server confirmed (core: a round trip after the batch; audit: stored in SAKER_AUDIT). */
+  get published(): number {
+    let n = 0;
+    for (const b of this.#batchers.values()) n += b.stats().published;
+    return n;
+  }
+
+  /** A publisher of its own on the same bus, so one source's figures are its own. */
+  fork(): EventPublisher {
+    return new EventPublisher(this.#bus, this.#hostname, this.#opts, this.#io);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#batchers.values()].map((b) => b.close()));
   }
 }
 
-/** Publishes a recorded events file; the batches are flushed as it goes, so none is dropped. */
-async function replayFile(
+export interface ReplayResult {
+  /** Events read from the file. */
+  readonly read: number;
+  /** Events the bus confirmed. */
+  readonly published: number;
+  /** Events that could not be published (the bus was down or full); read = published + lost. */
+  readonly lost: number;
+}
+
+/**
+ * Publishes a recorded events file through a publisher of its own (so the
+ * figures are this file's), flushing as it goes; reports what the bus
+ * confirmed, not what was handed to it.
+ */
+export async function replayFile(
   file: string,
-  publisher: EventPublisher,
+  shared: EventPublisher,
   batch: number,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<ReplayResult> {
+  const publisher = shared.fork();
   let n = 0;
-  for await (const event of readEventsFile(file)) {
-    if (signal.aborted) break;
-    publisher.add(event);
-    n++;
-    if (n % batch === 0) await publisher.flush();
+  try {
+    for await (const event of readEventsFile(file)) {
+      if (signal.aborted) break;
+      publisher.add(event);
+      n++;
+      if (n % batch === 0) await publisher.flush();
+    }
+    await publisher.flush();
+  } finally {
+    await publisher.close();
   }
-  await publisher.flush();
-  return n;
+  return { read: n, published: publisher.published, lost: n - publisher.published };
+}
+
+/** `N events published`, or what was read, published and lost when some were. */
+export function describeReplay(file: string, r: ReplayResult): string {
+  return r.lost === 0
+    ? `saker: replay: ${file}: ${r.published} events published`
+    : `saker: replay: ${file}: ${r.read} events read, ${r.published} published, ${r.lost} lost (the bus did not confirm them)`;
 }
 
 // --- the stdout output --------------------------------------------------------
@@ -518,7 +562,9 @@ async function runEmbedded(
 
   const broker = config.nats.url === null ? new MemoryBroker() : undefined;
   const bus = await connectBus(
-    broker ? { memory: broker } : { url: config.nats.url ?? '', name: 'saker-run' },
+    broker
+      ? { memory: broker, streamLimits: busView(config).streamLimits }
+      : { ...busView(config), url: config.nats.url ?? '', name: 'saker-run' },
   );
   const metrics = new MetricsRegistry();
   const engineStop = new AbortController();
@@ -543,7 +589,8 @@ async function runEmbedded(
     // Selections made with `saker ctl rules enable/disable` outlive a restart.
     const selections = current === null ? [] : safeSelections(current.value);
     const doc = { ...initial.doc, selections };
-    await putRuleset(kv, doc);
+    const signingKey = rulesetSigningKey(config);
+    await putRuleset(kv, doc, signingKey);
 
     for (let i = 0; i < config.engine.replicas; i++) {
       running.engines.push(
@@ -564,6 +611,8 @@ async function runEmbedded(
             // The metadata cache over KV saker_meta, started once a rule reads container.*/k8s.* fields.
             metadata: { kv: enrichCacheView(config) },
             log: (line: string) => io.err(`${line}\n`),
+            // Ruleset signatures, the rules-drop alarm, the alert spool, the stream fill watch.
+            ...engineSecurityOptions(config),
           },
           engineStop.signal,
         ),
@@ -611,6 +660,7 @@ async function runEmbedded(
                 },
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
+          ...(signingKey === undefined ? {} : { signingKey }),
           allowPlaintextToken: config.control.allowPlaintextToken,
         },
         serviceStop.signal,
@@ -648,9 +698,9 @@ async function runEmbedded(
     );
     const replayOne = async (file: string): Promise<void> => {
       try {
-        const n = await replayFile(file, publisher, config.engine.batch.maxEvents, sourceStop.signal);
-        replayEvents.inc(undefined, n);
-        io.err(`saker: replay: ${file}: ${n} events published\n`);
+        const r = await replayFile(file, publisher, config.engine.batch.maxEvents, sourceStop.signal);
+        replayEvents.inc(undefined, r.published);
+        io.err(`${describeReplay(file, r)}\n`);
       } catch (err) {
         io.err(`saker: replay: ${err instanceof Error ? err.message : String(err)}\n`);
       }
@@ -789,7 +839,7 @@ async function reloadRules(config: SakerConfig, kv: KvStore, running: Running, i
       io.err('saker: the changed rules do not load; keeping the rules in use\n');
       return;
     }
-    const revision = await putRuleset(kv, next.doc);
+    const revision = await putRuleset(kv, next.doc, rulesetSigningKey(config));
     // Wait (briefly) for every engine to swap, so "reloaded" means in use.
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && running.engines.some((e) => e.revision < revision)) await sleep(10);

@@ -4,14 +4,15 @@
  * they read the same saker.yaml as `saker run`.
  */
 import { readFileSync } from 'node:fs';
-import { type Bus, connectBus } from '@saker/bus';
-import { type SakerConfig, enrichCacheView } from '@saker/config';
+import { type Bus, type NatsBusOptions, connectBus } from '@saker/bus';
+import { type SakerConfig, busView, enrichCacheView } from '@saker/config';
 import { start as startControl } from '@saker/control';
 import { start as startEngine } from '@saker/engine';
 import { SYSCALL_IDS, Sensor, recordSensor, resolveSyscalls } from '@saker/sensor';
 import { type HealthReport, MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { EventPublisher, aborted, loadCommandConfig, readRulesDocument, shutdownSignal } from './run.js';
+import { engineSecurityOptions, rulesetSigningKey } from './security-options.js';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -60,18 +61,23 @@ export async function serveIfConfigured(
   });
 }
 
+/** NATS connection options: the URL chosen plus saker.yaml's `nats:` TLS, auth and stream limits. */
+export function natsTarget(url: string, config: SakerConfig): NatsBusOptions {
+  return { ...busView(config), url };
+}
+
 /**
  * Connects, runs `body` until SIGINT/SIGTERM (or the bus closing), and
  * closes the bus after `body` has drained.
  */
 export async function standalone(
   who: string,
-  url: string,
+  target: NatsBusOptions,
   io: Io,
   body: (bus: Bus, signal: AbortSignal) => Promise<void>,
 ): Promise<number> {
   const stop = shutdownSignal(io, who);
-  const bus = await connectBus({ url, name: `saker-${who}` });
+  const bus = await connectBus({ ...target, name: `saker-${who}` });
   const inner = new AbortController();
   const onStop = (): void => inner.abort();
   stop.signal.addEventListener('abort', onStop, { once: true });
@@ -122,7 +128,7 @@ ${COMMON_HELP}`,
       io.err('engine: not starting: the rules have errors\n');
       return EXIT_FAIL;
     }
-    return standalone('engine', url, io, async (bus, signal) => {
+    return standalone('engine', natsTarget(url, config), io, async (bus, signal) => {
       const metrics = new MetricsRegistry();
       const engine = await startEngine(
         {
@@ -139,6 +145,8 @@ ${COMMON_HELP}`,
           // The metadata cache over KV saker_meta, started once a rule reads container.*/k8s.* fields.
           metadata: { kv: enrichCacheView(config) },
           log: (line) => io.err(`${line}\n`),
+          // Ruleset signatures, the rules-drop alarm, the alert spool, the stream fill watch.
+          ...engineSecurityOptions(config),
         },
         signal,
       );
@@ -173,8 +181,9 @@ ${COMMON_HELP}`,
     if (values.listen !== undefined) overrides.control = { listen: values.listen };
     const config = loadCommandConfig('control', io, values.config, overrides);
     const url = natsUrl('control', config);
-    return standalone('control', url, io, async (bus, signal) => {
+    return standalone('control', natsTarget(url, config), io, async (bus, signal) => {
       const tls = config.control.tls;
+      const signingKey = rulesetSigningKey(config);
       const control = await startControl(
         {
           bus,
@@ -191,6 +200,7 @@ ${COMMON_HELP}`,
                 },
               }),
           ...(config.control.token === null ? {} : { token: config.control.token }),
+          ...(signingKey === undefined ? {} : { signingKey }),
           allowPlaintextToken: config.control.allowPlaintextToken,
         },
         signal,
@@ -246,7 +256,7 @@ ${COMMON_HELP}`,
     if (values.record !== undefined)
       return recordCommand(values.record, syscalls, config.sensor.nodeName, io);
     const url = natsUrl('sensor', config);
-    return standalone('sensor', url, io, async (bus, signal) => {
+    return standalone('sensor', natsTarget(url, config), io, async (bus, signal) => {
       const publisher = new EventPublisher(bus, config.sensor.nodeName, config.engine.batch, io);
       const sensor = await Sensor.start(
         { syscalls, hostname: config.sensor.nodeName, onError: (e) => io.err(`sensor: ${e.message}\n`) },

@@ -36,7 +36,7 @@ export interface BundleResult {
  * bundled on its own and written at its repository path in the tree, where
  * the relocated URL of its parent points.
  */
-export const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
+const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
 
 // Defines the helpers the rewritten modules call, and `require` for CommonJS
 // dependencies that load Node builtins. `up` is the way from the bundle's

@@ -7,6 +7,7 @@ import { rulesDescribe } from './rules-describe.js';
 import { rulesList } from './rules-list.js';
 import { rulesValidate } from './rules-validate.js';
 import { run } from './run.js';
+import { selftest } from './selftest.js';
 import { SERVICE_COMMANDS } from './service.js';
 
 /** Every command of the binary, in the order `saker --help` lists them. */
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   rulesDescribe,
   fieldsList,
   replay,
+  selftest,
 ];
 
 /**

@@ -345,6 +345,8 @@ export function runOutputs(
 /**
  * Watches rules files and directories (their parent directories, since
  * editors replace files) and calls `onChange` once per burst of changes.
+ * A Kubernetes ConfigMap mounted as a folder changes by swapping its
+ * `..data` symlink to a new timestamped folder: that swap counts too.
  */
 export function watchRulesPaths(paths: readonly string[], onChange: () => void, io: Io): () => void {
   const watchers: FSWatcher[] = [];
@@ -375,7 +377,8 @@ export function watchRulesPaths(paths: readonly string[], onChange: () => void, 
     try {
       const w = watch(dir, (_event, filename) => {
         const name = filename === null ? '' : filename.toString();
-        if (names === 'all' ? /\.ya?ml$/.test(name) || name === '' : names.has(name)) fire();
+        if (name === '..data' || (names === 'all' ? /\.ya?ml$/.test(name) || name === '' : names.has(name)))
+          fire();
       });
       w.on('error', (err) => io.err(`saker: watching ${dir}: ${err.message}\n`));
       watchers.push(w);
@@ -766,7 +769,8 @@ async function runEmbedded(
   }
 }
 
-function safeSelections(value: Uint8Array): readonly RulesetSelection[] {
+/** The selections of a stored ruleset document; none when it does not decode. */
+export function safeSelections(value: Uint8Array): readonly RulesetSelection[] {
   try {
     return decodeRulesetDocument(value).selections;
   } catch {

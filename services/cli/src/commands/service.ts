@@ -4,13 +4,14 @@
  * they read the same saker.yaml as `saker run`.
  */
 import { readFileSync } from 'node:fs';
-import { type Bus, connectBus } from '@saker/bus';
+import { BUCKETS, type Bus, connectBus } from '@saker/bus';
 import { type SakerConfig, enrichCacheView } from '@saker/config';
 import { start as startControl } from '@saker/control';
 import { start as startEngine } from '@saker/engine';
 import { SYSCALL_IDS, Sensor, resolveSyscalls } from '@saker/sensor';
 import { type HealthReport, MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
+import { syncRulesFiles } from './rules-sync.js';
 import { EventPublisher, aborted, loadCommandConfig, readRulesDocument, shutdownSignal } from './run.js';
 
 export const COMMON_OPTIONS = {
@@ -155,16 +156,27 @@ ${COMMON_HELP}`,
 export const controlCommand: Command = {
   name: 'control',
   summary: 'run the control API (gRPC RuleService) alone, against NATS',
-  help: `Usage: saker control --nats URL [--config saker.yaml] [--listen HOST:PORT]
+  help: `Usage: saker control --nats URL [--config saker.yaml] [--listen HOST:PORT] [--load-rules]
 
 Serves the gRPC RuleService on control.listen, with control.tls and
 control.token, over the rulesets in KV saker_rules.
 
+With --load-rules, control also puts rules_files into KV saker_rules at
+start and whenever a file changes (a ConfigMap mounted as a folder
+included), as saker run does; every engine hot-swaps. Selections made with
+'saker ctl rules enable/disable' are kept; rules that do not load are
+refused and the ruleset in use stays. The Helm chart runs control this way.
+
 Options:
   --listen HOST:PORT       address to serve on (control.listen)
+  --load-rules             load rules_files into the engines, and reload them on change
 ${COMMON_HELP}`,
   async run(args, io) {
-    const { values } = parseCommandArgs('control', args, { ...COMMON_OPTIONS, listen: { type: 'string' } });
+    const { values } = parseCommandArgs('control', args, {
+      ...COMMON_OPTIONS,
+      listen: { type: 'string' },
+      'load-rules': { type: 'boolean' },
+    });
     if (values.help) {
       await io.out(this.help);
       return EXIT_OK;
@@ -174,6 +186,9 @@ ${COMMON_HELP}`,
     const config = loadCommandConfig('control', io, values.config, overrides);
     const url = natsUrl('control', config);
     return standalone('control', url, io, async (bus, signal) => {
+      const rules = values['load-rules']
+        ? await syncRulesFiles(config, await bus.kv(BUCKETS.rules), io)
+        : undefined;
       const tls = config.control.tls;
       const control = await startControl(
         {
@@ -201,6 +216,7 @@ ${COMMON_HELP}`,
         `control: ready address=${control.address} nats=${url}${telemetry ? ` metrics=${telemetry.url}` : ''}\n`,
       );
       await aborted(signal);
+      rules?.stop();
       await control.close();
       await telemetry?.close();
     });

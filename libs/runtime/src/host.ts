@@ -56,6 +56,7 @@ export async function hostServices<C>(opts: HostOptions<C>): Promise<number> {
         config: opts.config,
         bus: connected,
         nats: broker === undefined,
+        embedded: opts.modules.length > 1,
         metrics,
         logger: opts.modules.length === 1 ? logger : logger.child(m.name),
         tracer: getTracer(`saker.${m.name}`),

@@ -37,6 +37,8 @@ export interface ServiceContext<C> {
   readonly bus: Bus;
   /** True on the NATS bus (JetStream, KV are durable); false in memory, inside `saker run`. */
   readonly nats: boolean;
+  /** True inside `saker run` (several services in one process): optional parts stay quietly off. */
+  readonly embedded: boolean;
   readonly metrics: MetricsRegistry;
   /** Named after the service. */
   readonly logger: Logger;

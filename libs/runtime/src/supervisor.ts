@@ -86,9 +86,13 @@ export async function supervise<C>(
         .filter((h) => h.ended !== undefined)
         .map((h) =>
           (h.ended ?? Promise.resolve()).then(
-            () => logger.warn(`${h.name} ended; stopping`),
-            (err: unknown) =>
-              logger.error(`${h.name} failed: ${err instanceof Error ? err.message : String(err)}`),
+            () => {
+              if (stopping === undefined) logger.warn(`${h.name} ended; stopping`);
+            },
+            (err: unknown) => {
+              if (stopping === undefined)
+                logger.error(`${h.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+            },
           ),
         );
       await Promise.race([aborted(signal), ...ended]);

@@ -135,7 +135,16 @@ describe('rule updates: saker ctl → control → KV saker_rules → two engine 
     writeFileSync(join(dir, 'initial.yaml'), INITIAL);
     writeFileSync(join(dir, 'broken.yaml'), BROKEN);
     nats = await startNatsServer({ jetstream: true });
-    control = startProc([CLI, 'control', '--nats', nats.url, '--listen', '127.0.0.1:0', '--metrics-listen', 'off']);
+    control = startProc([
+      CLI,
+      'control',
+      '--nats',
+      nats.url,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      'off',
+    ]);
     const listening = await control.waitFor(/control\(address=(\S+) /, 20_000);
     controlAddr = listening[1] ?? '';
     for (const name of ['replica-a', 'replica-b']) {

@@ -324,16 +324,23 @@ describe('chart: security', () => {
       'tls.key',
     ]);
     const audit = byName(find(generated, 'Deployment', `${NAME}-audit`), 'audit');
-    assert.ok(audit.args?.join(' ').includes('--client-ca /etc/saker/audit-tls/ca.crt'));
+    assert.equal(envOf(audit, 'SAKER__AUDIT__LISTEN'), '0.0.0.0:9765');
+    assert.equal(envOf(audit, 'SAKER__AUDIT__TLS__CERT'), '/etc/saker/audit-tls/tls.crt');
+    assert.equal(envOf(audit, 'SAKER__AUDIT__TLS__CLIENT_CA'), '/etc/saker/audit-tls/ca.crt');
     assert.equal(find(generated, 'Service', `${NAME}-audit`).spec?.clusterIP, '10.96.200.200');
+    // The audit section those variables set loads.
+    const env = Object.fromEntries(
+      (audit.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+    );
+    assert.equal(sakerConfig(generated, env).config.audit.listen, '0.0.0.0:9765');
 
     const own = render({
       audit: { tls: { secretName: 'mine', clientCaSecret: 'ca' }, tokenSecret: 'tokens' },
     });
     assert.ok(!own.some((o) => o.kind === 'Secret'));
-    const args = byName(find(own, 'Deployment', `${NAME}-audit`), 'audit').args?.join(' ') ?? '';
-    assert.match(args, /--client-ca \/etc\/saker\/audit-client-ca\/ca\.crt/);
-    assert.match(args, /--token-file \/etc\/saker\/audit-tokens\/tokens/);
+    const ownAudit = byName(find(own, 'Deployment', `${NAME}-audit`), 'audit');
+    assert.equal(envOf(ownAudit, 'SAKER__AUDIT__TLS__CLIENT_CA'), '/etc/saker/audit-client-ca/ca.crt');
+    assert.equal(envOf(ownAudit, 'SAKER__AUDIT__TOKEN_FILE'), '/etc/saker/audit-tokens/tokens');
     const r = helm(['template', 'rel', CHART], { audit: { tls: { secretName: 'mine' } } });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /clientCaSecret \(mTLS\) or audit\.tokenSecret/);
@@ -348,7 +355,7 @@ describe('chart: Falco-familiar values', () => {
       tolerations: [],
       nodeSelector: { 'kubernetes.io/os': 'linux' },
       priorityClassName: 'saker-critical',
-      sensor: { extraArgs: ['--syscalls', 'execve,openat'], extraEnv: [{ name: 'X', value: '1' }] },
+      sensor: { extraArgs: ['--log-level', 'debug'], extraEnv: [{ name: 'X', value: '1' }] },
       engine: { replicas: 4, nodeSelector: { pool: 'infra' } },
     });
     const n = find(objects, 'DaemonSet', `${NAME}-node`);
@@ -356,7 +363,7 @@ describe('chart: Falco-familiar values', () => {
     assert.deepEqual(podSpec(n).nodeSelector, { 'kubernetes.io/os': 'linux' });
     assert.equal(podSpec(n).priorityClassName, 'saker-critical');
     const sensor = byName(n, 'sensor');
-    assert.deepEqual(sensor.args?.slice(-2), ['--syscalls', 'execve,openat']);
+    assert.deepEqual(sensor.args?.slice(-2), ['--log-level', 'debug']);
     assert.equal(envOf(sensor, 'X'), '1');
     const engine = find(objects, 'Deployment', `${NAME}-engine`);
     assert.equal(engine.spec?.replicas, 4);

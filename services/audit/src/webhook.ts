@@ -20,12 +20,12 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { LogFn } from '@saker/runtime';
 import { readBody } from './body.js';
 import { type RejectedItem, decodeAuditBody } from './decode.js';
 import { encodeAuditLine } from './encode.js';
 import { AuditHandoffError, AuditRequestError } from './errors.js';
 import type { AuditHandoff } from './handoff.js';
-import type { AuditLogger } from './log.js';
 import type { AuditMetrics, RequestOutcome } from './metrics.js';
 
 export interface WebhookTls {
@@ -107,7 +107,7 @@ function tokensMatch(presented: string, tokens: readonly Buffer[]): boolean {
 interface Deps {
   readonly handoff: AuditHandoff;
   readonly metrics: AuditMetrics;
-  readonly log: AuditLogger;
+  readonly log: LogFn;
 }
 
 /** Starts the webhook. Resolves once the port is bound. */

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '@saker/testing';
-import { formatStdoutLine } from '../src/commands/run.js';
+import { formatStdoutLine } from '../src/services/parts.js';
 
 // `saker run` is tested as users run it: the built binary in a child process,
 // looking only at its streams, its endpoints and its exit code.
@@ -214,7 +214,7 @@ describe('saker run', () => {
     assert.match(run.lines()[6] ?? '', /Error passwd read/);
 
     assert.equal(await run.stop(), 0);
-    assert.match(run.stderr, /stopped, 7 alerts printed/);
+    assert.match(run.stderr, /stopped; .*sinks: 7 alerts printed/);
     assert.equal(run.lines().length, 7);
   });
 
@@ -274,7 +274,7 @@ describe('saker run', () => {
     );
     await run.until('the alert', () => run.lines().length === 1);
     assert.match(run.stderr, /saker: running: /);
-    assert.doesNotMatch(run.stderr, /metrics=|control=/);
+    assert.doesNotMatch(run.stderr, /metrics=|control\(/);
     assert.equal(await run.stop(), 0, run.stderr);
   });
 
@@ -312,7 +312,7 @@ describe('saker run', () => {
     await run.until('the replay', () => /e\.jsonl: 4 events published/.test(run.stderr));
     assert.equal(await run.stop(), 0, run.stderr);
     assert.match(run.stderr, /stdout=off outputs=file\b/);
-    assert.match(run.stderr, /stopped, delivered: file=3/);
+    assert.match(run.stderr, /stopped; .*sinks: delivered: file=3/);
     assert.equal(run.stdout, '');
     const lines = readFileSync(alertsFile, 'utf8')
       .split('\n')
@@ -366,7 +366,7 @@ describe('saker run', () => {
       await run.until('the replay', () => /e\.jsonl: 4 events published/.test(run.stderr));
       assert.equal(await run.stop(), 0, run.stderr);
       assert.match(run.stderr, /stdout=json outputs=stdout,http\b/);
-      assert.match(run.stderr, /stopped, 4 alerts printed, delivered: http=2/);
+      assert.match(run.stderr, /stopped; .*sinks: 4 alerts printed, delivered: http=2/);
       assert.equal(run.lines().length, 4);
       assert.equal(received.length, 2, run.stderr);
       for (const r of received) {

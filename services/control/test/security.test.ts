@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { type Bus, connectBus } from '@saker/bus';
+import { isLoopbackHost, parseHostPort } from '@saker/runtime';
 import { type TestPki, makeTestPki } from '@saker/testing';
 import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
-import { ControlConfigError, type ControlService, isLoopbackHost, parseHostPort, start } from '../src/mod.js';
+import { ControlConfigError, type ControlService, start } from '../src/mod.js';
 import { GOOD_RULES } from './helpers.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

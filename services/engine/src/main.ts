@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * The engine on its own: `node services/engine/dist/src/main.js --nats URL --rules PATH...`.
- * Thin on purpose: parse flags, connect, start(), serve /metrics and
- * /healthz, and turn SIGTERM/SIGINT into the abort that drains the engine.
+ * The engine's test and benchmark harness: `node services/engine/dist/src/main.js
+ * --nats URL --rules PATH...`, with the knobs replica tests turn (subjects,
+ * stats intervals, replica names). Deployments run `saker engine`, which reads
+ * saker.yaml (append_output, the metadata join) through the service runtime.
+ * SIGTERM/SIGINT go through the runtime's one handler.
  */
 import { connectBus } from '@saker/bus';
 import { type RulesetDocument, loadRules, readRuleFiles } from '@saker/rules';
+import { createLogger, onShutdown } from '@saker/runtime';
 import { MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
 import { EngineArgsError, USAGE, parseEngineArgs } from './args.js';
 import { start } from './engine.js';
@@ -29,19 +32,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const doc: RulesetDocument = { format: 1, files, selections: [], updatedAt: new Date().toISOString() };
 
+  const logger = createLogger({ name: 'engine' });
+  const shutdown = onShutdown({ logger });
   const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write(`engine: second ${sig}, exiting without draining\n`);
-      process.exit(1);
-    }
-    process.stderr.write(`engine: ${sig}, draining\n`);
-    controller.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  shutdown.signal.addEventListener('abort', () => controller.abort(), { once: true });
 
   const bus = await connectBus({ url: args.nats, name: `saker-engine${args.name ? `-${args.name}` : ''}` });
   const metrics = new MetricsRegistry();
@@ -80,9 +74,10 @@ async function main(argv: readonly string[]): Promise<number> {
   await engine.stopped;
   await telemetry?.close();
   await bus.close();
+  shutdown.dispose();
   const s = engine.stats();
-  process.stderr.write(
-    `engine: stopped (received=${s.received} evaluated=${s.evaluated} invalid=${s.invalid} dropped=${s.dropped} alerts=${s.alertsPublished})\n`,
+  logger.info(
+    `stopped (received=${s.received} evaluated=${s.evaluated} invalid=${s.invalid} dropped=${s.dropped} alerts=${s.alertsPublished})`,
   );
   return 0;
 }

@@ -1,6 +1,5 @@
 import type { Command } from '../io.js';
 import { ctl } from './ctl.js';
-import { enrichCommand } from './enrich.js';
 import { fieldsList } from './fields-list.js';
 import { replay } from './replay.js';
 import { rulesDescribe } from './rules-describe.js';
@@ -14,7 +13,6 @@ import { SERVICE_COMMANDS } from './service.js';
 export const COMMANDS: readonly Command[] = [
   run,
   ...SERVICE_COMMANDS,
-  enrichCommand,
   ctl,
   rulesValidate,
   rulesList,

@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { SUBJECTS, connectBus } from '@saker/bus';
 import type { K8sAuditEvent } from '@saker/events';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
-import { EventPublisher, loadCommandConfig } from './run.js';
-import { COMMON_HELP, COMMON_OPTIONS, commonOverrides, natsUrl } from './service.js';
+import { EventPublisher } from '../services/parts.js';
+import { COMMON_HELP, COMMON_OPTIONS, commonOverrides, loadCommandConfig } from './service.js';
 
 const RESEND_MS = 5_000;
 
@@ -93,8 +93,10 @@ ${COMMON_HELP}`,
     }
     const timeoutMs = parseTimeout(values.timeout ?? '60s');
     const config = loadCommandConfig('selftest', io, values.config, commonOverrides(values));
-    const url = natsUrl('selftest', config);
-    return runSelftest(url, config.hostname, timeoutMs, io);
+    if (config.nats.url === null) {
+      throw new UsageError('selftest needs a NATS server: --nats URL (or nats.url)', 'selftest');
+    }
+    return runSelftest(config.nats.url, config.hostname, timeoutMs, io);
   },
 };
 

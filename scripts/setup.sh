@@ -19,11 +19,14 @@ fi
 # - containernetworking-plugins, iptables, etcd-server, conntrack, socat (with containerd, runc,
 #   busybox-static): the single-node Kubernetes of the chart's cluster test (scripts/k8s/up.sh):
 #   pod networking, kube-proxy's rules, the API server's store, kubectl port-forward
+# - debootstrap, systemd-container: the host-install tests make a clean Debian root
+#   and boot it with systemd-nspawn (packaging/test)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
   nats-server runc containerd busybox-static openssl redis-server nginx
   containernetworking-plugins iptables etcd-server conntrack socat
+  debootstrap systemd-container
   iproute2 procps util-linux
 )
 missing=()

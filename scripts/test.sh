@@ -11,6 +11,6 @@ npx turbo run typecheck --output-logs=errors-only
 
 # One node:test run over every package's compiled tests, so the suite ends
 # with a single summary.
-mapfile -t dirs < <(find libs services e2e -path '*/node_modules' -prune -o -type d -path '*/dist/test' -print 2>/dev/null | sort)
+mapfile -t dirs < <(find libs services e2e packaging -path '*/node_modules' -prune -o -type d -path '*/dist/test' -print 2>/dev/null | sort)
 echo "test: node --test ${dirs[*]}"
 node --test --test-reporter=spec "${dirs[@]}"

@@ -218,6 +218,25 @@ describe('saker run', () => {
     assert.equal(run.lines().length, 7);
   });
 
+  it('reloads the rules on SIGHUP (systemctl reload), also with watch_config_files off', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'rules'));
+    mkdirSync(join(dir, 'drop'));
+    const rulesFile = join(dir, 'rules', 'r.yaml');
+    writeFileSync(rulesFile, SHADOW_RULE);
+    writeFileSync(join(dir, 'saker.yaml'), 'rules_files: [rules]\nwatch_config_files: false\n');
+    const run = startRun(['--config', 'saker.yaml', '--replay-dir', 'drop', ...QUIET], { cwd: dir });
+    await run.until('the start', () => /saker: running: .* rules=1 /.test(run.stderr));
+    writeFileSync(rulesFile, SHADOW_RULE + PASSWD_RULE);
+    run.child.kill('SIGHUP');
+    await run.until('the reload', () => /rules reloaded: revision \d+, 2 rules/.test(run.stderr));
+    assert.match(run.stderr, /SIGHUP, reloading the rules/);
+    dropInto(join(dir, 'drop'), '01.jsonl', [[1, '/etc/passwd']]);
+    await run.until('the new rule', () => run.lines().length >= 1);
+    assert.match(run.lines()[0] ?? '', /Error passwd read/);
+    assert.equal(await run.stop(), 0, run.stderr);
+  });
+
   it("prints Falco's JSON with json_output, and loses no alert when stopped right after a replay", async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'rules'));

@@ -47,6 +47,8 @@ function rulesFilesService(): ServiceModule<SakerConfig> {
         author: 'saker run',
         out: ctx.out,
         watch: ctx.config.watchConfigFiles,
+        // `systemctl reload saker` (the Debian package's unit), with watch_config_files off too.
+        reloadOnSighup: true,
       });
       return {
         name: 'rules',
@@ -83,7 +85,8 @@ prints the errors.
 
 SIGINT or SIGTERM drains in flow order (sources, engine, sinks, then the
 rest: every event taken is evaluated and every alert delivered) and exits 0.
-SIGUSR1 reopens file_output's file.
+SIGHUP reloads the rules files (systemctl reload), watched or not. SIGUSR1
+reopens file_output's file.
 
 Options:
   -r, --rules FILE|DIR     rules to load instead of rules_files; repeat for more

@@ -29,6 +29,8 @@ export async function startRulesFiles(opts: {
   readonly out: (text: string) => Promise<void>;
   /** Watch the files (watch_config_files). */
   readonly watch: boolean;
+  /** Reload on SIGHUP too. */
+  readonly reloadOnSighup?: boolean;
 }): Promise<RulesFiles> {
   const { bus, config, logger, author } = opts;
   const io: Io = { out: opts.out, err: (t) => logger.error(t.trimEnd().replace(/^saker: /, '')) };
@@ -46,29 +48,33 @@ export async function startRulesFiles(opts: {
   if (initial === undefined) throw new Error('not starting: the rules have errors');
   let revision = await putRuleset(kv, initial.doc);
   logger.info(`rules loaded: revision ${revision}, ${initial.ruleset.rules.filter((r) => r.enabled).length} rules`);
-  let stopWatching = (): void => {};
-  if (opts.watch) {
-    let reloading: Promise<void> = Promise.resolve();
-    stopWatching = watchRulesPaths(
-      config.rulesFiles,
-      () => {
-        reloading = reloading.then(async () => {
-          try {
-            const next = await load('rules file changed');
-            if (next === undefined) {
-              logger.error('the changed rules do not load; keeping the rules in use');
-              return;
-            }
-            revision = await putRuleset(kv, next.doc);
-            const enabled = next.ruleset.rules.filter((r) => r.enabled).length;
-            logger.info(`rules reloaded: revision ${revision}, ${enabled} rules`);
-          } catch (err) {
-            logger.error(`rules reload failed: ${err instanceof Error ? err.message : String(err)}`);
-          }
-        });
-      },
-      io,
-    );
-  }
-  return { revision: () => revision, stop: () => stopWatching() };
+  // Reloads run one at a time, whether a watched file changed or SIGHUP asked for one.
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (): void => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = await load('rules file changed');
+        if (next === undefined) {
+          logger.error('the changed rules do not load; keeping the rules in use');
+          return;
+        }
+        revision = await putRuleset(kv, next.doc);
+        const enabled = next.ruleset.rules.filter((r) => r.enabled).length;
+        logger.info(`rules reloaded: revision ${revision}, ${enabled} rules`);
+      } catch (err) {
+        logger.error(`rules reload failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  };
+  const stopWatching = opts.watch ? watchRulesPaths(config.rulesFiles, reload, io) : () => undefined;
+  const onHangup = (): void => {
+    logger.info('SIGHUP, reloading the rules');
+    reload();
+  };
+  if (opts.reloadOnSighup === true) process.on('SIGHUP', onHangup);
+  const stop = (): void => {
+    stopWatching();
+    process.off('SIGHUP', onHangup);
+  };
+  return { revision: () => revision, stop };
 }

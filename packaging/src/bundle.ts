@@ -1,0 +1,98 @@
+/**
+ * Bundles the `saker` CLI (every service) into one ES module with esbuild.
+ *
+ * Modules find their data files relative to themselves (`import.meta.url` in
+ * Saker's packages, `__dirname` in CommonJS dependencies such as
+ * grpc-health-check): the rules, the .proto files, the sensor's loader. In a
+ * bundle those would all point at the bundle itself, so each such reference is
+ * rewritten to the module's own path in the repository, resolved against the
+ * root of the artefact tree at run time. The tree then keeps the repository's
+ * relative layout for the few data files it carries (tree.ts copies them), and
+ * no package's lookup code changes.
+ */
+import { readFile } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+import { build } from 'esbuild';
+
+/** Where the bundle sits in the artefact tree; the banner resolves the tree's root from it. */
+export const BUNDLE_PATH = 'lib/saker.mjs';
+
+export interface BundleOptions {
+  /** The repository (its workspaces must be built). */
+  readonly repo: string;
+  /** The bundle file to write. */
+  readonly outfile: string;
+}
+
+export interface BundleResult {
+  readonly bytes: number;
+  /** Modules whose location was rewritten, repository-relative. */
+  readonly relocated: readonly string[];
+}
+
+// Defines the helpers the rewritten modules call, and `require` for CommonJS
+// dependencies that load Node builtins. The bundle is lib/saker.mjs, so the
+// tree's root is one folder up.
+const BANNER = `import { createRequire as __sakerCreateRequire } from 'node:module';
+import { fileURLToPath as __sakerFileURLToPath } from 'node:url';
+const require = __sakerCreateRequire(import.meta.url);
+const __sakerRoot = new URL('../', import.meta.url);
+const __sakerUrl = (rel) => new URL(rel, __sakerRoot).href;
+const __sakerDir = (rel) => __sakerFileURLToPath(new URL(rel, __sakerRoot));`;
+
+/** Repository-relative POSIX path of a file. */
+function repoPath(repo: string, file: string): string {
+  const rel = relative(repo, file);
+  if (rel.startsWith('..')) throw new Error(`bundle: ${file} is outside the repository ${repo}`);
+  return rel.split(sep).join('/');
+}
+
+/** Rewrites `import.meta.url` and `__dirname`/`__filename` of one module to its repository location. */
+export function relocate(source: string, path: string): string | undefined {
+  if (!/import\.meta\.url|\b__dirname\b|\b__filename\b/.test(source)) return undefined;
+  const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.';
+  return source
+    .replace(/import\.meta\.url/g, `__sakerUrl(${JSON.stringify(path)})`)
+    .replace(/\b__dirname\b/g, `__sakerDir(${JSON.stringify(dir)})`)
+    .replace(/\b__filename\b/g, `__sakerDir(${JSON.stringify(path)})`);
+}
+
+export async function bundleCli(o: BundleOptions): Promise<BundleResult> {
+  const relocated: string[] = [];
+  const result = await build({
+    entryPoints: [`${o.repo}/services/cli/dist/src/main.js`],
+    outfile: o.outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // The source maps of the compiled packages point at TypeScript the tree does not carry.
+    sourcemap: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'eof',
+    banner: { js: BANNER },
+    // Optional native speed-ups of `ws` (used by @kubernetes/client-node); ws
+    // falls back to JavaScript when they are missing, as they are here.
+    external: ['bufferutil', 'utf-8-validate'],
+    metafile: true,
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'saker-relocate',
+        setup(b) {
+          b.onLoad({ filter: /\.(c|m)?js$/ }, async (args) => {
+            const source = await readFile(args.path, 'utf8');
+            const path = repoPath(o.repo, args.path);
+            const contents = relocate(source, path);
+            if (contents === undefined) return undefined;
+            relocated.push(path);
+            return { contents, loader: 'js' };
+          });
+        },
+      },
+    ],
+  });
+  const out = Object.values(result.metafile.outputs)[0];
+  return { bytes: out?.bytes ?? 0, relocated: relocated.sort() };
+}

@@ -47,7 +47,9 @@ export async function startRulesFiles(opts: {
   const initial = await load('rules_files at start');
   if (initial === undefined) throw new Error('not starting: the rules have errors');
   let revision = await putRuleset(kv, initial.doc);
-  logger.info(`rules loaded: revision ${revision}, ${initial.ruleset.rules.filter((r) => r.enabled).length} rules`);
+  logger.info(
+    `rules loaded: revision ${revision}, ${initial.ruleset.rules.filter((r) => r.enabled).length} rules`,
+  );
   // Reloads run one at a time, whether a watched file changed or SIGHUP asked for one.
   let reloading: Promise<void> = Promise.resolve();
   const reload = (): void => {

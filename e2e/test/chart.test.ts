@@ -290,7 +290,7 @@ describe('chart: security', () => {
     assert.equal(control?.readOnlyRootFilesystem, true);
   });
 
-  it('mounts from the host only the CRI sockets, as sockets, into node enrich alone', () => {
+  it('mounts from the host only the CRI sockets (into node enrich) and tracefs (into the sensor)', () => {
     const objects = render({
       nodeEnrich: { criSockets: ['/run/containerd/containerd.sock', '/run/crio/crio.sock'] },
     });
@@ -302,15 +302,21 @@ describe('chart: security', () => {
     assert.deepEqual(
       hostPaths.map(({ o, v }) => [o, v.hostPath?.path, v.hostPath?.type]),
       [
+        [`${NAME}-node`, '/sys/kernel/tracing', 'Directory'],
         [`${NAME}-node`, '/run/containerd/containerd.sock', 'Socket'],
         [`${NAME}-node`, '/run/crio/crio.sock', 'Socket'],
       ],
     );
     const node = find(objects, 'DaemonSet', `${NAME}-node`);
-    const mountedBy = containers(node)
-      .filter((c) => c.volumeMounts?.some((m) => m.name.startsWith('cri-')))
-      .map((c) => c.name);
-    assert.deepEqual(mountedBy, ['enrich']);
+    const mountedBy = (volume: RegExp) =>
+      containers(node)
+        .filter((c) => c.volumeMounts?.some((m) => volume.test(m.name)))
+        .map((c) => c.name);
+    assert.deepEqual(mountedBy(/^cri-/), ['enrich']);
+    // The host's tracefs, read-only, into the sensor alone.
+    assert.deepEqual(mountedBy(/^tracefs$/), ['sensor']);
+    const tracefs = byName(node, 'sensor').volumeMounts?.find((m) => m.name === 'tracefs');
+    assert.equal(tracefs?.readOnly, true);
   });
 
   it('the audit webhook gets certificates and requires the API server to authenticate', () => {
@@ -337,7 +343,7 @@ describe('chart: security', () => {
     const own = render({
       audit: { tls: { secretName: 'mine', clientCaSecret: 'ca' }, tokenSecret: 'tokens' },
     });
-    assert.ok(!own.some((o) => o.kind === 'Secret'));
+    assert.ok(!own.some((o) => o.kind === 'Secret' && o.metadata.name.includes('audit')));
     const ownAudit = byName(find(own, 'Deployment', `${NAME}-audit`), 'audit');
     assert.equal(envOf(ownAudit, 'SAKER__AUDIT__TLS__CLIENT_CA'), '/etc/saker/audit-client-ca/ca.crt');
     assert.equal(envOf(ownAudit, 'SAKER__AUDIT__TOKEN_FILE'), '/etc/saker/audit-tokens/tokens');

@@ -63,6 +63,9 @@ function sh(
     env: { ...process.env, ...opts.env },
     input: opts.input,
     maxBuffer: 64 * 1024 * 1024,
+    // Nothing here may block the test for ever: signals wait for a synchronous child.
+    timeout: 15 * 60_000,
+    killSignal: 'SIGKILL',
   });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
@@ -159,8 +162,9 @@ metadata: {name: receiver, namespace: ${TEST_NS}}
 data:
   alert: |
     #!/bin/sh
-    head -c "\${CONTENT_LENGTH:-0}" >> /tmp/alerts
-    echo >> /tmp/alerts
+    body=$(head -c "\${CONTENT_LENGTH:-0}")
+    # One write per alert, a line each, however many POSTs run at once.
+    printf '%s\\n' "$body" >> /tmp/alerts
     printf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'
 ---
 apiVersion: v1
@@ -303,7 +307,7 @@ function sakerPods(): Map<string, PodState> {
 function installValues(): object {
   return {
     image: { repository: 'saker', tag: VERSION, pullPolicy: 'Never' },
-    nats: { replicas: 1, image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '1Gi' } },
+    nats: { replicas: 1, image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
     engine: { replicas: 1 },
     audit: {
       replicas: 1,
@@ -311,7 +315,19 @@ function installValues(): object {
       tls: { secretName: 'audit-tls', clientCaSecret: 'audit-client-ca' },
     },
     nodeEnrich: { criSockets: [join(STATE, 'containerd/containerd.sock')] },
-    sidekick: { config: { webhook: { address: `http://receiver.${TEST_NS}.svc:8080/cgi-bin/alert` } } },
+    sidekick: {
+      config: { webhook: { address: `http://receiver.${TEST_NS}.svc:8080/cgi-bin/alert`, concurrency: 1 } },
+    },
+    // Saker's own "Interactive shell in a container" comes first and would take the exec under
+    // Falco's default rule_matching (first); the test asks for Falco's rule.
+    falco: { json_output: true, rule_matching: 'all' },
+    customRules: {
+      // The receiver is busybox httpd running a CGI: each POST dup2()s the socket onto the
+      // script's stdin, which Falco's rule reports, whose alert is POSTed... A rule turned off the
+      // way Falco's users do it.
+      'zz_e2e_receiver.yaml':
+        '- rule: Redirect STDOUT/STDIN to Network Connection in Container\n  enabled: false\n',
+    },
   };
 }
 

@@ -200,11 +200,12 @@ Per-pod values (NATS URL, node name) come from SAKER__ variables.
     httpGet: {path: /healthz, port: {{ .portName | default "telemetry" }}}
     periodSeconds: 5
     failureThreshold: 3
+  # A service whose bus went away for good reports unhealthy: restart it within about a minute.
   livenessProbe:
     httpGet: {path: /healthz, port: {{ .portName | default "telemetry" }}}
-    initialDelaySeconds: 30
-    periodSeconds: 20
-    failureThreshold: 6
+    initialDelaySeconds: 20
+    periodSeconds: 10
+    failureThreshold: 4
   resources:
     {{- toYaml .v.resources | nindent 4 }}
   securityContext:
@@ -224,6 +225,8 @@ Per-pod values (NATS URL, node name) come from SAKER__ variables.
 {{- define "saker.podCommon" -}}
 serviceAccountName: {{ include "saker.serviceAccountName" . }}
 automountServiceAccountToken: {{ .api | default false }}
+# No <SERVICE>_PORT variables: Saker refuses SAKER_AUDIT_* and the like by name, and needs none.
+enableServiceLinks: false
 {{- with .root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}

@@ -30,7 +30,7 @@ pid_file: /tmp/nats.pid
 listen: 0.0.0.0:4222
 http: 0.0.0.0:8222
 max_payload: 8MB
-lame_duck_duration: 20s
+lame_duck_duration: 30s
 lame_duck_grace_period: 5s
 jetstream {
   domain: {{ .Values.nats.jetstreamDomain }}

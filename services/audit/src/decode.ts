@@ -84,11 +84,24 @@ export function decodeAuditBody(body: unknown): DecodedBody {
   const rejected: RejectedItem[] = [];
   const items = o.items as unknown[];
   for (let i = 0; i < items.length; i++) {
-    const r = checkAuditEvent(items[i], `items[${i}]`);
+    const r = checkAuditEvent(withListTypeMeta(items[i]), `items[${i}]`);
     if (r.ok) {
       events.push(r.event);
       paths.push(`items[${i}]`);
     } else rejected.push({ path: r.path, reason: r.reason });
   }
   return { events, paths, rejected, total: items.length };
+}
+
+/**
+ * The API server's EventList carries apiVersion and kind once, on the list:
+ * its items have none (Go's encoder omits an item's empty TypeMeta). An
+ * item without them is the list's Event; one that names another version or
+ * kind is still refused.
+ */
+function withListTypeMeta(item: unknown): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  const o = item as Record<string, unknown>;
+  if (o.apiVersion !== undefined || o.kind !== undefined) return item;
+  return { apiVersion: AUDIT_API_VERSION, kind: 'Event', ...o };
 }

@@ -44,4 +44,22 @@ describe('decodeAuditBody', () => {
     ]);
     assert.equal(d.total, 3);
   });
+
+  it("accepts the API server's EventList items, which carry no apiVersion or kind of their own", () => {
+    // As kube-apiserver's webhook backend sends them (seen on a real 1.34 API server).
+    const bare = (n: number) => {
+      const { apiVersion: _v, kind: _k, ...rest } = podCreateEvent(n);
+      return rest;
+    };
+    const other = { ...bare(3), apiVersion: 'audit.k8s.io/v1beta1' };
+    const d = decodeAuditBody({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1',
+      items: [bare(1), bare(2), other],
+    });
+    assert.deepEqual(d.events, [podCreateEvent(1), podCreateEvent(2)]);
+    assert.deepEqual(d.rejected, [
+      { path: 'items[2].apiVersion', reason: 'expected "audit.k8s.io/v1", got "audit.k8s.io/v1beta1"' },
+    ]);
+  });
 });

@@ -226,7 +226,7 @@ describe('saker run', () => {
     writeFileSync(rulesFile, SHADOW_RULE);
     writeFileSync(join(dir, 'saker.yaml'), 'rules_files: [rules]\nwatch_config_files: false\n');
     const run = startRun(['--config', 'saker.yaml', '--replay-dir', 'drop', ...QUIET], { cwd: dir });
-    await run.until('the start', () => /saker: running: .* rules=1 /.test(run.stderr));
+    await run.until('the start', () => /saker: running: .* rules=1\b/.test(run.stderr));
     writeFileSync(rulesFile, SHADOW_RULE + PASSWD_RULE);
     run.child.kill('SIGHUP');
     await run.until('the reload', () => /rules reloaded: revision \d+, 2 rules/.test(run.stderr));

@@ -6,15 +6,8 @@ export type { LogFields, LogFn, LogFormat, LogLevel, Logger, LoggerOptions } fro
 export { LOG_FORMATS, LOG_LEVELS, createLogger, isLogFormat, isLogLevel } from './log.js';
 export type { Shutdown, ShutdownOptions } from './signals.js';
 export { aborted, onShutdown } from './signals.js';
-export type {
-  FlagSpec,
-  FlagSpecs,
-  FlagValues,
-  ServiceContext,
-  ServiceHandle,
-  ServiceModule,
-  ServiceStage,
-} from './service.js';
+export type { FlagSpec, FlagSpecs, FlagValues, ServiceStage } from './service.js';
+export type { ServiceContext, ServiceHandle, ServiceModule } from './service.js';
 export { STAGES } from './service.js';
 export type { Supervised } from './supervisor.js';
 export { supervise } from './supervisor.js';

@@ -169,7 +169,7 @@ describe(
       );
       saker = new SakerRun(child);
       await saker.waitLog(/saker: sensor attached/, 60_000);
-      await saker.waitLog(/saker: running: .* enrich=node=\S*containerd\.sock/, 30_000);
+      await saker.waitLog(/saker: running: .* enrich\(mode=auto node=\S*containerd\.sock/, 30_000);
     });
 
     after(async () => {

@@ -70,13 +70,13 @@ export class OptionError extends Error {
 
 /** A part that could not start (a port taken, a device missing): not the configuration's fault. */
 export class StartupError extends Error {
-  override readonly name = 'StartupError';
+  override readonly name: string = 'StartupError';
   readonly kind = 'startup' as const;
   /** The service that failed. */
   readonly service: string;
 
   constructor(service: string, message: string, options?: ErrorOptions) {
-    super(`${service}: ${message}`, options);
+    super(message, options);
     this.service = service;
   }
 }

@@ -44,14 +44,6 @@ export interface LoggerOptions {
 
 const RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-export function isLogLevel(v: string): v is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(v);
-}
-
-export function isLogFormat(v: string): v is LogFormat {
-  return (LOG_FORMATS as readonly string[]).includes(v);
-}
-
 function scrubber(secrets: readonly string[]): (text: string) => string {
   // Short values would blank ordinary words; a secret that short is no secret.
   const list = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);

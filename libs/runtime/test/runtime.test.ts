@@ -7,6 +7,7 @@ import {
   type ServiceHandle,
   type ServiceModule,
   type ServiceStage,
+  StartupError,
   createLogger,
   errorKind,
   formatHostPort,
@@ -50,6 +51,7 @@ describe('errorKind', () => {
     assert.equal(errorKind(new BusClosedError('publish')), 'bus');
     assert.equal(errorKind(new Error('option: looks like one')), 'internal');
     assert.equal(errorKind(new OptionError('--x', 'bad')), 'option');
+    assert.equal(errorKind(new StartupError('enrich', 'no CRI socket')), 'startup');
   });
 });
 

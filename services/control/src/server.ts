@@ -1,4 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { formatHostPort } from '@saker/runtime';
 import { HealthImplementation } from 'grpc-health-check';
 import { TokenCheck } from './auth.js';
 import {
@@ -42,10 +43,6 @@ function credentials(o: ResolvedControlOptions): ServerCredentials {
   );
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /**
  * Starts the control service: the gRPC RuleService and grpc.health.v1 on
  * `options.listen`, backed by the `saker_rules` KV bucket of `options.bus`.
@@ -82,9 +79,9 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
   health.addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(hostPort(o.listen.host, o.listen.port), credentials(o), (err, bound) =>
+    server.bindAsync(formatHostPort(o.listen.host, o.listen.port), credentials(o), (err, bound) =>
       err
-        ? reject(new Error(`listen ${hostPort(o.listen.host, o.listen.port)}: ${err.message}`))
+        ? reject(new Error(`listen ${formatHostPort(o.listen.host, o.listen.port)}: ${err.message}`))
         : resolve(bound),
     );
   });
@@ -120,7 +117,7 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
   if (signal.aborted) await close();
 
   return {
-    address: hostPort(o.listen.host, port),
+    address: formatHostPort(o.listen.host, port),
     port,
     tls: o.tls !== null,
     mtls: o.tls?.clientCa !== undefined,

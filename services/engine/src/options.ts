@@ -1,8 +1,3 @@
-/**
- * Engine options in three steps: the caller's EngineOptions, checked and
- * copied (never mutated), then defaults, giving ResolvedEngineOptions where
- * nothing is undefined.
- */
 import { hostname as osHostname } from 'node:os';
 import { type Bus, QUEUE_GROUPS, SUBJECTS, toToken } from '@saker/bus';
 import {
@@ -14,6 +9,12 @@ import {
   type RulesetDocument,
   parsePriority,
 } from '@saker/rules';
+/**
+ * Engine options in three steps: the caller's EngineOptions, checked and
+ * copied (never mutated), then defaults, giving ResolvedEngineOptions where
+ * nothing is undefined.
+ */
+import { OptionError } from '@saker/runtime';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type LogSink, stderrLog } from './log.js';
 import type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
@@ -108,12 +109,12 @@ function checkMetadata(m: MetadataOption | null | undefined): MetadataOption | n
   return { kv: { ...m.kv } };
 }
 
-export class EngineOptionsError extends Error {
+export class EngineOptionsError extends OptionError {
   override readonly name = 'EngineOptionsError';
   readonly option: string;
 
   constructor(option: string, reason: string) {
-    super(`engine option ${option}: ${reason}`);
+    super(`engine option ${option}`, reason);
     this.option = option;
   }
 }

@@ -129,11 +129,17 @@ async function startProbe(
   const kv = await ctx.bus.kv(BUCKETS.rules);
   const w = await kv.watch({ key: RULESET_KEY });
   keepWatch(w);
+  const keyOf = (t: ReadonlySet<string> | undefined): string =>
+    t === undefined ? '*' : [...t].sort().join(',');
+  let current = keyOf(types);
   void (async () => {
     for await (const entry of w) {
       if (entry.operation !== 'PUT') continue;
       try {
         const next = await eventTypesOf(decodeRulesetDocument(entry.value).files);
+        // The probe is reconfigured only when the ruleset needs other syscalls.
+        if (keyOf(next) === current) continue;
+        current = keyOf(next);
         probe.setEventTypes(next);
       } catch (err) {
         logger.error(`following the ruleset: ${err instanceof Error ? err.message : String(err)}`);

@@ -16,6 +16,8 @@ fi
 # - redis-server: a real Redis for the sinks' redis output tests
 # - openssl: throwaway CAs and certificates for the TLS tests (audit webhook, control gRPC mTLS, saker ctl)
 # - nginx: the webhook receiver of bench:sinks (a real, cheap HTTP server; the bench runs its own config)
+# - postfix, rsyslog, prometheus-alertmanager: the real servers the sinks' SMTP (STARTTLS), syslog and
+#   Alertmanager outputs are tested against (libs/testing starts each with its own config on a loopback port)
 # - containernetworking-plugins, iptables, etcd-server, conntrack, socat (with containerd, runc,
 #   busybox-static): the single-node Kubernetes of the chart's cluster test (scripts/k8s/up.sh):
 #   pod networking, kube-proxy's rules, the API server's store, kubectl port-forward
@@ -25,6 +27,7 @@ packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
   nats-server runc containerd busybox-static openssl redis-server nginx
+  postfix rsyslog prometheus-alertmanager
   containernetworking-plugins iptables etcd-server conntrack socat
   debootstrap systemd-container
   iproute2 procps util-linux
@@ -39,7 +42,7 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # The tests and benches start their own servers (nats-server, containerd,
-  # redis, nginx) on ephemeral ports: keep the packages' system services from
+  # redis, nginx, postfix, rsyslog, alertmanager) on ephemeral ports: keep the packages' system services from
   # starting (nginx's would take port 80 and fail the install if it is busy).
   policy=/usr/sbin/policy-rc.d
   own_policy=0

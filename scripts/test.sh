@@ -4,8 +4,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh
+# The shared Falco data (rule files, conformance cases) must be there: without
+# it a few hundred tests would be skipped and the run would still pass.
+echo "test: shared data"
+node libs/testing/dist/src/check-shared.js
 echo "test: lint"
 npx biome check .
+# Unused exports: an export no other module (or test, or bench) imports (knip.json).
+npx knip --no-progress --no-config-hints
 echo "test: typecheck"
 npx turbo run typecheck --output-logs=errors-only
 

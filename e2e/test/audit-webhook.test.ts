@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STREAMS, connectBus } from '@saker/bus';
-import { makeTestPki, repoRoot, startNatsServer } from '@saker/testing';
+import { makeTestPki, repoRoot, startNatsServer, waitForOutput } from '@saker/testing';
 
 const MAIN = join(repoRoot(), 'services', 'cli', 'dist', 'src', 'main.js');
 const RULES = join(repoRoot(), 'rules', 'saker_k8s_audit_rules.yaml');
@@ -46,30 +46,6 @@ const PRIVILEGED_POD = {
   stageTimestamp: '2024-05-14T09:30:12.345678Z',
   annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
 };
-
-/** Resolves with the first match of `re` in what the child writes on `stream`. */
-function waitFor(
-  child: ChildProcess,
-  stream: 'stdout' | 'stderr',
-  re: RegExp,
-  timeoutMs: number,
-): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const t = setTimeout(
-      () => reject(new Error(`no ${re} on ${stream} in ${timeoutMs} ms:\n${text}`)),
-      timeoutMs,
-    );
-    child[stream]?.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const m = re.exec(text);
-      if (m) {
-        clearTimeout(t);
-        resolve(m);
-      }
-    });
-  });
-}
 
 describe('audit webhook end to end (saker run, NATS JetStream)', () => {
   it('an EventList posted over mTLS becomes an alert on stdout and in SAKER_ALERTS', async () => {
@@ -109,10 +85,10 @@ describe('audit webhook end to end (saker run, NATS JetStream)', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
-      const ready = waitFor(child, 'stderr', /saker: running: /, 30_000);
-      const url = (await waitFor(child, 'stderr', /webhook=(https:\/\/[^\s)]+)/, 30_000))[1] ?? '';
+      const ready = waitForOutput(child, 'stderr', /saker: running: /, 30_000);
+      const url = (await waitForOutput(child, 'stderr', /webhook=(https:\/\/[^\s)]+)/, 30_000))[1] ?? '';
       await ready;
-      const printed = waitFor(
+      const printed = waitForOutput(
         child,
         'stdout',
         /[^\n]*Privileged pod created \(user=mallory pod=pwn ns=default[^\n]*\n/,

@@ -120,7 +120,7 @@ class SakerRun {
 
 describe(
   'enrichment end to end: saker run, sensor, containerd CRI, Falco rules',
-  { skip: SKIP, timeout: 120_000 },
+  { timeout: 120_000 },
   () => {
     let dir: string;
     let containerd: Containerd;
@@ -131,6 +131,7 @@ describe(
     const ids: Record<'shell' | 'plain', string> = { shell: '', plain: '' };
 
     before(async () => {
+      if (SKIP) return;
       dir = mkdtempSync(join(tmpdir(), 'saker-e2e-enrich-'));
       containerd = await Containerd.start(join(dir, 'containerd'), { cri: true });
       containerd.importBusyboxImage(buildBusyboxImageInfo(join(dir, 'img'), IMAGE), 'k8s.io');
@@ -190,129 +191,137 @@ describe(
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('joins pod, namespace, image, name and privileged into the sensor events; Falco rules fire on them', async () => {
-      mkdirSync(join(dir, 'logs'), { recursive: true });
-      pod = kubeletPodConfig({
-        name: POD,
-        namespace: NAMESPACE,
-        labels: { app: 'checkout' },
-        logDirectory: join(dir, 'logs'),
-        privileged: true,
-      });
-      podId = await cri.runPodSandbox(pod);
-      // After a second (its record is surely in KV by then): a process named
-      // debugfs (busybox through a symlink), then a second shell.
-      const command = (name: string): string[] => [
-        '/bin/sh',
-        '-c',
-        `sleep 1; ln -s /bin/busybox /tmp/debugfs; /tmp/debugfs ${name}; exec /bin/sh -c "echo saker-e2e-join ${name}; sleep 60"`,
-      ];
-      ids.shell = await cri.createContainer(
-        podId,
-        kubeletContainerConfig(pod, {
-          name: 'shell',
-          image: IMAGE,
-          command: command('shell'),
+    it(
+      'joins pod, namespace, image, name and privileged into the sensor events; Falco rules fire on them',
+      { skip: SKIP },
+      async () => {
+        mkdirSync(join(dir, 'logs'), { recursive: true });
+        pod = kubeletPodConfig({
+          name: POD,
+          namespace: NAMESPACE,
+          labels: { app: 'checkout' },
+          logDirectory: join(dir, 'logs'),
           privileged: true,
-          tty: true,
-          stdin: true,
-        }),
-        pod,
-      );
-      ids.plain = await cri.createContainer(
-        podId,
-        kubeletContainerConfig(pod, { name: 'plain', image: IMAGE, command: command('plain') }),
-        pod,
-      );
-      await cri.startContainer(ids.shell);
-      await cri.startContainer(ids.plain);
-
-      const joined = (name: string) =>
-        saker.waitAlert(
-          `E2E joined container process for ${name}`,
-          (a) =>
-            a.rule === 'E2E joined container process' &&
-            String(a.output_fields['proc.cmdline']).includes(`saker-e2e-join ${name}`),
-          20_000,
+        });
+        podId = await cri.runPodSandbox(pod);
+        // After a second (its record is surely in KV by then): a process named
+        // debugfs (busybox through a symlink), then a second shell.
+        const command = (name: string): string[] => [
+          '/bin/sh',
+          '-c',
+          `sleep 1; ln -s /bin/busybox /tmp/debugfs; /tmp/debugfs ${name}; exec /bin/sh -c "echo saker-e2e-join ${name}; sleep 60"`,
+        ];
+        ids.shell = await cri.createContainer(
+          podId,
+          kubeletContainerConfig(pod, {
+            name: 'shell',
+            image: IMAGE,
+            command: command('shell'),
+            privileged: true,
+            tty: true,
+            stdin: true,
+          }),
+          pod,
         );
-      const shell = await joined('shell');
-      assert.equal(shell.output_fields['k8s.pod.name'], POD);
-      assert.equal(shell.output_fields['k8s.ns.name'], NAMESPACE);
-      assert.equal(shell.output_fields['container.image.repository'], 'registry.saker.test/e2e/toolbox');
-      assert.equal(shell.output_fields['container.name'], 'shell');
-      assert.equal(String(shell.output_fields['container.privileged']), 'true');
-      assert.match(
-        shell.output,
-        new RegExp(
-          `joined pod=${POD} ns=${NAMESPACE} image=registry.saker.test/e2e/toolbox name=shell privileged=true`,
-        ),
-      );
+        ids.plain = await cri.createContainer(
+          podId,
+          kubeletContainerConfig(pod, { name: 'plain', image: IMAGE, command: command('plain') }),
+          pod,
+        );
+        await cri.startContainer(ids.shell);
+        await cri.startContainer(ids.plain);
 
-      const plain = await joined('plain');
-      assert.equal(plain.output_fields['k8s.pod.name'], POD);
-      assert.equal(plain.output_fields['container.name'], 'plain');
-      assert.equal(String(plain.output_fields['container.privileged']), 'false');
+        const joined = (name: string) =>
+          saker.waitAlert(
+            `E2E joined container process for ${name}`,
+            (a) =>
+              a.rule === 'E2E joined container process' &&
+              String(a.output_fields['proc.cmdline']).includes(`saker-e2e-join ${name}`),
+            20_000,
+          );
+        const shell = await joined('shell');
+        assert.equal(shell.output_fields['k8s.pod.name'], POD);
+        assert.equal(shell.output_fields['k8s.ns.name'], NAMESPACE);
+        assert.equal(shell.output_fields['container.image.repository'], 'registry.saker.test/e2e/toolbox');
+        assert.equal(shell.output_fields['container.name'], 'shell');
+        assert.equal(String(shell.output_fields['container.privileged']), 'true');
+        assert.match(
+          shell.output,
+          new RegExp(
+            `joined pod=${POD} ns=${NAMESPACE} image=registry.saker.test/e2e/toolbox name=shell privileged=true`,
+          ),
+        );
 
-      // Falco's stable rule on a joined field: debugfs in the privileged container only.
-      await saker.waitAlert(
-        'Debugfs Launched in Privileged Container',
-        (a) =>
-          a.rule === 'Debugfs Launched in Privileged Container' &&
-          a.output_fields['proc.cmdline'] === 'debugfs shell',
-        20_000,
-      );
-      assert.equal(
-        saker.alerts.some(
+        const plain = await joined('plain');
+        assert.equal(plain.output_fields['k8s.pod.name'], POD);
+        assert.equal(plain.output_fields['container.name'], 'plain');
+        assert.equal(String(plain.output_fields['container.privileged']), 'false');
+
+        // Falco's stable rule on a joined field: debugfs in the privileged container only.
+        await saker.waitAlert(
+          'Debugfs Launched in Privileged Container',
           (a) =>
             a.rule === 'Debugfs Launched in Privileged Container' &&
-            a.output_fields['proc.cmdline'] === 'debugfs plain',
-        ),
-        false,
-        'container.privileged is false for the plain container',
-      );
+            a.output_fields['proc.cmdline'] === 'debugfs shell',
+          20_000,
+        );
+        assert.equal(
+          saker.alerts.some(
+            (a) =>
+              a.rule === 'Debugfs Launched in Privileged Container' &&
+              a.output_fields['proc.cmdline'] === 'debugfs plain',
+          ),
+          false,
+          'container.privileged is false for the plain container',
+        );
 
-      // Falco's stable rule, on the tty shell (the container's entrypoint, a terminal attached).
-      const terminal = await saker.waitAlert(
-        'Terminal shell in container',
-        (a) =>
-          a.rule === 'Terminal shell in container' &&
-          String(a.output_fields['proc.cmdline']).includes('saker-e2e-join shell'),
-        20_000,
-      );
-      assert.notEqual(String(terminal.output_fields['proc.tty']), '0');
-      assert.equal(
-        saker.alerts.some(
+        // Falco's stable rule, on the tty shell (the container's entrypoint, a terminal attached).
+        const terminal = await saker.waitAlert(
+          'Terminal shell in container',
           (a) =>
             a.rule === 'Terminal shell in container' &&
-            String(a.output_fields['proc.cmdline']).includes('saker-e2e-join plain'),
-        ),
-        false,
-        'no terminal, no alert',
-      );
-    });
+            String(a.output_fields['proc.cmdline']).includes('saker-e2e-join shell'),
+          20_000,
+        );
+        assert.notEqual(String(terminal.output_fields['proc.tty']), '0');
+        assert.equal(
+          saker.alerts.some(
+            (a) =>
+              a.rule === 'Terminal shell in container' &&
+              String(a.output_fields['proc.cmdline']).includes('saker-e2e-join plain'),
+          ),
+          false,
+          'no terminal, no alert',
+        );
+      },
+    );
 
-    it('"Terminal shell in container" prints the image and the pod (append_output\'s suggested_output, Falco\'s default)', async () => {
-      const terminal = await saker.waitAlert(
-        'Terminal shell in container',
-        (a) =>
-          a.rule === 'Terminal shell in container' &&
-          String(a.output_fields['proc.cmdline']).includes('saker-e2e-join shell'),
-        5_000,
-      );
-      // The rule's own output has no container field: Falco appends the container plugin's suggested fields.
-      assert.match(
-        terminal.output,
-        new RegExp(
-          ` container_id=${ids.shell.slice(0, 12)} container_name=shell` +
-            ' container_image_repository=registry\\.saker\\.test/e2e/toolbox container_image_tag=3\\.1' +
-            ` k8s_pod_name=${POD} k8s_ns_name=${NAMESPACE}$`,
-        ),
-      );
-      assert.equal(terminal.output_fields['container.image.repository'], 'registry.saker.test/e2e/toolbox');
-      assert.equal(terminal.output_fields['container.image.tag'], '3.1');
-      assert.equal(terminal.output_fields['container.name'], 'shell');
-      assert.equal(terminal.output_fields['k8s.pod.name'], POD);
-      assert.equal(terminal.output_fields['k8s.ns.name'], NAMESPACE);
-    });
+    it(
+      '"Terminal shell in container" prints the image and the pod (append_output\'s suggested_output, Falco\'s default)',
+      { skip: SKIP },
+      async () => {
+        const terminal = await saker.waitAlert(
+          'Terminal shell in container',
+          (a) =>
+            a.rule === 'Terminal shell in container' &&
+            String(a.output_fields['proc.cmdline']).includes('saker-e2e-join shell'),
+          5_000,
+        );
+        // The rule's own output has no container field: Falco appends the container plugin's suggested fields.
+        assert.match(
+          terminal.output,
+          new RegExp(
+            ` container_id=${ids.shell.slice(0, 12)} container_name=shell` +
+              ' container_image_repository=registry\\.saker\\.test/e2e/toolbox container_image_tag=3\\.1' +
+              ` k8s_pod_name=${POD} k8s_ns_name=${NAMESPACE}$`,
+          ),
+        );
+        assert.equal(terminal.output_fields['container.image.repository'], 'registry.saker.test/e2e/toolbox');
+        assert.equal(terminal.output_fields['container.image.tag'], '3.1');
+        assert.equal(terminal.output_fields['container.name'], 'shell');
+        assert.equal(terminal.output_fields['k8s.pod.name'], POD);
+        assert.equal(terminal.output_fields['k8s.ns.name'], NAMESPACE);
+      },
+    );
   },
 );

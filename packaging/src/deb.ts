@@ -30,8 +30,8 @@ import {
 import { join } from 'node:path';
 import { addNodeRuntime, checkVersion } from './tree.js';
 
-export const CONFFILES: readonly string[] = ['/etc/saker/saker.yaml', '/etc/default/saker'];
-export const UNIT_PATH = 'lib/systemd/system/saker.service';
+const CONFFILES: readonly string[] = ['/etc/saker/saker.yaml', '/etc/default/saker'];
+const UNIT_PATH = 'lib/systemd/system/saker.service';
 
 export interface HostPackageOptions {
   readonly repo: string;
@@ -58,7 +58,7 @@ export interface HostPackages {
 }
 
 /** dpkg's name for this machine's architecture. */
-export function debArch(): string {
+function debArch(): string {
   return execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
 }
 
@@ -89,7 +89,7 @@ see https://github.com/nodejs/node/blob/main/LICENSE).
 `;
 
 /** Stages the installed files (no DEBIAN/) under root. */
-export function stageHostRoot(o: HostPackageOptions, root: string): void {
+function stageHostRoot(o: HostPackageOptions, root: string): void {
   rmSync(root, { recursive: true, force: true });
   const lib = join(root, 'usr/lib/saker');
   mkdirSync(join(root, 'usr/lib'), { recursive: true });

@@ -10,17 +10,17 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const DEBIAN_SUITE = 'bookworm';
-export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+const DEBIAN_SUITE = 'bookworm';
+const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 /** systemd and systemd-sysv so the root can boot under systemd-nspawn; nothing that runs JavaScript or compiles. */
-export const DEBIAN_ROOT_PACKAGES: readonly string[] = ['systemd', 'systemd-sysv'];
+const DEBIAN_ROOT_PACKAGES: readonly string[] = ['systemd', 'systemd-sysv'];
 
-export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SAKER_TOOLS ?? '/var/cache/saker-tools';
 }
 
 /** The cached root's folder for the current settings. */
-export function debianRootDir(env: NodeJS.ProcessEnv = process.env): string {
+function debianRootDir(env: NodeJS.ProcessEnv = process.env): string {
   const hash = createHash('sha256')
     .update(JSON.stringify([DEBIAN_SUITE, DEBIAN_MIRROR, 'minbase', DEBIAN_ROOT_PACKAGES]))
     .digest('hex')

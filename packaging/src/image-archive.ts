@@ -52,7 +52,7 @@ export interface WrittenImage {
 }
 
 /** Go's GOARCH names, as image configs use them. */
-export function imageArch(arch: string = process.arch): string {
+function imageArch(arch: string = process.arch): string {
   const names: Record<string, string> = {
     x64: 'amd64',
     arm64: 'arm64',
@@ -72,7 +72,7 @@ async function sha256File(file: string): Promise<string> {
 }
 
 /** Tars one staged folder as a layer (paths relative to the image's root). */
-export function tarLayer(dir: string, out: string): void {
+function tarLayer(dir: string, out: string): void {
   execFileSync('tar', [
     '--create',
     '--file',
@@ -147,7 +147,7 @@ export async function writeImageArchive(spec: ImageSpec, file: string): Promise<
 }
 
 /** `name:tag` → [name, tag]; a registry port (`host:5000/x`) is not a tag. */
-export function splitTag(ref: string): [string, string] {
+function splitTag(ref: string): [string, string] {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
   if (colon <= slash) throw new Error(`image: ${JSON.stringify(ref)} has no tag`);

@@ -35,9 +35,9 @@ import { NODE_PATH, checkVersion } from './tree.js';
 /** Where the artefact tree sits in the image (and in the Debian package). */
 export const IMAGE_TREE_DIR = '/usr/lib/saker';
 /** The official Node images keep node here; the assembled image does the same. */
-export const IMAGE_NODE = '/usr/local/bin/node';
+const IMAGE_NODE = '/usr/local/bin/node';
 /** Not root; the uid distroless images use for "nonroot". */
-export const IMAGE_USER = '65532:65532';
+const IMAGE_USER = '65532:65532';
 export const SAKER_IMAGE_CONFIG: Omit<ImageRuntimeConfig, 'Labels'> = {
   User: IMAGE_USER,
   Entrypoint: [IMAGE_NODE, `${IMAGE_TREE_DIR}/${BUNDLE_PATH}`],
@@ -54,10 +54,10 @@ export const NATS_IMAGE_CONFIG: Omit<ImageRuntimeConfig, 'Labels'> = {
   ExposedPorts: { '4222/tcp': {}, '6222/tcp': {}, '7422/tcp': {}, '8222/tcp': {} },
 };
 
-export const sakerImageTag = (version: string): string => `saker:${version}`;
-export const natsImageTag = (version: string): string => `saker-nats:${version}`;
+const sakerImageTag = (version: string): string => `saker:${version}`;
+const natsImageTag = (version: string): string => `saker-nats:${version}`;
 
-/** A minimal root: merged /usr, /etc/passwd and /etc/group with root and saker (65532), /tmp. */
+/** A minimal root: merged /usr, /etc/passwd and /etc/group with root and saker (65532), nsswitch.conf, /tmp. */
 function stageRoot(dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const d of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'usr/local/bin', 'etc', 'tmp', 'root']) {
@@ -71,10 +71,12 @@ function stageRoot(dir: string): void {
     'root:x:0:0:root:/root:/usr/sbin/nologin\nsaker:x:65532:65532:saker:/nonexistent:/usr/sbin/nologin\n',
   );
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nsaker:x:65532:\n');
+  // glibc's resolver (Node's dns.lookup): the kubelet mounts /etc/hosts and resolv.conf, not this.
+  writeFileSync(join(dir, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
 }
 
 /** The shared libraries a binary loads, from ldd (absolute paths as the loader names them). */
-export function sharedLibraries(binary: string): string[] {
+function sharedLibraries(binary: string): string[] {
   const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
   const libs: string[] = [];
   for (const line of out.split('\n')) {

@@ -20,14 +20,14 @@ import { dirname, join } from 'node:path';
 import { BUNDLE_PATH, bundleCli } from './bundle.js';
 
 /** Data files the bundle reads at run time, repository-relative. */
-export const TREE_DATA: readonly string[] = [
+const TREE_DATA: readonly string[] = [
   'rules',
   'proto',
   'node_modules/grpc-health-check/proto',
   'node_modules/@grpc/grpc-js/proto',
   'services/sensor/build/sensor.bpf.o',
 ];
-export const LOADER_PATH = 'services/sensor/build/saker-sensor-loader';
+const LOADER_PATH = 'services/sensor/build/saker-sensor-loader';
 export const LAUNCHER_PATH = 'bin/saker';
 export const NODE_PATH = 'node/bin/node';
 
@@ -82,7 +82,7 @@ export function checkVersion(v: string): string {
  * it runs on a host or in an image that has none of them. The CO-RE object is
  * embedded through the skeleton the sensor's build generated.
  */
-export function linkLoader(repo: string, out: string): void {
+function linkLoader(repo: string, out: string): void {
   const sensor = join(repo, 'services/sensor');
   mkdirSync(dirname(out), { recursive: true });
   execFileSync(

@@ -141,6 +141,8 @@ describe('images', { skip: SKIP, timeout: 300_000 }, () => {
     assert.equal(archive.files.get(cf.entrypoint[0] ?? ''), '-');
     assert.equal(archive.files.get(`${IMAGE_TREE_DIR}/services/sensor/build/saker-sensor-loader`), '-');
     assert.equal(archive.files.get(`${IMAGE_TREE_DIR}/services/sensor/build/sensor.bpf.o`), '-');
+    for (const f of ['/etc/passwd', '/etc/group', '/etc/nsswitch.conf'])
+      assert.equal(archive.files.get(f), '-', f);
   });
 
   it('import into containerd with ctr -n k8s.io images import and run as their numeric user', async () => {

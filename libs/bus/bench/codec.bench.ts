@@ -3,7 +3,9 @@
  * batches of realistic syscall events. `npm run bench -w @saker/bus`.
  * The result chose JSON lines (see src/batch.ts and docs/bus.md).
  */
+import { loadavg } from 'node:os';
 import { decodeBatch, encodeBatch } from '../src/mod.js';
+import { checkDecodedBatch, checkRoundTrip } from './codec-check.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -85,24 +87,57 @@ function rate(ms: number): string {
   return `${((rounds * batchSize) / ms / 1000).toFixed(2)} M ev/s`;
 }
 
+// Lines are printed only once every check passed: a rate for work not done is no figure.
+const lines: string[] = [];
+const problems: string[] = [];
 for (const [name, codec] of Object.entries(codecs)) {
   const data = codec.encode(events);
+  problems.push(...checkRoundTrip(name, events, codec.decode(data)));
   for (let i = 0; i < 20; i++) codec.decode(codec.encode(events));
   let t = performance.now();
   for (let i = 0; i < rounds; i++) codec.encode(events);
   const encMs = performance.now() - t;
+  let decoded = 0;
   t = performance.now();
-  for (let i = 0; i < rounds; i++) codec.decode(data);
+  for (let i = 0; i < rounds; i++) decoded += codec.decode(data).length;
   const decMs = performance.now() - t;
-  console.log(
+  if (decoded !== rounds * batchSize)
+    problems.push(`${name}: ${decoded} events decoded of ${rounds * batchSize}`);
+  lines.push(
     `${name.padEnd(22)} ${String(data.byteLength).padStart(7)} B/batch  encode ${rate(encMs)}  decode ${rate(decMs)}`,
   );
 }
 
-// The shipped codec, with validation of every event by parseEvent.
+// The shipped codec, with validation of every event by parseEvent; every timed decode is checked.
 const shipped = encodeBatch(events as never[]).data;
 const t = performance.now();
-for (let i = 0; i < rounds; i++) decodeBatch(shipped);
-console.log(
-  `${'decodeBatch (validated)'.padEnd(22)} ${String(shipped.byteLength).padStart(7)} B/batch  decode ${rate(performance.now() - t)}`,
+const results = [];
+for (let i = 0; i < rounds; i++) results.push(decodeBatch(shipped));
+const shippedMs = performance.now() - t;
+for (const [i, r] of results.entries())
+  problems.push(...checkDecodedBatch(`decodeBatch round ${i}`, batchSize, r));
+lines.push(
+  `${'decodeBatch (validated)'.padEnd(22)} ${String(shipped.byteLength).padStart(7)} B/batch  decode ${rate(shippedMs)}`,
 );
+if (problems.length > 0) {
+  process.stderr.write(
+    `codec bench: CHECK FAILED, no rate reported:\n${problems
+      .slice(0, 20)
+      .map((x) => `  - ${x}\n`)
+      .join('')}`,
+  );
+  process.exitCode = 1;
+} else {
+  console.log(
+    `node libs/bus/dist/bench/codec.bench.js  (SAKER_BENCH_ROUNDS=${rounds}, batches of ${batchSize})`,
+  );
+  console.log(lines.join('\n'));
+  console.log(
+    `checked: every codec round-trips the batch; decodeBatch accepted all ${rounds * batchSize} lines`,
+  );
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}

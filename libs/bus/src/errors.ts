@@ -4,6 +4,7 @@
  * transports throw these and only these: errors from the NATS client are
  * translated at the boundary (src/nats/errors.ts).
  */
+import { redactText, redactUrl } from '@saker/telemetry';
 
 /** What the bus was doing when it failed. */
 export type BusOperation =
@@ -53,9 +54,14 @@ export class BusClosedError extends BusError {
 export class BusConnectionError extends BusError {
   override readonly name = 'BusConnectionError';
   readonly url: string;
+  /** `url` (comma-separated servers) and `message` are redacted: a password in a NATS URL is never printed. */
   constructor(url: string, message: string, options?: { cause?: unknown }) {
-    super('connect', `connect ${url}: ${message}`, options);
-    this.url = url;
+    const shown = url
+      .split(',')
+      .map((u) => redactUrl(u))
+      .join(',');
+    super('connect', `connect ${shown}: ${redactText(message)}`, options);
+    this.url = shown;
   }
 }
 

@@ -12,7 +12,7 @@ const KV_BUCKET = /^[-_a-zA-Z0-9]+$/;
 const JS_NAME = /^[^.*>\s/\\]+$/;
 
 /** Why `subject` is not valid (as a pattern when `wildcards`), or undefined when it is. */
-export function subjectProblem(subject: string, wildcards: boolean): string | undefined {
+function subjectProblem(subject: string, wildcards: boolean): string | undefined {
   if (subject.length === 0) return 'empty';
   if (WHITESPACE.test(subject)) return 'contains whitespace';
   const tokens = subject.split('.');

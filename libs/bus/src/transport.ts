@@ -188,6 +188,12 @@ export interface ConsumerState {
   readonly pending: number;
   /** Delivered and not yet acked. */
   readonly ackPending: number;
+  /**
+   * Deliveries made so far, redeliveries included (NATS: the consumer's
+   * `delivered.consumer_seq`). With nothing pending or unacked, this equal to
+   * the number of messages means none was ever delivered twice.
+   */
+  readonly delivered: number;
 }
 
 /**

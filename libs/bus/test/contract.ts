@@ -9,6 +9,7 @@ import {
   type Bus,
   BusClosedError,
   BusTimeoutError,
+  type ConsumerState,
   InvalidNameError,
   InvalidSubjectError,
   KvKeyExistsError,
@@ -19,7 +20,7 @@ import {
   type StreamMessage,
   StreamNotFoundError,
 } from '../src/mod.js';
-import { bytes, expectQuiet, nextWithin, take, text, uid, withDeadline } from './helpers.js';
+import { DeadlineError, bytes, expectQuiet, nextWithin, take, text, uid, withDeadline } from './helpers.js';
 
 /** A place where buses live: a nats-server, or an in-memory broker. */
 export interface BusEnv extends AsyncDisposable {
@@ -438,8 +439,10 @@ export function busContract(name: string, makeEnv: () => Promise<BusEnv>): void 
         );
         for (const m of got) m.ack();
         await bus.flush();
-        const state = await waitForState(c, (s) => s.ackPending === 0);
+        const state = await waitForState(c, (s) => s.ackPending === 0, 'the three acks to settle');
+        assert.equal(state.ackPending, 0, 'acked messages are no longer pending an ack');
         assert.equal(state.pending, 0);
+        assert.equal(state.delivered, 3, 'three deliveries, none repeated');
         assert.equal(state.name, 'sink');
         assert.equal(state.stream, stream);
       });
@@ -481,6 +484,9 @@ export function busContract(name: string, makeEnv: () => Promise<BusEnv>): void 
         assert.equal(again.sequence, first.sequence);
         assert.equal(again.deliveryCount, 2);
         again.ack();
+        await bus.flush();
+        const state = await waitForState(c, (s) => s.ackPending === 0, 'the ack of the redelivery');
+        assert.equal(state.delivered, 2, 'the consumer counts the redelivery');
       });
 
       it('working() holds off redelivery', T, async () => {
@@ -584,15 +590,24 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls consumer state until `ok` (acks travel asynchronously on NATS); fails after 5 s. */
+/**
+ * Polls consumer state until `ok` (acks travel asynchronously on NATS).
+ * Throws after 5 s, naming what it waited for and the last state seen.
+ */
 async function waitForState(
-  c: { state(): Promise<{ pending: number; ackPending: number; name: string; stream: string }> },
-  ok: (s: { pending: number; ackPending: number }) => boolean,
-): Promise<{ pending: number; ackPending: number; name: string; stream: string }> {
+  c: { state(): Promise<ConsumerState> },
+  ok: (s: ConsumerState) => boolean,
+  what: string,
+): Promise<ConsumerState> {
   const deadline = Date.now() + 5_000;
   for (;;) {
     const s = await c.state();
-    if (ok(s) || Date.now() > deadline) return s;
+    if (ok(s)) return s;
+    if (Date.now() > deadline) {
+      throw new DeadlineError(
+        `waited 5000 ms for ${what}; consumer state: pending ${s.pending}, ackPending ${s.ackPending}`,
+      );
+    }
     await delay(20);
   }
 }

@@ -39,7 +39,9 @@ import {
   section,
   string,
 } from './schema.js';
+import { type ConfigSection, deferredSection } from './section.js';
 import { type CNode, emptyMap, envLayer, mergeNodes, nodeFromValue, parseYamlConfig } from './tree.js';
+import { concurrency, stringMap } from './values.js';
 
 export type RuleMatching = 'first' | 'all';
 
@@ -106,6 +108,8 @@ export interface ControlConfig {
   readonly tls: ControlTlsConfig | null;
   /** Bearer token every call must carry (`token`, or the file `token_file` names); null: none. */
   readonly token: string | null;
+  /** Accept the token without TLS on an address other than loopback (readable on the network). */
+  readonly allowPlaintextToken: boolean;
 }
 
 /** `audit`: the Kubernetes audit webhook and audit log files (docs/audit.md). */
@@ -118,6 +122,8 @@ export interface AuditConfig {
   /** Accepted bearer tokens (`token`, or one a line in the file `token_file` names). */
   readonly tokens: readonly string[];
   readonly allowUnauthenticated: boolean;
+  /** Accept the token without TLS on an address other than loopback (readable on the network). */
+  readonly allowPlaintextToken: boolean;
   readonly maxBodyBytes: number;
   /** API server audit logs (`--audit-log-path`) to follow; absolute paths. */
   readonly files: readonly string[];
@@ -134,10 +140,24 @@ export interface LogConfig {
 export interface TelemetryConfig {
   /** `host:port` of `/metrics` and `/healthz`; null: not served. */
   readonly listen: string | null;
-  /** OTLP/HTTP collector URL; null: traces are not exported. */
-  readonly tracingEndpoint: string | null;
-  /** Probability a root span is sampled. */
-  readonly sampleRatio: number;
+  readonly tracing: TracingConfig;
+}
+
+/**
+ * `telemetry.tracing`: each key null when not set, so the standard OTEL_*
+ * variables (or the defaults) decide it (docs/telemetry.md).
+ */
+export interface TracingConfig {
+  /** `otlp` or `none`; null: otlp when an endpoint is set. */
+  readonly exporter: 'otlp' | 'none' | null;
+  /** OTLP/HTTP collector URL (`http://otel:4318`); null: OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly endpoint: string | null;
+  /** Probability a root span is sampled; null: OTEL_TRACES_SAMPLER, else 0.1. */
+  readonly sampleRatio: number | null;
+  /** `service.name`; null: OTEL_SERVICE_NAME, else the service's own (`saker-engine`, …). */
+  readonly serviceName: string | null;
+  /** Headers sent to the collector (e.g. authorization). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface SensorConfig {
@@ -205,41 +225,26 @@ export interface SinkOutputConfig {
   readonly concurrency: number | null;
 }
 
+/** Who may post to the falcosidekick-compatible input. */
+export interface SinksInputAuthConfig {
+  /** HTTPS; with `ca`, senders' client certificates signed by it authenticate (mTLS). Absolute paths. */
+  readonly tls: ControlTlsConfig | null;
+  /** Bearer token a POST may carry instead; null: none. */
+  readonly token: string | null;
+  /** Off loopback, accept posts that prove nothing. */
+  readonly allowUnauthenticated: boolean;
+  /** Off loopback, accept the token without TLS (readable on the network). */
+  readonly allowPlaintextToken: boolean;
+}
+
 export interface SinksConfig {
   /** `host:port` of the falcosidekick-compatible HTTP input; null: not served. */
   readonly inputListen: string | null;
+  readonly input: SinksInputAuthConfig;
   readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
-  /** falcosidekick's outputs (`sinks.sidekick`), with falcosidekick's key names. */
-  readonly sidekick: SidekickConfig;
+  /** falcosidekick's outputs (`sinks.sidekick`): read by the sinks with their outputs' schemas. */
+  readonly sidekick: ConfigSection;
 }
-
-/** The falcosidekick outputs `sinks.sidekick` configures, by the name the sinks give them. */
-export const SIDEKICK_OUTPUTS = [
-  'webhook',
-  'slack',
-  'teams',
-  'discord',
-  'elasticsearch',
-  'loki',
-  'alertmanager',
-  'prometheus',
-  'nats',
-  'redis',
-  'smtp',
-  'kafka',
-  'pagerduty',
-  'opsgenie',
-] as const;
-export type SidekickOutputName = (typeof SIDEKICK_OUTPUTS)[number];
-
-/**
- * `sinks.sidekick`: falcosidekick's configuration keys (lowercase, as in its
- * config.yaml) plus Saker's `minimum_priority` and `condition` per output.
- * An output is enabled when its required key (`webhookurl`, `hostport`,
- * `address`, `routingkey`, `apikey`) is non-empty; prometheus when `enabled` is true.
- */
-export type SidekickConfig = FieldValue<ReturnType<typeof sidekickSection>>;
-type FieldValue<F> = F extends Field<infer T> ? T : never;
 
 export interface SakerConfig {
   /** The file that was loaded (absolute), or null when none was. */
@@ -345,7 +350,8 @@ export const FALCO_ENGINE_KEYS: readonly string[] = [
   'nodriver',
 ];
 
-const priority = oneOf<Priority>(PRIORITIES, parsePriority);
+/** A Falco priority, in any of Falco's spellings. */
+export const priority: Schema<Priority> = oneOf<Priority>(PRIORITIES, parsePriority);
 
 /** A path: relative ones are taken from the directory of the file that wrote them. */
 function pathSchema(cwd: string): Schema<string> {
@@ -355,7 +361,8 @@ function pathSchema(cwd: string): Schema<string> {
   });
 }
 
-function hostPort(): Schema<string> {
+/** `host:port`, IPv6 as `[addr]:port`. */
+export function hostPort(): Schema<string> {
   return map(string(), (value, node, path) => {
     try {
       parseHostPort(value, path);
@@ -380,7 +387,8 @@ function secret(): Schema<string> {
   };
 }
 
-function httpUrl(): Schema<string> {
+/** An http:// or https:// URL, or ''. */
+export function httpUrl(): Schema<string> {
   return map(string(), (value, node, path) => {
     if (value === '') return value;
     let url: URL | undefined;
@@ -400,7 +408,8 @@ function httpUrl(): Schema<string> {
   });
 }
 
-function natsUrl(): Schema<string> {
+/** `nats://host:4222`, several separated by commas. */
+export function natsUrl(): Schema<string> {
   return map(string(), (value, node, path) => {
     for (const part of value.split(',')) {
       if (!/^(?:(?:nats|tls|ws|wss):\/\/)?[^\s/]+(?::\d+)?\/?$/.test(part.trim())) {
@@ -412,293 +421,6 @@ function natsUrl(): Schema<string> {
       }
     }
     return value;
-  });
-}
-
-/** `inner`, or the empty string (falcosidekick's "not set"). */
-function emptyOr(inner: Schema<string>): Schema<string> {
-  return {
-    expected: `${inner.expected} or ''`,
-    read(node, path, ctx) {
-      if (node.kind === 'scalar' && node.value === '') return '';
-      return inner.read(node, path, ctx);
-    },
-  };
-}
-
-/**
- * A free-form map of strings (falcosidekick's `customfields`,
- * `customheaders`, …): a mapping, or falcosidekick's environment form
- * `key:value,key:value` (the value is what follows the first `:`).
- */
-function stringMap(): Schema<Readonly<Record<string, string>>> {
-  const expected = 'a mapping of strings or key:value,key:value';
-  const text = string();
-  return {
-    expected,
-    read(node, path, ctx) {
-      const out: Record<string, string> = {};
-      if (node.kind === 'map') {
-        for (const [key, entry] of node.entries) out[key] = text.read(entry.value, joinPath(path, key), ctx);
-        return out;
-      }
-      if (node.kind === 'scalar' && typeof node.value === 'string') {
-        for (const part of node.value.split(',')) {
-          if (part.trim() === '') continue;
-          const at = part.indexOf(':');
-          if (at <= 0) {
-            throw new ConfigError(
-              path,
-              `expected key:value, got ${JSON.stringify(part.trim())}`,
-              node.origin,
-            );
-          }
-          out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
-        }
-        return out;
-      }
-      return fail(node, path, expected);
-    },
-  };
-}
-
-/** A list of strings, or falcosidekick's comma-separated form `a, b`. */
-function stringList(): Schema<readonly string[]> {
-  return map(list(string()), (items) =>
-    items
-      .flatMap((t) => t.split(','))
-      .map((t) => t.trim())
-      .filter((t) => t !== ''),
-  );
-}
-
-function fail(node: CNode, path: string, expected: string): never {
-  const got = node.kind === 'seq' ? 'a list' : node.kind === 'map' ? 'a mapping' : JSON.stringify(node.value);
-  throw new ConfigError(path, `expected ${expected}, got ${got}`, node.origin);
-}
-
-/** falcosidekick's NATS URL (`nats://host:4222`). */
-function natsHostPort(): Schema<string> {
-  return emptyOr(natsUrl());
-}
-
-/** Keys every falcosidekick output has: its `minimumpriority`, and Saker's filters (which win). */
-function sidekickCommon() {
-  return {
-    minimumpriority: field(nullable(priority), null),
-    minimum_priority: field(nullable(priority), null),
-    condition: field(nullable(string()), null),
-    // Saker's: deliveries in progress at once; null: the output's default (docs/config.md).
-    concurrency: field(nullable(concurrency()), null),
-  };
-}
-
-/** `concurrency` of an output: at most the alerts a consumer may hold unacked (maxAckPending, 1000). */
-function concurrency(): Schema<number> {
-  return number({ integer: true, min: 1, max: 1000 });
-}
-
-/** The transport keys of outputs that post over HTTP. */
-function sidekickHttp() {
-  return {
-    checkcert: field(boolean(), true),
-    customheaders: field(stringMap(), {}),
-  };
-}
-
-function sidekickSection(path: Schema<string>) {
-  const chat = { ...sidekickCommon(), ...sidekickHttp(), mutualtls: field(boolean(), false) };
-  return section({
-    // Global, as in falcosidekick: applied to every sidekick output.
-    customfields: field(stringMap(), {}),
-    customtags: field(stringList(), []),
-    templatedfields: field(stringMap(), {}),
-    mutualtlsclient: section({
-      certfile: field(nullable(path), null),
-      keyfile: field(nullable(path), null),
-      cacertfile: field(nullable(path), null),
-    }),
-    tlsclient: section({ cacertfile: field(nullable(path), null) }),
-    webhook: section({
-      address: field(httpUrl(), ''),
-      method: field(
-        oneOf<'POST' | 'PUT'>(['POST', 'PUT'], (t) => {
-          const u = t.toUpperCase();
-          return u === 'POST' || u === 'PUT' ? u : undefined;
-        }),
-        'POST',
-      ),
-      ...chat,
-    }),
-    slack: section({
-      webhookurl: field(httpUrl(), ''),
-      channel: field(string(), ''),
-      username: field(string(), 'Saker'),
-      icon: field(string(), ''),
-      footer: field(string(), 'Saker'),
-      outputformat: field(
-        oneOf<'all' | 'text' | 'fields'>(['all', 'text', 'fields'], (t) =>
-          t === 'all' || t === 'text' || t === 'fields' ? t : undefined,
-        ),
-        'all',
-      ),
-      messageformat: field(string(), ''),
-      ...chat,
-    }),
-    teams: section({
-      webhookurl: field(httpUrl(), ''),
-      outputformat: field(
-        oneOf<'all' | 'text' | 'facts'>(['all', 'text', 'facts'], (t) =>
-          t === 'all' || t === 'text' || t === 'facts' ? t : undefined,
-        ),
-        'all',
-      ),
-      ...chat,
-    }),
-    discord: section({
-      webhookurl: field(httpUrl(), ''),
-      icon: field(string(), ''),
-      ...chat,
-    }),
-    elasticsearch: section({
-      hostport: field(httpUrl(), ''),
-      index: field(string(), 'falco'),
-      suffix: field(
-        oneOf<'daily' | 'monthly' | 'none'>(['daily', 'monthly', 'none'], (t) =>
-          t === 'daily' || t === 'monthly' || t === 'none' ? t : undefined,
-        ),
-        'daily',
-      ),
-      username: field(string(), ''),
-      password: field(string(), ''),
-      apikey: field(string(), ''),
-      ...sidekickCommon(),
-      ...sidekickHttp(),
-    }),
-    loki: section({
-      hostport: field(httpUrl(), ''),
-      tenant: field(string(), ''),
-      user: field(string(), ''),
-      apikey: field(string(), ''),
-      extralabels: field(stringList(), []),
-      ...sidekickCommon(),
-      ...sidekickHttp(),
-    }),
-    alertmanager: section({
-      hostport: field(httpUrl(), ''),
-      extralabels: field(stringMap(), {}),
-      expireafter: field(number({ integer: true, min: 0 }), 0),
-      ...sidekickCommon(),
-      ...sidekickHttp(),
-    }),
-    prometheus: section({
-      enabled: field(boolean(), false),
-      extralabels: field(stringList(), []),
-      ...sidekickCommon(),
-    }),
-    nats: section({
-      hostport: field(natsHostPort(), ''),
-      subjecttemplate: field(string(), 'falco.<priority>.<rule>'),
-      ...sidekickCommon(),
-    }),
-    redis: section({
-      address: field(emptyOr(hostPort()), ''),
-      password: field(string(), ''),
-      database: field(number({ integer: true, min: 0 }), 0),
-      storagetype: field(
-        oneOf<'list' | 'stream'>(['list', 'stream'], (t) => (t === 'list' || t === 'stream' ? t : undefined)),
-        'list',
-      ),
-      key: field(string(), 'falco'),
-      ...sidekickCommon(),
-    }),
-    smtp: section({
-      hostport: field(emptyOr(hostPort()), ''),
-      from: field(string(), ''),
-      to: field(stringList(), []),
-      user: field(string(), ''),
-      password: field(string(), ''),
-      ...sidekickCommon(),
-      checkcert: field(boolean(), true),
-    }),
-    kafka: kafkaSection(),
-    pagerduty: section({
-      routingkey: field(string(), ''),
-      region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
-      // Saker's: `critical` for every alert (falcosidekick's), or `priority` (mapped from Falco's).
-      severity: field(caseless(['critical', 'priority'] as const, 'critical'), 'critical'),
-      // Saker's: the Events API's base URL (a proxy, a test server); '': by region.
-      url: field(httpUrl(), ''),
-      ...chat,
-    }),
-    opsgenie: section({
-      apikey: field(string(), ''),
-      region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
-      // Saker's: the Alert API's base URL (a proxy, a test server); '': by region.
-      url: field(httpUrl(), ''),
-      ...chat,
-    }),
-  });
-}
-
-/** falcosidekick's upper-case enumerations (`round_robin` stays lower): any case accepted, '' = `empty`. */
-function caseless<T extends string>(values: readonly T[], empty: T): Schema<T> {
-  // '' is accepted (falcosidekick's "not set") but not listed in the error.
-  return oneOf<T>(
-    values.filter((v) => v !== ''),
-    (t) => (t === '' ? empty : values.find((v) => v.toLowerCase() === t.toLowerCase())),
-  );
-}
-
-/** `kafka.hostport`: comma-separated `host[:port]` bootstrap brokers. */
-function kafkaHostPorts(): Schema<string> {
-  return map(string(), (value, node, path) => {
-    for (const part of value.split(',')) {
-      if (value !== '' && !/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s,/]+)(?::\d{1,5})?$/.test(part.trim())) {
-        throw new ConfigError(
-          path,
-          `expected host[:port] separated by commas, got ${JSON.stringify(part.trim())}`,
-          node.origin,
-        );
-      }
-    }
-    return value;
-  });
-}
-
-/** `sinks.sidekick.kafka`: falcosidekick's keys (docs/config.md says which ones Saker maps). */
-function kafkaSection() {
-  const compression = map(string(), (value, node, path) => {
-    const v = value.toUpperCase();
-    if (v === '' || v === 'NONE') return 'NONE' as const;
-    if (v === 'GZIP') return 'GZIP' as const;
-    const why = ['SNAPPY', 'LZ4', 'ZSTD'].includes(v)
-      ? `${v} is not supported (no codec shipped): use GZIP or NONE`
-      : `expected one of NONE, GZIP, got ${JSON.stringify(value)}`;
-    throw new ConfigError(path, why, node.origin);
-  });
-  return section({
-    hostport: field(kafkaHostPorts(), ''),
-    topic: field(string(), ''),
-    topiccreation: field(boolean(), false),
-    sasl: field(caseless(['', 'PLAIN', 'SCRAM_SHA256', 'SCRAM_SHA512'] as const, ''), ''),
-    tls: field(boolean(), false),
-    checkcert: field(boolean(), true),
-    mutualtls: field(boolean(), false),
-    username: field(string(), ''),
-    password: field(string(), ''),
-    async: field(boolean(), false),
-    requiredacks: field(caseless(['NONE', 'ONE', 'ALL'] as const, 'ALL'), 'ALL'),
-    compression: field(compression, 'NONE'),
-    balancer: field(
-      caseless(
-        ['round_robin', 'least_bytes', 'crc32', 'crc32_random', 'murmur2', 'murmur2_random'] as const,
-        'round_robin',
-      ),
-      'round_robin',
-    ),
-    clientid: field(string(), ''),
-    ...sidekickCommon(),
   });
 }
 
@@ -826,6 +548,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         }),
         token: field(nullable(secret()), null),
         token_file: field(nullable(path), null),
+        allow_plaintext_token: field(boolean(), false),
       }),
       audit: section({
         listen: field(nullable(hostPort()), null),
@@ -838,6 +561,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         token: field(nullable(secret()), null),
         token_file: field(nullable(path), null),
         allow_unauthenticated: field(boolean(), false),
+        allow_plaintext_token: field(boolean(), false),
         max_body_bytes: field(number({ integer: true, min: 1 }), 10 * 1024 * 1024),
         files: field(list(path), []),
         checkpoint_dir: field(nullable(path), null),
@@ -848,15 +572,35 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       }),
       telemetry: section({
         listen: field(nullable(hostPort()), '127.0.0.1:8765'),
-        tracing_endpoint: field(nullable(httpUrl()), null),
-        sample_ratio: field(number({ min: 0, max: 1 }), 0.1),
+        tracing: section({
+          exporter: field(
+            nullable(
+              oneOf<'otlp' | 'none'>(['otlp', 'none'], (t) => (t === 'otlp' || t === 'none' ? t : undefined)),
+            ),
+            null,
+          ),
+          endpoint: field(nullable(httpUrl()), null),
+          sample_ratio: field(nullable(number({ min: 0, max: 1 })), null),
+          service_name: field(nullable(string()), null),
+          headers: field(stringMap(), {}),
+        }),
       }),
       sensor: section({
         enabled: field(boolean(), true),
         node_name: field(nullable(string()), null),
       }),
       sinks: section({
-        input: section({ listen: field(nullable(hostPort()), null) }),
+        input: section({
+          listen: field(nullable(hostPort()), null),
+          tls: section({
+            ca: field(nullable(path), null),
+            cert: field(nullable(path), null),
+            key: field(nullable(path), null),
+          }),
+          token: field(nullable(string()), null),
+          allow_unauthenticated: field(boolean(), false),
+          allow_plaintext_token: field(boolean(), false),
+        }),
         outputs: section({
           stdout: sinkOutput(),
           file: sinkOutput(),
@@ -864,7 +608,8 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
           http: sinkOutput(),
           program: sinkOutput(),
         }),
-        sidekick: sidekickSection(path),
+        // Read by the sinks with their outputs' schemas (docs/sinks.md, "Outputs as descriptors").
+        sidekick: deferredSection('sinks.sidekick', path),
       }),
       enrich: enrichSection(path),
     },
@@ -942,19 +687,23 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     notices.unshift(`config: ${where}: ignoring Falco settings Saker does not use: ${ignored.join(', ')}`);
   }
 
-  const tlsRaw = raw.control.tls;
-  let tls: ControlTlsConfig | null = null;
-  if (tlsRaw.cert !== null || tlsRaw.key !== null || tlsRaw.ca !== null) {
-    if (tlsRaw.cert === null || tlsRaw.key === null) {
-      const missing = tlsRaw.cert === null ? 'control.tls.cert' : 'control.tls.key';
+  const tlsSection = (
+    at: readonly string[],
+    t: { cert: string | null; key: string | null; ca: string | null },
+  ): ControlTlsConfig | null => {
+    if (t.cert === null && t.key === null && t.ca === null) return null;
+    if (t.cert === null || t.key === null) {
+      const missing = `${at.join('.')}.tls.${t.cert === null ? 'cert' : 'key'}`;
       throw new ConfigError(
         missing,
-        'required when control.tls is configured (cert and key go together)',
-        originOf(node, ['control', 'tls']),
+        `required when ${at.join('.')}.tls is configured (cert and key go together)`,
+        originOf(node, [...at, 'tls']),
       );
     }
-    tls = { ca: tlsRaw.ca, cert: tlsRaw.cert, key: tlsRaw.key };
-  }
+    return { ca: t.ca, cert: t.cert, key: t.key };
+  };
+  const tls = tlsSection(['control'], raw.control.tls);
+  const inputRaw = raw.sinks.input;
   const controlToken = secretValue(node, ['control', 'token'], raw.control.token, raw.control.tokenFile);
 
   const auditTlsRaw = raw.audit.tls;
@@ -979,6 +728,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       .map((l) => l.trim())
       .filter((l) => l !== ''),
     allowUnauthenticated: raw.audit.allowUnauthenticated,
+    allowPlaintextToken: raw.audit.allowPlaintextToken,
     maxBodyBytes: raw.audit.maxBodyBytes,
     files: raw.audit.files,
     checkpointDir: raw.audit.checkpointDir,
@@ -1010,10 +760,25 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       minPriority: raw.engine.minPriority ?? raw.priority,
       batch: raw.engine.batch,
     },
-    control: { listen: raw.control.listen, tls, token: controlToken },
+    control: {
+      listen: raw.control.listen,
+      tls,
+      token: controlToken,
+      allowPlaintextToken: raw.control.allowPlaintextToken,
+    },
     telemetry: raw.telemetry,
     sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
-    sinks: { inputListen: raw.sinks.input.listen, outputs: raw.sinks.outputs, sidekick: raw.sinks.sidekick },
+    sinks: {
+      inputListen: inputRaw.listen,
+      input: {
+        tls: tlsSection(['sinks', 'input'], inputRaw.tls),
+        token: inputRaw.token,
+        allowUnauthenticated: inputRaw.allowUnauthenticated,
+        allowPlaintextToken: inputRaw.allowPlaintextToken,
+      },
+      outputs: raw.sinks.outputs,
+      sidekick: raw.sinks.sidekick,
+    },
     enrich: {
       node: { ...raw.enrich.node, nodeName: raw.enrich.node.nodeName ?? raw.sensor.nodeName ?? raw.hostname },
       cluster: { ...raw.enrich.cluster, instance: raw.enrich.cluster.instance ?? raw.hostname },

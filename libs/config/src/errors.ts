@@ -1,4 +1,5 @@
 import { OptionError, type OptionPlace, describePlace } from '@saker/runtime';
+import { REDACTED, isSecretKey, redactText } from '@saker/telemetry';
 
 /** Where a configuration value came from: a place in a file, an environment variable, a flag, or the caller. */
 export type Origin = OptionPlace;
@@ -16,7 +17,9 @@ export class ConfigError extends OptionError {
   /** Dotted path of the offending key, `rules_files[1]` for list items; '' for the whole document. */
   readonly path: string;
 
-  constructor(path: string, reason: string, origin: Origin, options?: ErrorOptions) {
+  constructor(path: string, why: string, origin: Origin, options?: ErrorOptions) {
+    // A value quoted under a secret key (a token, a webhook URL) is never echoed; URLs elsewhere are redacted.
+    const reason = isSecretKey(path) ? why.replace(/"(?:[^"\\]|\\.)*"/g, REDACTED) : redactText(why);
     super(path, reason, origin, options);
     this.path = path;
   }

@@ -16,21 +16,29 @@ export type {
   RuleMatching,
   SakerConfig,
   SensorConfig,
-  SidekickConfig,
-  SidekickOutputName,
   SinkOutputConfig,
   SinkOutputName,
   SinksConfig,
+  SinksInputAuthConfig,
   TelemetryConfig,
+  TracingConfig,
 } from './config.js';
 export {
   FALCO_ENGINE_KEYS,
   FALCO_IGNORED_KEYS,
-  SIDEKICK_OUTPUTS,
   SINK_OUTPUTS,
   defaultRulesDir,
+  hostPort,
+  httpUrl,
   loadConfig,
+  natsUrl,
+  priority,
 } from './config.js';
+export type { Field, Fields, ObjectOf, Schema } from './schema.js';
+export { boolean, field, list, map, nullable, number, object, oneOf, section, string } from './schema.js';
+export type { SectionTools } from './section.js';
+export { ConfigSection } from './section.js';
+export { caseless, checked, concurrency, emptyOr, stringList, stringMap } from './values.js';
 export type { AppendOutputConfig } from './append-output.js';
 export type { Origin } from './errors.js';
 export { ConfigError } from './errors.js';

@@ -157,11 +157,9 @@ export function field<T>(schema: Schema<T>, defaultValue: T | (() => T)): Field<
 }
 
 /** `json_include_output_property` → `jsonIncludeOutputProperty`. */
-export type CamelCase<S extends string> = S extends `${infer H}_${infer T}`
-  ? `${H}${Capitalize<CamelCase<T>>}`
-  : S;
+type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
 
-export function camelCase(key: string): string {
+function camelCase(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -197,7 +195,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The closest known key, when one is close enough to be a likely typo. */
-export function suggest(key: string, known: readonly string[]): string | undefined {
+function suggest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const k of known) {

@@ -14,7 +14,7 @@ export type CNode =
   | { readonly kind: 'seq'; readonly items: readonly CNode[]; readonly origin: Origin }
   | { readonly kind: 'map'; readonly entries: ReadonlyMap<string, CEntry>; readonly origin: Origin };
 
-export interface CEntry {
+interface CEntry {
   /** Where the key was written; errors about the key (unknown, misspelt) point here. */
   readonly keyOrigin: Origin;
   readonly value: CNode;
@@ -77,19 +77,48 @@ function isScalar(v: unknown): v is Scalar {
   return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
+/**
+ * How many nodes YAML aliases may expand into, over one file or value.
+ * js-yaml shares one object between an anchor and its aliases, but the
+ * positioned tree copies it at each alias, so nested aliases (a "billion
+ * laughs" file: 1 KB, 9^9 nodes) would grow without bound.
+ */
+const MAX_ALIAS_NODES = 100_000;
+
+/** The nodes aliases may still expand into. */
+interface AliasBudget {
+  left: number;
+}
+
 /** A node from a plain value, every part carrying `origin` (aliases, env values, overrides). */
-export function nodeFromValue(value: unknown, origin: Origin, path: string): CNode {
+export function nodeFromValue(
+  value: unknown,
+  origin: Origin,
+  path: string,
+  budget: AliasBudget = { left: MAX_ALIAS_NODES },
+): CNode {
+  if (--budget.left < 0) {
+    throw new ConfigError(
+      path,
+      `YAML aliases expand to more than ${MAX_ALIAS_NODES} nodes (the limit, against "billion laughs" files)`,
+      origin,
+    );
+  }
   if (value === undefined) return { kind: 'scalar', value: null, origin };
   if (isScalar(value)) return { kind: 'scalar', value, origin };
   if (Array.isArray(value)) {
-    return { kind: 'seq', items: value.map((v, i) => nodeFromValue(v, origin, `${path}[${i}]`)), origin };
+    return {
+      kind: 'seq',
+      items: value.map((v, i) => nodeFromValue(v, origin, `${path}[${i}]`, budget)),
+      origin,
+    };
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const entries = new Map<string, CEntry>();
     for (const [k, v] of Object.entries(value)) {
       entries.set(k, {
         keyOrigin: origin,
-        value: nodeFromValue(v, origin, path === '' ? k : `${path}.${k}`),
+        value: nodeFromValue(v, origin, path === '' ? k : `${path}.${k}`, budget),
       });
     }
     return { kind: 'map', entries, origin };
@@ -108,6 +137,7 @@ export function parseYamlConfig(text: string, file: string): CNode | null {
   const stack: { open: number; children: Built[] }[] = [];
   let root: CNode | null = null;
   const originAt = (offset: number): Origin => ({ kind: 'file', file, ...lines.at(offset) });
+  const budget: AliasBudget = { left: MAX_ALIAS_NODES };
 
   const listener = (event: 'open' | 'close', state: yaml.State): void => {
     if (event === 'open') {
@@ -136,11 +166,11 @@ export function parseYamlConfig(text: string, file: string): CNode | null {
     } else if (kind === 'sequence') {
       node =
         frame.children.length === 0 && Array.isArray(result) && result.length > 0
-          ? nodeFromValue(result, origin, '')
+          ? nodeFromValue(result, origin, '', budget)
           : { kind: 'seq', items: frame.children.map((c) => c.node), origin };
     } else if (kind === 'mapping') {
       if (frame.children.length === 0 && typeof result === 'object' && result !== null) {
-        node = nodeFromValue(result, origin, '');
+        node = nodeFromValue(result, origin, '', budget);
       } else {
         const entries = new Map<string, CEntry>();
         const kids = frame.children;
@@ -156,7 +186,7 @@ export function parseYamlConfig(text: string, file: string): CNode | null {
         node = { kind: 'map', entries, origin };
       }
     } else if (result !== null && result !== undefined) {
-      node = nodeFromValue(result, origin, '');
+      node = nodeFromValue(result, origin, '', budget);
     }
     const parent = stack[stack.length - 1];
     if (!parent) {

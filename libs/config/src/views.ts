@@ -16,11 +16,12 @@ import type {
   ProgramOutputConfig,
   RuleMatching,
   SakerConfig,
-  SidekickConfig,
   SinkOutputConfig,
   SinkOutputName,
+  SinksInputAuthConfig,
   TelemetryConfig,
 } from './config.js';
+import type { ConfigSection } from './section.js';
 
 export interface BusView {
   /** null: the in-memory bus (one process). */
@@ -64,11 +65,11 @@ export interface OutputsView {
 /** Saker's side of the sinks: the HTTP input and per-output filters (Falco's sections are in OutputsView). */
 export interface SinksView {
   readonly hostname: string;
-  /** The falcosidekick-compatible HTTP input; null: not served. */
-  readonly input: { readonly host: string; readonly port: number } | null;
+  /** The falcosidekick-compatible HTTP input and who may post to it; null: not served. */
+  readonly input: ({ readonly host: string; readonly port: number } & SinksInputAuthConfig) | null;
   readonly outputs: Readonly<Record<SinkOutputName, SinkOutputConfig>>;
-  /** falcosidekick's outputs (`sinks.sidekick`), falcosidekick's key names; see docs/config.md. */
-  readonly sidekick: SidekickConfig;
+  /** falcosidekick's outputs (`sinks.sidekick`): the sinks read it with their outputs' schemas (docs/sinks.md). */
+  readonly sidekick: ConfigSection;
 }
 
 export interface SensorView {
@@ -136,7 +137,11 @@ export function sinksView(c: SakerConfig): SinksView {
   if (listen !== null) {
     // Validated as host:port when loaded; IPv6 as [addr]:port.
     const at = listen.lastIndexOf(':');
-    input = { host: listen.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(at + 1)) };
+    input = {
+      host: listen.slice(0, at).replace(/^\[(.*)\]$/, '$1'),
+      port: Number(listen.slice(at + 1)),
+      ...c.sinks.input,
+    };
   }
   return { hostname: c.hostname, input, outputs: c.sinks.outputs, sidekick: c.sinks.sidekick };
 }

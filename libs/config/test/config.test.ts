@@ -70,8 +70,16 @@ describe('defaults', () => {
       minPriority: 'DEBUG',
       batch: { maxEvents: 512, flushIntervalMs: 50 },
     });
-    assert.deepEqual(c.control, { listen: '127.0.0.1:5060', tls: null, token: null });
-    assert.deepEqual(c.telemetry, { listen: '127.0.0.1:8765', tracingEndpoint: null, sampleRatio: 0.1 });
+    assert.deepEqual(c.control, {
+      listen: '127.0.0.1:5060',
+      tls: null,
+      token: null,
+      allowPlaintextToken: false,
+    });
+    assert.deepEqual(c.telemetry, {
+      listen: '127.0.0.1:8765',
+      tracing: { exporter: null, endpoint: null, sampleRatio: null, serviceName: null, headers: {} },
+    });
     assert.deepEqual(c.sensor, { enabled: true, nodeName: 'node-1' });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.engine.batch));
   });
@@ -191,8 +199,8 @@ describe('errors name the key and where it was written', () => {
     assert.match(m.message, /nats: expected a mapping, got "nats:\/\/x:4222"/);
     const l = loadError('rules_files:\n  - a.yaml\n  - [b]\n');
     assert.deepEqual([l.path, l.line], ['rules_files[1]', 3]);
-    const r = loadError('telemetry:\n  sample_ratio: 2\n');
-    assert.match(r.message, /telemetry\.sample_ratio: expected a number in 0\.\.1/);
+    const r = loadError('telemetry:\n  tracing:\n    sample_ratio: 2\n');
+    assert.match(r.message, /telemetry\.tracing\.sample_ratio: expected a number in 0\.\.1/);
     const u = loadError('http_output:\n  url: ftp://x\n');
     assert.match(u.message, /http_output\.url: expected an http:\/\/ or https:\/\/ URL/);
     const h = loadError('control:\n  listen: 5060\n');
@@ -230,6 +238,25 @@ describe('errors name the key and where it was written', () => {
       listen: '0.0.0.0:5060',
       tls: { cert: join(dir, 's.crt'), key: join(dir, 's.key'), ca: join(dir, 'ca.crt') },
       token: 't0k',
+      allowPlaintextToken: false,
+    });
+  });
+
+  it('sinks.input.tls needs both cert and key; the input takes a token and the opt-outs', () => {
+    const err = loadError('sinks:\n  input:\n    tls:\n      key: k.key\n');
+    assert.equal(err.path, 'sinks.input.tls.cert');
+    assert.equal(err.line, 3);
+    const c = load(
+      'sinks:\n  input:\n    listen: 0.0.0.0:2801\n    tls: {cert: s.crt, key: s.key}\n    token: t0k\n' +
+        '    allow_plaintext_token: true\n',
+    );
+    assert.deepEqual(sinksView(c).input, {
+      host: '0.0.0.0',
+      port: 2801,
+      tls: { cert: join(dir, 's.crt'), key: join(dir, 's.key'), ca: null },
+      token: 't0k',
+      allowUnauthenticated: false,
+      allowPlaintextToken: true,
     });
   });
 });
@@ -241,7 +268,7 @@ describe('environment overrides', () => {
         SAKER__HTTP_OUTPUT__URL: 'http://env:2801',
         SAKER__JSON_OUTPUT: 'true',
         SAKER__ENGINE__REPLICAS: '3',
-        SAKER__TELEMETRY__SAMPLE_RATIO: '0.5',
+        SAKER__TELEMETRY__TRACING__SAMPLE_RATIO: '0.5',
         SAKER__RULES_FILES: '[/a.yaml, /b.yaml]',
         SAKER__NATS__URL: 'nats://127.0.0.1:4222',
         SAKER__TELEMETRY__LISTEN: '',
@@ -251,7 +278,7 @@ describe('environment overrides', () => {
     assert.equal(c.httpOutput.url, 'http://env:2801');
     assert.equal(c.jsonOutput, true);
     assert.equal(c.engine.replicas, 3);
-    assert.equal(c.telemetry.sampleRatio, 0.5);
+    assert.equal(c.telemetry.tracing.sampleRatio, 0.5);
     assert.equal(c.telemetry.listen, '127.0.0.1:8765');
     assert.deepEqual(c.rulesFiles, ['/a.yaml', '/b.yaml']);
     assert.deepEqual(busView(c), { url: 'nats://127.0.0.1:4222' });
@@ -298,13 +325,13 @@ describe('overrides', () => {
 describe('views', () => {
   it('give each service what it needs', () => {
     const c = load(
-      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\ntelemetry:\n  tracing_endpoint: http://otel:4318\n',
+      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\ntelemetry:\n  tracing:\n    endpoint: http://otel:4318\n',
     );
     assert.equal(engineView(c).minPriority, 'ERROR');
     assert.equal(engineView(c).hostname, 'h1');
     assert.equal(c.priority, 'DEBUG');
     assert.deepEqual(sensorView(c), { enabled: true, nodeName: 'n1', hostname: 'h1' });
-    assert.equal(telemetryView(c).tracingEndpoint, 'http://otel:4318');
+    assert.equal(telemetryView(c).tracing.endpoint, 'http://otel:4318');
     assert.deepEqual(rulesView(c), {
       files: [defaultRulesDir()],
       watch: true,
@@ -329,7 +356,14 @@ describe('sinks', () => {
         '      condition: alert.source = k8s_audit\n',
     );
     const v = sinksView(c);
-    assert.deepEqual(v.input, { host: '::1', port: 2801 });
+    assert.deepEqual(v.input, {
+      host: '::1',
+      port: 2801,
+      tls: null,
+      token: null,
+      allowUnauthenticated: false,
+      allowPlaintextToken: false,
+    });
     assert.deepEqual(v.outputs.http, {
       minimumPriority: 'WARNING',
       condition: 'alert.source = k8s_audit',
@@ -338,7 +372,7 @@ describe('sinks', () => {
     assert.deepEqual(v.outputs.file, { minimumPriority: null, condition: null, concurrency: null });
   });
 
-  it('reads concurrency per output (sinks.outputs and sinks.sidekick), validated, with SAKER__ overrides', () => {
+  it('reads concurrency per output (sinks.outputs; sinks.sidekick in the sinks), validated, with SAKER__ overrides', () => {
     const c = load(
       'sinks:\n  outputs:\n    http:\n      concurrency: 64\n  sidekick:\n    webhook:\n' +
         '      address: http://hook:8080/\n      concurrency: 32\n',
@@ -347,14 +381,6 @@ describe('sinks', () => {
     const v = sinksView(c);
     assert.equal(v.outputs.http.concurrency, 64);
     assert.equal(v.outputs.file.concurrency, null);
-    assert.equal(v.sidekick.webhook.concurrency, 32);
-    assert.equal(v.sidekick.slack.concurrency, 4);
-    assert.equal(v.sidekick.loki.concurrency, null);
-    for (const bad of ['0', '1001', '2.5', 'many']) {
-      const e = loadError(`sinks:\n  sidekick:\n    webhook:\n      concurrency: ${bad}\n`);
-      assert.equal(e.path, 'sinks.sidekick.webhook.concurrency');
-      assert.match(e.message, /expected an integer in 1\.\.1000/);
-    }
     const e = loadError('sinks:\n  outputs:\n    http:\n      concurrency: -1\n');
     assert.equal(e.path, 'sinks.outputs.http.concurrency');
   });
@@ -367,131 +393,6 @@ describe('sinks', () => {
     assert.equal(key.path, 'sinks.outputs.file.minimumpriority');
     const bad = loadError('sinks:\n  input:\n    listen: 2801\n');
     assert.equal(bad.path, 'sinks.input.listen');
-  });
-
-  it('sidekick: every output off by default', () => {
-    const v = sinksView(load('hostname: h1\n')).sidekick;
-    assert.equal(v.slack.webhookurl, '');
-    assert.equal(v.webhook.address, '');
-    assert.equal(v.elasticsearch.hostport, '');
-    assert.equal(v.prometheus.enabled, false);
-    assert.deepEqual(v.customfields, {});
-    assert.deepEqual(v.customtags, []);
-    assert.equal(v.slack.checkcert, true);
-    assert.equal(v.nats.subjecttemplate, 'falco.<priority>.<rule>');
-  });
-
-  it("sidekick: reads falcosidekick's keys, Saker's filters and SAKER__ overrides", () => {
-    const c = load(
-      [
-        'sinks:',
-        '  sidekick:',
-        '    customfields: "env:prod,team:sec"',
-        '    customtags: a, b',
-        '    templatedfields:',
-        '      ns: \'{{ or (index . "k8s.ns.name") "none" }}\'',
-        '    slack:',
-        '      webhookurl: https://hooks.slack.com/services/X',
-        '      channel: "#alerts"',
-        '      username: Falco',
-        '      outputformat: text',
-        '      messageformat: "Alert {{ .rule }}"',
-        '      minimumpriority: warning',
-        '      minimum_priority: error',
-        '      condition: alert.source = syscall',
-        '      checkcert: no',
-        '    elasticsearch:',
-        '      hostport: http://es:9200',
-        '      index: saker',
-        '      suffix: monthly',
-        '      username: u',
-        '      password: p',
-        '    loki:',
-        '      hostport: http://loki:3100',
-        '      tenant: t1',
-        '      extralabels: k8s.ns.name, proc.name',
-        '    webhook:',
-        '      address: http://hook:8080/',
-        '      method: put',
-        '      customheaders:',
-        '        Authorization: Bearer x',
-        '    redis:',
-        '      address: redis:6379',
-        '      database: 2',
-        '      storagetype: stream',
-        '    smtp:',
-        '      hostport: mail:25',
-        '      from: falco@example.com',
-        '      to: a@example.com, b@example.com',
-        '',
-      ].join('\n'),
-      { env: { SAKER__SINKS__SIDEKICK__ALERTMANAGER__HOSTPORT: 'http://am:9093' } },
-    );
-    const v = sinksView(c).sidekick;
-    assert.deepEqual(v.customfields, { env: 'prod', team: 'sec' });
-    assert.deepEqual(v.customtags, ['a', 'b']);
-    assert.deepEqual(v.templatedfields, { ns: '{{ or (index . "k8s.ns.name") "none" }}' });
-    assert.equal(v.slack.webhookurl, 'https://hooks.slack.com/services/X');
-    assert.equal(v.slack.channel, '#alerts');
-    assert.equal(v.slack.outputformat, 'text');
-    assert.equal(v.slack.messageformat, 'Alert {{ .rule }}');
-    assert.equal(v.slack.minimumpriority, 'WARNING');
-    assert.equal(v.slack.minimumPriority, 'ERROR');
-    assert.equal(v.slack.condition, 'alert.source = syscall');
-    assert.equal(v.slack.checkcert, false);
-    assert.equal(v.elasticsearch.suffix, 'monthly');
-    assert.equal(v.elasticsearch.username, 'u');
-    assert.deepEqual(v.loki.extralabels, ['k8s.ns.name', 'proc.name']);
-    assert.equal(v.webhook.method, 'PUT');
-    assert.deepEqual(v.webhook.customheaders, { Authorization: 'Bearer x' });
-    assert.equal(v.redis.database, 2);
-    assert.equal(v.redis.storagetype, 'stream');
-    assert.deepEqual(v.smtp.to, ['a@example.com', 'b@example.com']);
-    assert.equal(v.alertmanager.hostport, 'http://am:9093');
-  });
-
-  it('sidekick: an unknown key fails naming its full path, a wrong type names the key', () => {
-    const key = loadError('sinks:\n  sidekick:\n    slack:\n      webhookur: http://x/\n');
-    assert.equal(key.path, 'sinks.sidekick.slack.webhookur');
-    assert.match(key.message, /unknown key \(did you mean webhookurl\?\)/);
-    const out = loadError('sinks:\n  sidekick:\n    slak:\n      webhookurl: http://x/\n');
-    assert.equal(out.path, 'sinks.sidekick.slak');
-    assert.match(out.message, /did you mean slack\?/);
-    const type = loadError('sinks:\n  sidekick:\n    redis:\n      database: many\n');
-    assert.equal(type.path, 'sinks.sidekick.redis.database');
-    assert.match(type.message, /expected an integer >= 0, got "many"/);
-    const url = loadError('sinks:\n  sidekick:\n    slack:\n      webhookurl: hooks.slack.com\n');
-    assert.equal(url.path, 'sinks.sidekick.slack.webhookurl');
-    const env = loadError('', { env: { SAKER__SINKS__SIDEKICK__SLACK__OUTPUTFORMAT: 'pretty' } });
-    assert.equal(env.path, 'sinks.sidekick.slack.outputformat');
-    assert.equal(env.envVar, 'SAKER__SINKS__SIDEKICK__SLACK__OUTPUTFORMAT');
-  });
-
-  it("sidekick: pagerduty and opsgenie keys, regions in any case, Saker's url and severity", () => {
-    const off = sinksView(load('hostname: h1\n')).sidekick;
-    assert.equal(off.pagerduty.routingkey, '');
-    assert.equal(off.pagerduty.region, 'us');
-    assert.equal(off.pagerduty.severity, 'critical');
-    assert.equal(off.opsgenie.apikey, '');
-    assert.equal(off.opsgenie.url, '');
-    const v = sinksView(
-      load(
-        'sinks:\n  sidekick:\n    pagerduty:\n      routingkey: abc\n      region: EU\n      severity: priority\n' +
-          '      minimumpriority: critical\n    opsgenie:\n      apikey: k\n      url: http://proxy:8080/og\n',
-        { env: { SAKER__SINKS__SIDEKICK__OPSGENIE__REGION: 'eu' } },
-      ),
-    ).sidekick;
-    assert.equal(v.pagerduty.region, 'eu');
-    assert.equal(v.pagerduty.severity, 'priority');
-    assert.equal(v.pagerduty.minimumpriority, 'CRITICAL');
-    assert.equal(v.pagerduty.checkcert, true);
-    assert.equal(v.opsgenie.region, 'eu');
-    assert.equal(v.opsgenie.url, 'http://proxy:8080/og');
-    const region = loadError('sinks:\n  sidekick:\n    opsgenie:\n      region: asia\n');
-    assert.equal(region.path, 'sinks.sidekick.opsgenie.region');
-    assert.match(region.message, /us, eu/);
-    const url = loadError('sinks:\n  sidekick:\n    pagerduty:\n      url: events.pagerduty.com\n');
-    assert.equal(url.path, 'sinks.sidekick.pagerduty.url');
   });
 });
 

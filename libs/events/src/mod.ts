@@ -46,3 +46,10 @@ export {
   encodeMetaRecord,
   isExpiredTombstone,
 } from './metadata.js';
+export {
+  JsonDepthError,
+  MAX_JSON_DEPTH,
+  checkJsonDepth,
+  oneLineJson,
+  parseJsonBounded,
+} from './json-text.js';

@@ -102,7 +102,7 @@ export interface ProcessInfo {
   readonly stdio?: readonly StdioFd[];
 }
 
-export interface StdioFd {
+interface StdioFd {
   readonly type: FdType;
   readonly name?: string;
 }

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import type { SyscallEvent } from '@saker/events';
 import { repoRoot, sharedPath } from '@saker/testing';
 import { type RuleText, loadRules } from '../src/loader/load.js';
 import { generateMix } from './mix.js';
+import { checkRulesRun } from './rules-check.js';
 
 /**
  * `npm run bench:rules`: one thread evaluating a realistic syscall mix (see
@@ -44,6 +45,7 @@ function ruleTexts(): RuleText[] {
 interface Run {
   readonly events: number;
   readonly alerting: number;
+  readonly matches: number;
   readonly ns: bigint;
 }
 
@@ -52,17 +54,19 @@ function run(evaluate: (e: SyscallEvent) => number, pool: readonly SyscallEvent[
   const start = process.hrtime.bigint();
   let events = 0;
   let alerting = 0;
+  let matches = 0;
   let i = 0;
   const n = pool.length;
   for (;;) {
     for (let k = 0; k < CHECK_EVERY; k++) {
       const hits = evaluate(pool[i] as SyscallEvent);
       if (hits > 0) alerting++;
+      matches += hits;
       if (++i === n) i = 0;
     }
     events += CHECK_EVERY;
     const ns = process.hrtime.bigint() - start;
-    if (ns >= budget) return { events, alerting, ns };
+    if (ns >= budget) return { events, alerting, matches, ns };
   }
 }
 
@@ -88,10 +92,13 @@ function main(): void {
   const types = new Set(pool.map((e) => e.type));
 
   // Which rules fire on one pass of the pool, and how often: shows the mix does what it says.
+  // It is also the reference the timed run is checked against (matches per pool event).
   const fired = new Map<string, number>();
+  const matchesPerIndex: number[] = [];
   let alertingOnce = 0;
   for (const e of pool) {
     const m = ruleset.evaluate(e);
+    matchesPerIndex.push(m.length);
     if (m.length > 0) alertingOnce++;
     for (const x of m) fired.set(x.rule.name, (fired.get(x.rule.name) ?? 0) + 1);
   }
@@ -103,6 +110,14 @@ function main(): void {
   if (globalGc) globalGc();
   const res = run(evaluate, pool, seconds);
   const heapMb = process.memoryUsage().heapUsed / (1024 * 1024);
+  const problems = checkRulesRun(res, matchesPerIndex);
+  if (problems.length > 0) {
+    process.stderr.write(
+      `bench:rules: CHECK FAILED, no rate reported:\n${problems.map((x) => `  - ${x}\n`).join('')}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
 
   const secs = Number(res.ns) / 1e9;
   const rate = res.events / secs;
@@ -127,11 +142,17 @@ function main(): void {
   const top = [...fired.entries()].sort((a, b) => b[1] - a[1]);
   for (const [name, count] of top) out.push(`  fired: ${String(count).padStart(5)}  ${name}`);
   out.push(
-    `warm-up ${warm.toFixed(1)} s, measured ${secs.toFixed(2)} s, ${res.events} events, ${res.alerting} alerts`,
+    `warm-up ${warm.toFixed(1)} s, measured ${secs.toFixed(2)} s, ${res.events} events, ${res.alerting} alerts ` +
+      '(checked: the reference pass gives the same alerts and matches for these events)',
   );
   out.push(
     `rules: ${Math.round(rate)} events/s (${Math.round(nsPer)} ns/event), ${pct.toFixed(2)}% alerts, ` +
       `heap ${Math.round(heapMb)} MB`,
+  );
+  out.push(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

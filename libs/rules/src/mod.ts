@@ -60,6 +60,8 @@ export {
 export type { AppendOutputResult, RuleSelector } from './loader/ruleset.js';
 export { Ruleset } from './loader/ruleset.js';
 export type { RulesetDocument, RulesetSelection } from './ruleset-doc.js';
+export type { EffectiveRuleset, EffectiveRulesetOptions } from './effective-ruleset.js';
+export { effectiveRuleset, firstLoadError } from './effective-ruleset.js';
 export {
   RULESET_KEY,
   RulesetDocumentError,

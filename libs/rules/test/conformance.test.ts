@@ -362,8 +362,13 @@ function classify(c: Case): 'validate' | 'detect' | undefined {
 }
 
 for (const file of ['falco_tests.yaml', 'falco_tests_exceptions.yaml']) {
-  describe(`Falco conformance: ${file}`, { skip: skipAll }, () => {
-    if (!loaderDir) return;
+  describe(`Falco conformance: ${file}`, () => {
+    // The case names live in the data: without it, one skipped test per file
+    // keeps the gap in the totals (a skipped describe would drop out of them).
+    if (!loaderDir || skipAll !== false) {
+      it(`every case of ${file}`, { skip: skipAll || 'no loader cases' }, () => {});
+      return;
+    }
     for (const [name, c] of readCases(join(loaderDir, file))) {
       const skip = SKIPS[name];
       const kind = classify(c);

@@ -6,7 +6,13 @@
  * through here, so a service behaves the same alone and embedded.
  */
 import { type Bus, MemoryBroker, connectBus } from '@saker/bus';
-import { MetricsRegistry, type TelemetryServer, getTracer, serveTelemetry } from '@saker/telemetry';
+import {
+  MetricsRegistry,
+  type TelemetryServer,
+  getTracer,
+  redactText,
+  serveTelemetry,
+} from '@saker/telemetry';
 import { parseHostPort } from './host-port.js';
 import type { Logger } from './log.js';
 import type { FlagValues, ServiceModule } from './service.js';
@@ -73,7 +79,7 @@ export async function hostServices<C>(opts: HostOptions<C>): Promise<number> {
     atDrain = await opts.onRunning?.(supervised, connected);
     const parts = supervised.handles.map((h) => `${h.name}${h.describe ? `(${h.describe()})` : ''}`);
     logger.info(
-      `running: bus=${opts.natsUrl ?? 'memory'} ${parts.join(' ')}${telemetry ? ` metrics=${telemetry.url}` : ''}`,
+      `running: bus=${opts.natsUrl === null ? 'memory' : redactText(opts.natsUrl)} ${parts.join(' ')}${telemetry ? ` metrics=${telemetry.url}` : ''}`,
     );
     const busGone = new AbortController();
     void connected.closed.then(() => busGone.abort());

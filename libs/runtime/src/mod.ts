@@ -1,7 +1,7 @@
 export type { ErrorKind, OptionPlace } from './errors.js';
 export { OptionError, StartupError, describePlace, errorKind } from './errors.js';
 export type { HostPort, HostPortOptions } from './host-port.js';
-export { formatHostPort, isLoopbackHost, parseHostPort } from './host-port.js';
+export { formatHostPort, parseHostPort } from './host-port.js';
 export type { LogFields, LogFn, LogFormat, LogLevel, Logger, LoggerOptions } from './log.js';
 export { LOG_FORMATS, LOG_LEVELS, createLogger } from './log.js';
 export type { Shutdown, ShutdownOptions } from './signals.js';

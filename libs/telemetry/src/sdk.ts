@@ -38,6 +38,8 @@ export interface TelemetryInitConfig {
   readonly tracingHeaders?: Readonly<Record<string, string>>;
   /** Probability a root span is sampled, 0..1; default 0.1. */
   readonly sampleRatio?: number;
+  /** A span follows its remote parent's decision (default); false: every span is sampled by the ratio. */
+  readonly parentBased?: boolean;
 }
 
 export interface TelemetryHandle {
@@ -100,7 +102,10 @@ export async function initTelemetry(config: TelemetryInitConfig): Promise<Teleme
         ...(config.serviceVersion ? { 'service.version': config.serviceVersion } : {}),
         ...(config.instanceId ? { 'service.instance.id': config.instanceId } : {}),
       }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+      sampler:
+        config.parentBased === false
+          ? new TraceIdRatioBasedSampler(ratio)
+          : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
       spanProcessors: [new BatchSpanProcessor(exporter)],
     });
     trace.setGlobalTracerProvider(provider);
@@ -123,4 +128,149 @@ export async function initTelemetry(config: TelemetryInitConfig): Promise<Teleme
       return done;
     },
   };
+}
+
+/** `telemetry.tracing` of saker.yaml; null: not set there (the OTEL_* variable or the default decides). */
+export interface TracingFileSettings {
+  readonly exporter: 'otlp' | 'none' | null;
+  readonly endpoint: string | null;
+  readonly sampleRatio: number | null;
+  readonly serviceName: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function envValue(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS: `key=value,key=value`, values URL-encoded. */
+function parseOtelHeaders(name: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const at = part.indexOf('=');
+    if (at <= 0)
+      throw new TelemetryConfigError(
+        name,
+        `expected key=value pairs separated by commas, got ${JSON.stringify(part.trim())}`,
+      );
+    try {
+      out[decodeURIComponent(part.slice(0, at).trim())] = decodeURIComponent(part.slice(at + 1).trim());
+    } catch (cause) {
+      throw new TelemetryConfigError(name, `bad percent-encoding in ${JSON.stringify(part.trim())}`, {
+        cause,
+      });
+    }
+  }
+  return out;
+}
+
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/**
+ * The SDK settings of one process: saker.yaml's `telemetry.tracing` where a
+ * key is set, else the standard OTEL_* variables (OTEL_SDK_DISABLED,
+ * OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,
+ * OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL,
+ * OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER[_ARG]), else the defaults (no
+ * export; parent-based, ratio 0.1). A bad value fails, naming the variable.
+ */
+export function tracingInitConfig(
+  defaultServiceName: string,
+  file: TracingFileSettings | null,
+  env: Env = process.env,
+): TelemetryInitConfig {
+  const serviceName = file?.serviceName ?? envValue(env, 'OTEL_SERVICE_NAME') ?? defaultServiceName;
+  const disabled = envValue(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
+  const exporterEnv = envValue(env, 'OTEL_TRACES_EXPORTER')?.toLowerCase();
+  if (exporterEnv !== undefined && exporterEnv !== 'otlp' && exporterEnv !== 'none') {
+    throw new TelemetryConfigError(
+      'OTEL_TRACES_EXPORTER',
+      `Saker exports otlp or none, got ${JSON.stringify(exporterEnv)}`,
+    );
+  }
+  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const p = envValue(env, name);
+    // The exporter speaks OTLP/HTTP with JSON bodies; a collector's OTLP/HTTP receiver takes either encoding.
+    if (p !== undefined && p !== 'http/json' && p !== 'http/protobuf') {
+      throw new TelemetryConfigError(
+        name,
+        `Saker exports over OTLP/HTTP (http/json), got ${JSON.stringify(p)}`,
+      );
+    }
+  }
+  const tracesEndpoint = envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const baseEndpoint = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const endpoint =
+    file?.endpoint ?? tracesEndpoint ?? (baseEndpoint === undefined ? undefined : tracesUrl(baseEndpoint));
+  const exporter = file?.exporter ?? exporterEnv ?? (endpoint === undefined ? 'none' : 'otlp');
+  if (exporter === 'otlp' && endpoint === undefined) {
+    throw new TelemetryConfigError(
+      file?.exporter === 'otlp' ? 'telemetry.tracing.exporter' : 'OTEL_TRACES_EXPORTER',
+      'otlp needs an endpoint: telemetry.tracing.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+  }
+  const headerVar =
+    envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS') === undefined
+      ? 'OTEL_EXPORTER_OTLP_HEADERS'
+      : 'OTEL_EXPORTER_OTLP_TRACES_HEADERS';
+  const headerText = envValue(env, headerVar);
+  const headers = {
+    ...(headerText === undefined ? {} : parseOtelHeaders(headerVar, headerText)),
+    ...file?.headers,
+  };
+
+  let sampleRatio = file?.sampleRatio ?? undefined;
+  let parentBased = true;
+  const sampler = envValue(env, 'OTEL_TRACES_SAMPLER')?.toLowerCase();
+  if (sampler !== undefined) {
+    if (!(SAMPLERS as readonly string[]).includes(sampler)) {
+      throw new TelemetryConfigError(
+        'OTEL_TRACES_SAMPLER',
+        `expected one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`,
+      );
+    }
+    parentBased = sampler.startsWith('parentbased_');
+    if (sampleRatio === undefined) {
+      if (sampler.endsWith('always_on')) sampleRatio = 1;
+      else if (sampler.endsWith('always_off')) sampleRatio = 0;
+      else {
+        const arg = envValue(env, 'OTEL_TRACES_SAMPLER_ARG');
+        const n = arg === undefined ? 1 : Number(arg);
+        if (!(n >= 0 && n <= 1)) {
+          throw new TelemetryConfigError(
+            'OTEL_TRACES_SAMPLER_ARG',
+            `expected a number in 0..1, got ${JSON.stringify(arg)}`,
+          );
+        }
+        sampleRatio = n;
+      }
+    }
+  }
+  return {
+    serviceName,
+    ...(disabled || exporter === 'none' || endpoint === undefined ? {} : { tracingEndpoint: endpoint }),
+    ...(Object.keys(headers).length === 0 ? {} : { tracingHeaders: headers }),
+    ...(sampleRatio === undefined ? {} : { sampleRatio }),
+    parentBased,
+  };
+}
+
+/** initTelemetry with tracingInitConfig's settings: what a service's main calls once. */
+export function startTracing(
+  defaultServiceName: string,
+  file: TracingFileSettings | null = null,
+  env: Env = process.env,
+): Promise<TelemetryHandle> {
+  return initTelemetry(tracingInitConfig(defaultServiceName, file, env));
 }

@@ -1,34 +1,8 @@
 import assert from 'node:assert/strict';
-import { type IncomingMessage, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { startOtlpReceiver } from '@saker/testing';
 import { extractTraceContext, getTracer, injectTraceContext, withSpan } from '../src/mod.js';
-import { TelemetryConfigError, initTelemetry, tracesUrl } from '../src/sdk.js';
-
-/** A stand-in OTLP/HTTP collector: records the bodies POSTed to /v1/traces. */
-async function startCollector(): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
-  const bodies: string[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') bodies.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    bodies,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+import { TelemetryConfigError, initTelemetry, tracesUrl, tracingInitConfig } from '../src/sdk.js';
 
 describe('tracing without the SDK', () => {
   it('spans are no-ops and withSpan passes results and errors through', async () => {
@@ -63,7 +37,7 @@ describe('initTelemetry', () => {
   });
 
   it('with an endpoint exports sampled spans over OTLP/HTTP', async () => {
-    const collector = await startCollector();
+    const collector = await startOtlpReceiver();
     const handle = await initTelemetry({
       serviceName: 'saker-test',
       serviceVersion: '0.1.0',
@@ -90,7 +64,7 @@ describe('initTelemetry', () => {
   });
 
   it('with ratio 0 samples no root span, and honours a sampled parent', async () => {
-    const collector = await startCollector();
+    const collector = await startOtlpReceiver();
     const handle = await initTelemetry({
       serviceName: 'saker-test',
       tracingEndpoint: collector.url,
@@ -130,5 +104,58 @@ describe('initTelemetry', () => {
     assert.equal(tracesUrl('http://c:4318'), 'http://c:4318/v1/traces');
     assert.equal(tracesUrl('http://c:4318/'), 'http://c:4318/v1/traces');
     assert.equal(tracesUrl('https://c/otlp/v1/traces'), 'https://c/otlp/v1/traces');
+  });
+});
+
+describe('tracingInitConfig (saker.yaml, then OTEL_* variables)', () => {
+  const none = { exporter: null, endpoint: null, sampleRatio: null, serviceName: null, headers: {} } as const;
+
+  it('reads the standard variables', () => {
+    const c = tracingInitConfig('saker-engine', null, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+      OTEL_SERVICE_NAME: 'engine-a',
+      OTEL_TRACES_SAMPLER: 'traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x,x-tenant=t1',
+    });
+    assert.deepEqual(c, {
+      serviceName: 'engine-a',
+      tracingEndpoint: 'http://otel:4318/v1/traces',
+      tracingHeaders: { authorization: 'Bearer x', 'x-tenant': 't1' },
+      sampleRatio: 0.25,
+      parentBased: false,
+    });
+  });
+
+  it('saker.yaml keys win over the variables; none and OTEL_SDK_DISABLED export nothing', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env:4318', OTEL_SERVICE_NAME: 'env' };
+    const c = tracingInitConfig(
+      'saker-sinks',
+      { ...none, endpoint: 'http://file:4318/v1/traces', sampleRatio: 1 },
+      env,
+    );
+    assert.equal(c.tracingEndpoint, 'http://file:4318/v1/traces');
+    assert.equal(c.serviceName, 'env');
+    assert.equal(c.sampleRatio, 1);
+    assert.equal(tracingInitConfig('s', { ...none, exporter: 'none' }, env).tracingEndpoint, undefined);
+    assert.equal(
+      tracingInitConfig('s', null, { ...env, OTEL_SDK_DISABLED: 'true' }).tracingEndpoint,
+      undefined,
+    );
+    assert.equal(tracingInitConfig('s', null, {}).tracingEndpoint, undefined, 'no endpoint, no export');
+  });
+
+  it('a bad value fails, naming the variable', () => {
+    const bad = (env: Record<string, string>, key: string) =>
+      assert.throws(
+        () => tracingInitConfig('s', null, env),
+        (e: unknown) => e instanceof TelemetryConfigError && e.key === key,
+      );
+    bad({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER');
+    bad({ OTEL_TRACES_EXPORTER: 'otlp' }, 'OTEL_TRACES_EXPORTER');
+    bad({ OTEL_TRACES_SAMPLER: 'sometimes' }, 'OTEL_TRACES_SAMPLER');
+    bad({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }, 'OTEL_TRACES_SAMPLER_ARG');
+    bad({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL');
+    bad({ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, 'OTEL_EXPORTER_OTLP_HEADERS');
   });
 });

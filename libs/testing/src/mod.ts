@@ -10,7 +10,15 @@ export {
   type KubeWatchEventType,
   startKubeApiServer,
 } from './kube-api.js';
-export { repoRoot, sharedDir, sharedPath, sharedSkip } from './shared.js';
+export {
+  SHARED_FILES,
+  missingSharedFiles,
+  repoRoot,
+  sharedDir,
+  sharedLocation,
+  sharedPath,
+  sharedSkip,
+} from './shared.js';
 export type { NatsServerHandle, NatsServerOptions, NatsServerRuntime } from './nats-server.js';
 export {
   NATS_IMAGE,
@@ -41,3 +49,13 @@ export {
   removeCgroup,
   runcRun,
 } from './containers.js';
+export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { decodeOtlpTracesJson, startOtlpReceiver } from './otlp-receiver.js';
+export { waitForOutput } from './child-output.js';
+export { DaemonStartError } from './daemon.js';
+export type { DeliveredMail, PostfixOptions, PostfixServer } from './postfix.js';
+export { POSTFIX_PACKAGE, startPostfix } from './postfix.js';
+export type { RsyslogServer, SyslogRecord } from './rsyslog.js';
+export { RSYSLOG_PACKAGE, startRsyslog } from './rsyslog.js';
+export type { AlertmanagerServer } from './alertmanager.js';
+export { ALERTMANAGER_PACKAGE, startAlertmanager } from './alertmanager.js';

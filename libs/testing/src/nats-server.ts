@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, type FSWatcher, accessSync, watch } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hasSetpriv, terminate } from './daemon.js';
 
 /** The Debian package that provides the server binary; named in every "not found" error. */
 export const NATS_SERVER_PACKAGE = 'nats-server';
@@ -181,16 +182,6 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   return startProcess(opts.binary, opts);
 }
 
-let setprivKnown: boolean | undefined;
-/** util-linux's setpriv (Debian: always installed) when it knows --pdeathsig; asked once, on first use. */
-function hasSetpriv(): boolean {
-  if (setprivKnown === undefined) {
-    const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
-    setprivKnown = r.status === 0 && r.stdout.includes('--pdeathsig');
-  }
-  return setprivKnown;
-}
-
 async function startProcess(binary: string, opts: ResolvedOptions): Promise<NatsServerHandle> {
   // Checked here, not left to spawn: under setpriv a missing binary is setpriv's
   // exit 127. A bare name (NATS_SERVER_BIN=nats-server) is looked up on PATH by
@@ -256,20 +247,6 @@ async function startProcess(binary: string, opts: ResolvedOptions): Promise<Nats
     stop,
     [Symbol.asyncDispose]: stop,
   };
-}
-
-async function terminate(
-  child: ChildProcess,
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
-): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

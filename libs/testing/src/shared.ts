@@ -13,6 +13,37 @@ export function repoRoot(): string {
   return dir;
 }
 
+/**
+ * The files of the shared data that the suite reads. `scripts/test.sh` checks
+ * them (check-shared.js) before it runs anything, so a run without them fails
+ * instead of passing with those tests skipped.
+ */
+export const SHARED_FILES: readonly string[] = [
+  'falco-rules/falco_rules.yaml',
+  'falco-rules/falco-incubating_rules.yaml',
+  'falco-rules/falco-sandbox_rules.yaml',
+  'falco-rules/falco-deprecated_rules.yaml',
+  'falco-rules/k8s_audit_rules.yaml',
+  'falco-rules/aws_cloudtrail_rules.yaml',
+  'falco-conformance/loader/falco_tests.yaml',
+  'falco-conformance/loader/falco_tests_exceptions.yaml',
+  'falco-conformance/output_files/single_rule_with_cat_write.json',
+  'falco-conformance/output_files/single_rule_with_cat_write.txt',
+  'reference/falco.yaml',
+  'reference/falco-supported-fields.md',
+  'reference/k8saudit-plugin-README.md',
+];
+
+/** The folder $SAKER_SHARED names (default ../shared beside the repository), whether or not it exists. */
+export function sharedLocation(): string {
+  return resolve(repoRoot(), process.env.SAKER_SHARED ?? '../shared');
+}
+
+/** The entries of SHARED_FILES missing under `dir`. */
+export function missingSharedFiles(dir: string): string[] {
+  return SHARED_FILES.filter((f) => !existsSync(join(dir, f)));
+}
+
 let warned = false;
 
 /**
@@ -22,7 +53,7 @@ let warned = false;
  * tests that need it then skip with that reason, and only those tests.
  */
 export function sharedDir(): string | undefined {
-  const dir = resolve(repoRoot(), process.env.SAKER_SHARED ?? '../shared');
+  const dir = sharedLocation();
   if (existsSync(join(dir, 'falco-rules'))) return dir;
   if (!warned) {
     warned = true;
@@ -40,7 +71,11 @@ export function sharedPath(...parts: string[]): string | undefined {
   return dir === undefined ? undefined : join(dir, ...parts);
 }
 
-/** The skip reason to hand to node:test when the shared folder is missing. */
+/**
+ * The skip reason to hand to node:test when the shared folder is missing.
+ * Put it on each test, never on a `describe`: Node 20 drops a skipped suite's
+ * tests from the totals, so they would vanish instead of counting as skipped.
+ */
 export function sharedSkip(): string | false {
   return sharedDir() === undefined ? 'SAKER_SHARED data missing (see the warning above)' : false;
 }

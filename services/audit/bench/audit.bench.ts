@@ -11,7 +11,7 @@
  * (default 8), SAKER_BENCH_GZIP=1 (gzip the bodies, as --audit-webhook-... does not by default).
  */
 import { Agent } from 'node:https';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { type Bus, HEADERS, SUBJECTS, connectBus } from '@saker/bus';
@@ -19,6 +19,7 @@ import { makeTestPki, startNatsServer } from '@saker/testing';
 import { start } from '../src/mod.js';
 import { post } from '../test/client.js';
 import { podCreateEvent } from '../test/events.js';
+import { checkAuditRun } from './audit-check.js';
 
 const BATCH = 100;
 
@@ -135,7 +136,22 @@ async function main(): Promise<void> {
   });
   await worker.terminate();
   await bus.flush();
-  await new Promise((r) => setTimeout(r, 200));
+  // Every accepted event is on its way to the subscriber: wait for the count, bounded.
+  const deadline = Date.now() + 10_000;
+  while (seen.count() < result.events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const problems = checkAuditRun({
+    requests: result.requests,
+    acceptedEvents: result.events,
+    failedRequests: result.failures,
+    onBus: seen.count(),
+  });
+  if (problems.length > 0) {
+    process.stderr.write(
+      `bench:audit: CHECK FAILED, no rate reported:\n${problems.map((x) => `  - ${x}\n`).join('')}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
 
   const sorted = [...result.latenciesMs].sort((a, b) => a - b);
   const rate = result.events / (result.elapsedMs / 1000);
@@ -166,7 +182,13 @@ async function main(): Promise<void> {
     'latency p50 / p99',
     `${percentile(sorted, 50).toFixed(1)} ms / ${percentile(sorted, 99).toFixed(1)} ms per batch`,
   );
-  line('on the bus', `${seen.count()} events (${seen.count() === result.events ? 'all' : 'MISMATCH'})`);
+  line('on the bus', `${seen.count()} events: all accepted events (checked before the rate)`);
+  line(
+    'load average',
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+  );
 }
 
 if (isMainThread) {

@@ -15,7 +15,8 @@ export type RejectReason =
   | 'bad_body'
   | 'bad_json'
   | 'bad_event'
-  | 'handoff';
+  | 'handoff'
+  | 'internal';
 
 const STATUS: Readonly<Record<RejectReason, number>> = {
   unauthenticated: 401,
@@ -29,6 +30,7 @@ const STATUS: Readonly<Record<RejectReason, number>> = {
   bad_event: 400,
   // 503 with Retry-After: the API server's webhook backend retries it.
   handoff: 503,
+  internal: 500,
 };
 
 /** A webhook request that is answered with an error status; `message` names what was wrong and where. */

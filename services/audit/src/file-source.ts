@@ -19,6 +19,7 @@
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseJsonBounded } from '@saker/events';
 import type { LogFn } from '@saker/runtime';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkAuditEvent } from './decode.js';
@@ -281,7 +282,7 @@ export class AuditFileSource {
       const text = line.toString('utf8');
       let value: unknown;
       try {
-        value = JSON.parse(text);
+        value = parseJsonBounded(text);
       } catch (err) {
         this.#d.metrics.eventsRejected.inc({ input: 'file', reason: 'not_json' });
         this.#d.log('warn', `file: ${where}: not JSON: ${(err as Error).message}`);

@@ -12,7 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { type Bus, STREAMS, SUBJECTS, batchHeaders } from '@saker/bus';
+import { ROOT_CONTEXT, SpanKind, endSpan, getTracer, startSpan, traceHeaders } from '@saker/telemetry';
 import { AuditHandoffError } from './errors.js';
+
+/** A proxy: it uses the provider the process's main installs (a no-op without one). */
+const tracer = getTracer('saker.audit');
 
 /** The stream that keeps audit event batches. */
 export const AUDIT_STREAM = STREAMS.audit;
@@ -102,12 +106,18 @@ export class AuditHandoff {
     const subject = SUBJECTS.k8sAuditEvents;
     const { chunks, oversized } = packChunks(lines, this.#options.maxMessageBytes);
     if (chunks.length === 0) return { published: 0, messages: 0, oversized };
+    // A trace starts here, one span per hand-off; the engines continue it from the headers.
+    const { span, context } = startSpan(tracer, 'audit.handoff', ROOT_CONTEXT, {
+      kind: SpanKind.PRODUCER,
+      attributes: { 'messaging.destination.name': subject, 'saker.batch.messages': chunks.length },
+    });
+    const headersOf = (count: number) => traceHeaders(context, batchHeaders(count));
     try {
       if (this.#options.mode === 'durable') {
         await Promise.all(
           chunks.map((c) =>
             this.#bus.publishDurable(subject, c.data, {
-              headers: batchHeaders(c.count),
+              headers: headersOf(c.count),
               // Same events, same id: a batch the API server sends again after a
               // 503 whose publish did land is not stored twice (2-minute window).
               msgId: createHash('sha256').update(c.data).digest('base64url'),
@@ -116,10 +126,12 @@ export class AuditHandoff {
           ),
         );
       } else {
-        for (const c of chunks) this.#bus.publish(subject, c.data, batchHeaders(c.count));
+        for (const c of chunks) this.#bus.publish(subject, c.data, headersOf(c.count));
         await this.#bus.flush();
       }
+      span.end();
     } catch (err) {
+      endSpan(span, err);
       const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       throw new AuditHandoffError(subject, `events not handed to the bus: ${why}`, { cause: err });
     }

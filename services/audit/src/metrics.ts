@@ -4,9 +4,6 @@ import type { RejectReason } from './errors.js';
 
 export type AuditInput = 'webhook' | 'file';
 
-/** Why one event (an item of a batch, or a log line) was left out. */
-export type EventRejectReason = 'not_json' | 'invalid' | 'oversized';
-
 export interface AuditMetrics {
   /** Webhook requests by outcome: `ok`, `partial` (some items rejected) or a RejectReason. */
   readonly requests: Counter;

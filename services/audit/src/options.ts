@@ -6,7 +6,7 @@
 import { hostname as osHostname } from 'node:os';
 import type { Bus } from '@saker/bus';
 import { type LogFn, createLogger } from '@saker/runtime';
-import { MetricsRegistry } from '@saker/telemetry';
+import { MetricsRegistry, plaintextTokenProblem } from '@saker/telemetry';
 import { AuditConfigError } from './errors.js';
 import type { ResolvedFileSourceOptions } from './file-source.js';
 import type { HandoffMode } from './handoff.js';
@@ -28,6 +28,11 @@ export interface WebhookOptions {
   readonly bearerTokens?: readonly string[];
   /** Accept requests without a client certificate or token. Default false; only for development. */
   readonly allowUnauthenticated?: boolean;
+  /**
+   * Accept bearer tokens over plain HTTP on an address other than loopback,
+   * where anyone on the network path can read them. Default false; logged loudly.
+   */
+  readonly allowPlaintextToken?: boolean;
   /** Largest body, as sent and after gunzip. Default 10 MiB. */
   readonly maxBodyBytes?: number;
   /** Retry-After on a 503. Default 1. */
@@ -121,13 +126,25 @@ function resolveWebhook(w: WebhookOptions, hostname: string): ResolvedWebhookOpt
   }
   const path = w.path ?? DEFAULT_WEBHOOK_PATH;
   if (!path.startsWith('/')) throw new AuditConfigError('webhook.path', `must start with "/", got ${path}`);
+  const host = w.host ?? '0.0.0.0';
+  const allowPlaintextToken = w.allowPlaintextToken ?? false;
+  const plaintext = plaintextTokenProblem({
+    what: 'the audit webhook',
+    host,
+    tls: tls !== undefined,
+    token: bearerTokens.length > 0,
+    optOutKey: 'webhook.allowPlaintextToken (--audit-allow-plaintext-token)',
+    optOut: allowPlaintextToken,
+  });
+  if (plaintext !== undefined) throw new AuditConfigError('webhook.host', plaintext);
   return {
-    host: w.host ?? '0.0.0.0',
+    host,
     port: int('webhook.port', w.port, DEFAULT_WEBHOOK_PORT, 0, 65535),
     path,
     tls,
     bearerTokens,
     allowUnauthenticated,
+    allowPlaintextToken,
     maxBodyBytes: int('webhook.maxBodyBytes', w.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1024),
     hostname,
     retryAfterSeconds: int('webhook.retryAfterSeconds', w.retryAfterSeconds, 1, 1),

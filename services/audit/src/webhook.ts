@@ -15,12 +15,13 @@
  * lose the good events for ever (a 400 is not retried); answering 200 would
  * hide the problem from the API server's log. See docs/audit.md.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { JsonDepthError, parseJsonBounded } from '@saker/events';
 import type { LogFn } from '@saker/runtime';
+import { bearerTokenMatches, plaintextTokenWarning } from '@saker/telemetry';
 import { readBody } from './body.js';
 import { type RejectedItem, decodeAuditBody } from './decode.js';
 import { encodeAuditLine } from './encode.js';
@@ -46,6 +47,8 @@ export interface ResolvedWebhookOptions {
   readonly bearerTokens: readonly string[];
   /** Development only: accept requests that prove nothing. */
   readonly allowUnauthenticated: boolean;
+  /** Bearer tokens over plain HTTP off loopback, accepted anyway (logged loudly at start). */
+  readonly allowPlaintextToken: boolean;
   readonly maxBodyBytes: number;
   /** Goes into each event's `hostname`. */
   readonly hostname: string;
@@ -95,15 +98,6 @@ function rejectionText(rejected: readonly RejectedItem[]): string {
   return named.join('; ') + (more > 0 ? `; and ${more} more` : '');
 }
 
-function tokensMatch(presented: string, tokens: readonly Buffer[]): boolean {
-  const p = Buffer.from(presented, 'utf8');
-  let ok = false;
-  for (const t of tokens) {
-    if (t.length === p.length && timingSafeEqual(t, p)) ok = true;
-  }
-  return ok;
-}
-
 interface Deps {
   readonly handoff: AuditHandoff;
   readonly metrics: AuditMetrics;
@@ -114,13 +108,22 @@ interface Deps {
 export async function serveWebhook(options: ResolvedWebhookOptions, deps: Deps): Promise<WebhookServer> {
   const tokens = options.bearerTokens.map((t) => Buffer.from(t, 'utf8'));
   const { metrics, handoff, log } = deps;
+  const warning = plaintextTokenWarning({
+    what: 'the audit webhook',
+    host: options.host,
+    tls: options.tls !== undefined,
+    token: tokens.length > 0,
+    optOutKey: 'webhook.allowPlaintextToken',
+    optOut: options.allowPlaintextToken,
+  });
+  if (warning !== undefined) log('warn', `webhook: ${warning}`);
 
   const authenticate = (req: IncomingMessage): void => {
     if (options.allowUnauthenticated) return;
     if (options.tls?.clientCa !== undefined && (req.socket as TLSSocket).authorized === true) return;
     const auth = req.headers.authorization;
     if (tokens.length > 0 && auth !== undefined && /^bearer /i.test(auth)) {
-      if (tokensMatch(auth.slice(7).trim(), tokens)) return;
+      if (bearerTokenMatches(auth, tokens)) return;
       throw new AuditRequestError('unauthenticated', 'the bearer token is not valid');
     }
     const ways: string[] = [];
@@ -167,8 +170,9 @@ export async function serveWebhook(options: ResolvedWebhookOptions, deps: Deps):
     const raw = await readBody(req, { maxBodyBytes: options.maxBodyBytes });
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = parseJsonBounded(raw.toString('utf8'));
     } catch (err) {
+      if (err instanceof JsonDepthError) throw new AuditRequestError('bad_json', `body: ${err.message}`);
       throw new AuditRequestError('bad_json', `body is not JSON: ${(err as Error).message}`, { cause: err });
     }
     const decoded = decodeAuditBody(body);
@@ -225,9 +229,13 @@ export async function serveWebhook(options: ResolvedWebhookOptions, deps: Deps):
         return;
       }
       // A client that went away mid-body, or a bug: answer if still possible, never crash.
-      done('bad_body');
+      // (Not req.destroyed: in Node 20 it is true once the body has been read.)
       const message = err instanceof Error ? err.message : String(err);
-      if (req.destroyed || req.socket.destroyed) return;
+      if (req.socket.destroyed) {
+        done('bad_body');
+        return;
+      }
+      done('internal');
       log('error', `webhook: 500: ${message}`);
       if (!res.headersSent) answer(res, 500, `internal error: ${message}`);
     });

@@ -35,6 +35,22 @@ function tempDir(): { dir: string } & Disposable {
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Waits until the checkpoint says the whole of `log` was read and handed off:
+ * past that, nothing more (no duplicate) can come from it. Throws after 10 s.
+ */
+async function untilCheckpointed(log: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const cp = await readCheckpoint(`${log}.saker-checkpoint`);
+    const size = readFileSync(log).length;
+    if (cp?.offset === size) return;
+    if (Date.now() > deadline)
+      throw new Error(`checkpoint of ${log} at ${cp?.offset}, the file has ${size} bytes`);
+    await sleep(10);
+  }
+}
+
 function tail(bus: Bus, path: string, extra: { startAt?: 'beginning' | 'end' } = {}): Promise<AuditService> {
   return start({
     bus,
@@ -61,7 +77,7 @@ describe('audit log file source', () => {
     assert.equal(got.events.length, 20);
     appendFileSync(log, `${next.slice(100)}\n`);
     await got.waitFor(21);
-    await sleep(50); // the counters and the checkpoint follow the hand-off
+    await untilCheckpointed(log); // the counters and the checkpoint follow the hand-off
     assert.deepEqual(
       got.events.map((e) => e.event.auditID),
       idsOf(0, 21),
@@ -86,7 +102,7 @@ describe('audit log file source', () => {
     renameSync(log, join(tmp.dir, 'audit-2024-05-14T09-30-00.000.log'));
     writeFileSync(log, lines(15, 5));
     await got.waitFor(20);
-    await sleep(50);
+    await untilCheckpointed(log);
     assert.deepEqual(
       got.events.map((e) => e.event.auditID),
       idsOf(0, 20),
@@ -106,7 +122,7 @@ describe('audit log file source', () => {
     await sleep(50);
     appendFileSync(log, lines(10, 3));
     await got.waitFor(13);
-    await sleep(50);
+    await untilCheckpointed(log);
     assert.deepEqual(
       got.events.map((e) => e.event.auditID),
       idsOf(0, 13),
@@ -138,7 +154,7 @@ describe('audit log file source', () => {
     appendFileSync(log, lines(50, 1));
     await using third = await tail(bus, log);
     await got.waitFor(51);
-    await sleep(50);
+    await untilCheckpointed(log);
     assert.deepEqual(
       got.events.map((e) => e.event.auditID),
       idsOf(0, 51),

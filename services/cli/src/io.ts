@@ -59,7 +59,7 @@ type OptionValue<S extends OptionSpec> = S['multiple'] extends true
     : string;
 
 /** What parseArgs gives back in strict mode: each option's value (absent when not given), and the rest. */
-export interface ParsedCommandArgs<O extends Options> {
+interface ParsedCommandArgs<O extends Options> {
   readonly values: { readonly [K in keyof O]?: OptionValue<O[K]> };
   readonly positionals: readonly string[];
 }

@@ -22,7 +22,7 @@ import {
   wrapAuditEvent,
 } from '@saker/events';
 
-export type ReplayFormat = 'saker' | 'audit-lines' | 'audit-list';
+type ReplayFormat = 'saker' | 'audit-lines' | 'audit-list';
 
 /** A file that is not in any format replay reads, or an EventList item that is not an Event. */
 export class ReplayInputError extends Error {
@@ -36,7 +36,7 @@ export class ReplayInputError extends Error {
 }
 
 /** The format a parsed JSON value announces, or undefined. */
-export function formatOf(value: unknown): ReplayFormat | undefined {
+function formatOf(value: unknown): ReplayFormat | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const o = value as Record<string, unknown>;
   if ('source' in o) return 'saker';

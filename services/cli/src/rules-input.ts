@@ -15,7 +15,7 @@ import type { Io } from './io.js';
  * checkout or install, found by walking up from this module to the package
  * named `saker` (the workspace root).
  */
-export function defaultRulesPath(): string | undefined {
+function defaultRulesPath(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const rules = join(dir, 'rules');
@@ -103,7 +103,7 @@ function indent(text: string, prefix: string): string {
  * then the snippet. The position is the innermost location; the item is the
  * innermost named one (the rule, macro or list), with the part of it in brackets.
  */
-export function formatDiagnostic(d: Diagnostic, kind: 'error' | 'warning'): string {
+function formatDiagnostic(d: Diagnostic, kind: 'error' | 'warning'): string {
   const inner = d.locations[d.locations.length - 1];
   const named = d.locations.findLast((l) => l.item_name !== '');
   const where = inner ? `${inner.position.name}:${inner.position.line}:${inner.position.column}: ` : '';

@@ -12,8 +12,8 @@ import type { Diagnostic as DiagnosticMsg } from './gen/saker/v1/Diagnostic.js';
 import type { FileLoadResult as FileLoadResultMsg } from './gen/saker/v1/FileLoadResult.js';
 import type { Rule as RuleMsg } from './gen/saker/v1/Rule.js';
 import type { RuleFile__Output } from './gen/saker/v1/RuleFile.js';
-import type { RuleSelector as RuleSelectorMsg, RuleSelector__Output } from './gen/saker/v1/RuleSelector.js';
-import type { Selection as SelectionMsg, Selection__Output } from './gen/saker/v1/Selection.js';
+import type { RuleSelector__Output } from './gen/saker/v1/RuleSelector.js';
+import type { Selection__Output } from './gen/saker/v1/Selection.js';
 
 /**
  * The gRPC boundary: requests are checked once, here, into @saker/rules
@@ -81,20 +81,6 @@ export function expectedRevisionOf(req: { expectedRevision?: number; _expectedRe
   const rev = req.expectedRevision;
   if (!Number.isSafeInteger(rev) || rev < 0) throw invalid('expected_revision', `${rev} is not a revision`);
   return rev;
-}
-
-export function selectorMsg(sel: RuleSelector): RuleSelectorMsg {
-  const out: RuleSelectorMsg = { tags: [...(sel.tags ?? [])] };
-  if (sel.rule !== undefined) out.rule = sel.rule;
-  if (sel.substring !== undefined) out.substring = sel.substring;
-  return out;
-}
-
-export function selectionMsg(s: RulesetSelection): SelectionMsg {
-  return {
-    action: s.action === 'enable' ? 'SELECTION_ACTION_ENABLE' : 'SELECTION_ACTION_DISABLE',
-    selector: selectorMsg(s.selector),
-  };
 }
 
 export function ruleMsg(r: RuleInfo): RuleMsg {

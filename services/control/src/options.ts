@@ -1,5 +1,7 @@
 import type { Bus } from '@saker/bus';
-import { OptionError, isLoopbackHost, parseHostPort } from '@saker/runtime';
+import type { AppendOutputEntry } from '@saker/rules';
+import { OptionError, parseHostPort } from '@saker/runtime';
+import { isLoopbackHost, plaintextTokenProblem } from '@saker/telemetry';
 
 /** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
 export type Pem = string | Uint8Array;
@@ -31,6 +33,11 @@ export interface ControlOptions {
   readonly tls?: ControlTlsOptions;
   /** Bearer token every RuleService call must carry (`authorization: Bearer <token>`). */
   readonly token?: string;
+  /**
+   * Accept the token without TLS on an address other than loopback, where
+   * anyone on the network path can read it. Default false; logged loudly.
+   */
+  readonly allowPlaintextToken?: boolean;
   readonly keepalive?: ControlKeepaliveOptions;
   /** How long a shutdown waits for calls in flight before cutting them. Default 5000 ms. */
   readonly shutdownGraceMs?: number;
@@ -38,6 +45,12 @@ export interface ControlOptions {
   readonly conflictRetries?: number;
   /** Largest request or response message. Default 16 MiB (a ruleset travels whole). */
   readonly maxMessageBytes?: number;
+  /**
+   * The engines' Falco `append_output` (saker.yaml): a put whose effective
+   * ruleset (effectiveRuleset of @saker/rules) the engines would refuse is
+   * refused here. Default none.
+   */
+  readonly appendOutput?: readonly AppendOutputEntry[];
 }
 
 export interface ResolvedListen {
@@ -52,9 +65,11 @@ export interface ResolvedControlOptions {
   readonly listen: ResolvedListen;
   readonly tls: ControlTlsOptions | null;
   readonly token: string | null;
+  readonly allowPlaintextToken: boolean;
   readonly keepalive: Required<ControlKeepaliveOptions>;
   readonly shutdownGraceMs: number;
   readonly conflictRetries: number;
+  readonly appendOutput: readonly AppendOutputEntry[];
   readonly maxMessageBytes: number;
 }
 
@@ -120,12 +135,23 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
         'configure TLS (with a client CA for mTLS) and/or a bearer token, or listen on 127.0.0.1',
     );
   }
+  const allowPlaintextToken = options.allowPlaintextToken ?? false;
+  const plaintext = plaintextTokenProblem({
+    what: 'the control API',
+    host,
+    tls: tls !== null,
+    token: token !== null,
+    optOutKey: 'allowPlaintextToken (control.allow_plaintext_token)',
+    optOut: allowPlaintextToken,
+  });
+  if (plaintext !== undefined) throw new ControlConfigError('listen', plaintext);
   const keepalive = options.keepalive ?? {};
   return {
     bus: options.bus,
     listen: { host, port, loopback },
     tls,
     token,
+    allowPlaintextToken,
     keepalive: {
       timeMs: positive(keepalive.timeMs, 30_000, 'keepalive.timeMs'),
       timeoutMs: positive(keepalive.timeoutMs, 10_000, 'keepalive.timeoutMs'),
@@ -137,6 +163,7 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
     },
     shutdownGraceMs: positive(options.shutdownGraceMs, 5000, 'shutdownGraceMs'),
     conflictRetries: Math.floor(positive(options.conflictRetries, 10, 'conflictRetries')),
+    appendOutput: [...(options.appendOutput ?? [])],
     maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
   };
 }

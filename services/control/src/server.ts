@@ -1,5 +1,6 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { formatHostPort } from '@saker/runtime';
+import { plaintextTokenWarning } from '@saker/telemetry';
 import { HealthImplementation } from 'grpc-health-check';
 import { TokenCheck } from './auth.js';
 import {
@@ -53,6 +54,15 @@ function credentials(o: ResolvedControlOptions): ServerCredentials {
 export async function start(options: ControlOptions, signal: AbortSignal): Promise<ControlService> {
   const o = resolveControlOptions(options);
   signal.throwIfAborted();
+  const warning = plaintextTokenWarning({
+    what: 'the control API',
+    host: o.listen.host,
+    tls: o.tls !== null,
+    token: o.token !== null,
+    optOutKey: 'control.allow_plaintext_token',
+    optOut: o.allowPlaintextToken,
+  });
+  if (warning !== undefined) process.emitWarning(warning, 'SakerSecurityWarning');
   const proto = loadRulesProto();
   const definition = proto.saker.v1.RuleService.service;
   const store = await RulesetStore.open(o.bus);
@@ -60,6 +70,7 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
     store,
     token: o.token === null ? null : new TokenCheck(o.token),
     conflictRetries: o.conflictRetries,
+    appendOutput: o.appendOutput,
     encodeLoadResults: (msg) => definition.ValidateRuleset.responseSerialize(msg),
   });
 

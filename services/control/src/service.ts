@@ -6,12 +6,14 @@ import {
   status,
 } from '@grpc/grpc-js';
 import {
+  type AppendOutputEntry,
   type FileLoadResult,
   type LoadResult,
   type RuleSelector,
   type Ruleset,
   type RulesetDocument,
   decodeRulesetDocument,
+  effectiveRuleset,
   loadRulesetDocument,
 } from '@saker/rules';
 import type { TokenCheck } from './auth.js';
@@ -44,6 +46,8 @@ export interface RuleServiceDeps {
   /** null: no token configured. */
   readonly token: TokenCheck | null;
   readonly conflictRetries: number;
+  /** The engines' `append_output`: part of what makes a ruleset acceptable (effectiveRuleset). */
+  readonly appendOutput: readonly AppendOutputEntry[];
   /** Serializes a ValidateRulesetResponse with the RuleService's own serializer. */
   readonly encodeLoadResults: (msg: ValidateRulesetResponse) => Buffer;
 }
@@ -247,9 +251,10 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
         { files: toRuleTexts(req.files, true), selections: toSelections(req.selections) },
         { author: '', comment: '' },
       );
-      const load = loadRulesetDocument(doc);
+      const eff = effectiveRuleset(doc, { appendOutput: deps.appendOutput });
+      const load = eff.load;
       return {
-        ok: load.ok,
+        ok: eff.ok,
         results: load.results.map((r) => loadResultMsg(r, { warnings: true })),
         ruleCount: load.ruleset.rules.length,
         enabledRuleCount: load.ruleset.rules.filter((r) => r.enabled).length,
@@ -262,8 +267,16 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
         req,
       );
       const expected = expectedRevisionOf(req);
-      const load = loadRulesetDocument(doc);
-      if (!load.ok) throw refused(load);
+      // What the engines compile (effectiveRuleset): a ruleset they would refuse is refused here.
+      const eff = effectiveRuleset(doc, { appendOutput: deps.appendOutput });
+      const load = eff.load;
+      if (!eff.ok && eff.stage === 'load') throw refused(load);
+      if (!eff.ok) {
+        throw new RpcError(
+          status.INVALID_ARGUMENT,
+          `files: the engines would refuse this ruleset: append_output: ${eff.error}; nothing was written`,
+        );
+      }
       const revision = await store.write(encodeChecked(doc), expected);
       return {
         revision: summarize(revision, doc, load),

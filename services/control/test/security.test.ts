@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { type Bus, connectBus } from '@saker/bus';
-import { isLoopbackHost, parseHostPort } from '@saker/runtime';
+import { parseHostPort } from '@saker/runtime';
+import { isLoopbackHost } from '@saker/telemetry';
 import { type TestPki, makeTestPki } from '@saker/testing';
 import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
 import { ControlConfigError, type ControlService, start } from '../src/mod.js';
@@ -165,9 +166,16 @@ describe('options', () => {
         err instanceof ControlConfigError && err.option === 'listen' && /loopback/.test(err.message),
     );
     await assert.rejects(start({ bus, listen: '[::]:0' }, new AbortController().signal), ControlConfigError);
-    // A token makes it acceptable.
+    // A token alone is read by anyone on the path: refused without TLS, unless opted out loudly.
+    await assert.rejects(
+      start({ bus, listen: '0.0.0.0:0', token: 't' }, new AbortController().signal),
+      (err: unknown) =>
+        err instanceof ControlConfigError &&
+        err.option === 'listen' &&
+        /bearer tokens in clear on 0\.0\.0\.0 .*allowPlaintextToken/.test(err.message),
+    );
     const ac = new AbortController();
-    const svc = await start({ bus, listen: '0.0.0.0:0', token: 't' }, ac.signal);
+    const svc = await start({ bus, listen: '0.0.0.0:0', token: 't', allowPlaintextToken: true }, ac.signal);
     assert.ok(svc.port > 0);
     ac.abort();
     await svc.closed;

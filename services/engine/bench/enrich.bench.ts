@@ -44,6 +44,7 @@ import { type RuleText, type Ruleset, loadRules } from '@saker/rules';
 import { repoRoot, sharedPath } from '@saker/testing';
 import { createKvMetadataProvider, joinBatch, metadataNeed } from '../src/mod.js';
 import { containerRecord, podRecord, putContainer, putPod, until } from '../test/helpers/metadata-records.js';
+import { checkEnrichRuns } from './enrich-check.js';
 
 const CONTAINERS = 500;
 const POOL_SIZE = 50_000;
@@ -133,6 +134,8 @@ function spread(pool: readonly SyscallEvent[]): Pools {
 interface Run {
   readonly events: number;
   readonly alerts: number;
+  /** What the reference pass gives for the batches this run evaluated. */
+  readonly expectedAlerts: number;
   /** CPU time (user + system, µs) spent decoding, and in the step (join and rules). */
   readonly decodeUs: number;
   readonly stepUs: number;
@@ -163,15 +166,18 @@ function measure(
   step: (batch: SakerEvent[]) => number,
   batches: readonly EncodedBatch[],
   seconds: number,
+  reference: readonly number[],
 ): Run {
   const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
   let events = 0;
   let alerts = 0;
+  let expectedAlerts = 0;
   let decodeUs = 0;
   let stepUs = 0;
   let k = 0;
   for (;;) {
     const b = batches[k] as EncodedBatch;
+    expectedAlerts += reference[k] ?? 0;
     k = k + 1 === batches.length ? 0 : k + 1;
     const t0 = cpuUs();
     const batch = decode(b);
@@ -181,7 +187,7 @@ function measure(
     decodeUs += t1 - t0;
     stepUs += t2 - t1;
     events += batch.length;
-    if (process.hrtime.bigint() >= deadline) return { events, alerts, decodeUs, stepUs };
+    if (process.hrtime.bigint() >= deadline) return { events, alerts, expectedAlerts, decodeUs, stepUs };
   }
 }
 
@@ -250,21 +256,22 @@ async function main(): Promise<void> {
     return evaluateAll(ruleset, batch);
   };
 
-  // Same rules fire both ways, or the comparison means nothing.
-  let a = 0;
-  let b = 0;
-  for (const batch of enrichedBatches) a += without(decode(batch));
-  for (const batch of bareBatches) b += withJoin(decode(batch));
-  if (a !== b) throw new Error(`the join changes the matches: ${a} without, ${b} with`);
+  // The reference pass: alerts per batch both ways. The same rules must fire both ways, or the
+  // comparison means nothing, and every timed slice must give the reference count.
+  const referenceWithout = enrichedBatches.map((batch) => without(decode(batch)));
+  const referenceWith = bareBatches.map((batch) => withJoin(decode(batch)));
+  const a = referenceWithout.reduce((x, y) => x + y, 0);
 
-  measure(without, enrichedBatches, 2);
-  measure(withJoin, bareBatches, 2);
+  measure(without, enrichedBatches, 2, referenceWithout);
+  measure(withJoin, bareBatches, 2, referenceWith);
   const runs: { without: Run[]; with: Run[] } = { without: [], with: [] };
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
     for (const mode of order) {
       runs[mode].push(
-        mode === 'with' ? measure(withJoin, bareBatches, slice) : measure(without, enrichedBatches, slice),
+        mode === 'with'
+          ? measure(withJoin, bareBatches, slice, referenceWith)
+          : measure(without, enrichedBatches, slice, referenceWithout),
       );
     }
   }
@@ -275,10 +282,28 @@ async function main(): Promise<void> {
     },
     bareBatches,
     Math.min(2, seconds),
+    [],
   );
   const stats = cache.stats();
   await cache.close();
   await bus.close();
+
+  const problems = checkEnrichRuns({
+    referenceWithout,
+    referenceWith,
+    slices: (['without', 'with'] as const).flatMap((mode) =>
+      runs[mode].map((r) => ({ mode, events: r.events, alerts: r.alerts, expectedAlerts: r.expectedAlerts })),
+    ),
+    joinFailures: failures,
+    joinWaits: stats.waits,
+  });
+  if (problems.length > 0) {
+    process.stderr.write(
+      `bench:enrich: CHECK FAILED, no rate reported:\n${problems.map((x) => `  - ${x}\n`).join('')}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
 
   const evalRate = (r: Run): number => r.events / (r.stepUs / 1e6);
   const engineRate = (r: Run): number => r.events / ((r.stepUs + r.decodeUs) / 1e6);
@@ -306,6 +331,7 @@ async function main(): Promise<void> {
     `node ${process.version} ${process.platform}/${process.arch}, ${cpus()[0]?.model ?? 'unknown cpu'}, one thread`,
     `load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after`,
     `rules: ${texts.map((t) => basename(t.name)).join(' + ')}: ${ruleset.rules.filter((r) => r.enabled).length} enabled; metadata read in conditions`,
+    `checked: every timed slice gave the reference pass's alerts for its batches (${runs.without.length + runs.with.length} slices), both ways the same per batch, no join failed or waited`,
     `pool: ${POOL_SIZE} events of the rules mix over ${CONTAINERS} container ids (${pods.size} pods), ${bare.filter((e) => e.container.id !== 'host').length} in containers; ${a} matches per pass both ways`,
     `measured: ${seconds} s per mode in ${rounds} alternating pairs of ${slice} s slices, batches of ${BATCH} decoded (codec v2) before use`,
     ...lines,

@@ -27,6 +27,7 @@
  *   --batch N                  events per batch (default 512; SAKER_BENCH_BATCH)
  *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -41,11 +42,12 @@ import {
   encodeBatch,
 } from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
-import { readRuleFiles } from '@saker/rules';
+import { loadRules, readRuleFiles } from '@saker/rules';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
 import { type EngineStats, start } from '../src/mod.js';
 import { generateEvents } from '../test/helpers/events.js';
 import { type Replica, StatsCollector, startReplica } from '../test/helpers/replica.js';
+import { type PipelineRun, checkPipelineRun, expectedAlerts } from './pipeline-check.js';
 
 const RULES = join(repoRoot(), 'rules', 'saker_rules.yaml');
 const SUBJECT = 'saker.v1.events.syscall.bench';
@@ -60,6 +62,8 @@ interface Figures {
   readonly engineDropped: number;
   readonly publisherDropped: number;
   readonly inFlightAtEnd: number;
+  /** What the check found wrong; the rate is printed only when empty. */
+  readonly problems: readonly string[];
 }
 
 /**
@@ -82,6 +86,7 @@ async function publishLoop(
   pool: readonly SyscallEvent[],
   batch: number,
   state: PublishState,
+  base: bigint,
 ): Promise<{ published: number; dropped: number }> {
   const batcher = new EventBatcher({
     send: busBatchSender(bus, SUBJECT),
@@ -91,7 +96,6 @@ async function publishLoop(
     flushIntervalMs: 20,
   });
   let refused = 0;
-  const base = 1_800_000_000_000_000_000n;
   for (let i = 0; !state.stop; i++) {
     if (i % batch === 0) await state.credit(i);
     const e = pool[i % pool.length] as SyscallEvent;
@@ -120,6 +124,7 @@ async function publishPreencoded(
   batch: number,
   state: PublishState,
   codec: BatchCodec,
+  base: bigint,
 ): Promise<{ published: number; dropped: number }> {
   const templates: { head: string; tails: string[] }[] = [];
   for (let from = 0; from < pool.length; from += batch) {
@@ -137,7 +142,6 @@ async function publishPreencoded(
   const send = busBatchSender(bus, SUBJECT);
   const encoder = new TextEncoder();
   const inFlight = new Set<Promise<void>>();
-  const base = 1_800_000_000_000_000_000n;
   let published = 0;
   let dropped = 0;
   for (let i = 0, b = 0; !state.stop; b++) {
@@ -174,9 +178,12 @@ async function runMode(
   seconds: number,
   publisher: 'preencoded' | 'batcher',
   codec: BatchCodec,
+  perIndex: readonly number[],
 ): Promise<Figures> {
   const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
-  await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 });
+  const storedBefore = (
+    await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 })
+  ).messages;
   const name = `bench-${mode}`;
   await using stats = new StatsCollector(bus);
   let replica: Replica | undefined;
@@ -212,6 +219,9 @@ async function runMode(
   await stats.until('engine reports', (s) => s.has(name));
 
   const startEvaluated = stats.get(name).evaluated;
+  // Each mode's events get timestamps of their own: the alerts' msgIds derive from them, and
+  // SAKER_ALERTS would de-duplicate a second mode's alerts against the first's.
+  const base = mode === 'child' ? 1_800_000_000_000_000_000n : 1_900_000_000_000_000_000n;
   const state: PublishState = {
     stop: false,
     credit: async (sent) => {
@@ -222,8 +232,8 @@ async function runMode(
   };
   const publishing =
     publisher === 'batcher'
-      ? publishLoop(bus, pool, batch, state)
-      : publishPreencoded(bus, pool, batch, state, codec);
+      ? publishLoop(bus, pool, batch, state, base)
+      : publishPreencoded(bus, pool, batch, state, codec, base);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const from = stats.get(name);
   const t0 = performance.now();
@@ -232,7 +242,9 @@ async function runMode(
   const elapsed = (performance.now() - t0) / 1000;
   state.stop = true;
   const pub = await publishing;
-  // Let the engine finish what it holds, then read its last figures.
+  // Let the engine finish what it holds, then read its last figures. Not catching up is a
+  // failed run (the check says so), never a figure.
+  let caughtUp = true;
   await stats
     .until(
       'engine caught up',
@@ -242,8 +254,28 @@ async function runMode(
       },
       60_000,
     )
-    .catch(() => undefined);
+    .catch(() => {
+      caughtUp = false;
+    });
   const last: EngineStats = stats.get(name);
+  const alertsStored =
+    (await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 })).messages -
+    storedBefore;
+  // Which pool event each published event copies: publishLoop walks the pool; the preencoded
+  // publisher replays its batch templates, each `batch` pool events from a multiple of `batch`.
+  const templates = Math.ceil(pool.length / batch);
+  const contentIndex =
+    publisher === 'batcher'
+      ? (i: number) => i % pool.length
+      : (i: number) => ((Math.floor(i / batch) % templates) * batch + (i % batch)) % pool.length;
+  const run: PipelineRun = {
+    published: pub.published,
+    publisherDropped: pub.dropped,
+    caughtUp,
+    engine: last,
+    alertsStored,
+    alertsExpected: expectedAlerts(pub.published, perIndex, contentIndex),
+  };
   if (replica !== undefined) await replica.stop();
   await stopInproc?.();
   await bus.close();
@@ -256,6 +288,7 @@ async function runMode(
     engineDropped: last.dropped,
     publisherDropped: pub.dropped,
     inFlightAtEnd: last.inFlight,
+    problems: checkPipelineRun(run),
   };
 }
 
@@ -294,21 +327,43 @@ async function main(): Promise<void> {
       `event ~${Math.round(bytes)} B, publisher ${publisher}, codec ${codec}, rules/saker_rules.yaml, ` +
       `${seconds} s measured after ${WARMUP_S} s warm-up\n`,
   );
+  // The reference: alerts per pool event from the same rules, as the engine evaluates them
+  // (rule_matching first, every priority).
+  const loaded = loadRules(await readRuleFiles([RULES]));
+  if (!loaded.ok) throw new Error(`${RULES} does not load`);
+  const perIndex = pool.map(
+    (e) => loaded.ruleset.evaluate(e, { ruleMatching: 'first', render: false }).length,
+  );
   const server = await startNatsServer({ jetstream: true });
+  let failed = false;
   try {
     const modes: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
     for (const m of modes) {
-      const f = await runMode(m, server, pool, batch, seconds, publisher, codec);
+      const f = await runMode(m, server, pool, batch, seconds, publisher, codec, perIndex);
+      if (f.problems.length > 0) {
+        failed = true;
+        process.stderr.write(
+          `  engine ${f.mode}: CHECK FAILED, no rate reported:\n${f.problems.map((x) => `    - ${x}\n`).join('')}`,
+        );
+        continue;
+      }
       process.stdout.write(
         `  engine ${f.mode.padEnd(6)}  ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
           `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
           `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
-          `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}\n`,
+          `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}; ` +
+          'checked: every event evaluated, SAKER_ALERTS holds the reference count of alerts\n',
       );
     }
   } finally {
     await server.stop();
   }
+  process.stdout.write(
+    `  load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  if (failed) process.exitCode = 1;
 }
 
 await main();

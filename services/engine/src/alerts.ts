@@ -10,6 +10,7 @@ import {
   type AlertPriority,
   type Bus,
   BusClosedError,
+  type BusHeaders,
   NoStreamError,
   STREAMS,
   SUBJECTS,
@@ -175,7 +176,7 @@ export class AlertPublisher {
   }
 
   /** Resolves true once stored (or found a duplicate), false when given up on. Never rejects. */
-  async publish(alert: OutgoingAlert): Promise<boolean> {
+  async publish(alert: OutgoingAlert, headers?: BusHeaders): Promise<boolean> {
     const { bus, metrics, attempts } = this.#o;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -187,6 +188,7 @@ export class AlertPublisher {
         const ack = await bus.publishDurable(alert.subject, alert.data, {
           msgId: alert.msgId,
           timeoutMs: this.#o.timeoutMs,
+          ...(headers === undefined || Object.keys(headers).length === 0 ? {} : { headers }),
         });
         if (ack.duplicate) metrics.alertsDuplicate.inc();
         else metrics.alertsPublished.inc();

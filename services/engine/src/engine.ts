@@ -11,6 +11,10 @@
  *             then publishes its alerts;
  *   done    : when every alert of the batch is acknowledged, its events count
  *             as evaluated and leave the in-flight count.
+ *
+ * Tracing: one span per batch (`engine.batch`, the child of the publisher's
+ * span when the message carries a `traceparent`), with `engine.evaluate` and
+ * `engine.alerts.publish` under it; the alerts carry the trace on to the sinks.
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -26,7 +30,17 @@ import {
 } from '@saker/bus';
 import type { SakerEvent } from '@saker/events';
 import { RULESET_KEY, type RuleMatch, Ruleset } from '@saker/rules';
-import type { HealthReport, MetricsRegistry } from '@saker/telemetry';
+import {
+  type Context,
+  type HealthReport,
+  type MetricsRegistry,
+  SpanKind,
+  contextFromHeaders,
+  endSpan,
+  getTracer,
+  startSpan,
+  traceHeaders,
+} from '@saker/telemetry';
 import { AlertBuilder, AlertPublisher, type OutgoingAlert, reloadFailureAlert } from './alerts.js';
 import { RateLimitedLog } from './log.js';
 import { type KvMetadataProvider, type KvMetadataStats, createKvMetadataProvider } from './metadata-cache.js';
@@ -39,7 +53,8 @@ import {
   isMetadataProvider,
   resolveEngineOptions,
 } from './options.js';
-import { type LoadedRuleset, compileDocument, compileKvValue, prepareRuleset } from './ruleset-state.js';
+import { type LoadedRuleset, compileDocument, prepareRuleset } from './ruleset-state.js';
+import { RulesetVetter, compileKvValueBounded } from './ruleset-vet.js';
 import { type EngineState, type EngineStats, encodeEngineStats } from './stats.js';
 
 /** A running engine. */
@@ -83,6 +98,9 @@ interface QueuedBatch {
 }
 
 const NEWLINE = 0x0a;
+
+/** A proxy: it uses the provider the process's main installs (a no-op without one). */
+const tracer = getTracer('saker.engine');
 
 /** How many events a batch claims: its count header when sane, else its lines. */
 function estimateCount(msg: BusMessage): number {
@@ -133,6 +151,8 @@ class Engine implements EngineService {
   readonly #subs: Subscription[] = [];
   #readersRunning = 0;
   #watch: KvWatch | undefined;
+  /** Compiles KV rulesets off the event loop first (ruleset-vet.ts). */
+  readonly #vetter: RulesetVetter;
   /** The latest KV revision looked at, loaded or refused. */
   #seenRevision = 0;
   #worker: Promise<void> = Promise.resolve();
@@ -161,6 +181,7 @@ class Engine implements EngineService {
     });
     this.#statsSubject = SUBJECTS.engineStats(opts.name);
     this.#sampleCountdown = opts.costSampleEvery;
+    this.#vetter = new RulesetVetter(opts.rulesetCompileLimits);
     if (opts.metadata !== null && isMetadataProvider(opts.metadata)) this.#metadata = opts.metadata;
     // Each ruleset gets append_output applied as it is loaded (ruleset-state.ts).
     const outcome =
@@ -216,6 +237,7 @@ class Engine implements EngineService {
   }
 
   async #startWatch(): Promise<void> {
+    this.#vetter.warm();
     const kv = await this.#o.bus.kv(BUCKETS.rules);
     const entry = await kv.get(RULESET_KEY);
     if (entry !== null) await this.#reload(entry.value, entry.revision);
@@ -244,7 +266,7 @@ class Engine implements EngineService {
   /** Compiles a KV value and swaps it in, or keeps the current ruleset and raises an alert. */
   async #reload(value: Uint8Array, revision: number): Promise<void> {
     this.#seenRevision = Math.max(this.#seenRevision, revision);
-    const outcome = compileKvValue(value, revision, this.#o.appendOutput);
+    const outcome = await compileKvValueBounded(value, revision, this.#o.appendOutput, this.#vetter);
     if (outcome.ok) {
       // The cache is up before the first batch that needs it.
       await this.#ensureMetadata(outcome.loaded.need);
@@ -364,6 +386,31 @@ class Engine implements EngineService {
 
   /** Decodes and evaluates one batch; returns the promise of its alerts, or undefined when it is done. */
   #process(item: QueuedBatch): Promise<void> | undefined {
+    const batch = startSpan(tracer, 'engine.batch', contextFromHeaders(item.msg.headers), {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'messaging.destination.name': item.msg.subject, 'saker.batch.events': item.estimate },
+    });
+    let done: Promise<void> | undefined;
+    try {
+      done = this.#processBatch(item, batch.context);
+    } catch (err) {
+      endSpan(batch.span, err);
+      throw err;
+    }
+    if (done === undefined) {
+      batch.span.end();
+      return undefined;
+    }
+    return done.then(
+      () => batch.span.end(),
+      (err: unknown) => {
+        endSpan(batch.span, err);
+        throw err;
+      },
+    );
+  }
+
+  #processBatch(item: QueuedBatch, trace: Context): Promise<void> | undefined {
     const current = this.#current;
     const started = performance.now();
     const { events, invalid } = decodeBatch(item.msg.data, item.msg.headers);
@@ -386,21 +433,38 @@ class Engine implements EngineService {
     const provider = this.#metadata;
     if (provider !== null && current.need === 'condition') {
       const waiting = this.#join(provider, events);
-      if (waiting !== undefined) return waiting.then(() => this.#evaluateAndFinish(current, events, started));
+      if (waiting !== undefined)
+        return waiting.then(() => this.#evaluateAndFinish(current, events, started, trace));
     } else if (provider !== null && current.need === 'output') {
-      return this.#processOutputJoin(provider, current, events, started);
+      return this.#processOutputJoin(provider, current, events, started, trace);
     }
-    return this.#evaluateAndFinish(current, events, started);
+    return this.#evaluateAndFinish(current, events, started, trace);
   }
 
   #evaluateAndFinish(
     current: LoadedRuleset,
     events: readonly SakerEvent[],
     started: number,
+    trace: Context,
   ): Promise<void> | undefined {
-    const matches = this.#evaluate(current, events);
+    const matches = this.#evaluateTraced(current, events, trace);
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    return this.#finish(events.length, matches);
+    return this.#finish(events.length, matches, trace);
+  }
+
+  #evaluateTraced(
+    current: LoadedRuleset,
+    events: readonly SakerEvent[],
+    trace: Context,
+    render = true,
+  ): RuleMatch[] {
+    const { span } = startSpan(tracer, 'engine.evaluate', trace, {
+      attributes: { 'saker.batch.events': events.length },
+    });
+    const matches = this.#evaluate(current, events, render);
+    span.setAttribute('saker.matches', matches.length);
+    span.end();
+    return matches;
   }
 
   /**
@@ -413,8 +477,9 @@ class Engine implements EngineService {
     current: LoadedRuleset,
     events: readonly SakerEvent[],
     started: number,
+    trace: Context,
   ): Promise<void> {
-    const unrendered = this.#evaluate(current, events, false);
+    const unrendered = this.#evaluateTraced(current, events, trace, false);
     const matched = [...new Set(unrendered.map((m) => m.event))];
     // The join may hand back new event objects (join) or fill the same ones (joinOwned).
     const joinedOf = new Map<SakerEvent, SakerEvent>();
@@ -424,7 +489,7 @@ class Engine implements EngineService {
       joinedOf.set(matched[i] as SakerEvent, joinable[i] as SakerEvent);
     const matches = unrendered.map((m) => current.ruleset.render(m, joinedOf.get(m.event)));
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    await this.#finish(events.length, matches);
+    await this.#finish(events.length, matches, trace);
   }
 
   /** Joins `events` in place; undefined when no join had to wait. Failures leave the event unjoined. */
@@ -509,13 +574,24 @@ class Engine implements EngineService {
   }
 
   /** Publishes a batch's alerts; its events count as evaluated once all are settled. */
-  #finish(count: number, matches: readonly RuleMatch[]): Promise<void> | undefined {
+  #finish(count: number, matches: readonly RuleMatch[], trace: Context): Promise<void> | undefined {
     if (matches.length === 0) {
       this.#done(count);
       return undefined;
     }
     const alerts: OutgoingAlert[] = matches.map((m) => this.#alerts.build(m));
-    return Promise.all(alerts.map((a) => this.#publisher.publish(a))).then(() => this.#done(count));
+    const pub = startSpan(tracer, 'engine.alerts.publish', trace, {
+      kind: SpanKind.PRODUCER,
+      attributes: { 'saker.alerts': alerts.length },
+    });
+    // One header set for the batch's alerts: they share the publish span as parent.
+    const headers = traceHeaders(pub.context);
+    return Promise.all(alerts.map((a) => this.#publisher.publish(a, headers))).then((ok) => {
+      const lost = ok.filter((stored) => !stored).length;
+      if (lost > 0) endSpan(pub.span, new Error(`${lost} of ${alerts.length} alerts not stored`));
+      else pub.span.end();
+      this.#done(count);
+    });
   }
 
   #done(count: number): void {
@@ -628,6 +704,7 @@ class Engine implements EngineService {
       this.#watch?.stop();
       await this.#metadataStarting;
       await this.#ownMetadata?.close();
+      await this.#vetter.close();
     } finally {
       if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
       this.#state = 'stopped';

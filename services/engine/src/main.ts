@@ -7,12 +7,12 @@
  * SIGTERM/SIGINT go through the runtime's one handler.
  */
 import { connectBus } from '@saker/bus';
-import { type RulesetDocument, loadRules, readRuleFiles } from '@saker/rules';
+import { type RulesetDocument, firstLoadError, loadRules, readRuleFiles } from '@saker/rules';
 import { createLogger, onShutdown } from '@saker/runtime';
-import { MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
+import { MetricsRegistry, type TelemetryServer, redactText, serveTelemetry } from '@saker/telemetry';
+import { startTracing } from '@saker/telemetry/sdk';
 import { EngineArgsError, USAGE, parseEngineArgs } from './args.js';
 import { start } from './engine.js';
-import { firstLoadError } from './ruleset-state.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let args: ReturnType<typeof parseEngineArgs>;
@@ -37,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
   shutdown.signal.addEventListener('abort', () => controller.abort(), { once: true });
 
+  const tracing = await startTracing('saker-engine');
   const bus = await connectBus({ url: args.nats, name: `saker-engine${args.name ? `-${args.name}` : ''}` });
   const metrics = new MetricsRegistry();
   const engine = await start(
@@ -66,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   }
   process.stdout.write(
-    `engine ready name=${engine.name} revision=${engine.revision} rules=${engine.ruleset.rules.filter((r) => r.enabled).length} nats=${args.nats}${telemetry === undefined ? '' : ` metrics=${telemetry.url}`}\n`,
+    `engine ready name=${engine.name} revision=${engine.revision} rules=${engine.ruleset.rules.filter((r) => r.enabled).length} nats=${redactText(args.nats)}${telemetry === undefined ? '' : ` metrics=${telemetry.url}`}\n`,
   );
 
   // The bus closing under the engine (server gone for good) stops it too.
@@ -74,6 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await engine.stopped;
   await telemetry?.close();
   await bus.close();
+  await tracing.shutdown();
   shutdown.dispose();
   const s = engine.stats();
   logger.info(

@@ -22,6 +22,11 @@
  *   containers of their namespace (namespace uid and labels, the pod's
  *   controller chain, the services selecting it), which is rebuilt when one
  *   of them changes, never per event.
+ * The entries it holds are metadata-entries.ts; the Kubernetes object graph
+ * (namespace, controller chain, Services) is metadata-graph.ts; the joined
+ * event is built by metadata-join.ts; waits for unknown containers are
+ * metadata-waits.ts.
+ *
  * - An event of an unknown container waits up to `waitMs` for its record
  *   (one shared wait per id; a KV get runs meanwhile in case the record was
  *   dropped from the cache or the watch lags). After a timeout, the id is
@@ -35,8 +40,6 @@ import {
   type ContainerRecord,
   type K8sServiceRef,
   type NamespaceRecord,
-  type OwnerRef,
-  type PodInfo,
   type PodRecord,
   type SakerEvent,
   type SyscallEvent,
@@ -45,10 +48,23 @@ import {
   decodeMetaRecord,
 } from '@saker/events';
 import { RateLimitedLog } from './log.js';
-import { ContainerIndex, type IndexedContainer } from './metadata-index.js';
-import { LruList, type LruNode } from './metadata-lru.js';
+import {
+  type ContainerEntry,
+  type Entry,
+  type MirrorEntry,
+  type NamespaceEntry,
+  type PodEntry,
+  type WorkloadEntry,
+  deepFreeze,
+  unlisted,
+} from './metadata-entries.js';
+import { completePod, mergePod } from './metadata-graph.js';
+import { ContainerIndex } from './metadata-index.js';
+import { joinInto, joined } from './metadata-join.js';
+import { LruList } from './metadata-lru.js';
 import { type CounterName, type KvMetadataStats, MetadataCacheMetrics } from './metadata-metrics.js';
 import type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
+import { ContainerWaits } from './metadata-waits.js';
 import type { MetadataProvider } from './metadata.js';
 import { resolveKvMetadataOptions } from './options.js';
 
@@ -88,114 +104,6 @@ const MAX_PENDING = 4096;
 /** Most KV gets for missing records at once; the watch still ends waits beyond it. */
 const MAX_FETCHES = 16;
 
-interface EntryBase extends LruNode {
-  readonly key: string;
-  revision: number;
-  /** ms since the epoch when its tombstone stops serving; undefined for a live record. */
-  expiresAt: number | undefined;
-}
-
-interface ContainerEntry extends EntryBase {
-  readonly kind: 'container';
-  readonly id: string;
-  node: string;
-  /** The record's container, with the key's id; frozen, shared by every joined event. */
-  container: ContainerInfo;
-  /** The record's own pod info. */
-  ownK8s: PodInfo | undefined;
-  /** ownK8s completed from the pod record and the mirrored objects; frozen, shared. */
-  k8s: PodInfo | undefined;
-  podUid: string | undefined;
-  pod: PodEntry | undefined;
-  /** The namespace it is listed under in #nsContainers (its k8s.ns_name). */
-  ns: string | undefined;
-  /** The next entry under the same index key (see metadata-index.ts). */
-  sameKey: IndexedContainer | undefined;
-}
-
-interface PodEntry extends EntryBase {
-  readonly kind: 'pod';
-  readonly uid: string;
-  k8s: PodInfo;
-  /** The pod's controller. */
-  owner: OwnerRef | undefined;
-}
-
-type Labels = Readonly<Record<string, string>>;
-
-/** A mirrored namespace; never on the recency list. */
-interface NamespaceEntry extends EntryBase {
-  readonly kind: 'namespace';
-  readonly name: string;
-  uid: string;
-  labels: Labels | undefined;
-}
-
-/** A mirrored ReplicaSet, Deployment, ReplicationController or Service; never on the recency list. */
-interface WorkloadEntry extends EntryBase {
-  readonly kind: 'workload';
-  readonly uid: string;
-  workload: WorkloadKind;
-  namespace: string;
-  name: string;
-  labels: Labels | undefined;
-  /** A Service's selector; one that is empty or absent selects no pod. */
-  selector: Labels | undefined;
-  owner: OwnerRef | undefined;
-  /** A Service as the pods it selects show it; frozen, shared. */
-  ref: K8sServiceRef;
-}
-
-type MirrorEntry = NamespaceEntry | WorkloadEntry;
-type Entry = ContainerEntry | PodEntry | MirrorEntry;
-
-interface Pending {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
-/**
- * The pod as the join shows it: identity (name, uid, namespace, sandbox) from
- * the container record, which the node's runtime wrote; labels and ip from the
- * API server's pod record when cluster mode wrote one (they can change during
- * the pod's life, the runtime's copy cannot); the rest filled from either.
- */
-function mergePod(own: PodInfo | undefined, api: PodInfo | undefined): PodInfo | undefined {
-  if (api === undefined) return own;
-  if (own === undefined) return api;
-  const merged: { -readonly [K in keyof PodInfo]: PodInfo[K] } = { ...api, ...own };
-  if (api.pod_labels !== undefined) merged.pod_labels = api.pod_labels;
-  if (api.pod_ip !== undefined) merged.pod_ip = api.pod_ip;
-  return merged;
-}
-
-type MutablePod = { -readonly [K in keyof PodInfo]: PodInfo[K] };
-
-/** Whether every pair of a (non-empty) selector is among the pod's labels. */
-function selects(selector: Labels | undefined, labels: Labels): boolean {
-  if (selector === undefined) return false;
-  let pairs = 0;
-  for (const k in selector) {
-    if (!Object.hasOwn(labels, k) || labels[k] !== selector[k]) return false;
-    pairs++;
-  }
-  return pairs > 0;
-}
-
-function byName(a: K8sServiceRef, b: K8sServiceRef): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
-}
-
 function nsToMs(ns: string): number {
   return Number(BigInt(ns) / 1_000_000n);
 }
@@ -230,9 +138,7 @@ class KvMetadataCache implements KvMetadataProvider {
   readonly #services = new Map<string, Set<WorkloadEntry>>();
   /** Namespace name to the cached containers in it: what a namespace or workload change rebuilds. */
   readonly #nsContainers = new Map<string, Set<ContainerEntry>>();
-  readonly #pending = new Map<string, Pending>();
-  /** Container id to when its negative entry ends (ms); in insertion order, oldest first. */
-  readonly #negative = new Map<string, number>();
+  readonly #waits: ContainerWaits;
   /** Keys deleted or purged, with the revision: a late get must not bring them back. */
   readonly #removedAt = new Map<string, number>();
   /** Entries holding a tombstone: swept by deleted_ts, used or not. */
@@ -242,6 +148,8 @@ class KvMetadataCache implements KvMetadataProvider {
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The clock of the recency list (ms), read when records are written and on each sweep. */
   #now = Date.now();
+  /** What completePod reads: the mirrored namespaces, workloads and Services. */
+  readonly #mirrored = { namespaces: this.#namespaces, workloads: this.#workloads, services: this.#services };
   #containers = 0;
   #fetching = 0;
   #closed = false;
@@ -250,7 +158,7 @@ class KvMetadataCache implements KvMetadataProvider {
   // Counters (see KvMetadataStats).
   #joinHits = 0;
   #joinMisses = 0;
-  #waits = 0;
+  #waitCount = 0;
   #waitHits = 0;
   #waitTimeouts = 0;
   #waitedEvents = 0;
@@ -267,6 +175,14 @@ class KvMetadataCache implements KvMetadataProvider {
     this.#o = opts;
     this.#warn = new RateLimitedLog(opts.log, { burst: 5, windowMs: 10_000 });
     this.#metrics = new MetadataCacheMetrics(opts.metrics);
+    this.#waits = new ContainerWaits({
+      waitMs: opts.waitMs,
+      negativeTtlMs: opts.negativeTtlMs,
+      maxNegative: opts.maxEntries,
+      onTimeout: () => {
+        this.#waitTimeouts++;
+      },
+    });
   }
 
   async begin(): Promise<void> {
@@ -351,14 +267,10 @@ class KvMetadataCache implements KvMetadataProvider {
       this.#joinMisses++;
       return event;
     }
-    const negative = this.#negative.get(id);
-    if (negative !== undefined) {
-      if (negative > Date.now()) {
-        this.#negativeSkips++;
-        this.#joinMisses++;
-        return event;
-      }
-      this.#negative.delete(id);
+    if (this.#waits.isNegative(id, Date.now())) {
+      this.#negativeSkips++;
+      this.#joinMisses++;
+      return event;
     }
     if (event.container.image !== undefined || event.container.name !== undefined) {
       // It came enriched already (a replayed recording, a sensor that knows its
@@ -366,10 +278,10 @@ class KvMetadataCache implements KvMetadataProvider {
       this.#joinMisses++;
       return event;
     }
-    let pending = this.#pending.get(id);
+    let pending = this.#waits.get(id);
     if (pending === undefined) {
       // A flood of ids nobody knows (a broken sensor) must not pile up timers and gets.
-      if (this.#pending.size >= MAX_PENDING) {
+      if (this.#waits.size >= MAX_PENDING) {
         this.#joinMisses++;
         return event;
       }
@@ -380,7 +292,7 @@ class KvMetadataCache implements KvMetadataProvider {
       return event;
     }
     this.#waitedEvents++;
-    return pending.promise.then(() => this.#afterWait(event, id, owned));
+    return pending.then(() => this.#afterWait(event, id, owned));
   }
 
   #afterWait(event: SyscallEvent, id: string, owned: boolean): SakerEvent {
@@ -394,46 +306,21 @@ class KvMetadataCache implements KvMetadataProvider {
     return owned ? joinInto(event, entry) : joined(event, entry);
   }
 
-  #startWait(id: string, hostname: string | undefined): Pending {
-    this.#waits++;
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r;
-    });
-    const timer = setTimeout(() => {
-      if (this.#pending.get(id)?.timer !== timer) return;
-      this.#pending.delete(id);
-      this.#waitTimeouts++;
-      if (this.#o.negativeTtlMs > 0) {
-        this.#negative.delete(id);
-        this.#negative.set(id, Date.now() + this.#o.negativeTtlMs);
-        if (this.#negative.size > this.#o.maxEntries) {
-          const oldest = this.#negative.keys().next();
-          if (oldest.done !== true) this.#negative.delete(oldest.value);
-        }
-      }
-      resolve();
-    }, this.#o.waitMs);
-    const pending: Pending = { promise, resolve, timer };
-    this.#pending.set(id, pending);
+  #startWait(id: string, hostname: string | undefined): Promise<void> {
+    this.#waitCount++;
+    const wait = this.#waits.start(id);
     if (this.#fetching < MAX_FETCHES) {
       this.#fetching++;
       void this.#fetch(id, hostname).finally(() => {
         this.#fetching--;
       });
     }
-    return pending;
+    return wait;
   }
 
   /** Ends the wait for `id`, if any: its record is here. */
   #arrived(id: string): void {
-    this.#negative.delete(id);
-    const pending = this.#pending.get(id);
-    if (pending === undefined) return;
-    clearTimeout(pending.timer);
-    this.#pending.delete(id);
-    this.#waitHits++;
-    pending.resolve();
+    if (this.#waits.arrived(id)) this.#waitHits++;
   }
 
   /**
@@ -819,66 +706,7 @@ class KvMetadataCache implements KvMetadataProvider {
   #rebuild(c: ContainerEntry): void {
     const pod = mergePod(c.ownK8s, c.pod?.k8s);
     this.#listIn(c, pod?.ns_name);
-    c.k8s = pod === undefined ? undefined : deepFreeze(this.#complete(pod, c.pod?.owner));
-  }
-
-  /**
-   * The pod with what cluster mode knows around it, or `pod` itself when it
-   * knows nothing. The controller's name and uid come from the ownerReference
-   * even before (or without) the controller's own record; its labels, and a
-   * ReplicaSet's Deployment, need that record.
-   */
-  #complete(pod: PodInfo, owner: OwnerRef | undefined): PodInfo {
-    const ns = pod.ns_name;
-    if (ns === undefined) return pod;
-    const out: MutablePod = {};
-    let added = false;
-    const namespace = this.#namespaces.get(ns);
-    if (namespace !== undefined) {
-      out.ns_uid = namespace.uid;
-      if (namespace.labels !== undefined) out.ns_labels = namespace.labels;
-      added = true;
-    }
-    if (owner?.kind === 'ReplicaSet') {
-      out.rs_name = owner.name;
-      out.rs_uid = owner.uid;
-      added = true;
-      const rs = this.#workload(owner.uid, 'ReplicaSet', ns);
-      if (rs?.labels !== undefined) out.rs_labels = rs.labels;
-      const up = rs?.owner;
-      if (up?.kind === 'Deployment') {
-        out.deployment_name = up.name;
-        out.deployment_uid = up.uid;
-        const deployment = this.#workload(up.uid, 'Deployment', ns);
-        if (deployment?.labels !== undefined) out.deployment_labels = deployment.labels;
-      }
-    } else if (owner?.kind === 'ReplicationController') {
-      out.rc_name = owner.name;
-      out.rc_uid = owner.uid;
-      added = true;
-      const rc = this.#workload(owner.uid, 'ReplicationController', ns);
-      if (rc?.labels !== undefined) out.rc_labels = rc.labels;
-    }
-    const services = this.#services.get(ns);
-    const labels = pod.pod_labels;
-    if (services !== undefined && labels !== undefined) {
-      let matched: K8sServiceRef[] | undefined;
-      for (const s of services) {
-        if (!selects(s.selector, labels)) continue;
-        if (matched === undefined) matched = [s.ref];
-        else matched.push(s.ref);
-      }
-      if (matched !== undefined) {
-        out.services = matched.sort(byName);
-        added = true;
-      }
-    }
-    return added ? { ...pod, ...out } : pod;
-  }
-
-  #workload(uid: string, kind: WorkloadKind, ns: string): WorkloadEntry | undefined {
-    const w = this.#workloads.get(uid);
-    return w !== undefined && w.workload === kind && w.namespace === ns ? w : undefined;
+    c.k8s = pod === undefined ? undefined : deepFreeze(completePod(this.#mirrored, pod, c.pod?.owner));
   }
 
   #evict(): void {
@@ -933,7 +761,7 @@ class KvMetadataCache implements KvMetadataProvider {
     const counters: Record<CounterName, number> = {
       joinHits: this.#joinHits,
       joinMisses: this.#joinMisses,
-      waits: this.#waits,
+      waits: this.#waitCount,
       waitHits: this.#waitHits,
       waitTimeouts: this.#waitTimeouts,
       waitedEvents: this.#waitedEvents,
@@ -964,11 +792,7 @@ class KvMetadataCache implements KvMetadataProvider {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const w of this.#watches) w.stop();
     // Waiting events go on without metadata.
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.resolve();
-    }
-    this.#pending.clear();
+    this.#waits.endAll();
     // The loops end once their watch stops; a watch stuck in a dead connection must not hold the engine's stop.
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -985,59 +809,4 @@ class KvMetadataCache implements KvMetadataProvider {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** The recency-list fields of an entry that is never on the list (a mirrored one). */
-function unlisted(revision: number): LruNode & { revision: number; expiresAt: undefined } {
-  return {
-    revision,
-    expiresAt: undefined,
-    newer: undefined,
-    older: undefined,
-    listedAt: 0,
-    used: false,
-    listed: false,
-  };
-}
-
-/**
- * The event with the entry's container and pod: one shallow copy. Written out
- * field by field rather than spread: a spread that then overrides `container`
- * takes V8's slow path (~1.5 µs, and objects of many shapes); this literal is
- * one object of one shape (~20 ns), which the field extractors also like.
- * The type lists every field of SyscallEvent, so a new one cannot be missed.
- */
-function joined(e: SyscallEvent, entry: ContainerEntry): SyscallEvent {
-  const k8s = entry.k8s ?? e.k8s;
-  if (e.container === entry.container && e.k8s === k8s) return e;
-  const copy: { readonly [K in keyof Required<SyscallEvent>]: SyscallEvent[K] } = {
-    source: e.source,
-    ts: e.ts,
-    num: e.num,
-    cpu: e.cpu,
-    hostname: e.hostname,
-    type: e.type,
-    dir: e.dir,
-    res: e.res,
-    args: e.args,
-    rawargs: e.rawargs,
-    proc: e.proc,
-    ancestors: e.ancestors,
-    user: e.user,
-    group: e.group,
-    fd: e.fd,
-    container: entry.container,
-    k8s,
-  };
-  return copy;
-}
-
-type Joinable = { -readonly [K in 'container' | 'k8s']: SyscallEvent[K] };
-
-/** The entry's container and pod written into an event the caller owns: two stores, no copy. */
-function joinInto(e: SyscallEvent, entry: ContainerEntry): SyscallEvent {
-  const w = e as Joinable;
-  w.container = entry.container;
-  if (entry.k8s !== undefined) w.k8s = entry.k8s;
-  return e;
 }

@@ -24,6 +24,8 @@ export {
 export type { EngineState, EngineStats } from './stats.js';
 export { ENGINE_STATS_SUBJECTS, EngineStatsError, decodeEngineStats, encodeEngineStats } from './stats.js';
 export type { LoadedRuleset, RulesetLoadOutcome } from './ruleset-state.js';
-export { compileDocument, compileKvValue, firstLoadError, prepareRuleset } from './ruleset-state.js';
+export { compileDocument, compileKvValue, prepareRuleset } from './ruleset-state.js';
 export type { LogSink } from './log.js';
 export { RateLimitedLog } from './log.js';
+export type { RulesetCompileLimits } from './ruleset-vet.js';
+export { DEFAULT_COMPILE_LIMITS, RulesetVetter, compileKvValueBounded } from './ruleset-vet.js';

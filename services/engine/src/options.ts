@@ -19,6 +19,7 @@ import { MetricsRegistry } from '@saker/telemetry';
 import { type LogSink, stderrLog } from './log.js';
 import type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
 import type { MetadataProvider } from './metadata.js';
+import { DEFAULT_COMPILE_LIMITS, type RulesetCompileLimits } from './ruleset-vet.js';
 
 /**
  * The metadata join: a provider of the caller's, or `{ kv }` for the engine's
@@ -92,11 +93,18 @@ export interface EngineOptions {
   readonly publishAttempts?: number;
   /** Measure per-rule evaluation cost on one event in this many. Default 64; 0 turns it off. */
   readonly costSampleEvery?: number;
+  /**
+   * Limits on compiling a ruleset that arrives through KV saker_rules (in a
+   * worker thread, see ruleset-vet.ts). Default DEFAULT_COMPILE_LIMITS.
+   */
+  readonly rulesetCompileLimits?: Partial<RulesetCompileLimits>;
   /** Log lines. Default stderr. */
   readonly log?: LogSink;
 }
 
-export type ResolvedEngineOptions = Required<EngineOptions>;
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'rulesetCompileLimits'>> & {
+  readonly rulesetCompileLimits: RulesetCompileLimits;
+};
 
 function checkMetadata(m: MetadataOption | null | undefined): MetadataOption | null {
   if (m === undefined || m === null) return null;
@@ -175,6 +183,19 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     publishTimeoutMs: positiveInt('publishTimeoutMs', options.publishTimeoutMs, 5000),
     publishAttempts: positiveInt('publishAttempts', options.publishAttempts, 5),
     costSampleEvery: positiveInt('costSampleEvery', options.costSampleEvery, 64, 0),
+    rulesetCompileLimits: {
+      timeoutMs: positiveInt(
+        'rulesetCompileLimits.timeoutMs',
+        options.rulesetCompileLimits?.timeoutMs,
+        DEFAULT_COMPILE_LIMITS.timeoutMs,
+      ),
+      maxHeapMb: positiveInt(
+        'rulesetCompileLimits.maxHeapMb',
+        options.rulesetCompileLimits?.maxHeapMb,
+        DEFAULT_COMPILE_LIMITS.maxHeapMb,
+        16,
+      ),
+    },
     log: options.log ?? stderrLog,
   };
 }

@@ -6,12 +6,10 @@
 import type { SakerEvent } from '@saker/events';
 import {
   type AppendOutputEntry,
-  type Diagnostic,
-  type LoadResult,
-  Ruleset,
+  type Ruleset,
   type RulesetDocument,
   decodeRulesetDocument,
-  loadRulesetDocument,
+  effectiveRuleset,
 } from '@saker/rules';
 import { type MetadataNeed, metadataNeed } from './metadata.js';
 
@@ -29,7 +27,7 @@ export type RulesetLoadOutcome =
   | { readonly ok: true; readonly loaded: LoadedRuleset }
   | { readonly ok: false; readonly error: string };
 
-export function loadedRuleset(ruleset: Ruleset, revision: number): LoadedRuleset {
+function loadedRuleset(ruleset: Ruleset, revision: number): LoadedRuleset {
   let probe: RuleCostProbe | undefined;
   return {
     ruleset,
@@ -41,18 +39,6 @@ export function loadedRuleset(ruleset: Ruleset, revision: number): LoadedRuleset
       return probe;
     },
   };
-}
-
-/** `file:line:col: message` of the first error in a load result. */
-export function firstLoadError(result: LoadResult): string {
-  for (const file of result.results) {
-    const d: Diagnostic | undefined = file.errors[0];
-    if (d === undefined) continue;
-    const pos = d.locations[d.locations.length - 1]?.position;
-    const where = pos === undefined ? file.name : `${pos.name}:${pos.line}:${pos.column}`;
-    return `${where}: ${d.message}`;
-  }
-  return 'the ruleset did not load (no error reported)';
 }
 
 /**
@@ -70,20 +56,19 @@ export function prepareRuleset(
   return { ok: true, loaded: loadedRuleset(applied.ruleset, revision) };
 }
 
-/** Compiles a document; `ok: false` carries the first error, `file:line:col: message`. */
+/**
+ * Compiles a document into its effective ruleset (effectiveRuleset of
+ * @saker/rules, as control checks it); `ok: false` carries the first error,
+ * `file:line:col: message`.
+ */
 export function compileDocument(
   doc: RulesetDocument,
   revision: number,
   appendOutput: readonly AppendOutputEntry[] = [],
 ): RulesetLoadOutcome {
-  let result: LoadResult;
-  try {
-    result = loadRulesetDocument(doc);
-  } catch (err) {
-    return { ok: false, error: `internal error while loading: ${String(err)}` };
-  }
-  if (!result.ok) return { ok: false, error: firstLoadError(result) };
-  return prepareRuleset(result.ruleset, revision, appendOutput);
+  const eff = effectiveRuleset(doc, { appendOutput });
+  if (!eff.ok) return { ok: false, error: eff.error };
+  return { ok: true, loaded: loadedRuleset(eff.ruleset, revision) };
 }
 
 /** Decodes a KV value (a RulesetDocument) and compiles it. */
@@ -106,7 +91,7 @@ export function compileKvValue(
  * so for a sampled event every rule that could meet it is evaluated on its own
  * (a copy of the ruleset with only that rule enabled) and timed.
  */
-export class RuleCostProbe {
+class RuleCostProbe {
   /** Event type (or source, for untyped sources) to the single-rule rulesets that can meet it. */
   readonly #byKey = new Map<string, readonly (readonly [string, Ruleset])[]>();
   readonly #singles: readonly (readonly [string, Ruleset, readonly string[] | undefined, string])[];
@@ -141,9 +126,4 @@ export class RuleCostProbe {
     }
     return list;
   }
-}
-
-/** An empty ruleset at revision 0. */
-export function emptyRuleset(): LoadedRuleset {
-  return loadedRuleset(Ruleset.empty(), 0);
 }

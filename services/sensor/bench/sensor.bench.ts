@@ -25,9 +25,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { interestFromEventTypes } from '../src/interest.js';
 import { Sensor, type SensorStats } from '../src/sensor.js';
+import { checkCapture, checkPacedRate, workloadEventKind } from './sensor-check.js';
 
 const LOAD = fileURLToPath(new URL('../../build/saker-bench-load', import.meta.url));
 const FALCO_RULES_TYPES = [
@@ -45,14 +45,24 @@ interface Timed {
   readonly cpuNs: number;
 }
 
-const execFileP = promisify(execFile);
+/** The pids of every workload process started: only their events (and their children's) are counted. */
+const workloadPids = new Set<number>();
 
 /** Runs the workload without blocking this process: the sensor in it must keep reading meanwhile. */
-async function load(mode: 'open' | 'fork', n: number, rate?: number): Promise<Timed> {
+function load(mode: 'open' | 'fork', n: number, rate?: number): Promise<Timed> {
   const args = [mode, String(n), ...(rate !== undefined ? [String(rate)] : [])];
-  const r = await execFileP(LOAD, args, { encoding: 'utf8' });
-  const [ns, count, cpuNs] = r.stdout.trim().split(' ').map(Number);
-  return { ns: ns ?? 0, n: count ?? 0, cpuNs: cpuNs ?? 0 };
+  return new Promise((resolve, reject) => {
+    const child = execFile(LOAD, args, { encoding: 'utf8' }, (err, stdout) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      const [ns, count, cpuNs] = stdout.trim().split(' ').map(Number);
+      resolve({ ns: ns ?? 0, n: count ?? 0, cpuNs: cpuNs ?? 0 });
+    });
+    // Known before the process can make a syscall the sensor reads.
+    if (child.pid !== undefined) workloadPids.add(child.pid);
+  });
 }
 
 interface Runs {
@@ -206,9 +216,20 @@ async function main(): Promise<void> {
       ...(loaderPath !== undefined ? { loaderPath } : {}),
     });
     ownProgs = loaderProgIds(sensor.loaderPid);
+    // Every event, for telling when the backlog is drained; the workload's own, for the figures.
     let count = 0;
+    const own = { open: 0, exec: 0, other: 0 };
     const consuming = (async () => {
-      for await (const _ of sensor) count++;
+      for await (const e of sensor) {
+        count++;
+        const path =
+          e.type === 'execve' ? e.proc.exepath : typeof e.args.name === 'string' ? e.args.name : undefined;
+        const kind = workloadEventKind(
+          { type: e.type, pid: e.proc.pid, ppid: e.proc.ppid ?? -1, path },
+          workloadPids,
+        );
+        if (kind !== undefined) own[kind]++;
+      }
     })();
     await sleep(300);
 
@@ -224,13 +245,16 @@ async function main(): Promise<void> {
     };
     const phase = async <T>(f: () => Promise<T>) => {
       await settle();
-      const c0 = count;
+      const o0 = { ...own };
       const d0 = dropCounts(sensor.stats);
       const p0 = progStats();
       const t = await f();
       const p1 = progStats();
       await settle();
-      const events = count - c0;
+      // The workload's own events only: the host's background activity is not counted.
+      const events = own.open + own.exec + own.other - (o0.open + o0.exec + o0.other);
+      const opens = own.open - o0.open;
+      const execs = own.exec - o0.exec;
       const drops = dropDiff(d0, dropCounts(sensor.stats));
       const per = HOOKS.map((h) => {
         const a = p1.get(h);
@@ -239,7 +263,7 @@ async function main(): Promise<void> {
         const ns = (a?.runTimeNs ?? 0) - (b?.runTimeNs ?? 0);
         return { hook: h, cnt, avg: cnt > 0 ? ns / cnt : 0, ns };
       });
-      return { t, events, drops, per };
+      return { t, events, opens, execs, drops, per };
     };
 
     // 1. Slowdown, bpf stats off.
@@ -256,6 +280,49 @@ async function main(): Promise<void> {
     const rssLoader = sensor.loaderPid !== undefined ? rssKb(sensor.loaderPid) : 0;
     await sensor.stop();
     await consuming;
+
+    // Checked before any figure is printed: the workload's operations were captured, and the
+    // paced run reached its rate.
+    const problems = [
+      ...checkCapture({
+        label: 'open loop',
+        expected: withOpen.t.total.n,
+        captured: withOpen.opens,
+        lost: lost(withOpen.drops),
+      }),
+      ...checkCapture({
+        label: 'fork loop',
+        expected: withFork.t.total.n,
+        captured: withFork.execs,
+        lost: lost(withFork.drops),
+      }),
+      ...checkCapture({
+        label: 'paced open loop',
+        expected: paced.t.n,
+        captured: paced.opens,
+        lost: lost(paced.drops),
+      }),
+      ...checkCapture({
+        label: 'open loop (bpf stats)',
+        expected: hookOpen.t.n,
+        captured: hookOpen.opens,
+        lost: lost(hookOpen.drops),
+      }),
+      ...checkCapture({
+        label: 'fork loop (bpf stats)',
+        expected: hookFork.t.n,
+        captured: hookFork.execs,
+        lost: lost(hookFork.drops),
+      }),
+      ...checkPacedRate('paced open loop', PACED_RATE, paced.t.n, paced.t.ns / 1e9),
+    ];
+    if (problems.length > 0) {
+      console.error(
+        `bench:sensor: CHECK FAILED, no figure reported:\n${problems.map((x) => `  - ${x}`).join('\n')}`,
+      );
+      process.exitCode = 1;
+      return;
+    }
 
     const perOp = (t: Timed) => t.ns / t.n;
     const report = (
@@ -284,7 +351,7 @@ async function main(): Promise<void> {
       );
       const secs = w.t.total.ns / 1e9;
       console.log(
-        `  events captured: ${fmt(w.events)} (${fmt(w.events / secs)} /s over the ${RUNS} timed runs)  ${fmtDrops(w.drops)}`,
+        `  the workload's events captured: ${fmt(w.events)} (${fmt(w.events / secs)} /s over the ${RUNS} timed runs; every ${w.opens > 0 ? 'open' : 'exec'} of the loop checked captured)  ${fmtDrops(w.drops)}`,
       );
       console.log('  BPF time per program (separate run, bpf stats on):');
       for (const p of hooks.per.filter((x) => x.cnt > 0))
@@ -306,7 +373,7 @@ async function main(): Promise<void> {
     const pacedRate = paced.events / pacedSecs;
     console.log(`\npaced openat/close at ${fmt(PACED_RATE)} opens/s, ${fmt(PACED_N)} opens`);
     console.log(
-      `  achieved ${fmt(paced.t.n / pacedSecs)} opens/s; captured ${fmt(paced.events)} events (${fmt(pacedRate)} /s); ${fmtDrops(paced.drops)}`,
+      `  achieved ${fmt(paced.t.n / pacedSecs)} opens/s (checked >= 99% of the target); captured ${fmt(paced.opens)} of its ${fmt(paced.t.n)} opens, ${fmt(paced.events)} events of the workload (${fmt(pacedRate)} /s); ${fmtDrops(paced.drops)}`,
     );
 
     const all = [...hookOpen.per, ...hookFork.per];
@@ -322,7 +389,7 @@ async function main(): Promise<void> {
       );
     console.log(`sensor RSS: node ${fmt(rssNode / 1024, 1)} MiB + loader ${fmt(rssLoader / 1024, 1)} MiB`);
     console.log(
-      `\ngoals: open/close slowdown <= 15%: ${so <= 0.15 ? 'met' : 'NOT met'}; 0 drops at 100k events/s: ${lost(paced.drops) === 0 && pacedRate >= 99_000 ? 'met' : 'NOT met'}; <= 300 ns per hook: ${avgHook <= 300 ? 'met' : 'NOT met'}`,
+      `\ngoals: open/close slowdown <= 15%: ${so <= 0.15 ? 'met' : 'NOT met'}; 0 drops at 100k events/s: ${lost(paced.drops) === 0 && paced.opens === paced.t.n ? 'met' : 'NOT met'}; <= 300 ns per hook: ${avgHook <= 300 ? 'met' : 'NOT met'}`,
     );
   } finally {
     writeFileSync(BPF_STATS, statsBefore);

@@ -12,10 +12,10 @@ import { SensorDecodeError } from './errors.js';
 
 export const STREAM_MAGIC = 'SAKRSENS';
 export const STREAM_VERSION = 1;
-export const STREAM_HEADER_SIZE = 32;
-export const FRAME_HEADER_SIZE = 8;
+const STREAM_HEADER_SIZE = 32;
+const FRAME_HEADER_SIZE = 8;
 /** Larger than any record the probe can build (its scratch is 16 KiB) or any stats frame. */
-export const MAX_FRAME = 1 << 20;
+const MAX_FRAME = 1 << 20;
 
 export const REC_SYSCALL = 1;
 export const REC_EXEC = 2;
@@ -29,19 +29,18 @@ export const P_FDPATH = 3;
 export const P_FDINFO = 4;
 export const P_SOCKTUPLE = 5;
 export const P_SOCKADDR = 6;
-export const P_ARGV = 7;
-export const P_EXEPATH = 8;
-export const P_CWD = 9;
+const P_ARGV = 7;
+const P_EXEPATH = 8;
+const P_CWD = 9;
 export const P_CGROUP = 10;
-export const P_EXEINFO = 11;
+const P_EXEINFO = 11;
 export const ARGI_RET = 0xff;
 
-export const RF_TRUNCATED = 0x1;
+// Record flags (bpf/sensor.h): 0x1 truncated and 0x4 path truncated are not read here.
 export const RF_ARGV_TRUNCATED = 0x2;
-export const RF_PATH_TRUNCATED = 0x4;
 
 /** sizeof(struct rec_hdr) etc. in bpf/sensor.h */
-export const REC_HEADER_SIZE = 168;
+const REC_HEADER_SIZE = 168;
 const PARAM_HEADER_SIZE = 4;
 const FD_INFO_SIZE = 40;
 const SOCK_TUPLE_SIZE = 48;

@@ -38,7 +38,7 @@ export interface ProcEntry {
 }
 
 /** Per-entry memo of frozen event parts; see event.ts. */
-export interface EntryCache {
+interface EntryCache {
   proc?: object;
   ancGen?: number;
   ancPpid?: number;

@@ -141,10 +141,10 @@ const S_IFLNK = 0o120000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 
-export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_NETLINK = 16;
+const AF_UNIX = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const AF_NETLINK = 16;
 
 /** fd.type from the inode mode and, for sockets, the family. Memfd is told by its name. */
 export function fdTypeOf(mode: number, sockFamily: number, name?: string): FdType {
@@ -169,7 +169,7 @@ export function fdTypeOf(mode: number, sockFamily: number, name?: string): FdTyp
   }
 }
 
-export function l4ProtoOf(proto: number, skType: number): L4Proto {
+function l4ProtoOf(proto: number, skType: number): L4Proto {
   if (proto === 6) return 'tcp';
   if (proto === 17) return 'udp';
   if (proto === 1 || proto === 58) return 'icmp';

@@ -45,18 +45,10 @@ export interface SensorOptions {
   /**
    * Run the generic `parseEvent` validation on every event the sensor builds.
    * Off by default: the events are built by the sensor itself from records the
-   * decoder already validated. On under `node --test` (NODE_TEST_CONTEXT) and
-   * with SAKER_SENSOR_VALIDATE=1, so the tests prove the events are valid.
+   * decoder already validated. The integration tests pass `true`, so they
+   * prove the events are valid; nothing turns it on behind the caller's back.
    */
   readonly validate?: boolean;
-}
-
-/** The default for SensorOptions.validate. */
-export function validateByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (
-    env.SAKER_SENSOR_VALIDATE === '1' ||
-    (env.SAKER_SENSOR_VALIDATE !== '0' && env.NODE_TEST_CONTEXT !== undefined)
-  );
 }
 
 type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError' | 'validate'>> & {
@@ -88,7 +80,7 @@ function normalizeOptions(o: SensorOptions): NormalizedOptions {
     queueLimit: o.queueLimit ?? 10000,
     startTimeoutMs: o.startTimeoutMs ?? 30000,
     onError: o.onError ?? (() => {}),
-    validate: o.validate ?? validateByDefault(),
+    validate: o.validate ?? false,
   };
 }
 

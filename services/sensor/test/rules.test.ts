@@ -58,7 +58,8 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
   }
 }
 
-describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_000 }, () => {
+// The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
+describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => {
   let sensor: Sensor;
   let ruleset: Ruleset;
   let dir: string;
@@ -90,6 +91,7 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     ].join(', ')}`;
 
   before(async () => {
+    if (SKIP) return;
     const files = await readRuleFiles([FALCO_RULES ?? '', SAKER_RULES]);
     const loaded = loadRules(files);
     assert.ok(loaded.ok, JSON.stringify(loaded.results.flatMap((r) => r.errors)));
@@ -189,8 +191,14 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.equal(cr.status, 0, `ctr run: ${cr.stderr}`);
 
     await waitFor('the nginx-spawned shell', () => existsSync(rsuDone));
-    // Let the ring buffer drain and one more stats record arrive.
-    await sleep(1000);
+    // Drained: a marker open made after every action has come through the ring buffer.
+    const marker = join(dir, 'drained.marker');
+    writeFileSync(marker, '');
+    const mk = spawnSync('cat', [marker]);
+    await waitFor('the marker open', () =>
+      events.some((e) => e.type === 'openat' && e.proc.pid === mk.pid && e.fd?.name === marker),
+    );
+    // stop() reads the loader's final stats record, for the drop counters.
     await sensor.stop();
   });
 
@@ -200,7 +208,7 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('captures the interest set cleanly', () => {
+  it('captures the interest set cleanly', { skip: SKIP }, () => {
     assert.deepEqual(
       errors.map((e) => e.message),
       [],
@@ -209,13 +217,13 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.ok(events.length > 0);
   });
 
-  it('Read sensitive file untrusted: cat /etc/shadow', () => {
+  it('Read sensitive file untrusted: cat /etc/shadow', { skip: SKIP }, () => {
     const m = firedBy('Read sensitive file untrusted', 'cat');
     assert.ok(m.length > 0, describeMatches('Read sensitive file untrusted'));
     assert.equal(m[0]?.event.source === 'syscall' && m[0].event.fd?.name, '/etc/shadow');
   });
 
-  it('Run shell untrusted: sh below a daemon named nginx', () => {
+  it('Run shell untrusted: sh below a daemon named nginx', { skip: SKIP }, () => {
     const m = fired(
       'Run shell untrusted',
       (e) =>
@@ -226,7 +234,7 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.ok(m.length > 0, describeMatches('Run shell untrusted'));
   });
 
-  it('Terminal shell in container: runc, a pty, a kubepods cgroup', () => {
+  it('Terminal shell in container: runc, a pty, a kubepods cgroup', { skip: SKIP }, () => {
     const m = fired(
       'Terminal shell in container',
       (e) => e.container.id === runcId.slice(0, 12) && e.proc.name === 'sh',
@@ -237,56 +245,56 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.equal(e.ancestors?.[0]?.name, 'runc');
   });
 
-  it('Execution from /dev/shm', () => {
+  it('Execution from /dev/shm', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Execution from /dev/shm', 'shm').length > 0,
       describeMatches('Execution from /dev/shm'),
     );
   });
 
-  it('Fileless execution via memfd_create', () => {
+  it('Fileless execution via memfd_create', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Fileless execution via memfd_create', 'memfd').length > 0,
       describeMatches('Fileless execution via memfd_create'),
     );
   });
 
-  it('Create Symlink Over Sensitive Files', () => {
+  it('Create Symlink Over Sensitive Files', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Create Symlink Over Sensitive Files', 'symlink').length > 0,
       describeMatches('Create Symlink Over Sensitive Files'),
     );
   });
 
-  it('Create Hardlink Over Sensitive Files', () => {
+  it('Create Hardlink Over Sensitive Files', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Create Hardlink Over Sensitive Files', 'hardlink').length > 0,
       describeMatches('Create Hardlink Over Sensitive Files'),
     );
   });
 
-  it('PTRACE attached to process', () => {
+  it('PTRACE attached to process', { skip: SKIP }, () => {
     assert.ok(
       firedBy('PTRACE attached to process', 'ptrace').length > 0,
       describeMatches('PTRACE attached to process'),
     );
   });
 
-  it('Clear Log Activities', () => {
+  it('Clear Log Activities', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Clear Log Activities', 'clearlog').length > 0,
       describeMatches('Clear Log Activities'),
     );
   });
 
-  it('Remove Bulk Data from Disk', () => {
+  it('Remove Bulk Data from Disk', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Remove Bulk Data from Disk', 'shred').length > 0,
       describeMatches('Remove Bulk Data from Disk'),
     );
   });
 
-  it('Search Private Keys or Passwords: grep and find', () => {
+  it('Search Private Keys or Passwords: grep and find', { skip: SKIP }, () => {
     assert.ok(
       firedBy('Search Private Keys or Passwords', 'grepkey').length > 0,
       describeMatches('Search Private Keys or Passwords'),
@@ -294,11 +302,11 @@ describe('Falco stable rules fire on real actions', { skip: SKIP, timeout: 150_0
     assert.ok(firedBy('Search Private Keys or Passwords', 'findkey').length > 0);
   });
 
-  it('Find AWS Credentials', () => {
+  it('Find AWS Credentials', { skip: SKIP }, () => {
     assert.ok(firedBy('Find AWS Credentials', 'findaws').length > 0, describeMatches('Find AWS Credentials'));
   });
 
-  it('Drop and execute new binary in container: containerd, overlayfs upper layer', () => {
+  it('Drop and execute new binary in container: containerd, overlayfs upper layer', { skip: SKIP }, () => {
     const m = fired(
       'Drop and execute new binary in container',
       (e) => e.container.id === ctrId.slice(0, 12) && e.proc.exepath === '/tmp/echo',

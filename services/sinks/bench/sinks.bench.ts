@@ -51,6 +51,7 @@ import { HttpOutput, type OutputSettings, WebhookOutput, durableName, start } fr
 import { HttpTransport } from '../src/outputs/http-client.js';
 import { NginxReceiver, getText } from './nginx.js';
 import { Replicas } from './replicas.js';
+import { checkSinksRun } from './sinks-check.js';
 
 const N = Number(process.env.SAKER_BENCH_ALERTS ?? '50000');
 const SHAPES = (process.env.SAKER_BENCH_SHAPES ?? 'webhook,pipelined,batched').split(',');
@@ -228,11 +229,15 @@ async function run(shape: string, label: string, settings: (url: string) => Outp
     });
     const state = await consumer.state();
     await consumer.stop();
-    const unacked = state.pending + state.ackPending;
-    if (unacked > 0 || deadLettered > 0) {
-      console.log(
-        `${label}: NOT every alert was delivered: ${unacked} unacked, ${deadLettered} dead letters; no rate`,
-      );
+    const problems = checkSinksRun({
+      alerts: N,
+      unacked: state.pending + state.ackPending,
+      deadLetters: deadLettered,
+      received: shape === 'null' ? undefined : after.alerts - before.alerts,
+      receiverProblems: [],
+    });
+    if (problems.length > 0) {
+      console.log(`${label}: NOT every alert was delivered: ${problems.join('; ')}; no rate`);
       process.exitCode = 1;
       return Number.NaN;
     }
@@ -378,12 +383,14 @@ async function runReplicas(shape: 'webhook' | 'http', label: string): Promise<nu
     });
     const state = await consumer.state();
     await consumer.stop();
-    const unacked = state.pending + state.ackPending;
     const rxDone = await rx.close();
-    const problems = [...rxDone.problems];
-    if (unacked > 0) problems.push(`${unacked} alerts not acked (lost or undelivered)`);
-    if (deadLetters > 0) problems.push(`${deadLetters} dead letters`);
-    if (rxDone.posts < N) problems.push(`the receiver answered ${rxDone.posts} POSTs for ${N} alerts`);
+    const problems = checkSinksRun({
+      alerts: N,
+      unacked: state.pending + state.ackPending,
+      deadLetters,
+      received: rxDone.posts,
+      receiverProblems: rxDone.problems,
+    });
     if (problems.length > 0) {
       console.log(`${label}: NOT every alert was delivered: ${problems.join('; ')}; no rate`);
       process.exitCode = 1;

@@ -3,7 +3,7 @@
  * alert, validated once into a FalcoAlert, and rendered for an output as
  * Falco would write it (JSON line or text line).
  */
-import { nsToFalcoTime } from '@saker/events';
+import { JsonDepthError, nsToFalcoTime, oneLineJson, parseJsonBounded } from '@saker/events';
 import {
   type AlertJsonOptions,
   type FalcoAlert,
@@ -42,7 +42,11 @@ export const DEFAULT_FORMAT: AlertFormat = Object.freeze({
 /** An alert off the stream (or the input): the typed value and its JSON text as received. */
 export interface ParsedAlert {
   readonly alert: FalcoAlert;
-  /** The JSON text as received, without surrounding whitespace. */
+  /**
+   * The JSON text as received, on one line (line breaks between tokens
+   * dropped, the rest byte for byte): a body spread over several lines must
+   * not become several alerts in the file output.
+   */
   readonly text: string;
 }
 
@@ -121,7 +125,8 @@ export function toAlert(value: unknown): FalcoAlert {
       return t;
     });
   }
-  const fields: Record<string, OutputFieldValue> = {};
+  // No prototype: a `__proto__` key is a field like any other, not the object's prototype.
+  const fields: Record<string, OutputFieldValue> = Object.create(null);
   if (value.output_fields !== undefined && value.output_fields !== null) {
     if (!isRecord(value.output_fields)) {
       throw new AlertValidationError(
@@ -155,11 +160,12 @@ export function parseAlert(data: Uint8Array | string): ParsedAlert {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonBounded(text);
   } catch (err) {
+    if (err instanceof JsonDepthError) throw new AlertValidationError('$', err.message);
     throw new AlertValidationError('$', `not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return { alert: toAlert(value), text: text.trim() };
+  return { alert: toAlert(value), text: oneLineJson(text.trim()) };
 }
 
 function isDefaultJson(format: AlertFormat): boolean {
@@ -195,14 +201,35 @@ export function timeToNs(time: string): string | undefined {
 // Falco's text line starts with its time: `16:17:57.881781397: ` or `2016-08-04T16:17:57.881781397+0000: `.
 const TEXT_TIME_PREFIX = /^(?:\d{4}-\d\d-\d\dT)?\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?: /;
 
+// C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` with control characters written as escapes (`\n`, `\x1b`,
+ * `\u2028`): field values are attacker-controlled (a cmdline with a newline
+ * would forge a second alert line; an ANSI sequence would drive the reader's
+ * terminal).
+ */
+function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const named = NAMED_ESCAPES[c];
+    if (named !== undefined) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
 /**
  * Falco's text line for the alert, with the leading time in the output's
  * `time_format_iso_8601` form (the engine that wrote `output` may have used
  * the other), and ` (saker.dedup.count=N)` appended when it stands for
- * several identical alerts.
+ * several identical alerts. Control characters are escaped (escapeControl)
+ * unless `escaped` is false, for an output with an escaping of its own
+ * (syslog's `#ooo`).
  */
-export function alertText(alert: FalcoAlert, format: AlertFormat): string {
-  let line = alert.output;
+export function alertText(alert: FalcoAlert, format: AlertFormat, escaped = true): string {
+  let line = escaped ? escapeControl(alert.output) : alert.output;
   const ns = timeToNs(alert.time);
   if (ns !== undefined && TEXT_TIME_PREFIX.test(line)) {
     line = line.replace(TEXT_TIME_PREFIX, `${nsToFalcoTime(ns, format.timeIso8601)}: `);
@@ -212,7 +239,10 @@ export function alertText(alert: FalcoAlert, format: AlertFormat): string {
   return line;
 }
 
-/** The line an output writes for the alert: its JSON or its text, per `json_output`. */
-export function alertLine(alert: FalcoAlert, json: string, format: AlertFormat): string {
-  return format.json ? json : alertText(alert, format);
+/**
+ * The line an output writes for the alert: its JSON or its text, per
+ * `json_output`. `escaped` as for alertText.
+ */
+export function alertLine(alert: FalcoAlert, json: string, format: AlertFormat, escaped = true): string {
+  return format.json ? json : alertText(alert, format, escaped);
 }

@@ -9,17 +9,24 @@
  *   POST /test     publishes a test alert, as falcosidekick's /test does
  *   GET  /healthz  {"status":"ok"} (503 once stopping or when the bus is closed)
  *   GET  /ping     pong
+ *
+ * With bearer tokens or a TLS client CA configured, the POSTs need one of
+ * them (401 otherwise); /healthz and /ping stay open for probes. Bodies
+ * nested deeper than MAX_JSON_DEPTH are refused (400) before parsing.
  */
 import { createHash } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { gunzip } from 'node:zlib';
 import { type AlertPriority, type Bus, NoStreamError, STREAMS, SUBJECTS, toToken } from '@saker/bus';
 import { type FalcoAlert, formatAlertJson, parsePriority } from '@saker/rules';
+import { bearerTokenMatches } from '@saker/telemetry';
 import { parseAlert } from './alert.js';
 import { AlertValidationError } from './errors.js';
 import type { SinksMetrics } from './metrics.js';
-import type { SinksLog } from './options.js';
+import type { InputTls, SinksLog } from './options.js';
 
 export interface InputDeps {
   readonly bus: Bus;
@@ -27,6 +34,8 @@ export interface InputDeps {
   readonly log: SinksLog;
   readonly hostname: string;
   readonly maxBodyBytes: number;
+  readonly tls?: InputTls | null;
+  readonly bearerTokens?: readonly string[];
 }
 
 /** The test alert `POST /test` publishes (falcosidekick's, in Saker's words). */
@@ -88,14 +97,43 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/pl
 export class AlertInput {
   readonly #d: InputDeps;
   readonly #server: Server;
+  readonly #tokens: readonly Buffer[];
   #stopping = false;
 
   constructor(deps: InputDeps) {
     this.#d = deps;
-    this.#server = createServer((req, res) => {
+    this.#tokens = (deps.bearerTokens ?? []).map((t) => Buffer.from(t, 'utf8'));
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res);
-    });
+    };
+    const tls = deps.tls ?? null;
+    this.#server =
+      tls === null
+        ? createServer(onRequest)
+        : createHttpsServer(
+            {
+              cert: tls.cert,
+              key: tls.key,
+              // Verified per request: a sender without a certificate may still bring a token.
+              ...(tls.clientCa === undefined
+                ? {}
+                : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
+            },
+            onRequest,
+          );
     this.#server.keepAliveTimeout = 65_000;
+  }
+
+  /** Throws a 401 RequestError unless the request proves who sent it (when anything is configured). */
+  #authenticate(req: IncomingMessage): void {
+    const clientCa = this.#d.tls?.clientCa !== undefined;
+    if (this.#tokens.length === 0 && !clientCa) return;
+    if (clientCa && (req.socket as TLSSocket).authorized === true) return;
+    if (bearerTokenMatches(req.headers.authorization, this.#tokens)) return;
+    const ways: string[] = [];
+    if (clientCa) ways.push('a client certificate signed by the configured CA');
+    if (this.#tokens.length > 0) ways.push('an Authorization: Bearer token');
+    throw new RequestError(401, `authentication required: ${ways.join(' or ')}`);
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -112,7 +150,7 @@ export class AlertInput {
   get url(): string {
     const a = this.#server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}`;
+    return `${this.#d.tls ? 'https' : 'http'}://${host}:${a.port}`;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -126,11 +164,13 @@ export class AlertInput {
         status = ok ? 200 : 503;
         send(res, status, JSON.stringify({ status: ok ? 'ok' : 'unavailable' }), 'application/json');
       } else if (req.method === 'POST' && path === '/') {
+        this.#authenticate(req);
         const body = await readBody(req, this.#d.maxBodyBytes);
         const parsed = parseAlert(body);
         await this.#publish(parsed.alert, parsed.text);
         send(res, 200, 'ok\n');
       } else if (req.method === 'POST' && path === '/test') {
+        this.#authenticate(req);
         await readBody(req, this.#d.maxBodyBytes);
         const alert = testAlert(this.#d.hostname);
         await this.#publish(alert, formatAlertJson(alert));
@@ -148,6 +188,7 @@ export class AlertInput {
       else status = 503;
       if (status === 503) this.#d.log('warn', `input: alert not stored: ${String(err)}`);
       const message = err instanceof Error ? err.message : String(err);
+      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
       if (!res.headersSent) send(res, status, `${message}\n`);
       else res.destroy();
     } finally {

@@ -17,8 +17,9 @@ import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
 import { busView, loadConfig, outputsView, sinksView } from '@saker/config';
 import { type HostPort, createLogger, onShutdown, parseHostPort } from '@saker/runtime';
-import { MetricsRegistry, healthReport, serveTelemetry } from '@saker/telemetry';
-import { falcoOutputsFromConfig, sidekickOutputsFromConfig } from './config.js';
+import { MetricsRegistry, healthReport, redactText, serveTelemetry } from '@saker/telemetry';
+import { startTracing } from '@saker/telemetry/sdk';
+import { falcoOutputsFromConfig, inputOptionsFromConfig, sidekickOutputsFromConfig } from './config.js';
 import { start } from './service.js';
 
 function hostPortOption(flag: string, text: string | undefined): HostPort | null {
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     }),
     ...sidekickOutputsFromConfig(sinks, { format, metrics }),
   ];
+  const tracing = await startTracing('saker-sinks', config.telemetry.tracing);
   const bus = await connectBus({ url });
   const abort = new AbortController();
   const service = await start(
@@ -58,7 +60,10 @@ async function main(): Promise<void> {
       bus,
       hostname: config.hostname,
       outputs,
-      input: values.input === undefined ? sinks.input : hostPortOption('--input', values.input),
+      input:
+        values.input === undefined
+          ? inputOptionsFromConfig(sinks.input)
+          : hostPortOption('--input', values.input),
       reopenOnSigusr1: true,
       metrics,
     },
@@ -79,10 +84,11 @@ async function main(): Promise<void> {
   shutdown.signal.addEventListener('abort', () => abort.abort(), { once: true });
   process.stderr.write(
     `sinks ready outputs=${service.outputs.join(',') || '-'} input=${service.inputUrl ?? '-'} ` +
-      `metrics=${telemetry?.url ?? '-'} nats=${url}\n`,
+      `metrics=${telemetry?.url ?? '-'} nats=${redactText(url)}\n`,
   );
   await service.stopped;
   await bus.close();
+  await tracing.shutdown();
   shutdown.dispose();
 }
 

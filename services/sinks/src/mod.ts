@@ -4,6 +4,7 @@ export type {
   BatchOptions,
   DedupOptions,
   InputOptions,
+  InputTls,
   OutputSettings,
   ResolvedOutputSettings,
   ResolvedSinksOptions,
@@ -45,7 +46,14 @@ export type {
   OutputsFromConfigOptions,
   SidekickFromConfigOptions,
 } from './config.js';
-export { falcoOutputsFromConfig, outputsFromConfig, sidekickOutputsFromConfig } from './config.js';
+export {
+  falcoOutputsFromConfig,
+  inputOptionsFromConfig,
+  outputsFromConfig,
+  sidekickOutputsFromConfig,
+} from './config.js';
+export type { SidekickConfig, SidekickOutputConfig, SidekickOutputName } from './sidekick/registry.js';
+export { readSidekickConfig } from './sidekick/registry.js';
 export type { Delivery, Output } from './outputs/output.js';
 export type { StdoutOutputOptions } from './outputs/stdout.js';
 export { StdoutOutput } from './outputs/stdout.js';
@@ -96,23 +104,13 @@ export type { KafkaBalancer } from './outputs/kafka-balancer.js';
 export { KAFKA_BALANCERS, crc32, kafkaPartitioner, murmur2 } from './outputs/kafka-balancer.js';
 export type { SmtpOutputOptions } from './outputs/smtp.js';
 export { SmtpOutput, dotStuff, headerValue, quotedPrintable } from './outputs/smtp.js';
-export type {
-  Enricher,
-  SidekickCommonOptions,
-  SidekickHttpOptions,
-  SidekickTlsOptions,
-} from './sidekick.js';
-export {
-  PRIORITY_COLORS,
-  SidekickHttp,
-  Template,
-  chatText,
-  compileEnricher,
-  parseKeyValues,
-  priorityColor,
-  sidekickSettings,
-  withSidekick,
-} from './sidekick.js';
+export type { Enricher, SidekickCommonOptions } from './sidekick/enrich.js';
+export type { SidekickHttpOptions, SidekickTlsOptions } from './sidekick/transport.js';
+export { PRIORITY_COLORS, chatText, priorityColor } from './sidekick/chat-text.js';
+export { compileEnricher, sidekickSettings, withSidekick } from './sidekick/enrich.js';
+export { parseKeyValues } from './sidekick/key-values.js';
+export { Template } from './sidekick/template.js';
+export { SidekickHttp } from './sidekick/transport.js';
 export type { WebhookOutputOptions } from './outputs/webhook.js';
 export { WebhookOutput } from './outputs/webhook.js';
 export type { SlackOutputFormat, SlackOutputOptions } from './outputs/slack.js';

@@ -11,7 +11,7 @@ import {
   parsePriority,
 } from '@saker/rules';
 import { type LogFn, type LogLevel, createLogger } from '@saker/runtime';
-import { MetricsRegistry } from '@saker/telemetry';
+import { MetricsRegistry, isLoopbackHost, plaintextTokenProblem, redactText } from '@saker/telemetry';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
 import type { BackoffOptions } from './backoff.js';
 import { SinksOptionsError } from './errors.js';
@@ -61,6 +61,14 @@ export interface OutputSettings {
   readonly batch?: BatchOptions | null;
 }
 
+export interface InputTls {
+  /** PEM: the server's certificate chain and key. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** PEM: the CA that signs senders' certificates. When set, a verified client certificate authenticates. */
+  readonly clientCa?: string | Buffer;
+}
+
 export interface InputOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
@@ -68,6 +76,27 @@ export interface InputOptions {
   readonly port?: number;
   /** Largest body accepted. Default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** HTTPS, and with `clientCa` client certificates (mTLS). Default none: plain HTTP. */
+  readonly tls?: InputTls | null;
+  /** Bearer tokens that authenticate a POST (`Authorization: Bearer <token>`). Default none. */
+  readonly bearerTokens?: readonly string[];
+  /**
+   * Accept POSTs that prove nothing on an address other than loopback. Default
+   * false: off loopback a token or a client CA is required.
+   */
+  readonly allowUnauthenticated?: boolean;
+  /** Accept bearer tokens over plain HTTP off loopback (readable on the network). Default false; logged loudly. */
+  readonly allowPlaintextToken?: boolean;
+}
+
+interface ResolvedInputOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxBodyBytes: number;
+  readonly tls: InputTls | null;
+  readonly bearerTokens: readonly string[];
+  readonly allowUnauthenticated: boolean;
+  readonly allowPlaintextToken: boolean;
 }
 
 export interface SinksOptions {
@@ -85,7 +114,7 @@ export interface SinksOptions {
   readonly reopenOnSigusr1?: boolean;
 }
 
-export interface ResolvedDedup {
+interface ResolvedDedup {
   readonly windowMs: number;
   readonly fields: readonly string[] | null;
 }
@@ -109,7 +138,7 @@ export interface ResolvedOutputSettings {
 export interface ResolvedSinksOptions {
   readonly bus: Bus;
   readonly outputs: readonly ResolvedOutputSettings[];
-  readonly input: Required<InputOptions> | null;
+  readonly input: ResolvedInputOptions | null;
   readonly hostname: string;
   readonly metrics: MetricsRegistry;
   readonly log: SinksLog;
@@ -211,21 +240,62 @@ export function resolveSinksOptions(
       throw new SinksOptionsError(`outputs[${i}].name`, `duplicate output name ${s.name}`);
     seen.add(s.name);
   });
-  const input = o.input
-    ? {
-        host: o.input.host ?? '127.0.0.1',
-        port: positiveInt('input.port', o.input.port, 2801, 0),
-        maxBodyBytes: positiveInt('input.maxBodyBytes', o.input.maxBodyBytes, 1024 * 1024),
-      }
-    : null;
+  const input = o.input ? resolveInput(o.input) : null;
   return {
     bus: o.bus,
     outputs,
     input,
     hostname: o.hostname,
     metrics: o.metrics ?? new MetricsRegistry(),
-    log: o.log ?? stderrLog,
+    log: redactedLog(o.log ?? stderrLog),
     random: o.random ?? Math.random,
     reopenOnSigusr1: o.reopenOnSigusr1 ?? false,
   };
+}
+
+function resolveInput(i: InputOptions): ResolvedInputOptions {
+  const host = i.host ?? '127.0.0.1';
+  const bearerTokens = [...(i.bearerTokens ?? [])];
+  bearerTokens.forEach((t, n) => {
+    if (t.length < 16)
+      throw new SinksOptionsError(`input.bearerTokens[${n}]`, 'a token needs 16 characters or more');
+  });
+  const tls = i.tls ?? null;
+  const allowUnauthenticated = i.allowUnauthenticated ?? false;
+  const allowPlaintextToken = i.allowPlaintextToken ?? false;
+  if (
+    !isLoopbackHost(host) &&
+    !allowUnauthenticated &&
+    bearerTokens.length === 0 &&
+    tls?.clientCa === undefined
+  ) {
+    throw new SinksOptionsError(
+      'input.host',
+      `refusing to serve the alert input on ${host} (not a loopback address) without authentication: ` +
+        'set bearer tokens or a TLS client CA, listen on 127.0.0.1, or allow unauthenticated posts',
+    );
+  }
+  const plaintext = plaintextTokenProblem({
+    what: 'the alert input',
+    host,
+    tls: tls !== null,
+    token: bearerTokens.length > 0,
+    optOutKey: 'input.allowPlaintextToken (sinks.input.allow_plaintext_token)',
+    optOut: allowPlaintextToken,
+  });
+  if (plaintext !== undefined) throw new SinksOptionsError('input.host', plaintext);
+  return {
+    host,
+    port: positiveInt('input.port', i.port, 2801, 0),
+    maxBodyBytes: positiveInt('input.maxBodyBytes', i.maxBodyBytes, 1024 * 1024),
+    tls,
+    bearerTokens,
+    allowUnauthenticated,
+    allowPlaintextToken,
+  };
+}
+
+/** Every sinks log line goes through redactText: errors quote URLs, and a webhook URL is a secret. */
+function redactedLog(log: SinksLog): SinksLog {
+  return (level, message) => log(level, redactText(message));
 }

@@ -8,8 +8,24 @@
  * dead-letter subject (then ack). A dead-letter publish that fails naks the
  * alert, so nothing leaves the stream unrecorded.
  */
-import { type Bus, type DurableConsumer, NoStreamError, STREAMS, type StreamMessage } from '@saker/bus';
+import {
+  type Bus,
+  type ConsumerState,
+  type DurableConsumer,
+  NoStreamError,
+  STREAMS,
+  type StreamMessage,
+} from '@saker/bus';
 import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
+import {
+  type Context,
+  SpanKind,
+  contextFromHeaders,
+  endSpan,
+  getTracer,
+  redactText,
+  startSpan,
+} from '@saker/telemetry';
 import { DEDUP_COUNT_FIELD, type ParsedAlert, alertJson, parseAlert } from './alert.js';
 import { backoffDelay } from './backoff.js';
 import { DeliveryError, PartialBatchError } from './errors.js';
@@ -35,6 +51,9 @@ const ACK_BATCH_MAX = 256;
  * them redelivered, i.e. delivered twice (docs/sinks.md, "Replicas").
  */
 const PREFETCH_MIN = 16;
+
+/** A proxy: it uses the provider the process's main installs (a no-op without one). */
+const tracer = getTracer('saker.sinks');
 
 /** Alerts taken off the stream that travel together: one, or a deduplicated group. */
 interface Unit {
@@ -105,6 +124,11 @@ export class OutputRunner {
 
   stats(): OutputStats {
     return { ...this.#stats };
+  }
+
+  /** The durable consumer's state on the server, or undefined before it is open. */
+  async consumerState(): Promise<ConsumerState | undefined> {
+    return this.#consumer?.state();
   }
 
   /** Opens the durable consumer and starts the loop. */
@@ -293,6 +317,14 @@ export class OutputRunner {
   async #deliverUnits(units: Unit[]): Promise<void> {
     const output = this.#s.output;
     const deliveries = units.map((u) => this.#delivery(u));
+    // One span per delivery call, the child of the engine's publish span of its first alert.
+    const traces: Context[] = [];
+    for (const u of units) for (const m of u.msgs) traces.push(contextFromHeaders(m.headers));
+    const { span } = startSpan(tracer, 'sinks.deliver', traces[0] ?? contextFromHeaders({}), {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'saker.output': this.#s.name, 'saker.alerts': deliveries.length },
+      ...(traces.length > 1 ? { links: traces.slice(1) } : {}),
+    });
     const started = performance.now();
     let failure: DeliveryError | undefined;
     this.#inFlight.add(units);
@@ -306,6 +338,7 @@ export class OutputRunner {
       failure = DeliveryError.from(this.#s.name, err);
     } finally {
       this.#inFlight.delete(units);
+      endSpan(span, failure);
     }
     this.#d.metrics.latency.observe((performance.now() - started) / 1000, this.#labels);
     if (failure === undefined) {
@@ -361,7 +394,7 @@ export class OutputRunner {
     if (attempts === 1 || attempts % 10 === 0) {
       this.#d.log(
         'warn',
-        `output ${this.#s.name}: delivery failed (attempt ${attempts}), retrying in ${delay} ms: ${err.message}`,
+        `output ${this.#s.name}: delivery failed (attempt ${attempts}), retrying in ${delay} ms: ${redactText(err.message)}`,
       );
     }
     for (const m of unit.msgs) m.nak(delay);
@@ -373,7 +406,9 @@ export class OutputRunner {
    * Stores the alert on saker.v1.deadletter.<output> with why and after how
    * many attempts, then acks it. A failed publish naks the alert instead.
    */
-  async #deadLetter(unit: Unit, reason: DeadLetterReason, detail: string): Promise<void> {
+  async #deadLetter(unit: Unit, reason: DeadLetterReason, why: string): Promise<void> {
+    // Errors may quote a URL whose path or query is a credential (a Slack webhook): redacted.
+    const detail = redactText(why);
     const attempts = Math.max(...unit.msgs.map((m) => m.deliveryCount));
     const first = Math.min(...unit.msgs.map((m) => this.#firstSeen.get(m.sequence) ?? Date.now()));
     const alertText = reason === 'invalid' ? JSON.stringify(unit.parsed.text) : unit.parsed.text;

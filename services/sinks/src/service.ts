@@ -2,8 +2,8 @@
  * The sinks service: one OutputRunner per output (each with its own durable
  * consumer on SAKER_ALERTS), and the falcosidekick-compatible input.
  */
-import { NoStreamError, STREAMS, StreamNotFoundError } from '@saker/bus';
-import type { MetricsRegistry } from '@saker/telemetry';
+import { type ConsumerState, NoStreamError, STREAMS, StreamNotFoundError } from '@saker/bus';
+import { type MetricsRegistry, plaintextTokenWarning } from '@saker/telemetry';
 import { alertFields } from './fields.js';
 import { AlertInput } from './input.js';
 import { type SinksMetrics, sinksMetrics } from './metrics.js';
@@ -18,6 +18,12 @@ export interface SinksService extends AsyncDisposable {
   readonly metrics: MetricsRegistry;
   /** Counters of one output. */
   stats(output: string): OutputStats | undefined;
+  /**
+   * The server's state of one output's durable consumer (pending, unacked,
+   * deliveries made): what a test or an operator waits on to know that
+   * everything is settled and whether anything was delivered twice.
+   */
+  consumerState(output: string): Promise<ConsumerState | undefined>;
   /** Reopens the outputs' files (SIGUSR1). */
   reopen(): Promise<void>;
   /** Resolves once a stop (abort, or stop()) has finished. Never rejects. */
@@ -103,7 +109,18 @@ class Sinks implements SinksService {
         log: this.#o.log,
         hostname: this.#o.hostname,
         maxBodyBytes: this.#o.input.maxBodyBytes,
+        tls: this.#o.input.tls,
+        bearerTokens: this.#o.input.bearerTokens,
       });
+      const warning = plaintextTokenWarning({
+        what: 'the alert input',
+        host: this.#o.input.host,
+        tls: this.#o.input.tls !== null,
+        token: this.#o.input.bearerTokens.length > 0,
+        optOutKey: 'sinks.input.allow_plaintext_token',
+        optOut: this.#o.input.allowPlaintextToken,
+      });
+      if (warning !== undefined) this.#o.log('warn', warning);
       this.#input = input;
       this.inputUrl = await input.listen(this.#o.input.host, this.#o.input.port);
     }
@@ -112,6 +129,10 @@ class Sinks implements SinksService {
 
   stats(output: string): OutputStats | undefined {
     return this.#runners.find((r) => r.name === output)?.stats();
+  }
+
+  consumerState(output: string): Promise<ConsumerState | undefined> {
+    return this.#runners.find((r) => r.name === output)?.consumerState() ?? Promise.resolve(undefined);
   }
 
   async reopen(): Promise<void> {

@@ -9,8 +9,8 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { loadConfig, outputsView, sinksView } from '@saker/config';
-import { SIDEKICK_CONCURRENCY } from '../src/config.js';
 import { falcoOutputsFromConfig, sidekickOutputsFromConfig } from '../src/mod.js';
+import { SIDEKICK_CONCURRENCY } from '../src/sidekick/registry.js';
 import { makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
 

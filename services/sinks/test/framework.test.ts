@@ -24,8 +24,8 @@ import {
   start,
   truncateUtf8,
 } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
-import { readDeadLetters, testEnv } from './helpers/env.js';
+import { alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
+import { readDeadLetters, testEnv, waitForConsumer } from './helpers/env.js';
 
 class RecordingOutput implements Output {
   readonly name: string;
@@ -58,7 +58,9 @@ describe('framework', () => {
     const second = new RecordingOutput();
     await env.startSinks({ outputs: [{ output: second }] });
     await until('1', () => second.got.length === 1);
-    await sleep(200);
+    // Settled on the server, and 3 deliveries in all over both lives: nothing acked came again.
+    const state = await waitForConsumer(env.sinks, 'rec', (s) => s.pending === 0 && s.ackPending === 0);
+    assert.equal(state.delivered, 3);
     assert.deepEqual(
       second.got.map((a) => a.output_fields['alert.id']),
       [3],

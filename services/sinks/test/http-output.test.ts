@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { makeTestPki } from '@saker/testing';
 import { DEDUP_COUNT_FIELD, HttpOutput } from '../src/mod.js';
 import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
-import { readDeadLetters, testEnv } from './helpers/env.js';
+import { readDeadLetters, testEnv, waitForConsumer } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';
 
 const JSON_FORMAT = {
@@ -99,7 +99,8 @@ describe('http output', () => {
       ],
     });
     await until('filtered 4', () => env.sinks?.stats('http')?.filtered === 4);
-    await sleep(200);
+    // Every alert settled on the server: nothing more can be POSTed.
+    await waitForConsumer(env.sinks, 'http', (s) => s.pending === 0 && s.ackPending === 0);
     assert.deepEqual(ids(rx.accepted), [2]);
     const m = env.sinks?.metrics.render() ?? '';
     assert.match(m, /saker_sinks_alerts_filtered_total\{output="http",reason="priority"\} 2/);
@@ -147,7 +148,8 @@ describe('http output', () => {
       rx.status = 200;
       await rx.restart();
       await until('all after recovery', () => new Set(ids(rx.accepted)).size === N, 30_000 + OUTAGE_MS);
-      await sleep(500);
+      // Duplicates are counted once everything is settled on the server, not after a pause.
+      await waitForConsumer(env.sinks, 'http', (s) => s.pending === 0 && s.ackPending === 0);
       const got = ids(rx.accepted);
       const duplicates = got.length - new Set(got).size;
       const stats = env.sinks?.stats('http');
@@ -302,7 +304,8 @@ describe('http output', () => {
       ],
     });
     await until('2 deliveries', () => rx.accepted.length === 2);
-    await sleep(700);
+    // The copies are held (unacked) until their window closes: settled means the window closed.
+    await waitForConsumer(env.sinks, 'http', (s) => s.pending === 0 && s.ackPending === 0);
     assert.equal(rx.accepted.length, 2);
     const bodies = rx.accepted.map((b) => JSON.parse(b) as { output_fields: Record<string, unknown> });
     const counted = bodies.find((b) => b.output_fields['alert.id'] === 1);

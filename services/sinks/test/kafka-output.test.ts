@@ -17,6 +17,7 @@ import {
   SinksOptionsError,
   crc32,
   murmur2,
+  readSidekickConfig,
   sidekickOutputsFromConfig,
 } from '../src/mod.js';
 import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
@@ -239,10 +240,12 @@ function alertIds(values: readonly string[]): number[] {
   );
 }
 
+/** `sinks.sidekick` read as the sinks read it: a bad key throws here. */
 function kafkaConfig(kafka: Record<string, unknown>, env: Record<string, string> = {}) {
-  return sinksView(
+  const view = sinksView(
     loadConfig({ env, overrides: { sinks: { sidekick: { kafka } } }, onNotice: () => undefined }),
   );
+  return { sidekick: readSidekickConfig(view.sidekick) };
 }
 
 describe('kafka from saker.yaml (sinks.sidekick.kafka)', () => {

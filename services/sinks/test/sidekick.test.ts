@@ -9,14 +9,11 @@ import { describe, it } from 'node:test';
 import { makeTestPki } from '@saker/testing';
 import { DeliveryError, SinksOptionsError } from '../src/mod.js';
 import { WebhookOutput } from '../src/outputs/webhook.js';
-import {
-  SidekickHttp,
-  Template,
-  chatText,
-  compileEnricher,
-  parseKeyValues,
-  sidekickSettings,
-} from '../src/sidekick.js';
+import { chatText } from '../src/sidekick/chat-text.js';
+import { compileEnricher, sidekickSettings } from '../src/sidekick/enrich.js';
+import { parseKeyValues } from '../src/sidekick/key-values.js';
+import { Template } from '../src/sidekick/template.js';
+import { SidekickHttp } from '../src/sidekick/transport.js';
 import { makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';

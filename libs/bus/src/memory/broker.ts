@@ -161,7 +161,7 @@ export class MemoryBroker implements AsyncDisposable {
 }
 
 /** Whether some subject could match both patterns. */
-export function subjectsOverlap(a: string, b: string): boolean {
+function subjectsOverlap(a: string, b: string): boolean {
   const at = a.split('.');
   const bt = b.split('.');
   for (let i = 0; i < Math.max(at.length, bt.length); i++) {

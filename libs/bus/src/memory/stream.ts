@@ -234,6 +234,8 @@ export class MemoryConsumer {
   /** The next sequence never delivered. */
   #next: number;
   readonly #pending = new Map<number, Pending>();
+  /** Deliveries made, redeliveries included (NATS: delivered.consumer_seq). */
+  #delivered = 0;
   /** Pending sequences whose redelivery is due, ascending. */
   #due: number[] = [];
   #feeds: FeedSink[] = [];
@@ -267,6 +269,7 @@ export class MemoryConsumer {
       name: this.name,
       pending: this.stream.countMatching(this.#next, this.#config.filterSubject),
       ackPending: this.#pending.size,
+      delivered: this.#delivered,
     };
   }
 
@@ -299,6 +302,7 @@ export class MemoryConsumer {
     }
     const entry = this.#pending.get(sequence) ?? { count: 0, timer: undefined };
     entry.count++;
+    this.#delivered++;
     this.#pending.set(sequence, entry);
     this.#arm(sequence, entry, this.#config.ackWaitMs);
 

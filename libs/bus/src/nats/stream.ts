@@ -241,6 +241,7 @@ class NatsFeed implements DurableConsumer {
       name: this.name,
       pending: info.num_pending,
       ackPending: info.num_ack_pending,
+      delivered: info.delivered.consumer_seq,
     };
   }
 

@@ -23,7 +23,7 @@ export interface Network {
  * Parses an address into `out` (four words). Returns the family, or 0 when
  * the text is not an address.
  */
-export function parseAddress(text: string, out: Uint32Array): 0 | 4 | 6 {
+function parseAddress(text: string, out: Uint32Array): 0 | 4 | 6 {
   if (text.length === 0) return 0;
   if (text.includes(':')) return parseV6(text, out);
   const v4 = parseV4(text, 0, text.length);
@@ -147,7 +147,7 @@ function maskWords(words: Uint32Array, bits: number): void {
 }
 
 /** Whether the address in `addr` (four words, of `family`) lies in `net`. */
-export function inNetwork(addr: Uint32Array, family: 4 | 6, net: Network): boolean {
+function inNetwork(addr: Uint32Array, family: 4 | 6, net: Network): boolean {
   if (family !== net.family) return false;
   let bits = family === 4 ? 96 + net.bits : net.bits;
   for (let w = 0; w < 4; w++, bits -= 32) {

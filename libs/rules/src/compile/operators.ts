@@ -1,7 +1,9 @@
 import { BINARY_OPERATORS, type BinaryOperator, type ListModifier } from '../condition/ast.js';
 import type { FieldKind, Scalar } from '../fields/types.js';
 import { type Network, networkMatcher, parseNetwork } from './cidr.js';
-import { globToRegExp, pathMatcher } from './pmatch.js';
+import { globMatcher } from './glob.js';
+import { pathMatcher } from './pmatch.js';
+import { fullMatcher } from './regex.js';
 
 /**
  * Operator semantics, per field kind. Everything that can be worked out from
@@ -13,8 +15,10 @@ import { globToRegExp, pathMatcher } from './pmatch.js';
  * - string `=`, `<`, `>`... compare code units (byte order for ASCII, like strcmp);
  * - `contains`, `startswith`, `endswith` are case-sensitive; `icontains`
  *   ignores ASCII case only (strcasestr);
- * - `glob`/`iglob` are fnmatch(3) without flags: `*` and `?` also match `/`;
- * - `regex` must match the whole value (RE2 full match);
+ * - `glob`/`iglob` are fnmatch(3) without flags: `*` and `?` also match `/`
+ *   (linear time, see glob.ts);
+ * - `regex` must match the whole value (RE2 full match, RE2's syntax and
+ *   linear time, see regex.ts);
  * - `pmatch` matches whole path components (see pmatch.ts);
  * - `bcontains`/`bstartswith` take hex bytes and compare them with the value's
  *   UTF-8 bytes;
@@ -80,7 +84,7 @@ export function toBool(text: string): boolean | undefined {
 }
 
 /** Hex text (`7f454c46`, blanks allowed between bytes) as bytes, or undefined. */
-export function parseHexBytes(text: string): Uint8Array | undefined {
+function parseHexBytes(text: string): Uint8Array | undefined {
   const t = text.replace(/\s+/g, '');
   if (t.length === 0 || t.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(t)) return undefined;
   const out = new Uint8Array(t.length / 2);
@@ -89,11 +93,11 @@ export function parseHexBytes(text: string): Uint8Array | undefined {
 }
 
 /** A runtime value of a number field as a number (extractors should already return numbers). */
-export function numberOf(v: Scalar): number {
+function numberOf(v: Scalar): number {
   return typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
 }
 
-export function boolOf(v: Scalar): boolean {
+function boolOf(v: Scalar): boolean {
   return v === true || v === 1 || v === 'true';
 }
 
@@ -136,7 +140,7 @@ function asciiMap(s: string, lo: number, hi: number, delta: number): string {
 }
 
 /** Whether `hay` contains `needle` ignoring ASCII case; `needle` must be ASCII-lower-cased. No allocation. */
-export function includesIgnoreAsciiCase(hay: string, needle: string): boolean {
+function includesIgnoreAsciiCase(hay: string, needle: string): boolean {
   const n = needle.length;
   if (n === 0) return true;
   const last = hay.length - n;
@@ -149,11 +153,6 @@ export function includesIgnoreAsciiCase(hay: string, needle: string): boolean {
     return true;
   }
   return false;
-}
-
-/** A regular expression that must match the whole value (RE2's full match). */
-export function fullMatchRegExp(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`);
 }
 
 // ---------------------------------------------------------------------------
@@ -284,19 +283,19 @@ function stringTest(op: BinaryOperator, r: string): ScalarTest {
       return (v) => stringOf(v).endsWith(r);
     case 'glob':
     case 'iglob': {
-      const re = globToRegExp(r, op === 'iglob');
-      return (v) => re.test(stringOf(v));
+      const match = globMatcher(r, op === 'iglob');
+      return (v) => match(stringOf(v));
     }
     case 'regex': {
-      let re: RegExp;
+      let match: (value: string) => boolean;
       try {
-        re = fullMatchRegExp(r);
+        match = fullMatcher(r);
       } catch (err) {
         throw new OperandError(
-          `invalid regular expression '${r}': ${err instanceof Error ? err.message : String(err)}`,
+          `invalid regular expression '${r}' (RE2 syntax): ${err instanceof Error ? err.message : String(err)}`,
         );
       }
-      return (v) => re.test(stringOf(v));
+      return (v) => match(stringOf(v));
     }
     case 'bcontains':
     case 'bstartswith':
@@ -440,7 +439,7 @@ export function dynamicCompare(op: BinaryOperator, kind: FieldKind, left: Scalar
           return a.endsWith(b);
         case 'glob':
         case 'iglob':
-          return globToRegExp(b, op === 'iglob').test(a);
+          return globMatcher(b, op === 'iglob')(a);
         default:
           return false;
       }

@@ -90,7 +90,7 @@ function operandKey(o: FieldOperand | ValueOperand | ValueLiteral): string {
 }
 
 /** A structural key: equal keys mean equal conditions (over the same fields). */
-export function exprKey(e: Expr, memo: Map<Expr, string>): string {
+function exprKey(e: Expr, memo: Map<Expr, string>): string {
   const known = memo.get(e);
   if (known !== undefined) return known;
   let key: string;

@@ -1,3 +1,5 @@
+import { globMatcher } from './glob.js';
+
 /**
  * Glob and path matching.
  *
@@ -9,11 +11,11 @@
  */
 export function pathMatcher(paths: readonly string[]): (path: string) => boolean {
   const literal: string[] = [];
-  const globbed: RegExp[][] = [];
+  const globbed: ((component: string) => boolean)[][] = [];
   for (const p of paths) {
     const comps = components(p);
     if (comps.some((c) => /[*?[]/.test(c))) {
-      globbed.push(comps.map((c) => globToRegExp(c, false)));
+      globbed.push(comps.map((c) => globMatcher(c, false)));
     } else {
       literal.push(comps.length === 0 ? '' : `/${comps.join('/')}`);
     }
@@ -43,9 +45,9 @@ function covers(prefix: string, path: string): boolean {
   return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47);
 }
 
-function globCovers(glob: readonly RegExp[], comps: readonly string[]): boolean {
+function globCovers(glob: readonly ((component: string) => boolean)[], comps: readonly string[]): boolean {
   if (glob.length > comps.length) return false;
-  for (let i = 0; i < glob.length; i++) if (!glob[i]!.test(comps[i]!)) return false;
+  for (let i = 0; i < glob.length; i++) if (!glob[i]!(comps[i]!)) return false;
   return true;
 }
 
@@ -63,113 +65,4 @@ function isNormal(path: string): boolean {
 function normalize(path: string): string {
   const comps = components(path);
   return comps.length === 0 ? '' : `/${comps.join('/')}`;
-}
-
-const REGEX_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
-
-export function escapeRegExp(s: string): string {
-  return s.replace(REGEX_SPECIAL, '\\$&');
-}
-
-const POSIX_CLASSES: Readonly<Record<string, string>> = {
-  alpha: 'a-zA-Z',
-  digit: '0-9',
-  alnum: 'a-zA-Z0-9',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: ' \\t\\n\\r\\f\\v',
-  blank: ' \\t',
-  punct: '!-\\/:-@\\[-`{-~',
-  xdigit: '0-9A-Fa-f',
-  cntrl: '\\x00-\\x1f\\x7f',
-  print: '\\x20-\\x7e',
-  graph: '\\x21-\\x7e',
-};
-
-/**
- * fnmatch(3) pattern (no flags) as an anchored RegExp: `*` any run, `?` any
- * one character (both also match `/`), `[...]` a set with `!`/`^` negation,
- * ranges and `[:class:]`, and `\` quoting the next character.
- */
-export function globToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  let re = '';
-  let i = 0;
-  while (i < pattern.length) {
-    const c = pattern[i]!;
-    if (c === '*') {
-      re += '[\\s\\S]*';
-      while (pattern[i + 1] === '*') i++;
-    } else if (c === '?') {
-      re += '[\\s\\S]';
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      i++;
-      re += escapeRegExp(pattern[i]!);
-    } else if (c === '[') {
-      const set = bracket(pattern, i);
-      if (set === undefined) {
-        re += '\\[';
-      } else {
-        re += set.re;
-        i = set.end;
-      }
-    } else {
-      re += escapeRegExp(c);
-    }
-    i++;
-  }
-  return new RegExp(`^(?:${re})$`, caseInsensitive ? 'i' : '');
-}
-
-/** A bracket expression starting at `start`; undefined when it never closes (then `[` is literal). */
-function bracket(p: string, start: number): { re: string; end: number } | undefined {
-  let i = start + 1;
-  let negate = false;
-  if (p[i] === '!' || p[i] === '^') {
-    negate = true;
-    i++;
-  }
-  let body = '';
-  let first = true;
-  while (i < p.length) {
-    const c = p[i]!;
-    if (c === ']' && !first) {
-      return {
-        re: body === '' ? (negate ? '[\\s\\S]' : '[^\\s\\S]') : `[${negate ? '^' : ''}${body}]`,
-        end: i,
-      };
-    }
-    first = false;
-    if (c === '[' && p[i + 1] === ':') {
-      const close = p.indexOf(':]', i + 2);
-      const cls = close < 0 ? undefined : POSIX_CLASSES[p.slice(i + 2, close)];
-      if (cls !== undefined) {
-        body += cls;
-        i = close + 2;
-        continue;
-      }
-    }
-    let lit = c;
-    if (c === '\\' && i + 1 < p.length) {
-      i++;
-      lit = p[i]!;
-    }
-    if (p[i + 1] === '-' && i + 2 < p.length && p[i + 2] !== ']') {
-      let hi = p[i + 2]!;
-      let skip = 2;
-      if (hi === '\\' && i + 3 < p.length) {
-        hi = p[i + 3]!;
-        skip = 3;
-      }
-      if (hi >= lit) body += `${classChar(lit)}-${classChar(hi)}`;
-      i += skip + 1;
-      continue;
-    }
-    body += classChar(lit);
-    i++;
-  }
-  return undefined;
-}
-
-function classChar(c: string): string {
-  return /[\\\]^[-]/.test(c) ? `\\${c}` : c;
 }

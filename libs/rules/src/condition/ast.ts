@@ -15,26 +15,26 @@ export interface Span {
 
 export type Expr = AndExpr | OrExpr | NotExpr | IdentifierExpr | BinaryCheck | UnaryCheck;
 
-export interface AndExpr {
+interface AndExpr {
   readonly kind: 'and';
   readonly children: readonly Expr[];
   readonly span: Span;
 }
 
-export interface OrExpr {
+interface OrExpr {
   readonly kind: 'or';
   readonly children: readonly Expr[];
   readonly span: Span;
 }
 
-export interface NotExpr {
+interface NotExpr {
   readonly kind: 'not';
   readonly child: Expr;
   readonly span: Span;
 }
 
 /** A bare word in boolean position: a macro reference, resolved later. */
-export interface IdentifierExpr {
+interface IdentifierExpr {
   readonly kind: 'identifier';
   readonly name: string;
   readonly span: Span;
@@ -63,7 +63,7 @@ export const BINARY_OPERATORS = [
 ] as const;
 export type BinaryOperator = (typeof BINARY_OPERATORS)[number];
 
-export const UNARY_OPERATORS = ['exists'] as const;
+const UNARY_OPERATORS = ['exists'] as const;
 export type UnaryOperator = (typeof UNARY_OPERATORS)[number];
 
 export interface BinaryCheck {
@@ -84,7 +84,7 @@ export interface BinaryCheck {
 export const LIST_MODIFIERS = ['oneof', 'anyof', 'allof'] as const;
 export type ListModifier = (typeof LIST_MODIFIERS)[number];
 
-export interface UnaryCheck {
+interface UnaryCheck {
   readonly kind: 'unary';
   readonly left: FieldOperand;
   readonly op: UnaryOperator;

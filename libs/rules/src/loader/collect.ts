@@ -21,7 +21,7 @@ export interface ExceptionEntry {
 export const NO_ENTRY: ExceptionEntry = { isList: false, item: '', items: [] };
 
 /** Falco's `entry::is_valid`: a non-empty scalar or a non-empty list. */
-export function entryValid(e: ExceptionEntry): boolean {
+function entryValid(e: ExceptionEntry): boolean {
   return e.isList ? e.items.length > 0 : e.item.length > 0;
 }
 
@@ -119,16 +119,16 @@ export function parseVersion(text: string): Version | undefined {
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
 }
 
-export function compareVersions(a: Version, b: Version): number {
+function compareVersions(a: Version, b: Version): number {
   return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
 }
 
 /** Same major version, and at least as new. */
-export function versionCompatible(have: Version, want: Version): boolean {
+function versionCompatible(have: Version, want: Version): boolean {
   return have.major === want.major && compareVersions(have, want) >= 0;
 }
 
-export function versionText(v: Version): string {
+function versionText(v: Version): string {
   return `${v.major}.${v.minor}.${v.patch}`;
 }
 
@@ -139,7 +139,7 @@ export interface EngineRequirement {
   readonly ctx: Context;
 }
 
-export interface PluginRequirement {
+interface PluginRequirement {
   readonly name: string;
   readonly version: string;
 }

@@ -16,7 +16,7 @@ import type { YPos } from './yaml.js';
  */
 
 /** Falco's short description of each code (its `codedesc`), plus Saker's own codes. */
-export const CODE_DESCRIPTIONS: Readonly<Record<ErrorCode | WarningCode, string>> = {
+const CODE_DESCRIPTIONS: Readonly<Record<ErrorCode | WarningCode, string>> = {
   LOAD_ERR_FILE_READ: 'File read error',
   LOAD_ERR_YAML_PARSE: 'YAML parse error',
   LOAD_ERR_YAML_VALIDATE: 'Error validating internal structure of YAML file',
@@ -41,10 +41,6 @@ export const CODE_DESCRIPTIONS: Readonly<Record<ErrorCode | WarningCode, string>
   LOAD_UNKNOWN_KEY: 'Unknown key in item definition',
   LOAD_UNSUPPORTED_PLUGIN: 'Required plugin not provided by Saker',
 };
-
-export function isErrorCode(code: ErrorCode | WarningCode): code is ErrorCode {
-  return code.startsWith('LOAD_ERR_');
-}
 
 /** A chain of locations: the file, then the item, then the part of it. Immutable. */
 export class Context {
@@ -88,7 +84,7 @@ const SNIPPET_WIDTH = 160;
  * The line holding `offset`, cut to a readable width, and a caret line under
  * the spot. Follows Falco's snippet layout.
  */
-export function snippet(text: string | undefined, offset: number): string {
+function snippet(text: string | undefined, offset: number): string {
   if (text === undefined) return '<No context available>\n';
   if (text.length === 0) return '<No context available>\n';
   let pos = Math.max(0, Math.min(offset, text.length - 1));
@@ -106,7 +102,7 @@ export function snippet(text: string | undefined, offset: number): string {
   return `${line}\n${' '.repeat(pos - from)}^\n`;
 }
 
-export function makeDiagnostic(
+function makeDiagnostic(
   code: ErrorCode | WarningCode,
   message: string,
   ctx: Context,

@@ -33,7 +33,7 @@ function fail(message: string, ex: ExceptionInfo): never {
   throw new LoadError('LOAD_ERR_VALIDATE', message, ex.ctx);
 }
 
-export function isOperatorWithModifier(op: string): boolean {
+function isOperatorWithModifier(op: string): boolean {
   const m = /^(\S+)\s+(\S+)$/.exec(op);
   return !!m && MODIFIABLE.has(m[1] ?? '') && (LIST_MODIFIERS as readonly string[]).includes(m[2] ?? '');
 }
@@ -65,7 +65,7 @@ function splitArgs(text: string): string[] {
 }
 
 /** Whether `text` can stand on the left of a comparison: a known field, or a transformer of one. */
-export function isValidLhsField(source: AnySourceDef, text: string): boolean {
+function isValidLhsField(source: AnySourceDef, text: string): boolean {
   const t = text.trim();
   const call = /^([A-Za-z_][A-Za-z0-9_]*)\s*\(([\s\S]*)\)$/.exec(t);
   if (call) {

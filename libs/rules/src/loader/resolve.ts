@@ -161,7 +161,7 @@ export function shiftExpr(e: Expr, d: number): Expr {
   }
 }
 
-export interface MacroProblem {
+interface MacroProblem {
   readonly message: string;
   readonly span: Span;
 }
@@ -174,14 +174,26 @@ export interface MacroResolution {
   readonly problem: MacroProblem | undefined;
 }
 
+/**
+ * How many syntax-tree nodes one condition may hold once its macros are
+ * expanded. A macro used twice in the next one doubles the tree at each level
+ * (20 levels: a million nodes, seconds of CPU and a gigabyte); Falco's own
+ * rules stay below 1,000.
+ */
+export const MAX_CONDITION_NODES = 10_000;
+
 /** Replaces macro references in `expr` with the bodies in `macros`. */
 export function resolveMacros(expr: Expr, macros: (name: string) => Expr | undefined): MacroResolution {
   const errors: MacroProblem[] = [];
   const unknown: MacroProblem[] = [];
   const resolved: string[] = [];
   const path: string[] = [];
+  let nodes = 0;
+  /** The outermost macro reference being expanded, where an error over the limit points. */
+  let top: Span | undefined;
 
   const visit = (e: Expr): Expr => {
+    if (++nodes > MAX_CONDITION_NODES) throw new ConditionSizeError(top ?? e.span);
     switch (e.kind) {
       case 'and':
       case 'or': {
@@ -208,7 +220,10 @@ export function resolveMacros(expr: Expr, macros: (name: string) => Expr | undef
           return e;
         }
         path.push(e.name);
+        const outer = top;
+        top ??= e.span;
         const out = visit(body);
+        top = outer;
         path.pop();
         resolved.push(e.name);
         return out;
@@ -217,6 +232,24 @@ export function resolveMacros(expr: Expr, macros: (name: string) => Expr | undef
         return e;
     }
   };
-  const out = visit(expr);
-  return { expr: out, resolved, problem: errors[0] ?? unknown[0] };
+  try {
+    const out = visit(expr);
+    return { expr: out, resolved, problem: errors[0] ?? unknown[0] };
+  } catch (e) {
+    if (!(e instanceof ConditionSizeError)) throw e;
+    return { expr, resolved, problem: { message: e.message, span: e.span } };
+  }
+}
+
+/** Ends a macro expansion that grew past MAX_CONDITION_NODES. */
+class ConditionSizeError extends Error {
+  override readonly name = 'ConditionSizeError';
+  readonly span: Span;
+
+  constructor(span: Span) {
+    super(
+      `condition too large: with its macros expanded it has more than ${MAX_CONDITION_NODES} nodes (the limit)`,
+    );
+    this.span = span;
+  }
 }

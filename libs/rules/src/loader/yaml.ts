@@ -33,12 +33,12 @@ export interface YScalar extends YBase {
   readonly style: 'plain' | 'single' | 'double' | 'block';
 }
 
-export interface YSeq extends YBase {
+interface YSeq extends YBase {
   readonly kind: 'seq';
   readonly items: readonly YNode[];
 }
 
-export interface YPair {
+interface YPair {
   readonly key: YNode;
   readonly value: YNode;
 }
@@ -136,13 +136,41 @@ function scalarStyle(ch: string | undefined): YScalar['style'] {
   return 'plain';
 }
 
+/**
+ * How many nodes aliases may expand into, over one text. js-yaml shares one
+ * object between an anchor and its aliases, but the positioned tree copies it
+ * at each alias, so nested aliases (a "billion laughs" file: 1 KB, 9^9
+ * nodes) would grow without bound; past this many the text is refused.
+ */
+export const MAX_ALIAS_NODES = 100_000;
+
+/** Thrown when aliases expand past MAX_ALIAS_NODES; parseYaml reports it at the alias. */
+class AliasLimitError extends Error {
+  override readonly name = 'AliasLimitError';
+  readonly pos: YPos;
+
+  constructor(pos: YPos) {
+    super(
+      `YAML aliases expand to more than ${MAX_ALIAS_NODES} nodes (the limit, against "billion laughs" files)`,
+    );
+    this.pos = pos;
+  }
+}
+
+/** The nodes aliases may still expand into. */
+interface AliasBudget {
+  left: number;
+}
+
 /** Rebuilds a positioned node from a plain value (aliases, which report no structure). */
-function fromValue(value: unknown, pos: YPos, end: number): YNode {
-  if (Array.isArray(value)) return { kind: 'seq', pos, end, items: value.map((v) => fromValue(v, pos, end)) };
+function fromValue(value: unknown, pos: YPos, end: number, budget: AliasBudget): YNode {
+  if (--budget.left < 0) throw new AliasLimitError(pos);
+  if (Array.isArray(value))
+    return { kind: 'seq', pos, end, items: value.map((v) => fromValue(v, pos, end, budget)) };
   if (value !== null && typeof value === 'object') {
     const pairs: YPair[] = [];
     for (const [k, v] of Object.entries(value)) {
-      pairs.push({ key: fromValue(k, pos, end), value: fromValue(v, pos, end) });
+      pairs.push({ key: fromValue(k, pos, end, budget), value: fromValue(v, pos, end, budget) });
     }
     return { kind: 'map', pos, end, pairs };
   }
@@ -181,6 +209,7 @@ export function parseYaml(text: string): YamlParseResult {
   const lines = new LineIndex(text);
   const stack: Frame[] = [];
   const roots: (YNode | null)[] = [];
+  const budget: AliasBudget = { left: MAX_ALIAS_NODES };
   const listener = (event: 'open' | 'close', state: yaml.State): void => {
     if (event === 'open') {
       stack.push({ open: state.position, children: [] });
@@ -215,7 +244,7 @@ export function parseYaml(text: string): YamlParseResult {
       const items = frame.children.map((c) => c.node);
       node =
         items.length === 0 && Array.isArray(result) && result.length > 0
-          ? fromValue(result, pos, end)
+          ? fromValue(result, pos, end, budget)
           : { kind: 'seq', pos, end, items };
     } else if (kind === 'mapping') {
       node =
@@ -223,10 +252,10 @@ export function parseYaml(text: string): YamlParseResult {
         result !== null &&
         typeof result === 'object' &&
         Object.keys(result).length > 0
-          ? fromValue(result, pos, end)
+          ? fromValue(result, pos, end, budget)
           : buildMap(frame.children, pos, end, lines);
     } else if (result !== null && result !== undefined) {
-      node = fromValue(result, pos, end);
+      node = fromValue(result, pos, end, budget);
     }
     const parent = stack[stack.length - 1];
     if (!parent) {
@@ -239,6 +268,7 @@ export function parseYaml(text: string): YamlParseResult {
   try {
     yaml.loadAll(text, undefined, { schema: SCHEMA, json: true, listener });
   } catch (e) {
+    if (e instanceof AliasLimitError) return { ok: false, message: e.message, pos: e.pos };
     if (e instanceof yaml.YAMLException) {
       const mark = (e as { mark?: { position?: number } }).mark;
       const offset = Math.min(Math.max(mark?.position ?? 0, 0), text.length);
@@ -254,12 +284,6 @@ export function parseYaml(text: string): YamlParseResult {
 /** The value of the first pair whose key is `key` (yaml-cpp's `node[key]`). */
 export function mapGet(map: YMap, key: string): YNode | undefined {
   for (const p of map.pairs) if (p.key.kind === 'scalar' && p.key.value === key) return p.value;
-  return undefined;
-}
-
-/** The key node of the first pair named `key`. */
-export function mapGetKey(map: YMap, key: string): YNode | undefined {
-  for (const p of map.pairs) if (p.key.kind === 'scalar' && p.key.value === key) return p.key;
   return undefined;
 }
 

@@ -6,7 +6,6 @@
  */
 import type { SakerConfig } from '@saker/config';
 import { type FlagValues, type ServiceModule, hostServices } from '@saker/runtime';
-import { initTelemetry } from '@saker/telemetry/sdk';
 import { type Command, EXIT_OK, type Io, parseCommandArgs } from '../io.js';
 import { SERVICES } from '../services/registry.js';
 import { startRulesFiles } from '../services/rules-files.js';
@@ -122,30 +121,18 @@ ${COMMON_HELP}`,
     const config = loadCommandConfig(NAME, io, values.config, overrides);
     const logger = processLogger('saker', config, io);
     const modules = [rulesFilesService(), ...SERVICES.filter((m) => !(controlOff && m.name === 'control'))];
-    const tracing = await initTelemetry({
-      serviceName: 'saker',
-      instanceId: config.hostname,
-      ...(config.telemetry.tracingEndpoint === null
-        ? {}
-        : { tracingEndpoint: config.telemetry.tracingEndpoint }),
-      sampleRatio: config.telemetry.sampleRatio,
-    });
     const sensorFlags: FlagValues = { replay: values.replay, 'replay-dir': values['replay-dir'] };
-    try {
-      return await hostOrReport(logger, () =>
-        hostServices({
-          name: 'run',
-          modules,
-          config,
-          natsUrl: config.nats.url,
-          telemetryListen: telemetryListen(values, config),
-          logger,
-          out: io.out,
-          flags: (m) => (m.name === 'sensor' ? sensorFlags : {}),
-        }),
-      );
-    } finally {
-      await tracing.shutdown();
-    }
+    return hostOrReport(logger, { serviceName: 'saker', config }, () =>
+      hostServices({
+        name: 'run',
+        modules,
+        config,
+        natsUrl: config.nats.url,
+        telemetryListen: telemetryListen(values, config),
+        logger,
+        out: io.out,
+        flags: (m) => (m.name === 'sensor' ? sensorFlags : {}),
+      }),
+    );
   },
 };

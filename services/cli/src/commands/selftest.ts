@@ -16,7 +16,7 @@ import { COMMON_HELP, COMMON_OPTIONS, commonOverrides, loadCommandConfig } from 
 const RESEND_MS = 5_000;
 
 /** A successful create of a ClusterRoleBinding named `name` granting cluster-admin, as the API server logs it. */
-export function selftestAuditEvent(name: string, now: Date = new Date()): K8sAuditEvent {
+function selftestAuditEvent(name: string, now: Date = new Date()): K8sAuditEvent {
   const stamp = now.toISOString();
   return {
     source: 'k8s_audit',

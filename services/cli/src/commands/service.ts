@@ -16,6 +16,13 @@ import {
   hostServices,
 } from '@saker/runtime';
 import {
+  TelemetryConfigError,
+  type TelemetryHandle,
+  type TelemetryInitConfig,
+  initTelemetry,
+  tracingInitConfig,
+} from '@saker/telemetry/sdk';
+import {
   type Command,
   EXIT_FAIL,
   EXIT_OK,
@@ -92,7 +99,9 @@ export function loadCommandConfig(
 
 /** The process's logger, per log.level and log.format, with the configuration's secrets scrubbed. */
 export function processLogger(name: string, config: SakerConfig, io: Io): Logger {
-  const secrets = [config.control.token, ...config.audit.tokens].filter((s): s is string => s !== null);
+  const secrets = [config.control.token, config.sinks.input.token, ...config.audit.tokens].filter(
+    (s): s is string => s !== null,
+  );
   return createLogger({
     name,
     level: config.log.level as LogLevel,
@@ -102,14 +111,39 @@ export function processLogger(name: string, config: SakerConfig, io: Io): Logger
   });
 }
 
-/** Runs the hosted services; a failure to start is reported by its kind (option errors exit 2). */
-export async function hostOrReport(logger: Logger, run: () => Promise<number>): Promise<number> {
+/**
+ * Runs the hosted services with the process's tracing (telemetry.tracing, else
+ * the OTEL_* variables) set up first and flushed last; a failure to start is
+ * reported by its kind (option errors, a bad tracing setting among them, exit 2).
+ */
+export async function hostOrReport(
+  logger: Logger,
+  tracing: { readonly serviceName: string; readonly config: SakerConfig },
+  run: () => Promise<number>,
+): Promise<number> {
+  let handle: TelemetryHandle | undefined;
   try {
+    handle = await startProcessTracing(tracing.serviceName, tracing.config);
     return await run();
   } catch (err) {
     logger.error(err instanceof Error ? err.message : String(err));
     return errorKind(err) === 'option' ? EXIT_USAGE : EXIT_FAIL;
+  } finally {
+    await handle?.shutdown();
   }
+}
+
+/** The OpenTelemetry SDK of this process: `saker` for saker run, `saker-<service>` for one service. */
+async function startProcessTracing(serviceName: string, config: SakerConfig): Promise<TelemetryHandle> {
+  let init: TelemetryInitConfig;
+  try {
+    init = tracingInitConfig(serviceName, config.telemetry.tracing);
+  } catch (err) {
+    if (err instanceof TelemetryConfigError)
+      throw new OptionError('', err.message, undefined, { cause: err });
+    throw err;
+  }
+  return initTelemetry({ ...init, instanceId: config.hostname });
 }
 
 function serviceCommand(module: ServiceModule<SakerConfig>): Command {
@@ -142,7 +176,7 @@ ${COMMON_HELP}`,
         throw new UsageError('a service alone needs a NATS server: --nats URL (or nats.url)', module.name);
       }
       const logger = processLogger(module.name, config, io);
-      return hostOrReport(logger, () =>
+      return hostOrReport(logger, { serviceName: `saker-${module.name}`, config }, () =>
         hostServices({
           name: module.name,
           modules: [module],

@@ -41,7 +41,7 @@ export const CONNECTION_OPTIONS = {
 } as const;
 
 /** `500ms`, `10s`, `2m`, or a bare number of seconds. */
-export function parseDuration(text: string, command: string): number {
+function parseDuration(text: string, command: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   const n = Number(m?.[1]);
   if (m === null || !(n > 0)) {

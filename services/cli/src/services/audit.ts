@@ -65,6 +65,7 @@ Options:
                     },
               bearerTokens: a.tokens,
               allowUnauthenticated: a.allowUnauthenticated,
+              allowPlaintextToken: a.allowPlaintextToken,
               maxBodyBytes: a.maxBodyBytes,
             },
       files: a.files.map((path, i) => ({

@@ -46,6 +46,8 @@ Options:
       {
         bus: ctx.bus,
         listen: control.listen,
+        // Refuses what the engines would refuse (effectiveRuleset of @saker/rules).
+        appendOutput: ctx.config.appendOutput,
         ...(tls === null
           ? {}
           : {
@@ -56,6 +58,7 @@ Options:
               },
             }),
         ...(control.token === null ? {} : { token: control.token }),
+        allowPlaintextToken: control.allowPlaintextToken,
       },
       halt.signal,
     );

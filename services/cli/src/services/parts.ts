@@ -18,9 +18,9 @@ import {
   type RulesetDocument,
   type RulesetSelection,
   decodeRulesetDocument,
+  effectiveRuleset,
   encodeRulesetDocument,
   formatAlertJson,
-  loadRules,
   readRuleFiles,
 } from '@saker/rules';
 import {
@@ -64,21 +64,16 @@ export async function readRulesDocument(
     comment: meta.comment,
     updatedAt: new Date().toISOString(),
   };
-  const load = loadRules(files);
-  if (!load.ok) {
-    io.err(formatLoadResults(load.results, { errorsOnly: true }));
+  // What the engines compile (effectiveRuleset): files → selections → append_output.
+  const eff = effectiveRuleset(doc, { appendOutput: meta.appendOutput ?? [] });
+  if (!eff.ok) {
+    const listed = eff.stage === 'load' ? formatLoadResults(eff.load.results, { errorsOnly: true }) : '';
+    io.err(
+      listed !== '' ? listed : `saker: ${eff.stage === 'load' ? 'rules' : 'configuration'}: ${eff.error}\n`,
+    );
     return undefined;
   }
-  let ruleset = load.ruleset;
-  for (const { action, selector } of doc.selections) {
-    ruleset = action === 'enable' ? ruleset.enableRules(selector) : ruleset.disableRules(selector);
-  }
-  const applied = ruleset.withAppendedOutput(meta.appendOutput ?? []);
-  if (!applied.ok) {
-    io.err(`saker: configuration: ${applied.error}\n`);
-    return undefined;
-  }
-  return { doc, ruleset: applied.ruleset };
+  return { doc, ruleset: eff.ruleset };
 }
 
 /**
@@ -90,7 +85,7 @@ export async function putRuleset(kv: KvStore, doc: RulesetDocument): Promise<num
 }
 
 /** The subject an event is published on. */
-export function eventSubject(event: SakerEvent, hostname: string): string {
+function eventSubject(event: SakerEvent, hostname: string): string {
   return event.source === 'syscall'
     ? SUBJECTS.syscallEvents(toToken(event.hostname ?? hostname))
     : SUBJECTS.k8sAuditEvents;

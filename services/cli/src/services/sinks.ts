@@ -5,7 +5,7 @@
  */
 import { type SakerConfig, outputsView, sinksView } from '@saker/config';
 import type { ServiceModule } from '@saker/runtime';
-import { sidekickOutputsFromConfig, start as startSinks } from '@saker/sinks';
+import { inputOptionsFromConfig, sidekickOutputsFromConfig, start as startSinks } from '@saker/sinks';
 import { IoStdoutOutput, configPathError, runOutputs } from './parts.js';
 import { loggerIo } from './shared.js';
 
@@ -40,7 +40,7 @@ Options:
         bus: ctx.bus,
         hostname: config.hostname,
         outputs,
-        input: sinksView(config).input,
+        input: inputOptionsFromConfig(sinksView(config).input),
         reopenOnSigusr1: true,
         metrics: ctx.metrics,
         log: (level, message) => ctx.logger.log(level, message),

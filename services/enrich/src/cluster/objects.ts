@@ -23,7 +23,7 @@ export const CLUSTER_RESOURCES = [
 export type ClusterResource = (typeof CLUSTER_RESOURCES)[number];
 
 /** The workload kind (WorkloadRecord.workload) of each workload resource. */
-export const WORKLOAD_OF: Readonly<Record<Exclude<ClusterResource, 'pods' | 'namespaces'>, WorkloadKind>> = {
+const WORKLOAD_OF: Readonly<Record<Exclude<ClusterResource, 'pods' | 'namespaces'>, WorkloadKind>> = {
   deployments: 'Deployment',
   replicasets: 'ReplicaSet',
   daemonsets: 'DaemonSet',

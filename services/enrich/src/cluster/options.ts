@@ -7,17 +7,16 @@
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Bus } from '@saker/bus';
-import { type LogFn, type LogLevel, OptionError, createLogger } from '@saker/runtime';
+import { type LogFn, OptionError, createLogger } from '@saker/runtime';
 import type { MetricsRegistry } from '@saker/telemetry';
 
-export type ClusterLogLevel = LogLevel;
 /** Where cluster mode says what happened (the runtime's log function). Injected, so tests and `saker run` choose. */
 export type ClusterLogger = LogFn;
 
-export const stderrClusterLogger: ClusterLogger = createLogger({ name: 'enrich(cluster)' }).log;
+const stderrClusterLogger: ClusterLogger = createLogger({ name: 'enrich(cluster)' }).log;
 
-export const DEFAULT_LEASE_TTL_MS = 5000;
-export const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
+const DEFAULT_LEASE_TTL_MS = 5000;
+const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
 
 export interface ClusterEnrichOptions {
   /** A connected bus. The service does not close it. */

@@ -15,7 +15,7 @@ import { BadObjectError, CLUSTER_RESOURCES, type ClusterResource, deriveRecord }
 import { type ClusterEnrichOptions, resolveClusterEnrichOptions } from './options.js';
 import { MetaWriter, type WriterStats } from './writer.js';
 
-export interface ClusterEnrichStats {
+interface ClusterEnrichStats {
   readonly instance: string;
   readonly shards: number;
   /** The slots this instance holds now. */

@@ -14,7 +14,7 @@ import type { MetaRecord } from '@saker/events';
 import type { RecordBody } from './objects.js';
 
 /** FNV-1a, 32 bits, over the UTF-16 code units (names here are ASCII). */
-export function fnv1a(value: string): number {
+function fnv1a(value: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < value.length; i++) {
     h ^= value.charCodeAt(i);

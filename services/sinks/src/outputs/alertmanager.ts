@@ -1,3 +1,4 @@
+import { field, httpUrl, number, stringMap } from '@saker/config';
 /**
  * Prometheus Alertmanager: alerts POSTed to its v2 API, `/api/v2/alerts`, as
  * a JSON array of `{labels, annotations, startsAt, endsAt?, generatorURL?}`.
@@ -14,6 +15,7 @@
  * - Batching hook: one POST with all the alerts of the batch.
  */
 import type { FalcoAlert } from '@saker/rules';
+import { httpFields, sidekickOutput } from '../sidekick/descriptor.js';
 import { HttpTarget, type HttpTargetOptions } from './http-client.js';
 import type { Delivery, Output } from './output.js';
 
@@ -103,3 +105,23 @@ export class AlertmanagerOutput implements Output {
     this.#http.close();
   }
 }
+
+/** `sinks.sidekick.alertmanager`: on when `hostport` is set. */
+export const alertmanagerSidekick = sidekickOutput({
+  name: 'alertmanager',
+  concurrency: 16,
+  fields: {
+    hostport: field(httpUrl(), ''),
+    extralabels: field(stringMap(), {}),
+    expireafter: field(number({ integer: true, min: 0 }), 0),
+    ...httpFields(),
+  },
+  enabled: (c) => c.hostport !== '',
+  create: (c, ctx) =>
+    new AlertmanagerOutput({
+      url: c.hostport,
+      extraLabels: c.extralabels,
+      ...(c.expireafter > 0 ? { expiresAfterMs: c.expireafter * 1000 } : {}),
+      ...ctx.store('alertmanager', c),
+    }),
+});

@@ -1,3 +1,4 @@
+import { field, httpUrl, string } from '@saker/config';
 /**
  * falcosidekick's `discord` output: one Discord webhook message per alert
  * (`POST https://discord.com/api/webhooks/…`), `{username, avatar_url?,
@@ -13,7 +14,9 @@
  * - The embed's color follows the priority (PRIORITY_COLORS).
  */
 import type { FalcoAlert } from '@saker/rules';
-import { SidekickHttp, type SidekickHttpOptions, chatText, fieldTexts, priorityColor } from '../sidekick.js';
+import { chatText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 /** Discord's documented embed limits; `description` is kept below its 4 096 to leave room for fields. */
@@ -117,3 +120,17 @@ export class DiscordOutput implements Output {
     this.#http.close();
   }
 }
+
+/** `sinks.sidekick.discord`: on when `webhookurl` is set. */
+export const discordSidekick = sidekickOutput({
+  name: 'discord',
+  concurrency: 16,
+  fields: { webhookurl: field(httpUrl(), ''), icon: field(string(), ''), ...chatFields() },
+  enabled: (c) => c.webhookurl !== '',
+  create: (c, ctx) =>
+    new DiscordOutput({
+      webhookUrl: c.webhookurl,
+      ...ifSet('avatarUrl', c.icon),
+      ...ctx.http('discord', c),
+    }),
+});

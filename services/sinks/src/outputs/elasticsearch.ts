@@ -17,8 +17,10 @@
  * - Auth: `username`/`password` (basic) or `apiKey` (`Authorization: ApiKey …`).
  */
 import { createHash } from 'node:crypto';
+import { field, httpUrl, oneOf, string } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { type DeliveryError, PartialBatchError, SinksOptionsError, permanent, retryable } from '../errors.js';
+import { httpFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
 import { HttpTarget, type HttpTargetOptions, isRetryableStatus } from './http-client.js';
 import type { Delivery, Output } from './output.js';
 
@@ -146,3 +148,33 @@ function firstValue(entry: unknown): BulkItemResult | undefined {
   const v = Object.values(entry)[0];
   return typeof v === 'object' && v !== null ? (v as BulkItemResult) : undefined;
 }
+
+/** `sinks.sidekick.elasticsearch`: on when `hostport` is set. */
+export const elasticsearchSidekick = sidekickOutput({
+  name: 'elasticsearch',
+  concurrency: 16,
+  fields: {
+    hostport: field(httpUrl(), ''),
+    index: field(string(), 'falco'),
+    suffix: field(
+      oneOf<IndexSuffix>(['daily', 'monthly', 'none'], (t) =>
+        t === 'daily' || t === 'monthly' || t === 'none' ? t : undefined,
+      ),
+      'daily',
+    ),
+    username: field(string(), ''),
+    password: field(string(), ''),
+    apikey: field(string(), ''),
+    ...httpFields(),
+  },
+  enabled: (c) => c.hostport !== '',
+  create: (c, ctx) =>
+    new ElasticsearchOutput({
+      url: c.hostport,
+      index: c.index,
+      suffix: c.suffix,
+      ...(c.username === '' ? {} : { username: c.username, password: c.password }),
+      ...ifSet('apiKey', c.apikey),
+      ...ctx.store('elasticsearch', c),
+    }),
+});

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { redactText, redactUrl } from '@saker/telemetry';
 import { type Dispatcher, Pool, type buildConnector } from 'undici';
 import { SinksOptionsError, permanent, retryable } from '../errors.js';
 import { parseRetryAfter } from '../retry-after.js';
@@ -189,7 +190,12 @@ export class HttpTransport {
     }
     return new Promise((resolve, reject) => {
       const handler = new AnswerHandler(this.#limit, resolve, (err) =>
-        reject(this.#failure(`${method} ${url.origin}${this.#o.pathInErrors ? url.pathname : ''}`, err)),
+        reject(
+          this.#failure(
+            `${method} ${this.#o.pathInErrors ? redactUrl(`${url.origin}${url.pathname}`) : url.origin}`,
+            err,
+          ),
+        ),
       );
       try {
         this.#pool.dispatch(
@@ -243,7 +249,10 @@ export class HttpTransport {
     const res = await this.send(method, url, body, headers);
     if (res.status >= 200 && res.status < 300) return res;
     const text = res.body.slice(0, 512).trim();
-    const detail = `${what ?? `${method} ${url.origin}${url.pathname}`} answered ${res.status}${text ? `: ${text}` : ''}`;
+    // The path of a Slack, Teams or Discord webhook is its secret: never in an error or a dead letter.
+    const detail = redactText(
+      `${what ?? `${method} ${redactUrl(`${url.origin}${url.pathname}`)}`} answered ${res.status}${text ? `: ${text}` : ''}`,
+    );
     if (!isRetryableStatus(res.status)) throw permanent(this.#output, detail);
     // A rate limit (429) or an overloaded receiver (503) may say when to come back.
     const wait =

@@ -1,3 +1,4 @@
+import { type Schema, boolean, caseless, checked, field, map, string } from '@saker/config';
 /**
  * Kafka, through kafkajs: one record per alert on `topic`, its value the
  * alert's JSON line (Falco's payload, as falcosidekick produces it), no key
@@ -25,6 +26,8 @@ import type { FalcoAlert } from '@saker/rules';
 import { CompressionTypes, Kafka, type Message, type Producer, type SASLOptions, logLevel } from 'kafkajs';
 import { type AlertFormat, alertLine } from '../alert.js';
 import { SinksOptionsError, permanent, retryable } from '../errors.js';
+import { ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { readPem } from './http-client.js';
 import { KAFKA_BALANCERS, type KafkaBalancer, kafkaPartitioner } from './kafka-balancer.js';
 import type { Delivery, Output } from './output.js';
 
@@ -128,12 +131,7 @@ export class KafkaOutput implements Output {
     if (o.brokers.length === 0)
       throw new SinksOptionsError(`${path}.brokers`, 'at least one broker is required');
     const brokers = o.brokers.map((b, i) => kafkaBroker(`${path}.brokers[${i}]`, b));
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(o.topic)) {
-      throw new SinksOptionsError(
-        `${path}.topic`,
-        `expected 1 to 249 of [A-Za-z0-9._-], got ${JSON.stringify(o.topic)}`,
-      );
-    }
+    checkTopic(`${path}.topic`, o.topic);
     const balancer = o.balancer ?? 'round_robin';
     if (!KAFKA_BALANCERS.includes(balancer)) {
       throw new SinksOptionsError(
@@ -264,3 +262,120 @@ function saslOptions(
       );
   }
 }
+
+function checkTopic(option: string, topic: string): void {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+    throw new SinksOptionsError(option, `expected 1 to 249 of [A-Za-z0-9._-], got ${JSON.stringify(topic)}`);
+  }
+}
+
+/** `kafka.hostport`: comma-separated `host[:port]` bootstrap brokers. */
+function kafkaHostPorts(): Schema<string> {
+  return checked(string(), (value) => {
+    for (const part of value.split(',')) {
+      if (value !== '' && !/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s,/]+)(?::\d{1,5})?$/.test(part.trim())) {
+        throw new SinksOptionsError(
+          'hostport',
+          `expected host[:port] separated by commas, got ${JSON.stringify(part.trim())}`,
+        );
+      }
+    }
+  });
+}
+
+/** falcosidekick's codecs: Saker ships gzip only. */
+const kafkaCompression = map(
+  checked(string(), (value) => {
+    const v = value.toUpperCase();
+    if (v === '' || v === 'NONE' || v === 'GZIP') return;
+    throw new SinksOptionsError(
+      'compression',
+      ['SNAPPY', 'LZ4', 'ZSTD'].includes(v)
+        ? `${v} is not supported (no codec shipped): use GZIP or NONE`
+        : `expected one of NONE, GZIP, got ${JSON.stringify(value)}`,
+    );
+  }),
+  (value) => (value.toUpperCase() === 'GZIP' ? ('GZIP' as const) : ('NONE' as const)),
+);
+
+const KAFKA_SASL: Readonly<Record<'PLAIN' | 'SCRAM_SHA256' | 'SCRAM_SHA512', KafkaSaslMechanism>> = {
+  PLAIN: 'plain',
+  SCRAM_SHA256: 'scram-sha-256',
+  SCRAM_SHA512: 'scram-sha-512',
+};
+
+/** `sinks.sidekick.kafka`: falcosidekick's keys (docs/config.md says which ones Saker maps); on when `hostport` is set. */
+export const kafkaSidekick = sidekickOutput({
+  name: 'kafka',
+  concurrency: 1,
+  fields: {
+    hostport: field(kafkaHostPorts(), ''),
+    topic: field(
+      checked(string(), (t) => (t === '' ? undefined : checkTopic('topic', t))),
+      '',
+    ),
+    topiccreation: field(boolean(), false),
+    sasl: field(caseless(['', 'PLAIN', 'SCRAM_SHA256', 'SCRAM_SHA512'] as const, ''), ''),
+    tls: field(boolean(), false),
+    checkcert: field(boolean(), true),
+    mutualtls: field(boolean(), false),
+    username: field(string(), ''),
+    password: field(string(), ''),
+    async: field(boolean(), false),
+    requiredacks: field(caseless(['NONE', 'ONE', 'ALL'] as const, 'ALL'), 'ALL'),
+    compression: field(kafkaCompression, 'NONE'),
+    balancer: field(
+      caseless(
+        ['round_robin', 'least_bytes', 'crc32', 'crc32_random', 'murmur2', 'murmur2_random'] as const,
+        'round_robin',
+      ),
+      'round_robin',
+    ),
+    clientid: field(string(), ''),
+  },
+  enabled: (c) => c.hostport !== '',
+  create: (k, ctx) => {
+    if (k.topic === '') {
+      throw new SinksOptionsError(
+        'sinks.sidekick.kafka.topic',
+        'required when sinks.sidekick.kafka.hostport is set',
+      );
+    }
+    if (k.mutualtls && !k.tls) {
+      throw new SinksOptionsError('sinks.sidekick.kafka.mutualtls', 'needs sinks.sidekick.kafka.tls: true');
+    }
+    const sasl =
+      k.sasl === '' ? null : { mechanism: KAFKA_SASL[k.sasl], username: k.username, password: k.password };
+    // Named by their keys here; the constructor would name its own options.
+    if (sasl !== null) saslOptions('sinks.sidekick.kafka', sasl);
+    const t = ctx.tls('kafka', k);
+    const cas = [
+      ...(k.tls ? [ctx.readCa('kafka')] : []),
+      ...(t.mutualTls?.caCertFile === undefined
+        ? []
+        : [readPem('sinks.sidekick.mutualtlsclient.cacertfile', t.mutualTls.caCertFile)]),
+    ].filter((c) => c !== undefined);
+    const client =
+      t.mutualTls === null || t.mutualTls === undefined
+        ? {}
+        : {
+            cert: readPem('sinks.sidekick.mutualtlsclient.certfile', t.mutualTls.clientCertFile),
+            key: readPem('sinks.sidekick.mutualtlsclient.keyfile', t.mutualTls.clientKeyFile),
+          };
+    return new KafkaOutput({
+      format: ctx.format,
+      brokers: k.hostport
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== ''),
+      topic: k.topic,
+      ...ifSet('clientId', k.clientid),
+      balancer: k.balancer,
+      compression: k.compression === 'GZIP' ? 'gzip' : 'none',
+      requiredAcks: k.requiredacks === 'NONE' ? 'none' : k.requiredacks === 'ONE' ? 'one' : 'all',
+      topicCreation: k.topiccreation,
+      tls: k.tls ? { insecure: !k.checkcert, ...(cas.length === 0 ? {} : { ca: cas }), ...client } : false,
+      sasl,
+    });
+  },
+});

@@ -1,3 +1,4 @@
+import { field, httpUrl, string, stringList } from '@saker/config';
 /**
  * Grafana Loki: the push API, `POST /loki/api/v1/push`, JSON
  * `{"streams":[{"stream":{labels},"values":[["<ns>","<line>"]]}]}`.
@@ -15,6 +16,7 @@
  */
 import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine, timeToNs } from '../alert.js';
+import { httpFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
 import { sanitizeLabelName } from './alertmanager.js';
 import { HttpTarget, type HttpTargetOptions } from './http-client.js';
 import type { Delivery, Output } from './output.js';
@@ -94,3 +96,27 @@ export class LokiOutput implements Output {
     this.#http.close();
   }
 }
+
+/** `sinks.sidekick.loki`: on when `hostport` is set. */
+export const lokiSidekick = sidekickOutput({
+  name: 'loki',
+  concurrency: 16,
+  fields: {
+    hostport: field(httpUrl(), ''),
+    tenant: field(string(), ''),
+    user: field(string(), ''),
+    apikey: field(string(), ''),
+    extralabels: field(stringList(), []),
+    ...httpFields(),
+  },
+  enabled: (c) => c.hostport !== '',
+  create: (c, ctx) =>
+    new LokiOutput({
+      url: c.hostport,
+      format: ctx.format,
+      ...ifSet('tenant', c.tenant),
+      ...(c.user === '' ? {} : { username: c.user, password: c.apikey }),
+      fieldLabels: c.extralabels,
+      ...ctx.store('loki', c),
+    }),
+});

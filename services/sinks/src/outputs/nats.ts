@@ -11,10 +11,12 @@
  * Delivered means the server has seen the publish (a flush), not that a
  * subscriber got it: core NATS keeps nothing for absent subscribers.
  */
-import type { Bus } from '@saker/bus';
+import { type Bus, connectBus } from '@saker/bus';
+import { emptyOr, field, natsUrl, string } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine } from '../alert.js';
 import { SinksOptionsError, retryable } from '../errors.js';
+import { sidekickOutput } from '../sidekick/descriptor.js';
 import type { Delivery, Output } from './output.js';
 
 export interface NatsOutputOptions {
@@ -99,3 +101,70 @@ export class NatsOutput implements Output {
     if (this.#o.ownsBus) await this.#o.bus.close?.();
   }
 }
+
+/** falcosidekick's subject template (`falco.<priority>.<rule>`) in NatsOutput's form (`{{priority}}`). */
+function natsTemplate(t: string): string {
+  return t.replace(/<(priority|rule|source|hostname)>/g, '{{$1}}');
+}
+
+const NO_BUS: Pick<Bus, 'publish' | 'flush'> = {
+  publish: () => undefined,
+  flush: async () => undefined,
+};
+
+/** NatsOutput on its own connection, opened at the first delivery (a failed connect is retried). */
+class LazyNatsOutput implements Output {
+  readonly name = 'nats';
+  readonly #url: string;
+  readonly #format: AlertFormat;
+  readonly #subject: string;
+  #inner: Promise<NatsOutput> | undefined;
+
+  constructor(url: string, format: AlertFormat, subject: string) {
+    this.#url = url;
+    this.#format = format;
+    this.#subject = subject;
+    new NatsOutput({ format, bus: NO_BUS, subject }); // validates the template now
+  }
+
+  #get(): Promise<NatsOutput> {
+    if (this.#inner === undefined) {
+      const inner = connectBus({ url: this.#url.split(','), name: 'saker-sinks-nats' }).then(
+        (bus) => new NatsOutput({ format: this.#format, bus, ownsBus: true, subject: this.#subject }),
+      );
+      this.#inner = inner;
+      inner.catch(() => {
+        if (this.#inner === inner) this.#inner = undefined;
+      });
+    }
+    return this.#inner.catch((err: unknown) => {
+      throw retryable(this.name, `cannot connect to ${this.#url}: ${String(err)}`, err);
+    });
+  }
+
+  async deliver(alert: FalcoAlert, raw: string): Promise<void> {
+    await (await this.#get()).deliver(alert, raw);
+  }
+
+  async deliverBatch(items: readonly Delivery[]): Promise<void> {
+    await (await this.#get()).deliverBatch(items);
+  }
+
+  async close(): Promise<void> {
+    const inner = this.#inner;
+    this.#inner = undefined;
+    if (inner !== undefined) await (await inner.catch(() => undefined))?.close();
+  }
+}
+
+/** `sinks.sidekick.nats`: on when `hostport` is set; its own connection, not the service's bus. */
+export const natsSidekick = sidekickOutput({
+  name: 'nats',
+  concurrency: 1,
+  fields: {
+    hostport: field(emptyOr(natsUrl()), ''),
+    subjecttemplate: field(string(), 'falco.<priority>.<rule>'),
+  },
+  enabled: (c) => c.hostport !== '',
+  create: (c, ctx) => new LazyNatsOutput(c.hostport, ctx.format, natsTemplate(c.subjecttemplate)),
+});

@@ -1,3 +1,4 @@
+import { caseless, checked, field, httpUrl, string } from '@saker/config';
 /**
  * falcosidekick's `opsgenie` output: one alert per Falco alert through the
  * Opsgenie Alert API v2, `POST <base>/v2/alerts` (base
@@ -28,7 +29,10 @@
 import type { FalcoAlert, OutputFieldValue, Priority } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions, chatText, headline, parseKeyValues } from '../sidekick.js';
+import { chatText, headline } from '../sidekick/chat-text.js';
+import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { parseKeyValues } from '../sidekick/key-values.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 import { parseRegion } from './pagerduty.js';
 import { vendorUrl } from './vendor-url.js';
@@ -88,13 +92,7 @@ export class OpsgenieOutput implements Output {
   constructor(o: OpsgenieOutputOptions) {
     this.name = o.name ?? 'opsgenie';
     const path = `outputs.${this.name}`;
-    // Opsgenie's keys are UUIDs; anything outside visible ASCII would also split the header.
-    if (!/^[\x21-\x7e]{1,200}$/.test(o.apiKey)) {
-      throw new SinksOptionsError(
-        `${path}.apiKey`,
-        'expected the API integration key (visible ASCII, no spaces)',
-      );
-    }
+    checkApiKey(`${path}.apiKey`, o.apiKey);
     const base = o.url ?? OPSGENIE_ENDPOINTS[parseRegion(`${path}.region`, o.region)];
     // The key wins over a custom Authorization header.
     const custom = parseKeyValues(`${path}.headers`, o.headers);
@@ -160,3 +158,34 @@ export class OpsgenieOutput implements Output {
     this.#http.close();
   }
 }
+
+/** Opsgenie's keys are UUIDs; anything outside visible ASCII would also split the header. */
+function checkApiKey(option: string, key: string): void {
+  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new SinksOptionsError(option, 'expected the API integration key (visible ASCII, no spaces)');
+  }
+}
+
+/** `sinks.sidekick.opsgenie`: on when `apikey` is set. */
+export const opsgenieSidekick = sidekickOutput({
+  name: 'opsgenie',
+  concurrency: 16,
+  fields: {
+    apikey: field(
+      checked(string(), (k) => (k === '' ? undefined : checkApiKey('apikey', k))),
+      '',
+    ),
+    region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
+    // Saker's: the Alert API's base URL (a proxy, a test server); '': by region.
+    url: field(httpUrl(), ''),
+    ...chatFields(),
+  },
+  enabled: (c) => c.apikey !== '',
+  create: (c, ctx) =>
+    new OpsgenieOutput({
+      apiKey: c.apikey,
+      region: c.region,
+      ...ifSet('url', c.url),
+      ...ctx.http('opsgenie', c),
+    }),
+});

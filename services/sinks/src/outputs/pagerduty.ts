@@ -1,3 +1,4 @@
+import { caseless, checked, field, httpUrl, string } from '@saker/config';
 /**
  * falcosidekick's `pagerduty` output: one PagerDuty Events API v2 event per
  * alert, `POST <base>/v2/enqueue` (base `https://events.pagerduty.com`, or
@@ -24,7 +25,9 @@
 import type { FalcoAlert, OutputFieldValue, Priority } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions, chatText, cutText, headline } from '../sidekick.js';
+import { chatText, cutText, headline } from '../sidekick/chat-text.js';
+import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 import { vendorUrl } from './vendor-url.js';
 
@@ -92,13 +95,7 @@ export class PagerDutyOutput implements Output {
   constructor(o: PagerDutyOutputOptions) {
     this.name = o.name ?? 'pagerduty';
     const path = `outputs.${this.name}`;
-    // A key with anything else in it is a paste error; say so now rather than dead-letter every alert.
-    if (!/^[A-Za-z0-9]{32}$/.test(o.routingKey)) {
-      throw new SinksOptionsError(
-        `${path}.routingKey`,
-        `expected the integration's 32-character routing key, got ${o.routingKey.length} characters`,
-      );
-    }
+    checkRoutingKey(`${path}.routingKey`, o.routingKey);
     const severity = o.severity ?? 'critical';
     if (severity !== 'critical' && severity !== 'priority') {
       throw new SinksOptionsError(
@@ -160,3 +157,40 @@ export class PagerDutyOutput implements Output {
     this.#http.close();
   }
 }
+
+/** A key with anything else in it is a paste error; say so now rather than dead-letter every alert. */
+function checkRoutingKey(option: string, key: string): void {
+  if (!/^[A-Za-z0-9]{32}$/.test(key)) {
+    throw new SinksOptionsError(
+      option,
+      `expected the integration's 32-character routing key, got ${key.length} characters`,
+    );
+  }
+}
+
+/** `sinks.sidekick.pagerduty`: on when `routingkey` is set. */
+export const pagerdutySidekick = sidekickOutput({
+  name: 'pagerduty',
+  concurrency: 16,
+  fields: {
+    routingkey: field(
+      checked(string(), (k) => (k === '' ? undefined : checkRoutingKey('routingkey', k))),
+      '',
+    ),
+    region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
+    // Saker's: `critical` for every alert (falcosidekick's), or `priority` (mapped from Falco's).
+    severity: field(caseless(['critical', 'priority'] as const, 'critical'), 'critical'),
+    // Saker's: the Events API's base URL (a proxy, a test server); '': by region.
+    url: field(httpUrl(), ''),
+    ...chatFields(),
+  },
+  enabled: (c) => c.routingkey !== '',
+  create: (c, ctx) =>
+    new PagerDutyOutput({
+      routingKey: c.routingkey,
+      region: c.region,
+      severity: c.severity,
+      ...ifSet('url', c.url),
+      ...ctx.http('pagerduty', c),
+    }),
+});

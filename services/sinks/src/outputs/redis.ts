@@ -13,9 +13,11 @@
  *   reply (WRONGTYPE: the key holds something else) is permanent.
  */
 import { type Socket, createConnection } from 'node:net';
+import { emptyOr, field, hostPort, number, oneOf, string } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine } from '../alert.js';
 import { type DeliveryError, PartialBatchError, SinksOptionsError, permanent, retryable } from '../errors.js';
+import { hostAndPort, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
 import type { Delivery, Output } from './output.js';
 
 export interface RedisOutputOptions {
@@ -40,9 +42,9 @@ export interface RedisOutputOptions {
 }
 
 /** A RESP value: simple string / bulk / integer / array / error / null. */
-export type RespValue = string | number | null | RespError | RespValue[];
+type RespValue = string | number | null | RespError | RespValue[];
 
-export class RespError {
+class RespError {
   constructor(readonly message: string) {}
 }
 
@@ -271,3 +273,29 @@ export class RedisOutput implements Output {
     c?.close();
   }
 }
+
+/** `sinks.sidekick.redis`: on when `address` is set. */
+export const redisSidekick = sidekickOutput({
+  name: 'redis',
+  concurrency: 1,
+  fields: {
+    address: field(emptyOr(hostPort()), ''),
+    password: field(string(), ''),
+    database: field(number({ integer: true, min: 0 }), 0),
+    storagetype: field(
+      oneOf<'list' | 'stream'>(['list', 'stream'], (t) => (t === 'list' || t === 'stream' ? t : undefined)),
+      'list',
+    ),
+    key: field(string(), 'falco'),
+  },
+  enabled: (c) => c.address !== '',
+  create: (c, ctx) =>
+    new RedisOutput({
+      format: ctx.format,
+      ...hostAndPort(c.address, 6379),
+      ...ifSet('password', c.password),
+      ...(c.database === 0 ? {} : { database: c.database }),
+      key: c.key,
+      mode: c.storagetype,
+    }),
+});

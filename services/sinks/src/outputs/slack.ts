@@ -1,3 +1,4 @@
+import { checked, field, httpUrl, oneOf, string } from '@saker/config';
 /**
  * falcosidekick's `slack` output: one Slack incoming-webhook message per
  * alert, `{text?, username, icon_url?, channel?, attachments: [{fallback,
@@ -19,15 +20,10 @@
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import {
-  SidekickHttp,
-  type SidekickHttpOptions,
-  Template,
-  chatText,
-  cutText,
-  fieldTexts,
-  priorityColor,
-} from '../sidekick.js';
+import { chatText, cutText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { Template } from '../sidekick/template.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 export type SlackOutputFormat = 'all' | 'text' | 'fields';
@@ -151,3 +147,41 @@ export class SlackOutput implements Output {
     this.#http.close();
   }
 }
+
+/** `sinks.sidekick.slack`: on when `webhookurl` is set. */
+export const slackSidekick = sidekickOutput({
+  name: 'slack',
+  concurrency: 16,
+  fields: {
+    webhookurl: field(httpUrl(), ''),
+    channel: field(string(), ''),
+    username: field(string(), 'Saker'),
+    icon: field(string(), ''),
+    footer: field(string(), 'Saker'),
+    outputformat: field(
+      oneOf<SlackOutputFormat>(['all', 'text', 'fields'], (t) =>
+        t === 'all' || t === 'text' || t === 'fields' ? t : undefined,
+      ),
+      'all',
+    ),
+    messageformat: field(
+      checked(string(), (t) => {
+        if (t !== '') new Template('messageformat', t);
+      }),
+      '',
+    ),
+    ...chatFields(),
+  },
+  enabled: (c) => c.webhookurl !== '',
+  create: (c, ctx) =>
+    new SlackOutput({
+      webhookUrl: c.webhookurl,
+      ...ifSet('channel', c.channel),
+      username: c.username,
+      ...ifSet('iconUrl', c.icon),
+      footer: c.footer,
+      outputFormat: c.outputformat,
+      ...ifSet('messageFormat', c.messageformat),
+      ...ctx.http('slack', c),
+    }),
+});

@@ -22,8 +22,10 @@ import { randomUUID } from 'node:crypto';
 import { type Socket, createConnection } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { boolean, emptyOr, field, hostPort, string, stringList } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { DeliveryError, SinksOptionsError, permanent, retryable } from '../errors.js';
+import { hostAndPort, sidekickOutput } from '../sidekick/descriptor.js';
 import type { Delivery, Output } from './output.js';
 
 export interface SmtpOutputOptions {
@@ -300,3 +302,28 @@ function tlsOptions(o: SmtpOutputOptions): { servername: string; rejectUnauthori
     ...(o.tls?.ca === undefined ? {} : { ca: o.tls.ca }),
   };
 }
+
+/** `sinks.sidekick.smtp`: on when `hostport` is set. */
+export const smtpSidekick = sidekickOutput({
+  name: 'smtp',
+  concurrency: 1,
+  fields: {
+    hostport: field(emptyOr(hostPort()), ''),
+    from: field(string(), ''),
+    to: field(stringList(), []),
+    user: field(string(), ''),
+    password: field(string(), ''),
+    checkcert: field(boolean(), true),
+  },
+  enabled: (c) => c.hostport !== '',
+  create: (c, ctx) => {
+    const ca = ctx.readCa('smtp');
+    return new SmtpOutput({
+      ...hostAndPort(c.hostport, 25),
+      from: c.from,
+      to: c.to,
+      ...(c.user === '' ? {} : { username: c.user, password: c.password }),
+      tls: { insecure: !c.checkcert, ...(ca === undefined ? {} : { ca }) },
+    });
+  },
+});

@@ -13,7 +13,7 @@ export interface StdoutOutputOptions {
 }
 
 /** Resolves once the line is handed to the stream (and the stream drained, when it pushes back). */
-export function writeLine(stream: Writable, line: string, output: string): Promise<void> {
+function writeLine(stream: Writable, line: string, output: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const ok = stream.write(`${line}\n`, (err) => {
       if (err) reject(retryable(output, `write failed: ${err.message}`, err));

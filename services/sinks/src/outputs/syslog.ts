@@ -202,7 +202,8 @@ export class SyslogOutput implements Output {
   }
 
   deliver(alert: FalcoAlert, raw: string): Promise<void> {
-    const line = alertLine(alert, raw, this.#o.format);
+    // escapeSyslogMsg neutralises control characters its own way (#ooo).
+    const line = alertLine(alert, raw, this.#o.format, false);
     // One record at a time on a connection, so a failure cannot reorder or interleave frames.
     const run = this.#chain.then(() => this.#send(alert, line));
     this.#chain = run.catch(() => undefined);

@@ -1,3 +1,4 @@
+import { field, httpUrl, oneOf } from '@saker/config';
 /**
  * falcosidekick's `teams` output, as an Adaptive Card posted to a Teams
  * Workflows webhook ("Post to a channel when a webhook request is
@@ -21,7 +22,9 @@
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority, severity } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions, chatText, fieldTexts } from '../sidekick.js';
+import { chatText, fieldTexts } from '../sidekick/chat-text.js';
+import { chatFields, sidekickOutput } from '../sidekick/descriptor.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 export type TeamsOutputFormat = 'all' | 'text' | 'facts';
@@ -150,3 +153,26 @@ export class TeamsOutput implements Output {
     this.#http.close();
   }
 }
+
+/** `sinks.sidekick.teams`: on when `webhookurl` is set. */
+export const teamsSidekick = sidekickOutput({
+  name: 'teams',
+  concurrency: 16,
+  fields: {
+    webhookurl: field(httpUrl(), ''),
+    outputformat: field(
+      oneOf<TeamsOutputFormat>(['all', 'text', 'facts'], (t) =>
+        t === 'all' || t === 'text' || t === 'facts' ? t : undefined,
+      ),
+      'all',
+    ),
+    ...chatFields(),
+  },
+  enabled: (c) => c.webhookurl !== '',
+  create: (c, ctx) =>
+    new TeamsOutput({
+      webhookUrl: c.webhookurl,
+      outputFormat: c.outputformat,
+      ...ctx.http('teams', c),
+    }),
+});

@@ -1,3 +1,4 @@
+import { field, httpUrl, oneOf } from '@saker/config';
 /**
  * falcosidekick's `webhook` output: the alert's JSON (with the custom
  * fields, tags and templated fields of sidekickSettings) sent as the request
@@ -6,7 +7,8 @@
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick.js';
+import { chatFields, sidekickOutput } from '../sidekick/descriptor.js';
+import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
 import type { Output } from './output.js';
 
 export interface WebhookOutputOptions extends SidekickHttpOptions {
@@ -43,3 +45,27 @@ export class WebhookOutput implements Output {
     this.#http.close();
   }
 }
+
+/** `sinks.sidekick.webhook`: on when `address` is set. */
+export const webhookSidekick = sidekickOutput({
+  name: 'webhook',
+  concurrency: 16,
+  fields: {
+    address: field(httpUrl(), ''),
+    method: field(
+      oneOf<'POST' | 'PUT'>(['POST', 'PUT'], (t) => {
+        const u = t.toUpperCase();
+        return u === 'POST' || u === 'PUT' ? u : undefined;
+      }),
+      'POST',
+    ),
+    ...chatFields(),
+  },
+  enabled: (c) => c.address !== '',
+  create: (c, ctx) =>
+    new WebhookOutput({
+      address: c.address,
+      method: c.method,
+      ...ctx.http('webhook', c),
+    }),
+});

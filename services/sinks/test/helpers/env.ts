@@ -1,5 +1,5 @@
 /** A real nats-server with JetStream, a bus on it, SAKER_ALERTS, and a sinks service under test. */
-import { type Bus, STREAMS, connectBus } from '@saker/bus';
+import { type Bus, type ConsumerState, STREAMS, connectBus } from '@saker/bus';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
 import { type SinksOptions, type SinksService, start } from '../../src/mod.js';
@@ -77,4 +77,29 @@ export async function readDeadLetters(
     await consumer.stop();
   }
   return out;
+}
+
+/**
+ * Polls the server's state of one output's durable consumer until `ok`;
+ * throws after `timeoutMs`, naming the last state. The way to wait for
+ * "everything settled" without guessing a time.
+ */
+export async function waitForConsumer(
+  sinks: SinksService | undefined,
+  output: string,
+  ok: (s: ConsumerState) => boolean,
+  timeoutMs = 20_000,
+): Promise<ConsumerState> {
+  if (sinks === undefined) throw new Error('waitForConsumer: the sinks service is not started');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await sinks.consumerState(output);
+    if (s !== undefined && ok(s)) return s;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `output ${output}: consumer state not reached within ${timeoutMs} ms; last: ${JSON.stringify(s)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -20,7 +20,7 @@ function noArgument(name: string, arg: string | undefined): void {
 const INDEX = /^(0|[1-9][0-9]*)$/;
 
 /** Falco's rule for an index: digits only, no leading zero, small enough to be an index. */
-export function parseIndex(name: string, arg: string): number {
+function parseIndex(name: string, arg: string): number {
   const n = INDEX.test(arg) ? Number(arg) : Number.NaN;
   if (!Number.isSafeInteger(n)) {
     throw new FieldArgumentError(

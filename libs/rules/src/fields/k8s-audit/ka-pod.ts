@@ -54,7 +54,7 @@ function everyContainer(
  * then before the first `@`. This is the plugin's rule, and like it, it cuts a
  * registry port (`registry:5000/app` gives `registry`).
  */
-export function imageRepository(image: string): string {
+function imageRepository(image: string): string {
   const colon = image.indexOf(':');
   const noTag = colon < 0 ? image : image.slice(0, colon);
   const at = noTag.indexOf('@');

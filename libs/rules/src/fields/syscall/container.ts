@@ -1,11 +1,11 @@
 import type { ContainerMount } from '@saker/events';
+import { globMatcher } from '../../compile/glob.js';
 import type { Extractor } from '../types.js';
 import {
   type Def,
   type Ev,
   field,
   fieldWithArg,
-  globToRegExp,
   isIndex,
   keyOf,
   nonZeroTs,
@@ -31,11 +31,11 @@ function mountSelector(arg: string, matchDest: boolean): (e: Ev) => ContainerMou
     const i = Number(arg);
     return (e) => e.container.mounts?.[i];
   }
-  const re = globToRegExp(arg);
+  const match = globMatcher(arg, false);
   return (e) => {
     const ms = e.container.mounts;
     if (ms === undefined) return undefined;
-    for (const m of ms) if (re.test(matchDest ? m.dest : m.source)) return m;
+    for (const m of ms) if (match(matchDest ? m.dest : m.source)) return m;
     return undefined;
   };
 }

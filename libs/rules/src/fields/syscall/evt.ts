@@ -7,7 +7,7 @@ import { type Def, type Ev, field, fieldWithArg, isIndex, unavailable } from './
 // ---------------------------------------------------------------------------
 
 /** `-2` → `ENOENT`; an unknown code is printed as its number. */
-export function errnoName(res: number): string {
+function errnoName(res: number): string {
   return errnoText(-res) ?? String(res);
 }
 
@@ -176,7 +176,7 @@ function openFlags(e: Ev): number {
 }
 
 /** The permission bits of the `mode` argument: a number, octal text (`0755`) or names (`S_IRWXU|S_IXGRP`). */
-export function modeBits(e: Ev): number | undefined {
+function modeBits(e: Ev): number | undefined {
   const raw = e.rawargs?.mode;
   if (typeof raw === 'number') return raw;
   const v = raw ?? e.args.mode;

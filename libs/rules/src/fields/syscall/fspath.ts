@@ -72,7 +72,7 @@ export function fsPath(e: Ev, role: Role): string | undefined {
 }
 
 /** The path of `role` exactly as the process passed it (before it was made absolute), when known. */
-export function fsPathRaw(e: Ev, role: Role): string | undefined {
+function fsPathRaw(e: Ev, role: Role): string | undefined {
   const p = PATHS[e.type];
   if (p === undefined || !succeeded(e, p)) return undefined;
   if (p.fromFd) return role === 'name' ? (e.fd?.nameraw ?? e.fd?.name) : undefined;

@@ -105,37 +105,6 @@ export function nonZeroTs(ts: string | undefined): string | undefined {
   return ts === undefined || ts === '0' ? undefined : ts;
 }
 
-/**
- * Compiles a shell glob (`*`, `?`, `[...]`, as fnmatch without FNM_PATHNAME:
- * `*` also matches `/`) to an anchored regular expression, once at bind time.
- */
-export function globToRegExp(glob: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let set = glob.slice(i + 1, end);
-      if (set.startsWith('!')) set = `^${set.slice(1)}`;
-      re += `[${set.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < glob.length) {
-      re += escapeRe(glob[++i] as string);
-    } else re += escapeRe(c);
-  }
-  return new RegExp(`${re}$`, 's');
-}
-
-function escapeRe(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
-}
-
 /** Renders a label map as Falco does: `k1:v1, k2:v2`, sorted, without internal Kubernetes labels. */
 export function renderLabels(labels: Readonly<Record<string, string>> | undefined): string | undefined {
   if (labels === undefined) return undefined;

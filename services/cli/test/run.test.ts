@@ -471,11 +471,15 @@ describe('saker run', () => {
         [2, '/etc/passwd'],
         [3, '/etc/hosts'],
       ]);
-      const run = startRun(['--nats', server.url, '-r', 'rules', '--replay', 'e.jsonl', ...QUIET], {
+      // Credentials in the URL (the server, without authorization, ignores them) never reach a log line.
+      const withPassword = server.url.replace('nats://', 'nats://saker:s3cret-pw@');
+      const run = startRun(['--nats', withPassword, '-r', 'rules', '--replay', 'e.jsonl', ...QUIET], {
         cwd: dir,
       });
       await run.until('2 alerts', () => run.lines().length >= 2);
-      assert.match(run.stderr, new RegExp(`bus=${server.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      const redacted = server.url.replace('nats://', 'nats://saker:****@');
+      assert.match(run.stderr, new RegExp(`bus=${redacted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.doesNotMatch(run.stderr, /s3cret-pw/);
       assert.equal(await run.stop(), 0, run.stderr);
       const lines = run.lines();
       assert.equal(lines.length, 2);

@@ -351,6 +351,25 @@ describe('chart: security', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /clientCaSecret \(mTLS\) or audit\.tokenSecret/);
   });
+
+  it('control takes its token over plain gRPC on the pod network only because the chart says so', () => {
+    const rendered = render({});
+    const control = byName(find(rendered, 'Deployment', `${NAME}-control`), 'control');
+    assert.equal(envOf(control, 'SAKER__CONTROL__TOKEN_FILE'), '/etc/saker/control-token/token');
+    assert.equal(envOf(control, 'SAKER__CONTROL__ALLOW_PLAINTEXT_TOKEN'), 'true');
+    // The token file is the Secret's mount, not here: the other variables load.
+    const env = Object.fromEntries(
+      (control.env ?? []).flatMap((e) =>
+        e.value === undefined || e.name.endsWith('TOKEN_FILE') ? [] : [[e.name, e.value]],
+      ),
+    );
+    assert.equal(sakerConfig(rendered, env).config.control.allowPlaintextToken, true);
+    const strict = byName(
+      find(render({ control: { allowPlaintextToken: false } }), 'Deployment', `${NAME}-control`),
+      'control',
+    );
+    assert.equal(envOf(strict, 'SAKER__CONTROL__ALLOW_PLAINTEXT_TOKEN'), 'false');
+  });
 });
 
 describe('chart: Falco-familiar values', () => {

@@ -22,7 +22,18 @@ export interface BundleOptions {
   readonly repo: string;
   /** The bundle file to write. */
   readonly outfile: string;
+  /** Repository-relative entry module; default the CLI's services/cli/dist/src/main.js. */
+  readonly entry?: string;
+  /** The tree's root seen from the bundle's folder; default '../' (lib/saker.mjs). */
+  readonly root?: string;
 }
+
+/**
+ * Worker modules the services start by URL (`new Worker(new URL('./x.js',
+ * import.meta.url))`): each is bundled on its own at its repository path in
+ * the tree, where the relocated URL of its caller points.
+ */
+export const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
 
 export interface BundleResult {
   readonly bytes: number;
@@ -33,10 +44,10 @@ export interface BundleResult {
 // Defines the helpers the rewritten modules call, and `require` for CommonJS
 // dependencies that load Node builtins. The bundle is lib/saker.mjs, so the
 // tree's root is one folder up.
-const BANNER = `import { createRequire as __sakerCreateRequire } from 'node:module';
+const banner = (root: string): string => `import { createRequire as __sakerCreateRequire } from 'node:module';
 import { fileURLToPath as __sakerFileURLToPath } from 'node:url';
 const require = __sakerCreateRequire(import.meta.url);
-const __sakerRoot = new URL('../', import.meta.url);
+const __sakerRoot = new URL(${JSON.stringify(root)}, import.meta.url);
 const __sakerUrl = (rel) => new URL(rel, __sakerRoot).href;
 const __sakerDir = (rel) => __sakerFileURLToPath(new URL(rel, __sakerRoot));`;
 
@@ -60,7 +71,7 @@ export function relocate(source: string, path: string): string | undefined {
 export async function bundleCli(o: BundleOptions): Promise<BundleResult> {
   const relocated: string[] = [];
   const result = await build({
-    entryPoints: [`${o.repo}/services/cli/dist/src/main.js`],
+    entryPoints: [`${o.repo}/${o.entry ?? 'services/cli/dist/src/main.js'}`],
     outfile: o.outfile,
     bundle: true,
     platform: 'node',
@@ -71,7 +82,7 @@ export async function bundleCli(o: BundleOptions): Promise<BundleResult> {
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'eof',
-    banner: { js: BANNER },
+    banner: { js: banner(o.root ?? '../') },
     // Optional native speed-ups of `ws` (used by @kubernetes/client-node); ws
     // falls back to JavaScript when they are missing, as they are here.
     external: ['bufferutil', 'utf-8-validate'],

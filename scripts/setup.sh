@@ -79,8 +79,8 @@ echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 echo "setup: build"
 npx turbo run build --output-logs=errors-only
-# npm links a workspace's bins only when their targets exist, and on a fresh
-# clone they exist only after the build: link them now, then check.
-npm rebuild --ignore-scripts --loglevel=error >/dev/null
+# The saker bin is services/cli/bin/saker.js, kept in git with its execute
+# bit, so npm links it at install and turbo's cache (which restores dist/
+# without execute bits) cannot break it: a second run of this script works.
 npx --no-install saker --version >/dev/null
 echo "setup: done ($(node --version), $(npx tsc --version))"

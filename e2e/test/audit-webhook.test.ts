@@ -5,8 +5,10 @@
  * nats-server with JetStream.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STREAMS, connectBus } from '@saker/bus';
@@ -49,6 +51,20 @@ describe('audit webhook end to end (saker run, NATS JetStream)', () => {
   it('an EventList posted over mTLS becomes an alert on stdout and in SAKER_ALERTS', async () => {
     using pki = makeTestPki();
     await using nats = await startNatsServer({ jetstream: true });
+    // The audit section of saker.yaml: the webhook on a free loopback port, over mTLS.
+    const config = join(mkdtempSync(join(tmpdir(), 'saker-e2e-audit-')), 'saker.yaml');
+    writeFileSync(
+      config,
+      [
+        'audit:',
+        '  listen: 127.0.0.1:0',
+        '  tls:',
+        `    cert: ${JSON.stringify(pki.files.serverCert)}`,
+        `    key: ${JSON.stringify(pki.files.serverKey)}`,
+        `    client_ca: ${JSON.stringify(pki.files.caCert)}`,
+        '',
+      ].join('\n'),
+    );
     const child = spawn(
       process.execPath,
       [
@@ -63,20 +79,14 @@ describe('audit webhook end to end (saker run, NATS JetStream)', () => {
         'off',
         '--metrics-listen',
         '127.0.0.1:0',
-        '--audit-listen',
-        '127.0.0.1:0',
-        '--audit-tls-cert',
-        pki.files.serverCert,
-        '--audit-tls-key',
-        pki.files.serverKey,
-        '--audit-client-ca',
-        pki.files.caCert,
+        '--config',
+        config,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
       const ready = waitForOutput(child, 'stderr', /saker: running: /, 30_000);
-      const url = (await waitForOutput(child, 'stderr', /webhook on (https:\/\/\S+)/, 30_000))[1] ?? '';
+      const url = (await waitForOutput(child, 'stderr', /webhook=(https:\/\/[^\s)]+)/, 30_000))[1] ?? '';
       await ready;
       const printed = waitForOutput(
         child,

@@ -169,8 +169,11 @@ describe(
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       saker = new SakerRun(child);
-      await saker.waitLog(/saker: sensor attached/, 60_000);
-      await saker.waitLog(/saker: running: .* enrich=node=\S*containerd\.sock/, 30_000);
+      // The running line comes once every service started: the probe attached, enrich on the socket.
+      await saker.waitLog(
+        /saker: running: .* enrich\(mode=auto node=\S*containerd\.sock.* sensor\(probe=(?!off)/,
+        60_000,
+      );
     });
 
     after(async () => {

@@ -17,7 +17,6 @@ import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing
 
 const ROOT = repoRoot();
 const CLI = join(ROOT, 'services', 'cli', 'dist', 'src', 'main.js');
-const CONTROL = join(ROOT, 'services', 'control', 'dist', 'src', 'main.js');
 const ENGINE = join(ROOT, 'services', 'engine', 'dist', 'src', 'main.js');
 const DEFAULT_RULES = join(ROOT, 'rules', 'saker_rules.yaml');
 const PROPAGATION_BUDGET_MS = 1000;
@@ -100,7 +99,7 @@ function runCtl(args: readonly string[]): Promise<{ code: number | null; stdout:
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'ctl', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SAKER_CONTROL_TOKEN: '' },
+      env: { ...process.env, SAKER__CONTROL__TOKEN: '' },
     });
     let stdout = '';
     let stderr = '';
@@ -136,8 +135,17 @@ describe('rule updates: saker ctl → control → KV saker_rules → two engine 
     writeFileSync(join(dir, 'initial.yaml'), INITIAL);
     writeFileSync(join(dir, 'broken.yaml'), BROKEN);
     nats = await startNatsServer({ jetstream: true });
-    control = startProc([CONTROL, '--nats', nats.url, '--listen', '127.0.0.1:0']);
-    const listening = await control.waitFor(/listening on (\S+)/, 20_000);
+    control = startProc([
+      CLI,
+      'control',
+      '--nats',
+      nats.url,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      'off',
+    ]);
+    const listening = await control.waitFor(/control\(address=(\S+) /, 20_000);
     controlAddr = listening[1] ?? '';
     for (const name of ['replica-a', 'replica-b']) {
       const proc = startProc([

@@ -4,7 +4,9 @@
  * their spans over OTLP/HTTP to a loopback receiver (a stand-in for the
  * collector: it decodes the OTLP/HTTP JSON the exporter sends). The alert's
  * trace is found there with spans from all three services, each linked to the
- * one before it by the W3C trace context carried in the NATS headers.
+ * one before it by the W3C trace context carried in the NATS headers. The
+ * three are `saker audit`, `saker engine` and `saker sinks`: the tracing
+ * setup every `saker <service>` shares.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -22,9 +24,7 @@ import {
 } from '@saker/testing';
 
 const ROOT = repoRoot();
-const AUDIT = join(ROOT, 'services', 'audit', 'dist', 'src', 'main.js');
-const ENGINE = join(ROOT, 'services', 'engine', 'dist', 'src', 'main.js');
-const SINKS = join(ROOT, 'services', 'sinks', 'dist', 'src', 'main.js');
+const SAKER = join(ROOT, 'services', 'cli', 'bin', 'saker.js');
 const RULES = join(ROOT, 'rules', 'saker_k8s_audit_rules.yaml');
 
 const PRIVILEGED_POD = {
@@ -71,29 +71,27 @@ describe('traces across processes (OTLP/HTTP)', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_TRACES_SAMPLER: 'parentbased_always_on',
       };
-      const run = (main: string, args: string[]): ChildProcess => {
-        const c = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const run = (service: string, args: string[]): ChildProcess => {
+        const c = spawn(process.execPath, [SAKER, service, '--metrics-listen', 'off', ...args], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         children.push(c);
         return c;
       };
-      const engine = run(ENGINE, ['--nats', nats.url, '--rules', RULES]);
-      await waitForOutput(engine, 'stdout', /engine ready/, 30_000);
       const config = join(dir, 'saker.yaml');
-      writeFileSync(config, 'json_output: true\nsyslog_output:\n  enabled: false\n');
-      const sinks = run(SINKS, ['--config', config, '--nats', nats.url]);
-      await waitForOutput(sinks, 'stderr', /sinks ready/, 30_000);
+      writeFileSync(
+        config,
+        `json_output: true\nsyslog_output:\n  enabled: false\naudit:\n  checkpoint_dir: ${JSON.stringify(dir)}\n`,
+      );
+      const engine = run('engine', ['--config', config, '--nats', nats.url, '--rules', RULES]);
+      await waitForOutput(engine, 'stderr', /engine: running: /, 30_000);
+      const sinks = run('sinks', ['--config', config, '--nats', nats.url]);
+      await waitForOutput(sinks, 'stderr', /sinks: running: /, 30_000);
       const log = join(dir, 'audit.log');
       writeFileSync(log, '');
-      const audit = run(AUDIT, [
-        '--nats',
-        nats.url,
-        '--no-webhook',
-        '--log-file',
-        log,
-        '--checkpoint-dir',
-        dir,
-      ]);
-      await waitForOutput(audit, 'stderr', /following 1 file/, 30_000);
+      const audit = run('audit', ['--config', config, '--nats', nats.url, '--audit-log', log]);
+      await waitForOutput(audit, 'stderr', /audit: running: /, 30_000);
       const alert = waitForOutput(sinks, 'stdout', /"rule":"[^"]*[Pp]rivileged[^"]*"/, 30_000);
       appendFileSync(log, `${JSON.stringify(PRIVILEGED_POD)}\n`);
       await alert;

@@ -22,7 +22,18 @@ export interface BundleOptions {
   readonly repo: string;
   /** The bundle file to write. */
   readonly outfile: string;
+  /** Repository-relative entry module; default the CLI's services/cli/dist/src/main.js. */
+  readonly entry?: string;
+  /** The tree's root seen from the bundle's folder; default '../' (lib/saker.mjs). */
+  readonly root?: string;
 }
+
+/**
+ * Worker modules the services start by URL (`new Worker(new URL('./x.js',
+ * import.meta.url))`): each is bundled on its own at its repository path in
+ * the tree, where the relocated URL of its caller points.
+ */
+export const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
 
 export interface BundleResult {
   readonly bytes: number;
@@ -30,25 +41,15 @@ export interface BundleResult {
   readonly relocated: readonly string[];
 }
 
-/**
- * Worker threads are started from a file beside the module that starts them
- * (`new Worker(new URL('./x-worker.js', import.meta.url))`), so each one is
- * bundled on its own and written at its repository path in the tree, where
- * the relocated URL of its parent points.
- */
-const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
-
 // Defines the helpers the rewritten modules call, and `require` for CommonJS
-// dependencies that load Node builtins. `up` is the way from the bundle's
-// folder to the tree's root ('../' for lib/saker.mjs).
-function banner(up: string): string {
-  return `import { createRequire as __sakerCreateRequire } from 'node:module';
+// dependencies that load Node builtins. The bundle is lib/saker.mjs, so the
+// tree's root is one folder up.
+const banner = (root: string): string => `import { createRequire as __sakerCreateRequire } from 'node:module';
 import { fileURLToPath as __sakerFileURLToPath } from 'node:url';
 const require = __sakerCreateRequire(import.meta.url);
-const __sakerRoot = new URL(${JSON.stringify(up)}, import.meta.url);
+const __sakerRoot = new URL(${JSON.stringify(root)}, import.meta.url);
 const __sakerUrl = (rel) => new URL(rel, __sakerRoot).href;
 const __sakerDir = (rel) => __sakerFileURLToPath(new URL(rel, __sakerRoot));`;
-}
 
 /** Repository-relative POSIX path of a file. */
 function repoPath(repo: string, file: string): string {
@@ -67,24 +68,11 @@ export function relocate(source: string, path: string): string | undefined {
     .replace(/\b__filename\b/g, `__sakerDir(${JSON.stringify(path)})`);
 }
 
-/** Bundles the CLI into `outfile` (the tree's BUNDLE_PATH) and each worker entry at its path in the tree. */
 export async function bundleCli(o: BundleOptions): Promise<BundleResult> {
-  const main = await bundleOne(o.repo, `${o.repo}/services/cli/dist/src/main.js`, o.outfile, '../');
-  const root = o.outfile.slice(0, o.outfile.length - BUNDLE_PATH.length);
-  let bytes = main.bytes;
-  for (const entry of WORKER_ENTRIES) {
-    const up = '../'.repeat(entry.split('/').length - 1);
-    bytes += (await bundleOne(o.repo, `${o.repo}/${entry}`, `${root}${entry}`, up)).bytes;
-  }
-  return { bytes, relocated: main.relocated };
-}
-
-async function bundleOne(repo: string, entry: string, outfile: string, up: string): Promise<BundleResult> {
-  const o = { repo };
   const relocated: string[] = [];
   const result = await build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: [`${o.repo}/${o.entry ?? 'services/cli/dist/src/main.js'}`],
+    outfile: o.outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -94,7 +82,7 @@ async function bundleOne(repo: string, entry: string, outfile: string, up: strin
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'eof',
-    banner: { js: banner(up) },
+    banner: { js: banner(o.root ?? '../') },
     // Optional native speed-ups of `ws` (used by @kubernetes/client-node); ws
     // falls back to JavaScript when they are missing, as they are here.
     external: ['bufferutil', 'utf-8-validate'],

@@ -7,6 +7,7 @@
  *   package.json, services/cli/package.json   name and version (`saker --version`)
  *   rules/                                 Saker's default rules
  *   proto/, node_modules/…/proto           .proto files gRPC loads at run time
+ *   services/engine/dist/src/ruleset-vet-worker.js   the engine's compile worker, bundled on its own
  *   services/sensor/build/saker-sensor-loader   the eBPF loader, linked statically
  *   services/sensor/build/sensor.bpf.o     its CO-RE object (also embedded in the loader)
  *   node/bin/node                          the Node runtime (host packages only; images use the base's)
@@ -17,7 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BUNDLE_PATH, bundleCli } from './bundle.js';
+import { BUNDLE_PATH, WORKER_ENTRIES, bundleCli } from './bundle.js';
 
 /** Data files the bundle reads at run time, repository-relative. */
 const TREE_DATA: readonly string[] = [
@@ -110,6 +111,12 @@ export async function buildTree(o: TreeOptions): Promise<Tree> {
   rmSync(o.out, { recursive: true, force: true });
   mkdirSync(o.out, { recursive: true });
   const bundle = await bundleCli({ repo: o.repo, outfile: join(o.out, BUNDLE_PATH) });
+  for (const entry of WORKER_ENTRIES) {
+    const depth = entry.split('/').length - 1;
+    await bundleCli({ repo: o.repo, outfile: join(o.out, entry), entry, root: '../'.repeat(depth) });
+    // An ES module by its folder's package.json, whatever Node's syntax detection does.
+    writeFileSync(join(o.out, dirname(entry), 'package.json'), '{ "type": "module" }\n');
+  }
   writeVersion(o.out, version);
   for (const rel of TREE_DATA) {
     cpSync(join(o.repo, rel), join(o.out, rel), {

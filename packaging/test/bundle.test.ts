@@ -63,7 +63,10 @@ describe('the artefact tree', { timeout: 180_000 }, () => {
         process.env,
       );
       try {
-        const addr = (await saker.waitFor(/control=127\.0\.0\.1:\d+/, 60_000)).slice('control='.length);
+        // The runtime's running line: control(address=127.0.0.1:N plaintext).
+        const addr = (await saker.waitFor(/control\(address=127\.0\.0\.1:\d+/, 60_000)).slice(
+          'control(address='.length,
+        );
         assert.match(
           run('ctl', 'rules', 'list', '--addr', addr),
           /^revision 1\n[\s\S]*File written below \/etc/,

@@ -13,6 +13,14 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRIORITIES, type Priority, parsePriority } from '@saker/rules';
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  OptionError,
+  parseHostPort,
+} from '@saker/runtime';
 import { type AppendOutputConfig, appendOutputSchema, defaultAppendOutput } from './append-output.js';
 import { ConfigError, type Origin, describeOrigin } from './errors.js';
 import {
@@ -143,10 +151,35 @@ export interface ControlConfig {
   readonly listen: string;
   /** null: plaintext (then only a loopback address may be listened on without a token). */
   readonly tls: ControlTlsConfig | null;
-  /** Bearer token every call must carry; null: none. */
+  /** Bearer token every call must carry (`token`, or the file `token_file` names); null: none. */
   readonly token: string | null;
   /** Accept the token without TLS on an address other than loopback (readable on the network). */
   readonly allowPlaintextToken: boolean;
+}
+
+/** `audit`: the Kubernetes audit webhook and audit log files (docs/audit.md). */
+export interface AuditConfig {
+  /** `host:port` of the webhook; null: no webhook. */
+  readonly listen: string | null;
+  readonly path: string;
+  /** null: plain HTTP (development; then a token or allow_unauthenticated is needed). */
+  readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | null } | null;
+  /** Accepted bearer tokens (`token`, or one a line in the file `token_file` names). */
+  readonly tokens: readonly string[];
+  readonly allowUnauthenticated: boolean;
+  /** Accept the token without TLS on an address other than loopback (readable on the network). */
+  readonly allowPlaintextToken: boolean;
+  readonly maxBodyBytes: number;
+  /** API server audit logs (`--audit-log-path`) to follow; absolute paths. */
+  readonly files: readonly string[];
+  /** Where the files' checkpoints go; null: next to each file. */
+  readonly checkpointDir: string | null;
+}
+
+/** `log`: every service's log lines. */
+export interface LogConfig {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
 }
 
 export interface TelemetryConfig {
@@ -291,6 +324,8 @@ export interface SakerConfig {
   readonly sensor: SensorConfig;
   readonly sinks: SinksConfig;
   readonly enrich: EnrichConfig;
+  readonly audit: AuditConfig;
+  readonly log: LogConfig;
 }
 
 export interface LoadConfigOptions {
@@ -376,18 +411,27 @@ function pathSchema(cwd: string): Schema<string> {
 /** `host:port`, IPv6 as `[addr]:port`. */
 export function hostPort(): Schema<string> {
   return map(string(), (value, node, path) => {
-    if (
-      !/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(value) ||
-      Number(value.split(':').pop()) > 65535
-    ) {
-      throw new ConfigError(
-        path,
-        `expected host:port (IPv6 as [addr]:port), got ${JSON.stringify(value)}`,
-        node.origin,
-      );
+    try {
+      parseHostPort(value, path);
+    } catch (err) {
+      if (err instanceof OptionError) throw new ConfigError(path, err.reason, node.origin, { cause: err });
+      throw err;
     }
     return value;
   });
+}
+
+/** A secret (token, password): a string whose value no error ever shows. */
+function secret(): Schema<string> {
+  return {
+    expected: 'a string',
+    read(node, path) {
+      if (node.kind === 'scalar' && (typeof node.value === 'string' || typeof node.value === 'number')) {
+        return String(node.value);
+      }
+      throw new ConfigError(path, 'expected a string (the value is not shown: it is a secret)', node.origin);
+    },
+  };
 }
 
 /** An http:// or https:// URL, or ''. */
@@ -604,8 +648,29 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
           cert: field(nullable(path), null),
           key: field(nullable(path), null),
         }),
-        token: field(nullable(string()), null),
+        token: field(nullable(secret()), null),
+        token_file: field(nullable(path), null),
         allow_plaintext_token: field(boolean(), false),
+      }),
+      audit: section({
+        listen: field(nullable(hostPort()), null),
+        path: field(string(), '/k8s-audit'),
+        tls: section({
+          cert: field(nullable(path), null),
+          key: field(nullable(path), null),
+          client_ca: field(nullable(path), null),
+        }),
+        token: field(nullable(secret()), null),
+        token_file: field(nullable(path), null),
+        allow_unauthenticated: field(boolean(), false),
+        allow_plaintext_token: field(boolean(), false),
+        max_body_bytes: field(number({ integer: true, min: 1 }), 10 * 1024 * 1024),
+        files: field(list(path), []),
+        checkpoint_dir: field(nullable(path), null),
+      }),
+      log: section({
+        level: field(oneOf<LogLevel>(LOG_LEVELS), 'info'),
+        format: field(oneOf<LogFormat>(LOG_FORMATS), 'text'),
       }),
       telemetry: section({
         listen: field(nullable(hostPort()), '127.0.0.1:8765'),
@@ -699,6 +764,7 @@ function readLayers(
  */
 export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
   const env = opts.env ?? process.env;
+  refuseLegacyEnv(env);
   const cwd = opts.cwd ?? process.cwd();
   const onNotice = opts.onNotice ?? ((m: string) => process.stderr.write(`${m}\n`));
   const { node, file } = readLayers(opts, env);
@@ -740,6 +806,35 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
   };
   const tls = tlsSection(['control'], raw.control.tls);
   const inputRaw = raw.sinks.input;
+  const controlToken = secretValue(node, ['control', 'token'], raw.control.token, raw.control.tokenFile);
+
+  const auditTlsRaw = raw.audit.tls;
+  let auditTls: AuditConfig['tls'] = null;
+  if (auditTlsRaw.cert !== null || auditTlsRaw.key !== null || auditTlsRaw.clientCa !== null) {
+    if (auditTlsRaw.cert === null || auditTlsRaw.key === null) {
+      throw new ConfigError(
+        auditTlsRaw.cert === null ? 'audit.tls.cert' : 'audit.tls.key',
+        'required when audit.tls is configured (cert and key go together)',
+        originOf(node, ['audit', 'tls']),
+      );
+    }
+    auditTls = { cert: auditTlsRaw.cert, key: auditTlsRaw.key, clientCa: auditTlsRaw.clientCa };
+  }
+  const auditToken = secretValue(node, ['audit', 'token'], raw.audit.token, raw.audit.tokenFile);
+  const audit: AuditConfig = {
+    listen: raw.audit.listen,
+    path: raw.audit.path,
+    tls: auditTls,
+    tokens: (auditToken ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== ''),
+    allowUnauthenticated: raw.audit.allowUnauthenticated,
+    allowPlaintextToken: raw.audit.allowPlaintextToken,
+    maxBodyBytes: raw.audit.maxBodyBytes,
+    files: raw.audit.files,
+    checkpointDir: raw.audit.checkpointDir,
+  };
 
   const config: SakerConfig = {
     file,
@@ -778,7 +873,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     control: {
       listen: raw.control.listen,
       tls,
-      token: raw.control.token,
+      token: controlToken,
       allowPlaintextToken: raw.control.allowPlaintextToken,
     },
     telemetry: raw.telemetry,
@@ -799,9 +894,69 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       cluster: { ...raw.enrich.cluster, instance: raw.enrich.cluster.instance ?? raw.hostname },
       cache: raw.enrich.cache,
     },
+    audit,
+    log: raw.log,
   };
   for (const m of notices) onNotice(m);
   return deepFreeze(config);
+}
+
+/**
+ * Variables of the spellings before SAKER__A__B. Refused by name, so a
+ * deployment that still sets one learns it is not read (instead of running
+ * without its token). Their values are never shown.
+ */
+const LEGACY_ENV: Readonly<Record<string, string>> = {
+  SAKER_CONTROL_TOKEN: 'SAKER__CONTROL__TOKEN',
+  SAKER_AUDIT_LISTEN: 'SAKER__AUDIT__LISTEN',
+  SAKER_AUDIT_NATS: 'SAKER__NATS__URL',
+  SAKER_AUDIT_TLS_CERT: 'SAKER__AUDIT__TLS__CERT',
+  SAKER_AUDIT_TLS_KEY: 'SAKER__AUDIT__TLS__KEY',
+  SAKER_AUDIT_CLIENT_CA: 'SAKER__AUDIT__TLS__CLIENT_CA',
+  SAKER_AUDIT_TOKEN_FILE: 'SAKER__AUDIT__TOKEN_FILE',
+  SAKER_AUDIT_LOG_FILE: 'SAKER__AUDIT__FILES',
+  SAKER_AUDIT_TELEMETRY: 'SAKER__TELEMETRY__LISTEN',
+};
+
+function refuseLegacyEnv(env: Readonly<Record<string, string | undefined>>): void {
+  for (const name of Object.keys(env).sort()) {
+    if (env[name] === undefined) continue;
+    const instead = LEGACY_ENV[name];
+    const auditFlag = instead === undefined && name.startsWith('SAKER_AUDIT_');
+    if (instead === undefined && !auditFlag) continue;
+    throw new ConfigError(
+      '',
+      `no longer read; set ${instead ?? 'the audit section (SAKER__AUDIT__<KEY>, docs/config.md)'} instead`,
+      { kind: 'env', envVar: name },
+    );
+  }
+}
+
+/**
+ * A secret given inline (`token`) or in a file (`token_file`, read here;
+ * surrounding whitespace dropped). Errors name the key and the file, never
+ * the value.
+ */
+function secretValue(
+  node: CNode,
+  keys: readonly string[],
+  inline: string | null,
+  file: string | null,
+): string | null {
+  const key = keys.join('.');
+  if (file === null) return inline;
+  const fileKeys = [...keys.slice(0, -1), `${keys[keys.length - 1]}_file`];
+  if (inline !== null) {
+    throw new ConfigError(key, `set ${key} or ${key}_file, not both`, originOf(node, fileKeys));
+  }
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError(`${key}_file`, `cannot read ${file}: ${reason}`, originOf(node, fileKeys), {
+      cause: err,
+    });
+  }
 }
 
 /** Where a section was written, for errors about the section as a whole. */

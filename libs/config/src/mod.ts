@@ -1,4 +1,5 @@
 export type {
+  AuditConfig,
   ControlConfig,
   ControlTlsConfig,
   EngineConfig,
@@ -9,6 +10,7 @@ export type {
   FileOutputConfig,
   HttpOutputConfig,
   LoadConfigOptions,
+  LogConfig,
   NatsConfig,
   StreamLimitsConfig,
   StreamsConfig,

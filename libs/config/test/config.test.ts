@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -591,5 +591,65 @@ describe('append_output', () => {
     assert.match(dup.message, /"evt\.hostname" is already defined in this entry/);
     const fmt = loadError('append_output:\n  - extra_fields: [{x: [1]}]\n');
     assert.match(fmt.message, /append_output\[0\]\.extra_fields\[0\]\.x: expected a string, got a list/);
+  });
+});
+
+describe('audit and log sections, secrets', () => {
+  it('reads the audit section, with the token from token_file (relative to the file)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-config-audit-'));
+    try {
+      writeFileSync(join(dir, 'tokens'), 'first-token-0123456789\n\nsecond-token-0123456789\n');
+      writeFileSync(
+        join(dir, 'saker.yaml'),
+        'audit:\n  listen: 0.0.0.0:9765\n  token_file: tokens\n  files: [audit.log]\nlog: { level: warn, format: json }\n',
+      );
+      const config = loadConfig({ file: join(dir, 'saker.yaml'), env: {}, onNotice: () => {} });
+      assert.equal(config.audit.listen, '0.0.0.0:9765');
+      assert.deepEqual(config.audit.tokens, ['first-token-0123456789', 'second-token-0123456789']);
+      assert.deepEqual(config.audit.files, [join(dir, 'audit.log')]);
+      assert.equal(config.audit.tls, null);
+      assert.deepEqual(config.log, { level: 'warn', format: 'json' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses token and token_file together, and a token_file it cannot read, never showing a value', () => {
+    const both = loadError('control:\n  token: topsecret-value\n  token_file: /nonexistent\n');
+    assert.equal(both.path, 'control.token');
+    assert.doesNotMatch(both.message, /topsecret/);
+    const missing = loadError('control:\n  token_file: /nonexistent/token\n');
+    assert.equal(missing.path, 'control.token_file');
+    assert.match(missing.message, /cannot read \/nonexistent\/token: ENOENT/);
+    const shape = loadError('audit:\n  token: [topsecret-value]\n');
+    assert.equal(shape.path, 'audit.token');
+    assert.doesNotMatch(shape.message, /topsecret/);
+  });
+
+  it('refuses the variables of the old spelling by name, never showing their value', () => {
+    for (const [name, instead] of [
+      ['SAKER_CONTROL_TOKEN', /SAKER__CONTROL__TOKEN/],
+      ['SAKER_AUDIT_TLS_CERT', /SAKER__AUDIT__TLS__CERT/],
+      ['SAKER_AUDIT_SOMETHING', /SAKER__AUDIT__<KEY>/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ env: { [name]: 'the-secret-value' }, onNotice: () => {} }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.envVar === name &&
+          instead.test(err.message) &&
+          !err.message.includes('the-secret-value'),
+        name,
+      );
+    }
+    // SAKER_ with one underscore is not configuration otherwise (SAKER_SHARED).
+    assert.doesNotThrow(() => loadConfig({ env: { SAKER_SHARED: '/x' }, onNotice: () => {} }));
+  });
+
+  it('reads host:port through the runtime parser: a bad one names the key and where', () => {
+    const err = loadError('audit:\n  listen: "[zz]:80"\n');
+    assert.equal(err.path, 'audit.listen');
+    assert.equal(err.kind, 'option');
+    assert.match(err.message, /:2:11: audit\.listen: "zz" in brackets is not an IPv6 address/);
   });
 });

@@ -22,6 +22,8 @@ export interface TestPkiOptions {
   readonly serverCn?: string;
   /** Prefix of the temporary directory's name. Default `saker-pki-`. */
   readonly prefix?: string;
+  /** Extra subjectAltNames of the server certificate (`IP:10.96.0.20`, `DNS:saker-audit.saker.svc`), after 127.0.0.1 and localhost. */
+  readonly serverSans?: readonly string[];
 }
 
 /** Paths of the PKI's files, for consumers that take file names (CLI flags, config). */
@@ -58,8 +60,8 @@ export interface TestPki extends Disposable {
 
 const DAYS = '2';
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'] as const;
-const SERVER_EXT =
-  'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n';
+const serverExt = (sans: readonly string[]): string =>
+  `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...sans].join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n`;
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n';
 
 function openssl(dir: string, args: readonly string[]): void {
@@ -125,7 +127,7 @@ export function makeTestPki(options: TestPkiOptions = {}): TestPki {
   const dispose = (): void => rmSync(dir, { recursive: true, force: true });
   try {
     selfSignedCa(dir, 'ca', 'saker-test-ca');
-    leaf(dir, 'server', options.serverCn ?? 'saker-test-server', 'ca', SERVER_EXT);
+    leaf(dir, 'server', options.serverCn ?? 'saker-test-server', 'ca', serverExt(options.serverSans ?? []));
     leaf(dir, 'client', clientCn, 'ca', CLIENT_EXT);
     selfSignedCa(dir, 'rogue-ca', 'saker-test-rogue-ca');
     leaf(dir, 'rogue', clientCn, 'rogue-ca', CLIENT_EXT);

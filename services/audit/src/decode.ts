@@ -95,6 +95,8 @@ export function decodeAuditBody(body: unknown): DecodedBody {
   const rejected: RejectedItem[] = [];
   const items = o.items as unknown[];
   for (let i = 0; i < items.length; i++) {
+    // The API server's items carry no apiVersion/kind of their own (Go omits
+    // an empty TypeMeta): parseAuditEvent reads them as untyped Events.
     const r = checkAuditEvent(items[i], `items[${i}]`);
     if (r.ok) {
       events.push(r.event);

@@ -1,3 +1,5 @@
+import { OptionError } from '@saker/runtime';
+
 /**
  * Why a webhook request was refused. Each maps to one HTTP status and one
  * metrics label, so an operator can tell a misconfigured API server from an
@@ -69,12 +71,10 @@ export class CheckpointError extends Error {
 }
 
 /** A bad configuration value, named by its key (fail fast, never fall back silently). */
-export class AuditConfigError extends Error {
+export class AuditConfigError extends OptionError {
   override readonly name = 'AuditConfigError';
-  readonly key: string;
 
   constructor(key: string, message: string, options?: { cause?: unknown }) {
-    super(`${key}: ${message}`, options);
-    this.key = key;
+    super(key, message, undefined, options);
   }
 }

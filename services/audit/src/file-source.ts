@@ -20,11 +20,11 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJsonBounded } from '@saker/events';
+import type { LogFn } from '@saker/runtime';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkAuditEvent, countLenient } from './decode.js';
 import { encodeAuditLine } from './encode.js';
 import type { AuditHandoff } from './handoff.js';
-import type { AuditLogger } from './log.js';
 import type { AuditMetrics } from './metrics.js';
 
 export interface ResolvedFileSourceOptions {
@@ -46,7 +46,7 @@ export interface ResolvedFileSourceOptions {
 interface Deps {
   readonly handoff: AuditHandoff;
   readonly metrics: AuditMetrics;
-  readonly log: AuditLogger;
+  readonly log: LogFn;
 }
 
 interface OpenFile {

@@ -21,8 +21,6 @@ export { AUDIT_API_VERSION, checkAuditEvent, decodeAuditBody } from './decode.js
 export { encodeAuditLine } from './encode.js';
 export type { Checkpoint } from './checkpoint.js';
 export { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-export type { AuditLogger, AuditLogLevel } from './log.js';
-export { stderrLogger } from './log.js';
 export type { AuditInput, AuditMetrics } from './metrics.js';
 export type { RejectReason } from './errors.js';
 export { AuditConfigError, AuditHandoffError, AuditRequestError, CheckpointError } from './errors.js';

@@ -5,11 +5,11 @@
  */
 import { hostname as osHostname } from 'node:os';
 import type { Bus } from '@saker/bus';
+import { type LogFn, createLogger } from '@saker/runtime';
 import { MetricsRegistry, plaintextTokenProblem } from '@saker/telemetry';
 import { AuditConfigError } from './errors.js';
 import type { ResolvedFileSourceOptions } from './file-source.js';
 import type { HandoffMode } from './handoff.js';
-import { type AuditLogger, stderrLogger } from './log.js';
 import type { ResolvedWebhookOptions, WebhookTls } from './webhook.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -82,7 +82,7 @@ export interface AuditOptions {
   /** Where the metrics go. Default a registry of its own. */
   readonly metrics?: MetricsRegistry;
   /** Default: stderr. */
-  readonly log?: AuditLogger;
+  readonly log?: LogFn;
 }
 
 export interface ResolvedAuditOptions {
@@ -92,7 +92,7 @@ export interface ResolvedAuditOptions {
   readonly handoff: Required<HandoffOptionsInput>;
   readonly hostname: string;
   readonly metrics: MetricsRegistry;
-  readonly log: AuditLogger;
+  readonly log: LogFn;
 }
 
 function int(key: string, value: number | undefined, fallback: number, min: number, max?: number): number {
@@ -208,6 +208,6 @@ export function resolveAuditOptions(options: AuditOptions): ResolvedAuditOptions
     },
     hostname,
     metrics: options.metrics ?? new MetricsRegistry(),
-    log: options.log ?? stderrLogger,
+    log: options.log ?? createLogger({ name: 'audit' }).log,
   };
 }

@@ -20,13 +20,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { JsonDepthError, parseJsonBounded } from '@saker/events';
+import type { LogFn } from '@saker/runtime';
 import { bearerTokenMatches, plaintextTokenWarning } from '@saker/telemetry';
 import { readBody } from './body.js';
 import { type RejectedItem, countLenient, decodeAuditBody } from './decode.js';
 import { encodeAuditLine } from './encode.js';
 import { AuditHandoffError, AuditRequestError } from './errors.js';
 import type { AuditHandoff } from './handoff.js';
-import type { AuditLogger } from './log.js';
 import type { AuditMetrics, RequestOutcome } from './metrics.js';
 
 export interface WebhookTls {
@@ -101,7 +101,7 @@ function rejectionText(rejected: readonly RejectedItem[]): string {
 interface Deps {
   readonly handoff: AuditHandoff;
   readonly metrics: AuditMetrics;
-  readonly log: AuditLogger;
+  readonly log: LogFn;
 }
 
 /** Starts the webhook. Resolves once the port is bound. */

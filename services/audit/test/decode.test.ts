@@ -78,4 +78,31 @@ describe('decodeAuditBody', () => {
     const d = decodeAuditBody({ kind: 'EventList', items: [{ ...podCreateEvent(1), apiVersion: 'v1' }] });
     assert.equal(d.rejected[0]?.path, 'items[0].apiVersion');
   });
+
+  it("accepts the API server's EventList items, which carry no apiVersion or kind of their own", () => {
+    // As kube-apiserver's webhook backend sends them (seen on a real 1.34 API server).
+    const bare = (n: number) => {
+      const { apiVersion: _v, kind: _k, ...rest } = podCreateEvent(n);
+      return rest;
+    };
+    const other = { ...bare(3), apiVersion: 'audit.k8s.io/v1beta1' };
+    const d = decodeAuditBody({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1',
+      items: [bare(1), bare(2), other],
+    });
+    // They are read as the list's Events, counted as untyped (lenient); an
+    // item naming v1beta1 (still without kind) is read too, as Falco's
+    // k8saudit plugin does.
+    assert.deepEqual(d.events, [bare(1), bare(2), other]);
+    assert.deepEqual(d.events.map(auditLeniency), ['untyped', 'untyped', 'untyped']);
+    assert.deepEqual(d.rejected, []);
+    // One naming a version that is not an audit one is still refused.
+    const wrong = decodeAuditBody({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1',
+      items: [{ ...bare(4), apiVersion: 'audit.k8s.io/v2' }],
+    });
+    assert.equal(wrong.rejected[0]?.path, 'items[0].apiVersion');
+  });
 });

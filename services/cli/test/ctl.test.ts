@@ -23,7 +23,7 @@ interface Run {
 function saker(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, SAKER_CONTROL_ADDR: '', SAKER_CONTROL_TOKEN: '', ...env },
+      env: { ...process.env, SAKER__CONTROL__LISTEN: '', SAKER__CONTROL__TOKEN: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -216,8 +216,8 @@ describe('saker ctl (plaintext, loopback)', () => {
     assert.equal(await exit, 0);
   });
 
-  it('SAKER_CONTROL_ADDR stands in for --addr; usage errors exit 2', async () => {
-    const r = await saker(['ctl', 'rules', 'list'], { SAKER_CONTROL_ADDR: service.address });
+  it('SAKER__CONTROL__LISTEN stands in for --addr; usage errors exit 2', async () => {
+    const r = await saker(['ctl', 'rules', 'list'], { SAKER__CONTROL__LISTEN: service.address });
     assert.equal(r.code, 0, r.stderr);
     const usage = await saker(['ctl', 'rules', 'frobnicate', ...addr()]);
     assert.equal(usage.code, 2);
@@ -281,7 +281,7 @@ describe('saker ctl with mTLS and a bearer token', () => {
     pki.files.clientKey,
   ];
 
-  it('with the client certificate and the token (flag or SAKER_CONTROL_TOKEN) the calls go through', async () => {
+  it('with the client certificate and the token (flag or SAKER__CONTROL__TOKEN) the calls go through', async () => {
     const put = await saker([
       'ctl',
       'rules',
@@ -292,7 +292,7 @@ describe('saker ctl with mTLS and a bearer token', () => {
       token,
     ]);
     assert.equal(put.code, 0, put.stderr);
-    const list = await saker(['ctl', 'rules', 'list', ...tlsFlags()], { SAKER_CONTROL_TOKEN: token });
+    const list = await saker(['ctl', 'rules', 'list', ...tlsFlags()], { SAKER__CONTROL__TOKEN: token });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /Shell spawned/);
   });

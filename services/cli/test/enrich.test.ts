@@ -27,7 +27,7 @@ describe('saker enrich: usage', () => {
   it('names a bad mode and a bad socket path', () => {
     const mode = saker('enrich', '--nats', 'nats://127.0.0.1:1', '--mode', 'daemon');
     assert.equal(mode.code, 2);
-    assert.match(mode.stderr, /--mode: expected node or cluster, got "daemon"/);
+    assert.match(mode.stderr, /--mode: expected node, cluster or auto, got "daemon"/);
     const sock = saker('enrich', '--nats', 'nats://127.0.0.1:1', '--cri-socket', 'run/crio.sock');
     assert.equal(sock.code, 2);
     assert.match(
@@ -106,7 +106,7 @@ describe('saker enrich: node mode', { timeout: 60_000 }, () => {
       const record = decodeMetaRecord(value.value);
       assert.equal(record.kind, 'container');
       assert.equal(record.kind === 'container' ? record.k8s?.pod_name : undefined, 'cli-pod');
-      assert.match(stderr, /enrich: ready mode=node node=\S+containerd\.sock/);
+      assert.match(stderr, /enrich: running: .*enrich\(mode=node node=\S+containerd\.sock/);
       proc.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       assert.match(stderr, /enrich: SIGTERM, draining/);

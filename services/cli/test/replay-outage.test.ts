@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STREAMS, connectBus } from '@saker/bus';
 import { startNatsCluster } from '@saker/testing';
-import { EventPublisher, describeReplay, replayFile } from '../src/commands/run.js';
+import { EventPublisher, describeReplay, replayFile } from '../src/services/parts.js';
 
 function auditLine(i: number): string {
   return JSON.stringify({

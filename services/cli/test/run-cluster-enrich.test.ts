@@ -126,7 +126,7 @@ describe('saker run: cluster-mode enrichment end to end', () => {
       }
     };
     await until('saker run up', () => stderr.includes('saker: running:'));
-    assert.match(stderr, /enrich=\S*cluster/);
+    assert.match(stderr, /enrich\(mode=auto [^)]*cluster/);
 
     // Node mode's part: the container's record, naming its pod.
     const podUid = randomUUID();

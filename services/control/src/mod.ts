@@ -11,7 +11,6 @@ export type {
 export {
   ControlConfigError,
   DEFAULT_LISTEN,
-  parseHostPort,
   resolveControlOptions,
 } from './options.js';
 export { LOAD_RESULTS_TRAILER, PROTO_LOADER_OPTIONS, loadRulesProto, rulesProtoPath } from './proto.js';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Bus } from '@saker/bus';
 import type { AppendOutputEntry } from '@saker/rules';
+import { OptionError, parseHostPort } from '@saker/runtime';
 import { isLoopbackHost, plaintextTokenProblem } from '@saker/telemetry';
 
 /** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
@@ -78,33 +78,26 @@ export interface ResolvedControlOptions {
 }
 
 /** An option that cannot work; `option` names it. Thrown by start() before anything listens. */
-export class ControlConfigError extends Error {
+export class ControlConfigError extends OptionError {
   override readonly name = 'ControlConfigError';
   readonly option: string;
 
-  constructor(option: string, message: string) {
-    super(`${option}: ${message}`);
+  constructor(option: string, message: string, options?: ErrorOptions) {
+    super(option, message, undefined, options);
     this.option = option;
   }
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:0';
 
-/** Splits `host:port` / `[v6]:port`; ControlConfigError naming `option` when it is not one. */
-export function parseHostPort(value: string, option: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
-  const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (m === null || host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new ControlConfigError(
-      option,
-      `expected host:port (IPv6 as [addr]:port), got ${JSON.stringify(value)}`,
-    );
+/** Splits `host:port` / `[v6]:port` (libs/runtime's parser); ControlConfigError naming `option` when it is not one. */
+function listenAddress(value: string, option: string): { host: string; port: number } {
+  try {
+    return parseHostPort(value, option);
+  } catch (err) {
+    if (err instanceof OptionError) throw new ControlConfigError(option, err.reason, { cause: err });
+    throw err;
   }
-  if (m[1] !== undefined && isIP(host) !== 6) {
-    throw new ControlConfigError(option, `${JSON.stringify(host)} in brackets is not an IPv6 address`);
-  }
-  return { host, port };
 }
 
 function signingKey(key: KeyObject | undefined): KeyObject | null {
@@ -138,7 +131,7 @@ function nonEmpty(value: Pem | undefined, option: string): void {
  */
 export function resolveControlOptions(options: ControlOptions): ResolvedControlOptions {
   const listenText = options.listen ?? DEFAULT_LISTEN;
-  const { host, port } = parseHostPort(listenText, 'listen');
+  const { host, port } = listenAddress(listenText, 'listen');
   const loopback = isLoopbackHost(host);
   const token = options.token === undefined || options.token === '' ? null : options.token;
   if (token !== null && /[\s]/.test(token)) {

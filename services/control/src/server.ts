@@ -1,4 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { formatHostPort } from '@saker/runtime';
 import { plaintextTokenWarning } from '@saker/telemetry';
 import { HealthImplementation } from 'grpc-health-check';
 import { TokenCheck } from './auth.js';
@@ -41,10 +42,6 @@ function credentials(o: ResolvedControlOptions): ServerCredentials {
     [{ private_key: buffer(o.tls.key), cert_chain: buffer(o.tls.cert) }],
     ca !== null,
   );
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**
@@ -93,9 +90,9 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
   health.addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(hostPort(o.listen.host, o.listen.port), credentials(o), (err, bound) =>
+    server.bindAsync(formatHostPort(o.listen.host, o.listen.port), credentials(o), (err, bound) =>
       err
-        ? reject(new Error(`listen ${hostPort(o.listen.host, o.listen.port)}: ${err.message}`))
+        ? reject(new Error(`listen ${formatHostPort(o.listen.host, o.listen.port)}: ${err.message}`))
         : resolve(bound),
     );
   });
@@ -131,7 +128,7 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
   if (signal.aborted) await close();
 
   return {
-    address: hostPort(o.listen.host, port),
+    address: formatHostPort(o.listen.host, port),
     port,
     tls: o.tls !== null,
     mtls: o.tls?.clientCa !== undefined,

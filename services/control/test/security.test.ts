@@ -4,10 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { BUCKETS, type Bus, connectBus } from '@saker/bus';
 import { RULESET_KEY, decodeRulesetDocument, verifyRulesetDocument } from '@saker/rules';
+import { parseHostPort } from '@saker/runtime';
 import { isLoopbackHost } from '@saker/telemetry';
 import { type TestPki, makeTestPki } from '@saker/testing';
 import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
-import { ControlConfigError, type ControlService, parseHostPort, start } from '../src/mod.js';
+import { ControlConfigError, type ControlService, start } from '../src/mod.js';
 import { GOOD_RULES } from './helpers.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * The engine on its own: `node services/engine/dist/src/main.js --nats URL --rules PATH...`.
- * Thin on purpose: parse flags, connect, start(), serve /metrics and
- * /healthz, and turn SIGTERM/SIGINT into the abort that drains the engine.
+ * The engine's test and benchmark harness: `node services/engine/dist/src/main.js
+ * --nats URL --rules PATH...`, with the knobs replica tests turn (subjects,
+ * stats intervals, replica names). Deployments run `saker engine`, which reads
+ * saker.yaml (append_output, the metadata join) through the service runtime.
+ * SIGTERM/SIGINT go through the runtime's one handler.
  */
 import { connectBus } from '@saker/bus';
 import { type RulesetDocument, firstLoadError, loadRules, readRuleFiles } from '@saker/rules';
-import { MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
+import { createLogger, onShutdown } from '@saker/runtime';
+import { MetricsRegistry, type TelemetryServer, redactText, serveTelemetry } from '@saker/telemetry';
 import { startTracing } from '@saker/telemetry/sdk';
 import { EngineArgsError, USAGE, parseEngineArgs } from './args.js';
 import { start } from './engine.js';
@@ -29,19 +32,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const doc: RulesetDocument = { format: 1, files, selections: [], updatedAt: new Date().toISOString() };
 
+  const logger = createLogger({ name: 'engine' });
+  const shutdown = onShutdown({ logger });
   const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write(`engine: second ${sig}, exiting without draining\n`);
-      process.exit(1);
-    }
-    process.stderr.write(`engine: ${sig}, draining\n`);
-    controller.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  shutdown.signal.addEventListener('abort', () => controller.abort(), { once: true });
 
   const tracing = await startTracing('saker-engine');
   const bus = await connectBus({ url: args.nats, name: `saker-engine${args.name ? `-${args.name}` : ''}` });
@@ -73,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   }
   process.stdout.write(
-    `engine ready name=${engine.name} revision=${engine.revision} rules=${engine.ruleset.rules.filter((r) => r.enabled).length} nats=${args.nats}${telemetry === undefined ? '' : ` metrics=${telemetry.url}`}\n`,
+    `engine ready name=${engine.name} revision=${engine.revision} rules=${engine.ruleset.rules.filter((r) => r.enabled).length} nats=${redactText(args.nats)}${telemetry === undefined ? '' : ` metrics=${telemetry.url}`}\n`,
   );
 
   // The bus closing under the engine (server gone for good) stops it too.
@@ -82,9 +76,10 @@ async function main(argv: readonly string[]): Promise<number> {
   await telemetry?.close();
   await bus.close();
   await tracing.shutdown();
+  shutdown.dispose();
   const s = engine.stats();
-  process.stderr.write(
-    `engine: stopped (received=${s.received} evaluated=${s.evaluated} invalid=${s.invalid} dropped=${s.dropped} alerts=${s.alertsPublished})\n`,
+  logger.info(
+    `stopped (received=${s.received} evaluated=${s.evaluated} invalid=${s.invalid} dropped=${s.dropped} alerts=${s.alertsPublished})`,
   );
   return 0;
 }

@@ -1,9 +1,9 @@
-import type { KeyObject } from 'node:crypto';
 /**
  * Engine options in three steps: the caller's EngineOptions, checked and
  * copied (never mutated), then defaults, giving ResolvedEngineOptions where
  * nothing is undefined.
  */
+import type { KeyObject } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { type Bus, QUEUE_GROUPS, STREAMS, SUBJECTS, toToken } from '@saker/bus';
 import {
@@ -15,6 +15,7 @@ import {
   type RulesetDocument,
   parsePriority,
 } from '@saker/rules';
+import { OptionError } from '@saker/runtime';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type LogSink, stderrLog } from './log.js';
 import type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-options.js';
@@ -147,12 +148,12 @@ function checkMetadata(m: MetadataOption | null | undefined): MetadataOption | n
   return { kv: { ...m.kv } };
 }
 
-export class EngineOptionsError extends Error {
+export class EngineOptionsError extends OptionError {
   override readonly name = 'EngineOptionsError';
   readonly option: string;
 
   constructor(option: string, reason: string) {
-    super(`engine option ${option}: ${reason}`);
+    super(`engine option ${option}`, reason);
     this.option = option;
   }
 }

@@ -1,10 +1,11 @@
+import { BUCKETS, type Bus } from '@saker/bus';
 /**
  * The enrich service: `start(options, signal)`, the same entry for the
  * standalone binary (saker-enrich, `saker enrich`) and for `saker run`,
  * which passes its own bus. Node mode runs one NodeEnricher per CRI socket;
  * cluster mode is @saker/enrich's cluster/ (startClusterEnrich).
  */
-import { BUCKETS, type Bus } from '@saker/bus';
+import { StartupError } from '@saker/runtime';
 import type { MetricsRegistry } from '@saker/telemetry';
 import { CriClient, isUnimplemented } from './cri/client.js';
 import { NodeEnricher, type NodeEnricherStats } from './node/enricher.js';
@@ -31,8 +32,13 @@ export interface EnrichServiceOptions {
   readonly log?: (line: string) => void;
 }
 
-export class EnrichStartError extends Error {
+/** Enrichment could not start (no CRI socket where one is required): the runtime's `startup` kind. */
+export class EnrichStartError extends StartupError {
   override readonly name = 'EnrichStartError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('enrich', message, options);
+  }
 }
 
 export interface EnrichService extends AsyncDisposable {

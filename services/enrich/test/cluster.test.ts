@@ -177,7 +177,7 @@ describe('enrich cluster mode: objects and options', () => {
             { bus, kubeconfig: '/nonexistent/kubeconfig', ...opts },
             new AbortController().signal,
           ),
-          (err: unknown) => err instanceof ClusterEnrichConfigError && err.key === key,
+          (err: unknown) => err instanceof ClusterEnrichConfigError && err.option === key,
         );
       }
     } finally {

@@ -5,6 +5,7 @@
  */
 
 /** How a failed delivery is handled. */
+import { OptionError } from '@saker/runtime';
 export type DeliveryErrorKind = 'retryable' | 'permanent';
 
 /** A delivery failed. Thrown by `Output.deliver`; anything else thrown counts as retryable. */
@@ -59,15 +60,14 @@ export function permanent(output: string, message: string, cause?: unknown): Del
 }
 
 /** Bad sinks options: names the option (`outputs[1].condition`) and why. */
-export class SinksOptionsError extends Error {
+export class SinksOptionsError extends OptionError {
   override readonly name = 'SinksOptionsError';
+  /** The option's path (`outputs[1].condition`); the runtime's `key`. */
   readonly path: string;
-  readonly reason: string;
 
   constructor(path: string, reason: string) {
-    super(`${path}: ${reason}`);
+    super(path, reason);
     this.path = path;
-    this.reason = reason;
   }
 }
 

@@ -9,21 +9,21 @@
  * `/healthz` are served only with `--metrics-listen`, so a second process
  * on the host does not collide with `saker run`'s `telemetry.listen`.
  * SIGTERM/SIGINT stop gracefully (a second one exits at once); SIGUSR1
- * reopens the file output, as for Falco.
+ * reopens the file output, as for Falco. This is the sinks' test and
+ * benchmark harness; deployments run `saker sinks`, the same outputs through
+ * the service runtime.
  */
 import { parseArgs } from 'node:util';
 import { connectBus } from '@saker/bus';
 import { busView, loadConfig, outputsView, sinksView } from '@saker/config';
-import { MetricsRegistry, healthReport, serveTelemetry } from '@saker/telemetry';
+import { type HostPort, createLogger, onShutdown, parseHostPort } from '@saker/runtime';
+import { MetricsRegistry, healthReport, redactText, serveTelemetry } from '@saker/telemetry';
 import { startTracing } from '@saker/telemetry/sdk';
 import { falcoOutputsFromConfig, inputOptionsFromConfig, sidekickOutputsFromConfig } from './config.js';
 import { start } from './service.js';
 
-function hostPortOption(flag: string, text: string | undefined): { host: string; port: number } | null {
-  if (text === undefined || text === '') return null;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  if (!m) throw new Error(`${flag}: expected HOST:PORT, got ${JSON.stringify(text)}`);
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port: Number(m[3]) };
+function hostPortOption(flag: string, text: string | undefined): HostPort | null {
+  return text === undefined || text === '' ? null : parseHostPort(text, flag);
 }
 
 async function main(): Promise<void> {
@@ -41,13 +41,14 @@ async function main(): Promise<void> {
   });
   const url = busView(config).url;
   if (url === null) throw new Error('the sinks alone need NATS: set nats.url or pass --nats');
+  const logger = createLogger({ name: 'sinks' });
   const metricsAt = hostPortOption('--metrics-listen', values['metrics-listen']);
   const metrics = new MetricsRegistry();
   const format = outputsView(config).format;
   const sinks = sinksView(config);
   const outputs = [
     ...falcoOutputsFromConfig(outputsView(config), sinks.outputs, {
-      notice: (m) => process.stderr.write(`sinks: ${m}\n`),
+      notice: (m) => logger.info(m),
     }),
     ...sidekickOutputsFromConfig(sinks, { format, metrics }),
   ];
@@ -79,20 +80,16 @@ async function main(): Promise<void> {
           },
           abort.signal,
         );
-  let signals = 0;
-  const onSignal = (): void => {
-    if (++signals > 1) process.exit(130);
-    abort.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const shutdown = onShutdown({ logger });
+  shutdown.signal.addEventListener('abort', () => abort.abort(), { once: true });
   process.stderr.write(
     `sinks ready outputs=${service.outputs.join(',') || '-'} input=${service.inputUrl ?? '-'} ` +
-      `metrics=${telemetry?.url ?? '-'} nats=${url}\n`,
+      `metrics=${telemetry?.url ?? '-'} nats=${redactText(url)}\n`,
   );
   await service.stopped;
   await bus.close();
   await tracing.shutdown();
+  shutdown.dispose();
 }
 
 main().catch((err: unknown) => {

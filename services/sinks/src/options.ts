@@ -10,6 +10,7 @@ import {
   type Priority,
   parsePriority,
 } from '@saker/rules';
+import { type LogFn, type LogLevel, createLogger } from '@saker/runtime';
 import { MetricsRegistry, isLoopbackHost, plaintextTokenProblem, redactText } from '@saker/telemetry';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
 import type { BackoffOptions } from './backoff.js';
@@ -17,8 +18,9 @@ import { SinksOptionsError } from './errors.js';
 import { compileRoute } from './fields.js';
 import type { Output } from './outputs/output.js';
 
-export type SinksLogLevel = 'info' | 'warn' | 'error';
-export type SinksLog = (level: SinksLogLevel, message: string) => void;
+export type SinksLogLevel = LogLevel;
+/** The runtime's log function (libs/runtime): one logger shape across services. */
+export type SinksLog = LogFn;
 
 export interface DedupOptions {
   /** Identical alerts inside this window (from the first) become one. */
@@ -144,9 +146,7 @@ export interface ResolvedSinksOptions {
   readonly reopenOnSigusr1: boolean;
 }
 
-const stderrLog: SinksLog = (level, message) => {
-  process.stderr.write(`sinks ${level}: ${message}\n`);
-};
+const stderrLog: SinksLog = createLogger({ name: 'sinks' }).log;
 
 function positiveInt(path: string, v: number | undefined, dflt: number, min = 1): number {
   if (v === undefined) return dflt;

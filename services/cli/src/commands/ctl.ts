@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { type ControlCallError, type ControlClient, isControlCallError } from '@saker/control/client';
 import { loadResultsJson, loadRules, readRuleFiles } from '@saker/rules';
+import { createLogger, onShutdown } from '@saker/runtime';
 import { CONNECTION_OPTIONS, DEFAULT_CONTROL_ADDR, clientOptions, connect } from '../ctl/connection.js';
 import { describeRule, revisionJson, revisionLine, rulesTable, toLoadResults } from '../ctl/format.js';
 import {
@@ -211,18 +212,14 @@ async function rules(
     }
     case 'watch': {
       if (rest.length > 0) throw new UsageError('rules watch takes no arguments', NAME);
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const shutdown = onShutdown({ logger: createLogger({ name: 'saker ctl', write: (l) => io.err(l) }) });
       try {
-        const watch = client.watchRulesets({}, controller.signal);
+        const watch = client.watchRulesets({}, shutdown.signal);
         for await (const r of watch) {
           await io.out(json ? `${JSON.stringify(revisionJson(r))}\n` : `${revisionLine(r)}\n`);
         }
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        shutdown.dispose();
       }
       return EXIT_OK;
     }

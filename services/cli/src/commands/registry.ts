@@ -1,6 +1,5 @@
 import type { Command } from '../io.js';
 import { ctl } from './ctl.js';
-import { enrichCommand } from './enrich.js';
 import { fieldsList } from './fields-list.js';
 import { natsAuthorization } from './nats-authorization.js';
 import { replay } from './replay.js';
@@ -8,13 +7,13 @@ import { rulesDescribe } from './rules-describe.js';
 import { rulesList } from './rules-list.js';
 import { rulesValidate } from './rules-validate.js';
 import { run } from './run.js';
+import { selftest } from './selftest.js';
 import { SERVICE_COMMANDS } from './service.js';
 
 /** Every command of the binary, in the order `saker --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   run,
   ...SERVICE_COMMANDS,
-  enrichCommand,
   ctl,
   rulesValidate,
   rulesList,
@@ -22,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   fieldsList,
   replay,
   natsAuthorization,
+  selftest,
 ];
 
 /**

@@ -11,7 +11,7 @@ import {
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { ReplayInputError, readReplayFile } from '../replay-input.js';
 import { loadRulePaths } from '../rules-input.js';
-import { loadCommandConfig } from './run.js';
+import { loadCommandConfig } from './service.js';
 
 const NAME = 'replay';
 

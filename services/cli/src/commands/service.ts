@@ -1,305 +1,206 @@
 /**
- * One service alone, against a NATS server: `saker engine`, `saker control`,
- * `saker sensor`. The distributed shape runs each of these in its own pod;
- * they read the same saker.yaml as `saker run`.
+ * `saker <service>`: one service of the registry alone, against NATS, from
+ * the same saker.yaml as `saker run` and through the same factory, so it
+ * behaves the same alone and embedded. Every service takes the common flags.
  */
-import { readFileSync } from 'node:fs';
-import { type Bus, type NatsBusOptions, connectBus } from '@saker/bus';
-import { type SakerConfig, busView, enrichCacheView } from '@saker/config';
-import { start as startControl } from '@saker/control';
-import { start as startEngine } from '@saker/engine';
-import { SYSCALL_IDS, Sensor, recordSensor, resolveSyscalls } from '@saker/sensor';
-import { type HealthReport, MetricsRegistry, type TelemetryServer, serveTelemetry } from '@saker/telemetry';
-import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
-import { EventPublisher, aborted, loadCommandConfig, readRulesDocument, shutdownSignal } from './run.js';
-import { engineSecurityOptions, rulesetSigningKey } from './security-options.js';
+import { type SakerConfig, busView, loadConfig } from '@saker/config';
+import {
+  type FlagValues,
+  type LogFormat,
+  type LogLevel,
+  type Logger,
+  OptionError,
+  type ServiceModule,
+  createLogger,
+  errorKind,
+  hostServices,
+} from '@saker/runtime';
+import {
+  TelemetryConfigError,
+  type TelemetryHandle,
+  type TelemetryInitConfig,
+  initTelemetry,
+  tracingInitConfig,
+} from '@saker/telemetry/sdk';
+import {
+  type Command,
+  EXIT_FAIL,
+  EXIT_OK,
+  EXIT_USAGE,
+  type Io,
+  UsageError,
+  parseCommandArgs,
+} from '../io.js';
+import { SERVICES } from '../services/registry.js';
+import { recordCommand, recordHelp, recordOptions } from './sensor-record.js';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
   nats: { type: 'string' },
   'metrics-listen': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const COMMON_HELP = `  -c, --config FILE        saker.yaml (see docs/config.md)
-  --nats URL               the NATS server (required, here or as nats.url)
+export const COMMON_HELP = `Common options (every service, and saker run):
+  -c, --config FILE        saker.yaml (or a falco.yaml); see docs/config.md
+  --nats URL               the NATS server (nats.url); a service alone needs one
   --metrics-listen H:P     /metrics and /healthz address (telemetry.listen); 'off' to not serve
+  --log-level LEVEL        debug, info, warn or error (log.level)
+  --log-format FORMAT      text or json (log.format)
   -h, --help               show this help
 `;
 
-export function commonOverrides(values: { nats?: string; 'metrics-listen'?: string }): Record<
-  string,
-  unknown
-> {
+interface CommonValues {
+  readonly nats?: string | undefined;
+  readonly 'metrics-listen'?: string | undefined;
+  readonly 'log-level'?: string | undefined;
+  readonly 'log-format'?: string | undefined;
+}
+
+/** telemetry.listen, unless --metrics-listen off. */
+export function telemetryListen(values: CommonValues, config: SakerConfig): string | null {
+  return values['metrics-listen'] === 'off' ? null : config.telemetry.listen;
+}
+
+/** The configuration keys the common flags stand for. */
+export function commonOverrides(values: CommonValues): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   if (values.nats !== undefined) o.nats = { url: values.nats };
-  if (values['metrics-listen'] !== undefined) {
-    o.telemetry = { listen: values['metrics-listen'] === 'off' ? null : values['metrics-listen'] };
+  if (values['metrics-listen'] !== undefined && values['metrics-listen'] !== 'off') {
+    o.telemetry = { listen: values['metrics-listen'] };
   }
+  const log: Record<string, unknown> = {};
+  if (values['log-level'] !== undefined) log.level = values['log-level'];
+  if (values['log-format'] !== undefined) log.format = values['log-format'];
+  if (Object.keys(log).length > 0) o.log = log;
   return o;
 }
 
-export function natsUrl(command: string, config: SakerConfig): string {
-  if (config.nats.url === null) {
-    throw new UsageError('a standalone service needs a NATS server: --nats URL (or nats.url)', command);
+/** Loads the configuration; an option error (file:line:col, variable or flag) is a usage problem of `command`. */
+export function loadCommandConfig(
+  command: string,
+  io: Io,
+  file: string | undefined,
+  overrides: Record<string, unknown>,
+): SakerConfig {
+  try {
+    return loadConfig({
+      ...(file === undefined ? {} : { file }),
+      overrides,
+      onNotice: (m) => io.err(`saker: ${m}\n`),
+    });
+  } catch (err) {
+    if (err instanceof OptionError)
+      throw new UsageError(`configuration: ${err.message}`, command, { cause: err });
+    throw err;
   }
-  return config.nats.url;
 }
 
-export async function serveIfConfigured(
-  config: SakerConfig,
-  metrics: MetricsRegistry,
-  health: () => HealthReport,
-): Promise<TelemetryServer | undefined> {
-  if (config.telemetry.listen === null) return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(config.telemetry.listen);
-  return serveTelemetry({
-    host: m?.[1] ?? m?.[2] ?? '127.0.0.1',
-    port: Number(m?.[3] ?? 0),
-    metrics,
-    health,
+/** The process's logger, per log.level and log.format, with the configuration's secrets scrubbed. */
+export function processLogger(name: string, config: SakerConfig, io: Io): Logger {
+  const secrets = [config.control.token, config.sinks.input.token, ...config.audit.tokens].filter(
+    (s): s is string => s !== null,
+  );
+  return createLogger({
+    name,
+    level: config.log.level as LogLevel,
+    format: config.log.format as LogFormat,
+    write: (line) => io.err(line),
+    secrets,
   });
 }
 
-/** NATS connection options: the URL chosen plus saker.yaml's `nats:` TLS, auth and stream limits. */
-export function natsTarget(url: string, config: SakerConfig): NatsBusOptions {
-  return { ...busView(config), url };
-}
-
 /**
- * Connects, runs `body` until SIGINT/SIGTERM (or the bus closing), and
- * closes the bus after `body` has drained.
+ * Runs the hosted services with the process's tracing (telemetry.tracing, else
+ * the OTEL_* variables) set up first and flushed last; a failure to start is
+ * reported by its kind (option errors, a bad tracing setting among them, exit 2).
  */
-export async function standalone(
-  who: string,
-  target: NatsBusOptions,
-  io: Io,
-  body: (bus: Bus, signal: AbortSignal) => Promise<void>,
+export async function hostOrReport(
+  logger: Logger,
+  tracing: { readonly serviceName: string; readonly config: SakerConfig },
+  run: () => Promise<number>,
 ): Promise<number> {
-  const stop = shutdownSignal(io, who);
-  const bus = await connectBus({ ...target, name: `saker-${who}` });
-  const inner = new AbortController();
-  const onStop = (): void => inner.abort();
-  stop.signal.addEventListener('abort', onStop, { once: true });
-  void bus.closed.then(onStop);
+  let handle: TelemetryHandle | undefined;
   try {
-    await body(bus, inner.signal);
-    return stop.signal.aborted ? EXIT_OK : EXIT_FAIL;
+    handle = await startProcessTracing(tracing.serviceName, tracing.config);
+    return await run();
   } catch (err) {
-    io.err(`${who}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT_FAIL;
+    logger.error(err instanceof Error ? err.message : String(err));
+    return errorKind(err) === 'option' ? EXIT_USAGE : EXIT_FAIL;
   } finally {
-    stop.dispose();
-    await bus.drain().catch(() => bus.close());
+    await handle?.shutdown();
   }
 }
 
-const engineCommand: Command = {
-  name: 'engine',
-  summary: 'run the rule engine alone, against NATS',
-  help: `Usage: saker engine --nats URL [--config saker.yaml] [-r FILE|DIR ...]
-
-Joins the engine queue group, evaluates event batches and publishes alerts
-into SAKER_ALERTS. Starts with the rules of rules_files (or -r) until KV
-saker_rules holds a ruleset, then follows it (hot swap).
-
-Options:
-  -r, --rules FILE|DIR     rules to start with instead of rules_files; repeat for more
-${COMMON_HELP}`,
-  async run(args, io) {
-    const { values } = parseCommandArgs('engine', args, {
-      ...COMMON_OPTIONS,
-      rules: { type: 'string', short: 'r', multiple: true },
-    });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
-    const overrides = commonOverrides(values);
-    if (values.rules !== undefined) overrides.rules_files = values.rules;
-    const config = loadCommandConfig('engine', io, values.config, overrides);
-    const url = natsUrl('engine', config);
-    const initial = await readRulesDocument(config.rulesFiles, io, {
-      author: 'saker engine',
-      comment: 'rules_files',
-      appendOutput: config.appendOutput,
-    });
-    if (initial === undefined) {
-      io.err('engine: not starting: the rules have errors\n');
-      return EXIT_FAIL;
-    }
-    return standalone('engine', natsTarget(url, config), io, async (bus, signal) => {
-      const metrics = new MetricsRegistry();
-      const engine = await startEngine(
-        {
-          bus,
-          hostname: config.hostname,
-          queue: config.engine.queueGroup,
-          rules: initial.doc,
-          minPriority: config.engine.minPriority,
-          ruleMatching: config.ruleMatching,
-          timeIso8601: config.timeFormatIso8601,
-          // Falco's append_output (default: suggested output, the container fields).
-          appendOutput: config.appendOutput,
-          metrics,
-          // The metadata cache over KV saker_meta, started once a rule reads container.*/k8s.* fields.
-          metadata: { kv: enrichCacheView(config) },
-          log: (line) => io.err(`${line}\n`),
-          // Ruleset signatures, the rules-drop alarm, the alert spool, the stream fill watch.
-          ...engineSecurityOptions(config),
-        },
-        signal,
-      );
-      const telemetry = await serveIfConfigured(config, metrics, () => engine.health());
-      io.err(
-        `engine: ready name=${engine.name} nats=${url}${telemetry ? ` metrics=${telemetry.url}` : ''}\n`,
-      );
-      await engine.stopped;
-      await telemetry?.close();
-    });
-  },
-};
-
-const controlCommand: Command = {
-  name: 'control',
-  summary: 'run the control API (gRPC RuleService) alone, against NATS',
-  help: `Usage: saker control --nats URL [--config saker.yaml] [--listen HOST:PORT]
-
-Serves the gRPC RuleService on control.listen, with control.tls and
-control.token, over the rulesets in KV saker_rules.
-
-Options:
-  --listen HOST:PORT       address to serve on (control.listen)
-${COMMON_HELP}`,
-  async run(args, io) {
-    const { values } = parseCommandArgs('control', args, { ...COMMON_OPTIONS, listen: { type: 'string' } });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
-    const overrides = commonOverrides(values);
-    if (values.listen !== undefined) overrides.control = { listen: values.listen };
-    const config = loadCommandConfig('control', io, values.config, overrides);
-    const url = natsUrl('control', config);
-    return standalone('control', natsTarget(url, config), io, async (bus, signal) => {
-      const tls = config.control.tls;
-      const signingKey = rulesetSigningKey(config);
-      const control = await startControl(
-        {
-          bus,
-          listen: config.control.listen,
-          // Refuses what the engines would refuse (effectiveRuleset of @saker/rules).
-          appendOutput: config.appendOutput,
-          ...(tls === null
-            ? {}
-            : {
-                tls: {
-                  cert: readFileSync(tls.cert),
-                  key: readFileSync(tls.key),
-                  ...(tls.ca === null ? {} : { clientCa: readFileSync(tls.ca) }),
-                },
-              }),
-          ...(config.control.token === null ? {} : { token: config.control.token }),
-          ...(signingKey === undefined ? {} : { signingKey }),
-          allowPlaintextToken: config.control.allowPlaintextToken,
-        },
-        signal,
-      );
-      const metrics = new MetricsRegistry();
-      const telemetry = await serveIfConfigured(config, metrics, () => ({
-        ok: true,
-        checks: { control: { ok: true, detail: control.address } },
-      }));
-      io.err(
-        `control: ready address=${control.address} nats=${url}${telemetry ? ` metrics=${telemetry.url}` : ''}\n`,
-      );
-      await aborted(signal);
-      await control.close();
-      await telemetry?.close();
-    });
-  },
-};
-
-const sensorCommand: Command = {
-  name: 'sensor',
-  summary: 'run the eBPF sensor alone (root), publishing to NATS',
-  help: `Usage: saker sensor --nats URL [--config saker.yaml] [--syscalls a,b,...]
-       saker sensor --record FILE [--syscalls a,b,...]
-
-Attaches the eBPF probe and publishes syscall event batches on
-saker.v1.events.syscall.<sensor.node_name>. Needs root. With --record, writes
-the events to FILE in the replay format instead (no NATS), until Ctrl-C.
-
-Options:
-  --syscalls LIST          syscalls to capture (comma-separated); default every one the sensor knows
-  --record FILE            record events to FILE (JSON lines, for saker replay and bench:rules)
-${COMMON_HELP}`,
-  async run(args, io) {
-    const { values } = parseCommandArgs('sensor', args, {
-      ...COMMON_OPTIONS,
-      syscalls: { type: 'string' },
-      record: { type: 'string' },
-    });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
-    const config = loadCommandConfig('sensor', io, values.config, commonOverrides(values));
-    const syscalls = values.syscalls === undefined ? Object.keys(SYSCALL_IDS) : values.syscalls.split(',');
-    const { unknown } = resolveSyscalls(syscalls);
-    if (unknown.length > 0)
-      throw new UsageError(`--syscalls: the sensor cannot capture ${unknown.join(', ')}`, 'sensor');
-    if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-      io.err('sensor: needs root (it loads an eBPF program)\n');
-      return EXIT_FAIL;
-    }
-    if (values.record !== undefined)
-      return recordCommand(values.record, syscalls, config.sensor.nodeName, io);
-    const url = natsUrl('sensor', config);
-    return standalone('sensor', natsTarget(url, config), io, async (bus, signal) => {
-      const publisher = new EventPublisher(bus, config.sensor.nodeName, config.engine.batch, io);
-      const sensor = await Sensor.start(
-        { syscalls, hostname: config.sensor.nodeName, onError: (e) => io.err(`sensor: ${e.message}\n`) },
-        signal,
-      );
-      const metrics = new MetricsRegistry();
-      const telemetry = await serveIfConfigured(config, metrics, () => ({ ok: true, checks: {} }));
-      io.err(`sensor: attached node=${config.sensor.nodeName} nats=${url}\n`);
-      for await (const event of sensor) publisher.add(event);
-      await publisher.close();
-      await telemetry?.close();
-    });
-  },
-};
-
-/** `saker sensor --record FILE`: the recording itself lives in @saker/sensor (recordSensor). */
-async function recordCommand(
-  path: string,
-  syscalls: readonly string[],
-  node: string,
-  io: Io,
-): Promise<number> {
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+/** The OpenTelemetry SDK of this process: `saker` for saker run, `saker-<service>` for one service. */
+async function startProcessTracing(serviceName: string, config: SakerConfig): Promise<TelemetryHandle> {
+  let init: TelemetryInitConfig;
   try {
-    const r = await recordSensor(
-      {
-        path,
-        sensor: { syscalls, hostname: node, onError: (e) => io.err(`sensor: ${e.message}\n`) },
-        onStart: () => io.err(`sensor: attached node=${node}; recording to ${path} until Ctrl-C\n`),
-      },
-      ac.signal,
-    );
-    io.err(
-      `sensor: recorded ${r.written} events to ${path}${r.dropped > 0 ? ` (${r.dropped} dropped)` : ''}\n`,
-    );
-    return EXIT_OK;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    init = tracingInitConfig(serviceName, config.telemetry.tracing);
+  } catch (err) {
+    if (err instanceof TelemetryConfigError)
+      throw new OptionError('', err.message, undefined, { cause: err });
+    throw err;
   }
+  return initTelemetry({ ...init, instanceId: config.hostname });
 }
 
-export const SERVICE_COMMANDS: readonly Command[] = [engineCommand, controlCommand, sensorCommand];
+function serviceCommand(module: ServiceModule<SakerConfig>): Command {
+  return {
+    name: module.name,
+    summary: `${module.summary} (alone, against NATS)`,
+    help: `Usage: saker ${module.name} --nats URL [--config saker.yaml] [options]
+${module.name === 'sensor' ? recordHelp : ''}
+${module.help}
+${COMMON_HELP}`,
+    async run(args, io) {
+      const { values } = parseCommandArgs(module.name, args, {
+        ...COMMON_OPTIONS,
+        ...module.flags,
+        ...(module.name === 'sensor' ? recordOptions : {}),
+      });
+      if (values.help) {
+        await io.out(this.help);
+        return EXIT_OK;
+      }
+      const flags = values as FlagValues;
+      let own: Record<string, unknown>;
+      try {
+        own = module.overrides(flags);
+      } catch (err) {
+        if (err instanceof OptionError) throw new UsageError(err.message, module.name, { cause: err });
+        throw err;
+      }
+      const config = loadCommandConfig(module.name, io, values.config, {
+        ...own,
+        ...commonOverrides(values),
+      });
+      // `saker sensor --record FILE`: the probe's events to a file, no NATS.
+      if (module.name === 'sensor' && typeof flags.record === 'string') {
+        return recordCommand(flags.record, flags.syscalls, config.sensor.nodeName, io);
+      }
+      if (module.standaloneNeedsNats && config.nats.url === null) {
+        throw new UsageError('a service alone needs a NATS server: --nats URL (or nats.url)', module.name);
+      }
+      const logger = processLogger(module.name, config, io);
+      return hostOrReport(logger, { serviceName: `saker-${module.name}`, config }, () =>
+        hostServices({
+          name: module.name,
+          modules: [module],
+          config,
+          natsUrl: config.nats.url,
+          // nats.tls, nats.auth, nats.inbox_prefix and the stream limits.
+          natsOptions: busView(config),
+          telemetryListen: telemetryListen(values, config),
+          logger,
+          out: io.out,
+          flags: () => flags,
+        }),
+      );
+    },
+  };
+}
+
+export const SERVICE_COMMANDS: readonly Command[] = SERVICES.map(serviceCommand);

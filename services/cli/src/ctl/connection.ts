@@ -2,8 +2,22 @@ import { readFileSync } from 'node:fs';
 import { ControlClient, type ControlClientOptions } from '@saker/control/client';
 import { UsageError } from '../io.js';
 
-/** Where `saker ctl` connects when neither --addr nor SAKER_CONTROL_ADDR says. */
-export const DEFAULT_CONTROL_ADDR = '127.0.0.1:50051';
+/**
+ * Where `saker ctl` connects when neither --addr nor SAKER__CONTROL__LISTEN
+ * says: control.listen's default, where `saker run` and `saker control` serve.
+ */
+export const DEFAULT_CONTROL_ADDR = '127.0.0.1:5060';
+
+/** The spellings before SAKER__A__B, refused by name so a script that sets one learns it is not read. */
+const LEGACY_ENV: Readonly<Record<string, string>> = {
+  SAKER_CONTROL_ADDR: 'SAKER__CONTROL__LISTEN (or --addr)',
+  SAKER_CONTROL_TOKEN: 'SAKER__CONTROL__TOKEN (or --token)',
+};
+
+/** A listen address as one to dial: a wildcard host means this machine. */
+function dialable(listen: string): string {
+  return listen.replace(/^(?:0\.0\.0\.0|\[::\]|):/, '127.0.0.1:');
+}
 
 /** The connection flags every `saker ctl` command takes. */
 export interface ConnectionFlags {
@@ -52,8 +66,8 @@ function readPem(path: string, flag: string, command: string): Buffer {
 }
 
 /**
- * Client options from flags and environment: --addr or SAKER_CONTROL_ADDR,
- * --token or SAKER_CONTROL_TOKEN. Any of --ca, --cert, --key switches to TLS;
+ * Client options from flags and environment, with the server's keys:
+ * --addr or SAKER__CONTROL__LISTEN, --token or SAKER__CONTROL__TOKEN. Any of --ca, --cert, --key switches to TLS;
  * --cert and --key go together (mTLS).
  */
 export function clientOptions(
@@ -61,12 +75,16 @@ export function clientOptions(
   env: Readonly<Record<string, string | undefined>>,
   command: string,
 ): ControlClientOptions {
-  const address = flags.addr ?? (env.SAKER_CONTROL_ADDR || undefined) ?? DEFAULT_CONTROL_ADDR;
+  for (const [name, instead] of Object.entries(LEGACY_ENV)) {
+    if (env[name]) throw new UsageError(`${name} is no longer read; set ${instead}`, command);
+  }
+  const listen = env.SAKER__CONTROL__LISTEN || undefined;
+  const address = flags.addr ?? (listen === undefined ? undefined : dialable(listen)) ?? DEFAULT_CONTROL_ADDR;
   if ((flags.cert === undefined) !== (flags.key === undefined)) {
     throw new UsageError('--cert and --key go together', command);
   }
   const tlsWanted = flags.ca !== undefined || flags.cert !== undefined || flags['server-name'] !== undefined;
-  const token = flags.token ?? (env.SAKER_CONTROL_TOKEN || undefined);
+  const token = flags.token ?? (env.SAKER__CONTROL__TOKEN || undefined);
   return {
     address,
     ...(token === undefined ? {} : { token }),

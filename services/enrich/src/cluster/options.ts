@@ -7,15 +7,13 @@
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Bus } from '@saker/bus';
+import { type LogFn, OptionError, createLogger } from '@saker/runtime';
 import type { MetricsRegistry } from '@saker/telemetry';
 
-type ClusterLogLevel = 'info' | 'warn' | 'error';
-/** Where cluster mode says what happened. Injected, so tests and `saker run` choose. */
-export type ClusterLogger = (level: ClusterLogLevel, message: string) => void;
+/** Where cluster mode says what happened (the runtime's log function). Injected, so tests and `saker run` choose. */
+export type ClusterLogger = LogFn;
 
-const stderrClusterLogger: ClusterLogger = (level, message) => {
-  process.stderr.write(`enrich(cluster): ${level}: ${message}\n`);
-};
+const stderrClusterLogger: ClusterLogger = createLogger({ name: 'enrich(cluster)' }).log;
 
 const DEFAULT_LEASE_TTL_MS = 5000;
 const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
@@ -64,14 +62,14 @@ export interface ResolvedClusterEnrichOptions {
   readonly log: ClusterLogger;
 }
 
-export class ClusterEnrichConfigError extends Error {
+export class ClusterEnrichConfigError extends OptionError {
   override readonly name = 'ClusterEnrichConfigError';
-  /** The option at fault, e.g. `shards`. */
-  readonly key: string;
+  /** The option at fault, e.g. `shards` (the runtime's `key` is `enrich.cluster.shards`). */
+  readonly option: string;
 
-  constructor(key: string, reason: string, options?: { cause?: unknown }) {
-    super(`enrich.cluster.${key}: ${reason}`, options);
-    this.key = key;
+  constructor(option: string, reason: string, options?: { cause?: unknown }) {
+    super(`enrich.cluster.${option}`, reason, undefined, options);
+    this.option = option;
   }
 }
 

@@ -195,7 +195,10 @@ describe('saker run', () => {
 
     // A new rule: once reloaded, later events fire it.
     writeFileSync(rulesFile, SHADOW_RULE + PASSWD_RULE);
+    // The reload is written to KV at once; the engine swaps after vetting it in its
+    // compile worker, so wait for the engine, not the writer.
     await run.until('the reload', () => /rules reloaded: revision \d+, 2 rules/.test(run.stderr));
+    await run.until('the swap', () => /ruleset revision \d+ in use \(2 rules/.test(run.stderr));
     dropInto(join(dir, 'drop'), '02.jsonl', [
       [6, '/etc/passwd'],
       [7, '/etc/shadow'],
@@ -229,7 +232,10 @@ describe('saker run', () => {
     await run.until('the start', () => /saker: running: .* rules=1\b/.test(run.stderr));
     writeFileSync(rulesFile, SHADOW_RULE + PASSWD_RULE);
     run.child.kill('SIGHUP');
+    // The reload is written to KV at once; the engine swaps after vetting it in its
+    // compile worker, so wait for the engine, not the writer.
     await run.until('the reload', () => /rules reloaded: revision \d+, 2 rules/.test(run.stderr));
+    await run.until('the swap', () => /ruleset revision \d+ in use \(2 rules/.test(run.stderr));
     assert.match(run.stderr, /SIGHUP, reloading the rules/);
     dropInto(join(dir, 'drop'), '01.jsonl', [[1, '/etc/passwd']]);
     await run.until('the new rule', () => run.lines().length >= 1);

@@ -12,7 +12,6 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +19,7 @@ import { type Bus, EventBatcher, STREAMS, SUBJECTS, busBatchSender, connectBus }
 import { type EngineService, start as startEngine } from '@saker/engine';
 import { type SakerEvent, parseEvent } from '@saker/events';
 import { loadRules } from '@saker/rules';
-import { type NatsServerHandle, startNatsServer } from '@saker/testing';
+import { type NatsServerHandle, freePort, startNatsServer } from '@saker/testing';
 import { toolBin } from './helm.js';
 
 const RULES = `- rule: Shadow read
@@ -31,18 +30,6 @@ const RULES = `- rule: Shadow read
 `;
 
 const NODE = 'node-a';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function shadowRead(n: number): SakerEvent {
   return parseEvent({

@@ -83,7 +83,15 @@ export class NoRespondersError extends BusError {
   override readonly name = 'NoRespondersError';
   readonly subject: string;
   constructor(subject: string, options?: { cause?: unknown }) {
-    super('request', `request ${subject}: no responders`, options);
+    super(
+      'request',
+      `request ${subject}: no responders${
+        subject.startsWith('$JS.')
+          ? ' (JetStream is not answering: a server without JetStream, or a leaf node whose hub is not connected yet)'
+          : ''
+      }`,
+      options,
+    );
     this.subject = subject;
   }
 }

@@ -52,7 +52,7 @@ export interface NatsClusterHandle extends AsyncDisposable {
 }
 
 /** A port the OS handed out for 127.0.0.1, free when this returns. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

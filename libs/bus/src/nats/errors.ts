@@ -123,7 +123,11 @@ export function toBusError(err: unknown, ctx: ErrorContext): Error {
   }
   if (isNoResponders(err)) {
     if (ctx.operation === 'stream.publish') return new NoStreamError(ctx.subject ?? '', options);
-    return new NoRespondersError(ctx.subject ?? '', options);
+    // A JetStream call (KV, streams, consumers) names the API and what it was for.
+    return new NoRespondersError(
+      ctx.subject ?? `$JS.API (${ctx.operation}${target === '' ? '' : ` ${target}`})`,
+      options,
+    );
   }
   if (isTimeout(err))
     return new BusTimeoutError(ctx.operation, ctx.subject ?? '', ctx.timeoutMs ?? 0, options);

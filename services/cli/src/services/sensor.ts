@@ -120,17 +120,31 @@ async function startProbe(
 ): Promise<SensorService> {
   const { config, logger } = ctx;
   const types = await eventTypesOf(await readRuleFiles(config.rulesFiles));
+  // Follow the ruleset in use: `saker ctl rules put`, or saker run's watched files. The watch
+  // comes first: when JetStream does not answer (a leaf node whose hub is not up yet) the start
+  // fails before the probe is attached, and the process exits non-zero (the kubelet restarts it)
+  // instead of running on with a probe publishing into a closed bus.
+  let w: KvWatch;
+  try {
+    const kv = await ctx.bus.kv(BUCKETS.rules);
+    w = await kv.watch({ key: RULESET_KEY });
+  } catch (err) {
+    throw new Error(
+      `cannot follow the ruleset (KV ${BUCKETS.rules}): ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  keepWatch(w);
   const probe = await startSensorService({
     bus: ctx.bus,
     node: config.sensor.nodeName,
     eventTypes: types,
     batcher: config.engine.batch,
     log: (line) => logger.warn(line.replace(/^sensor: /, '')),
+  }).catch((err: unknown) => {
+    w.stop();
+    throw err;
   });
-  // Follow the ruleset in use: `saker ctl rules put`, or saker run's watched files.
-  const kv = await ctx.bus.kv(BUCKETS.rules);
-  const w = await kv.watch({ key: RULESET_KEY });
-  keepWatch(w);
   const keyOf = (t: ReadonlySet<string> | undefined): string =>
     t === undefined ? '*' : [...t].sort().join(',');
   let current = keyOf(types);

@@ -5,6 +5,7 @@
  * mounts, hot-reloadable rules, and the schema refusing what it must.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,10 @@ describe('chart: topology', () => {
     );
     const nats = find(objects, 'StatefulSet', `${NAME}-nats`);
     assert.equal(nats.spec?.replicas, 3);
+    // R3 streams on the 3 servers.
+    const streams = sakerConfig(objects).config.streams;
+    for (const name of ['alerts', 'audit', 'deadletter'] as const)
+      assert.equal(streams[name].replicas, 3, name);
     const natsConf = find(objects, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '';
     assert.match(natsConf, /jetstream \{/);
     assert.match(natsConf, /leafnodes \{\n\s+listen: 0\.0\.0\.0:7422/);
@@ -123,6 +128,8 @@ describe('chart: topology', () => {
   it('a single-replica NATS has no cluster block; an existing NATS replaces the StatefulSet', () => {
     const small = render({ nats: { replicas: 1 } });
     assert.equal(find(small, 'StatefulSet', `${NAME}-nats`).spec?.replicas, 1);
+    assert.equal(sakerConfig(small).config.streams.alerts.replicas, 1);
+    assert.equal(sakerConfig(render({ nats: { streamReplicas: 2 } })).config.streams.audit.replicas, 2);
     assert.doesNotMatch(find(small, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '', /cluster \{/);
 
     const existing = render({
@@ -352,23 +359,67 @@ describe('chart: security', () => {
     assert.match(r.stderr, /clientCaSecret \(mTLS\) or audit\.tokenSecret/);
   });
 
-  it('control takes its token over plain gRPC on the pod network only because the chart says so', () => {
+  it('control serves gRPC over TLS by default (a generated certificate), so its token never travels in clear', () => {
     const rendered = render({});
     const control = byName(find(rendered, 'Deployment', `${NAME}-control`), 'control');
     assert.equal(envOf(control, 'SAKER__CONTROL__TOKEN_FILE'), '/etc/saker/control-token/token');
-    assert.equal(envOf(control, 'SAKER__CONTROL__ALLOW_PLAINTEXT_TOKEN'), 'true');
-    // The token file is the Secret's mount, not here: the other variables load.
+    assert.equal(envOf(control, 'SAKER__CONTROL__TLS__CERT'), '/etc/saker/control-tls/tls.crt');
+    assert.equal(envOf(control, 'SAKER__CONTROL__TLS__KEY'), '/etc/saker/control-tls/tls.key');
+    assert.equal(envOf(control, 'SAKER__CONTROL__ALLOW_PLAINTEXT_TOKEN'), 'false');
+    assert.equal(envOf(control, 'SAKER__CONTROL__TLS__CA'), undefined);
+    const secret = find(rendered, 'Secret', `${NAME}-control-tls`);
+    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    const volume = podSpec(find(rendered, 'Deployment', `${NAME}-control`)).volumes?.find(
+      (v) => v.name === 'control-tls',
+    );
+    assert.equal(volume?.secret?.secretName, `${NAME}-control-tls`);
+    // The certificate names the control Service and 127.0.0.1 (kubectl port-forward), signed by ca.crt.
+    const dir = mkdtempSync(join(tmpdir(), 'saker-chart-tls-'));
+    try {
+      for (const k of ['ca.crt', 'tls.crt'])
+        writeFileSync(join(dir, k), Buffer.from(secret.data?.[k] ?? '', 'base64'));
+      const text = new X509Certificate(readFileSync(join(dir, 'tls.crt')));
+      assert.ok(text.verify(new X509Certificate(readFileSync(join(dir, 'ca.crt'))).publicKey));
+      assert.match(text.subjectAltName ?? '', /DNS:rel-saker-control\.saker\.svc/);
+      assert.match(text.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // With the variables Kubernetes sets (files are the Secrets' mounts, not here), the config loads.
     const env = Object.fromEntries(
       (control.env ?? []).flatMap((e) =>
-        e.value === undefined || e.name.endsWith('TOKEN_FILE') ? [] : [[e.name, e.value]],
+        e.value === undefined || e.name.endsWith('_FILE') || e.name.includes('__TLS__')
+          ? []
+          : [[e.name, e.value]],
       ),
     );
-    assert.equal(sakerConfig(rendered, env).config.control.allowPlaintextToken, true);
-    const strict = byName(
-      find(render({ control: { allowPlaintextToken: false } }), 'Deployment', `${NAME}-control`),
+    assert.equal(sakerConfig(rendered, env).config.control.allowPlaintextToken, false);
+
+    // Your own certificate and client CA (mTLS): no generated Secret.
+    const own = render({ control: { tls: { secretName: 'my-control-tls', clientCaSecret: 'ops-ca' } } });
+    assert.ok(!own.some((o) => o.kind === 'Secret' && o.metadata.name === `${NAME}-control-tls`));
+    const ownControl = byName(find(own, 'Deployment', `${NAME}-control`), 'control');
+    assert.equal(envOf(ownControl, 'SAKER__CONTROL__TLS__CA'), '/etc/saker/control-client-ca/ca.crt');
+    const ownVolumes = podSpec(find(own, 'Deployment', `${NAME}-control`)).volumes ?? [];
+    assert.deepEqual(
+      ownVolumes
+        .filter((v) => v.name.startsWith('control-'))
+        .map((v) => v.secret?.secretName)
+        .sort(),
+      ['my-control-tls', 'ops-ca', `${NAME}-control-token`],
+    );
+
+    // Plain gRPC only when asked for twice: TLS off, and the token allowed in clear.
+    const plain = byName(
+      find(
+        render({ control: { tls: { enabled: false }, allowPlaintextToken: true } }),
+        'Deployment',
+        `${NAME}-control`,
+      ),
       'control',
     );
-    assert.equal(envOf(strict, 'SAKER__CONTROL__ALLOW_PLAINTEXT_TOKEN'), 'false');
+    assert.equal(envOf(plain, 'SAKER__CONTROL__TLS__CERT'), undefined);
+    assert.equal(envOf(plain, 'SAKER__CONTROL__ALLOW_PLAINTEXT_TOKEN'), 'true');
   });
 });
 

@@ -18,125 +18,44 @@
  * Timings of each step are printed (bring-up, install, alerts, upgrade).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Bus, connectBus } from '@saker/bus';
-import { type TestPki, makeTestPki, repoRoot, sharedPath } from '@saker/testing';
-import { CHART, toolBin } from './helm.js';
+import { sharedPath } from '@saker/testing';
+import { CHART } from './helm.js';
+import { enrichOnClusterTests } from './k8s-enrich.js';
+import {
+  AUDIT_IP,
+  REPO,
+  STATE,
+  VERSION,
+  auditPki,
+  busyboxSpec,
+  clusterUp,
+  helmCmd,
+  isRoot,
+  kubeEnv,
+  kubectl,
+  kubectlBin,
+  kubectlIn,
+  mark,
+  portForward,
+  sh,
+  teardown,
+  waitFor,
+  work,
+} from './k8s.js';
 
-const REPO = repoRoot();
-const STATE = process.env.SAKER_K8S ?? '/var/lib/saker-k8s';
 const NS = 'saker';
 const TEST_NS = 'saker-test';
 const RELEASE = 'saker';
-const AUDIT_IP = '10.96.200.200';
-const VERSION = (
-  JSON.parse(readFileSync(join(REPO, 'services/cli/package.json'), 'utf8')) as { version: string }
-).version;
 const FALCO_RULES = sharedPath('falco-rules/falco_rules.yaml');
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const CLI = join(REPO, 'services/cli/dist/src/main.js');
 
-const t0 = Date.now();
-const timings: string[] = [];
-function mark(what: string, since: number): void {
-  const line = `${what}: ${((Date.now() - since) / 1000).toFixed(1)} s`;
-  timings.push(line);
-  process.stderr.write(`k8s-cluster: ${line}\n`);
-}
-
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function sh(
-  cmd: string,
-  args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
-): Run {
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    env: { ...process.env, ...opts.env },
-    input: opts.input,
-    maxBuffer: 64 * 1024 * 1024,
-    // Nothing here may block the test for ever: signals wait for a synchronous child.
-    timeout: 15 * 60_000,
-    killSignal: 'SIGKILL',
-  });
-  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function must(
-  cmd: string,
-  args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
-): string {
-  const r = sh(cmd, args, opts);
-  if (r.status !== 0)
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-let kubectlPath = '';
-let helmPath = '';
-const kubeEnv = (): NodeJS.ProcessEnv => ({ KUBECONFIG: join(STATE, 'pki/admin.kubeconfig') });
-const kubectl = (...args: string[]): string => must(kubectlPath, args, { env: kubeEnv() });
-const helmCmd = (...args: string[]): string =>
-  must(helmPath, args, {
-    env: { ...kubeEnv(), HELM_CACHE_HOME: work, HELM_CONFIG_HOME: work, HELM_DATA_HOME: work },
-  });
-
-function down(): void {
-  spawnSync('bash', [join(REPO, 'scripts/k8s/down.sh'), '--wipe'], { stdio: 'inherit' });
-}
-
-let work = '';
-let pki: TestPki | undefined;
-let portForward: ChildProcess | undefined;
+let natsForward: ChildProcess | undefined;
 let bus: Bus | undefined;
-let tornDown = false;
-
-function teardown(): void {
-  if (tornDown) return;
-  tornDown = true;
-  portForward?.kill('SIGKILL');
-  down();
-  pki?.[Symbol.dispose]();
-  if (work !== '') rmSync(work, { recursive: true, force: true });
-}
-
-/** A busybox image with every applet linked, for the shell pod and the webhook receiver. */
-function busyboxImage(): string {
-  const tar = join(STATE, 'images/busybox-e2e.tar');
-  if (existsSync(tar)) return tar;
-  const applets = must('/bin/busybox', ['--list'])
-    .split('\n')
-    .filter((a) => /^[a-z0-9_.-]+$/.test(a));
-  must('bash', [
-    join(REPO, 'scripts/k8s/image.sh'),
-    tar,
-    'local/busybox:e2e',
-    '["/bin/sh"]',
-    '/bin/busybox=/bin/busybox',
-    ...applets.filter((a) => a !== 'busybox').map((a) => `/bin/${a}->busybox`),
-  ]);
-  return tar;
-}
-
-/** Saker's images (scripts/images.sh: docker-archive tars of saker and saker-nats). */
-function sakerImages(): string[] {
-  const started = Date.now();
-  must('bash', [join(REPO, 'scripts/images.sh')]);
-  mark('images built (scripts/images.sh)', started);
-  const dir = join(REPO, 'build/images');
-  return [join(dir, `saker-${VERSION}.tar`), join(dir, `saker-nats-${VERSION}.tar`)];
-}
 
 const TEST_OBJECTS = `
 apiVersion: v1
@@ -147,13 +66,8 @@ apiVersion: v1
 kind: Pod
 metadata: {name: shell, namespace: ${TEST_NS}}
 spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-    - name: shell
-      image: docker.io/local/busybox:e2e
-      imagePullPolicy: Never
-      # busybox sh ignores SIGTERM unless told: exit at once on pod deletion.
-      command: [/bin/sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+  # busybox sh ignores SIGTERM unless told: exit at once on pod deletion.
+${busyboxSpec('shell', "trap 'exit 0' TERM; while true; do sleep 1; done", 2, 2)}
 ---
 # The sidekick webhook output's receiver: busybox httpd; each POST body is appended to /tmp/alerts.
 apiVersion: v1
@@ -171,12 +85,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: receiver, namespace: ${TEST_NS}, labels: {app: receiver}}
 spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-    - name: httpd
-      image: docker.io/local/busybox:e2e
-      imagePullPolicy: Never
-      command: [/bin/sh, -c, "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+${busyboxSpec('httpd', "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait", 2, 2)}
       ports: [{containerPort: 8080}]
       readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
       volumeMounts: [{name: cgi, mountPath: /www/cgi-bin}]
@@ -189,27 +98,6 @@ spec:
   selector: {app: receiver}
   ports: [{port: 8080, targetPort: 8080}]
 `;
-
-/** The API server's audit webhook configuration: Saker's audit Service by its fixed ClusterIP, mTLS. */
-function webhookKubeconfig(p: TestPki): string {
-  return `apiVersion: v1
-kind: Config
-clusters:
-  - name: saker-audit
-    cluster:
-      server: https://${AUDIT_IP}:9765/k8s-audit
-      certificate-authority: ${p.files.caCert}
-users:
-  - name: kube-apiserver
-    user:
-      client-certificate: ${p.files.clientCert}
-      client-key: ${p.files.clientKey}
-contexts:
-  - name: default
-    context: {cluster: saker-audit, user: kube-apiserver}
-current-context: default
-`;
-}
 
 interface Alert {
   rule: string;
@@ -233,7 +121,7 @@ function parseAlerts(text: string): Alert[] {
 
 /** Alerts the receiver got so far. */
 function receiverAlerts(): Alert[] {
-  const r = sh(kubectlPath, ['-n', TEST_NS, 'exec', 'receiver', '--', 'cat', '/tmp/alerts'], {
+  const r = sh(kubectlBin(), ['-n', TEST_NS, 'exec', 'receiver', '--', 'cat', '/tmp/alerts'], {
     env: kubeEnv(),
   });
   return r.status === 0 ? parseAlerts(r.stdout) : [];
@@ -243,19 +131,9 @@ function receiverAlerts(): Alert[] {
 const streamAlerts: Alert[] = [];
 async function followStream(): Promise<void> {
   const started = Date.now();
-  portForward = spawn(kubectlPath, ['-n', NS, 'port-forward', `svc/${RELEASE}-nats`, ':4222'], {
-    env: { ...process.env, ...kubeEnv() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    portForward?.stdout?.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /127\.0\.0\.1:(\d+) ->/.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    portForward?.once('exit', (code) => reject(new Error(`kubectl port-forward exited (${code}): ${text}`)));
-  });
+  const forwarded = await portForward(NS, `svc/${RELEASE}-nats`, 4222);
+  natsForward = forwarded.child;
+  const { port } = forwarded;
   bus = await connectBus({ url: `nats://127.0.0.1:${port}`, name: 'saker-e2e' });
   const consumer = await bus.consumer('SAKER_ALERTS', 'saker-e2e', { deliverPolicy: 'all' });
   void (async () => {
@@ -265,20 +143,6 @@ async function followStream(): Promise<void> {
     }
   })().catch(() => undefined);
   mark('following SAKER_ALERTS', started);
-}
-
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(1000);
-  }
 }
 
 interface PodState {
@@ -307,7 +171,8 @@ function sakerPods(): Map<string, PodState> {
 function installValues(): object {
   return {
     image: { repository: 'saker', tag: VERSION, pullPolicy: 'Never' },
-    nats: { replicas: 1, image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
+    // The default 3 servers (R3 streams), on the one node.
+    nats: { image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
     engine: { replicas: 1 },
     audit: {
       replicas: 1,
@@ -352,41 +217,17 @@ async function alertEverywhere(
   return stored;
 }
 
+// Cluster-mode enrich as processes against the real API server, and the stand-in's wire format.
+enrichOnClusterTests();
+
 describe(
   'chart on a real cluster',
   { skip: !isRoot && 'needs root (CI runs as root)', timeout: 30 * 60_000 },
   () => {
     before(async () => {
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-        process.once(sig, () => {
-          teardown();
-          process.exit(1);
-        });
-      }
-      process.once('exit', teardown);
-      work = mkdtempSync(join(tmpdir(), 'saker-k8s-e2e-'));
-      let started = Date.now();
-      kubectlPath = join(toolBin('kubernetes'), 'kubectl');
-      helmPath = join(toolBin('helm'), 'helm');
-      mark('tools (scripts/go-tools.sh)', started);
-      const images = [...sakerImages(), busyboxImage()];
-
-      pki = makeTestPki({
-        prefix: 'saker-audit-pki-',
-        serverSans: [`IP:${AUDIT_IP}`],
-        clientCn: 'kube-apiserver',
-      });
-      const webhook = join(work, 'audit-webhook.yaml');
-      writeFileSync(webhook, webhookKubeconfig(pki));
-
-      down();
-      started = Date.now();
-      must('bash', [join(REPO, 'scripts/k8s/up.sh')], {
-        env: { SAKER_K8S: STATE, SAKER_K8S_IMAGES: images.join(' '), SAKER_K8S_AUDIT_WEBHOOK: webhook },
-      });
-      mark('cluster up (scripts/k8s/up.sh, images imported)', started);
-
-      must(kubectlPath, ['apply', '-f', '-'], { env: kubeEnv(), input: TEST_OBJECTS });
+      await clusterUp();
+      const pki = auditPki();
+      kubectlIn(TEST_OBJECTS, 'apply', '-f', '-');
       kubectl('create', 'namespace', NS);
       kubectl(
         '-n',
@@ -409,7 +250,7 @@ describe(
       );
       const values = join(work, 'values.json');
       writeFileSync(values, JSON.stringify(installValues()));
-      started = Date.now();
+      const started = Date.now();
       helmCmd(
         'install',
         RELEASE,
@@ -430,11 +271,8 @@ describe(
     });
 
     after(async () => {
-      process.stderr.write(
-        `k8s-cluster timings (total ${((Date.now() - t0) / 1000).toFixed(0)} s):\n  ${timings.join('\n  ')}\n`,
-      );
       await bus?.close().catch(() => undefined);
-      teardown();
+      bus = undefined;
     });
 
     it('helm install --wait: every Saker pod is Ready, the node pod runs all four containers', () => {
@@ -462,6 +300,71 @@ describe(
       );
     });
 
+    it("the bundled NATS is a JetStream cluster of 3 and Saker's streams are R3", async () => {
+      const { port, child } = await portForward(NS, `svc/${RELEASE}-nats`, 8222);
+      try {
+        const jsz = await waitFor('SAKER_ALERTS in /jsz', 60_000, async () => {
+          const r = await fetch(`http://127.0.0.1:${port}/jsz?streams=true&config=true`);
+          const j = (await r.json()) as {
+            meta_cluster?: { cluster_size?: number };
+            account_details?: {
+              stream_detail?: {
+                name: string;
+                config?: { num_replicas?: number };
+                cluster?: { replicas?: unknown[] };
+              }[];
+            }[];
+          };
+          const streams = (j.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+          return streams.some((x) => x.name === 'SAKER_ALERTS') ? { j, streams } : undefined;
+        });
+        assert.equal(jsz.j.meta_cluster?.cluster_size, 3);
+        for (const name of ['SAKER_ALERTS', 'SAKER_AUDIT']) {
+          const st = jsz.streams.find((x) => x.name === name);
+          assert.equal(st?.config?.num_replicas, 3, `${name}: ${JSON.stringify(st)}`);
+          // Two followers beside the leader: the stream survives the loss of a server.
+          assert.equal(st?.cluster?.replicas?.length, 2, `${name} followers`);
+        }
+      } finally {
+        child.kill();
+      }
+    });
+
+    it("control serves gRPC over TLS with the chart's certificate: saker ctl with its CA and the token; plain gRPC fails", async () => {
+      const secret = (name: string, key: string): string =>
+        Buffer.from(
+          kubectl('-n', NS, 'get', 'secret', name, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`),
+          'base64',
+        ).toString('utf8');
+      const ca = join(work, 'control-ca.crt');
+      writeFileSync(ca, secret(`${RELEASE}-control-tls`, 'ca.crt'));
+      const token = secret(`${RELEASE}-control-token`, 'token');
+      const { port, child } = await portForward(NS, `svc/${RELEASE}-control`, 5060);
+      try {
+        const ctl = (...args: string[]) =>
+          sh(process.execPath, [
+            CLI,
+            'ctl',
+            'rules',
+            'list',
+            '--addr',
+            `127.0.0.1:${port}`,
+            '--token',
+            token,
+            '--timeout',
+            '10s',
+            ...args,
+          ]);
+        const tls = ctl('--ca', ca, '--json');
+        assert.equal(tls.status, 0, tls.stderr);
+        assert.match(tls.stdout, /Terminal shell in container/);
+        const plain = ctl();
+        assert.notEqual(plain.status, 0, 'plain gRPC to a TLS server must fail');
+      } finally {
+        child.kill();
+      }
+    });
+
     it('kubectl exec -it into a pod raises "Terminal shell in container" with the pod and image from the CRI', async () => {
       const started = Date.now();
       // kubectl allocates a TTY only when its own stdin is one: script(1) gives it a pseudo-terminal.
@@ -470,7 +373,7 @@ describe(
         'script',
         [
           '-qfec',
-          `${kubectlPath} -n ${TEST_NS} exec -it shell -- sh -c 'echo ${marker}; exit 0'`,
+          `${kubectlBin()} -n ${TEST_NS} exec -it shell -- sh -c 'echo ${marker}; exit 0'`,
           '/dev/null',
         ],
         { env: kubeEnv() },
@@ -550,7 +453,7 @@ describe(
     it('helm uninstall leaves no Saker object behind', async () => {
       await bus?.close().catch(() => undefined);
       bus = undefined;
-      portForward?.kill();
+      natsForward?.kill();
       const started = Date.now();
       helmCmd('uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '5m');
       mark('helm uninstall --wait', started);
@@ -575,3 +478,5 @@ describe(
     });
   },
 );
+
+after(() => teardown());

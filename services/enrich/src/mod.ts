@@ -68,3 +68,5 @@ export {
   start,
 } from './service.js';
 export { type EnrichMode, type RunningEnrich, type StartEnrichOptions, startEnrich } from './embedded.js';
+/** Cluster mode's shard of a node (or namespace, or uid): tests place objects in a shard with it. */
+export { slotOf } from './cluster/slots.js';

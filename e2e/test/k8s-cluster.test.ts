@@ -248,7 +248,7 @@ describe(
         'audit-client-ca',
         `--from-file=ca.crt=${pki.files.caCert}`,
       );
-      const values = join(work, 'values.json');
+      const values = join(work(), 'values.json');
       writeFileSync(values, JSON.stringify(installValues()));
       const started = Date.now();
       helmCmd(
@@ -336,7 +336,7 @@ describe(
           kubectl('-n', NS, 'get', 'secret', name, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`),
           'base64',
         ).toString('utf8');
-      const ca = join(work, 'control-ca.crt');
+      const ca = join(work(), 'control-ca.crt');
       writeFileSync(ca, secret(`${RELEASE}-control-tls`, 'ca.crt'));
       const token = secret(`${RELEASE}-control-token`, 'token');
       const { port, child } = await portForward(NS, `svc/${RELEASE}-control`, 5060);
@@ -405,7 +405,7 @@ describe(
 
     it('helm upgrade with a new custom rule: the rule fires and no pod restarts', async () => {
       const before = sakerPods();
-      const rules = join(work, 'e2e_rules.yaml');
+      const rules = join(work(), 'e2e_rules.yaml');
       writeFileSync(
         rules,
         `- rule: E2E ConfigMap created

@@ -187,7 +187,7 @@ export function enrichOnClusterTests(): void {
         kubectlIn(rbac, 'apply', '-n', SA_NS, '-f', '-');
         const sa = `${SA_RELEASE}-saker-enrich`;
         kubectl('-n', SA_NS, 'create', 'serviceaccount', sa);
-        saDir = join(work, 'serviceaccount');
+        saDir = join(work(), 'serviceaccount');
         mkdirSync(saDir);
         writeFileSync(
           join(saDir, 'token'),
@@ -198,7 +198,7 @@ export function enrichOnClusterTests(): void {
         nats = await startNatsServer({ jetstream: true });
         bus = await connectBus({ url: nats.url, name: 'saker-e2e-enrich' });
         kv = await bus.kv(BUCKETS.meta);
-        config = join(work, 'enrich.yaml');
+        config = join(work(), 'enrich.yaml');
         writeFileSync(
           config,
           [

@@ -93,13 +93,17 @@ export const kubectlIn = (input: string, ...args: string[]): string =>
 /** `kubectl apply` of YAML objects. */
 export const apply = (yaml: string): string => kubectlIn(yaml, 'apply', '-f', '-');
 
-/** A scratch folder of this run, removed at teardown. */
-export const work: string = mkdtempSync(join(tmpdir(), 'saker-k8s-e2e-'));
+let scratch = '';
+/** A scratch folder of this run (made on first use), removed at teardown. */
+export function work(): string {
+  scratch ||= mkdtempSync(join(tmpdir(), 'saker-k8s-e2e-'));
+  return scratch;
+}
 
 export const helmCmd = (...args: string[]): string => {
   helmPath ||= join(toolBin('helm'), 'helm');
   return must(helmPath, args, {
-    env: { ...kubeEnv(), HELM_CACHE_HOME: work, HELM_CONFIG_HOME: work, HELM_DATA_HOME: work },
+    env: { ...kubeEnv(), HELM_CACHE_HOME: work(), HELM_CONFIG_HOME: work(), HELM_DATA_HOME: work() },
   });
 };
 
@@ -131,7 +135,7 @@ export function teardown(): void {
     }
   }
   if (up !== undefined) down();
-  rmSync(work, { recursive: true, force: true });
+  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
 }
 
 /** A busybox image with every applet linked, for shells, receivers and workloads. */
@@ -218,7 +222,7 @@ export function clusterUp(): Promise<void> {
     });
     pki = p;
     onTeardown(() => p[Symbol.dispose]());
-    const auditWebhook = join(work, 'audit-webhook.yaml');
+    const auditWebhook = join(work(), 'audit-webhook.yaml');
     writeFileSync(auditWebhook, webhookKubeconfig(p));
     down();
     started = Date.now();

@@ -17,7 +17,6 @@
  * the new revision is measured and printed, and the new rule fires.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import {
   chownSync,
   copyFileSync,
@@ -46,11 +45,11 @@ import {
   useDockerEngine,
 } from '@saker/testing/docker';
 import { GenericContainer, type StartedNetwork, type StartedTestContainer, Wait } from 'testcontainers';
+import { E2E_TOKEN as TOKEN, auditEvent, eventually, postUntilStored } from './containers-support.js';
 
 const isRoot = process.getuid?.() === 0;
 const SKIP = isRoot ? false : 'needs root (dockerd)';
 
-const TOKEN = 'containers-e2e-token-0123456789abcdef';
 /** Audit events posted during the faults, in batches. */
 const EVENTS = 600;
 const BATCH = 10;
@@ -73,50 +72,6 @@ const NEW_RULE = `- rule: E2E rollout rule
   source: k8s_audit
 `;
 
-function auditEvent(verb: string, resource: string, name: string): Record<string, unknown> {
-  const now = new Date().toISOString();
-  return {
-    kind: 'Event',
-    apiVersion: 'audit.k8s.io/v1',
-    level: 'Metadata',
-    auditID: randomUUID(),
-    stage: 'ResponseComplete',
-    requestURI: `/api/v1/namespaces/default/${resource}`,
-    verb,
-    user: { username: 'e2e', groups: ['system:authenticated'] },
-    sourceIPs: ['10.0.0.7'],
-    userAgent: 'kubectl/v1.34.4',
-    objectRef: { resource, namespace: 'default', name, apiVersion: 'v1' },
-    responseStatus: { metadata: {}, code: verb === 'create' ? 201 : 200 },
-    requestReceivedTimestamp: now,
-    stageTimestamp: now,
-    annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
-  };
-}
-
-/** Posts one EventList until the webhook answers 200, as the API server's webhook backend retries; returns the tries. */
-async function postUntilStored(url: string, items: readonly Record<string, unknown>[]): Promise<number> {
-  const body = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items });
-  const deadline = Date.now() + 60_000;
-  for (let tries = 1; ; tries++) {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      body,
-      signal: AbortSignal.timeout(10_000),
-    }).catch((err: unknown) => err as Error);
-    if (!(res instanceof Error)) {
-      await res.arrayBuffer();
-      if (res.status === 200) return tries;
-    }
-    assert.ok(
-      Date.now() < deadline,
-      `${url}: no 200 in 60 s (${res instanceof Error ? res.message : res.status})`,
-    );
-    await new Promise((r) => setTimeout(r, Math.min(1000, 50 * tries)));
-  }
-}
-
 interface SinkAlert {
   readonly rule: string;
   readonly output: string;
@@ -128,21 +83,6 @@ function sinkAlerts(file: string): SinkAlert[] {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as SinkAlert);
-}
-
-/** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < deadline, `${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The ruleset revision an engine container reports on /healthz (check `engine`: "<name> revision N"), or undefined. */
@@ -278,7 +218,7 @@ describe(
         .withStartupTimeout(90_000)
         .start();
       await sensor.stop({ timeout: 5 });
-      await postUntilStored(`http://${ip('audit')}:9765/k8s-audit`, [
+      await postUntilStored(`http://${ip('audit')}:9765/k8s-audit`, TOKEN, [
         auditEvent('create', 'configmaps', 'e2e-cm-first'),
       ]);
       const alerts = await eventually('7 alerts at the sink', 60_000, () => {
@@ -320,6 +260,7 @@ describe(
         retries +=
           (await postUntilStored(
             webhook,
+            TOKEN,
             batch.map((n) => auditEvent('create', 'configmaps', n)),
           )) - 1;
         events.push(...batch);
@@ -432,7 +373,7 @@ describe(
       );
 
       const before = sinkAlerts(alertsFile).length;
-      await postUntilStored(`http://${ip('audit')}:9765/k8s-audit`, [
+      await postUntilStored(`http://${ip('audit')}:9765/k8s-audit`, TOKEN, [
         auditEvent('create', 'configmaps', 'e2e-rollout-1'),
       ]);
       await eventually("the new rule's alert at the sink", 60_000, () =>

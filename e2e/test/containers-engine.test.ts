@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '@saker/testing';
 import {
@@ -110,6 +111,29 @@ describe('a private dockerd and testcontainers on it', { skip: SKIP, timeout: 30
     } finally {
       await Promise.all(servers.map((s) => s.stop({ timeout: 0 })));
     }
+  });
+
+  it('loads and runs an image scripts/k8s/image.sh packs (the one docker-archive writer, as npm run images)', () => {
+    const tar = join(engine.dir, 'busybox.tar');
+    const packed = spawnSync(
+      'bash',
+      [
+        join(repoRoot(), 'scripts/k8s/image.sh'),
+        tar,
+        'local/busybox:containers-e2e',
+        '["/bin/sh", "-c"]',
+        '/bin/busybox=/bin/busybox',
+        '/bin/sh->busybox',
+        '/bin/cat->busybox',
+        '/bin/id->busybox',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(packed.status, 0, packed.stderr);
+    assert.deepEqual(engine.load(tar), ['local/busybox:containers-e2e']);
+    const r = engine.docker(['run', '--rm', 'local/busybox:containers-e2e', 'cat /etc/nsswitch.conf; id -u']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'hosts: files dns\n0\n');
   });
 
   it('what a SIGKILLed test leaves (containers, shims, mounts, bridges) is swept by the next start', async () => {

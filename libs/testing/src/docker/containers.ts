@@ -48,8 +48,9 @@ export interface SakerImages {
 }
 
 /**
- * Builds the images with scripts/images.sh (unless `build: false` and the
- * tars are there) and loads both into `engine`.
+ * Builds the images with scripts/images.sh and loads both into `engine`.
+ * `build: false`: the tars build/images already holds are used when both are
+ * there (a test that needs an image, not this checkout's latest one).
  */
 export function loadSakerImages(engine: DockerEngine, opts: { build?: boolean } = {}): SakerImages {
   const version = sakerVersion();

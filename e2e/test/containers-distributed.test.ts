@@ -177,6 +177,7 @@ describe(
         services.set(
           alias,
           await startSakerService({
+            engine,
             image: images.saker,
             network,
             alias,

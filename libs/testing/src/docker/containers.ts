@@ -92,6 +92,8 @@ export function containerLogs(engine: DockerEngine, id: string): string {
 }
 
 export interface SakerServiceOptions {
+  /** The engine testcontainers talks to (for the container's output when it fails). */
+  readonly engine: DockerEngine;
   readonly image: string;
   readonly network: StartedNetwork;
   /** The DNS name on the network, and the container's name suffix. */
@@ -114,10 +116,28 @@ export interface SakerServiceOptions {
   readonly startupTimeoutMs?: number;
 }
 
-/** One `saker <service> --config /etc/saker/saker.yaml` container from Saker's image. */
-export function startSakerService(o: SakerServiceOptions): Promise<StartedTestContainer> {
+/**
+ * One `saker <service> --config /etc/saker/saker.yaml` container from Saker's
+ * image. When it is not ready (it exited, or no ready line in time) the error
+ * carries what it printed.
+ */
+export async function startSakerService(o: SakerServiceOptions): Promise<StartedTestContainer> {
+  const name = `saker-${o.alias}-${process.pid}`;
+  try {
+    return await sakerServiceContainer(o, name).start();
+  } catch (err) {
+    const logs = o.engine.docker(['logs', '--tail', '60', name]);
+    throw new Error(
+      `saker ${o.service} (container ${name}) was not ready: ${err instanceof Error ? err.message : String(err)}\n` +
+        `${logs.stdout}${logs.stderr}`,
+      { cause: err },
+    );
+  }
+}
+
+function sakerServiceContainer(o: SakerServiceOptions, name: string): GenericContainer {
   return new GenericContainer(o.image)
-    .withName(`saker-${o.alias}-${process.pid}`)
+    .withName(name)
     .withNetwork(o.network)
     .withNetworkAliases(o.alias)
     .withCommand([o.service, '--config', '/etc/saker/saker.yaml', ...(o.args ?? [])])
@@ -131,8 +151,7 @@ export function startSakerService(o: SakerServiceOptions): Promise<StartedTestCo
     ])
     .withEnvironment({ ...(o.env ?? {}) })
     .withWaitStrategy(Wait.forLogMessage(o.ready ?? /running: /))
-    .withStartupTimeout(o.startupTimeoutMs ?? 90_000)
-    .start();
+    .withStartupTimeout(o.startupTimeoutMs ?? 90_000);
 }
 
 export interface NatsContainersOptions {

@@ -249,6 +249,8 @@ export function sweepStaleDockerSlots(): number[] {
     const exists = existsSync(dir);
     const owner = exists ? readOwner(dir) : undefined;
     if (owner !== undefined && ownerAlive(owner)) continue;
+    // A folder with no owner yet may be one being claimed this instant: debris only once it is old.
+    if (exists && owner === undefined && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
     // A slot folder without a live owner, or a bridge without a folder, is debris.
     if (exists || run('ip', ['link', 'show', bridge]).status === 0) {
       sweepDockerSlot(k);

@@ -229,6 +229,23 @@ describe(
       assert.equal(alerts.filter((a) => a.rule === 'E2E configmap created').length, 1);
       assert.equal(alerts.length, SYSCALL_ALERTS + 1, alerts.map((a) => a.rule).join(', '));
       mark('replay + first audit alert at the sink', t0);
+      // The streams the services made are R3: on all three servers.
+      const first = nats[0];
+      assert.ok(first !== undefined);
+      const jsz = (await (
+        await fetch(
+          `http://${containerAddress(engine, first.getId(), network.getName())}:8222/jsz?streams=true&config=true`,
+        )
+      ).json()) as {
+        account_details?: { stream_detail?: { name: string; config?: { num_replicas?: number } }[] }[];
+      };
+      const replicas = new Map(
+        (jsz.account_details ?? [])
+          .flatMap((a) => a.stream_detail ?? [])
+          .map((d) => [d.name, d.config?.num_replicas] as const),
+      );
+      for (const stream of ['SAKER_ALERTS', 'SAKER_AUDIT'])
+        assert.equal(replicas.get(stream), 3, `${stream}: ${JSON.stringify([...replicas])}`);
     });
 
     it('one NATS and one engine container killed mid-stream: 0 alerts lost, duplicates counted', async () => {

@@ -20,6 +20,7 @@ import {
   type StartedTestContainer,
   Wait,
 } from 'testcontainers';
+import { DaemonStartError } from '../daemon.js';
 import { repoRoot } from '../shared.js';
 import type { DockerEngine } from './engine.js';
 
@@ -127,9 +128,10 @@ export async function startSakerService(o: SakerServiceOptions): Promise<Started
     return await sakerServiceContainer(o, name).start();
   } catch (err) {
     const logs = o.engine.docker(['logs', '--tail', '60', name]);
-    throw new Error(
-      `saker ${o.service} (container ${name}) was not ready: ${err instanceof Error ? err.message : String(err)}\n` +
-        `${logs.stdout}${logs.stderr}`,
+    const output = `${logs.stdout}${logs.stderr}`;
+    throw new DaemonStartError(
+      `saker ${o.service} (container ${name}) was not ready: ${err instanceof Error ? err.message : String(err)}\n${output}`,
+      { output },
       { cause: err },
     );
   }

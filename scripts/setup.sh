@@ -23,6 +23,10 @@ fi
 #   pod networking, kube-proxy's rules, the API server's store, kubectl port-forward
 # - debootstrap, systemd-container: the host-install tests make a clean Debian root
 #   and boot it with systemd-nspawn (packaging/test)
+# - docker.io, docker-compose: the container e2e (e2e/test/containers*.test.ts) starts its own dockerd
+#   (@saker/testing/docker: roots, socket and bridge in a temporary slot) for testcontainers, builds
+#   deploy/container/Containerfile and brings up deploy/compose with Debian's docker-compose;
+#   the system's docker service is neither started nor enabled (below)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
@@ -30,6 +34,7 @@ packages=(
   postfix rsyslog prometheus-alertmanager
   containernetworking-plugins iptables etcd-server conntrack socat
   debootstrap systemd-container
+  docker.io docker-compose
   iproute2 procps util-linux
 )
 missing=()
@@ -41,7 +46,7 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # The tests and benches start their own servers (nats-server, containerd,
+  # The tests and benches start their own servers (nats-server, containerd, dockerd,
   # redis, nginx, postfix, rsyslog, alertmanager) on ephemeral ports: keep the packages' system services from
   # starting (nginx's would take port 80 and fail the install if it is busy).
   policy=/usr/sbin/policy-rc.d
@@ -56,6 +61,12 @@ if ((${#missing[@]})); then
     rm -f "$policy"
     trap - EXIT
   fi
+fi
+# docker.io enables docker.service and docker.socket at install: the tests run
+# their own dockerd, and a system one would take /var/run/docker.sock, docker0
+# and iptables chains of the same names. Idempotent (already disabled: no-op).
+if command -v systemctl >/dev/null 2>&1 && [[ -e /lib/systemd/system/docker.service ]]; then
+  systemctl disable --quiet docker.service docker.socket 2>/dev/null || true
 fi
 # Debian's nodejs ships npm separately; NodeSource's bundles it.
 if ! command -v npm >/dev/null 2>&1; then

@@ -8,11 +8,15 @@
  *       build/package/saker-<V>-linux-<arch>.tar.gz   the tarball (same files, one folder)
  *   node packaging/dist/src/main.js images [--version V]
  *       build/images/saker-<V>.tar, build/images/saker-nats-<V>.tar   docker-archive tars
+ *   node packaging/dist/src/main.js archive OUT.tar NAME:TAG ENTRYPOINT_JSON ROOT
+ *       a one-layer docker-archive of the staged folder ROOT (scripts/k8s/image.sh:
+ *       the test cluster's pause, CoreDNS and busybox images), by the same writer
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildHostPackages } from './deb.js';
 import { natsServerFromGoTools } from './go-tools.js';
+import { writeImageArchive } from './image-archive.js';
 import { buildImages } from './images.js';
 import { buildTree } from './tree.js';
 
@@ -45,7 +49,47 @@ function parseArgs(argv: readonly string[]): Args {
   return { command, version, treeOnly };
 }
 
+/** `archive OUT.tar NAME:TAG ENTRYPOINT_JSON ROOT`: one layer, root's own settings (no user, no labels). */
+async function archive(argv: readonly string[]): Promise<void> {
+  const [out, tag, entrypointJson, root, ...extra] = argv;
+  if (
+    out === undefined ||
+    tag === undefined ||
+    entrypointJson === undefined ||
+    root === undefined ||
+    extra.length > 0
+  ) {
+    throw new Error('usage: main.js archive OUT.tar NAME:TAG ENTRYPOINT_JSON ROOT');
+  }
+  let entrypoint: unknown;
+  try {
+    entrypoint = JSON.parse(entrypointJson);
+  } catch {
+    entrypoint = undefined;
+  }
+  if (!Array.isArray(entrypoint) || !entrypoint.every((e): e is string => typeof e === 'string')) {
+    throw new Error(`archive: entrypoint ${JSON.stringify(entrypointJson)} is not a JSON list of strings`);
+  }
+  const written = await writeImageArchive(
+    {
+      tag,
+      layers: [{ dir: root, comment: `${tag}: ${root}` }],
+      config: {
+        User: '',
+        Entrypoint: entrypoint,
+        Cmd: [],
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        WorkingDir: '/',
+        Labels: {},
+      },
+    },
+    out,
+  );
+  console.log(`image: ${written.file} ${written.tag} (${written.bytes} bytes)`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'archive') return archive(process.argv.slice(3));
   const args = parseArgs(process.argv.slice(2));
   const build = join(REPO, 'build');
   const tree = await buildTree({ repo: REPO, out: join(build, 'package/tree'), version: args.version });

@@ -2,6 +2,8 @@
 # Packs files into a one-layer image as a docker-archive tar, which
 # `ctr -n k8s.io images import` loads: no registry and no Docker needed.
 # Used for the test cluster's own images (pause, CoreDNS, a busybox shell).
+# Stages the files here; the tar is written by packaging's writer
+# (`node packaging/dist/src/main.js archive`, needs the project built).
 #
 # Usage: image.sh OUT.tar NAME:TAG ENTRYPOINT_JSON ITEM...
 #   ITEM is DEST=SRC (copy the file or folder SRC to DEST in the image) or
@@ -18,7 +20,7 @@ shift 3
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/root" "$work/out"
+mkdir -p "$work/root"
 for item in "$@"; do
   if [[ $item == *'->'* ]]; then
     dest=${item%%->*} target=${item#*->}
@@ -39,19 +41,8 @@ chmod 1777 "$work/root/tmp"
 # A pod's /etc/hosts and /etc/resolv.conf are mounted by the kubelet; nsswitch is not.
 [[ -e $work/root/etc/nsswitch.conf ]] || echo 'hosts: files dns' >"$work/root/etc/nsswitch.conf"
 
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/root" -cf "$work/layer.tar" .
-diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-mkdir -p "$work/out/$diff_id"
-mv "$work/layer.tar" "$work/out/$diff_id/layer.tar"
-cat >"$work/config.json" <<EOF
-{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z",
- "config":{"Entrypoint":$entrypoint,"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"WorkingDir":"/"},
- "rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]}}
-EOF
-config_id=$(sha256sum "$work/config.json" | cut -d' ' -f1)
-mv "$work/config.json" "$work/out/$config_id.json"
-printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]\n' "$config_id" "$tag" "$diff_id" \
-  >"$work/out/manifest.json"
-mkdir -p "$(dirname "$out")"
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/out" -cf "$out.tmp" .
-mv "$out.tmp" "$out"
+# Owned by root in the image, whoever owns the sources.
+if [[ $(id -u) -eq 0 ]]; then chown -R -h 0:0 "$work/root"; fi
+# The one docker-archive writer (packaging/src/image-archive.ts), which npm run images uses too.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+node "$repo/packaging/dist/src/main.js" archive "$out" "$tag" "$entrypoint" "$work/root" >/dev/null

@@ -1,0 +1,26 @@
+/**
+ * `@saker/testing/docker`: a private Docker engine and Saker's images as
+ * testcontainers. A separate entry, because loading testcontainers takes
+ * about a second and most tests never need it.
+ */
+export type { DockerEngine, DockerEngineOptions } from './engine.js';
+export {
+  DOCKER_CLI,
+  DOCKER_PACKAGE,
+  dockerStateRoot,
+  slotLayout,
+  startDockerEngine,
+  sweepDockerSlot,
+  sweepStaleDockerSlots,
+} from './engine.js';
+export type { NatsContainersOptions, SakerImages, SakerServiceOptions } from './containers.js';
+export {
+  containerAddress,
+  containerLogs,
+  loadSakerImages,
+  sakerVersion,
+  startNatsContainers,
+  startNetwork,
+  startSakerService,
+  useDockerEngine,
+} from './containers.js';

@@ -319,7 +319,23 @@ export function decodeBinary(
   }
 }
 
-/** What is wrong with a record's frame, or undefined. */
+/** Slot → the path it is reported under, and whether it must be present (syscall records). */
+const SLOTS: readonly { readonly path: string; readonly required: boolean }[] = [
+  { path: '$', required: false },
+  { path: '$.ts', required: true },
+  { path: '$.type', required: true },
+  { path: '$.hostname', required: false },
+  ...PARTS.map((part) => ({ path: `$.${part}`, required: REQUIRED.includes(part) })),
+];
+/** Per slot, 1 when the slot must hold an index. */
+const REQUIRED_SLOTS = SLOTS.map((s) => (s.required ? 1 : 0));
+const FLOATS = [
+  [F_NUM, F_NUM_AT, '$.num'],
+  [F_CPU, F_CPU_AT, '$.cpu'],
+  [F_RES, F_RES_AT, '$.res'],
+] as const;
+
+/** What is wrong with a record's frame, or undefined. Straight loops: it runs for every record. */
 function checkRecord(
   dv: DataView,
   at: number,
@@ -328,40 +344,36 @@ function checkRecord(
   const flags = dv.getUint32(at, true);
   if ((flags & ~KNOWN_FLAGS) !== 0)
     return { path: '$', reason: `unknown record flags 0x${flags.toString(16)}` };
-  const ref = (
-    slot: number,
-    path: string,
-    required: boolean,
-  ): { path: string; reason: string } | undefined => {
-    const i = dv.getUint32(at + 4 * slot, true);
-    if (i === NONE) return required ? { path, reason: 'required, absent' } : undefined;
-    if (i >= nStrings) return { path, reason: `string ${i} is not in the table (${nStrings} strings)` };
-    return undefined;
-  };
-  if ((flags & F_JSON) !== 0) return ref(S_TS, '$', true);
-  let wrong = ref(S_TS, '$.ts', true) ?? ref(S_TYPE, '$.type', true) ?? ref(S_HOST, '$.hostname', false);
-  if (wrong !== undefined) return wrong;
-  for (const part of PARTS) {
-    wrong = ref(S_PART[part], `$.${part}`, REQUIRED.includes(part));
-    if (wrong !== undefined) return wrong;
+  if ((flags & F_JSON) !== 0) return checkSlot(dv, at, S_TS, nStrings, '$', true);
+  for (let k = 1; k < U32_SLOTS; k++) {
+    const i = dv.getUint32(at + 4 * k, true);
+    if (i === NONE ? REQUIRED_SLOTS[k] === 1 : i >= nStrings) {
+      const slot = SLOTS[k] as { path: string; required: boolean };
+      return checkSlot(dv, at, k, nStrings, slot.path, slot.required);
+    }
   }
-  for (const [flag, off, key] of [
-    [F_NUM, F_NUM_AT, 'num'],
-    [F_CPU, F_CPU_AT, 'cpu'],
-    [F_RES, F_RES_AT, 'res'],
-  ] as const) {
+  for (const [flag, off, path] of FLOATS) {
     if ((flags & flag) === 0) continue;
     const v = dv.getFloat64(at + off, true);
-    if (!Number.isInteger(v)) return { path: `$.${key}`, reason: `expected an integer, got ${v}` };
+    if (!Number.isInteger(v)) return { path, reason: `expected an integer, got ${v}` };
   }
   if ((flags & F_DIR_ENTRY) !== 0 && (flags & F_DIR) === 0)
     return { path: '$.dir', reason: 'entry flag without the dir flag' };
   return undefined;
 }
 
-/** A failed part: thrown again to every later reader. */
-interface PartFailure {
-  readonly error: EventValidationError;
+function checkSlot(
+  dv: DataView,
+  at: number,
+  slot: number,
+  nStrings: number,
+  path: string,
+  required: boolean,
+): { path: string; reason: string } | undefined {
+  const i = dv.getUint32(at + 4 * slot, true);
+  if (i === NONE) return required ? { path, reason: 'required, absent' } : undefined;
+  if (i >= nStrings) return { path, reason: `string ${i} is not in the table (${nStrings} strings)` };
+  return undefined;
 }
 
 /** One decoded batch: its string table, decoded and parsed on demand, once per entry. */
@@ -372,6 +384,8 @@ class BinaryBatch {
   readonly #textAt: number;
   readonly #strings: (string | undefined)[];
   readonly #parsed: unknown[];
+  /** Per string: why it is not JSON, once a read found out. */
+  readonly #failed: (EventValidationError | undefined)[];
   /** Per string: the parts (PART_BIT) it passed the check of. */
   readonly #passed: Uint16Array;
   /** Per string: the type/ts checks passed (1: type, 2: ts). */
@@ -386,6 +400,7 @@ class BinaryBatch {
     this.#textAt = textAt;
     this.#strings = new Array(n);
     this.#parsed = new Array(n);
+    this.#failed = new Array(n);
     this.#passed = new Uint16Array(n);
     this.#scalars = new Uint8Array(n);
   }
@@ -413,35 +428,37 @@ class BinaryBatch {
   }
 
   part(i: number, part: SyscallPart, line: number): unknown {
+    // The common case: this string was parsed and passed this part's check already.
+    if (i !== NONE && ((this.#passed[i] as number) & PART_BIT[part]) !== 0) return this.#parsed[i];
+    return this.#firstRead(i, part, line);
+  }
+
+  /** A part's first read as this part: parse (once per string), check, or fail naming why. */
+  #firstRead(i: number, part: SyscallPart, line: number): unknown {
     if (i === NONE) {
       if (REQUIRED.includes(part)) this.#guard(line, () => checkSyscallPart(part, undefined));
       return undefined;
     }
+    let failed = this.#failed[i];
     let v = this.#parsed[i];
-    if (v === undefined) {
-      const text = this.string(i);
+    if (v === undefined && failed === undefined) {
       try {
-        v = JSON.parse(text);
+        v = JSON.parse(this.string(i));
         deepFreeze(v);
+        this.#parsed[i] = v;
       } catch (err) {
-        v = {
-          error: new EventValidationError(`$.${part}`, `not JSON: ${(err as Error).message}`),
-        } as PartFailure;
-        failures.add(v as object);
+        failed = new EventValidationError(`$.${part}`, `not JSON: ${(err as Error).message}`);
+        this.#failed[i] = failed;
       }
-      this.#parsed[i] = v;
     }
-    if (typeof v === 'object' && v !== null && failures.has(v)) {
-      const { error } = v as PartFailure;
+    if (failed !== undefined) {
+      const error = failed;
       this.#guard(line, () => {
         throw error;
       });
     }
-    const bit = PART_BIT[part];
-    if (((this.#passed[i] as number) & bit) === 0) {
-      this.#guard(line, () => checkSyscallPart(part, v));
-      (this.#passed as Uint16Array)[i] = (this.#passed[i] as number) | bit;
-    }
+    this.#guard(line, () => checkSyscallPart(part, v));
+    (this.#passed as Uint16Array)[i] = (this.#passed[i] as number) | PART_BIT[part];
     return v;
   }
 
@@ -457,9 +474,6 @@ class BinaryBatch {
     }
   }
 }
-
-/** Parse failures, told apart from parsed values by identity. */
-const failures = new WeakSet<object>();
 
 export function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
@@ -537,7 +551,8 @@ class BinaryEventView implements SyscallEvent {
 
   /** Why this event is invalid, once a read found out; undefined while none did. */
   fault(): InvalidBatchEventError | undefined {
-    return this.#b.faults.get(this.#line);
+    const faults = this.#b.faults;
+    return faults.size === 0 ? undefined : faults.get(this.#line);
   }
 
   #ownK8s(): SyscallEvent['k8s'] {

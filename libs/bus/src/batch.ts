@@ -294,10 +294,10 @@ export interface BatcherOptions {
   /** Most bytes in one batch (stay below the server's max_payload, 1 MiB by default). Default 512 KiB. */
   maxBytes?: number;
   /**
-   * The linger under load: while a batch is being sent, a new batch collects
-   * events and goes out when a send ends, when it is full, or at the latest
-   * this long after its first event. When nothing is being sent an event goes
-   * out at once (after the events added in the same tick). Default 5 ms.
+   * The linger under load: an event that comes while a batch is being sent, or
+   * within this long of the last send, joins a batch that goes out when full
+   * or this long after its first event. An event on an idle path goes out at
+   * once (with the events added in the same tick). Default 5 ms.
    */
   flushIntervalMs?: number;
   /** Most batches being sent at once; past that, events are dropped. Default 4. */
@@ -377,12 +377,15 @@ function writerFor(codec: BatchCodec): BatchWriter {
 }
 
 /**
- * Batches events for `send`, adaptively: an event added while nothing is
- * being sent goes out at once (with whatever was added in the same tick);
- * while sends are under way, events collect and go out when a send ends, when
- * the batch is full (events or bytes) or after the linger (`flushIntervalMs`).
- * So batches are small when the path is idle and grow with the load. Dispose
- * (or close()) to flush and stop its timer.
+ * Batches events for `send`, adaptively: an event that finds the path idle
+ * (nothing being sent, and no batch sent for the linger, `flushIntervalMs`)
+ * goes out at once, with whatever was added in the same tick. Otherwise it
+ * joins the open batch, which goes out when full (events or bytes) or the
+ * linger after its first event, or later once a send slot frees. So a lone
+ * event waits for nothing, and under load batches grow to what the linger
+ * and the sends in flight collect: a consumer downstream (the engine) pays
+ * its per-batch cost once per batch, not per event, however fast `send`
+ * returns (the memory bus). Dispose (or close()) to flush and stop its timer.
  */
 export class EventBatcher implements AsyncDisposable {
   readonly #send: BatchSender;
@@ -399,6 +402,8 @@ export class EventBatcher implements AsyncDisposable {
   #soon = false;
   /** The linger ran out while every slot was busy: send as soon as one frees. */
   #due = false;
+  /** When the last batch was handed to `send` (performance.now()). */
+  #lastSend = Number.NEGATIVE_INFINITY;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -460,7 +465,8 @@ export class EventBatcher implements AsyncDisposable {
     }
     this.#accepted++;
     if (this.#open.count >= this.#maxEvents) this.#trySend();
-    else if (this.#inFlight.size === 0) this.#sendSoon();
+    else if (this.#inFlight.size === 0 && performance.now() - this.#lastSend >= this.#flushIntervalMs)
+      this.#sendSoon();
     else this.#linger();
     return true;
   }
@@ -513,6 +519,7 @@ export class EventBatcher implements AsyncDisposable {
     this.#timer = undefined;
     this.#due = false;
     const count = this.#open.count;
+    this.#lastSend = performance.now();
     const batch: EncodedBatch = { data: this.#open.finish(), count, codec: this.#codec };
     this.#open = writerFor(this.#codec);
     let sending: Promise<void>;
@@ -534,10 +541,10 @@ export class EventBatcher implements AsyncDisposable {
     );
     const settled = tracked.finally(() => {
       this.#inFlight.delete(settled);
-      // A slot is free: send what collected meanwhile when the path is now idle, the batch is
-      // full or its linger ran out; else it keeps lingering.
+      // A slot is free: send what collected meanwhile when the batch is full or its linger ran out;
+      // else it keeps lingering.
       if (this.#open.count === 0) return;
-      if (this.#inFlight.size === 0 || this.#open.count >= this.#maxEvents || this.#due) this.#trySend();
+      if (this.#open.count >= this.#maxEvents || this.#due) this.#trySend();
       else this.#linger();
     });
     this.#inFlight.add(settled);

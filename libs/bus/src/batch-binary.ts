@@ -133,7 +133,18 @@ export class BinaryBatchWriter {
         this.#text(event.type),
         event.hostname === undefined ? NONE : this.#text(event.hostname),
       );
-      for (const part of PARTS) s.push(this.#part(event[part]));
+      // In S_PART's order, each read by name (one property load each, not a keyed one).
+      s.push(
+        this.#part(event.args),
+        this.#part(event.rawargs),
+        this.#part(event.proc),
+        this.#part(event.ancestors),
+        this.#part(event.user),
+        this.#part(event.group),
+        this.#part(event.container),
+        this.#part(event.k8s),
+        this.#part(event.fd),
+      );
       this.#floats.push(event.num ?? 0, event.cpu ?? 0, event.res ?? 0);
     }
     this.#count++;
@@ -186,13 +197,13 @@ export class BinaryBatchWriter {
     return buf;
   }
 
-  #text(text: string): number {
+  #text(text: string, bytes?: number): number {
     let at = this.#byText.get(text);
     if (at === undefined) {
       at = this.#strings.length;
       this.#strings.push(text);
       this.#byText.set(text, at);
-      this.#stringBytes += Buffer.byteLength(text, 'utf8');
+      this.#stringBytes += bytes ?? Buffer.byteLength(text, 'utf8');
     }
     return at;
   }
@@ -202,7 +213,15 @@ export class BinaryBatchWriter {
     if (typeof value === 'object' && value !== null) {
       let at = this.#byObject.get(value);
       if (at === undefined) {
-        at = this.#text(JSON.stringify(value));
+        const known = Object.isFrozen(value) ? frozenText.get(value) : undefined;
+        if (known !== undefined) at = this.#text(known.text, known.bytes);
+        else {
+          const text = JSON.stringify(value);
+          const bytes = Buffer.byteLength(text, 'utf8');
+          // A part frozen all the way down cannot change: its text serves every later batch.
+          if (isDeepFrozen(value)) frozenText.set(value, { text, bytes });
+          at = this.#text(text, bytes);
+        }
         this.#byObject.set(value, at);
         this.#mark.objects.push(value);
       }
@@ -210,6 +229,22 @@ export class BinaryBatchWriter {
     }
     return this.#text(JSON.stringify(value));
   }
+}
+
+/**
+ * The JSON text of parts frozen all the way down, kept across batches: their
+ * text cannot go stale (the sensor makes a new frozen object when a
+ * process's details change, so process-table updates show at once). The deep
+ * check is paid once per object, when it is first met; a part with anything
+ * unfrozen inside is written out again in every batch.
+ */
+const frozenText = new WeakMap<object, { readonly text: string; readonly bytes: number }>();
+
+function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const k in value) if (!isDeepFrozen((value as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 function align4(n: number): number {

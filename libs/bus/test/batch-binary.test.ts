@@ -96,6 +96,27 @@ describe('batch codec binary-v1', () => {
     assert.ok(Object.isFrozen(a.proc) && Object.isFrozen(a.proc.args));
   });
 
+  it('keeps process-table updates exact across batches: a new frozen part, or an unfrozen one changed in place', () => {
+    const proc = Object.freeze({ ...event(0).proc, args: Object.freeze(['a']) });
+    const first = encodeBatch([{ ...event(0), proc }], { codec: BATCH_CODEC_BINARY });
+    // The sensor replaces a frozen part with a new one when the process changes (here: its cwd).
+    const moved = Object.freeze({ ...proc, cwd: '/tmp' });
+    const second = encodeBatch([{ ...event(1), proc: moved }], { codec: BATCH_CODEC_BINARY });
+    const cwd = (data: Uint8Array): unknown => (decodeBatch(data, BIN).events[0] as SyscallEvent).proc.cwd;
+    assert.equal(cwd(first.data), undefined);
+    assert.equal(cwd(second.data), '/tmp');
+    // A part that is not frozen all the way down is written out again in every batch.
+    const args = ['x'];
+    const loose = Object.freeze({ ...proc, args });
+    const a = encodeBatch([{ ...event(2), proc: loose }], { codec: BATCH_CODEC_BINARY });
+    args[0] = 'y';
+    const b = encodeBatch([{ ...event(3), proc: loose }], { codec: BATCH_CODEC_BINARY });
+    const arg0 = (data: Uint8Array): unknown =>
+      (decodeBatch(data, BIN).events[0] as SyscallEvent).proc.args[0];
+    assert.equal(arg0(a.data), 'x');
+    assert.equal(arg0(b.data), 'y');
+  });
+
   it('is smaller than JSON lines', () => {
     const events = Array.from({ length: 512 }, (_, i) => event(i));
     const bin = encodeBatch(events, { codec: BATCH_CODEC_BINARY }).data.length;

@@ -10,7 +10,8 @@ import { Buffer } from 'node:buffer';
  * nats-server (`saker run --nats`). For each, two phases: low rate (one
  * action every 30 ms, nothing else running) and under a heavy flow (the
  * sensor bench's workload, `saker-bench-load open`, opening and closing
- * /etc/hostname unpaced on the side, every open captured and evaluated).
+ * /etc/hostname on the side at SAKER_BENCH_LOAD_RATE opens/s, default
+ * 50,000, every open captured and evaluated).
  * The latency of an action is the time between just before its open(2) and
  * this process reading the alert line (fs.watch on the file, then a read):
  * both ends in this process's clock.
@@ -22,7 +23,8 @@ import { Buffer } from 'node:buffer';
  * exits 1.
  *
  * Env: SAKER_BENCH_ACTIONS (per phase, default 100), SAKER_BENCH_INTERVAL_MS
- * (default 30).
+ * (default 30), SAKER_BENCH_LOAD_RATE (default 50000), SAKER_BENCH_TRANSPORT
+ * (embedded or nats; default both), SAKER_BENCH_DEBUG (saker run's stderr).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -48,6 +50,8 @@ const LOAD = fileURLToPath(new URL('../../../sensor/build/saker-bench-load', imp
 const RULE = 'Saker bench latency marker';
 const ACTIONS = Number(process.env.SAKER_BENCH_ACTIONS ?? 100);
 const INTERVAL_MS = Number(process.env.SAKER_BENCH_INTERVAL_MS ?? 30);
+/** The heavy flow: opens per second (each an openat the sensor captures and the engine evaluates). */
+const LOAD_RATE = Number(process.env.SAKER_BENCH_LOAD_RATE ?? 50_000);
 /** An action whose alert has not come after this long counts as missing. */
 const ALERT_TIMEOUT_MS = 5_000;
 
@@ -170,14 +174,16 @@ async function act(dir: string, tag: string, count: number, file: AlertFile): Pr
   return started;
 }
 
-/** The side load: `saker-bench-load open` in chunks until `stop`; returns opens per second. */
+/** The side load: `saker-bench-load open`, paced at LOAD_RATE, in 1 s chunks until `stop`; returns opens per second. */
 function runLoad(): { stop: () => Promise<number> } {
   let running = true;
   let opens = 0;
   let ns = 0;
   const loop = (async () => {
     while (running) {
-      const child = spawn(LOAD, ['open', '300000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(LOAD, ['open', String(LOAD_RATE), String(LOAD_RATE)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (d: string) => {
@@ -300,7 +306,7 @@ async function transport(name: string, nats: string | undefined): Promise<string
 async function main(): Promise<void> {
   process.stdout.write(
     `bench:latency  ${process.argv.slice(1).join(' ')}\n` +
-      `  node ${process.version}; ${ACTIONS} actions per phase, ${INTERVAL_MS} ms apart; an action: open(2) of a marker file; ` +
+      `  node ${process.version}; ${ACTIONS} actions per phase, ${INTERVAL_MS} ms apart; heavy flow: ${LOAD_RATE.toLocaleString('en')} opens/s asked; an action: open(2) of a marker file; ` +
       "its latency: until this process read the alert line saker run's file_output wrote\n",
   );
   if (process.getuid?.() !== 0) {
@@ -314,8 +320,9 @@ async function main(): Promise<void> {
     return;
   }
   const problems: string[] = [];
-  problems.push(...(await transport('embedded (memory bus)', undefined)));
-  {
+  const only = process.env.SAKER_BENCH_TRANSPORT; // embedded | nats; default both
+  if (only !== 'nats') problems.push(...(await transport('embedded (memory bus)', undefined)));
+  if (only !== 'embedded') {
     await using server = await startNatsServer({ jetstream: true });
     problems.push(...(await transport('over NATS', server.url)));
   }

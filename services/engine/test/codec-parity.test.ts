@@ -174,4 +174,56 @@ describe('codec parity: the same alerts from binary and JSON batches', { skip: s
       await bus.close();
     }
   });
+
+  it('consults the evt.type index before anything else: events of a type no rule has are never parsed', async () => {
+    const bus = await connectBus({ memory: true });
+    const ctl = new AbortController();
+    const rules = `- rule: Shell run
+  desc: shell
+  condition: evt.type = execve and proc.name = bash
+  output: bash ran (user=%user.name)
+  priority: WARNING
+`;
+    const engine = await start(
+      {
+        bus,
+        name: 'parity-lazy',
+        rules: { format: 1, files: [{ name: 'r.yaml', content: rules }], selections: [], updatedAt: 'x' },
+        watchRules: false,
+        log: () => {},
+      },
+      ctl.signal,
+    );
+    try {
+      const base = generateEvents(1, { seed: 5 })[0] as SyscallEvent;
+      const open = (i: number): SyscallEvent => ({
+        ...base,
+        ts: String(1_700_000_000_000_000_000n + BigInt(i)),
+        type: 'openat',
+        proc: { ...base.proc, name: `spoil-${i}` },
+      });
+      const data = Buffer.from(encodeBatch([open(1), open(2)], { codec: BATCH_CODEC_BINARY }).data);
+      // Both procs become invalid JSON; no rule has openat, so nothing reads them.
+      for (const i of [1, 2]) {
+        const at = data.indexOf(`"name":"spoil-${i}"`);
+        assert.ok(at > 0);
+        data.write('{', at, 'latin1');
+      }
+      bus.publish(SUBJECT, data, batchHeaders(2, BATCH_CODEC_BINARY));
+      await until('both events settled', () => engine.stats().evaluated + engine.stats().invalid === 2);
+      assert.deepEqual([engine.stats().evaluated, engine.stats().invalid], [2, 0]);
+      // The same spoiled proc on an execve, which the rule's index holds, is found invalid.
+      const exec = Buffer.from(
+        encodeBatch([{ ...open(3), type: 'execve' }], { codec: BATCH_CODEC_BINARY }).data,
+      );
+      exec.write('{', exec.indexOf('"name":"spoil-3"'), 'latin1');
+      bus.publish(SUBJECT, exec, batchHeaders(1, BATCH_CODEC_BINARY));
+      await until('the execve settled', () => engine.stats().evaluated + engine.stats().invalid === 3);
+      assert.deepEqual([engine.stats().evaluated, engine.stats().invalid], [2, 1]);
+    } finally {
+      ctl.abort();
+      await engine.stopped;
+      await bus.close();
+    }
+  });
 });

@@ -6,6 +6,7 @@
  * for field, with the same msgIds. Views found invalid are counted as such.
  */
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,14 +15,14 @@ import {
   BATCH_CODEC_BINARY,
   BATCH_CODEC_V2,
   type BatchCodec,
+  type Bus,
   batchHeaders,
-  connectBus,
   encodeBatch,
 } from '@saker/bus';
 import type { SakerEvent, SyscallEvent } from '@saker/events';
 import { FALCO_DEFAULT_APPEND_OUTPUT, type RulesetDocument, loadRules } from '@saker/rules';
 import { repoRoot, sharedPath, sharedSkip } from '@saker/testing';
-import { start } from '../src/mod.js';
+import { rulesOf, withMemoryEngine } from './helpers/engine.js';
 import { generateEvents } from './helpers/events.js';
 import { publishEvents } from './helpers/publish.js';
 
@@ -56,21 +57,13 @@ interface Run {
 
 /** Publishes `events` in `codec` to an engine on a bus of its own; returns what SAKER_ALERTS holds. */
 async function runCodec(codec: BatchCodec, events: readonly SakerEvent[], expected: number): Promise<Run> {
-  const bus = await connectBus({ memory: true });
-  const ctl = new AbortController();
-  const engine = await start(
-    {
-      bus,
-      name: `parity-${codec}`,
-      rules: rulesDoc(),
-      watchRules: false,
-      appendOutput: FALCO_DEFAULT_APPEND_OUTPUT,
-      ruleMatching: 'all',
-      log: () => {},
-    },
-    ctl.signal,
-  );
-  try {
+  const options = {
+    name: `parity-${codec}`,
+    rules: rulesDoc(),
+    appendOutput: FALCO_DEFAULT_APPEND_OUTPUT,
+    ruleMatching: 'all' as const,
+  };
+  return withMemoryEngine(options, async (bus, engine) => {
     const pub = await publishEvents(bus, SUBJECT, events, { codec, batchSize: 256 });
     assert.equal(pub.published, events.length);
     await until(`${codec}: every event evaluated`, () => engine.stats().evaluated === events.length);
@@ -94,11 +87,21 @@ async function runCodec(codec: BatchCodec, events: readonly SakerEvent[], expect
     await feed.stop();
     const s = engine.stats();
     return { alerts, evaluated: s.evaluated, invalid: s.invalid };
-  } finally {
-    ctl.abort();
-    await engine.stopped;
-    await bus.close();
-  }
+  });
+}
+
+/** Publishes `events` as one binary batch after `spoil` edited its bytes. */
+function publishSpoiled(bus: Bus, events: readonly SyscallEvent[], spoil: (data: Buffer) => void): void {
+  const data = Buffer.from(encodeBatch(events, { codec: BATCH_CODEC_BINARY }).data);
+  spoil(data);
+  bus.publish(SUBJECT, data, batchHeaders(events.length, BATCH_CODEC_BINARY));
+}
+
+/** Writes `text` over the first occurrence of `find` (same length or shorter). */
+function overwrite(data: Buffer, find: string, text: string): void {
+  const at = data.indexOf(find);
+  assert.ok(at > 0, `${find} not in the batch`);
+  data.write(text, at, 'latin1');
 }
 
 describe('codec parity: the same alerts from binary and JSON batches', { skip: sharedSkip() }, () => {
@@ -130,25 +133,13 @@ describe('codec parity: the same alerts from binary and JSON batches', { skip: s
   });
 
   it('counts a binary event whose part is invalid as invalid, and evaluates the rest', async () => {
-    const bus = await connectBus({ memory: true });
-    const ctl = new AbortController();
     const rules = `- rule: Shadow read
   desc: shadow
   condition: evt.type = openat and fd.name = /etc/shadow
   output: shadow read by %proc.name (user=%user.name)
   priority: CRITICAL
 `;
-    const engine = await start(
-      {
-        bus,
-        name: 'parity-bad',
-        rules: { format: 1, files: [{ name: 'r.yaml', content: rules }], selections: [], updatedAt: 'x' },
-        watchRules: false,
-        log: () => {},
-      },
-      ctl.signal,
-    );
-    try {
+    await withMemoryEngine({ name: 'parity-bad', rules: rulesOf(rules) }, async (bus, engine) => {
       const base = generateEvents(3, { seed: 3 })[0] as SyscallEvent;
       const shadow = (i: number, uid: number): SyscallEvent => ({
         ...base,
@@ -158,43 +149,22 @@ describe('codec parity: the same alerts from binary and JSON batches', { skip: s
         fd: { num: 3, type: 'file', name: '/etc/shadow' },
         user: { uid, name: `u${uid}` },
       });
-      const data = Buffer.from(encodeBatch([shadow(1, 1), shadow(2, 2)], { codec: BATCH_CODEC_BINARY }).data);
-      // The second event's user part becomes {"uid":"2",...}: only the output reads it.
-      const at = data.indexOf('{"uid":2,');
-      assert.ok(at > 0);
-      data.write('{"uid":"2', at, 'latin1');
-      bus.publish(SUBJECT, data, batchHeaders(2, BATCH_CODEC_BINARY));
+      // The second event's user part stops being JSON: only the output reads it.
+      publishSpoiled(bus, [shadow(1, 1), shadow(2, 2)], (d) => overwrite(d, '{"uid":2,', '{"uid":"2'));
       await until('both events settled', () => engine.stats().evaluated + engine.stats().invalid === 2);
-      assert.equal(engine.stats().evaluated, 1);
-      assert.equal(engine.stats().invalid, 1);
+      assert.deepEqual([engine.stats().evaluated, engine.stats().invalid], [1, 1]);
       await until('one alert', () => engine.stats().alertsPublished === 1);
-    } finally {
-      ctl.abort();
-      await engine.stopped;
-      await bus.close();
-    }
+    });
   });
 
   it('consults the evt.type index before anything else: events of a type no rule has are never parsed', async () => {
-    const bus = await connectBus({ memory: true });
-    const ctl = new AbortController();
     const rules = `- rule: Shell run
   desc: shell
   condition: evt.type = execve and proc.name = bash
   output: bash ran (user=%user.name)
   priority: WARNING
 `;
-    const engine = await start(
-      {
-        bus,
-        name: 'parity-lazy',
-        rules: { format: 1, files: [{ name: 'r.yaml', content: rules }], selections: [], updatedAt: 'x' },
-        watchRules: false,
-        log: () => {},
-      },
-      ctl.signal,
-    );
-    try {
+    await withMemoryEngine({ name: 'parity-lazy', rules: rulesOf(rules) }, async (bus, engine) => {
       const base = generateEvents(1, { seed: 5 })[0] as SyscallEvent;
       const open = (i: number): SyscallEvent => ({
         ...base,
@@ -202,28 +172,17 @@ describe('codec parity: the same alerts from binary and JSON batches', { skip: s
         type: 'openat',
         proc: { ...base.proc, name: `spoil-${i}` },
       });
-      const data = Buffer.from(encodeBatch([open(1), open(2)], { codec: BATCH_CODEC_BINARY }).data);
-      // Both procs become invalid JSON; no rule has openat, so nothing reads them.
-      for (const i of [1, 2]) {
-        const at = data.indexOf(`"name":"spoil-${i}"`);
-        assert.ok(at > 0);
-        data.write('{', at, 'latin1');
-      }
-      bus.publish(SUBJECT, data, batchHeaders(2, BATCH_CODEC_BINARY));
+      // Both procs stop being JSON; no rule has openat, so nothing reads them.
+      publishSpoiled(bus, [open(1), open(2)], (d) => {
+        overwrite(d, '"name":"spoil-1"', '{');
+        overwrite(d, '"name":"spoil-2"', '{');
+      });
       await until('both events settled', () => engine.stats().evaluated + engine.stats().invalid === 2);
       assert.deepEqual([engine.stats().evaluated, engine.stats().invalid], [2, 0]);
       // The same spoiled proc on an execve, which the rule's index holds, is found invalid.
-      const exec = Buffer.from(
-        encodeBatch([{ ...open(3), type: 'execve' }], { codec: BATCH_CODEC_BINARY }).data,
-      );
-      exec.write('{', exec.indexOf('"name":"spoil-3"'), 'latin1');
-      bus.publish(SUBJECT, exec, batchHeaders(1, BATCH_CODEC_BINARY));
+      publishSpoiled(bus, [{ ...open(3), type: 'execve' }], (d) => overwrite(d, '"name":"spoil-3"', '{'));
       await until('the execve settled', () => engine.stats().evaluated + engine.stats().invalid === 3);
       assert.deepEqual([engine.stats().evaluated, engine.stats().invalid], [2, 1]);
-    } finally {
-      ctl.abort();
-      await engine.stopped;
-      await bus.close();
-    }
+    });
   });
 });

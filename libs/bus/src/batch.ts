@@ -2,8 +2,10 @@
  * Event batches: how sensors and audit ingest put events on the bus.
  *
  * Codecs (named by the Saker-Batch-Codec header; docs/bus.md has the format):
+ * - `binary-v1` (batch-binary.ts): a string table and fixed records, read
+ *   lazily through views; what EventBatcher sends by default.
  * - v1 `jsonl`: JSON lines, one event per line. The replay file format of
- *   @saker/events too, and what EventBatcher sends.
+ *   @saker/events too, and encodeBatch's default.
  * - v2 `jsonl-shared`: JSON lines after a first line `{"shared":[...]}` that
  *   carries, once, every sub-object (proc, ancestors, user, group, container,
  *   k8s) two or more events of the batch carry; events refer to an entry by
@@ -16,10 +18,11 @@
  * because one bad event spoils only its own line: the decoder reports it and
  * keeps the rest.
  *
- * Batcher: size-bounded (events and bytes) and time-bounded (flush interval),
- * with at most `maxInFlight` batches being sent. When all slots are busy and
- * the open batch is full, new events are dropped and counted: memory stays
- * bounded at (maxInFlight + 1) batches, whatever the sender's speed.
+ * Batcher: adaptive (an event on an idle path goes out at once; under load
+ * batches grow), size-bounded (events and bytes) and time-bounded (the
+ * linger), with at most `maxInFlight` batches being sent. When all slots are
+ * busy and the open batch is full, new events are dropped and counted: memory
+ * stays bounded at (maxInFlight + 1) batches, whatever the sender's speed.
  */
 import { Buffer } from 'node:buffer';
 import {

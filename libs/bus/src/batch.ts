@@ -2,8 +2,10 @@
  * Event batches: how sensors and audit ingest put events on the bus.
  *
  * Codecs (named by the Saker-Batch-Codec header; docs/bus.md has the format):
+ * - `binary-v1` (batch-binary.ts): a string table and fixed records, read
+ *   lazily through views; what EventBatcher sends by default.
  * - v1 `jsonl`: JSON lines, one event per line. The replay file format of
- *   @saker/events too, and what EventBatcher sends.
+ *   @saker/events too, and encodeBatch's default.
  * - v2 `jsonl-shared`: JSON lines after a first line `{"shared":[...]}` that
  *   carries, once, every sub-object (proc, ancestors, user, group, container,
  *   k8s) two or more events of the batch carry; events refer to an entry by
@@ -16,10 +18,11 @@
  * because one bad event spoils only its own line: the decoder reports it and
  * keeps the rest.
  *
- * Batcher: size-bounded (events and bytes) and time-bounded (flush interval),
- * with at most `maxInFlight` batches being sent. When all slots are busy and
- * the open batch is full, new events are dropped and counted: memory stays
- * bounded at (maxInFlight + 1) batches, whatever the sender's speed.
+ * Batcher: adaptive (an event on an idle path goes out at once; under load
+ * batches grow), size-bounded (events and bytes) and time-bounded (the
+ * linger), with at most `maxInFlight` batches being sent. When all slots are
+ * busy and the open batch is full, new events are dropped and counted: memory
+ * stays bounded at (maxInFlight + 1) batches, whatever the sender's speed.
  */
 import { Buffer } from 'node:buffer';
 import {
@@ -30,6 +33,14 @@ import {
   type SharedPart,
   parseEvent,
 } from '@saker/events';
+import {
+  BATCH_CODEC_BINARY,
+  BinaryBatchWriter,
+  decodeBinary,
+  deepFreeze,
+  encodeBinary,
+  toPlainEvent,
+} from './batch-binary.js';
 import { InvalidBatchEventError, NoStreamError } from './errors.js';
 import { HEADERS } from './subjects.js';
 import type { Bus, BusHeaders } from './transport.js';
@@ -40,8 +51,8 @@ export const BATCH_CODEC = 'jsonl';
 /** The codec name of v2 (JSON lines with a table of shared sub-objects, docs/bus.md). */
 export const BATCH_CODEC_V2 = 'jsonl-shared';
 
-/** Every codec decodeBatch reads. */
-export const BATCH_CODECS = [BATCH_CODEC, BATCH_CODEC_V2] as const;
+/** Every codec decodeBatch reads (`binary-v1`: batch-binary.ts, what EventBatcher sends by default). */
+export const BATCH_CODECS = [BATCH_CODEC, BATCH_CODEC_V2, BATCH_CODEC_BINARY] as const;
 export type BatchCodec = (typeof BATCH_CODECS)[number];
 
 /** An encoded batch, ready to publish. */
@@ -63,9 +74,10 @@ export interface EncodeOptions {
   readonly codec?: BatchCodec;
 }
 
-/** Encodes events as one batch: JSON lines (v1) by default, or v2 with shared sub-objects. */
+/** Encodes events as one batch: JSON lines (v1) by default, v2 with shared sub-objects, or binary. */
 export function encodeBatch(events: readonly SakerEvent[], options: EncodeOptions = {}): EncodedBatch {
   const codec = options.codec ?? BATCH_CODEC;
+  if (codec === BATCH_CODEC_BINARY) return { data: encodeBinary(events), count: events.length, codec };
   const text =
     codec === BATCH_CODEC_V2 ? encodeShared(events) : events.map((e) => JSON.stringify(e)).join('\n');
   return { data: new TextEncoder().encode(text), count: events.length, codec };
@@ -116,7 +128,7 @@ function encodeShared(events: readonly SakerEvent[]): string {
       lines.push(JSON.stringify(e));
       continue;
     }
-    const copy: Record<string, unknown> = { ...e };
+    const copy: Record<string, unknown> = { ...toPlainEvent(e) };
     for (const part of SHARED_PARTS) {
       const json = jsonOf.get(copy[part]);
       if (json === undefined || json === null || (uses.get(json) ?? 0) < 2) continue;
@@ -144,6 +156,10 @@ export function decodeBatch(data: Uint8Array, headers?: BusHeaders): DecodedBatc
   const events: SakerEvent[] = [];
   const invalid: InvalidBatchEventError[] = [];
   const codec = headers?.[HEADERS.batchCodec];
+  if (codec === BATCH_CODEC_BINARY) {
+    decodeBinary(data, events, invalid);
+    return { events, invalid };
+  }
   if (codec === BATCH_CODEC_V2) {
     decodeShared(new TextDecoder().decode(data), events, invalid);
     return { events, invalid };
@@ -195,12 +211,6 @@ function readTable(line: string): Table {
   // Entries are shared between events: frozen, so nobody edits one event's part in all of them.
   for (const e of entries) deepFreeze(e);
   return { entries };
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
 }
 
 /** Puts each shared part's table entry in place of its index; the reason when an index is wrong. */
@@ -280,11 +290,18 @@ export type BatchSender = (batch: EncodedBatch) => void | Promise<void>;
 export interface BatcherOptions {
   /** Sends one batch. A rejection counts the batch's events as dropped. */
   send: BatchSender;
+  /** The codec of the batches. Default `binary-v1` (docs/bus.md). */
+  codec?: BatchCodec;
   /** Most events in one batch. Default 512. */
   maxEvents?: number;
   /** Most bytes in one batch (stay below the server's max_payload, 1 MiB by default). Default 512 KiB. */
   maxBytes?: number;
-  /** Send a non-empty batch at the latest this long after its first event. Default 50 ms. */
+  /**
+   * The linger under load: an event that comes while a batch is being sent, or
+   * within this long of the last send, joins a batch that goes out when full
+   * or this long after its first event. An event on an idle path goes out at
+   * once (with the events added in the same tick). Default 5 ms.
+   */
   flushIntervalMs?: number;
   /** Most batches being sent at once; past that, events are dropped. Default 4. */
   maxInFlight?: number;
@@ -307,20 +324,89 @@ export interface BatcherStats {
   readonly buffered: number;
 }
 
-/** Batches events for `send`. Dispose (or close()) to flush and stop its timer. */
+/** The batch being filled, in one codec. */
+interface BatchWriter {
+  readonly count: number;
+  readonly byteLength: number;
+  add(event: SakerEvent): void;
+  /** Takes the last added event out again. */
+  undo(): void;
+  finish(): Uint8Array;
+}
+
+/** JSON lines (v1), or v2 (bounded by its v1 size, which v2 never exceeds by more than its first line). */
+class JsonWriter implements BatchWriter {
+  readonly #shared: boolean;
+  readonly #lines: string[] = [];
+  readonly #events: SakerEvent[] = [];
+  readonly #sizes: number[] = [];
+  #bytes = 0;
+  constructor(shared: boolean) {
+    this.#shared = shared;
+    if (shared) this.#bytes = SHARED_HEAD_BYTES;
+  }
+  get count(): number {
+    return this.#sizes.length;
+  }
+  get byteLength(): number {
+    return this.#bytes;
+  }
+  add(event: SakerEvent): void {
+    const line = JSON.stringify(event);
+    const size = Buffer.byteLength(line, 'utf8') + 1;
+    this.#sizes.push(size);
+    this.#bytes += size;
+    if (this.#shared) this.#events.push(event);
+    else this.#lines.push(line);
+  }
+  undo(): void {
+    const size = this.#sizes.pop();
+    if (size === undefined) return;
+    this.#bytes -= size;
+    if (this.#shared) this.#events.pop();
+    else this.#lines.pop();
+  }
+  finish(): Uint8Array {
+    if (this.#shared) return encodeBatch(this.#events, { codec: BATCH_CODEC_V2 }).data;
+    return new TextEncoder().encode(this.#lines.join('\n'));
+  }
+}
+
+/** `{"shared":[]}` and its newline: what a v2 batch adds to its v1 size at most. */
+const SHARED_HEAD_BYTES = 14;
+
+function writerFor(codec: BatchCodec): BatchWriter {
+  return codec === BATCH_CODEC_BINARY ? new BinaryBatchWriter() : new JsonWriter(codec === BATCH_CODEC_V2);
+}
+
+/**
+ * Batches events for `send`, adaptively: an event that finds the path idle
+ * (nothing being sent, and no batch sent for the linger, `flushIntervalMs`)
+ * goes out at once, with whatever was added in the same tick. Otherwise it
+ * joins the open batch, which goes out when full (events or bytes) or the
+ * linger after its first event, or later once a send slot frees. So a lone
+ * event waits for nothing, and under load batches grow to what the linger
+ * and the sends in flight collect: a consumer downstream (the engine) pays
+ * its per-batch cost once per batch, not per event, however fast `send`
+ * returns (the memory bus). Dispose (or close()) to flush and stop its timer.
+ */
 export class EventBatcher implements AsyncDisposable {
   readonly #send: BatchSender;
+  readonly #codec: BatchCodec;
   readonly #maxEvents: number;
   readonly #maxBytes: number;
   readonly #flushIntervalMs: number;
   readonly #maxInFlight: number;
   readonly #onError: ((err: unknown, dropped: number) => void) | undefined;
 
-  #lines: string[] = [];
-  #bytes = 0;
+  #open: BatchWriter;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The timer fired while every slot was busy: send as soon as one frees. */
+  /** A send at the end of this tick is scheduled (the path was idle). */
+  #soon = false;
+  /** The linger ran out while every slot was busy: send as soon as one frees. */
   #due = false;
+  /** When the last batch was handed to `send` (performance.now()). */
+  #lastSend = Number.NEGATIVE_INFINITY;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -332,11 +418,15 @@ export class EventBatcher implements AsyncDisposable {
 
   constructor(options: BatcherOptions) {
     this.#send = options.send;
+    this.#codec = options.codec ?? BATCH_CODEC_BINARY;
+    if (!(BATCH_CODECS as readonly string[]).includes(this.#codec))
+      throw new RangeError(`batcher: codec must be one of ${BATCH_CODECS.join(', ')}, got ${this.#codec}`);
     this.#maxEvents = positive('maxEvents', options.maxEvents ?? 512);
     this.#maxBytes = positive('maxBytes', options.maxBytes ?? 512 * 1024);
-    this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 50);
+    this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 5);
     this.#maxInFlight = positive('maxInFlight', options.maxInFlight ?? 4);
     this.#onError = options.onError;
+    this.#open = writerFor(this.#codec);
   }
 
   stats(): BatcherStats {
@@ -347,7 +437,7 @@ export class EventBatcher implements AsyncDisposable {
       batches: this.#batches,
       failedBatches: this.#failedBatches,
       inFlight: this.#inFlight.size,
-      buffered: this.#lines.length,
+      buffered: this.#open.count,
     };
   }
 
@@ -357,34 +447,36 @@ export class EventBatcher implements AsyncDisposable {
       this.#dropped++;
       return false;
     }
-    const line = JSON.stringify(event);
-    const size = Buffer.byteLength(line, 'utf8') + 1;
-    if (size > this.#maxBytes) {
+    if (this.#open.count >= this.#maxEvents && !this.#trySend()) {
       this.#dropped++;
       return false;
     }
-    if (this.#lines.length >= this.#maxEvents || this.#bytes + size > this.#maxBytes) {
-      if (!this.#trySend()) {
+    this.#open.add(event);
+    if (this.#open.byteLength > this.#maxBytes) {
+      this.#open.undo();
+      // Alone it does not fit; otherwise it opens the next batch, once this one is out.
+      if (this.#open.count === 0 || !this.#trySend()) {
+        this.#dropped++;
+        return false;
+      }
+      this.#open.add(event);
+      if (this.#open.byteLength > this.#maxBytes) {
+        this.#open.undo();
         this.#dropped++;
         return false;
       }
     }
-    this.#lines.push(line);
-    this.#bytes += size;
     this.#accepted++;
-    if (this.#lines.length >= this.#maxEvents) this.#trySend();
-    else if (this.#timer === undefined && !this.#due) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        if (!this.#trySend()) this.#due = true;
-      }, this.#flushIntervalMs);
-    }
+    if (this.#open.count >= this.#maxEvents) this.#trySend();
+    else if (this.#inFlight.size === 0 && performance.now() - this.#lastSend >= this.#flushIntervalMs)
+      this.#sendSoon();
+    else this.#linger();
     return true;
   }
 
   /** Sends what is buffered (waiting for a free slot) and waits for every send in flight. */
   async flush(): Promise<void> {
-    while (this.#lines.length > 0) {
+    while (this.#open.count > 0) {
       if (this.#trySend()) break;
       await Promise.race(this.#inFlight);
     }
@@ -404,17 +496,35 @@ export class EventBatcher implements AsyncDisposable {
     return this.close();
   }
 
+  /** The path is idle: send once the current tick has added what it has. */
+  #sendSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    queueMicrotask(() => {
+      this.#soon = false;
+      if (this.#open.count > 0 && !this.#trySend()) this.#due = true;
+    });
+  }
+
+  #linger(): void {
+    if (this.#timer !== undefined || this.#due) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#trySend()) this.#due = true;
+    }, this.#flushIntervalMs);
+  }
+
   /** Sends the open batch when a slot is free; false when every slot is busy. */
   #trySend(): boolean {
-    if (this.#lines.length === 0) return true;
+    if (this.#open.count === 0) return true;
     if (this.#inFlight.size >= this.#maxInFlight) return false;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#due = false;
-    const count = this.#lines.length;
-    const batch: EncodedBatch = { data: new TextEncoder().encode(this.#lines.join('\n')), count };
-    this.#lines = [];
-    this.#bytes = 0;
+    const count = this.#open.count;
+    this.#lastSend = performance.now();
+    const batch: EncodedBatch = { data: this.#open.finish(), count, codec: this.#codec };
+    this.#open = writerFor(this.#codec);
     let sending: Promise<void>;
     try {
       sending = Promise.resolve(this.#send(batch));
@@ -434,14 +544,11 @@ export class EventBatcher implements AsyncDisposable {
     );
     const settled = tracked.finally(() => {
       this.#inFlight.delete(settled);
-      // A slot is free: send the batch that filled up (or timed out) meanwhile.
-      if (this.#lines.length >= this.#maxEvents || this.#due) this.#trySend();
-      else if (this.#lines.length > 0 && this.#timer === undefined) {
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          if (!this.#trySend()) this.#due = true;
-        }, this.#flushIntervalMs);
-      }
+      // A slot is free: send what collected meanwhile when the batch is full or its linger ran out;
+      // else it keeps lingering.
+      if (this.#open.count === 0) return;
+      if (this.#open.count >= this.#maxEvents || this.#due) this.#trySend();
+      else this.#linger();
     });
     this.#inFlight.add(settled);
     return true;

@@ -78,6 +78,7 @@ export {
   decodeBatch,
   encodeBatch,
 } from './batch.js';
+export { BATCH_CODEC_BINARY, checkView, toPlainEvent, viewFault } from './batch-binary.js';
 export type { MemoryBrokerOptions } from './memory/broker.js';
 export { MemoryBroker } from './memory/broker.js';
 export type { MemoryBusOptions } from './memory/bus.js';

@@ -221,7 +221,11 @@ describe('EventBatcher', () => {
   it('publishes batches on the bus with codec headers', async () => {
     await using bus = new MemoryBus();
     const sub = bus.subscribe('saker.v1.events.syscall.*');
-    const b = new EventBatcher({ send: busBatchSender(bus, 'saker.v1.events.syscall.node1'), maxEvents: 2 });
+    const b = new EventBatcher({
+      send: busBatchSender(bus, 'saker.v1.events.syscall.node1'),
+      maxEvents: 2,
+      codec: BATCH_CODEC,
+    });
     for (let i = 0; i < 4; i++) b.add(event(i));
     await b.close();
     const msgs = await take(sub[Symbol.asyncIterator](), 2);

@@ -636,7 +636,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
           min_priority: field(nullable(priority), null),
           batch: section({
             max_events: field(number({ integer: true, min: 1 }), 512),
-            flush_interval_ms: field(number({ min: 0 }), 50),
+            flush_interval_ms: field(number({ min: 0 }), 5),
           }),
         },
         { ignored: FALCO_ENGINE_KEYS },

@@ -68,7 +68,7 @@ describe('defaults', () => {
       replicas: 1,
       queueGroup: 'engine',
       minPriority: 'DEBUG',
-      batch: { maxEvents: 512, flushIntervalMs: 50 },
+      batch: { maxEvents: 512, flushIntervalMs: 5 },
     });
     assert.deepEqual(c.control, {
       listen: '127.0.0.1:5060',

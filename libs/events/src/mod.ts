@@ -15,10 +15,13 @@ export type {
 } from './syscall.js';
 export { FD_TYPES, FD_TYPE_CHARS, L4_PROTOS } from './syscall.js';
 export type { K8sAuditEvent, AuditEvent, JsonValue, JsonObject } from './k8s-audit.js';
-export type { SakerEvent, EventSourceName, SharedChecks, SharedPart } from './validate.js';
+export type { SakerEvent, EventSourceName, SharedChecks, SharedPart, SyscallPart } from './validate.js';
 export {
   EVENT_SOURCES,
   SHARED_PARTS,
+  SYSCALL_PARTS,
+  checkSyscallPart,
+  checkSyscallScalar,
   parseEvent,
   parseAuditEvent,
   auditLeniency,

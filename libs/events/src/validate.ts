@@ -135,6 +135,37 @@ function parseSyscall(o: Obj, shared: SharedChecks | undefined): SyscallEvent {
   return o as unknown as SyscallEvent;
 }
 
+/** The parts of a syscall event a batch codec may carry apart from its scalars (binary codec, docs/bus.md). */
+export const SYSCALL_PARTS = ['args', 'rawargs', ...SHARED_PARTS, 'fd'] as const;
+export type SyscallPart = (typeof SYSCALL_PARTS)[number];
+
+/**
+ * Checks one part of a syscall event as parseEvent checks it inside a whole
+ * event (same paths and messages: `$.proc.pid`); `undefined` is accepted for
+ * the optional parts. Throws EventValidationError.
+ */
+export function checkSyscallPart(part: SyscallPart, value: unknown): void {
+  if (part === 'args' || part === 'rawargs') scalarRecord(value, part, '$', part === 'args');
+  else if (part === 'proc') checkProc(value);
+  else if (part === 'user') checkUser(value);
+  else if (part === 'group') checkGroup(value);
+  else if (part === 'container') checkContainer(value);
+  else if (value === undefined) return;
+  else if (part === 'ancestors') checkAncestors(value);
+  else if (part === 'fd') checkFd(value);
+  else checkK8s(value);
+}
+
+/** Checks the scalars of a syscall event (`ts`, `type`) as parseEvent does. */
+export function checkSyscallScalar(key: 'ts' | 'type', value: unknown): void {
+  if (key === 'ts') {
+    if (!isNsTime(value)) badNsTime('$', 'ts', value);
+    return;
+  }
+  if (typeof value !== 'string') badStr('$', 'type', value);
+  if (value.length === 0) fail('$.type', 'must not be empty');
+}
+
 function checkProc(value: unknown): void {
   if (!isObject(value)) badObject('$.proc', value);
   const p = value;

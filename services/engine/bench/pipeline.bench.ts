@@ -22,16 +22,20 @@
  * Flags / env:
  *   --mode child|inproc|both   (default both)
  *   --publisher preencoded|batcher (default preencoded)
- *   --codec jsonl|jsonl-shared (default jsonl-shared, batch codec v2; the
- *                               batcher publisher sends jsonl)
+ *   --codec C[,C...]           codecs to run, in turn, in this one run (default
+ *                               binary-v1,jsonl-shared: the binary codec and the
+ *                               JSON one beside it); jsonl too
  *   --batch N                  events per batch (default 512; SAKER_BENCH_BATCH)
  *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
  */
+import { Buffer } from 'node:buffer';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   BATCH_CODEC,
+  BATCH_CODECS,
+  BATCH_CODEC_BINARY,
   BATCH_CODEC_V2,
   type BatchCodec,
   type Bus,
@@ -55,6 +59,7 @@ const WARMUP_S = 2;
 
 interface Figures {
   readonly mode: string;
+  readonly codec: BatchCodec;
   readonly seconds: number;
   readonly published: number;
   readonly evaluated: number;
@@ -87,9 +92,11 @@ async function publishLoop(
   batch: number,
   state: PublishState,
   base: bigint,
+  codec: BatchCodec,
 ): Promise<{ published: number; dropped: number }> {
   const batcher = new EventBatcher({
     send: busBatchSender(bus, SUBJECT),
+    codec,
     maxEvents: batch,
     maxBytes: 900 * 1024,
     maxInFlight: 4,
@@ -126,35 +133,18 @@ async function publishPreencoded(
   codec: BatchCodec,
   base: bigint,
 ): Promise<{ published: number; dropped: number }> {
-  const templates: { head: string; tails: string[] }[] = [];
-  for (let from = 0; from < pool.length; from += batch) {
-    const events = Array.from({ length: batch }, (_, k) => pool[(from + k) % pool.length] as SyscallEvent);
-    const text = new TextDecoder().decode(encodeBatch(events, { codec }).data);
-    const lines = text.split('\n');
-    const head = codec === BATCH_CODEC_V2 ? `${lines.shift()}\n` : '';
-    const tails = lines.map((line) => {
-      const at = line.indexOf(',"cpu":');
-      if (!line.startsWith('{"source":"syscall","ts":') || at < 0) throw new Error('unexpected event layout');
-      return line.slice(at);
-    });
-    templates.push({ head, tails });
-  }
+  const templates = encodeTemplates(pool, batch, codec);
   const send = busBatchSender(bus, SUBJECT);
-  const encoder = new TextEncoder();
   const inFlight = new Set<Promise<void>>();
   let published = 0;
   let dropped = 0;
   for (let i = 0, b = 0; !state.stop; b++) {
     await state.credit(i);
-    const t = templates[b % templates.length] as { head: string; tails: string[] };
-    const lines: string[] = [];
-    for (const tail of t.tails) {
-      lines.push(`{"source":"syscall","ts":"${base + BigInt(i)}","num":${i + 1}${tail}`);
-      i++;
-    }
-    const count = lines.length;
+    const t = templates[b % templates.length] as Template;
+    const data = t.stamp(base + BigInt(i), i + 1);
+    const count = t.count;
+    i += count;
     while (inFlight.size >= 4) await Promise.race(inFlight);
-    const data = encoder.encode(t.head + lines.join('\n'));
     const p: Promise<void> = Promise.resolve(send({ data, count, codec })).then(
       () => {
         published += count;
@@ -170,6 +160,88 @@ async function publishPreencoded(
   return { published, dropped };
 }
 
+/** One pool batch, encoded once; `stamp` gives it with event k's ts = ts0 + k and num = num0 + k. */
+interface Template {
+  readonly count: number;
+  /** Encoded bytes of the template (the bytes per event figure). */
+  readonly bytes: number;
+  stamp(ts0: bigint, num0: number): Uint8Array;
+}
+
+function encodeTemplates(pool: readonly SyscallEvent[], batch: number, codec: BatchCodec): Template[] {
+  const out: Template[] = [];
+  for (let from = 0; from < pool.length; from += batch) {
+    const events = Array.from({ length: batch }, (_, k) => pool[(from + k) % pool.length] as SyscallEvent);
+    out.push(codec === BATCH_CODEC_BINARY ? binaryTemplate(events) : jsonTemplate(events, codec));
+  }
+  return out;
+}
+
+function jsonTemplate(events: readonly SyscallEvent[], codec: BatchCodec): Template {
+  const data = encodeBatch(events, { codec }).data;
+  const lines = new TextDecoder().decode(data).split('\n');
+  const head = codec === BATCH_CODEC_V2 ? `${lines.shift()}\n` : '';
+  const tails = lines.map((line) => {
+    const at = line.indexOf(',"cpu":');
+    if (!line.startsWith('{"source":"syscall","ts":') || at < 0) throw new Error('unexpected event layout');
+    return line.slice(at);
+  });
+  const encoder = new TextEncoder();
+  return {
+    count: events.length,
+    bytes: data.length,
+    stamp: (ts0, num0) => {
+      const out: string[] = [];
+      for (let k = 0; k < tails.length; k++)
+        out.push(`{"source":"syscall","ts":"${ts0 + BigInt(k)}","num":${num0 + k}${tails[k]}`);
+      return encoder.encode(head + out.join('\n'));
+    },
+  };
+}
+
+/**
+ * The binary layout (docs/bus.md): each event's ts is its own 19-digit string
+ * in the table, and num a float64 in its record, so stamping writes both in
+ * place in a copy of the template.
+ */
+function binaryTemplate(events: readonly SyscallEvent[]): Template {
+  const TS0 = 1_000_000_000_000_000_000n;
+  const data = Buffer.from(
+    encodeBatch(
+      events.map((e, k) => ({ ...e, ts: String(TS0 + BigInt(k)), num: 1 })),
+      { codec: BATCH_CODEC_BINARY },
+    ).data,
+  );
+  const count = data.readUInt32LE(4);
+  const nStrings = data.readUInt32LE(8);
+  const textBytes = data.readUInt32LE(12);
+  const textAt = 16 + 4 * nStrings;
+  const recordsAt = (textAt + textBytes + 3) & ~3;
+  const record = (data.length - recordsAt) / count;
+  const tsAt: number[] = [];
+  const numAt: number[] = [];
+  for (let k = 0; k < count; k++) {
+    const rec = recordsAt + k * record;
+    const s = data.readUInt32LE(rec + 4);
+    const start = s === 0 ? 0 : data.readUInt32LE(16 + 4 * (s - 1));
+    if (data.readUInt32LE(16 + 4 * s) - start !== 19) throw new Error('unexpected binary layout: ts');
+    tsAt.push(textAt + start);
+    numAt.push(rec + 13 * 4);
+  }
+  return {
+    count,
+    bytes: data.length,
+    stamp: (ts0, num0) => {
+      const out = Buffer.from(data);
+      for (let k = 0; k < count; k++) {
+        out.write((ts0 + BigInt(k)).toString(), tsAt[k] as number, 'latin1');
+        out.writeDoubleLE(num0 + k, numAt[k] as number);
+      }
+      return out;
+    },
+  };
+}
+
 async function runMode(
   mode: 'child' | 'inproc',
   server: NatsServerHandle,
@@ -179,12 +251,13 @@ async function runMode(
   publisher: 'preencoded' | 'batcher',
   codec: BatchCodec,
   perIndex: readonly number[],
+  base: bigint,
 ): Promise<Figures> {
   const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
   const storedBefore = (
     await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 })
   ).messages;
-  const name = `bench-${mode}`;
+  const name = `bench-${mode}-${codec}`;
   await using stats = new StatsCollector(bus);
   let replica: Replica | undefined;
   let stopInproc: (() => Promise<void>) | undefined;
@@ -219,9 +292,6 @@ async function runMode(
   await stats.until('engine reports', (s) => s.has(name));
 
   const startEvaluated = stats.get(name).evaluated;
-  // Each mode's events get timestamps of their own: the alerts' msgIds derive from them, and
-  // SAKER_ALERTS would de-duplicate a second mode's alerts against the first's.
-  const base = mode === 'child' ? 1_800_000_000_000_000_000n : 1_900_000_000_000_000_000n;
   const state: PublishState = {
     stop: false,
     credit: async (sent) => {
@@ -232,7 +302,7 @@ async function runMode(
   };
   const publishing =
     publisher === 'batcher'
-      ? publishLoop(bus, pool, batch, state, base)
+      ? publishLoop(bus, pool, batch, state, base, codec)
       : publishPreencoded(bus, pool, batch, state, codec, base);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const from = stats.get(name);
@@ -281,6 +351,7 @@ async function runMode(
   await bus.close();
   return {
     mode,
+    codec,
     seconds: elapsed,
     published: pub.published,
     evaluated: (to.evaluated - from.evaluated) / elapsed,
@@ -298,19 +369,16 @@ async function main(): Promise<void> {
       mode: { type: 'string', default: 'both' },
       batch: { type: 'string' },
       publisher: { type: 'string', default: 'preencoded' },
-      codec: { type: 'string', default: BATCH_CODEC_V2 },
+      codec: { type: 'string', default: `${BATCH_CODEC_BINARY},${BATCH_CODEC_V2}` },
     },
   });
   const publisher = values.publisher;
   if (publisher !== 'preencoded' && publisher !== 'batcher')
     throw new Error('--publisher preencoded|batcher');
-  const codec = values.codec;
-  if (codec !== BATCH_CODEC && codec !== BATCH_CODEC_V2)
-    throw new Error(`--codec ${BATCH_CODEC}|${BATCH_CODEC_V2}`);
-  if (publisher === 'batcher' && codec !== BATCH_CODEC)
-    throw new Error(
-      `--publisher batcher sends ${BATCH_CODEC} (EventBatcher's codec): add --codec ${BATCH_CODEC}`,
-    );
+  const codecs = values.codec.split(',') as BatchCodec[];
+  for (const c of codecs)
+    if (!(BATCH_CODECS as readonly string[]).includes(c))
+      throw new Error(`--codec: expected codecs among ${BATCH_CODECS.join(', ')}, got ${JSON.stringify(c)}`);
   const mode = values.mode;
   if (mode !== 'child' && mode !== 'inproc' && mode !== 'both') throw new Error('--mode child|inproc|both');
   const batch = Number(values.batch ?? process.env.SAKER_BENCH_BATCH ?? 512);
@@ -323,10 +391,17 @@ async function main(): Promise<void> {
   const bytes = pool.slice(0, 1000).reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / 1000;
   process.stdout.write(
     `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
-      `  node ${process.version}, batch ${batch} events (~${Math.round((batch * bytes) / 1024)} KiB), ` +
-      `event ~${Math.round(bytes)} B, publisher ${publisher}, codec ${codec}, rules/saker_rules.yaml, ` +
+      `  node ${process.version}, batch ${batch} events, event ~${Math.round(bytes)} B as one JSON line, ` +
+      `publisher ${publisher}, codecs ${codecs.join(', ')}, rules/saker_rules.yaml, ` +
       `${seconds} s measured after ${WARMUP_S} s warm-up\n`,
   );
+  // Bytes per event on the wire (what leaves a node), each codec over the whole pool in batches.
+  for (const c of new Set<BatchCodec>([...codecs, BATCH_CODEC])) {
+    const t = encodeTemplates(pool, batch, c);
+    const total = t.reduce((n, x) => n + x.bytes, 0);
+    const events = t.reduce((n, x) => n + x.count, 0);
+    process.stdout.write(`  codec ${c.padEnd(12)} ${(total / events).toFixed(1)} bytes per event\n`);
+  }
   // The reference: alerts per pool event from the same rules, as the engine evaluates them
   // (rule_matching first, every priority).
   const loaded = loadRules(await readRuleFiles([RULES]));
@@ -338,23 +413,28 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     const modes: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
-    for (const m of modes) {
-      const f = await runMode(m, server, pool, batch, seconds, publisher, codec, perIndex);
-      if (f.problems.length > 0) {
-        failed = true;
-        process.stderr.write(
-          `  engine ${f.mode}: CHECK FAILED, no rate reported:\n${f.problems.map((x) => `    - ${x}\n`).join('')}`,
+    let run = 0;
+    for (const m of modes)
+      for (const codec of codecs) {
+        // Each run's events get timestamps of their own: the alerts' msgIds derive from them, and
+        // SAKER_ALERTS would de-duplicate a later run's alerts against an earlier one's.
+        const base = 1_100_000_000_000_000_000n + BigInt(run++) * 100_000_000_000_000_000n;
+        const f = await runMode(m, server, pool, batch, seconds, publisher, codec, perIndex, base);
+        if (f.problems.length > 0) {
+          failed = true;
+          process.stderr.write(
+            `  engine ${f.mode} ${f.codec}: CHECK FAILED, no rate reported:\n${f.problems.map((x) => `    - ${x}\n`).join('')}`,
+          );
+          continue;
+        }
+        process.stdout.write(
+          `  engine ${f.mode.padEnd(6)} ${f.codec.padEnd(12)} ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
+            `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
+            `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
+            `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}; ` +
+            'checked: every event evaluated, SAKER_ALERTS holds the reference count of alerts\n',
         );
-        continue;
       }
-      process.stdout.write(
-        `  engine ${f.mode.padEnd(6)}  ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
-          `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
-          `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
-          `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}; ` +
-          'checked: every event evaluated, SAKER_ALERTS holds the reference count of alerts\n',
-      );
-    }
   } finally {
     await server.stop();
   }

@@ -30,7 +30,9 @@ import {
   type StreamInfo,
   StreamNotFoundError,
   type Subscription,
+  checkView,
   decodeBatch,
+  viewFault,
 } from '@saker/bus';
 import type { SakerEvent } from '@saker/events';
 import {
@@ -136,7 +138,7 @@ function estimateCount(msg: BusMessage): number {
 }
 
 function invalidReason(err: InvalidBatchEventError): InvalidReason {
-  if (err.reason.startsWith('unknown batch codec')) return 'codec';
+  if (err.reason.startsWith('unknown batch codec') || err.reason.startsWith('binary batch:')) return 'codec';
   if (err.reason.startsWith('not JSON')) return 'json';
   return 'schema';
 }
@@ -158,6 +160,8 @@ class Engine implements EngineService {
   #batches = 0;
   #malformed = 0;
   #received = 0;
+  /** Events of binary batches found invalid during evaluation (#evaluate), until #settleFaults counts them. */
+  #lateFaults: InvalidBatchEventError[] = [];
   #invalid = 0;
   #dropped = 0;
   #evaluated = 0;
@@ -649,11 +653,11 @@ class Engine implements EngineService {
     if (provider !== null && current.need === 'condition') {
       const waiting = this.#join(provider, events);
       if (waiting !== undefined)
-        return waiting.then(() => this.#evaluateAndFinish(current, events, started, trace));
+        return waiting.then(() => this.#evaluateAndFinish(current, events, started, trace, item.msg.subject));
     } else if (provider !== null && current.need === 'output') {
-      return this.#processOutputJoin(provider, current, events, started, trace);
+      return this.#processOutputJoin(provider, current, events, started, trace, item.msg.subject);
     }
-    return this.#evaluateAndFinish(current, events, started, trace);
+    return this.#evaluateAndFinish(current, events, started, trace, item.msg.subject);
   }
 
   #evaluateAndFinish(
@@ -661,10 +665,25 @@ class Engine implements EngineService {
     events: readonly SakerEvent[],
     started: number,
     trace: Context,
+    subject: string,
   ): Promise<void> | undefined {
     const matches = this.#evaluateTraced(current, events, trace);
+    const late = this.#settleFaults(subject);
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    return this.#finish(events.length, matches, trace);
+    return this.#finish(events.length - late, matches, trace);
+  }
+
+  /**
+   * Counts as invalid the events of a binary batch that turned out invalid when
+   * evaluation read them (their matches were left out); returns how many.
+   */
+  #settleFaults(subject: string): number {
+    const faults = this.#lateFaults;
+    if (faults.length === 0) return 0;
+    this.#lateFaults = [];
+    this.#countInvalid(subject, faults);
+    this.#setInFlight();
+    return faults.length;
   }
 
   #evaluateTraced(
@@ -693,8 +712,10 @@ class Engine implements EngineService {
     events: readonly SakerEvent[],
     started: number,
     trace: Context,
+    subject: string,
   ): Promise<void> {
     const unrendered = this.#evaluateTraced(current, events, trace, false);
+    const late = this.#settleFaults(subject);
     const matched = [...new Set(unrendered.map((m) => m.event))];
     // The join may hand back new event objects (join) or fill the same ones (joinOwned).
     const joinedOf = new Map<SakerEvent, SakerEvent>();
@@ -704,7 +725,7 @@ class Engine implements EngineService {
       joinedOf.set(matched[i] as SakerEvent, joinable[i] as SakerEvent);
     const matches = unrendered.map((m) => current.ruleset.render(m, joinedOf.get(m.event)));
     this.#m.batchSeconds.observe((performance.now() - started) / 1000);
-    await this.#finish(events.length, matches, trace);
+    await this.#finish(events.length - late, matches, trace);
   }
 
   /** Joins `events` in place; undefined when no join had to wait. Failures leave the event unjoined. */
@@ -762,7 +783,23 @@ class Engine implements EngineService {
     const out: RuleMatch[] = [];
     const every = this.#o.costSampleEvery;
     for (const event of events) {
-      const found = ruleset.evaluate(event, opts);
+      let found: RuleMatch[];
+      try {
+        found = ruleset.evaluate(event, opts);
+      } catch (err) {
+        // Only a binary view whose read part was invalid makes evaluation throw.
+        const fault = viewFault(event);
+        if (fault === undefined) throw err;
+        this.#lateFaults.push(fault);
+        continue;
+      }
+      // A binary view is read only as far as its rules needed: an event that matched is read whole
+      // (its alert reads what the rules did not), and one with a part found invalid is invalid.
+      const fault = found.length > 0 ? checkView(event) : viewFault(event);
+      if (fault !== undefined) {
+        this.#lateFaults.push(fault);
+        continue;
+      }
       for (const m of found) out.push(m);
       if (every > 0 && --this.#sampleCountdown <= 0) {
         this.#sampleCountdown = every;
@@ -781,7 +818,12 @@ class Engine implements EngineService {
     const opts = { ruleMatching: 'all' as const };
     for (const [rule, single] of current.costProbe().candidates(event)) {
       const t0 = performance.now();
-      single.evaluate(event, opts);
+      try {
+        single.evaluate(event, opts);
+      } catch {
+        // A binary view with a part found invalid only now: not a cost to sample.
+        return;
+      }
       const seconds = (performance.now() - t0) / 1000;
       this.#m.ruleEvaluationSeconds.inc({ rule }, seconds * scale);
       this.#m.ruleEvaluationSamples.inc({ rule });

@@ -32,7 +32,11 @@ export interface DedupOptions {
 export interface BatchOptions {
   /** Most alerts in one `deliverBatch` call. */
   readonly maxAlerts: number;
-  /** A batch that is not full goes out this long after its first alert. Default 20 ms. */
+  /**
+   * While deliveries are in progress, a batch that is not full goes out this
+   * long after its first alert. Default 20 ms. With none in progress, it goes
+   * at the next turn of the event loop (with the alerts that came in this one).
+   */
   readonly lingerMs?: number;
 }
 

@@ -95,6 +95,8 @@ export class OutputRunner {
   readonly #groups = new Map<string, DedupGroup>();
   #batch: Unit[] = [];
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A batch flush is due at the next turn (the output was idle when its first alert came). */
+  #idleFlush = false;
   #active = 0;
   readonly #slotWaiters: (() => void)[] = [];
   readonly #tasks = new Set<Promise<void>>();
@@ -259,7 +261,15 @@ export class OutputRunner {
       this.#batch.push(unit);
       if (this.#batch.length >= this.#s.batch.maxAlerts) {
         await this.#flushBatch();
-      } else if (this.#batchTimer === undefined) {
+      } else if (this.#active === 0 && !this.#idleFlush) {
+        // Nothing being delivered: the batch goes at the next turn, with the alerts that came in
+        // this one (a burst already fetched), instead of waiting out the linger.
+        this.#idleFlush = true;
+        setImmediate(() => {
+          this.#idleFlush = false;
+          void this.#flushBatch();
+        });
+      } else if (!this.#idleFlush && this.#batchTimer === undefined) {
         this.#batchTimer = setTimeout(() => void this.#flushBatch(), this.#s.batch.lingerMs);
       }
       return;

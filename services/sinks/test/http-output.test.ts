@@ -335,4 +335,22 @@ describe('http output', () => {
     assert.ok(rx.requests.length <= 10, `${rx.requests.length} requests`);
     assert.equal(rx.requests[0]?.headers['content-type'], 'application/x-ndjson');
   });
+
+  it('sends a lone alert at once when no delivery is in progress, whatever the linger', async () => {
+    await using env = await testEnv();
+    await using rx = await new HttpReceiver().start();
+    await env.startSinks({
+      outputs: [
+        {
+          output: new HttpOutput({ format: JSON_FORMAT, url: rx.url }),
+          format: JSON_FORMAT,
+          batch: { maxAlerts: 20, lingerMs: 600_000 },
+        },
+      ],
+    });
+    await publishAlerts(env.bus, [makeAlert(1)]);
+    // until() gives up long before the linger (10 minutes) would send it.
+    await until('the alert', () => rx.accepted.join('').split('\n').filter(Boolean).length === 1);
+    assert.equal(rx.requests.length, 1);
+  });
 });

@@ -8,6 +8,7 @@ import { readdirSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import {
+  BATCH_CODEC,
   type Bus,
   EventBatcher,
   type KvStore,
@@ -126,6 +127,9 @@ export class EventPublisher {
           subject === SUBJECTS.k8sAuditEvents
             ? busDurableBatchSender(this.#bus, subject)
             : busBatchSender(this.#bus, subject),
+        // Syscall events go in the binary codec (EventBatcher's default); audit batches stay JSON
+        // lines, which SAKER_AUDIT's other readers expect.
+        ...(subject === SUBJECTS.k8sAuditEvents ? { codec: BATCH_CODEC } : {}),
         maxEvents: this.#opts.maxEvents,
         flushIntervalMs: Math.max(1, this.#opts.flushIntervalMs),
         onError: (err, dropped) =>

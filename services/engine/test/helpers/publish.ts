@@ -1,5 +1,5 @@
 /** Publishing events the way a sensor does: EventBatcher + busBatchSender. */
-import { type Bus, EventBatcher, busBatchSender } from '@saker/bus';
+import { type BatchCodec, type Bus, EventBatcher, busBatchSender } from '@saker/bus';
 import type { SakerEvent } from '@saker/events';
 
 export interface PublishResult {
@@ -17,10 +17,11 @@ export async function publishEvents(
   bus: Bus,
   subject: string,
   events: readonly SakerEvent[],
-  options: { batchSize?: number; maxInFlight?: number } = {},
+  options: { batchSize?: number; maxInFlight?: number; codec?: BatchCodec } = {},
 ): Promise<PublishResult> {
   const batcher = new EventBatcher({
     send: busBatchSender(bus, subject),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
     maxEvents: options.batchSize ?? 512,
     maxInFlight: options.maxInFlight ?? 4,
     flushIntervalMs: 20,

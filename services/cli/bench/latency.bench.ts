@@ -1,0 +1,342 @@
+import { Buffer } from 'node:buffer';
+/**
+ * `npm run bench:latency`: from a real action on the kernel to the alert line
+ * the file output wrote, through `saker run` with the eBPF sensor (as root).
+ *
+ *   this process opens a marker file  →  sensor (eBPF)  →  bus  →  engine
+ *     →  SAKER_ALERTS  →  sinks  →  file_output  →  this process sees the line
+ *
+ * Two transports: the in-memory bus (`saker run`, embedded) and a real
+ * nats-server (`saker run --nats`). For each, two phases: low rate (one
+ * action every 30 ms, nothing else running) and under a heavy flow (the
+ * sensor bench's workload, `saker-bench-load open`, opening and closing
+ * /etc/hostname on the side at SAKER_BENCH_LOAD_RATE opens/s, default
+ * 50,000, every open captured and evaluated).
+ * The latency of an action is the time between just before its open(2) and
+ * this process reading the alert line (fs.watch on the file, then a read):
+ * both ends in this process's clock.
+ *
+ * Before any percentile is printed, each phase is checked
+ * (bench/latency-check.ts): every action has exactly one alert, of the bench's
+ * rule, no alert carries a marker no action made, and the heavy phase's load
+ * ran. A failed check prints CHECK FAILED with what was wrong, no figure, and
+ * exits 1.
+ *
+ * Env: SAKER_BENCH_ACTIONS (per phase, default 100), SAKER_BENCH_INTERVAL_MS
+ * (default 30), SAKER_BENCH_LOAD_RATE (default 50000), SAKER_BENCH_TRANSPORT
+ * (embedded or nats; default both), SAKER_BENCH_DEBUG (saker run's stderr).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNatsServer } from '@saker/testing';
+import { type LatencyPhase, checkLatencyPhase, percentile } from './latency-check.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const LOAD = fileURLToPath(new URL('../../../sensor/build/saker-bench-load', import.meta.url));
+const RULE = 'Saker bench latency marker';
+const ACTIONS = Number(process.env.SAKER_BENCH_ACTIONS ?? 100);
+const INTERVAL_MS = Number(process.env.SAKER_BENCH_INTERVAL_MS ?? 30);
+/** The heavy flow: opens per second (each an openat the sensor captures and the engine evaluates). */
+const LOAD_RATE = Number(process.env.SAKER_BENCH_LOAD_RATE ?? 50_000);
+/** An action whose alert has not come after this long counts as missing. */
+const ALERT_TIMEOUT_MS = 5_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Follows the alert file: each JSON line's rule, by the marker in its output, with its arrival time. */
+class AlertFile implements Disposable {
+  readonly #path: string;
+  #fd: number | undefined;
+  #offset = 0;
+  #rest = '';
+  readonly #watcher: ReturnType<typeof watch>;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly arrivals = new Map<string, { rule: string; at: number }[]>();
+
+  constructor(dir: string, path: string) {
+    this.#path = path;
+    // The file appears with the first alert: watch the directory, and read on every change.
+    this.#watcher = watch(dir, () => this.#read());
+    // A safety net, should an inotify event be missed; it only adds arrivals, never earlier times.
+    this.#timer = setInterval(() => this.#read(), 20);
+  }
+
+  #read(): void {
+    const now = performance.now();
+    if (this.#fd === undefined) {
+      if (!existsSync(this.#path)) return;
+      this.#fd = openSync(this.#path, 'r');
+    }
+    const buf = Buffer.alloc(1 << 16);
+    for (;;) {
+      const n = readSync(this.#fd, buf, 0, buf.length, this.#offset);
+      if (n <= 0) break;
+      this.#offset += n;
+      this.#rest += buf.toString('utf8', 0, n);
+    }
+    let nl = this.#rest.indexOf('\n');
+    while (nl >= 0) {
+      const line = this.#rest.slice(0, nl);
+      this.#rest = this.#rest.slice(nl + 1);
+      nl = this.#rest.indexOf('\n');
+      let alert: { rule?: unknown; output?: unknown };
+      try {
+        alert = JSON.parse(line) as { rule?: unknown; output?: unknown };
+      } catch {
+        continue;
+      }
+      const marker = /latency-marker-[a-z]+-\d+/.exec(String(alert.output))?.[0];
+      if (marker === undefined) continue;
+      const list = this.arrivals.get(marker) ?? [];
+      list.push({ rule: String(alert.rule), at: now });
+      this.arrivals.set(marker, list);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.#watcher.close();
+    clearInterval(this.#timer);
+    if (this.#fd !== undefined) closeSync(this.#fd);
+  }
+}
+
+/** `saker run` with the sensor and the file output; resolves once it runs. */
+function startSaker(dir: string, nats: string | undefined): ChildProcess {
+  const args = [
+    MAIN,
+    'run',
+    '--config',
+    join(dir, 'saker.yaml'),
+    '-r',
+    join(dir, 'rules.yaml'),
+    '--control-listen',
+    'off',
+    '--metrics-listen',
+    '127.0.0.1:0',
+    ...(nats === undefined ? [] : ['--nats', nats]),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.setEncoding('utf8');
+  let stderr = '';
+  child.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-8000);
+  });
+  if (process.env.SAKER_BENCH_DEBUG) child.stderr?.on('data', (d: string) => process.stderr.write(d));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM')
+      process.stderr.write(`saker run exited ${code ?? signal}:\n${stderr}\n`);
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Opens marker files one at a time; resolves with each marker's action time. */
+async function act(dir: string, tag: string, count: number, file: AlertFile): Promise<Map<string, number>> {
+  const started = new Map<string, number>();
+  // Made under other names and renamed (rename(2) opens nothing): only the timed open matches the rule.
+  for (let i = 0; i < count; i++) {
+    writeFileSync(join(dir, `prep-${tag}-${i}`), '');
+    renameSync(join(dir, `prep-${tag}-${i}`), join(dir, `latency-marker-${tag}-${i}`));
+  }
+  for (let i = 0; i < count; i++) {
+    const marker = `latency-marker-${tag}-${i}`;
+    const path = join(dir, marker);
+    await sleep(INTERVAL_MS);
+    started.set(marker, performance.now());
+    closeSync(openSync(path, 'r'));
+  }
+  const deadline = performance.now() + ALERT_TIMEOUT_MS;
+  while (performance.now() < deadline && [...started.keys()].some((m) => !file.arrivals.has(m)))
+    await sleep(10);
+  await sleep(200); // a second alert for an action would come now
+  return started;
+}
+
+/** The side load: `saker-bench-load open`, paced at LOAD_RATE, in 1 s chunks until `stop`; returns opens per second. */
+function runLoad(): { stop: () => Promise<number> } {
+  let running = true;
+  let opens = 0;
+  let ns = 0;
+  const loop = (async () => {
+    while (running) {
+      const child = spawn(LOAD, ['open', String(LOAD_RATE), String(LOAD_RATE)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => {
+        out += d;
+      });
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      const [total, n] = out.trim().split(/\s+/).map(Number);
+      if (code === 0 && total !== undefined && n !== undefined && total > 0) {
+        opens += n;
+        ns += total;
+      } else break;
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return ns > 0 ? opens / (ns / 1e9) : 0;
+    },
+  };
+}
+
+async function phase(
+  name: string,
+  dir: string,
+  tag: string,
+  file: AlertFile,
+  heavy: boolean,
+): Promise<{ check: LatencyPhase; latencies: number[] }> {
+  const load = heavy ? runLoad() : undefined;
+  if (load !== undefined) await sleep(1_000); // the flow is on before the first action
+  const started = await act(dir, tag, ACTIONS, file);
+  const loadPerSecond = await load?.stop();
+  const alerts = new Map<string, { rule: string; ms: number }[]>();
+  const latencies: number[] = [];
+  for (const [marker, arrivals] of file.arrivals) {
+    if (!marker.startsWith(`latency-marker-${tag}-`)) continue;
+    const t0 = started.get(marker);
+    const list = arrivals.map((a) => ({ rule: a.rule, ms: t0 === undefined ? Number.NaN : a.at - t0 }));
+    alerts.set(marker, list);
+    if (list[0] !== undefined) latencies.push(list[0].ms);
+  }
+  return {
+    check: {
+      name,
+      markers: [...started.keys()],
+      alerts,
+      rule: RULE,
+      ...(loadPerSecond === undefined ? {} : { loadPerSecond }),
+    },
+    latencies,
+  };
+}
+
+async function transport(name: string, nats: string | undefined): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'saker-latency-'));
+  const alertsPath = join(dir, 'out', 'alerts.json');
+  const outDir = join(dir, 'out');
+  const problems: string[] = [];
+  try {
+    writeFileSync(
+      join(dir, 'rules.yaml'),
+      `- rule: ${RULE}\n  desc: an open of the latency bench's marker files\n` +
+        `  condition: evt.type in (open, openat, openat2) and fd.name startswith "${dir}/latency-marker-"\n` +
+        '  output: opened %fd.name (proc=%proc.name pid=%proc.pid)\n  priority: WARNING\n',
+    );
+    mkdirSync(outDir);
+    writeFileSync(
+      join(dir, 'saker.yaml'),
+      [
+        'json_output: true',
+        'stdout_output: { enabled: false }',
+        'syslog_output: { enabled: false }',
+        `file_output: { enabled: true, keep_alive: true, filename: ${alertsPath} }`,
+        'enrich: { node: { enabled: false } }',
+        'watch_config_files: false',
+        '',
+      ].join('\n'),
+    );
+    using file = new AlertFile(outDir, alertsPath);
+    const child = startSaker(dir, nats);
+    try {
+      // Warm-up: until an action's alert comes through (the probe is attached, every stage runs).
+      const deadline = performance.now() + 120_000;
+      let warm = false;
+      for (let i = 0; !warm && performance.now() < deadline && child.exitCode === null; i++) {
+        const marker = `latency-marker-warm-${i}`;
+        writeFileSync(join(dir, marker), '');
+        closeSync(openSync(join(dir, marker), 'r'));
+        await sleep(250);
+        warm = [...file.arrivals.keys()].some((m) => m.startsWith('latency-marker-warm-'));
+      }
+      if (!warm) return [`${name}: no alert came through saker run within 120 s (warm-up)`];
+      for (const heavy of [false, true]) {
+        const label = `${name}, ${heavy ? 'heavy flow' : 'low rate'}`;
+        const { check, latencies } = await phase(label, dir, heavy ? 'heavy' : 'low', file, heavy);
+        const wrong = checkLatencyPhase(check);
+        if (wrong.length > 0) {
+          problems.push(...wrong);
+          continue;
+        }
+        const ms = (p: number): string => `${percentile(latencies, p).toFixed(1)} ms`;
+        process.stdout.write(
+          `  ${label.padEnd(26)} p50 ${ms(50)}, p90 ${ms(90)}, p99 ${ms(99)}, max ${ms(100)} over ${latencies.length} actions` +
+            (check.loadPerSecond === undefined
+              ? ''
+              : `; load ${Math.round(check.loadPerSecond).toLocaleString('en')} opens/s (openat + close each)`) +
+            '\n',
+        );
+      }
+    } finally {
+      await stop(child);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return problems;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(
+    `bench:latency  ${process.argv.slice(1).join(' ')}\n` +
+      `  node ${process.version}; ${ACTIONS} actions per phase, ${INTERVAL_MS} ms apart; heavy flow: ${LOAD_RATE.toLocaleString('en')} opens/s asked; an action: open(2) of a marker file; ` +
+      "its latency: until this process read the alert line saker run's file_output wrote\n",
+  );
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('  CHECK FAILED, no figure reported: bench:latency needs root (the eBPF sensor)\n');
+    process.exitCode = 1;
+    return;
+  }
+  if (!existsSync(LOAD)) {
+    process.stderr.write(`  CHECK FAILED, no figure reported: ${LOAD} is missing (build @saker/sensor)\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const problems: string[] = [];
+  const only = process.env.SAKER_BENCH_TRANSPORT; // embedded | nats; default both
+  if (only !== 'nats') problems.push(...(await transport('embedded (memory bus)', undefined)));
+  if (only !== 'embedded') {
+    await using server = await startNatsServer({ jetstream: true });
+    problems.push(...(await transport('over NATS', server.url)));
+  }
+  process.stdout.write(
+    `  load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  if (problems.length > 0) {
+    process.stderr.write(
+      `  CHECK FAILED, no figure reported for:\n${problems.map((p) => `    - ${p}\n`).join('')}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -200,7 +200,12 @@ function sidekickContext(sk: SidekickConfig, o: SidekickFromConfigOptions): Side
     http: (name, c) => ({ headers: c.customheaders, ...tls(name, c) }),
     store(name, c) {
       const ca = readCa(name);
-      return { headers: c.customheaders, insecure: !c.checkcert, ...(ca === undefined ? {} : { ca }) };
+      return {
+        url: c.hostport,
+        headers: c.customheaders,
+        insecure: !c.checkcert,
+        ...(ca === undefined ? {} : { ca }),
+      };
     },
   };
 }

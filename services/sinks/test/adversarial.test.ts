@@ -27,17 +27,10 @@ import {
   parseAlert,
   resolveSinksOptions,
 } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';
 
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 const TEXT_FORMAT = { ...JSON_FORMAT, json: false };
 const TOKEN = 'input-token-0123456789';
 

@@ -20,18 +20,10 @@ import {
   readSidekickConfig,
   sidekickOutputsFromConfig,
 } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
 import { KAFKA_ERRORS, MockKafkaBroker, decodeRecordBatches } from './helpers/kafka-broker.js';
 import { crc32c } from './helpers/kafka-wire.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 
 function output(broker: MockKafkaBroker, o: Partial<KafkaOutputOptions> = {}): KafkaOutput {
   return new KafkaOutput({

@@ -12,16 +12,8 @@ import { type AddressInfo, type Socket, createServer as createTcpServer } from '
 import { describe, it } from 'node:test';
 import { MetricsRegistry } from '@saker/telemetry';
 import { ElasticsearchOutput, LokiOutput, PrometheusOutput, SmtpOutput, indexName } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 
 interface Got {
   readonly method: string;

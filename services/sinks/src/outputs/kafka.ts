@@ -333,7 +333,7 @@ export const kafkaSidekick = sidekickOutput({
     ),
     clientid: field(string(), ''),
   },
-  enabled: (c) => c.hostport !== '',
+  on: 'hostport',
   create: (k, ctx) => {
     if (k.topic === '') {
       throw new SinksOptionsError(

@@ -18,7 +18,7 @@ import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine } from '../alert.js';
 import { type DeliveryError, PartialBatchError, SinksOptionsError, permanent, retryable } from '../errors.js';
 import { hostAndPort, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
-import type { Delivery, Output } from './output.js';
+import { type Delivery, type Output, deliverAsBatch } from './output.js';
 
 export interface RedisOutputOptions {
   readonly name?: string;
@@ -236,16 +236,8 @@ export class RedisOutput implements Output {
     return this.#conn;
   }
 
-  async deliver(alert: FalcoAlert, raw: string): Promise<void> {
-    try {
-      await this.deliverBatch([{ alert, raw }]);
-    } catch (err) {
-      if (err instanceof PartialBatchError) {
-        const only = err.failures.get(0);
-        if (only !== undefined) throw only;
-      }
-      throw err;
-    }
+  deliver(alert: FalcoAlert, raw: string): Promise<void> {
+    return deliverAsBatch(this, alert, raw);
   }
 
   async deliverBatch(items: readonly Delivery[]): Promise<void> {
@@ -288,7 +280,7 @@ export const redisSidekick = sidekickOutput({
     ),
     key: field(string(), 'falco'),
   },
-  enabled: (c) => c.address !== '',
+  on: 'address',
   create: (c, ctx) =>
     new RedisOutput({
       format: ctx.format,

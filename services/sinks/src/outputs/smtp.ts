@@ -315,7 +315,7 @@ export const smtpSidekick = sidekickOutput({
     password: field(string(), ''),
     checkcert: field(boolean(), true),
   },
-  enabled: (c) => c.hostport !== '',
+  on: 'hostport',
   create: (c, ctx) => {
     const ca = ctx.readCa('smtp');
     return new SmtpOutput({

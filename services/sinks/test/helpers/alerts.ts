@@ -1,6 +1,16 @@
 /** Alerts for tests, in the engine's exact JSON (formatAlertJson), and a publisher. */
 import { type AlertPriority, type Bus, SUBJECTS } from '@saker/bus';
 import { type FalcoAlert, formatAlertJson, parsePriority } from '@saker/rules';
+import type { AlertFormat } from '../../src/alert.js';
+
+/** Falco's JSON with every `json_include_*` key on (what the engine publishes). */
+export const JSON_FORMAT: AlertFormat = Object.freeze({
+  json: true,
+  includeOutput: true,
+  includeTags: true,
+  includeOutputFields: true,
+  timeIso8601: false,
+});
 
 export function makeAlert(i: number, over: Partial<FalcoAlert> = {}): FalcoAlert {
   const ns = 1_700_000_000_000_000_000n + BigInt(i) * 1000n;

@@ -59,6 +59,8 @@ export {
 } from './loader/load.js';
 export type { AppendOutputResult, RuleSelector } from './loader/ruleset.js';
 export { Ruleset } from './loader/ruleset.js';
+// Positioned YAML scanning, shared with @saker/config's tree.
+export { LineIndex, MAX_ALIAS_NODES, followedByColon, skipBlank } from './loader/yaml.js';
 export type { EffectiveRuleset, EffectiveRulesetOptions } from './effective-ruleset.js';
 export { effectiveRuleset, firstLoadError } from './effective-ruleset.js';
 export type { RulesetDocument, RulesetSelection, RulesetSignature } from './ruleset-doc.js';

@@ -40,14 +40,8 @@ interface IdentifierExpr {
   readonly span: Span;
 }
 
-export const BINARY_OPERATORS = [
-  '=',
-  '==',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
+/** The operators that test a string against a string pattern (a substring, prefix, glob or regex). */
+export const PATTERN_OPERATORS = [
   'contains',
   'icontains',
   'bcontains',
@@ -57,6 +51,17 @@ export const BINARY_OPERATORS = [
   'glob',
   'iglob',
   'regex',
+] as const;
+
+export const BINARY_OPERATORS = [
+  '=',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  ...PATTERN_OPERATORS,
   'in',
   'intersects',
   'pmatch',

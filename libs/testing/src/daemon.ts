@@ -13,7 +13,7 @@ const OUTPUT_KEEP = 16 * 1024;
 
 /** The server could not be started: binary missing, bad config, or not ready in time. */
 export class DaemonStartError extends Error {
-  override readonly name = 'DaemonStartError';
+  override readonly name: string = 'DaemonStartError';
   /** What the server wrote before it gave up (the tail). */
   readonly output: string;
   readonly exitCode: number | null;

@@ -185,7 +185,7 @@ export function mergeNodes(base: CNode, top: CNode): CNode {
 }
 
 /** The prefix of environment variables that set configuration keys. */
-export const ENV_PREFIX = 'SAKER__';
+const ENV_PREFIX = 'SAKER__';
 
 /**
  * `SAKER__HTTP_OUTPUT__URL=https://x` sets `http_output.url`: the name after

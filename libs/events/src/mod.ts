@@ -13,11 +13,10 @@ export type {
   K8sServiceRef,
   PodInfo,
 } from './syscall.js';
-export { FD_TYPES, FD_TYPE_CHARS, L4_PROTOS } from './syscall.js';
+export { FD_TYPE_CHARS } from './syscall.js';
 export type { K8sAuditEvent, AuditEvent, JsonValue, JsonObject } from './k8s-audit.js';
 export type { SakerEvent, EventSourceName, SharedChecks, SharedPart } from './validate.js';
 export {
-  EVENT_SOURCES,
   SHARED_PARTS,
   parseEvent,
   parseAuditEvent,
@@ -25,7 +24,6 @@ export {
   looksLikeUntypedAuditEvent,
   AUDIT_API_VERSIONS,
   wrapAuditEvent,
-  rfc3339ToNs,
 } from './validate.js';
 export { EventValidationError, EventFileError } from './errors.js';
 export { readEventsFile, parseEventLine, formatEventLine } from './jsonl.js';
@@ -41,18 +39,5 @@ export type {
   ShardLease,
   MetaRecord,
 } from './metadata.js';
-export {
-  META_RECORD_VERSION,
-  WORKLOAD_KINDS,
-  parseMetaRecord,
-  decodeMetaRecord,
-  encodeMetaRecord,
-  isExpiredTombstone,
-} from './metadata.js';
-export {
-  JsonDepthError,
-  MAX_JSON_DEPTH,
-  checkJsonDepth,
-  oneLineJson,
-  parseJsonBounded,
-} from './json-text.js';
+export { decodeMetaRecord, encodeMetaRecord, isExpiredTombstone } from './metadata.js';
+export { JsonDepthError, oneLineJson, parseJsonBounded } from './json-text.js';

@@ -22,7 +22,7 @@ import { FD_TYPES, L4_PROTOS, type SyscallEvent } from './syscall.js';
 
 export type SakerEvent = SyscallEvent | K8sAuditEvent;
 export type EventSourceName = SakerEvent['source'];
-export const EVENT_SOURCES: readonly EventSourceName[] = ['syscall', 'k8s_audit'];
+const EVENT_SOURCES: readonly EventSourceName[] = ['syscall', 'k8s_audit'];
 
 /**
  * The sub-objects of a syscall event that the events of one process share

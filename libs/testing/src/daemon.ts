@@ -147,6 +147,29 @@ export function startDaemon(spec: DaemonSpec): Daemon {
   };
 }
 
+/**
+ * Starts `spec` for a server kept in `dir` and waits until it is `ready`.
+ * When either fails it stops the daemon, removes `dir` and rethrows (a
+ * DaemonStartError carries what the daemon wrote).
+ */
+export async function startInDir(
+  dir: string,
+  spec: DaemonSpec,
+  ready: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<Daemon> {
+  let daemon: Daemon | undefined;
+  try {
+    daemon = startDaemon(spec);
+    await daemon.waitReady(ready, timeoutMs);
+    return daemon;
+  } catch (err) {
+    await daemon?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /** An idempotent stop: the daemon, then its temp dir. */
 export function stopAndRemove(daemon: Daemon, dir: string): () => Promise<void> {
   let stopping: Promise<void> | undefined;

@@ -382,7 +382,7 @@ function isTestcontainersModule(value: unknown): value is TestcontainersModule {
 }
 
 /** The image matches the Debian server version the process runtime uses. */
-export const NATS_IMAGE = 'nats:2.9.10';
+const NATS_IMAGE = 'nats:2.9.10';
 
 async function startContainer(opts: ResolvedOptions): Promise<NatsServerHandle> {
   // A variable specifier keeps testcontainers an optional, install-when-needed dependency.

@@ -42,7 +42,7 @@ interface PkiMaterial {
 }
 
 /** Paths of the PKI's files, for consumers that take file names (CLI flags, config). */
-export interface TestPkiFiles extends PkiMaterial {
+interface TestPkiFiles extends PkiMaterial {
   /** A directory holding only the CA certificate (`ca.crt`), for "CA path" options. */
   readonly caDir: string;
 }

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTestPki } from '@saker/testing';
-import { DEDUP_COUNT_FIELD, HttpOutput } from '../src/mod.js';
+import { DEDUP_COUNT_FIELD } from '../src/alert.js';
+import { HttpOutput } from '../src/outputs/http.js';
 import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv, waitForConsumer } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';

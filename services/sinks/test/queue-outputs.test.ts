@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectBus } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
-import { NatsOutput, RedisOutput, natsSubject, subjectToken } from '../src/mod.js';
+import { NatsOutput, natsSubject, subjectToken } from '../src/outputs/nats.js';
+import { RedisOutput } from '../src/outputs/redis.js';
 import { JSON_FORMAT, alertJsonText, makeAlert, until } from './helpers/alerts.js';
 
 describe('nats', () => {

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTestPki, startAlertmanager, startPostfix, startRsyslog } from '@saker/testing';
-import { AlertmanagerOutput, SmtpOutput, SyslogOutput, sanitizeLabelName } from '../src/mod.js';
+import { AlertmanagerOutput, sanitizeLabelName } from '../src/outputs/alertmanager.js';
+import { SmtpOutput } from '../src/outputs/smtp.js';
+import { SyslogOutput } from '../src/outputs/syslog.js';
 import { JSON_FORMAT, alertJsonText, makeAlert } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
 import { sendSyslogCase } from './helpers/syslog-case.js';

@@ -69,7 +69,7 @@ export const BINARY_OPERATORS = [
 export type BinaryOperator = (typeof BINARY_OPERATORS)[number];
 
 const UNARY_OPERATORS = ['exists'] as const;
-export type UnaryOperator = (typeof UNARY_OPERATORS)[number];
+type UnaryOperator = (typeof UNARY_OPERATORS)[number];
 
 export interface BinaryCheck {
   readonly kind: 'binary';

@@ -14,7 +14,7 @@ import { field, httpUrl, string } from '@saker/config';
  * - The embed's color follows the priority (PRIORITY_COLORS).
  */
 import type { FalcoAlert } from '@saker/rules';
-import { backslashBefore, chatText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { backslashBefore, chatText, chatTextFor, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
 import { chatOutput, ifSet } from '../sidekick/descriptor.js';
 import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 
@@ -41,11 +41,7 @@ export interface DiscordOutputOptions extends SidekickHttpOptions {
   readonly footer?: string;
 }
 
-export const discordEscapeChar = backslashBefore('\\*_~`|><[]()#@-');
-
-export function discordText(s: string, max: number): string {
-  return chatText(s, max, discordEscapeChar);
-}
+const discordText = chatTextFor(backslashBefore('\\*_~`|><[]()#@-'));
 
 interface EmbedField {
   readonly name: string;

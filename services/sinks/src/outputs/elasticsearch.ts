@@ -48,7 +48,7 @@ export function indexName(prefix: string, suffix: IndexSuffix, time: string): st
 }
 
 /** The document: the alert's JSON with `@timestamp` first. */
-export function elasticDocument(alert: FalcoAlert, raw: string): string {
+function elasticDocument(alert: FalcoAlert, raw: string): string {
   const body = raw.trim();
   const rest = body.slice(1).trimStart();
   const ts = `"@timestamp":${JSON.stringify(alert.time)}`;

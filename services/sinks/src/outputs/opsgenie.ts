@@ -36,13 +36,13 @@ import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transp
 import { parseRegion } from './pagerduty.js';
 import { vendorUrl } from './vendor-url.js';
 
-export const OPSGENIE_ENDPOINTS = Object.freeze({
+const OPSGENIE_ENDPOINTS = Object.freeze({
   us: 'https://api.opsgenie.com',
   eu: 'https://api.eu.opsgenie.com',
 });
 
 /** Opsgenie's documented limits (characters). */
-export const OPSGENIE_LIMITS = Object.freeze({
+const OPSGENIE_LIMITS = Object.freeze({
   message: 130,
   description: 15_000,
   source: 100,

@@ -30,12 +30,12 @@ import { chatOutput, ifSet } from '../sidekick/descriptor.js';
 import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 import { vendorUrl } from './vendor-url.js';
 
-export const PAGERDUTY_ENDPOINTS = Object.freeze({
+const PAGERDUTY_ENDPOINTS = Object.freeze({
   us: 'https://events.pagerduty.com',
   eu: 'https://events.eu.pagerduty.com',
 });
 
-export const PAGERDUTY_LIMITS = Object.freeze({
+const PAGERDUTY_LIMITS = Object.freeze({
   summary: 1024,
   source: 255,
   detailValue: 4096,

@@ -49,7 +49,7 @@ class RespError {
 }
 
 /** RESP encoding of one command (an array of bulk strings). */
-export function respCommand(args: readonly string[]): Buffer {
+function respCommand(args: readonly string[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
   for (const a of args) {
     const b = Buffer.from(a, 'utf8');
@@ -59,7 +59,7 @@ export function respCommand(args: readonly string[]): Buffer {
 }
 
 /** Parses one RESP value at `pos`: the value and the next position, or undefined when incomplete. */
-export function parseResp(buf: Buffer, pos: number): { value: RespValue; next: number } | undefined {
+function parseResp(buf: Buffer, pos: number): { value: RespValue; next: number } | undefined {
   const eol = buf.indexOf('\r\n', pos);
   if (eol < 0) return undefined;
   const type = String.fromCharCode(buf[pos] ?? 0);

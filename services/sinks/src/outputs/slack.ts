@@ -20,7 +20,7 @@ import { checked, field, httpUrl, oneOf, string } from '@saker/config';
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { chatText, cutText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { chatTextFor, cutText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
 import { chatOutput, ifSet } from '../sidekick/descriptor.js';
 import { Template } from '../sidekick/template.js';
 import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
@@ -55,7 +55,7 @@ export interface SlackOutputOptions extends SidekickHttpOptions {
 }
 
 /** Slack's escaping of one character of message text. */
-export function slackEscapeChar(ch: string): string {
+function slackEscapeChar(ch: string): string {
   if (ch === '&') return '&amp;';
   if (ch === '<') return '&lt;';
   if (ch === '>') return '&gt;';
@@ -63,9 +63,7 @@ export function slackEscapeChar(ch: string): string {
 }
 
 /** Escaped, visible and cut: the Slack text of an alert-controlled string. */
-export function slackText(s: string, max: number): string {
-  return chatText(s, max, slackEscapeChar);
-}
+const slackText = chatTextFor(slackEscapeChar);
 
 interface SlackField {
   readonly title: string;

@@ -22,7 +22,7 @@ import { field, httpUrl, oneOf } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority, severity } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { backslashBefore, chatText, fieldTexts } from '../sidekick/chat-text.js';
+import { backslashBefore, chatTextFor, fieldTexts } from '../sidekick/chat-text.js';
 import { chatOutput } from '../sidekick/descriptor.js';
 import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 
@@ -46,11 +46,7 @@ export interface TeamsOutputOptions extends SidekickHttpOptions {
   readonly outputFormat?: TeamsOutputFormat;
 }
 
-export const teamsEscapeChar = backslashBefore('\\*_~`[]()<>#-+!');
-
-export function teamsText(s: string, max: number): string {
-  return chatText(s, max, teamsEscapeChar);
-}
+const teamsText = chatTextFor(backslashBefore('\\*_~`[]()<>#-+!'));
 
 function titleColor(priority: string): string {
   const p = parsePriority(priority) ?? 'DEBUG';

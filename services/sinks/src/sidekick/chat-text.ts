@@ -31,6 +31,11 @@ function visibleChar(ch: string): string {
  * result has at most `max` UTF-16 units (ending with `…` when cut). Cutting
  * after escaping never splits an escape or a surrogate pair.
  */
+/** chatText with one chat's escaping: that chat's text of an alert-controlled string. */
+export function chatTextFor(escapeChar: (ch: string) => string): (s: string, max: number) => string {
+  return (s, max) => chatText(s, max, escapeChar);
+}
+
 /** An escapeChar for chatText: a backslash before each of `chars` (Teams' and Discord's markdown). */
 export function backslashBefore(chars: string): (ch: string) => string {
   const escaped = new Set(chars);
@@ -58,7 +63,7 @@ export function cutText(s: string, max: number): string {
 }
 
 /** Each priority's color (`#rrggbb`), most severe first. */
-export const PRIORITY_COLORS: Readonly<Record<Priority, string>> = {
+const PRIORITY_COLORS: Readonly<Record<Priority, string>> = {
   EMERGENCY: '#7f0000',
   ALERT: '#b71c1c',
   CRITICAL: '#e53935',

@@ -35,7 +35,7 @@ export function alertJsonText(a: FalcoAlert): string {
   return formatAlertJson(a);
 }
 
-export async function publishAlert(bus: Bus, a: FalcoAlert): Promise<void> {
+async function publishAlert(bus: Bus, a: FalcoAlert): Promise<void> {
   const p = (parsePriority(a.priority) ?? 'DEBUG').toLowerCase() as AlertPriority;
   await bus.publishDurable(SUBJECTS.alert(a.source, p), new TextEncoder().encode(formatAlertJson(a)));
 }

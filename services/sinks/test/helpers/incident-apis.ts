@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { LoopbackServer } from './loopback-server.js';
 
-export interface VendorRequest {
+interface VendorRequest {
   readonly at: number;
   readonly path: string;
   readonly headers: IncomingMessage['headers'];

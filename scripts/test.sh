@@ -11,6 +11,9 @@ node libs/testing/dist/src/check-shared.js
 echo "test: lint"
 npx biome check .
 # Unused exports: an export no other module (or test, or bench) imports (knip.json).
+# In the packages with includeEntryExports, src/mod.ts is checked too: it
+# exports only what other packages import; the package's own tests import
+# the module that defines a name.
 npx knip --no-progress --no-config-hints
 echo "test: typecheck"
 npx turbo run typecheck --output-logs=errors-only

@@ -13,39 +13,17 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STREAMS, connectBus } from '@saker/bus';
 import { makeTestPki, repoRoot, startNatsServer, waitForOutput } from '@saker/testing';
+import { PWN_POD_CREATED, privilegedPodCreated } from './audit-fixtures.js';
 
 const MAIN = join(repoRoot(), 'services', 'cli', 'dist', 'src', 'main.js');
 const RULES = join(repoRoot(), 'rules', 'saker_k8s_audit_rules.yaml');
 
-const PRIVILEGED_POD = {
-  kind: 'Event',
-  apiVersion: 'audit.k8s.io/v1',
-  level: 'RequestResponse',
+const PRIVILEGED_POD = privilegedPodCreated({
   auditID: '9d3c2a1e-6f4b-4e8a-b1c7-0a5e2d9f8c31',
-  stage: 'ResponseComplete',
   requestURI: '/api/v1/namespaces/default/pods?fieldManager=kubectl-run',
-  verb: 'create',
-  user: { username: 'mallory', groups: ['system:authenticated'] },
-  sourceIPs: ['10.0.12.7'],
   userAgent: 'kubectl/v1.30.1 (linux/amd64) kubernetes/6911225',
-  objectRef: { resource: 'pods', namespace: 'default', name: 'pwn', apiVersion: 'v1' },
-  responseStatus: { metadata: {}, code: 201 },
-  requestObject: {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    metadata: { name: 'pwn', namespace: 'default' },
-    spec: { containers: [{ name: 'pwn', image: 'busybox:1.36', securityContext: { privileged: true } }] },
-  },
-  responseObject: {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    metadata: { name: 'pwn', namespace: 'default', uid: '0d6c1f7e-2b1a-4c33-9e0f-5b7c8a6d4e21' },
-    spec: { containers: [{ name: 'pwn', image: 'busybox:1.36', securityContext: { privileged: true } }] },
-  },
-  requestReceivedTimestamp: '2024-05-14T09:30:12.338678Z',
-  stageTimestamp: '2024-05-14T09:30:12.345678Z',
-  annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
-};
+  responseObject: PWN_POD_CREATED,
+});
 
 describe('audit webhook end to end (saker run, NATS JetStream)', () => {
   it('an EventList posted over mTLS becomes an alert on stdout and in SAKER_ALERTS', async () => {

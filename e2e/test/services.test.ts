@@ -15,34 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
+import { privilegedPodCreated } from './audit-fixtures.js';
 
 const CLI = join(repoRoot(), 'services', 'cli', 'dist', 'src', 'main.js');
 const DEMO = join(repoRoot(), 'examples', 'demo-events.jsonl');
 const TOKEN = 'e2e-audit-token-0123456789abcdef';
 
-const PRIVILEGED_POD = {
-  kind: 'Event',
-  apiVersion: 'audit.k8s.io/v1',
-  level: 'RequestResponse',
-  auditID: '5b0e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
-  stage: 'ResponseComplete',
-  requestURI: '/api/v1/namespaces/default/pods',
-  verb: 'create',
-  user: { username: 'mallory', groups: ['system:authenticated'] },
-  sourceIPs: ['10.0.12.7'],
-  userAgent: 'kubectl/v1.30.1',
-  objectRef: { resource: 'pods', namespace: 'default', name: 'pwn', apiVersion: 'v1' },
-  responseStatus: { metadata: {}, code: 201 },
-  requestObject: {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    metadata: { name: 'pwn', namespace: 'default' },
-    spec: { containers: [{ name: 'pwn', image: 'busybox:1.36', securityContext: { privileged: true } }] },
-  },
-  requestReceivedTimestamp: '2024-05-14T09:30:12.338678Z',
-  stageTimestamp: '2024-05-14T09:30:12.345678Z',
-  annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
-};
+const PRIVILEGED_POD = privilegedPodCreated();
 
 class Proc {
   readonly child: ChildProcess;

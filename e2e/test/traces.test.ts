@@ -22,33 +22,16 @@ import {
   startOtlpReceiver,
   waitForOutput,
 } from '@saker/testing';
+import { privilegedPodCreated } from './audit-fixtures.js';
 
 const ROOT = repoRoot();
 const SAKER = join(ROOT, 'services', 'cli', 'bin', 'saker.js');
 const RULES = join(ROOT, 'rules', 'saker_k8s_audit_rules.yaml');
 
-const PRIVILEGED_POD = {
-  kind: 'Event',
-  apiVersion: 'audit.k8s.io/v1',
-  level: 'RequestResponse',
+// No userAgent in this one (the file source's lines as a recorder might write them).
+const { userAgent: _ua, ...PRIVILEGED_POD } = privilegedPodCreated({
   auditID: '5b0c7e2a-1f3d-4a8e-9c61-2d7f0e4b8a93',
-  stage: 'ResponseComplete',
-  requestURI: '/api/v1/namespaces/default/pods',
-  verb: 'create',
-  user: { username: 'mallory', groups: ['system:authenticated'] },
-  sourceIPs: ['10.0.12.7'],
-  objectRef: { resource: 'pods', namespace: 'default', name: 'pwn', apiVersion: 'v1' },
-  responseStatus: { metadata: {}, code: 201 },
-  requestObject: {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    metadata: { name: 'pwn', namespace: 'default' },
-    spec: { containers: [{ name: 'pwn', image: 'busybox:1.36', securityContext: { privileged: true } }] },
-  },
-  requestReceivedTimestamp: '2024-05-14T09:30:12.338678Z',
-  stageTimestamp: '2024-05-14T09:30:12.345678Z',
-  annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
-};
+});
 
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);

@@ -21,6 +21,7 @@ import {
   OptionError,
   parseHostPort,
 } from '@saker/runtime';
+import type { TracingFileSettings } from '@saker/telemetry/sdk';
 import { type AppendOutputConfig, appendOutputSchema, defaultAppendOutput } from './append-output.js';
 import { ConfigError, type Origin, describeOrigin } from './errors.js';
 import {
@@ -108,7 +109,7 @@ export interface StreamLimitsConfig {
 }
 
 /** `rulesets:` signing of the rulesets control writes, and what engines trust. */
-export interface RulesetsConfig {
+interface RulesetsConfig {
   /** Control signs every revision with this Ed25519 private key (PEM file); null: unsigned. */
   readonly signingKey: string | null;
   /** Engines accept only revisions signed by one of these public keys (PEM files); empty: not checked. */
@@ -118,7 +119,7 @@ export interface RulesetsConfig {
 }
 
 /** `streams:` the limits of Saker's JetStream streams. */
-export interface StreamsConfig {
+interface StreamsConfig {
   readonly alerts: StreamLimitsConfig;
   readonly audit: StreamLimitsConfig;
   readonly deadletter: StreamLimitsConfig;
@@ -139,7 +140,7 @@ export interface EngineConfig {
   };
 }
 
-export interface ControlTlsConfig {
+interface ControlTlsConfig {
   /** CA bundle for client certificates (mTLS); null accepts any client. Absolute path. */
   readonly ca: string | null;
   readonly cert: string;
@@ -158,7 +159,7 @@ export interface ControlConfig {
 }
 
 /** `audit`: the Kubernetes audit webhook and audit log files (docs/audit.md). */
-export interface AuditConfig {
+interface AuditConfig {
   /** `host:port` of the webhook; null: no webhook. */
   readonly listen: string | null;
   readonly path: string;
@@ -177,7 +178,7 @@ export interface AuditConfig {
 }
 
 /** `log`: every service's log lines. */
-export interface LogConfig {
+interface LogConfig {
   readonly level: LogLevel;
   readonly format: LogFormat;
 }
@@ -190,22 +191,12 @@ export interface TelemetryConfig {
 
 /**
  * `telemetry.tracing`: each key null when not set, so the standard OTEL_*
- * variables (or the defaults) decide it (docs/telemetry.md).
+ * variables (or the defaults) decide it (docs/telemetry.md). The telemetry
+ * SDK takes it as it is.
  */
-export interface TracingConfig {
-  /** `otlp` or `none`; null: otlp when an endpoint is set. */
-  readonly exporter: 'otlp' | 'none' | null;
-  /** OTLP/HTTP collector URL (`http://otel:4318`); null: OTEL_EXPORTER_OTLP_ENDPOINT. */
-  readonly endpoint: string | null;
-  /** Probability a root span is sampled; null: OTEL_TRACES_SAMPLER, else 0.1. */
-  readonly sampleRatio: number | null;
-  /** `service.name`; null: OTEL_SERVICE_NAME, else the service's own (`saker-engine`, …). */
-  readonly serviceName: string | null;
-  /** Headers sent to the collector (e.g. authorization). */
-  readonly headers: Readonly<Record<string, string>>;
-}
+type TracingConfig = TracingFileSettings;
 
-export interface SensorConfig {
+interface SensorConfig {
   readonly enabled: boolean;
   /** The node name events are published under (`saker.v1.events.syscall.<node>`). */
   readonly nodeName: string;
@@ -250,7 +241,7 @@ export interface EnrichCacheConfig {
   readonly ttlMs: number;
 }
 
-export interface EnrichConfig {
+interface EnrichConfig {
   readonly node: EnrichNodeConfig;
   readonly cluster: EnrichClusterConfig;
   readonly cache: EnrichCacheConfig;
@@ -282,7 +273,7 @@ export interface SinksInputAuthConfig {
   readonly allowPlaintextToken: boolean;
 }
 
-export interface SinksConfig {
+interface SinksConfig {
   /** `host:port` of the falcosidekick-compatible HTTP input; null: not served. */
   readonly inputListen: string | null;
   readonly input: SinksInputAuthConfig;
@@ -354,7 +345,7 @@ export function defaultRulesDir(): string {
  * Falco settings Saker accepts and ignores, so a user's falco.yaml loads.
  * Current keys and a few from older Falco releases.
  */
-export const FALCO_IGNORED_KEYS: readonly string[] = [
+const FALCO_IGNORED_KEYS: readonly string[] = [
   'config_files',
   'rules',
   'capture',
@@ -387,7 +378,7 @@ export const FALCO_IGNORED_KEYS: readonly string[] = [
 ];
 
 /** Falco's `engine` (the capture driver) shares its name with Saker's section; its keys are ignored. */
-export const FALCO_ENGINE_KEYS: readonly string[] = [
+const FALCO_ENGINE_KEYS: readonly string[] = [
   'kind',
   'kmod',
   'ebpf',
@@ -520,6 +511,24 @@ function inboxPrefix(): Schema<string> {
   });
 }
 
+/** `tls:` of a connection or listener: the CA, certificate and key files. */
+function tlsFiles(path: Schema<string>) {
+  return section({
+    ca: field(nullable(path), null),
+    cert: field(nullable(path), null),
+    key: field(nullable(path), null),
+  });
+}
+
+/** A token-authenticated listener's keys: the token (or the file holding it), and the opt-out for tokens in clear off loopback. */
+function tokenFields(path: Schema<string>) {
+  return {
+    token: field(nullable(secret()), null),
+    token_file: field(nullable(path), null),
+    allow_plaintext_token: field(boolean(), false),
+  };
+}
+
 function enrichSection(path: Schema<string>) {
   const ms = (min: number) => number({ integer: true, min });
   return section({
@@ -601,11 +610,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       hostname: field(string(), hostDefault),
       nats: section({
         url: field(nullable(natsUrl()), null),
-        tls: section({
-          ca: field(nullable(path), null),
-          cert: field(nullable(path), null),
-          key: field(nullable(path), null),
-        }),
+        tls: tlsFiles(path),
         auth: section({
           creds_file: field(nullable(path), null),
           nkey_seed_file: field(nullable(path), null),
@@ -643,14 +648,8 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       ),
       control: section({
         listen: field(hostPort(), '127.0.0.1:5060'),
-        tls: section({
-          ca: field(nullable(path), null),
-          cert: field(nullable(path), null),
-          key: field(nullable(path), null),
-        }),
-        token: field(nullable(secret()), null),
-        token_file: field(nullable(path), null),
-        allow_plaintext_token: field(boolean(), false),
+        tls: tlsFiles(path),
+        ...tokenFields(path),
       }),
       audit: section({
         listen: field(nullable(hostPort()), null),
@@ -660,10 +659,8 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
           key: field(nullable(path), null),
           client_ca: field(nullable(path), null),
         }),
-        token: field(nullable(secret()), null),
-        token_file: field(nullable(path), null),
+        ...tokenFields(path),
         allow_unauthenticated: field(boolean(), false),
-        allow_plaintext_token: field(boolean(), false),
         max_body_bytes: field(number({ integer: true, min: 1 }), 10 * 1024 * 1024),
         files: field(list(path), []),
         checkpoint_dir: field(nullable(path), null),
@@ -694,11 +691,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       sinks: section({
         input: section({
           listen: field(nullable(hostPort()), null),
-          tls: section({
-            ca: field(nullable(path), null),
-            cert: field(nullable(path), null),
-            key: field(nullable(path), null),
-          }),
+          tls: tlsFiles(path),
           token: field(nullable(string()), null),
           allow_unauthenticated: field(boolean(), false),
           allow_plaintext_token: field(boolean(), false),

@@ -1,75 +1,20 @@
-export type {
-  AuditConfig,
-  ControlConfig,
-  ControlTlsConfig,
-  EngineConfig,
-  EnrichCacheConfig,
-  EnrichClusterConfig,
-  EnrichConfig,
-  EnrichNodeConfig,
-  FileOutputConfig,
-  HttpOutputConfig,
-  LoadConfigOptions,
-  LogConfig,
-  NatsConfig,
-  StreamLimitsConfig,
-  StreamsConfig,
-  RulesetsConfig,
-  ProgramOutputConfig,
-  RuleMatching,
-  SakerConfig,
-  SensorConfig,
-  SinkOutputConfig,
-  SinkOutputName,
-  SinksConfig,
-  SinksInputAuthConfig,
-  TelemetryConfig,
-  TracingConfig,
-} from './config.js';
-export {
-  FALCO_ENGINE_KEYS,
-  FALCO_IGNORED_KEYS,
-  SINK_OUTPUTS,
-  defaultRulesDir,
-  hostPort,
-  httpUrl,
-  loadConfig,
-  natsUrl,
-  priority,
-} from './config.js';
+export type { LoadConfigOptions, SakerConfig } from './config.js';
+export { SINK_OUTPUTS, hostPort, httpUrl, loadConfig, natsUrl, priority } from './config.js';
 export type { Field, Fields, ObjectOf, Schema } from './schema.js';
-export { boolean, field, list, map, nullable, number, object, oneOf, section, string } from './schema.js';
-export type { SectionTools } from './section.js';
+export { boolean, field, map, nullable, number, object, oneOf, section, string } from './schema.js';
+
 export { ConfigSection } from './section.js';
 export { caseless, checked, concurrency, emptyOr, stringList, stringMap } from './values.js';
-export type { AppendOutputConfig } from './append-output.js';
-export type { Origin } from './errors.js';
+
 export { ConfigError } from './errors.js';
-export { ENV_PREFIX } from './tree.js';
-export type {
-  AlertFormatView,
-  BusView,
-  EngineView,
-  EnrichCacheView,
-  EnrichClusterView,
-  EnrichNodeView,
-  OutputsView,
-  RulesView,
-  SensorView,
-  SinksView,
-  TelemetryView,
-} from './views.js';
+
+export type { AlertFormatView, EnrichClusterView, EnrichNodeView, OutputsView, SinksView } from './views.js';
 export {
   alertFormatView,
   busView,
-  controlView,
-  engineView,
   enrichCacheView,
   enrichClusterView,
   enrichNodeView,
   outputsView,
-  rulesView,
-  sensorView,
   sinksView,
-  telemetryView,
 } from './views.js';

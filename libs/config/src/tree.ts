@@ -4,6 +4,8 @@
  * variable). Layers are merged in order: file, then environment, then the
  * caller's overrides.
  */
+// The YAML scanning rules' loader does, with the same alias limit (MAX_ALIAS_NODES).
+import { LineIndex, MAX_ALIAS_NODES, followedByColon, skipBlank } from '@saker/rules';
 import yaml from 'js-yaml';
 import { ConfigError, type Origin } from './errors.js';
 
@@ -26,26 +28,6 @@ export function emptyMap(origin: Origin): CMap {
   return { kind: 'map', entries: new Map(), origin };
 }
 
-/** Maps offsets to 1-based lines and columns. */
-class LineIndex {
-  readonly #starts: number[] = [0];
-
-  constructor(text: string) {
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.#starts.push(i + 1);
-  }
-
-  at(offset: number): { line: number; column: number } {
-    let lo = 0;
-    let hi = this.#starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.#starts[mid] ?? 0) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - (this.#starts[lo] ?? 0) + 1 };
-  }
-}
-
 interface Built {
   readonly node: CNode;
   readonly result: unknown;
@@ -53,37 +35,9 @@ interface Built {
   readonly isKey: boolean;
 }
 
-function skipBlank(text: string, from: number, to: number): number {
-  let i = from;
-  while (i < to) {
-    const c = text[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++;
-    else if (c === '#') {
-      while (i < to && text[i] !== '\n') i++;
-    } else break;
-  }
-  return i;
-}
-
-function followedByColon(text: string, end: number): boolean {
-  let i = end;
-  while (text[i] === ' ' || text[i] === '\t') i++;
-  if (text[i] !== ':') return false;
-  const n = text[i + 1];
-  return n === undefined || ' \t\r\n,}]'.includes(n);
-}
-
 function isScalar(v: unknown): v is Scalar {
   return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
-
-/**
- * How many nodes YAML aliases may expand into, over one file or value.
- * js-yaml shares one object between an anchor and its aliases, but the
- * positioned tree copies it at each alias, so nested aliases (a "billion
- * laughs" file: 1 KB, 9^9 nodes) would grow without bound.
- */
-const MAX_ALIAS_NODES = 100_000;
 
 /** The nodes aliases may still expand into. */
 interface AliasBudget {
@@ -136,7 +90,10 @@ export function parseYamlConfig(text: string, file: string): CNode | null {
   const lines = new LineIndex(text);
   const stack: { open: number; children: Built[] }[] = [];
   let root: CNode | null = null;
-  const originAt = (offset: number): Origin => ({ kind: 'file', file, ...lines.at(offset) });
+  const originAt = (offset: number): Origin => {
+    const { line, column } = lines.pos(offset);
+    return { kind: 'file', file, line, column };
+  };
   const budget: AliasBudget = { left: MAX_ALIAS_NODES };
 
   const listener = (event: 'open' | 'close', state: yaml.State): void => {
@@ -228,7 +185,7 @@ export function mergeNodes(base: CNode, top: CNode): CNode {
 }
 
 /** The prefix of environment variables that set configuration keys. */
-export const ENV_PREFIX = 'SAKER__';
+const ENV_PREFIX = 'SAKER__';
 
 /**
  * `SAKER__HTTP_OUTPUT__URL=https://x` sets `http_output.url`: the name after

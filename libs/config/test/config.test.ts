@@ -4,25 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sharedPath, sharedSkip } from '@saker/testing';
+import { type LoadConfigOptions, type SakerConfig, defaultRulesDir, loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import {
-  ConfigError,
-  type LoadConfigOptions,
-  type SakerConfig,
   alertFormatView,
   busView,
   controlView,
-  defaultRulesDir,
   engineView,
   enrichCacheView,
   enrichClusterView,
   enrichNodeView,
-  loadConfig,
   outputsView,
   rulesView,
   sensorView,
   sinksView,
   telemetryView,
-} from '../src/mod.js';
+} from '../src/views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'saker-config-'));
 let counter = 0;

@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, busView, loadConfig } from '../src/mod.js';
+import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+import { busView } from '../src/views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'saker-config-nats-'));
 

@@ -7,7 +7,7 @@
  */
 
 /** Most nested arrays and objects a body from the network may hold (Kubernetes objects stay far below). */
-export const MAX_JSON_DEPTH = 400;
+const MAX_JSON_DEPTH = 400;
 
 /** The text nests deeper than the limit. */
 export class JsonDepthError extends Error {
@@ -24,7 +24,7 @@ export class JsonDepthError extends Error {
 }
 
 /** Throws JsonDepthError when `text` nests deeper than `limit`. Linear; never parses. */
-export function checkJsonDepth(text: string, limit: number = MAX_JSON_DEPTH): void {
+function checkJsonDepth(text: string, limit: number = MAX_JSON_DEPTH): void {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -32,7 +32,7 @@ import {
 import type { ContainerInfo, PodInfo } from './syscall.js';
 import { checkContainer, checkK8s } from './validate.js';
 
-export const META_RECORD_VERSION = 1;
+const META_RECORD_VERSION = 1;
 
 interface RecordBase {
   readonly v: 1;
@@ -76,7 +76,7 @@ export interface NamespaceRecord extends RecordBase {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export const WORKLOAD_KINDS = [
+const WORKLOAD_KINDS = [
   'Deployment',
   'ReplicaSet',
   'DaemonSet',

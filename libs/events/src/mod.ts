@@ -13,13 +13,11 @@ export type {
   K8sServiceRef,
   PodInfo,
 } from './syscall.js';
-export { FD_TYPES, FD_TYPE_CHARS, L4_PROTOS } from './syscall.js';
+export { FD_TYPE_CHARS } from './syscall.js';
 export type { K8sAuditEvent, AuditEvent, JsonValue, JsonObject } from './k8s-audit.js';
 export type { SakerEvent, EventSourceName, SharedChecks, SharedPart, SyscallPart } from './validate.js';
 export {
-  EVENT_SOURCES,
   SHARED_PARTS,
-  SYSCALL_PARTS,
   checkSyscallPart,
   checkSyscallScalar,
   parseEvent,
@@ -28,7 +26,6 @@ export {
   looksLikeUntypedAuditEvent,
   AUDIT_API_VERSIONS,
   wrapAuditEvent,
-  rfc3339ToNs,
 } from './validate.js';
 export { EventValidationError, EventFileError } from './errors.js';
 export { readEventsFile, parseEventLine, formatEventLine } from './jsonl.js';
@@ -44,18 +41,5 @@ export type {
   ShardLease,
   MetaRecord,
 } from './metadata.js';
-export {
-  META_RECORD_VERSION,
-  WORKLOAD_KINDS,
-  parseMetaRecord,
-  decodeMetaRecord,
-  encodeMetaRecord,
-  isExpiredTombstone,
-} from './metadata.js';
-export {
-  JsonDepthError,
-  MAX_JSON_DEPTH,
-  checkJsonDepth,
-  oneLineJson,
-  parseJsonBounded,
-} from './json-text.js';
+export { decodeMetaRecord, encodeMetaRecord, isExpiredTombstone } from './metadata.js';
+export { JsonDepthError, oneLineJson, parseJsonBounded } from './json-text.js';

@@ -22,7 +22,7 @@ import { FD_TYPES, L4_PROTOS, type SyscallEvent } from './syscall.js';
 
 export type SakerEvent = SyscallEvent | K8sAuditEvent;
 export type EventSourceName = SakerEvent['source'];
-export const EVENT_SOURCES: readonly EventSourceName[] = ['syscall', 'k8s_audit'];
+const EVENT_SOURCES: readonly EventSourceName[] = ['syscall', 'k8s_audit'];
 
 /**
  * The sub-objects of a syscall event that the events of one process share
@@ -136,7 +136,7 @@ function parseSyscall(o: Obj, shared: SharedChecks | undefined): SyscallEvent {
 }
 
 /** The parts of a syscall event a batch codec may carry apart from its scalars (binary codec, docs/bus.md). */
-export const SYSCALL_PARTS = ['args', 'rawargs', ...SHARED_PARTS, 'fd'] as const;
+const SYSCALL_PARTS = ['args', 'rawargs', ...SHARED_PARTS, 'fd'] as const;
 export type SyscallPart = (typeof SYSCALL_PARTS)[number];
 
 /**

@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventValidationError, type PodInfo, parseEvent, parseMetaRecord } from '../src/mod.js';
+import { EventValidationError } from '../src/errors.js';
+import { parseMetaRecord } from '../src/metadata.js';
+import type { PodInfo } from '../src/syscall.js';
+import { parseEvent } from '../src/validate.js';
 
 const full: PodInfo = {
   pod_name: 'web-5d9c-x1',

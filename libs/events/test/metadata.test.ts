@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { EventValidationError } from '../src/errors.js';
 import {
   type ContainerRecord,
-  EventValidationError,
   type PodRecord,
   decodeMetaRecord,
   encodeMetaRecord,
   isExpiredTombstone,
   parseMetaRecord,
-} from '../src/mod.js';
+} from '../src/metadata.js';
 
 const container: ContainerRecord = {
   v: 1,

@@ -3,19 +3,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EventFileError, EventValidationError } from '../src/errors.js';
+import { readEventsFile } from '../src/jsonl.js';
+import { nsToFalcoTime, nsToIso } from '../src/time.js';
 import {
-  EventFileError,
-  EventValidationError,
   auditLeniency,
   looksLikeUntypedAuditEvent,
-  nsToFalcoTime,
-  nsToIso,
   parseAuditEvent,
   parseEvent,
-  readEventsFile,
   rfc3339ToNs,
   wrapAuditEvent,
-} from '../src/mod.js';
+} from '../src/validate.js';
 
 const catOpen = {
   source: 'syscall',

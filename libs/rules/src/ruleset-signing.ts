@@ -18,7 +18,7 @@ import type { RulesetDocument, RulesetSignature } from './ruleset-doc.js';
 const DOMAIN = 'saker-ruleset-signature-v1\n';
 
 /** The bytes a signature covers. */
-export function rulesetSignedBytes(doc: RulesetDocument): Uint8Array {
+function rulesetSignedBytes(doc: RulesetDocument): Uint8Array {
   const canonical = [
     doc.format,
     doc.files.map((f) => [f.name, f.content]),
@@ -78,26 +78,25 @@ function ed25519(file: string, key: KeyObject): KeyObject {
   return key;
 }
 
-/** The signing key (PEM PKCS#8, `openssl genpkey -algorithm ed25519`) from a file. */
-export function readRulesetSigningKey(file: string): KeyObject {
+/** An Ed25519 key from a PEM file, made by `make`; `what` names the PEM expected. */
+function readKey(file: string, make: (pem: string) => KeyObject, what: string): KeyObject {
   const pem = readPem(file);
   try {
-    return ed25519(file, createPrivateKey(pem));
+    return ed25519(file, make(pem));
   } catch (err) {
     if (err instanceof RulesetKeyError) throw err;
-    throw new RulesetKeyError(file, 'not a PEM private key', { cause: err });
+    throw new RulesetKeyError(file, `not a PEM ${what}`, { cause: err });
   }
+}
+
+/** The signing key (PEM PKCS#8, `openssl genpkey -algorithm ed25519`) from a file. */
+export function readRulesetSigningKey(file: string): KeyObject {
+  return readKey(file, createPrivateKey, 'private key');
 }
 
 /** A verification key from a file: a PEM public key (or a private key, whose public half is used). */
 export function readRulesetVerifyKey(file: string): KeyObject {
-  const pem = readPem(file);
-  try {
-    return ed25519(file, createPublicKey(pem));
-  } catch (err) {
-    if (err instanceof RulesetKeyError) throw err;
-    throw new RulesetKeyError(file, 'not a PEM public key', { cause: err });
-  }
+  return readKey(file, createPublicKey, 'public key');
 }
 
 /** `doc` with a signature by `key` (any previous signature replaced). */

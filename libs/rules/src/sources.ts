@@ -8,7 +8,7 @@ import { syscallFields } from './fields/syscall/mod.js';
  * rules are indexed by event type. Only syscall events have types; rules of
  * other sources are all checked against every event of their source.
  */
-export interface SourceDef<E extends SakerEvent> {
+interface SourceDef<E extends SakerEvent> {
   readonly name: EventSourceName;
   readonly fields: FieldRegistry<E>;
   readonly typed: boolean;
@@ -20,7 +20,7 @@ export interface SourceDef<E extends SakerEvent> {
   eventType(event: E): string;
 }
 
-export const syscallSource: SourceDef<SyscallEvent> = {
+const syscallSource: SourceDef<SyscallEvent> = {
   name: 'syscall',
   fields: syscallFields,
   typed: true,
@@ -36,7 +36,7 @@ export const syscallSource: SourceDef<SyscallEvent> = {
   eventType: (e) => e.type,
 };
 
-export const k8sAuditSource: SourceDef<K8sAuditEvent> = {
+const k8sAuditSource: SourceDef<K8sAuditEvent> = {
   name: 'k8s_audit',
   fields: k8sAuditFields,
   typed: false,

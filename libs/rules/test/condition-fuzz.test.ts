@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { seededRandom } from '@saker/testing';
 import { compileCondition } from '../src/compile/compile.js';
 import { eventTypesOf } from '../src/compile/evttypes.js';
+import { BINARY_OPERATORS } from '../src/condition/ast.js';
 import { parseCondition } from '../src/condition/parser.js';
 import { FieldRegistry } from '../src/fields/registry.js';
 import type { FieldDef, FieldKind } from '../src/fields/types.js';
@@ -29,25 +30,7 @@ const TOKENS = [
   '(',
   ')',
   ',',
-  '=',
-  '==',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'contains',
-  'icontains',
-  'bcontains',
-  'startswith',
-  'bstartswith',
-  'endswith',
-  'glob',
-  'iglob',
-  'regex',
-  'in',
-  'intersects',
-  'pmatch',
+  ...BINARY_OPERATORS,
   'exists',
   'oneof',
   'anyof',

@@ -22,14 +22,13 @@ import {
   type RuleCase,
   checkCases,
   diagnosticsOf,
+  loadRepoRules,
   ruleNamesIn,
   topLevelNames,
   yamlBlocks,
 } from './fixtures/default-rules-harness.js';
 
-const RULES_PATH = join(repoRoot(), 'rules', 'saker_k8s_audit_rules.yaml');
-const content = readFileSync(RULES_PATH, 'utf8');
-const loaded = loadRules([{ name: RULES_PATH, content }]);
+const { path: RULES_PATH, content, loaded } = loadRepoRules('saker_k8s_audit_rules.yaml');
 
 const PRIVILEGED = 'Privileged pod created';
 const HOSTPATH = 'Pod with a sensitive hostPath volume created';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { SyscallEvent } from '@saker/events';
 import { repoRoot, sharedPath, sharedSkip } from '@saker/testing';
 import { loadRules } from '../src/loader/load.js';
-import { FALCO_DEFAULT_APPEND_OUTPUT } from '../src/mod.js';
+import { FALCO_DEFAULT_APPEND_OUTPUT } from '../src/output/append.js';
 import {
   READ,
   READ_WRITE,
@@ -28,14 +28,13 @@ import {
   type RuleCase,
   checkCases,
   diagnosticsOf,
+  loadRepoRules,
   ruleNamesIn,
   topLevelNames,
   yamlBlocks,
 } from './fixtures/default-rules-harness.js';
 
-const RULES_PATH = join(repoRoot(), 'rules', 'saker_rules.yaml');
-const content = readFileSync(RULES_PATH, 'utf8');
-const loaded = loadRules([{ name: RULES_PATH, content }]);
+const { path: RULES_PATH, content, loaded } = loadRepoRules('saker_rules.yaml');
 
 const BIN_WRITE = 'File written below a binary directory';
 const BIN_ENTRY = 'Binary directory entry renamed, linked or removed';

@@ -91,20 +91,19 @@ describe('macros', () => {
   });
 
   it('appends with append: true (deprecated) and override: append', () => {
-    const r = load(
-      '- macro: m\n  condition: proc.name=ls\n- macro: m\n  condition: or proc.name=cat\n  append: true\n' +
-        rule('r', 'evt.type=open and (m)'),
-    );
-    assertOk(r);
-    assert.equal(warnings(r, 'LOAD_DEPRECATED_ITEM').length, 1);
-    assert.deepEqual(fired(r, ev('open')), ['r']);
-    const r2 = load(
-      '- macro: m\n  condition: proc.name=ls\n- macro: m\n  condition: or proc.name=cat\n  override:\n    condition: append\n' +
-        rule('r', 'evt.type=open and (m)'),
-    );
-    assertOk(r2);
-    assert.equal(warnings(r2, 'LOAD_DEPRECATED_ITEM').length, 0);
-    assert.deepEqual(fired(r2, ev('open')), ['r']);
+    const variants: [string, number][] = [
+      ['  append: true\n', 1],
+      ['  override:\n    condition: append\n', 0],
+    ];
+    for (const [how, deprecations] of variants) {
+      const r = load(
+        `- macro: m\n  condition: proc.name=ls\n- macro: m\n  condition: or proc.name=cat\n${how}` +
+          rule('r', 'evt.type=open and (m)'),
+      );
+      assertOk(r);
+      assert.equal(warnings(r, 'LOAD_DEPRECATED_ITEM').length, deprecations, how);
+      assert.deepEqual(fired(r, ev('open')), ['r']);
+    }
   });
 });
 

@@ -182,16 +182,17 @@ const CAT_WRITE_TIMES = [
   '1470327477882054739',
 ];
 
+/** The lines of one of Falco's conformance output files. */
+function conformanceLines(file: string): string[] {
+  const path = sharedPath('falco-conformance', 'output_files', file) as string;
+  return readFileSync(path, 'utf8').trimEnd().split('\n');
+}
+
 describe('Falco alerts', () => {
   const skip = sharedSkip();
 
   it('reproduces the conformance JSON output line for line', { skip }, () => {
-    const expected = readFileSync(
-      sharedPath('falco-conformance', 'output_files', 'single_rule_with_cat_write.json') as string,
-      'utf8',
-    )
-      .trimEnd()
-      .split('\n');
+    const expected = conformanceLines('single_rule_with_cat_write.json');
     const got = CAT_WRITE_TIMES.map((ts) =>
       formatAlertJson(toFalcoAlert(match(ts), { hostname: 'test-falco-hostname', timeIso8601: true })),
     );
@@ -199,12 +200,7 @@ describe('Falco alerts', () => {
   });
 
   it('reproduces the conformance text output line for line', { skip }, () => {
-    const expected = readFileSync(
-      sharedPath('falco-conformance', 'output_files', 'single_rule_with_cat_write.txt') as string,
-      'utf8',
-    )
-      .trimEnd()
-      .split('\n');
+    const expected = conformanceLines('single_rule_with_cat_write.txt');
     const fromMatch = CAT_WRITE_TIMES.map((ts) => formatAlertText(match(ts), { timeIso8601: true }));
     assert.deepEqual(fromMatch, expected);
     const fromAlert = CAT_WRITE_TIMES.map((ts) =>

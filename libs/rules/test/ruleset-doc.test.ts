@@ -6,7 +6,7 @@ import {
   decodeRulesetDocument,
   encodeRulesetDocument,
   loadRulesetDocument,
-} from '../src/mod.js';
+} from '../src/ruleset-doc.js';
 
 const doc: RulesetDocument = {
   format: 1,

@@ -4,17 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { type RulesetDocument, decodeRulesetDocument, encodeRulesetDocument } from '../src/ruleset-doc.js';
 import {
-  type RulesetDocument,
   RulesetKeyError,
-  decodeRulesetDocument,
-  encodeRulesetDocument,
   readRulesetSigningKey,
   readRulesetVerifyKey,
   rulesetKeyId,
   signRulesetDocument,
   verifyRulesetDocument,
-} from '../src/mod.js';
+} from '../src/ruleset-signing.js';
 
 const doc: RulesetDocument = {
   format: 1,

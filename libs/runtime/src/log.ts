@@ -10,7 +10,7 @@ export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Extra structured fields of a line (JSON keys; `k=v` in text). */
-export type LogFields = Readonly<Record<string, string | number | boolean | null>>;
+type LogFields = Readonly<Record<string, string | number | boolean | null>>;
 
 /** The shape services are handed when they only need to say something. */
 export type LogFn = (level: LogLevel, message: string, fields?: LogFields) => void;

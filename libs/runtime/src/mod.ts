@@ -1,14 +1,13 @@
-export type { ErrorKind, OptionPlace } from './errors.js';
+export type { OptionPlace } from './errors.js';
 export { OptionError, StartupError, describePlace, errorKind } from './errors.js';
-export type { HostPort, HostPortOptions } from './host-port.js';
+export type { HostPort } from './host-port.js';
 export { formatHostPort, parseHostPort } from './host-port.js';
-export type { LogFields, LogFn, LogFormat, LogLevel, Logger, LoggerOptions } from './log.js';
+export type { LogFn, LogFormat, LogLevel, Logger } from './log.js';
 export { LOG_FORMATS, LOG_LEVELS, createLogger } from './log.js';
-export type { Shutdown, ShutdownOptions } from './signals.js';
+
 export { onShutdown } from './signals.js';
-export type { FlagSpec, FlagSpecs, FlagValues, ServiceStage } from './service.js';
-export type { ServiceContext, ServiceHandle, ServiceModule } from './service.js';
-export type { Supervised } from './supervisor.js';
-export { supervise } from './supervisor.js';
+export type { FlagValues } from './service.js';
+export type { ServiceContext, ServiceModule } from './service.js';
+
 export type { HostOptions } from './host.js';
 export { hostServices } from './host.js';

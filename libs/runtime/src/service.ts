@@ -21,12 +21,12 @@ export const STAGES = ['source', 'engine', 'sink', 'support'] as const;
 export type ServiceStage = (typeof STAGES)[number];
 
 /** A service's own flags, in node:util parseArgs' shape. */
-export interface FlagSpec {
+interface FlagSpec {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
   readonly multiple?: boolean;
 }
-export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
+type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 /** Parsed flag values (absent when not given). */
 export type FlagValues = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 

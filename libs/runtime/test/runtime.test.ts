@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BusClosedError } from '@saker/bus';
-import {
-  OptionError,
-  type ServiceContext,
-  type ServiceHandle,
-  type ServiceModule,
-  type ServiceStage,
-  StartupError,
-  createLogger,
-  errorKind,
-  formatHostPort,
-  hostServices,
-  parseHostPort,
-  supervise,
-} from '@saker/runtime';
+import { OptionError, StartupError, errorKind } from '../src/errors.js';
+import { formatHostPort, parseHostPort } from '../src/host-port.js';
+import { hostServices } from '../src/host.js';
+import { createLogger } from '../src/log.js';
+import type { ServiceContext, ServiceHandle, ServiceModule, ServiceStage } from '../src/service.js';
+import { supervise } from '../src/supervisor.js';
 
 describe('parseHostPort', () => {
   it('reads host:port, [v6]:port and defaults', () => {

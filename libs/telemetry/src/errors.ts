@@ -3,9 +3,8 @@
  * line names what was wrong without parsing the message.
  */
 
-/** A metric was defined badly: an invalid name, or a name reused with another shape. */
-export class MetricDefinitionError extends Error {
-  override readonly name = 'MetricDefinitionError';
+/** An error about one metric, named in the message and in `metric`. */
+abstract class MetricError extends Error {
   readonly metric: string;
   constructor(metric: string, message: string, options?: ErrorOptions) {
     super(`metric ${JSON.stringify(metric)}: ${message}`, options);
@@ -13,14 +12,14 @@ export class MetricDefinitionError extends Error {
   }
 }
 
+/** A metric was defined badly: an invalid name, or a name reused with another shape. */
+export class MetricDefinitionError extends MetricError {
+  override readonly name = 'MetricDefinitionError';
+}
+
 /** A metric was used badly: labels that do not match its label names, or a bad value. */
-export class MetricUsageError extends Error {
+export class MetricUsageError extends MetricError {
   override readonly name = 'MetricUsageError';
-  readonly metric: string;
-  constructor(metric: string, message: string, options?: ErrorOptions) {
-    super(`metric ${JSON.stringify(metric)}: ${message}`, options);
-    this.metric = metric;
-  }
 }
 
 /** The telemetry SDK was configured badly (bad endpoint, ratio out of range, initialised twice). */

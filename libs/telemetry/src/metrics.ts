@@ -8,7 +8,7 @@
  */
 import { MetricDefinitionError, MetricUsageError } from './errors.js';
 
-export type Labels = Readonly<Record<string, string>>;
+type Labels = Readonly<Record<string, string>>;
 
 export interface Counter {
   /** Adds `by` (default 1, must be >= 0) to the series named by `labels`. */
@@ -33,7 +33,7 @@ export interface HistogramOptions {
 }
 
 /** Prometheus' own default buckets, in seconds: suited to request latencies. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
+const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
@@ -229,12 +229,12 @@ function renderLabels(names: readonly string[], values: readonly string[]): stri
 }
 
 /** Label values escape backslash, double quote and line feed (exposition format 0.0.4). */
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** HELP text escapes backslash and line feed only. */
-export function escapeHelp(help: string): string {
+function escapeHelp(help: string): string {
   return help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 

@@ -51,7 +51,7 @@ export interface TelemetryHandle {
   shutdown(): Promise<void>;
 }
 
-export const DEFAULT_SAMPLE_RATIO = 0.1;
+const DEFAULT_SAMPLE_RATIO = 0.1;
 
 /** Appends `/v1/traces` to a base URL; keeps a URL that already names it. */
 export function tracesUrl(endpoint: string): string {
@@ -132,10 +132,15 @@ export async function initTelemetry(config: TelemetryInitConfig): Promise<Teleme
 
 /** `telemetry.tracing` of saker.yaml; null: not set there (the OTEL_* variable or the default decides). */
 export interface TracingFileSettings {
+  /** `otlp` or `none`; null: otlp when an endpoint is set. */
   readonly exporter: 'otlp' | 'none' | null;
+  /** OTLP/HTTP collector URL (`http://otel:4318`); null: OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly endpoint: string | null;
+  /** Probability a root span is sampled; null: OTEL_TRACES_SAMPLER, else 0.1. */
   readonly sampleRatio: number | null;
+  /** `service.name`; null: OTEL_SERVICE_NAME, else the service's own (`saker-engine`, …). */
   readonly serviceName: string | null;
+  /** Headers sent to the collector (e.g. authorization). */
   readonly headers: Readonly<Record<string, string>>;
 }
 

@@ -67,7 +67,7 @@ export function extractTraceContext(
 }
 
 /** Runs `fn` with `ctx` as the active context (for work started from an extracted context). */
-export function withContext<T>(ctx: Context, fn: () => T): T {
+function withContext<T>(ctx: Context, fn: () => T): T {
   return context.with(ctx, fn);
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MetricDefinitionError, MetricUsageError, MetricsRegistry } from '../src/mod.js';
+import { MetricDefinitionError, MetricUsageError } from '../src/errors.js';
+import { MetricsRegistry } from '../src/metrics.js';
 
 describe('MetricsRegistry.render', () => {
   it('renders HELP, TYPE and samples in the 0.0.4 text format', () => {

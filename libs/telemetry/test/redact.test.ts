@@ -1,14 +1,8 @@
 /** The redaction layer (issue 14, item 7) and the listener checks (item 8). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  bearerTokenMatches,
-  isSecretKey,
-  plaintextTokenProblem,
-  redactText,
-  redactUrl,
-  redactValue,
-} from '../src/mod.js';
+import { bearerTokenMatches, plaintextTokenProblem } from '../src/listen.js';
+import { isSecretKey, redactText, redactUrl, redactValue } from '../src/redact.js';
 
 describe('redactUrl', () => {
   it('masks the secret part of webhook URLs, userinfo and query values', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startOtlpReceiver } from '@saker/testing';
-import { extractTraceContext, getTracer, injectTraceContext, withSpan } from '../src/mod.js';
 import { TelemetryConfigError, initTelemetry, tracesUrl, tracingInitConfig } from '../src/sdk.js';
+import { extractTraceContext, getTracer, injectTraceContext, withSpan } from '../src/tracing.js';
 
 describe('tracing without the SDK', () => {
   it('spans are no-ops and withSpan passes results and errors through', async () => {

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type HealthReport,
-  METRICS_CONTENT_TYPE,
-  MetricsRegistry,
-  healthReport,
-  serveTelemetry,
-} from '../src/mod.js';
+import { MetricsRegistry } from '../src/metrics.js';
+import { type HealthReport, METRICS_CONTENT_TYPE, healthReport, serveTelemetry } from '../src/server.js';
 
 describe('serveTelemetry', () => {
   it('serves /metrics and /healthz on an ephemeral port', async () => {

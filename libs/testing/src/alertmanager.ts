@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Daemon, startDaemon, stopAndRemove } from './daemon.js';
 
-export const ALERTMANAGER_PACKAGE = 'prometheus-alertmanager';
+const ALERTMANAGER_PACKAGE = 'prometheus-alertmanager';
 const BINARY = '/usr/bin/prometheus-alertmanager';
 
 export interface AlertmanagerServer extends AsyncDisposable {

@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 
-export const BUSYBOX = '/bin/busybox';
+const BUSYBOX = '/bin/busybox';
 
 /** A 64-hex container id, as container runtimes make them. */
 export function newContainerId(): string {
@@ -81,7 +81,7 @@ export function removeCgroup(path: string): void {
 }
 
 /** Writes a minimal rootfs: /bin/busybox and a symlink per applet, plus the usual mount points. */
-export function busyboxRootfs(dir: string): void {
+function busyboxRootfs(dir: string): void {
   for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc', 'run', 'root'])
     mkdirSync(join(dir, d), { recursive: true });
   copyFileSync(BUSYBOX, join(dir, 'bin/busybox'));

@@ -13,7 +13,7 @@ const OUTPUT_KEEP = 16 * 1024;
 
 /** The server could not be started: binary missing, bad config, or not ready in time. */
 export class DaemonStartError extends Error {
-  override readonly name = 'DaemonStartError';
+  override readonly name: string = 'DaemonStartError';
   /** What the server wrote before it gave up (the tail). */
   readonly output: string;
   readonly exitCode: number | null;
@@ -145,6 +145,29 @@ export function startDaemon(spec: DaemonSpec): Daemon {
       return stopping;
     },
   };
+}
+
+/**
+ * Starts `spec` for a server kept in `dir` and waits until it is `ready`.
+ * When either fails it stops the daemon, removes `dir` and rethrows (a
+ * DaemonStartError carries what the daemon wrote).
+ */
+export async function startInDir(
+  dir: string,
+  spec: DaemonSpec,
+  ready: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<Daemon> {
+  let daemon: Daemon | undefined;
+  try {
+    daemon = startDaemon(spec);
+    await daemon.waitReady(ready, timeoutMs);
+    return daemon;
+  } catch (err) {
+    await daemon?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** An idempotent stop: the daemon, then its temp dir. */

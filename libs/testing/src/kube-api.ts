@@ -58,10 +58,10 @@ export interface KubeTestObject {
   readonly [key: string]: unknown;
 }
 
-export type KubeWatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+type KubeWatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 /** One request, as the server saw it. */
-export interface KubeApiRequest {
+interface KubeApiRequest {
   /** The client named by the bearer token; '' when it had none or an unknown one. */
   readonly client: string;
   readonly method: string;

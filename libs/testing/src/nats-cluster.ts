@@ -28,7 +28,7 @@ export interface NatsClusterOptions {
 }
 
 /** One server of the cluster. */
-export interface NatsClusterServer {
+interface NatsClusterServer {
   readonly name: string;
   /** nats://127.0.0.1:<port>; the same after a restart. */
   readonly url: string;

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasSetpriv, terminate } from './daemon.js';
+import { DaemonStartError, hasSetpriv, terminate } from './daemon.js';
 
 /** The Debian package that provides the server binary; named in every "not found" error. */
 export const NATS_SERVER_PACKAGE = 'nats-server';
@@ -50,20 +50,20 @@ export interface NatsServerHandle extends AsyncDisposable {
 }
 
 /** The server could not be started: binary missing, no Docker, bad flag, or no ports file in time. */
-export class NatsServerStartError extends Error {
-  override readonly name = 'NatsServerStartError';
-  /** What the server wrote on stderr before it gave up (may be empty). */
-  readonly stderr: string;
-  readonly exitCode: number | null;
+export class NatsServerStartError extends DaemonStartError {
+  override readonly name: string = 'NatsServerStartError';
 
   constructor(
     message: string,
     fields: { stderr?: string; exitCode?: number | null },
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.stderr = fields.stderr ?? '';
-    this.exitCode = fields.exitCode ?? null;
+    super(message, { output: fields.stderr ?? '', exitCode: fields.exitCode ?? null }, options);
+  }
+
+  /** What the server wrote on stderr before it gave up (may be empty). */
+  get stderr(): string {
+    return this.output;
   }
 }
 
@@ -382,7 +382,7 @@ function isTestcontainersModule(value: unknown): value is TestcontainersModule {
 }
 
 /** The image matches the Debian server version the process runtime uses. */
-export const NATS_IMAGE = 'nats:2.9.10';
+const NATS_IMAGE = 'nats:2.9.10';
 
 async function startContainer(opts: ResolvedOptions): Promise<NatsServerHandle> {
   // Loaded here, only when selected: importing testcontainers takes about a second.

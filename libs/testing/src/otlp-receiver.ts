@@ -43,7 +43,7 @@ function attributeValue(v: unknown): string | number | boolean {
 }
 
 /** ExportTraceServiceRequest (OTLP JSON) to flat spans. */
-export function decodeOtlpTracesJson(body: unknown): ReceivedSpan[] {
+function decodeOtlpTracesJson(body: unknown): ReceivedSpan[] {
   const out: ReceivedSpan[] = [];
   for (const rs of list((body as Json | null)?.resourceSpans)) {
     const resource = list((rs.resource as Json | undefined)?.attributes);

@@ -26,24 +26,8 @@ export interface TestPkiOptions {
   readonly serverSans?: readonly string[];
 }
 
-/** Paths of the PKI's files, for consumers that take file names (CLI flags, config). */
-export interface TestPkiFiles {
-  readonly caCert: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-  readonly rogueCaCert: string;
-  readonly rogueCert: string;
-  readonly rogueKey: string;
-  /** A directory holding only the CA certificate (`ca.crt`), for "CA path" options. */
-  readonly caDir: string;
-}
-
-/** The PKI as PEM strings, plus the same material as files. Disposing removes the directory. */
-export interface TestPki extends Disposable {
-  /** The temporary directory holding every file. */
-  readonly dir: string;
+/** The PKI's material by name: PEM text in TestPki, file paths in TestPkiFiles. */
+interface PkiMaterial {
   readonly caCert: string;
   readonly serverCert: string;
   readonly serverKey: string;
@@ -55,6 +39,18 @@ export interface TestPki extends Disposable {
   /** Client certificate signed by the rogue CA. */
   readonly rogueCert: string;
   readonly rogueKey: string;
+}
+
+/** Paths of the PKI's files, for consumers that take file names (CLI flags, config). */
+interface TestPkiFiles extends PkiMaterial {
+  /** A directory holding only the CA certificate (`ca.crt`), for "CA path" options. */
+  readonly caDir: string;
+}
+
+/** The PKI as PEM strings, plus the same material as files. Disposing removes the directory. */
+export interface TestPki extends Disposable, PkiMaterial {
+  /** The temporary directory holding every file. */
+  readonly dir: string;
   readonly files: TestPkiFiles;
 }
 
@@ -68,19 +64,18 @@ function openssl(dir: string, args: readonly string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** `openssl req` arguments for a new EC key `<name>.key` and the request or certificate `out` for CN `cn`. */
+function newKey(name: string, out: string, cn: string): string[] {
+  return [...EC_KEY, '-keyout', `${name}.key`, '-out', out, '-subj', `/CN=${cn}`];
+}
+
 function selfSignedCa(dir: string, name: string, cn: string): void {
   openssl(dir, [
     'req',
     '-x509',
-    ...EC_KEY,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
+    ...newKey(name, `${name}.crt`, cn),
     '-days',
     DAYS,
-    '-subj',
-    `/CN=${cn}`,
     '-addext',
     'basicConstraints=critical,CA:TRUE',
     '-addext',
@@ -89,17 +84,7 @@ function selfSignedCa(dir: string, name: string, cn: string): void {
 }
 
 function leaf(dir: string, name: string, cn: string, ca: string, ext: string): void {
-  openssl(dir, [
-    'req',
-    '-new',
-    ...EC_KEY,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${cn}`,
-  ]);
+  openssl(dir, ['req', '-new', ...newKey(name, `${name}.csr`, cn)]);
   writeFileSync(join(dir, `${name}.ext`), ext);
   openssl(dir, [
     'x509',

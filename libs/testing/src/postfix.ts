@@ -12,15 +12,14 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
-  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Daemon, DaemonStartError, freeLoopbackPort, startDaemon, stopAndRemove } from './daemon.js';
+import { type Daemon, DaemonStartError, freeLoopbackPort, startInDir, stopAndRemove } from './daemon.js';
 
-export const POSTFIX_PACKAGE = 'postfix';
+const POSTFIX_PACKAGE = 'postfix';
 const MASTER = '/usr/lib/postfix/sbin/master';
 /** Debian's nobody: the virtual delivery agent refuses root. */
 const MAILBOX_UID = 65534;
@@ -36,7 +35,7 @@ export interface PostfixOptions {
 }
 
 /** One delivered message: the file Postfix wrote into the Maildir. */
-export interface DeliveredMail {
+interface DeliveredMail {
   readonly file: string;
   /** The whole message as stored: Postfix's Received headers, then the client's headers and body. */
   readonly raw: string;
@@ -191,23 +190,25 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixServ
     writeFileSync(join(dir, 'conf', 'master.cf'), masterCf(port));
     const env = { ...process.env, MAIL_CONFIG: join(dir, 'conf') };
     makeQueue(dir);
-    let daemon: Daemon | undefined;
+    let daemon: Daemon;
     try {
-      daemon = startDaemon({
-        what: 'postfix master',
-        debianPackage: POSTFIX_PACKAGE,
-        binary: MASTER,
-        // -d: stay in the foreground; -s: log through postlogd to maillog_file from the start.
-        args: ['-c', join(dir, 'conf'), '-d', '-s'],
-        env,
-        cwd: dir,
-      });
-      await daemon.waitReady(() => greets(port), timeoutMs);
+      daemon = await startInDir(
+        dir,
+        {
+          what: 'postfix master',
+          debianPackage: POSTFIX_PACKAGE,
+          binary: MASTER,
+          // -d: stay in the foreground; -s: log through postlogd to maillog_file from the start.
+          args: ['-c', join(dir, 'conf'), '-d', '-s'],
+          env,
+          cwd: dir,
+        },
+        () => greets(port),
+        timeoutMs,
+      );
     } catch (err) {
-      await daemon?.stop();
-      rmSync(dir, { recursive: true, force: true });
       lastErr = err;
-      if (daemon?.output().includes('Address already in use')) continue;
+      if (err instanceof DaemonStartError && err.output.includes('Address already in use')) continue;
       throw err;
     }
     return handle(daemon, dir, port, o.domain);

@@ -5,16 +5,16 @@
  * message written as one JSON line of the fields rsyslog parsed, which the
  * test reads back.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Daemon, freeLoopbackPort, startDaemon, stopAndRemove } from './daemon.js';
+import { freeLoopbackPort, startInDir, stopAndRemove } from './daemon.js';
 
-export const RSYSLOG_PACKAGE = 'rsyslog';
+const RSYSLOG_PACKAGE = 'rsyslog';
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 
 /** One message as rsyslog parsed it (RFC 5424 or 3164 fields; `-` where absent). */
-export interface SyslogRecord {
+interface SyslogRecord {
   readonly pri: string;
   readonly facility: string;
   readonly severity: string;
@@ -83,25 +83,18 @@ export async function startRsyslog(options: { startTimeoutMs?: number } = {}): P
   const udpPort = await freeLoopbackPort('udp');
   writeFileSync(join(dir, 'rsyslog.conf'), config(dir, udpPort));
   const portFile = join(dir, 'tcp.port');
-  let daemon: Daemon | undefined;
-  try {
-    daemon = startDaemon({
+  const d = await startInDir(
+    dir,
+    {
       what: 'rsyslogd',
       debianPackage: RSYSLOG_PACKAGE,
       binary: RSYSLOGD,
       args: ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')],
       cwd: dir,
-    });
-    await daemon.waitReady(
-      () => existsSync(portFile) && /^\d+\s*$/.test(readFileSync(portFile, 'utf8')),
-      options.startTimeoutMs ?? 15_000,
-    );
-  } catch (err) {
-    if (daemon === undefined) rmSync(dir, { recursive: true, force: true });
-    else await stopAndRemove(daemon, dir)();
-    throw err;
-  }
-  const d = daemon;
+    },
+    () => existsSync(portFile) && /^\d+\s*$/.test(readFileSync(portFile, 'utf8')),
+    options.startTimeoutMs ?? 15_000,
+  );
   const tcpPort = Number(readFileSync(portFile, 'utf8').trim());
   const file = join(dir, 'messages.jsonl');
   const records = (): SyslogRecord[] => {

@@ -52,7 +52,7 @@ let warned = false;
  * Returns undefined, after saying so loudly on stderr, when it is missing;
  * tests that need it then skip with that reason, and only those tests.
  */
-export function sharedDir(): string | undefined {
+function sharedDir(): string | undefined {
   const dir = sharedLocation();
   if (existsSync(join(dir, 'falco-rules'))) return dir;
   if (!warned) {

@@ -16,7 +16,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { gzipSync } from 'node:zlib';
 import { type Bus, HEADERS, SUBJECTS, connectBus } from '@saker/bus';
 import { makeTestPki, startNatsServer } from '@saker/testing';
-import { start } from '../src/mod.js';
+import { start } from '../src/service.js';
 import { post } from '../test/client.js';
 import { podCreateEvent } from '../test/events.js';
 import { checkAuditRun } from './audit-check.js';

@@ -17,7 +17,7 @@ import {
 import { AuditRequestError } from './errors.js';
 import type { AuditInput, AuditMetrics } from './metrics.js';
 
-export const AUDIT_API_VERSION = 'audit.k8s.io/v1';
+const AUDIT_API_VERSION = 'audit.k8s.io/v1';
 
 /** One item of a batch that was not an audit Event, with where it sat and why. */
 export interface RejectedItem {

@@ -12,11 +12,11 @@ import type { ResolvedFileSourceOptions } from './file-source.js';
 import type { HandoffMode } from './handoff.js';
 import type { ResolvedWebhookOptions, WebhookTls } from './webhook.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_WEBHOOK_PORT = 9765;
-export const DEFAULT_WEBHOOK_PATH = '/k8s-audit';
+const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+const DEFAULT_WEBHOOK_PORT = 9765;
+const DEFAULT_WEBHOOK_PATH = '/k8s-audit';
 
-export interface WebhookOptions {
+interface WebhookOptions {
   /** Address to bind. Default 0.0.0.0. */
   readonly host?: string;
   /** Port; 0 picks a free one. Default 9765. */
@@ -39,7 +39,7 @@ export interface WebhookOptions {
   readonly retryAfterSeconds?: number;
 }
 
-export interface FileSourceOptions {
+interface FileSourceOptions {
   /** The API server's `--audit-log-path`. */
   readonly path: string;
   /** Default `<path>.saker-checkpoint`. */
@@ -54,7 +54,7 @@ export interface FileSourceOptions {
   readonly maxBatchEvents?: number;
 }
 
-export interface HandoffOptionsInput {
+interface HandoffOptionsInput {
   /** `durable` (JetStream, the default) or `publish` (core publish + flush: the in-memory bus). */
   readonly mode?: HandoffMode;
   /** Default 512 KiB (NATS's max_payload is 1 MiB). */

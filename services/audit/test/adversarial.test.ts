@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Bus, connectBus } from '@saker/bus';
 import { type Counter, MetricsRegistry } from '@saker/telemetry';
-import { AuditConfigError, type AuditService, resolveAuditOptions, start } from '../src/mod.js';
+import { AuditConfigError } from '../src/errors.js';
+import { resolveAuditOptions } from '../src/options.js';
+import { type AuditService, start } from '../src/service.js';
 import { post } from './client.js';
 import { batch } from './events.js';
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditLeniency } from '@saker/events';
-import { decodeAuditBody, encodeAuditLine, packChunks } from '../src/mod.js';
+import { decodeAuditBody } from '../src/decode.js';
+import { encodeAuditLine } from '../src/encode.js';
+import { packChunks } from '../src/handoff.js';
 import { podCreateEvent } from './events.js';
 
 describe('encodeAuditLine and packChunks', () => {

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Bus, connectBus } from '@saker/bus';
-import { type AuditService, readCheckpoint, start } from '../src/mod.js';
+import { readCheckpoint } from '../src/checkpoint.js';
+import { type AuditService, start } from '../src/service.js';
 import { collectAuditEvents } from './collect.js';
 import { podCreateEvent } from './events.js';
 

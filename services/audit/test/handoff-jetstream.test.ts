@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectBus, decodeBatch } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
-import { AUDIT_STREAM, start } from '../src/mod.js';
+import { AUDIT_STREAM } from '../src/handoff.js';
+import { start } from '../src/service.js';
 import { post } from './client.js';
 import { batch } from './events.js';
 

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { type Bus, connectBus } from '@saker/bus';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type TestPki, makeTestPki } from '@saker/testing';
-import { type AuditService, start } from '../src/mod.js';
+import { type AuditService, start } from '../src/service.js';
 import { post } from './client.js';
 import { type Collected, collectAuditEvents } from './collect.js';
 import { batch, eventList, podCreateEvent } from './events.js';

@@ -43,6 +43,17 @@ export class UsageError extends Error {
   }
 }
 
+/** Thrown by parseCommandArgs for `-h`/`--help`: main() prints the command's help and exits 0. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+  readonly command: string;
+
+  constructor(command: string) {
+    super(`help for ${command}`);
+    this.command = command;
+  }
+}
+
 /** The options a command accepts, in parseArgs' shape. */
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -66,27 +77,31 @@ interface ParsedCommandArgs<O extends Options> {
 
 /**
  * node:util parseArgs in strict mode with positionals, its errors turned into
- * UsageError naming the command.
+ * UsageError naming the command. Every command takes `-h`/`--help`: it
+ * throws HelpRequested.
  */
 export function parseCommandArgs<const O extends Options>(
   command: string,
   args: readonly string[],
   options: O,
 ) {
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: [...args],
-      options,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
-    return { values: values as ParsedCommandArgs<O>['values'], positionals };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, ''), command, {
       cause: err,
     });
   }
+  if (parsed.values.help === true) throw new HelpRequested(command);
+  const { help: _help, ...values } = parsed.values;
+  return { values: values as ParsedCommandArgs<O>['values'], positionals: parsed.positionals };
 }
 
 /** A command of the `saker` binary. `name` is how it is typed: `rules validate`. */

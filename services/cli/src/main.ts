@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { COMMANDS, findCommand, groupCommands } from './commands/registry.js';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type Io, UsageError, processIo } from './io.js';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, HelpRequested, type Io, UsageError, processIo } from './io.js';
 
 function version(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -85,6 +85,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (first.startsWith('-')) throw new UsageError(`unknown option ${first}`);
     throw new UsageError(`unknown command "${first}"`);
   } catch (err) {
+    if (err instanceof HelpRequested) return await help(err.command.split(' '), io);
     if (err instanceof UsageError) {
       const prefix = err.command === undefined ? 'saker' : `saker ${err.command}`;
       const helpCmd = err.command === undefined ? 'saker --help' : `saker help ${err.command}`;

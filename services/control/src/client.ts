@@ -32,7 +32,7 @@ import { LOAD_RESULTS_TRAILER, loadRulesProto } from './proto.js';
  * into ControlCallError.
  */
 
-export interface ControlClientTlsOptions {
+interface ControlClientTlsOptions {
   /** CA bundle that signed the server's certificate. Default: the system's roots. */
   readonly ca?: Pem;
   /** Client certificate chain and key, for a server that requires mTLS. */
@@ -62,13 +62,10 @@ export interface ControlClientOptions {
  * needs a fresh read first, so it is not in the set; the service already
  * retries its own read-modify-writes.
  */
-export const RETRYABLE_STATUS_CODES: ReadonlySet<status> = new Set([
-  status.UNAVAILABLE,
-  status.RESOURCE_EXHAUSTED,
-]);
+const RETRYABLE_STATUS_CODES: ReadonlySet<status> = new Set([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED]);
 
 /** Whether `err` is an error from @grpc/grpc-js carrying a status. */
-export function isGrpcServiceError(err: unknown): err is ServiceError {
+function isGrpcServiceError(err: unknown): err is ServiceError {
   return (
     err instanceof Error &&
     'code' in err &&
@@ -320,16 +317,12 @@ export type { Diagnostic__Output } from './gen/saker/v1/Diagnostic.js';
 export type { FileLoadResult__Output } from './gen/saker/v1/FileLoadResult.js';
 export type { ListRulesRequest } from './gen/saker/v1/ListRulesRequest.js';
 export type { ListRulesResponse__Output } from './gen/saker/v1/ListRulesResponse.js';
-export type { Location__Output } from './gen/saker/v1/Location.js';
 export type { PutRulesetRequest } from './gen/saker/v1/PutRulesetRequest.js';
 export type { PutRulesetResponse__Output } from './gen/saker/v1/PutRulesetResponse.js';
 export type { Rule__Output } from './gen/saker/v1/Rule.js';
-export type { RuleFile } from './gen/saker/v1/RuleFile.js';
-export type { RuleSelector } from './gen/saker/v1/RuleSelector.js';
 export type { RulesetRevision__Output } from './gen/saker/v1/RulesetRevision.js';
 export type { SelectRulesRequest } from './gen/saker/v1/SelectRulesRequest.js';
 export type { SelectRulesResponse__Output } from './gen/saker/v1/SelectRulesResponse.js';
-export type { Selection } from './gen/saker/v1/Selection.js';
 export type { ValidateRulesetRequest } from './gen/saker/v1/ValidateRulesetRequest.js';
 export type { ValidateRulesetResponse__Output } from './gen/saker/v1/ValidateRulesetResponse.js';
 export type { HealthStatus };

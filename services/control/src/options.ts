@@ -7,7 +7,7 @@ import { isLoopbackHost, plaintextTokenProblem } from '@saker/telemetry';
 /** PEM text or bytes: a certificate chain, a private key or a CA bundle. */
 export type Pem = string | Uint8Array;
 
-export interface ControlTlsOptions {
+interface ControlTlsOptions {
   /** The server's certificate chain (PEM). */
   readonly cert: Pem;
   /** The server's private key (PEM). */
@@ -16,7 +16,7 @@ export interface ControlTlsOptions {
   readonly clientCa?: Pem;
 }
 
-export interface ControlKeepaliveOptions {
+interface ControlKeepaliveOptions {
   /** Ping an idle connection this often. Default 30 000 ms. */
   readonly timeMs?: number;
   /** Drop the connection when a ping is not answered within this. Default 10 000 ms. */
@@ -56,7 +56,7 @@ export interface ControlOptions {
   readonly appendOutput?: readonly AppendOutputEntry[];
 }
 
-export interface ResolvedListen {
+interface ResolvedListen {
   readonly host: string;
   readonly port: number;
   readonly loopback: boolean;
@@ -88,7 +88,7 @@ export class ControlConfigError extends OptionError {
   }
 }
 
-export const DEFAULT_LISTEN = '127.0.0.1:0';
+const DEFAULT_LISTEN = '127.0.0.1:0';
 
 /** Splits `host:port` / `[v6]:port` (libs/runtime's parser); ControlConfigError naming `option` when it is not one. */
 function listenAddress(value: string, option: string): { host: string; port: number } {

@@ -11,7 +11,7 @@ import type { ProtoGrpcType } from './gen/rules.js';
  * numbers (revisions stay far below 2^53), enums as their names, defaults for
  * absent fields, and virtual oneof fields (proto3 `optional` presence).
  */
-export const PROTO_LOADER_OPTIONS: Options = {
+const PROTO_LOADER_OPTIONS: Options = {
   keepCase: false,
   longs: Number,
   enums: String,
@@ -23,7 +23,7 @@ export const PROTO_LOADER_OPTIONS: Options = {
 export const LOAD_RESULTS_TRAILER = 'saker-load-results-bin';
 
 /** proto/saker/v1/rules.proto at the root of the checkout, from src/ or dist/src/. */
-export function rulesProtoPath(): string {
+function rulesProtoPath(): string {
   for (const rel of ['../../../proto/saker/v1/rules.proto', '../../../../proto/saker/v1/rules.proto']) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;

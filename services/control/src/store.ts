@@ -24,7 +24,7 @@ import type { RulesetRevision } from './gen/saker/v1/RulesetRevision.js';
  * Largest encoded document written. NATS's default max_payload is 1 MiB; the
  * KV write carries a few headers besides the document.
  */
-export const MAX_DOCUMENT_BYTES = 1024 * 1024 - 8 * 1024;
+const MAX_DOCUMENT_BYTES = 1024 * 1024 - 8 * 1024;
 
 /** How many compiled revisions a store keeps (ListRules, DescribeRule and watches of recent ones). */
 const COMPILED_CACHE = 4;

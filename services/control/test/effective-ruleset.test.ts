@@ -11,7 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { BUCKETS, connectBus } from '@saker/bus';
 import { type AppendOutputEntry, RULESET_KEY, effectiveRuleset } from '@saker/rules';
 import { ControlCallError, ControlClient } from '../src/client.js';
-import { start } from '../src/mod.js';
+import { start } from '../src/server.js';
 import { GOOD_RULES } from './helpers.js';
 
 const BAD_APPEND: readonly AppendOutputEntry[] = [

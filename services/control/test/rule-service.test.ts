@@ -5,7 +5,7 @@ import { BUCKETS, type Bus, connectBus } from '@saker/bus';
 import { RULESET_KEY, decodeRulesetDocument } from '@saker/rules';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
 import { ControlCallError, ControlClient } from '../src/client.js';
-import { type ControlService, RULE_SERVICE_NAME, start } from '../src/mod.js';
+import { type ControlService, RULE_SERVICE_NAME, start } from '../src/server.js';
 import { BROKEN_RULES, GOOD_RULES, MORE_RULES } from './helpers.js';
 
 /** Rejects with a ControlCallError of `code`; returns it for more checks. */

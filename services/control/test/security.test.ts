@@ -8,7 +8,8 @@ import { parseHostPort } from '@saker/runtime';
 import { isLoopbackHost } from '@saker/telemetry';
 import { type TestPki, makeTestPki } from '@saker/testing';
 import { ControlCallError, ControlClient, type ControlClientOptions } from '../src/client.js';
-import { ControlConfigError, type ControlService, start } from '../src/mod.js';
+import { ControlConfigError } from '../src/options.js';
+import { type ControlService, start } from '../src/server.js';
 import { GOOD_RULES } from './helpers.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

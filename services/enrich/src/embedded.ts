@@ -10,7 +10,7 @@ import type { MetricsRegistry } from '@saker/telemetry';
 import { type ClusterEnrich, startClusterEnrich } from './cluster/mod.js';
 import { type EnrichService, EnrichStartError, start as startNode } from './service.js';
 
-export type EnrichMode = 'node' | 'cluster' | 'embedded';
+type EnrichMode = 'node' | 'cluster' | 'embedded';
 
 export interface StartEnrichOptions {
   readonly bus: Bus;

@@ -11,7 +11,7 @@ import { CriClient, isUnimplemented } from './cri/client.js';
 import { NodeEnricher, type NodeEnricherStats } from './node/enricher.js';
 import { DEFAULT_CRI_SOCKETS, findCriSockets } from './node/sockets.js';
 
-export interface NodeModeOptions {
+interface NodeModeOptions {
   /** null: on when a socket is found; true: fail without one; false: off. */
   readonly enabled: boolean | null;
   /** Sockets to use; empty: auto-detect (DEFAULT_CRI_SOCKETS). */

@@ -2,12 +2,9 @@
  * The container harness lives in @saker/testing (libs/testing/src/containers.ts),
  * shared with the enrich tests; the sensor's tests import it from here.
  */
-export type { RunResult, RuncRunOptions } from '@saker/testing';
 export {
-  BUSYBOX,
   Containerd,
   buildBusyboxImage,
-  busyboxRootfs,
   kubepodsCgroup,
   newContainerId,
   runcRun,

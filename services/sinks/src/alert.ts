@@ -98,7 +98,7 @@ function fieldValue(path: string, v: unknown): OutputFieldValue {
  * `hostname` (default ''), `tags` (strings), `output_fields` (an object of
  * scalars, null or lists). Other keys are allowed and kept in the text.
  */
-export function toAlert(value: unknown): FalcoAlert {
+function toAlert(value: unknown): FalcoAlert {
   if (!isRecord(value)) throw new AlertValidationError('$', `expected a JSON object, got ${typeName(value)}`);
   const rule = requireString(value, 'rule');
   if (rule === '') throw new AlertValidationError('$.rule', 'must not be empty');

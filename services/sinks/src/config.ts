@@ -40,16 +40,16 @@ import {
   readSidekickConfig,
 } from './sidekick/registry.js';
 
-export type OutputExtras = Omit<OutputSettings, 'output'>;
+type OutputExtras = Omit<OutputSettings, 'output'>;
 
-export interface OutputsFromConfigOptions {
+interface OutputsFromConfigOptions {
   /** Saker's settings per output name. */
   readonly extra?: Readonly<Record<string, OutputExtras>>;
   /** Remote syslog instead of the local socket. */
   readonly syslog?: Omit<SyslogOutputOptions, 'format' | 'name'>;
 }
 
-export function outputsFromConfig(view: OutputsView, o: OutputsFromConfigOptions = {}): OutputSettings[] {
+function outputsFromConfig(view: OutputsView, o: OutputsFromConfigOptions = {}): OutputSettings[] {
   const format: AlertFormat = view.format;
   const outputs: Output[] = [];
   if (view.stdout.enabled) outputs.push(new StdoutOutput({ format }));
@@ -200,7 +200,12 @@ function sidekickContext(sk: SidekickConfig, o: SidekickFromConfigOptions): Side
     http: (name, c) => ({ headers: c.customheaders, ...tls(name, c) }),
     store(name, c) {
       const ca = readCa(name);
-      return { headers: c.customheaders, insecure: !c.checkcert, ...(ca === undefined ? {} : { ca }) };
+      return {
+        url: c.hostport,
+        headers: c.customheaders,
+        insecure: !c.checkcert,
+        ...(ca === undefined ? {} : { ca }),
+      };
     },
   };
 }

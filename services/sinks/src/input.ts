@@ -39,7 +39,7 @@ export interface InputDeps {
 }
 
 /** The test alert `POST /test` publishes (falcosidekick's, in Saker's words). */
-export function testAlert(hostname: string, now: Date = new Date()): FalcoAlert {
+function testAlert(hostname: string, now: Date = new Date()): FalcoAlert {
   const time = now.toISOString();
   return {
     hostname,

@@ -2,7 +2,6 @@
 import type { Counter, Histogram, MetricsRegistry } from '@saker/telemetry';
 
 export type DeadLetterReason = 'permanent' | 'max_age' | 'invalid';
-export type FilterReason = 'priority' | 'condition';
 
 export interface SinksMetrics {
   readonly delivered: Counter;

@@ -10,7 +10,7 @@ import {
   type Priority,
   parsePriority,
 } from '@saker/rules';
-import { type LogFn, type LogLevel, createLogger } from '@saker/runtime';
+import { type LogFn, createLogger } from '@saker/runtime';
 import { MetricsRegistry, isLoopbackHost, plaintextTokenProblem, redactText } from '@saker/telemetry';
 import { type AlertFormat, DEFAULT_FORMAT } from './alert.js';
 import type { BackoffOptions } from './backoff.js';
@@ -18,18 +18,17 @@ import { SinksOptionsError } from './errors.js';
 import { compileRoute } from './fields.js';
 import type { Output } from './outputs/output.js';
 
-export type SinksLogLevel = LogLevel;
 /** The runtime's log function (libs/runtime): one logger shape across services. */
 export type SinksLog = LogFn;
 
-export interface DedupOptions {
+interface DedupOptions {
   /** Identical alerts inside this window (from the first) become one. */
   readonly windowMs: number;
   /** The output_fields that, with the rule, make alerts identical. Default: all of them. */
   readonly fields?: readonly string[];
 }
 
-export interface BatchOptions {
+interface BatchOptions {
   /** Most alerts in one `deliverBatch` call. */
   readonly maxAlerts: number;
   /**

@@ -37,7 +37,7 @@ export interface SinksService extends AsyncDisposable {
   stop(options?: StopOptions): Promise<void>;
 }
 
-export interface StopOptions {
+interface StopOptions {
   /** Wait at most this long for every output to be idle (all stored alerts settled). Default 0. */
   readonly drainMs?: number;
 }

@@ -1,9 +1,6 @@
 /** The sinks' names on the bus; the public ones are declared in libs/bus/src/subjects.ts. */
 import { STREAMS, SUBJECTS, assertToken } from '@saker/bus';
 
-/** Every dead-lettered alert, of every output. */
-export const ALL_DEAD_LETTERS = SUBJECTS.allDeadLetters;
-
 /** Where the alerts `output` gave up on go, each with the reason and the attempt count. */
 export const deadLetterSubject = (output: string): string => SUBJECTS.deadLetter(output);
 

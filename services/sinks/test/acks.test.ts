@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { STREAMS, connectBus } from '@saker/bus';
 import type { FalcoAlert } from '@saker/rules';
-import { type Output, type SinksService, durableName } from '../src/mod.js';
+import type { Output } from '../src/outputs/output.js';
+import type { SinksService } from '../src/service.js';
+import { durableName } from '../src/subjects.js';
 import { makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
 

@@ -16,28 +16,18 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { MetricsRegistry } from '@saker/telemetry';
 import { makeTestPki } from '@saker/testing';
-import {
-  FileOutput,
-  PrometheusOutput,
-  SinksOptionsError,
-  SlackOutput,
-  StdoutOutput,
-  alertFields,
-  alertText,
-  parseAlert,
-  resolveSinksOptions,
-} from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
+import { alertText, parseAlert } from '../src/alert.js';
+import { SinksOptionsError } from '../src/errors.js';
+import { alertFields } from '../src/fields.js';
+import { resolveSinksOptions } from '../src/options.js';
+import { FileOutput } from '../src/outputs/file.js';
+import { PrometheusOutput } from '../src/outputs/prometheus.js';
+import { SlackOutput } from '../src/outputs/slack.js';
+import { StdoutOutput } from '../src/outputs/stdout.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';
 
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 const TEXT_FORMAT = { ...JSON_FORMAT, json: false };
 const TOKEN = 'input-token-0123456789';
 

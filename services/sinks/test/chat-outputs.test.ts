@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FalcoAlert } from '@saker/rules';
-import { DeliveryError } from '../src/mod.js';
+import { DeliveryError } from '../src/errors.js';
 import { DISCORD_LIMITS, DiscordOutput } from '../src/outputs/discord.js';
 import { SLACK_LIMITS, SlackOutput } from '../src/outputs/slack.js';
 import { TEAMS_LIMITS, TeamsOutput } from '../src/outputs/teams.js';

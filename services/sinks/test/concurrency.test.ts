@@ -9,7 +9,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { loadConfig, outputsView, sinksView } from '@saker/config';
-import { falcoOutputsFromConfig, sidekickOutputsFromConfig } from '../src/mod.js';
+import { falcoOutputsFromConfig, sidekickOutputsFromConfig } from '../src/config.js';
 import { SIDEKICK_CONCURRENCY } from '../src/sidekick/registry.js';
 import { makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';

@@ -8,22 +8,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { STREAMS, SUBJECTS, connectBus } from '@saker/bus';
 import type { FalcoAlert } from '@saker/rules';
-import {
-  DEFAULT_FORMAT,
-  type Output,
-  SinksOptionsError,
-  alertFields,
-  alertText,
-  backoffDelay,
-  compileRoute,
-  escapeSyslogMsg,
-  octetFrame,
-  parseAlert,
-  permanent,
-  resolveSinksOptions,
-  start,
-  truncateUtf8,
-} from '../src/mod.js';
+import { DEFAULT_FORMAT, alertText, parseAlert } from '../src/alert.js';
+import { backoffDelay } from '../src/backoff.js';
+import { SinksOptionsError, permanent } from '../src/errors.js';
+import { alertFields, compileRoute } from '../src/fields.js';
+import { resolveSinksOptions } from '../src/options.js';
+import type { Output } from '../src/outputs/output.js';
+import { escapeSyslogMsg, octetFrame, truncateUtf8 } from '../src/outputs/syslog.js';
+import { start } from '../src/service.js';
 import { alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv, waitForConsumer } from './helpers/env.js';
 

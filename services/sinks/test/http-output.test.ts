@@ -7,18 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTestPki } from '@saker/testing';
-import { DEDUP_COUNT_FIELD, HttpOutput } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
+import { DEDUP_COUNT_FIELD } from '../src/alert.js';
+import { HttpOutput } from '../src/outputs/http.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv, waitForConsumer } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 
 /** The outage the retry test rides out. The acceptance number is 30 s: SAKER_SINKS_OUTAGE_MS=30000. */
 const OUTAGE_MS = Number(process.env.SAKER_SINKS_OUTAGE_MS ?? '3000');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { DeliveryError, SinksOptionsError } from '../src/mod.js';
+import { DeliveryError, SinksOptionsError } from '../src/errors.js';
 import { HttpTransport, checkHeaders } from '../src/outputs/http-client.js';
 
 interface Served extends AsyncDisposable {

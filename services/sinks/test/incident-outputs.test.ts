@@ -12,14 +12,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, sinksView } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
-import {
-  OPSGENIE_PRIORITY,
-  OpsgenieOutput,
-  PAGERDUTY_SEVERITY,
-  PagerDutyOutput,
-  SinksOptionsError,
-  sidekickOutputsFromConfig,
-} from '../src/mod.js';
+import { sidekickOutputsFromConfig } from '../src/config.js';
+import { SinksOptionsError } from '../src/errors.js';
+import { OPSGENIE_PRIORITY, OpsgenieOutput } from '../src/outputs/opsgenie.js';
+import { PAGERDUTY_SEVERITY, PagerDutyOutput } from '../src/outputs/pagerduty.js';
 import { makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
 import { OpsgenieApi, PagerDutyApi } from './helpers/incident-apis.js';

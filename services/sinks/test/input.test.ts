@@ -11,18 +11,12 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { sharedPath, sharedSkip } from '@saker/testing';
-import { FileOutput, HttpOutput, StdoutOutput } from '../src/mod.js';
-import { alertJsonText, makeAlert, until } from './helpers/alerts.js';
+import { FileOutput } from '../src/outputs/file.js';
+import { HttpOutput } from '../src/outputs/http.js';
+import { StdoutOutput } from '../src/outputs/stdout.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
 import { HttpReceiver } from './helpers/http-receiver.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 
 async function post(
   url: string,

@@ -10,28 +10,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig, sinksView } from '@saker/config';
 import { makeTestPki } from '@saker/testing';
-import {
-  DeliveryError,
-  KafkaOutput,
-  type KafkaOutputOptions,
-  SinksOptionsError,
-  crc32,
-  murmur2,
-  readSidekickConfig,
-  sidekickOutputsFromConfig,
-} from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
+import { sidekickOutputsFromConfig } from '../src/config.js';
+import { DeliveryError, SinksOptionsError } from '../src/errors.js';
+import { crc32, murmur2 } from '../src/outputs/kafka-balancer.js';
+import { KafkaOutput, type KafkaOutputOptions } from '../src/outputs/kafka.js';
+import { readSidekickConfig } from '../src/sidekick/registry.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
 import { KAFKA_ERRORS, MockKafkaBroker, decodeRecordBatches } from './helpers/kafka-broker.js';
 import { crc32c } from './helpers/kafka-wire.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 
 function output(broker: MockKafkaBroker, o: Partial<KafkaOutputOptions> = {}): KafkaOutput {
   return new KafkaOutput({

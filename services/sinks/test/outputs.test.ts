@@ -10,19 +10,16 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { makeTestPki } from '@saker/testing';
-import { FileOutput, ProgramOutput, StdoutOutput, SyslogOutput } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
+import { FileOutput } from '../src/outputs/file.js';
+import { ProgramOutput } from '../src/outputs/program.js';
+import { StdoutOutput } from '../src/outputs/stdout.js';
+import { SyslogOutput } from '../src/outputs/syslog.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
+import { sendSyslogCase } from './helpers/syslog-case.js';
 import { SyslogReceiver, UnixDgramReceiver } from './helpers/syslog-receiver.js';
 
-const TEXT = {
-  json: false,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
-const JSON_FORMAT = { ...TEXT, json: true };
+const TEXT = { ...JSON_FORMAT, json: false };
 
 const HOSTILE =
   'sh -c "echo hi\n<13>1 2024-01-01T00:00:00Z forged - - - - FAKE RECORD\r\n\u001b[31mred\u001b[0m <script>alert(1)</script> \u2028x\u0085y\u007f"';
@@ -138,26 +135,7 @@ describe('syslog output', () => {
         cert: pki.files.serverCert,
         key: pki.files.serverKey,
       });
-      const alerts = [
-        makeAlert(1, { priority: 'Critical' }),
-        makeAlert(2, { priority: 'Debug', output: `Program ran (cmdline=${HOSTILE})` }),
-        makeAlert(3, { priority: 'Emergency', hostname: 'bad host\nname' }),
-      ];
-      await publishAlerts(env.bus, alerts);
-      await env.startSinks({
-        outputs: [
-          {
-            output: new SyslogOutput({
-              format: TEXT,
-              transport,
-              host: '127.0.0.1',
-              port: rx.port,
-              facility: 'local0',
-              tls: { ca: pki.files.caCert },
-            }),
-          },
-        ],
-      });
+      await sendSyslogCase(env, HOSTILE, { transport, port: rx.port, tls: { ca: pki.files.caCert } });
       await until('3 records', () => rx.records.length === 3);
       assert.deepEqual(rx.errors, []);
       const byPri = rx.records.map((r) => r.pri).sort((a, b) => a - b);

@@ -12,16 +12,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectBus } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
-import { NatsOutput, RedisOutput, natsSubject, subjectToken } from '../src/mod.js';
-import { alertJsonText, makeAlert, until } from './helpers/alerts.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
+import { NatsOutput, natsSubject, subjectToken } from '../src/outputs/nats.js';
+import { RedisOutput } from '../src/outputs/redis.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, until } from './helpers/alerts.js';
 
 describe('nats', () => {
   it('publishes each alert on its templated subject, tokens sanitized', async () => {

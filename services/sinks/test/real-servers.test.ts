@@ -8,17 +8,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTestPki, startAlertmanager, startPostfix, startRsyslog } from '@saker/testing';
-import { AlertmanagerOutput, SmtpOutput, SyslogOutput, sanitizeLabelName } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts } from './helpers/alerts.js';
+import { AlertmanagerOutput, sanitizeLabelName } from '../src/outputs/alertmanager.js';
+import { SmtpOutput } from '../src/outputs/smtp.js';
+import { SyslogOutput } from '../src/outputs/syslog.js';
+import { JSON_FORMAT, alertJsonText, makeAlert } from './helpers/alerts.js';
 import { testEnv } from './helpers/env.js';
+import { sendSyslogCase } from './helpers/syslog-case.js';
 
-const TEXT = {
-  json: false,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
+const TEXT = { ...JSON_FORMAT, json: false };
 
 const HOSTILE =
   'sh -c "echo hi\n<13>1 2024-01-01T00:00:00Z forged - - - - FAKE RECORD\r\n\u001b[31mred\u001b[0m <script>alert(1)</script>"';
@@ -91,25 +88,7 @@ describe('syslog output to rsyslogd', { timeout: 60_000 }, () => {
     it(`RFC 5424 over ${transport} through JetStream: rsyslog parses PRI, APP-NAME, PROCID and a neutralised MSG`, async () => {
       await using env = await testEnv();
       await using rx = await startRsyslog();
-      const alerts = [
-        makeAlert(1, { priority: 'Critical' }),
-        makeAlert(2, { priority: 'Debug', output: `Program ran (cmdline=${HOSTILE})` }),
-        makeAlert(3, { priority: 'Emergency', hostname: 'bad host\nname' }),
-      ];
-      await publishAlerts(env.bus, alerts);
-      await env.startSinks({
-        outputs: [
-          {
-            output: new SyslogOutput({
-              format: TEXT,
-              transport,
-              host: '127.0.0.1',
-              port: transport === 'tcp' ? rx.tcpPort : rx.udpPort,
-              facility: 'local0',
-            }),
-          },
-        ],
-      });
+      await sendSyslogCase(env, HOSTILE, { transport, port: transport === 'tcp' ? rx.tcpPort : rx.udpPort });
       const records = await rx.waitFor('3 records', (r) => r.length >= 3);
       assert.equal(records.length, 3);
       assert.deepEqual(

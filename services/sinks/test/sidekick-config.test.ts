@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, type LoadConfigOptions, type SakerConfig, loadConfig, sinksView } from '@saker/config';
-import { type SidekickConfig, readSidekickConfig } from '../src/mod.js';
+import { type SidekickConfig, readSidekickConfig } from '../src/sidekick/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'saker-sidekick-config-'));
 let counter = 0;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTestPki } from '@saker/testing';
-import { DeliveryError, SinksOptionsError } from '../src/mod.js';
+import { DeliveryError, SinksOptionsError } from '../src/errors.js';
 import { WebhookOutput } from '../src/outputs/webhook.js';
 import { chatText } from '../src/sidekick/chat-text.js';
 import { compileEnricher, sidekickSettings } from '../src/sidekick/enrich.js';

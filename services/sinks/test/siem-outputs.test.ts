@@ -11,17 +11,12 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { type AddressInfo, type Socket, createServer as createTcpServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { MetricsRegistry } from '@saker/telemetry';
-import { ElasticsearchOutput, LokiOutput, PrometheusOutput, SmtpOutput, indexName } from '../src/mod.js';
-import { alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
+import { ElasticsearchOutput, indexName } from '../src/outputs/elasticsearch.js';
+import { LokiOutput } from '../src/outputs/loki.js';
+import { PrometheusOutput } from '../src/outputs/prometheus.js';
+import { SmtpOutput } from '../src/outputs/smtp.js';
+import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, until } from './helpers/alerts.js';
 import { readDeadLetters, testEnv } from './helpers/env.js';
-
-const JSON_FORMAT = {
-  json: true,
-  includeOutput: true,
-  includeTags: true,
-  includeOutputFields: true,
-  timeIso8601: false,
-};
 
 interface Got {
   readonly method: string;

@@ -1,4 +1,10 @@
-import type { Expr, FieldOperand, ValueLiteral, ValueOperand } from '../condition/ast.js';
+import {
+  type Expr,
+  type FieldOperand,
+  PATTERN_OPERATORS,
+  type ValueLiteral,
+  type ValueOperand,
+} from '../condition/ast.js';
 
 /**
  * Rewrites and bookkeeping that make a whole ruleset cheaper to evaluate
@@ -117,18 +123,7 @@ function exprKey(e: Expr, memo: Map<Expr, string>): string {
 }
 
 /** Operators whose test costs more than a lookup in the cache. */
-const COSTLY_OPERATORS: ReadonlySet<string> = new Set([
-  'contains',
-  'icontains',
-  'bcontains',
-  'startswith',
-  'bstartswith',
-  'endswith',
-  'glob',
-  'iglob',
-  'regex',
-  'pmatch',
-]);
+const COSTLY_OPERATORS: ReadonlySet<string> = new Set([...PATTERN_OPERATORS, 'pmatch']);
 
 /** Whether a shared subtree is worth a cache slot: `and`/`or`, and the checks that scan strings. */
 function worthCaching(e: Expr): boolean {

@@ -40,14 +40,8 @@ interface IdentifierExpr {
   readonly span: Span;
 }
 
-export const BINARY_OPERATORS = [
-  '=',
-  '==',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
+/** The operators that test a string against a string pattern (a substring, prefix, glob or regex). */
+export const PATTERN_OPERATORS = [
   'contains',
   'icontains',
   'bcontains',
@@ -57,6 +51,17 @@ export const BINARY_OPERATORS = [
   'glob',
   'iglob',
   'regex',
+] as const;
+
+export const BINARY_OPERATORS = [
+  '=',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  ...PATTERN_OPERATORS,
   'in',
   'intersects',
   'pmatch',
@@ -64,7 +69,7 @@ export const BINARY_OPERATORS = [
 export type BinaryOperator = (typeof BINARY_OPERATORS)[number];
 
 const UNARY_OPERATORS = ['exists'] as const;
-export type UnaryOperator = (typeof UNARY_OPERATORS)[number];
+type UnaryOperator = (typeof UNARY_OPERATORS)[number];
 
 export interface BinaryCheck {
   readonly kind: 'binary';

@@ -1,4 +1,4 @@
-import { BINARY_OPERATORS, LIST_MODIFIERS } from '../condition/ast.js';
+import { BINARY_OPERATORS, LIST_MODIFIERS, PATTERN_OPERATORS } from '../condition/ast.js';
 import type { AnySourceDef } from '../sources.js';
 import type { ExceptionEntry, ExceptionInfo } from './collect.js';
 import { LoadError } from './diagnostics.js';
@@ -14,20 +14,7 @@ import { LoadError } from './diagnostics.js';
 const LIST_OPERATORS = new Set(['in', 'intersects', 'pmatch']);
 const OPERATORS = new Set<string>([...BINARY_OPERATORS, 'exists']);
 /** The string operators that accept a list modifier (`startswith oneof`). */
-const MODIFIABLE = new Set([
-  '=',
-  '==',
-  '!=',
-  'contains',
-  'icontains',
-  'bcontains',
-  'startswith',
-  'bstartswith',
-  'endswith',
-  'glob',
-  'iglob',
-  'regex',
-]);
+const MODIFIABLE = new Set<string>(['=', '==', '!=', ...PATTERN_OPERATORS]);
 
 function fail(message: string, ex: ExceptionInfo): never {
   throw new LoadError('LOAD_ERR_VALIDATE', message, ex.ctx);

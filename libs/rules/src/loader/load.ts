@@ -20,7 +20,7 @@ import { LineIndex, type YPos } from './yaml.js';
 export const ENGINE_VERSION = '0.57.0';
 
 /** Plugins whose fields and event sources Saker provides natively. */
-export const PROVIDED_PLUGINS: ReadonlySet<string> = new Set(['container', 'k8saudit', 'json']);
+const PROVIDED_PLUGINS: ReadonlySet<string> = new Set(['container', 'k8saudit', 'json']);
 
 export interface RuleText {
   readonly name: string;
@@ -29,7 +29,7 @@ export interface RuleText {
   readonly readError?: string;
 }
 
-export interface RequiredPlugin {
+interface RequiredPlugin {
   readonly name: string;
   readonly version: string;
   /** Other plugins (and versions) that satisfy the requirement as well. */

@@ -100,7 +100,8 @@ interface Built {
 
 const NULL_WORDS = new Set(['~', 'null', 'Null', 'NULL']);
 
-function skipBlank(text: string, from: number, to: number): number {
+/** The offset of the first character at or after `from` (before `to`) that is not blank or a comment. */
+export function skipBlank(text: string, from: number, to: number): number {
   let i = from;
   while (i < to) {
     const c = text[i];
@@ -112,7 +113,8 @@ function skipBlank(text: string, from: number, to: number): number {
   return i;
 }
 
-function followedByColon(text: string, end: number): boolean {
+/** Whether the node ending at `end` is followed by `:` (and a separator): it is a mapping key. */
+export function followedByColon(text: string, end: number): boolean {
   let i = end;
   while (text[i] === ' ' || text[i] === '\t') i++;
   if (text[i] !== ':') return false;

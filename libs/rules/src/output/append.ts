@@ -18,7 +18,7 @@ import { type OutputFieldValue, type OutputTemplate, compileOutput } from './for
  */
 
 /** Which rules an entry applies to: every condition given must hold. */
-export interface AppendOutputMatch {
+interface AppendOutputMatch {
   /** Exactly this rule name; null or absent: any rule. */
   readonly rule?: string | null;
   /** Rules of this source; null or absent: any source. */
@@ -52,7 +52,7 @@ export interface AppendedOutput {
   readonly fields: readonly AppendedField[];
 }
 
-export interface AppendedField {
+interface AppendedField {
   readonly key: string;
   readonly format: string;
   /** A field named by itself: its value keeps its type (a number stays a number). */
@@ -82,7 +82,7 @@ function matches(m: AppendOutputMatch | undefined, rule: AppendTarget): boolean 
 }
 
 /** `container.image.repository` → `container_image_repository=%container.image.repository`. */
-export function suggestedFormat(field: string): string {
+function suggestedFormat(field: string): string {
   return `${field.replaceAll('.', '_')}=%${field}`;
 }
 

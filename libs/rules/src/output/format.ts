@@ -57,7 +57,7 @@ function isDigit(c: number): boolean {
 }
 
 /** Text of a value as Falco prints it in the output line. */
-export function fieldValueText(v: FieldValue): string {
+function fieldValueText(v: FieldValue): string {
   if (v === undefined) return NA;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);

@@ -42,14 +42,14 @@ import { type Daemon, DaemonStartError, startDaemon } from '../daemon.js';
 import { dockerReachable } from '../nats-server.js';
 
 /** The Debian package of dockerd and the docker CLI used here. */
-export const DOCKER_PACKAGE = 'docker.io';
+const DOCKER_PACKAGE = 'docker.io';
 const DOCKERD = '/usr/sbin/dockerd';
 /** docker.io's own CLI (a newer one elsewhere on PATH may want buildx). */
 export const DOCKER_CLI = '/usr/bin/docker';
 const SLOTS = 32;
 
 /** Where the engines' slot folders live (a fixed place, so a later run finds what a killed one left). */
-export function dockerStateRoot(): string {
+function dockerStateRoot(): string {
   return join(tmpdir(), 'saker-dockerd');
 }
 
@@ -218,7 +218,7 @@ function poolBridges(slot: number): string[] {
  * under its folder, its bridges, its cgroups and the folder. Returns what it
  * found, for the caller's log and for tests.
  */
-export function sweepDockerSlot(slot: number): { processes: number; mounts: number; bridges: string[] } {
+function sweepDockerSlot(slot: number): { processes: number; mounts: number; bridges: string[] } {
   const l = slotLayout(slot);
   // Twice: a shim killed first can leave its container to be reparented, not killed.
   const procs = new Set<number>();

@@ -3,17 +3,14 @@
  * testcontainers. A separate entry, because loading testcontainers takes
  * about a second and most tests never need it.
  */
-export type { DockerEngine, DockerEngineOptions } from './engine.js';
+export type { DockerEngine } from './engine.js';
 export {
   DOCKER_CLI,
-  DOCKER_PACKAGE,
-  dockerStateRoot,
   slotLayout,
   startDockerEngine,
-  sweepDockerSlot,
   sweepStaleDockerSlots,
 } from './engine.js';
-export type { NatsContainersOptions, SakerImages, SakerServiceOptions } from './containers.js';
+export type { SakerImages } from './containers.js';
 export {
   containerAddress,
   containerLogs,

@@ -62,7 +62,6 @@ const OPTIONS = {
   'expected-revision': { type: 'string' },
   source: { type: 'string' },
   'server-only': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
@@ -235,10 +234,9 @@ export const ctl: Command = {
   help: HELP,
   async run(args: readonly string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs(NAME, args, OPTIONS);
-    if (values.help || positionals.length === 0) {
-      if (values.help) await io.out(HELP);
-      else io.err(HELP);
-      return values.help ? EXIT_OK : EXIT_USAGE;
+    if (positionals.length === 0) {
+      io.err(HELP);
+      return EXIT_USAGE;
     }
     const [group, sub, ...rest] = positionals;
     if (group !== 'rules') throw new UsageError(`unknown command "${group}" (try "rules")`, NAME);

@@ -40,12 +40,7 @@ Options:
       source: { type: 'string' },
       json: { type: 'boolean' },
       markdown: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`, NAME);
     if (values.json && values.markdown)
       throw new UsageError('--json and --markdown exclude each other', NAME);

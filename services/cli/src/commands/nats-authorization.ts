@@ -58,12 +58,7 @@ Options:
   async run(args: readonly string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs(NAME, args, {
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     if (positionals.length === 0) throw new UsageError('name at least one USER=SERVICE', NAME);
     const users = positionals.map(parseNatsUser);
     if (values.json) {

@@ -60,12 +60,7 @@ Options:
       hostname: { type: 'string' },
       iso8601: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     if (!values.rules || values.rules.length === 0)
       throw new UsageError('--rules FILE|DIR is required', NAME);
     if (positionals.length === 0) throw new UsageError('name at least one events file', NAME);

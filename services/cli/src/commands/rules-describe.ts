@@ -73,12 +73,7 @@ Options:
     const { values, positionals } = parseCommandArgs(NAME, args, {
       rules: { type: 'string', short: 'r', multiple: true },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     if (positionals.length !== 1) {
       throw new UsageError('name exactly one rule, macro or list (quote names with spaces)', NAME);
     }

@@ -24,12 +24,7 @@ Options:
     const { values, positionals } = parseCommandArgs(NAME, args, {
       rules: { type: 'string', short: 'r', multiple: true },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     if (positionals.length > 0) {
       throw new UsageError(`unexpected argument ${positionals[0]} (name rule files with -r)`, NAME);
     }

@@ -21,12 +21,7 @@ Options:
   async run(args: readonly string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs(NAME, args, {
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     if (positionals.length === 0) throw new UsageError('name at least one rules file or folder', NAME);
     const texts = await readRulesOrReport(positionals, io);
     if (!texts) return EXIT_FAIL;

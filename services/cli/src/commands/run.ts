@@ -4,19 +4,19 @@
  * plus the rules files watched and written to KV saker_rules (which
  * `saker control --load-rules` does in the distributed shape).
  */
-import { type SakerConfig, busView } from '@saker/config';
+import type { SakerConfig } from '@saker/config';
 import { type FlagValues, type ServiceModule, hostServices } from '@saker/runtime';
-import { type Command, EXIT_OK, type Io, parseCommandArgs } from '../io.js';
+import { type Command, type Io, parseCommandArgs } from '../io.js';
 import { SERVICES } from '../services/registry.js';
 import { startRulesFiles } from '../services/rules-files.js';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
   commonOverrides,
+  hostOptions,
   hostOrReport,
   loadCommandConfig,
   processLogger,
-  telemetryListen,
 } from './service.js';
 
 const NAME = 'run';
@@ -106,10 +106,6 @@ ${COMMON_HELP}`,
       'control-listen': { type: 'string' },
       'no-sensor': { type: 'boolean' },
     });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     const controlOff = values['control-listen'] === 'off';
     const overrides: Record<string, unknown> = commonOverrides(values);
     if (values.rules !== undefined) overrides.rules_files = values.rules;
@@ -126,14 +122,8 @@ ${COMMON_HELP}`,
       hostServices({
         name: 'run',
         modules,
-        config,
-        natsUrl: config.nats.url,
-        // nats.tls, nats.auth, nats.inbox_prefix and the stream limits (the in-memory bus takes the limits).
-        natsOptions: busView(config),
-        telemetryListen: telemetryListen(values, config),
-        logger,
-        out: io.out,
         flags: (m) => (m.name === 'sensor' ? sensorFlags : {}),
+        ...hostOptions(values, config, logger, io),
       }),
     );
   },

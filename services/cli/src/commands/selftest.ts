@@ -87,10 +87,6 @@ Options:
 ${COMMON_HELP}`,
   async run(args, io) {
     const { values } = parseCommandArgs('selftest', args, { ...COMMON_OPTIONS, timeout: { type: 'string' } });
-    if (values.help) {
-      await io.out(this.help);
-      return EXIT_OK;
-    }
     const timeoutMs = parseTimeout(values.timeout ?? '60s');
     const config = loadCommandConfig('selftest', io, values.config, commonOverrides(values));
     if (config.nats.url === null) {

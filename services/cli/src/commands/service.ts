@@ -6,6 +6,7 @@
 import { type SakerConfig, busView, loadConfig } from '@saker/config';
 import {
   type FlagValues,
+  type HostOptions,
   type LogFormat,
   type LogLevel,
   type Logger,
@@ -22,15 +23,7 @@ import {
   initTelemetry,
   tracingInitConfig,
 } from '@saker/telemetry/sdk';
-import {
-  type Command,
-  EXIT_FAIL,
-  EXIT_OK,
-  EXIT_USAGE,
-  type Io,
-  UsageError,
-  parseCommandArgs,
-} from '../io.js';
+import { type Command, EXIT_FAIL, EXIT_USAGE, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { SERVICES } from '../services/registry.js';
 import { recordCommand, recordHelp, recordOptions } from './sensor-record.js';
 
@@ -40,7 +33,6 @@ export const COMMON_OPTIONS = {
   'metrics-listen': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const COMMON_HELP = `Common options (every service, and saker run):
@@ -60,7 +52,32 @@ interface CommonValues {
 }
 
 /** telemetry.listen, unless --metrics-listen off. */
-export function telemetryListen(values: CommonValues, config: SakerConfig): string | null {
+/**
+ * What hostServices takes alike for `saker run` and `saker <service>`: the
+ * config, the bus from `nats.*` (tls, auth, inbox_prefix, the stream limits;
+ * the in-memory bus takes the limits), the telemetry listener, the logger
+ * and stdout.
+ */
+export function hostOptions(
+  values: CommonValues,
+  config: SakerConfig,
+  logger: Logger,
+  io: Io,
+): Pick<
+  HostOptions<SakerConfig>,
+  'config' | 'natsUrl' | 'natsOptions' | 'telemetryListen' | 'logger' | 'out'
+> {
+  return {
+    config,
+    natsUrl: config.nats.url,
+    natsOptions: busView(config),
+    telemetryListen: telemetryListen(values, config),
+    logger,
+    out: io.out,
+  };
+}
+
+function telemetryListen(values: CommonValues, config: SakerConfig): string | null {
   return values['metrics-listen'] === 'off' ? null : config.telemetry.listen;
 }
 
@@ -161,10 +178,6 @@ ${COMMON_HELP}`,
         ...module.flags,
         ...(module.name === 'sensor' ? recordOptions : {}),
       });
-      if (values.help) {
-        await io.out(this.help);
-        return EXIT_OK;
-      }
       const flags = values as FlagValues;
       let own: Record<string, unknown>;
       try {
@@ -189,14 +202,8 @@ ${COMMON_HELP}`,
         hostServices({
           name: module.name,
           modules: [module],
-          config,
-          natsUrl: config.nats.url,
-          // nats.tls, nats.auth, nats.inbox_prefix and the stream limits.
-          natsOptions: busView(config),
-          telemetryListen: telemetryListen(values, config),
-          logger,
-          out: io.out,
           flags: () => flags,
+          ...hostOptions(values, config, logger, io),
         }),
       );
     },

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type GrpcObject, type ServiceClientConstructor, loadPackageDefinition } from '@grpc/grpc-js';
 import { type Options, loadSync } from '@grpc/proto-loader';
 
-export const CRI_PROTO_LOADER_OPTIONS: Options = {
+const CRI_PROTO_LOADER_OPTIONS: Options = {
   keepCase: false,
   longs: String,
   enums: String,
@@ -19,7 +19,7 @@ export const CRI_PROTO_LOADER_OPTIONS: Options = {
 };
 
 /** proto/cri/runtime/v1/api.proto at the root of the checkout, from src/cri or dist/src/cri. */
-export function criProtoPath(): string {
+function criProtoPath(): string {
   for (const rel of [
     '../../../../proto/cri/runtime/v1/api.proto',
     '../../../../../proto/cri/runtime/v1/api.proto',

@@ -43,7 +43,7 @@ export interface Mount {
   readonly propagation: MountPropagation;
 }
 
-export interface ImageSpec {
+interface ImageSpec {
   readonly image: string;
 }
 

@@ -21,7 +21,7 @@ export function containerType(runtimeName: string): string {
 }
 
 /** The cni_json Falco keeps: at most this many characters. */
-export const MAX_CNI_JSON = 4096;
+const MAX_CNI_JSON = 4096;
 
 const K8S_LABEL_PREFIX = 'io.kubernetes.';
 
@@ -71,7 +71,7 @@ function mounts(ms: readonly Mount[]): ContainerMount[] {
 }
 
 /** The sandbox's CNI result as Falco keeps it: interfaces other than lo and veth, as JSON. */
-export function cniJson(sandboxInfo: unknown): string | undefined {
+function cniJson(sandboxInfo: unknown): string | undefined {
   const interfaces = at(sandboxInfo, 'cniResult', 'interfaces');
   let text: string | undefined;
   if (Array.isArray(interfaces)) {

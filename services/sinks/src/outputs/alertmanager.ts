@@ -1,4 +1,4 @@
-import { field, httpUrl, number, stringMap } from '@saker/config';
+import { field, number, stringMap } from '@saker/config';
 /**
  * Prometheus Alertmanager: alerts POSTed to its v2 API, `/api/v2/alerts`, as
  * a JSON array of `{labels, annotations, startsAt, endsAt?, generatorURL?}`.
@@ -15,9 +15,9 @@ import { field, httpUrl, number, stringMap } from '@saker/config';
  * - Batching hook: one POST with all the alerts of the batch.
  */
 import type { FalcoAlert } from '@saker/rules';
-import { httpFields, sidekickOutput } from '../sidekick/descriptor.js';
-import { HttpTarget, type HttpTargetOptions } from './http-client.js';
-import type { Delivery, Output } from './output.js';
+import { storeOutput } from '../sidekick/descriptor.js';
+import { type HttpTargetOptions, HttpTargetOutput } from './http-client.js';
+import type { Delivery } from './output.js';
 
 export interface AlertmanagerOutputOptions extends HttpTargetOptions {
   readonly name?: string;
@@ -47,15 +47,12 @@ export interface AlertmanagerAlert {
   readonly generatorURL?: string;
 }
 
-export class AlertmanagerOutput implements Output {
-  readonly name: string;
+export class AlertmanagerOutput extends HttpTargetOutput {
   readonly #o: AlertmanagerOutputOptions;
-  readonly #http: HttpTarget;
 
   constructor(o: AlertmanagerOutputOptions) {
-    this.name = o.name ?? 'alertmanager';
+    super(o.name ?? 'alertmanager', 'alertmanager', o);
     this.#o = o;
-    this.#http = new HttpTarget(this.name, 'alertmanager', o);
   }
 
   toAlertmanager(alert: FalcoAlert): AlertmanagerAlert {
@@ -98,30 +95,21 @@ export class AlertmanagerOutput implements Output {
 
   async #post(alerts: readonly FalcoAlert[]): Promise<void> {
     const body = JSON.stringify(alerts.map((a) => this.toAlertmanager(a)));
-    await this.#http.postOk('/api/v2/alerts', body, 'application/json');
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
+    await this.http.postOk('/api/v2/alerts', body, 'application/json');
   }
 }
 
 /** `sinks.sidekick.alertmanager`: on when `hostport` is set. */
-export const alertmanagerSidekick = sidekickOutput({
+export const alertmanagerSidekick = storeOutput({
   name: 'alertmanager',
-  concurrency: 16,
   fields: {
-    hostport: field(httpUrl(), ''),
     extralabels: field(stringMap(), {}),
     expireafter: field(number({ integer: true, min: 0 }), 0),
-    ...httpFields(),
   },
-  enabled: (c) => c.hostport !== '',
-  create: (c, ctx) =>
+  create: (c, target, ctx) =>
     new AlertmanagerOutput({
-      url: c.hostport,
+      ...target,
       extraLabels: c.extralabels,
       ...(c.expireafter > 0 ? { expiresAfterMs: c.expireafter * 1000 } : {}),
-      ...ctx.store('alertmanager', c),
     }),
 });

@@ -14,10 +14,9 @@ import { field, httpUrl, string } from '@saker/config';
  * - The embed's color follows the priority (PRIORITY_COLORS).
  */
 import type { FalcoAlert } from '@saker/rules';
-import { chatText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
-import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
-import type { Output } from './output.js';
+import { backslashBefore, chatText, chatTextFor, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { chatOutput, ifSet } from '../sidekick/descriptor.js';
+import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 
 /** Discord's documented embed limits; `description` is kept below its 4 096 to leave room for fields. */
 export const DISCORD_LIMITS = Object.freeze({
@@ -42,15 +41,7 @@ export interface DiscordOutputOptions extends SidekickHttpOptions {
   readonly footer?: string;
 }
 
-const MARKDOWN = new Set(['\\', '*', '_', '~', '`', '|', '>', '<', '[', ']', '(', ')', '#', '@', '-']);
-
-export function discordEscapeChar(ch: string): string {
-  return MARKDOWN.has(ch) ? `\\${ch}` : ch;
-}
-
-export function discordText(s: string, max: number): string {
-  return chatText(s, max, discordEscapeChar);
-}
+const discordText = chatTextFor(backslashBefore('\\*_~`|><[]()#@-'));
 
 interface EmbedField {
   readonly name: string;
@@ -58,15 +49,12 @@ interface EmbedField {
   readonly inline: boolean;
 }
 
-export class DiscordOutput implements Output {
-  readonly name: string;
+export class DiscordOutput extends SidekickJsonOutput {
   readonly #o: DiscordOutputOptions;
-  readonly #http: SidekickHttp;
 
   constructor(o: DiscordOutputOptions) {
-    this.name = o.name ?? 'discord';
+    super(o.name ?? 'discord', o.webhookUrl, o);
     this.#o = o;
-    this.#http = new SidekickHttp(this.name, `outputs.${this.name}`, o.webhookUrl, o);
   }
 
   payload(alert: FalcoAlert): Record<string, unknown> {
@@ -111,26 +99,17 @@ export class DiscordOutput implements Output {
     if (this.#o.avatarUrl) body.avatar_url = this.#o.avatarUrl;
     return body;
   }
-
-  deliver(alert: FalcoAlert): Promise<void> {
-    return this.#http.post(JSON.stringify(this.payload(alert)));
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
-  }
 }
 
 /** `sinks.sidekick.discord`: on when `webhookurl` is set. */
-export const discordSidekick = sidekickOutput({
+export const discordSidekick = chatOutput({
   name: 'discord',
-  concurrency: 16,
-  fields: { webhookurl: field(httpUrl(), ''), icon: field(string(), ''), ...chatFields() },
-  enabled: (c) => c.webhookurl !== '',
-  create: (c, ctx) =>
+  fields: { webhookurl: field(httpUrl(), ''), icon: field(string(), '') },
+  on: 'webhookurl',
+  create: (c, http) =>
     new DiscordOutput({
       webhookUrl: c.webhookurl,
       ...ifSet('avatarUrl', c.icon),
-      ...ctx.http('discord', c),
+      ...http,
     }),
 });

@@ -17,12 +17,12 @@
  * - Auth: `username`/`password` (basic) or `apiKey` (`Authorization: ApiKey …`).
  */
 import { createHash } from 'node:crypto';
-import { field, httpUrl, oneOf, string } from '@saker/config';
+import { field, oneOf, string } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { type DeliveryError, PartialBatchError, SinksOptionsError, permanent, retryable } from '../errors.js';
-import { httpFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
-import { HttpTarget, type HttpTargetOptions, isRetryableStatus } from './http-client.js';
-import type { Delivery, Output } from './output.js';
+import { ifSet, storeOutput } from '../sidekick/descriptor.js';
+import { type HttpTargetOptions, HttpTargetOutput, isRetryableStatus } from './http-client.js';
+import { type Delivery, deliverAsBatch } from './output.js';
 
 export type IndexSuffix = 'daily' | 'monthly' | 'none';
 
@@ -48,7 +48,7 @@ export function indexName(prefix: string, suffix: IndexSuffix, time: string): st
 }
 
 /** The document: the alert's JSON with `@timestamp` first. */
-export function elasticDocument(alert: FalcoAlert, raw: string): string {
+function elasticDocument(alert: FalcoAlert, raw: string): string {
   const body = raw.trim();
   const rest = body.slice(1).trimStart();
   const ts = `"@timestamp":${JSON.stringify(alert.time)}`;
@@ -60,14 +60,11 @@ interface BulkItemResult {
   readonly error?: unknown;
 }
 
-export class ElasticsearchOutput implements Output {
-  readonly name: string;
-  readonly #http: HttpTarget;
+export class ElasticsearchOutput extends HttpTargetOutput {
   readonly #prefix: string;
   readonly #suffix: IndexSuffix;
 
   constructor(o: ElasticsearchOutputOptions) {
-    this.name = o.name ?? 'elasticsearch';
     const prefix = o.index ?? 'falco';
     // Elasticsearch's index name rules: lowercase, no \ / * ? " < > | space , #, not starting with - _ +.
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(prefix)) {
@@ -76,11 +73,11 @@ export class ElasticsearchOutput implements Output {
         `${JSON.stringify(prefix)} is not a valid index name`,
       );
     }
-    this.#prefix = prefix;
-    this.#suffix = o.suffix ?? 'daily';
     const headers: Record<string, string> = { ...o.headers };
     if (o.apiKey !== undefined) headers.authorization = `ApiKey ${o.apiKey}`;
-    this.#http = new HttpTarget(this.name, 'elasticsearch', { ...o, headers });
+    super(o.name ?? 'elasticsearch', 'elasticsearch', { ...o, headers });
+    this.#prefix = prefix;
+    this.#suffix = o.suffix ?? 'daily';
   }
 
   /** The `_bulk` body for the deliveries. */
@@ -95,21 +92,13 @@ export class ElasticsearchOutput implements Output {
     return body;
   }
 
-  async deliver(alert: FalcoAlert, raw: string): Promise<void> {
-    try {
-      await this.deliverBatch([{ alert, raw }]);
-    } catch (err) {
-      if (err instanceof PartialBatchError) {
-        const only = err.failures.get(0);
-        if (only !== undefined) throw only;
-      }
-      throw err;
-    }
+  deliver(alert: FalcoAlert, raw: string): Promise<void> {
+    return deliverAsBatch(this, alert, raw);
   }
 
   async deliverBatch(items: readonly Delivery[]): Promise<void> {
     if (items.length === 0) return;
-    const res = await this.#http.postOk('/_bulk', this.bulkBody(items), 'application/x-ndjson');
+    const res = await this.http.postOk('/_bulk', this.bulkBody(items), 'application/x-ndjson');
     let answer: { errors?: unknown; items?: unknown };
     try {
       answer = JSON.parse(res.body) as { errors?: unknown; items?: unknown };
@@ -136,10 +125,6 @@ export class ElasticsearchOutput implements Output {
     });
     if (failures.size > 0) throw new PartialBatchError(this.name, failures);
   }
-
-  async close(): Promise<void> {
-    this.#http.close();
-  }
 }
 
 /** A bulk item is `{"create": {...}}` (or index/update/delete): its only value. */
@@ -150,11 +135,9 @@ function firstValue(entry: unknown): BulkItemResult | undefined {
 }
 
 /** `sinks.sidekick.elasticsearch`: on when `hostport` is set. */
-export const elasticsearchSidekick = sidekickOutput({
+export const elasticsearchSidekick = storeOutput({
   name: 'elasticsearch',
-  concurrency: 16,
   fields: {
-    hostport: field(httpUrl(), ''),
     index: field(string(), 'falco'),
     suffix: field(
       oneOf<IndexSuffix>(['daily', 'monthly', 'none'], (t) =>
@@ -165,16 +148,13 @@ export const elasticsearchSidekick = sidekickOutput({
     username: field(string(), ''),
     password: field(string(), ''),
     apikey: field(string(), ''),
-    ...httpFields(),
   },
-  enabled: (c) => c.hostport !== '',
-  create: (c, ctx) =>
+  create: (c, target, ctx) =>
     new ElasticsearchOutput({
-      url: c.hostport,
+      ...target,
       index: c.index,
       suffix: c.suffix,
       ...(c.username === '' ? {} : { username: c.username, password: c.password }),
       ...ifSet('apiKey', c.apikey),
-      ...ctx.store('elasticsearch', c),
     }),
 });

@@ -16,10 +16,12 @@
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import type { FalcoAlert } from '@saker/rules';
 import { redactText, redactUrl } from '@saker/telemetry';
 import { type Dispatcher, Pool, type buildConnector } from 'undici';
 import { SinksOptionsError, permanent, retryable } from '../errors.js';
 import { parseRetryAfter } from '../retry-after.js';
+import type { Output } from './output.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -414,5 +416,22 @@ export class HttpTarget {
 
   close(): void {
     this.#http.close();
+  }
+}
+
+/** An output posting to one HttpTarget (the store outputs); option errors name `option`. */
+export abstract class HttpTargetOutput implements Output {
+  readonly name: string;
+  protected readonly http: HttpTarget;
+
+  protected constructor(name: string, option: string, o: HttpTargetOptions) {
+    this.name = name;
+    this.http = new HttpTarget(name, option, o);
+  }
+
+  abstract deliver(alert: FalcoAlert, raw: string): Promise<void>;
+
+  async close(): Promise<void> {
+    this.http.close();
   }
 }

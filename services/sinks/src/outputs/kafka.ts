@@ -31,11 +31,11 @@ import { readPem } from './http-client.js';
 import { KAFKA_BALANCERS, type KafkaBalancer, kafkaPartitioner } from './kafka-balancer.js';
 import type { Delivery, Output } from './output.js';
 
-export type KafkaCompression = 'none' | 'gzip';
-export type KafkaRequiredAcks = 'none' | 'one' | 'all';
-export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+type KafkaCompression = 'none' | 'gzip';
+type KafkaRequiredAcks = 'none' | 'one' | 'all';
+type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
-export interface KafkaTlsOptions {
+interface KafkaTlsOptions {
   /** PEM of the CA(s) to trust instead of the system's. */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
   /** Skip certificate checks. Default false. */
@@ -86,7 +86,7 @@ const COMPRESSION: Readonly<Record<KafkaCompression, CompressionTypes>> = {
 const PERMANENT_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 
 /** `host[:port]`, `[v6]:port`; a bad entry names `option`. */
-export function kafkaBroker(option: string, text: string): string {
+function kafkaBroker(option: string, text: string): string {
   const m = /^(?:\[([^\]]+)\]|([^:\s/]+))(?::(\d{1,5}))?$/.exec(text.trim());
   const port = m?.[3] === undefined ? 9092 : Number(m[3]);
   if (!m || port < 1 || port > 65535) {
@@ -333,7 +333,7 @@ export const kafkaSidekick = sidekickOutput({
     ),
     clientid: field(string(), ''),
   },
-  enabled: (c) => c.hostport !== '',
+  on: 'hostport',
   create: (k, ctx) => {
     if (k.topic === '') {
       throw new SinksOptionsError(

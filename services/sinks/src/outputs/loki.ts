@@ -1,4 +1,4 @@
-import { field, httpUrl, string, stringList } from '@saker/config';
+import { field, string, stringList } from '@saker/config';
 /**
  * Grafana Loki: the push API, `POST /loki/api/v1/push`, JSON
  * `{"streams":[{"stream":{labels},"values":[["<ns>","<line>"]]}]}`.
@@ -16,10 +16,10 @@ import { field, httpUrl, string, stringList } from '@saker/config';
  */
 import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine, timeToNs } from '../alert.js';
-import { httpFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { ifSet, storeOutput } from '../sidekick/descriptor.js';
 import { sanitizeLabelName } from './alertmanager.js';
-import { HttpTarget, type HttpTargetOptions } from './http-client.js';
-import type { Delivery, Output } from './output.js';
+import { type HttpTargetOptions, HttpTargetOutput } from './http-client.js';
+import type { Delivery } from './output.js';
 
 export interface LokiOutputOptions extends HttpTargetOptions {
   readonly name?: string;
@@ -37,16 +37,13 @@ interface LokiStream {
   values: [string, string][];
 }
 
-export class LokiOutput implements Output {
-  readonly name: string;
+export class LokiOutput extends HttpTargetOutput {
   readonly #o: LokiOutputOptions;
-  readonly #http: HttpTarget;
   readonly #headers: Record<string, string>;
 
   constructor(o: LokiOutputOptions) {
-    this.name = o.name ?? 'loki';
+    super(o.name ?? 'loki', 'loki', o);
     this.#o = o;
-    this.#http = new HttpTarget(this.name, 'loki', o);
     this.#headers = o.tenant === undefined ? {} : { 'x-scope-orgid': o.tenant };
   }
 
@@ -89,34 +86,25 @@ export class LokiOutput implements Output {
   }
 
   async deliverBatch(items: readonly Delivery[]): Promise<void> {
-    await this.#http.postOk('/loki/api/v1/push', this.pushBody(items), 'application/json', this.#headers);
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
+    await this.http.postOk('/loki/api/v1/push', this.pushBody(items), 'application/json', this.#headers);
   }
 }
 
 /** `sinks.sidekick.loki`: on when `hostport` is set. */
-export const lokiSidekick = sidekickOutput({
+export const lokiSidekick = storeOutput({
   name: 'loki',
-  concurrency: 16,
   fields: {
-    hostport: field(httpUrl(), ''),
     tenant: field(string(), ''),
     user: field(string(), ''),
     apikey: field(string(), ''),
     extralabels: field(stringList(), []),
-    ...httpFields(),
   },
-  enabled: (c) => c.hostport !== '',
-  create: (c, ctx) =>
+  create: (c, target, ctx) =>
     new LokiOutput({
-      url: c.hostport,
+      ...target,
       format: ctx.format,
       ...ifSet('tenant', c.tenant),
       ...(c.user === '' ? {} : { username: c.user, password: c.apikey }),
       fieldLabels: c.extralabels,
-      ...ctx.store('loki', c),
     }),
 });

@@ -165,6 +165,6 @@ export const natsSidekick = sidekickOutput({
     hostport: field(emptyOr(natsUrl()), ''),
     subjecttemplate: field(string(), 'falco.<priority>.<rule>'),
   },
-  enabled: (c) => c.hostport !== '',
+  on: 'hostport',
   create: (c, ctx) => new LazyNatsOutput(c.hostport, ctx.format, natsTemplate(c.subjecttemplate)),
 });

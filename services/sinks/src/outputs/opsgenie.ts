@@ -30,20 +30,19 @@ import type { FalcoAlert, OutputFieldValue, Priority } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
 import { chatText, headline } from '../sidekick/chat-text.js';
-import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { chatOutput, ifSet } from '../sidekick/descriptor.js';
 import { parseKeyValues } from '../sidekick/key-values.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
-import type { Output } from './output.js';
+import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 import { parseRegion } from './pagerduty.js';
 import { vendorUrl } from './vendor-url.js';
 
-export const OPSGENIE_ENDPOINTS = Object.freeze({
+const OPSGENIE_ENDPOINTS = Object.freeze({
   us: 'https://api.opsgenie.com',
   eu: 'https://api.eu.opsgenie.com',
 });
 
 /** Opsgenie's documented limits (characters). */
-export const OPSGENIE_LIMITS = Object.freeze({
+const OPSGENIE_LIMITS = Object.freeze({
   message: 130,
   description: 15_000,
   source: 100,
@@ -83,25 +82,24 @@ function valueText(v: OutputFieldValue | undefined): string {
   return Array.isArray(v) ? v.map(String).join(',') : String(v);
 }
 
-export class OpsgenieOutput implements Output {
-  readonly name: string;
+export class OpsgenieOutput extends SidekickJsonOutput {
   /** Where events are posted. */
   readonly url: string;
-  readonly #http: SidekickHttp;
 
   constructor(o: OpsgenieOutputOptions) {
-    this.name = o.name ?? 'opsgenie';
-    const path = `outputs.${this.name}`;
+    const name = o.name ?? 'opsgenie';
+    const path = `outputs.${name}`;
     checkApiKey(`${path}.apiKey`, o.apiKey);
     const base = o.url ?? OPSGENIE_ENDPOINTS[parseRegion(`${path}.region`, o.region)];
     // The key wins over a custom Authorization header.
     const custom = parseKeyValues(`${path}.headers`, o.headers);
     for (const k of Object.keys(custom)) if (k.toLowerCase() === 'authorization') delete custom[k];
-    this.url = vendorUrl(`${path}.url`, base, '/v2/alerts');
-    this.#http = new SidekickHttp(this.name, path, this.url, {
+    const url = vendorUrl(`${path}.url`, base, '/v2/alerts');
+    super(name, url, {
       ...o,
       headers: { ...custom, authorization: `GenieKey ${o.apiKey}` },
     });
+    this.url = url;
   }
 
   /** The create-alert request for one alert. */
@@ -149,14 +147,6 @@ export class OpsgenieOutput implements Output {
       details,
     };
   }
-
-  deliver(alert: FalcoAlert): Promise<void> {
-    return this.#http.post(JSON.stringify(this.payload(alert)));
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
-  }
 }
 
 /** Opsgenie's keys are UUIDs; anything outside visible ASCII would also split the header. */
@@ -167,9 +157,8 @@ function checkApiKey(option: string, key: string): void {
 }
 
 /** `sinks.sidekick.opsgenie`: on when `apikey` is set. */
-export const opsgenieSidekick = sidekickOutput({
+export const opsgenieSidekick = chatOutput({
   name: 'opsgenie',
-  concurrency: 16,
   fields: {
     apikey: field(
       checked(string(), (k) => (k === '' ? undefined : checkApiKey('apikey', k))),
@@ -178,14 +167,13 @@ export const opsgenieSidekick = sidekickOutput({
     region: field(caseless(['us', 'eu'] as const, 'us'), 'us'),
     // Saker's: the Alert API's base URL (a proxy, a test server); '': by region.
     url: field(httpUrl(), ''),
-    ...chatFields(),
   },
-  enabled: (c) => c.apikey !== '',
-  create: (c, ctx) =>
+  on: 'apikey',
+  create: (c, http) =>
     new OpsgenieOutput({
       apiKey: c.apikey,
       region: c.region,
       ...ifSet('url', c.url),
-      ...ctx.http('opsgenie', c),
+      ...http,
     }),
 });

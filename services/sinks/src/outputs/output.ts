@@ -5,6 +5,7 @@
  * delivers, and says through the error it throws whether trying again helps.
  */
 import type { FalcoAlert } from '@saker/rules';
+import { PartialBatchError } from '../errors.js';
 
 /** One alert ready for an output. */
 export interface Delivery {
@@ -35,4 +36,24 @@ export interface Output {
   reopen?(): Promise<void>;
   /** Releases sockets, files and processes. Called once, after the last delivery. */
   close(): Promise<void>;
+}
+
+/**
+ * deliver() of an output whose batches answer per item: one alert as a batch
+ * of one, its failure thrown as it is rather than as a PartialBatchError.
+ */
+export async function deliverAsBatch(
+  output: Required<Pick<Output, 'deliverBatch'>>,
+  alert: FalcoAlert,
+  raw: string,
+): Promise<void> {
+  try {
+    await output.deliverBatch([{ alert, raw }]);
+  } catch (err) {
+    if (err instanceof PartialBatchError) {
+      const only = err.failures.get(0);
+      if (only !== undefined) throw only;
+    }
+    throw err;
+  }
 }

@@ -26,17 +26,16 @@ import type { FalcoAlert, OutputFieldValue, Priority } from '@saker/rules';
 import { parsePriority } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
 import { chatText, cutText, headline } from '../sidekick/chat-text.js';
-import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
-import type { Output } from './output.js';
+import { chatOutput, ifSet } from '../sidekick/descriptor.js';
+import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 import { vendorUrl } from './vendor-url.js';
 
-export const PAGERDUTY_ENDPOINTS = Object.freeze({
+const PAGERDUTY_ENDPOINTS = Object.freeze({
   us: 'https://events.pagerduty.com',
   eu: 'https://events.eu.pagerduty.com',
 });
 
-export const PAGERDUTY_LIMITS = Object.freeze({
+const PAGERDUTY_LIMITS = Object.freeze({
   summary: 1024,
   source: 255,
   detailValue: 4096,
@@ -84,17 +83,15 @@ function detailValue(v: OutputFieldValue): OutputFieldValue {
   return v;
 }
 
-export class PagerDutyOutput implements Output {
-  readonly name: string;
+export class PagerDutyOutput extends SidekickJsonOutput {
   /** Where events are posted. */
   readonly url: string;
   readonly #routingKey: string;
   readonly #mapSeverity: boolean;
-  readonly #http: SidekickHttp;
 
   constructor(o: PagerDutyOutputOptions) {
-    this.name = o.name ?? 'pagerduty';
-    const path = `outputs.${this.name}`;
+    const name = o.name ?? 'pagerduty';
+    const path = `outputs.${name}`;
     checkRoutingKey(`${path}.routingKey`, o.routingKey);
     const severity = o.severity ?? 'critical';
     if (severity !== 'critical' && severity !== 'priority') {
@@ -103,11 +100,12 @@ export class PagerDutyOutput implements Output {
         `expected critical or priority, got ${String(severity)}`,
       );
     }
+    const base = o.url ?? PAGERDUTY_ENDPOINTS[parseRegion(`${path}.region`, o.region)];
+    const url = vendorUrl(`${path}.url`, base, '/v2/enqueue');
+    super(name, url, o);
+    this.url = url;
     this.#routingKey = o.routingKey;
     this.#mapSeverity = severity === 'priority';
-    const base = o.url ?? PAGERDUTY_ENDPOINTS[parseRegion(`${path}.region`, o.region)];
-    this.url = vendorUrl(`${path}.url`, base, '/v2/enqueue');
-    this.#http = new SidekickHttp(this.name, path, this.url, o);
   }
 
   /** The event for one alert. */
@@ -148,14 +146,6 @@ export class PagerDutyOutput implements Output {
     }
     return e;
   }
-
-  deliver(alert: FalcoAlert): Promise<void> {
-    return this.#http.post(JSON.stringify(this.payload(alert)));
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
-  }
 }
 
 /** A key with anything else in it is a paste error; say so now rather than dead-letter every alert. */
@@ -169,9 +159,8 @@ function checkRoutingKey(option: string, key: string): void {
 }
 
 /** `sinks.sidekick.pagerduty`: on when `routingkey` is set. */
-export const pagerdutySidekick = sidekickOutput({
+export const pagerdutySidekick = chatOutput({
   name: 'pagerduty',
-  concurrency: 16,
   fields: {
     routingkey: field(
       checked(string(), (k) => (k === '' ? undefined : checkRoutingKey('routingkey', k))),
@@ -182,15 +171,14 @@ export const pagerdutySidekick = sidekickOutput({
     severity: field(caseless(['critical', 'priority'] as const, 'critical'), 'critical'),
     // Saker's: the Events API's base URL (a proxy, a test server); '': by region.
     url: field(httpUrl(), ''),
-    ...chatFields(),
   },
-  enabled: (c) => c.routingkey !== '',
-  create: (c, ctx) =>
+  on: 'routingkey',
+  create: (c, http) =>
     new PagerDutyOutput({
       routingKey: c.routingkey,
       region: c.region,
       severity: c.severity,
       ...ifSet('url', c.url),
-      ...ctx.http('pagerduty', c),
+      ...http,
     }),
 });

@@ -122,7 +122,7 @@ export const prometheusSidekick = sidekickOutput({
   name: 'prometheus',
   concurrency: 1,
   fields: { enabled: field(boolean(), false), extralabels: field(stringList(), []) },
-  enabled: (c) => c.enabled,
+  on: 'enabled',
   create: (c, ctx) => {
     if (ctx.metrics === undefined) {
       throw new SinksOptionsError(

@@ -18,7 +18,7 @@ import type { FalcoAlert } from '@saker/rules';
 import { type AlertFormat, alertLine } from '../alert.js';
 import { type DeliveryError, PartialBatchError, SinksOptionsError, permanent, retryable } from '../errors.js';
 import { hostAndPort, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
-import type { Delivery, Output } from './output.js';
+import { type Delivery, type Output, deliverAsBatch } from './output.js';
 
 export interface RedisOutputOptions {
   readonly name?: string;
@@ -49,7 +49,7 @@ class RespError {
 }
 
 /** RESP encoding of one command (an array of bulk strings). */
-export function respCommand(args: readonly string[]): Buffer {
+function respCommand(args: readonly string[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
   for (const a of args) {
     const b = Buffer.from(a, 'utf8');
@@ -59,7 +59,7 @@ export function respCommand(args: readonly string[]): Buffer {
 }
 
 /** Parses one RESP value at `pos`: the value and the next position, or undefined when incomplete. */
-export function parseResp(buf: Buffer, pos: number): { value: RespValue; next: number } | undefined {
+function parseResp(buf: Buffer, pos: number): { value: RespValue; next: number } | undefined {
   const eol = buf.indexOf('\r\n', pos);
   if (eol < 0) return undefined;
   const type = String.fromCharCode(buf[pos] ?? 0);
@@ -236,16 +236,8 @@ export class RedisOutput implements Output {
     return this.#conn;
   }
 
-  async deliver(alert: FalcoAlert, raw: string): Promise<void> {
-    try {
-      await this.deliverBatch([{ alert, raw }]);
-    } catch (err) {
-      if (err instanceof PartialBatchError) {
-        const only = err.failures.get(0);
-        if (only !== undefined) throw only;
-      }
-      throw err;
-    }
+  deliver(alert: FalcoAlert, raw: string): Promise<void> {
+    return deliverAsBatch(this, alert, raw);
   }
 
   async deliverBatch(items: readonly Delivery[]): Promise<void> {
@@ -288,7 +280,7 @@ export const redisSidekick = sidekickOutput({
     ),
     key: field(string(), 'falco'),
   },
-  enabled: (c) => c.address !== '',
+  on: 'address',
   create: (c, ctx) =>
     new RedisOutput({
       format: ctx.format,

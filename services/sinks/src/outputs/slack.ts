@@ -20,11 +20,10 @@ import { checked, field, httpUrl, oneOf, string } from '@saker/config';
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { chatText, cutText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
-import { chatFields, ifSet, sidekickOutput } from '../sidekick/descriptor.js';
+import { chatTextFor, cutText, fieldTexts, priorityColor } from '../sidekick/chat-text.js';
+import { chatOutput, ifSet } from '../sidekick/descriptor.js';
 import { Template } from '../sidekick/template.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
-import type { Output } from './output.js';
+import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 
 export type SlackOutputFormat = 'all' | 'text' | 'fields';
 
@@ -56,7 +55,7 @@ export interface SlackOutputOptions extends SidekickHttpOptions {
 }
 
 /** Slack's escaping of one character of message text. */
-export function slackEscapeChar(ch: string): string {
+function slackEscapeChar(ch: string): string {
   if (ch === '&') return '&amp;';
   if (ch === '<') return '&lt;';
   if (ch === '>') return '&gt;';
@@ -64,9 +63,7 @@ export function slackEscapeChar(ch: string): string {
 }
 
 /** Escaped, visible and cut: the Slack text of an alert-controlled string. */
-export function slackText(s: string, max: number): string {
-  return chatText(s, max, slackEscapeChar);
-}
+const slackText = chatTextFor(slackEscapeChar);
 
 interface SlackField {
   readonly title: string;
@@ -74,16 +71,14 @@ interface SlackField {
   readonly short: boolean;
 }
 
-export class SlackOutput implements Output {
-  readonly name: string;
+export class SlackOutput extends SidekickJsonOutput {
   readonly #o: SlackOutputOptions;
-  readonly #http: SidekickHttp;
   readonly #format: SlackOutputFormat;
   readonly #message: Template | null;
 
   constructor(o: SlackOutputOptions) {
-    this.name = o.name ?? 'slack';
-    const path = `outputs.${this.name}`;
+    const name = o.name ?? 'slack';
+    const path = `outputs.${name}`;
     const format = o.outputFormat ?? 'all';
     if (format !== 'all' && format !== 'text' && format !== 'fields') {
       throw new SinksOptionsError(
@@ -91,10 +86,11 @@ export class SlackOutput implements Output {
         `expected all, text or fields, got ${String(format)}`,
       );
     }
+    const message = o.messageFormat ? new Template(`${path}.messageFormat`, o.messageFormat) : null;
+    super(name, o.webhookUrl, o);
     this.#o = o;
     this.#format = format;
-    this.#message = o.messageFormat ? new Template(`${path}.messageFormat`, o.messageFormat) : null;
-    this.#http = new SidekickHttp(this.name, path, o.webhookUrl, o);
+    this.#message = message;
   }
 
   /** The message body for one alert (exported through the class for tests). */
@@ -138,20 +134,11 @@ export class SlackOutput implements Output {
     }
     return body;
   }
-
-  deliver(alert: FalcoAlert): Promise<void> {
-    return this.#http.post(JSON.stringify(this.payload(alert)));
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
-  }
 }
 
 /** `sinks.sidekick.slack`: on when `webhookurl` is set. */
-export const slackSidekick = sidekickOutput({
+export const slackSidekick = chatOutput({
   name: 'slack',
-  concurrency: 16,
   fields: {
     webhookurl: field(httpUrl(), ''),
     channel: field(string(), ''),
@@ -170,10 +157,9 @@ export const slackSidekick = sidekickOutput({
       }),
       '',
     ),
-    ...chatFields(),
   },
-  enabled: (c) => c.webhookurl !== '',
-  create: (c, ctx) =>
+  on: 'webhookurl',
+  create: (c, http) =>
     new SlackOutput({
       webhookUrl: c.webhookurl,
       ...ifSet('channel', c.channel),
@@ -182,6 +168,6 @@ export const slackSidekick = sidekickOutput({
       footer: c.footer,
       outputFormat: c.outputformat,
       ...ifSet('messageFormat', c.messageformat),
-      ...ctx.http('slack', c),
+      ...http,
     }),
 });

@@ -59,7 +59,7 @@ function checkAddress(path: string, a: string): void {
 }
 
 /** Quoted-printable (RFC 2045) of text: lines ≤ 76 characters, CR and LF both ending lines. */
-export function quotedPrintable(text: string): string {
+function quotedPrintable(text: string): string {
   const lines = text.replace(/\r\n|\r|\n/g, '\n').split('\n');
   const out: string[] = [];
   for (const line of lines) {
@@ -82,7 +82,7 @@ export function quotedPrintable(text: string): string {
 }
 
 /** SMTP dot-stuffing (RFC 5321 §4.5.2) of CRLF-separated lines. */
-export function dotStuff(body: string): string {
+function dotStuff(body: string): string {
   return body
     .split('\r\n')
     .map((l) => (l.startsWith('.') ? `.${l}` : l))
@@ -90,7 +90,7 @@ export function dotStuff(body: string): string {
 }
 
 /** A header value: one line, RFC 2047 base64 word when not printable ASCII. */
-export function headerValue(text: string): string {
+function headerValue(text: string): string {
   const one = text.replace(/[\r\n\t]+/g, ' ');
   if (/^[\x20-\x7e]*$/.test(one)) return one.slice(0, 900);
   return `=?UTF-8?B?${Buffer.from(one.slice(0, 300), 'utf8').toString('base64')}?=`;
@@ -315,7 +315,7 @@ export const smtpSidekick = sidekickOutput({
     password: field(string(), ''),
     checkcert: field(boolean(), true),
   },
-  enabled: (c) => c.hostport !== '',
+  on: 'hostport',
   create: (c, ctx) => {
     const ca = ctx.readCa('smtp');
     return new SmtpOutput({

@@ -29,7 +29,7 @@ import type { Output } from './output.js';
 
 export type SyslogTransport = 'unix' | 'udp' | 'tcp' | 'tls';
 
-export const SYSLOG_FACILITIES: Readonly<Record<string, number>> = Object.freeze({
+const SYSLOG_FACILITIES: Readonly<Record<string, number>> = Object.freeze({
   kern: 0,
   user: 1,
   mail: 2,
@@ -52,7 +52,7 @@ export const SYSLOG_FACILITIES: Readonly<Record<string, number>> = Object.freeze
   local7: 23,
 });
 
-export interface SyslogTlsOptions {
+interface SyslogTlsOptions {
   /** PEM file of the CA that signed the receiver's certificate. Default: the system's CAs. */
   readonly ca?: string;
   readonly cert?: string;
@@ -110,8 +110,6 @@ function timestamp5424(time: string): string {
   return Number.isNaN(d.getTime()) ? new Date().toISOString() : d.toISOString();
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
 /** Cuts `msg` so the UTF-8 record stays within `maxBytes`, marking the cut. */
 export function truncateUtf8(msg: string, maxBytes: number): string {
   if (Buffer.byteLength(msg) <= maxBytes) return msg;
@@ -124,7 +122,7 @@ export function truncateUtf8(msg: string, maxBytes: number): string {
   return `${buf.subarray(0, end).toString('utf8')}${marker}`;
 }
 
-export interface SyslogRecordOptions {
+interface SyslogRecordOptions {
   readonly facility: number;
   readonly appName: string;
   readonly hostname: string;
@@ -132,13 +130,13 @@ export interface SyslogRecordOptions {
   readonly maxMessageBytes: number;
 }
 
-export function syslogPri(alert: FalcoAlert, facility: number): number {
+function syslogPri(alert: FalcoAlert, facility: number): number {
   const p = parsePriority(alert.priority) ?? 'DEBUG';
   return facility * 8 + severity(p);
 }
 
 /** One RFC 5424 record (without framing) for the alert line `line`. */
-export function rfc5424Record(alert: FalcoAlert, line: string, o: SyslogRecordOptions): string {
+function rfc5424Record(alert: FalcoAlert, line: string, o: SyslogRecordOptions): string {
   const header =
     `<${syslogPri(alert, o.facility)}>1 ${timestamp5424(alert.time)} ` +
     `${headerField(alert.hostname || o.hostname, 255)} ${headerField(o.appName, 48)} ${headerField(o.procId, 128)} - - `;

@@ -22,10 +22,9 @@ import { field, httpUrl, oneOf } from '@saker/config';
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority, severity } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { chatText, fieldTexts } from '../sidekick/chat-text.js';
-import { chatFields, sidekickOutput } from '../sidekick/descriptor.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
-import type { Output } from './output.js';
+import { backslashBefore, chatTextFor, fieldTexts } from '../sidekick/chat-text.js';
+import { chatOutput } from '../sidekick/descriptor.js';
+import { type SidekickHttpOptions, SidekickJsonOutput } from '../sidekick/transport.js';
 
 export type TeamsOutputFormat = 'all' | 'text' | 'facts';
 
@@ -47,15 +46,7 @@ export interface TeamsOutputOptions extends SidekickHttpOptions {
   readonly outputFormat?: TeamsOutputFormat;
 }
 
-const MARKDOWN = new Set(['\\', '*', '_', '~', '`', '[', ']', '(', ')', '<', '>', '#', '-', '+', '!']);
-
-export function teamsEscapeChar(ch: string): string {
-  return MARKDOWN.has(ch) ? `\\${ch}` : ch;
-}
-
-export function teamsText(s: string, max: number): string {
-  return chatText(s, max, teamsEscapeChar);
-}
+const teamsText = chatTextFor(backslashBefore('\\*_~`[]()<>#-+!'));
 
 function titleColor(priority: string): string {
   const p = parsePriority(priority) ?? 'DEBUG';
@@ -67,14 +58,12 @@ function titleColor(priority: string): string {
   return 'default';
 }
 
-export class TeamsOutput implements Output {
-  readonly name: string;
-  readonly #http: SidekickHttp;
+export class TeamsOutput extends SidekickJsonOutput {
   readonly #format: TeamsOutputFormat;
 
   constructor(o: TeamsOutputOptions) {
-    this.name = o.name ?? 'teams';
-    const path = `outputs.${this.name}`;
+    const name = o.name ?? 'teams';
+    const path = `outputs.${name}`;
     const format = o.outputFormat ?? 'all';
     if (format !== 'all' && format !== 'text' && format !== 'facts') {
       throw new SinksOptionsError(
@@ -82,8 +71,8 @@ export class TeamsOutput implements Output {
         `expected all, text or facts, got ${String(format)}`,
       );
     }
+    super(name, o.webhookUrl, o);
     this.#format = format;
-    this.#http = new SidekickHttp(this.name, path, o.webhookUrl, o);
   }
 
   payload(alert: FalcoAlert): Record<string, unknown> {
@@ -144,20 +133,11 @@ export class TeamsOutput implements Output {
     }
     return m;
   }
-
-  deliver(alert: FalcoAlert): Promise<void> {
-    return this.#http.post(JSON.stringify(this.payload(alert)));
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
-  }
 }
 
 /** `sinks.sidekick.teams`: on when `webhookurl` is set. */
-export const teamsSidekick = sidekickOutput({
+export const teamsSidekick = chatOutput({
   name: 'teams',
-  concurrency: 16,
   fields: {
     webhookurl: field(httpUrl(), ''),
     outputformat: field(
@@ -166,13 +146,12 @@ export const teamsSidekick = sidekickOutput({
       ),
       'all',
     ),
-    ...chatFields(),
   },
-  enabled: (c) => c.webhookurl !== '',
-  create: (c, ctx) =>
+  on: 'webhookurl',
+  create: (c, http) =>
     new TeamsOutput({
       webhookUrl: c.webhookurl,
       outputFormat: c.outputformat,
-      ...ctx.http('teams', c),
+      ...http,
     }),
 });

@@ -7,9 +7,8 @@ import { field, httpUrl, oneOf } from '@saker/config';
  */
 import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
-import { chatFields, sidekickOutput } from '../sidekick/descriptor.js';
-import { SidekickHttp, type SidekickHttpOptions } from '../sidekick/transport.js';
-import type { Output } from './output.js';
+import { chatOutput } from '../sidekick/descriptor.js';
+import { type SidekickHttpOptions, SidekickHttpOutput } from '../sidekick/transport.js';
 
 export interface WebhookOutputOptions extends SidekickHttpOptions {
   /** Default `webhook`. */
@@ -19,37 +18,25 @@ export interface WebhookOutputOptions extends SidekickHttpOptions {
   readonly method?: 'POST' | 'PUT';
 }
 
-export class WebhookOutput implements Output {
-  readonly name: string;
-  readonly #http: SidekickHttp;
-  readonly #method: 'POST' | 'PUT';
-
+export class WebhookOutput extends SidekickHttpOutput {
   constructor(o: WebhookOutputOptions) {
-    this.name = o.name ?? 'webhook';
+    const name = o.name ?? 'webhook';
     const method = o.method ?? 'POST';
     if (method !== 'POST' && method !== 'PUT') {
-      throw new SinksOptionsError(
-        `outputs.${this.name}.method`,
-        `expected POST or PUT, got ${String(method)}`,
-      );
+      throw new SinksOptionsError(`outputs.${name}.method`, `expected POST or PUT, got ${String(method)}`);
     }
-    this.#method = method;
-    this.#http = new SidekickHttp(this.name, `outputs.${this.name}`, o.address, o);
+    super(name, o.address, o, method);
   }
 
+  /** The alert's JSON line, as it is. */
   deliver(_alert: FalcoAlert, raw: string): Promise<void> {
-    return this.#http.post(raw, 'application/json', this.#method);
-  }
-
-  async close(): Promise<void> {
-    this.#http.close();
+    return this.send(raw);
   }
 }
 
 /** `sinks.sidekick.webhook`: on when `address` is set. */
-export const webhookSidekick = sidekickOutput({
+export const webhookSidekick = chatOutput({
   name: 'webhook',
-  concurrency: 16,
   fields: {
     address: field(httpUrl(), ''),
     method: field(
@@ -59,13 +46,12 @@ export const webhookSidekick = sidekickOutput({
       }),
       'POST',
     ),
-    ...chatFields(),
   },
-  enabled: (c) => c.address !== '',
-  create: (c, ctx) =>
+  on: 'address',
+  create: (c, http) =>
     new WebhookOutput({
       address: c.address,
       method: c.method,
-      ...ctx.http('webhook', c),
+      ...http,
     }),
 });

@@ -31,6 +31,17 @@ function visibleChar(ch: string): string {
  * result has at most `max` UTF-16 units (ending with `…` when cut). Cutting
  * after escaping never splits an escape or a surrogate pair.
  */
+/** chatText with one chat's escaping: that chat's text of an alert-controlled string. */
+export function chatTextFor(escapeChar: (ch: string) => string): (s: string, max: number) => string {
+  return (s, max) => chatText(s, max, escapeChar);
+}
+
+/** An escapeChar for chatText: a backslash before each of `chars` (Teams' and Discord's markdown). */
+export function backslashBefore(chars: string): (ch: string) => string {
+  const escaped = new Set(chars);
+  return (ch) => (escaped.has(ch) ? `\\${ch}` : ch);
+}
+
 export function chatText(s: string, max: number, escapeChar: (ch: string) => string = (c) => c): string {
   const clean = s.replace(LONE_SURROGATE, '\uFFFD');
   let out = '';
@@ -52,7 +63,7 @@ export function cutText(s: string, max: number): string {
 }
 
 /** Each priority's color (`#rrggbb`), most severe first. */
-export const PRIORITY_COLORS: Readonly<Record<Priority, string>> = {
+const PRIORITY_COLORS: Readonly<Record<Priority, string>> = {
   EMERGENCY: '#7f0000',
   ALERT: '#b71c1c',
   CRITICAL: '#e53935',

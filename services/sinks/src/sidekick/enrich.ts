@@ -69,11 +69,7 @@ export function compileEnricher(path: string, o: SidekickCommonOptions): Enriche
  * Wraps an output so that it sees enriched alerts, and a `raw` JSON that
  * carries the enrichment (rendered with `format`'s `json_include_*` keys).
  */
-export function withSidekick(
-  output: Output,
-  enricher: Enricher,
-  format: AlertFormat = DEFAULT_FORMAT,
-): Output {
+function withSidekick(output: Output, enricher: Enricher, format: AlertFormat = DEFAULT_FORMAT): Output {
   if (!enricher.active) return output;
   const opts = {
     includeOutput: format.includeOutput,

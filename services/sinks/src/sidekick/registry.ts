@@ -61,7 +61,7 @@ type FieldsOf<N extends SidekickOutputName> = Registry[N] extends SidekickOutput
   : never;
 
 /** What `sinks.sidekick.<name>` reads into: the output's own keys and the common ones. */
-export type SidekickOutputConfig<N extends SidekickOutputName> = ObjectOf<FieldsOf<N> & CommonFields>;
+type SidekickOutputConfig<N extends SidekickOutputName> = ObjectOf<FieldsOf<N> & CommonFields>;
 
 /** Keys of `sinks.sidekick` itself: applied to every output, as in falcosidekick. */
 function globalFields(path: Schema<string>) {

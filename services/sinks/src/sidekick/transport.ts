@@ -3,6 +3,7 @@
  * falcosidekick's TLS (`checkcert`, mutual TLS, CA) and `customheaders`.
  * 408, 429, 5xx and network errors are retryable, other statuses permanent.
  */
+import type { FalcoAlert } from '@saker/rules';
 import { SinksOptionsError } from '../errors.js';
 import {
   HttpTransport,
@@ -11,6 +12,7 @@ import {
   parseHttpUrl,
   readPem,
 } from '../outputs/http-client.js';
+import type { Output } from '../outputs/output.js';
 import { parseKeyValues } from './key-values.js';
 
 export interface SidekickTlsOptions {
@@ -83,5 +85,43 @@ export class SidekickHttp {
 
   close(): void {
     this.#http.close();
+  }
+}
+
+/**
+ * An output that sends one request per alert to one receiver over
+ * SidekickHttp (webhook, the chat and the incident outputs); option errors
+ * name `outputs.<name>`.
+ */
+export abstract class SidekickHttpOutput implements Output {
+  readonly name: string;
+  readonly #http: SidekickHttp;
+  readonly #method: 'POST' | 'PUT';
+
+  protected constructor(name: string, url: string, o: SidekickHttpOptions, method: 'POST' | 'PUT' = 'POST') {
+    this.name = name;
+    this.#method = method;
+    this.#http = new SidekickHttp(name, `outputs.${name}`, url, o);
+  }
+
+  abstract deliver(alert: FalcoAlert, raw: string): Promise<void>;
+
+  /** Sends one JSON body. */
+  protected send(body: string): Promise<void> {
+    return this.#http.post(body, 'application/json', this.#method);
+  }
+
+  async close(): Promise<void> {
+    this.#http.close();
+  }
+}
+
+/** A SidekickHttpOutput whose body is a document of its own (the chat and incident outputs). */
+export abstract class SidekickJsonOutput extends SidekickHttpOutput {
+  /** The document sent for one alert. */
+  abstract payload(alert: FalcoAlert): Record<string, unknown>;
+
+  deliver(alert: FalcoAlert): Promise<void> {
+    return this.send(JSON.stringify(this.payload(alert)));
   }
 }

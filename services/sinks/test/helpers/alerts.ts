@@ -1,6 +1,16 @@
 /** Alerts for tests, in the engine's exact JSON (formatAlertJson), and a publisher. */
 import { type AlertPriority, type Bus, SUBJECTS } from '@saker/bus';
 import { type FalcoAlert, formatAlertJson, parsePriority } from '@saker/rules';
+import type { AlertFormat } from '../../src/alert.js';
+
+/** Falco's JSON with every `json_include_*` key on (what the engine publishes). */
+export const JSON_FORMAT: AlertFormat = Object.freeze({
+  json: true,
+  includeOutput: true,
+  includeTags: true,
+  includeOutputFields: true,
+  timeIso8601: false,
+});
 
 export function makeAlert(i: number, over: Partial<FalcoAlert> = {}): FalcoAlert {
   const ns = 1_700_000_000_000_000_000n + BigInt(i) * 1000n;
@@ -25,7 +35,7 @@ export function alertJsonText(a: FalcoAlert): string {
   return formatAlertJson(a);
 }
 
-export async function publishAlert(bus: Bus, a: FalcoAlert): Promise<void> {
+async function publishAlert(bus: Bus, a: FalcoAlert): Promise<void> {
   const p = (parsePriority(a.priority) ?? 'DEBUG').toLowerCase() as AlertPriority;
   await bus.publishDurable(SUBJECTS.alert(a.source, p), new TextEncoder().encode(formatAlertJson(a)));
 }

@@ -2,7 +2,8 @@
 import { type Bus, type ConsumerState, STREAMS, connectBus } from '@saker/bus';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
-import { type SinksOptions, type SinksService, start } from '../../src/mod.js';
+import type { SinksOptions } from '../../src/options.js';
+import { type SinksService, start } from '../../src/service.js';
 
 export interface TestEnv extends AsyncDisposable {
   readonly server: NatsServerHandle;

@@ -11,8 +11,8 @@ import {
   createServer as createHttp,
 } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { LoopbackServer } from './loopback-server.js';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -29,26 +29,25 @@ export interface ReceiverTls {
   readonly clientCa?: string;
 }
 
-export class HttpReceiver implements AsyncDisposable {
+export class HttpReceiver extends LoopbackServer {
   readonly requests: ReceivedRequest[] = [];
   /** The status answered; 200 by default. */
   status = 200;
-  #server: Server | undefined;
-  #port = 0;
   readonly #tls: ReceiverTls | undefined;
 
   constructor(tls?: ReceiverTls) {
+    super();
     this.#tls = tls;
   }
 
   get url(): string {
-    return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.#port}/`;
+    return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.port}/`;
   }
 
   /** Bodies of the requests answered 2xx. */
   accepted: string[] = [];
 
-  #handle = (req: IncomingMessage, res: ServerResponse): void => {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -69,11 +68,11 @@ export class HttpReceiver implements AsyncDisposable {
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(status < 300 ? 'ok' : 'nope');
     });
-  };
+  }
 
-  async start(port = 0): Promise<this> {
+  protected createServer(handle: (req: IncomingMessage, res: ServerResponse) => void): Server {
     const t = this.#tls;
-    const server = t
+    return t
       ? createHttps(
           {
             cert: readFileSync(t.cert),
@@ -82,33 +81,8 @@ export class HttpReceiver implements AsyncDisposable {
               ? { ca: readFileSync(t.clientCa), requestCert: true, rejectUnauthorized: true }
               : {}),
           },
-          this.#handle,
+          handle,
         )
-      : createHttp(this.#handle);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.#server = server;
-    this.#port = (server.address() as AddressInfo).port;
-    return this;
-  }
-
-  /** Stops listening and drops every connection (the receiver is "down"). */
-  async stop(): Promise<void> {
-    const s = this.#server;
-    this.#server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-
-  /** Listens again on the same port. */
-  async restart(): Promise<void> {
-    await this.start(this.#port);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+      : createHttp(handle);
   }
 }

@@ -8,9 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 
-export interface VendorRequest {
+interface VendorRequest {
   readonly at: number;
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
@@ -21,22 +21,22 @@ export interface VendorRequest {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-abstract class VendorApi implements AsyncDisposable {
+abstract class VendorApi extends LoopbackServer {
   readonly requests: VendorRequest[] = [];
   /** Bodies accepted (answered 202), parsed. */
   readonly accepted: Json[] = [];
-  #server: Server | undefined;
-  #port = 0;
   #fail: { status: number; left: number; headers: Record<string, string> } | undefined;
 
   constructor(
     readonly endpoint: string,
     readonly prefix = '',
-  ) {}
+  ) {
+    super();
+  }
 
   /** The base URL an output is given (`url`). */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}${this.prefix}`;
+    return `http://127.0.0.1:${this.port}${this.prefix}`;
   }
 
   /** The next `count` requests are answered `status` (with `headers`), whatever they hold. */
@@ -51,7 +51,7 @@ abstract class VendorApi implements AsyncDisposable {
   ): { status: number; errors: string[] };
   protected abstract answer(status: number, errors: string[]): Json;
 
-  #handle = (req: IncomingMessage, res: ServerResponse): void => {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -88,34 +88,10 @@ abstract class VendorApi implements AsyncDisposable {
       res.writeHead(status, { 'content-type': 'application/json', ...extra });
       res.end(JSON.stringify(this.answer(status, errors)));
     });
-  };
-
-  async start(port = 0): Promise<this> {
-    const server = createServer(this.#handle);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.#server = server;
-    this.#port = (server.address() as AddressInfo).port;
-    return this;
   }
 
-  /** Down: connections dropped, then refused. */
-  async stop(): Promise<void> {
-    const s = this.#server;
-    this.#server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-
-  async restart(): Promise<void> {
-    await this.start(this.#port);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+  protected createServer(handle: (req: IncomingMessage, res: ServerResponse) => void): Server {
+    return createServer(handle);
   }
 }
 

@@ -24,7 +24,7 @@ import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { WireReader, WireWriter, crc32c } from './kafka-wire.js';
 
-export const API = {
+const API = {
   Produce: 0,
   Metadata: 3,
   SaslHandshake: 17,
@@ -57,7 +57,7 @@ const SUPPORTED: readonly [number, number, number][] = [
   [API.SaslAuthenticate, 0, 1],
 ];
 
-export interface KafkaRecordHeader {
+interface KafkaRecordHeader {
   readonly key: string;
   readonly value: Buffer | null;
 }

@@ -27,7 +27,7 @@ const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$/;
 const FIELD = /^[\x21-\x7e]+$/;
 
 /** Parses one RFC 5424 record; throws with the reason. */
-export function parse5424(buf: Buffer): Syslog5424 {
+function parse5424(buf: Buffer): Syslog5424 {
   const text = buf.toString('utf8');
   const m = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[[^\]]*\])(?: ([\s\S]*))?$/.exec(text);
   if (!m) throw new Error(`not an RFC 5424 record: ${JSON.stringify(text.slice(0, 120))}`);

@@ -20,16 +20,23 @@ interface BaseSpec {
   readonly anyElement?: boolean;
 }
 
-/** A field without argument: `extract` runs per event, and an argument is refused at bind time. */
-export function field(spec: BaseSpec & { readonly extract: Extractor<Ev> }): Def {
-  const { extract, name } = spec;
+/** What every field definition declares besides its binding. */
+function described(spec: BaseSpec): Omit<Def, 'bind'> {
   return {
-    name,
+    name: spec.name,
     kind: spec.kind,
     falcoType: spec.falcoType,
     isList: spec.isList ?? false,
     ...(spec.anyElement ? { anyElement: true } : {}),
     description: spec.description,
+  };
+}
+
+/** A field without argument: `extract` runs per event, and an argument is refused at bind time. */
+export function field(spec: BaseSpec & { readonly extract: Extractor<Ev> }): Def {
+  const { extract, name } = spec;
+  return {
+    ...described(spec),
     bind(arg) {
       if (arg !== undefined)
         throw new FieldArgumentError(name, `${name} does not take an argument (got [${arg}])`);
@@ -47,13 +54,8 @@ export function fieldWithArg(
 ): Def {
   const { name, arg: argSpec, bind } = spec;
   return {
-    name,
-    kind: spec.kind,
-    falcoType: spec.falcoType,
-    isList: spec.isList ?? false,
-    ...(spec.anyElement ? { anyElement: true } : {}),
+    ...described(spec),
     arg: argSpec,
-    description: spec.description,
     bind(arg) {
       if (arg === undefined && argSpec.required) {
         throw new FieldArgumentError(name, `${name} requires an argument, e.g. ${name}[...]`);

@@ -117,6 +117,12 @@ export interface RulesetsConfig {
   readonly dropAlertShare: number;
 }
 
+/** `kv:` Saker's JetStream KV buckets (saker_rules, saker_meta). */
+export interface KvConfig {
+  /** Copies in a NATS cluster (3 for R3), applied when a bucket is made. */
+  readonly replicas: number;
+}
+
 /** `streams:` the limits of Saker's JetStream streams. */
 export interface StreamsConfig {
   readonly alerts: StreamLimitsConfig;
@@ -317,6 +323,7 @@ export interface SakerConfig {
   readonly hostname: string;
   readonly nats: NatsConfig;
   readonly streams: StreamsConfig;
+  readonly kv: KvConfig;
   readonly rulesets: RulesetsConfig;
   readonly engine: EngineConfig;
   readonly control: ControlConfig;
@@ -624,6 +631,9 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         audit: streamLimits(1024 ** 3, DAY_MS),
         deadletter: streamLimits(256 * 1024 ** 2, 14 * DAY_MS),
       }),
+      kv: section({
+        replicas: field(number({ integer: true, min: 1, max: 5 }), 1),
+      }),
       rulesets: section({
         signing_key: field(nullable(path), null),
         trusted_keys: field(list(path), []),
@@ -863,6 +873,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       spool: raw.nats.spool,
     },
     streams: raw.streams,
+    kv: raw.kv,
     rulesets: raw.rulesets,
     engine: {
       replicas: raw.engine.replicas,

@@ -9,6 +9,7 @@ export type {
   EnrichNodeConfig,
   FileOutputConfig,
   HttpOutputConfig,
+  KvConfig,
   LoadConfigOptions,
   LogConfig,
   NatsConfig,

@@ -31,7 +31,7 @@ export {
   startNatsServer,
 } from './nats-server.js';
 export type { NatsClusterHandle, NatsClusterOptions, NatsClusterServer } from './nats-cluster.js';
-export { freePort, startNatsCluster } from './nats-cluster.js';
+export { freePort, retryUntilLeader, startNatsCluster } from './nats-cluster.js';
 export type {
   BusyboxImage,
   BusyboxImageOptions,

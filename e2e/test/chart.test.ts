@@ -96,6 +96,8 @@ describe('chart: topology', () => {
     const streams = sakerConfig(objects).config.streams;
     for (const name of ['alerts', 'audit', 'deadletter'] as const)
       assert.equal(streams[name].replicas, 3, name);
+    // And R3 KV buckets (saker_rules, saker_meta).
+    assert.equal(sakerConfig(objects).config.kv.replicas, 3);
     const natsConf = find(objects, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '';
     assert.match(natsConf, /jetstream \{/);
     assert.match(natsConf, /leafnodes \{\n\s+listen: 0\.0\.0\.0:7422/);
@@ -129,7 +131,10 @@ describe('chart: topology', () => {
     const small = render({ nats: { replicas: 1 } });
     assert.equal(find(small, 'StatefulSet', `${NAME}-nats`).spec?.replicas, 1);
     assert.equal(sakerConfig(small).config.streams.alerts.replicas, 1);
-    assert.equal(sakerConfig(render({ nats: { streamReplicas: 2 } })).config.streams.audit.replicas, 2);
+    assert.equal(sakerConfig(small).config.kv.replicas, 1);
+    const two = sakerConfig(render({ nats: { streamReplicas: 2 } })).config;
+    assert.equal(two.streams.audit.replicas, 2);
+    assert.equal(two.kv.replicas, 2);
     assert.doesNotMatch(find(small, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '', /cluster \{/);
 
     const existing = render({

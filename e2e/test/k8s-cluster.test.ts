@@ -300,7 +300,7 @@ describe(
       );
     });
 
-    it("the bundled NATS is a JetStream cluster of 3 and Saker's streams are R3", async () => {
+    it("the bundled NATS is a JetStream cluster of 3 and Saker's streams and KV buckets are R3", async () => {
       const { port, child } = await portForward(NS, `svc/${RELEASE}-nats`, 8222);
       try {
         const jsz = await waitFor('SAKER_ALERTS in /jsz', 60_000, async () => {
@@ -316,10 +316,11 @@ describe(
             }[];
           };
           const streams = (j.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
-          return streams.some((x) => x.name === 'SAKER_ALERTS') ? { j, streams } : undefined;
+          const want = ['SAKER_ALERTS', 'KV_saker_rules', 'KV_saker_meta'];
+          return want.every((n) => streams.some((x) => x.name === n)) ? { j, streams } : undefined;
         });
         assert.equal(jsz.j.meta_cluster?.cluster_size, 3);
-        for (const name of ['SAKER_ALERTS', 'SAKER_AUDIT']) {
+        for (const name of ['SAKER_ALERTS', 'SAKER_AUDIT', 'KV_saker_rules', 'KV_saker_meta']) {
           const st = jsz.streams.find((x) => x.name === name);
           assert.equal(st?.config?.num_replicas, 3, `${name}: ${JSON.stringify(st)}`);
           // Two followers beside the leader: the stream survives the loss of a server.

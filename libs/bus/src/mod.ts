@@ -89,9 +89,11 @@ export type { NatsAuthFiles, NatsTlsFiles } from './nats/auth.js';
 export { NatsSecurityConfigError, redactNatsUrl, splitUrlCredentials } from './nats/auth.js';
 export type { NatsPermissions, NatsUserEntry, SakerService } from './permissions.js';
 export {
+  LEAF_SERVICES,
   SAKER_SERVICES,
   natsAuthorizationBlock,
   natsInboxPrefix,
+  natsLeafPermissions,
   natsPermissions,
 } from './permissions.js';
 export type { StreamLimits, StreamLimitsByName } from './stream-limits.js';

@@ -164,6 +164,40 @@ export function natsPermissions(service: SakerService, options: { node?: string 
   }
 }
 
+/**
+ * The node services that reach the hub through the node's leaf node (the
+ * chart's node pod). Node-mode enrich connects to the hub itself: KV writes
+ * (`$KV.…` publishes) do not cross a leaf connection into the hub's
+ * JetStream domain (test/nats-leaf-user.test.ts shows it).
+ */
+export const LEAF_SERVICES = ['sensor', 'engine'] as const satisfies readonly SakerService[];
+
+/**
+ * The permissions of a leaf node's user at the hub, for the node services it
+ * carries: the union of theirs, for any node (the hub cannot tell one node's
+ * leaf from another's when they share the user), with the JetStream API
+ * under the hub's `domain` (the leaf maps `$JS.API.>` there). Publish is
+ * what the leaf may send into the hub, subscribe what the hub may send it.
+ */
+export function natsLeafPermissions(
+  services: readonly SakerService[],
+  domain: string,
+): { readonly publish: readonly string[]; readonly subscribe: readonly string[] } {
+  const ANY = '__any_node__';
+  const anyNode = (subject: string): string =>
+    subject.replace(`syscall.${ANY}`, 'syscall.*').replace(`containers.${ANY}.`, 'containers.*.');
+  const inDomain = (subject: string): string =>
+    subject.startsWith(`${API}.`) ? `$JS.${domain}.API.${subject.slice(API.length + 1)}` : subject;
+  const publish = new Set<string>();
+  const subscribe = new Set<string>();
+  for (const service of services) {
+    const p = natsPermissions(service, { node: ANY });
+    for (const s of p.publish) publish.add(inDomain(anyNode(s)));
+    for (const s of p.subscribe) subscribe.add(anyNode(s));
+  }
+  return { publish: [...publish], subscribe: [...subscribe] };
+}
+
 /** A NATS user of the map: its service, its node, and how the server knows it. */
 export interface NatsUserEntry {
   readonly service: SakerService;
@@ -175,6 +209,8 @@ export interface NatsUserEntry {
   readonly user?: string;
   readonly password?: string;
   readonly nkey?: string;
+  /** A leaf node's user at the hub instead: the permissions of natsLeafPermissions(services, domain). */
+  readonly leaf?: { readonly services: readonly SakerService[]; readonly domain: string };
 }
 
 function quote(value: string): string {
@@ -199,7 +235,10 @@ function list(items: readonly string[]): string {
 export function natsAuthorizationBlock(users: readonly NatsUserEntry[]): string {
   const lines = ['authorization {', '  users = ['];
   for (const u of users) {
-    const p = natsPermissions(u.service, u.node === undefined ? {} : { node: u.node });
+    const p =
+      u.leaf === undefined
+        ? natsPermissions(u.service, u.node === undefined ? {} : { node: u.node })
+        : natsLeafPermissions(u.leaf.services, u.leaf.domain);
     const who: string[] = [];
     if (u.nkey !== undefined) who.push(`nkey: ${quote(u.nkey)}`);
     else {

@@ -73,6 +73,8 @@ export interface KvWatchEntry extends KvEntry {
 export interface KvOptions {
   /** Values kept per key (NATS: 1..64). The in-memory store keeps only the latest. Default 1. */
   history?: number;
+  /** Copies kept in a NATS cluster (3: R3), set when the bucket is made (an existing bucket keeps its own). Default: the bus's `kvReplicas`, else 1; the in-memory store ignores it. */
+  replicas?: number;
 }
 
 export interface KvWatchOptions {

@@ -118,6 +118,12 @@ interface RulesetsConfig {
   readonly dropAlertShare: number;
 }
 
+/** `kv:` Saker's JetStream KV buckets (saker_rules, saker_meta). */
+interface KvConfig {
+  /** Copies in a NATS cluster (3 for R3), applied when a bucket is made. */
+  readonly replicas: number;
+}
+
 /** `streams:` the limits of Saker's JetStream streams. */
 interface StreamsConfig {
   readonly alerts: StreamLimitsConfig;
@@ -308,6 +314,7 @@ export interface SakerConfig {
   readonly hostname: string;
   readonly nats: NatsConfig;
   readonly streams: StreamsConfig;
+  readonly kv: KvConfig;
   readonly rulesets: RulesetsConfig;
   readonly engine: EngineConfig;
   readonly control: ControlConfig;
@@ -629,6 +636,9 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         audit: streamLimits(1024 ** 3, DAY_MS),
         deadletter: streamLimits(256 * 1024 ** 2, 14 * DAY_MS),
       }),
+      kv: section({
+        replicas: field(number({ integer: true, min: 1, max: 5 }), 1),
+      }),
       rulesets: section({
         signing_key: field(nullable(path), null),
         trusted_keys: field(list(path), []),
@@ -856,6 +866,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       spool: raw.nats.spool,
     },
     streams: raw.streams,
+    kv: raw.kv,
     rulesets: raw.rulesets,
     engine: {
       replicas: raw.engine.replicas,

@@ -36,6 +36,8 @@ export interface BusView {
   readonly streamLimits: Readonly<
     Record<string, { readonly maxBytes: number; readonly maxAgeMs: number; readonly replicas: number }>
   >;
+  /** Copies of each KV bucket (saker.yaml `kv.replicas`). */
+  readonly kvReplicas: number;
 }
 
 export interface RulesView {
@@ -108,6 +110,7 @@ export function busView(c: SakerConfig): BusView {
       SAKER_AUDIT: limits(c.streams.audit),
       SAKER_DEADLETTER: limits(c.streams.deadletter),
     },
+    kvReplicas: c.kv.replicas,
   };
 }
 

@@ -52,6 +52,9 @@ describe('nats: TLS, auth and streams', () => {
       replicas: 3,
     });
     assert.equal(c.streams.alerts.alertRatio, 0.5);
+    assert.equal(d.kvReplicas, 1);
+    assert.equal(busView(load('kv:\n  replicas: 3\n')).kvReplicas, 3);
+    assert.throws(() => load('kv:\n  replicas: 7\n'), /kv\.replicas/);
   });
 
   it('takes auth from the environment and names a bad key', () => {

@@ -18,7 +18,7 @@ export {
   startNatsServer,
 } from './nats-server.js';
 
-export { freePort, startNatsCluster } from './nats-cluster.js';
+export { freePort, retryUntilLeader, startNatsCluster } from './nats-cluster.js';
 export type { BusyboxImage } from './containers.js';
 export {
   Containerd,

@@ -225,3 +225,20 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     [Symbol.asyncDispose]: stop,
   };
 }
+
+/** Retries `fn` every 250 ms until it works or `timeoutMs` passes: a fresh cluster elects its JetStream leaders first. */
+export async function retryUntilLeader<T>(
+  what: string,
+  fn: () => Promise<T>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${String(err)}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

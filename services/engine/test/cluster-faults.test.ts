@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Bus, STREAMS, SUBJECTS, connectBus } from '@saker/bus';
 import { MetricsRegistry } from '@saker/telemetry';
-import { startNatsCluster } from '@saker/testing';
+import { retryUntilLeader as retry, startNatsCluster } from '@saker/testing';
 import { AlertPublisher, type OutgoingAlert } from '../src/alerts.js';
 import { engineMetrics } from '../src/metrics.js';
 import { AlertSpool } from '../src/spool.js';
@@ -27,19 +27,6 @@ function alert(i: number): OutgoingAlert {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Retries `fn` until it works: a fresh cluster elects its JetStream leaders first. */
-async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${String(err)}`, { cause: err });
-      await sleep(250);
-    }
-  }
-}
 
 /** Every stored alert's number, with repeats, read through a durable consumer. */
 async function readAll(bus: Bus, durable: string): Promise<number[]> {

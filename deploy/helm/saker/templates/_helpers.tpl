@@ -110,13 +110,14 @@ Per-pod values (NATS URL, node name) come from SAKER__ variables.
 {{- $_ := set $cfg "control" (dict "listen" (printf "0.0.0.0:%d" (int .Values.control.port))) -}}
 {{- $enrich := dict "node" (dict "cri_sockets" .Values.nodeEnrich.criSockets) "cluster" (dict "shards" (int .Values.clusterEnrich.shards)) -}}
 {{- $_ := set $cfg "enrich" $enrich -}}
-{{- /* R3 streams on the bundled 3-server NATS (R1 on one server; nats.streamReplicas overrides). */ -}}
+{{- /* R3 streams and KV buckets on the bundled 3-server NATS (R1 on one server; nats.streamReplicas overrides). */ -}}
 {{- $r := int .Values.nats.streamReplicas -}}
 {{- if eq $r 0 -}}
 {{- $r = ternary (min 3 (int .Values.nats.replicas)) 1 .Values.nats.bundled -}}
 {{- end -}}
 {{- $stream := dict "replicas" $r -}}
 {{- $_ := set $cfg "streams" (dict "alerts" $stream "audit" (deepCopy $stream) "deadletter" (deepCopy $stream)) -}}
+{{- $_ := set $cfg "kv" (dict "replicas" $r) -}}
 {{- if .Values.sidekick.config -}}
 {{- $_ := set $cfg "sinks" (dict "sidekick" .Values.sidekick.config) -}}
 {{- end -}}

@@ -81,6 +81,8 @@ export interface NatsBusOptions {
   auth?: NatsAuthFiles | null;
   /** Limits of Saker's streams, by stream name, for streams created without explicit limits (libs/bus/src/stream-limits.ts). */
   streamLimits?: StreamLimitsByName;
+  /** Copies of each KV bucket made without its own `replicas` (saker.yaml `kv.replicas`). Default 1. */
+  kvReplicas?: number;
   /**
    * Errors the server reports outside any call, such as a core publish it
    * refused (BusPermissionError): a fire-and-forget publish cannot throw it.
@@ -137,7 +139,7 @@ export async function connectNats(options: NatsBusOptions): Promise<NatsBus> {
       }
     })();
   }
-  return new NatsBus(nc, options.streamLimits);
+  return new NatsBus(nc, options.streamLimits, options.kvReplicas);
 }
 
 /** The Bus on a NATS connection: core for publish/subscribe/request, JetStream for streams and KV. */
@@ -149,10 +151,12 @@ export class NatsBus implements Bus {
   readonly #feeds = new Set<DurableConsumer>();
   readonly closed: Promise<void>;
   readonly #streamLimits: StreamLimitsByName;
+  readonly #kvReplicas: number;
 
-  constructor(nc: NatsConnection, streamLimits: StreamLimitsByName = {}) {
+  constructor(nc: NatsConnection, streamLimits: StreamLimitsByName = {}, kvReplicas = 1) {
     this.nc = nc;
     this.#streamLimits = streamLimits;
+    this.#kvReplicas = kvReplicas;
     this.#js = jetstream(nc);
     this.closed = nc.closed().then(() => undefined);
   }
@@ -223,7 +227,7 @@ export class NatsBus implements Bus {
     this.#kvm ??= new Kvm(this.#js);
     const kvm = this.#kvm;
     const kv = await translating({ operation: 'kv.open', bucket }, () =>
-      kvm.create(bucket, { history: options.history ?? 1 }),
+      kvm.create(bucket, { history: options.history ?? 1, replicas: options.replicas ?? this.#kvReplicas }),
     );
     return new NatsKvStore(bucket, kv);
   }

@@ -12,7 +12,7 @@
  */
 import type { ContainerInfo, GroupInfo, ProcessInfo, SyscallEvent, UserInfo } from '@saker/events';
 import { parseEvent } from '@saker/events';
-import { type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
+import { BootEpoch, type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
 import type { ProcEntry, ProcTable } from './proctable.js';
 import { renderCall } from './syscalls.js';
 
@@ -37,6 +37,13 @@ export class EventParts {
   private groups = new Map<number, GroupInfo>();
   private readonly containers = new Map<string, ContainerInfo>();
   private namesVersion = -1;
+  private bootEpoch: BootEpoch | undefined;
+
+  /** The boot epoch in the split form records format their time with (one per stream). */
+  epoch(total: bigint): BootEpoch {
+    if (this.bootEpoch?.total !== total) this.bootEpoch = new BootEpoch(total);
+    return this.bootEpoch;
+  }
 
   user(table: ProcTable, euid: number, loginuid: number): UserInfo {
     this.checkNames(table);
@@ -208,7 +215,7 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   // Same key order as before: the JSON of an event does not change.
   const event: { -readonly [K in keyof SyscallEvent]: SyscallEvent[K] } = {
     source: 'syscall',
-    ts: (ctx.bootEpochNs + rec.ts).toString(),
+    ts: rec.epochTs(parts.epoch(ctx.bootEpochNs)),
     num: ctx.num,
     cpu: rec.cpu,
   } as SyscallEvent;

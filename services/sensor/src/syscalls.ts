@@ -33,6 +33,7 @@ import {
 import {
   absolutePath,
   fdTypeOf,
+  memo,
   netTupleOf,
   ppmOpenFlags,
   renderOpenFlags,
@@ -152,9 +153,11 @@ const u64 = (v: bigint | undefined): number | string => {
 };
 
 /** Falco's `%#o` (PF_OCT numbers): `0644`, and `0` for zero. */
-const octal = (v: number): string => (v === 0 ? '0' : `0${(v >>> 0).toString(8)}`);
+const octal = memo((v: number): string => (v === 0 ? '0' : `0${(v >>> 0).toString(8)}`));
 /** Falco's `%X` (PF_HEX numbers). */
-const hex = (v: number): string => (v >>> 0).toString(16).toUpperCase();
+const hex = memo((v: number): string => (v >>> 0).toString(16).toUpperCase());
+
+const ppmOpenFlagsOf = memo(ppmOpenFlags);
 
 const L4_CHARS: Readonly<Record<string, string>> = { tcp: 't', udp: 'u', icmp: 'i', raw: 'r' };
 
@@ -205,7 +208,7 @@ class Ctx {
   /** Open flags: rendered text, and the raw value in Falco's PPM encoding (what evt.rawarg.flags means). */
   openFlags(v: number): void {
     this.args.flags = renderOpenFlags(v);
-    this.rawargs.flags = ppmOpenFlags(v);
+    this.rawargs.flags = ppmOpenFlagsOf(v);
   }
 
   /** A PT_ERRNO result: the errno name when negative (evt.arg.res = ENOENT, evt.rawarg.res = -2). */

@@ -19,6 +19,8 @@ export type {
   RuleMatching,
   SakerConfig,
   SensorConfig,
+  SyscallDropAction,
+  SyscallEventDropsConfig,
   SinkOutputConfig,
   SinkOutputName,
   SinksConfig,

@@ -49,6 +49,8 @@ if (against !== undefined) {
 
 console.log(`command: node ${process.argv.slice(1).join(' ')}`);
 console.log(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+/** Per build: CPU ns per record of each round. */
+const perRound = new Map<string, number[]>(builds.map((b) => [b.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const b of builds) {
     const decoder = new b.decoder.StreamDecoder();
@@ -74,8 +76,17 @@ for (let r = 0; r < rounds; r++) {
     const ns = Number(process.hrtime.bigint() - t0);
     const cpu = process.cpuUsage(cpu0);
     const cpuNs = (cpu.user + cpu.system) * 1000;
+    perRound.get(b.name)?.push(cpuNs / records);
     console.log(
       `round ${r + 1} ${b.name}: ${records} records, ${events} events: CPU ${(cpuNs / records).toFixed(0)} ns/record, wall ${(ns / records).toFixed(0)} ns/record (${validate ? 'with' : 'without'} parseEvent), ${pipe.invalidEvents} invalid`,
     );
   }
+}
+// The best round is the least disturbed by other work on a shared machine; the median shows the spread.
+for (const [name, xs] of perRound) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  console.log(
+    `${name}: CPU per record best ${(sorted[0] ?? 0).toFixed(0)} ns, median ${median.toFixed(0)} ns over ${xs.length} rounds`,
+  );
 }

@@ -268,6 +268,62 @@ class StringCache {
   }
 }
 
+const MEMO_SLOTS = 1024;
+/** Calls whose id, result, args and params take more bytes than this are not memoised. */
+const MEMO_MAX_BYTES = 512;
+
+/**
+ * Values that are a function of a syscall record's call alone: its id, return
+ * value, six argument words and params (the renderings of an open, say), kept
+ * by those bytes. A loop that opens the same file again and again makes the
+ * same bytes each time but for the header (time, ids). Direct-mapped by a hash;
+ * a hit is checked byte for byte, so hostile input can only make it miss.
+ */
+export class CallMemo<T> {
+  private readonly keys: (Uint8Array | undefined)[] = new Array(MEMO_SLOTS);
+  private readonly values: (T | undefined)[] = new Array(MEMO_SLOTS);
+
+  /** The value for `rec`'s call: the memoised one, or `make()` kept for the next identical call. */
+  get(rec: KernelRecord, make: () => T): T {
+    if (!(rec instanceof Rec) || rec.kind !== REC_SYSCALL) return make();
+    const b = rec.bytes;
+    const at = rec.offset;
+    const end = at + rec.size;
+    const n = 2 + (CALL_END - CALL_START) + (end - at - REC_HEADER_SIZE);
+    if (n > MEMO_MAX_BYTES) return make();
+    // The key: syscall id (2 bytes), ret + args (56), the params.
+    let h = n;
+    h = (Math.imul(h, 31) + (b[at + 2] as number)) | 0;
+    h = (Math.imul(h, 31) + (b[at + 3] as number)) | 0;
+    for (let i = at + CALL_START; i < at + CALL_END; i++) h = (Math.imul(h, 31) + (b[i] as number)) | 0;
+    for (let i = at + REC_HEADER_SIZE; i < end; i++) h = (Math.imul(h, 31) + (b[i] as number)) | 0;
+    const slot = (h ^ (h >>> 15)) & (MEMO_SLOTS - 1);
+    const k = this.keys[slot];
+    if (k !== undefined && k.length === n && sameCall(k, b, at, end)) return this.values[slot] as T;
+    const v = make();
+    const key = new Uint8Array(n);
+    key[0] = b[at + 2] as number;
+    key[1] = b[at + 3] as number;
+    key.set(b.subarray(at + CALL_START, at + CALL_END), 2);
+    key.set(b.subarray(at + REC_HEADER_SIZE, end), 2 + CALL_END - CALL_START);
+    this.keys[slot] = key;
+    this.values[slot] = v;
+    return v;
+  }
+}
+
+/** rec_hdr offsets of the return value and the six args: [CALL_START, CALL_END). */
+const CALL_START = 24;
+const CALL_END = 80;
+
+function sameCall(k: Uint8Array, b: Buffer, at: number, end: number): boolean {
+  if (k[0] !== b[at + 2] || k[1] !== b[at + 3]) return false;
+  let j = 2;
+  for (let i = at + CALL_START; i < at + CALL_END; i++, j++) if (k[j] !== b[i]) return false;
+  for (let i = at + REC_HEADER_SIZE; i < end; i++, j++) if (k[j] !== b[i]) return false;
+  return true;
+}
+
 /** Per-decoder caches (never module state: two decoders do not share or grow each other's). */
 class DecodeCaches {
   readonly comm = new StringCache((b, s, e) => b.toString('utf8', s, e));
@@ -583,7 +639,14 @@ class Rec implements KernelRecord {
     readonly params: RecordParams,
     private readonly dv: DataView,
     private readonly at: number,
+    /** The frame's bytes (for CallMemo): the record is at [offset, offset + size). */
+    readonly bytes: Buffer,
+    readonly size: number,
   ) {}
+
+  get offset(): number {
+    return this.at;
+  }
 
   /** Read on demand: most records never need them as bigints. */
   get ts(): bigint {
@@ -836,5 +899,7 @@ function decodeKernelRecord(
     params,
     dv,
     s,
+    p,
+    plen,
   );
 }

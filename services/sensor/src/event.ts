@@ -14,7 +14,7 @@ import type { ContainerInfo, GroupInfo, ProcessInfo, SyscallEvent, UserInfo } fr
 import { parseEvent } from '@saker/events';
 import { BootEpoch, type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
 import type { ProcEntry, ProcTable } from './proctable.js';
-import { renderCall } from './syscalls.js';
+import { CallRenderings, renderCall } from './syscalls.js';
 
 export interface BuildContext {
   readonly table: ProcTable;
@@ -38,6 +38,8 @@ export class EventParts {
   private readonly containers = new Map<string, ContainerInfo>();
   private namesVersion = -1;
   private bootEpoch: BootEpoch | undefined;
+  /** Renderings of repeated open calls, shared frozen (syscalls.ts). */
+  readonly calls = new CallRenderings();
 
   /** The boot epoch in the split form records format their time with (one per stream). */
   epoch(total: bigint): BootEpoch {
@@ -195,7 +197,7 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   const { table } = ctx;
   // The Sensor passes its own parts; a direct caller without them shares nothing.
   const parts = ctx.parts ?? new EventParts();
-  const call = renderCall(rec, table);
+  const call = ctx.parts !== undefined ? parts.calls.render(rec, table) : renderCall(rec, table);
   const entry = table.lookup(rec.pid, rec);
   let proc = procInfo(rec, entry, table);
   // The environment (up to 2 KiB) rides only on exec events: on every event it would multiply

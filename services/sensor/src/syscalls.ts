@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { FD_TYPE_CHARS, type FdInfo, errnoText } from '@saker/events';
-import { ARGI_RET, type KernelRecord } from './decoder.js';
+import { ARGI_RET, CallMemo, type KernelRecord } from './decoder.js';
 import {
   BPF_COMMANDS,
   CHMOD_MODE,
@@ -632,6 +632,40 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   fork: (c) => c.res(),
   vfork: (c) => c.res(),
 };
+
+/**
+ * Calls whose rendering reads nothing but the record's call (no user, group
+ * or process names): the opens, the most frequent captured calls by far.
+ */
+const PURE_CALLS: ReadonlySet<number> = new Set([
+  SYSCALL_IDS.open,
+  SYSCALL_IDS.creat,
+  SYSCALL_IDS.openat,
+  SYSCALL_IDS.openat2,
+] as number[]);
+
+/**
+ * Renderings of pure calls by the call's bytes (CallMemo), shared frozen by
+ * every event of an identical call. One per consumer (a Sensor's pipeline).
+ */
+export class CallRenderings {
+  private readonly memo = new CallMemo<RenderedCall & { type: string }>();
+
+  render(rec: KernelRecord, names?: ArgNameSource): RenderedCall & { type: string } {
+    if (!PURE_CALLS.has(rec.syscall)) return renderCall(rec, names);
+    return this.memo.get(rec, () => freezeCall(renderCall(rec, names)));
+  }
+}
+
+function freezeCall(c: RenderedCall & { type: string }): RenderedCall & { type: string } {
+  Object.freeze(c.args);
+  Object.freeze(c.rawargs);
+  if (c.fd !== undefined) {
+    if (c.fd.net !== undefined) Object.freeze(c.fd.net);
+    Object.freeze(c.fd);
+  }
+  return Object.freeze(c);
+}
 
 /** Renders a syscall record's arguments; unknown ids get their raw words as arg0..arg5. */
 export function renderCall(rec: KernelRecord, names?: ArgNameSource): RenderedCall & { type: string } {

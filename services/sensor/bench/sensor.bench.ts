@@ -56,7 +56,12 @@ interface Timed {
   readonly cpuNs: number;
 }
 
-/** The pids of every workload process started: only their events (and their children's) are counted. */
+/**
+ * The pids of the workload processes of the current phase: only their events
+ * (and their children's) are counted. Cleared when a phase starts (after the
+ * backlog drained): pids wrap, and on a shared machine another process can
+ * later get an old workload pid and open the same file.
+ */
 const workloadPids = new Set<number>();
 
 /** Runs the workload without blocking this process: the sensor in it must keep reading meanwhile. */
@@ -258,6 +263,7 @@ async function main(): Promise<void> {
     const settle = () => settleNode(node);
     const phase = async <T>(f: () => Promise<T>) => {
       await settle();
+      workloadPids.clear();
       const o0 = { ...own };
       const d0 = dropCounts(sensor.stats);
       const p0 = progStats();
@@ -490,6 +496,7 @@ async function compareNodeSides(
       const sensor = await b.start(options);
       const node = consume(sensor, ruleset, workloadPids, 0);
       await settleNode(node);
+      workloadPids.clear();
       const d0 = dropCounts(sensor.stats);
       const own0 = node.counts.own.open;
       const e0 = node.counts.events;

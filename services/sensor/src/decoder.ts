@@ -280,48 +280,60 @@ const MEMO_MAX_BYTES = 512;
  * a hit is checked byte for byte, so hostile input can only make it miss.
  */
 export class CallMemo<T> {
-  private readonly keys: (Uint8Array | undefined)[] = new Array(MEMO_SLOTS);
+  private readonly keys: (Int32Array | undefined)[] = new Array(MEMO_SLOTS);
   private readonly values: (T | undefined)[] = new Array(MEMO_SLOTS);
 
   /** The value for `rec`'s call: the memoised one, or `make()` kept for the next identical call. */
   get(rec: KernelRecord, make: () => T): T {
     if (!(rec instanceof Rec) || rec.kind !== REC_SYSCALL) return make();
-    const b = rec.bytes;
+    const dv = rec.view;
     const at = rec.offset;
-    const end = at + rec.size;
-    const n = 2 + (CALL_END - CALL_START) + (end - at - REC_HEADER_SIZE);
-    if (n > MEMO_MAX_BYTES) return make();
-    // The key: syscall id (2 bytes), ret + args (56), the params.
-    let h = n;
-    h = (Math.imul(h, 31) + (b[at + 2] as number)) | 0;
-    h = (Math.imul(h, 31) + (b[at + 3] as number)) | 0;
-    for (let i = at + CALL_START; i < at + CALL_END; i++) h = (Math.imul(h, 31) + (b[i] as number)) | 0;
-    for (let i = at + REC_HEADER_SIZE; i < end; i++) h = (Math.imul(h, 31) + (b[i] as number)) | 0;
-    const slot = (h ^ (h >>> 15)) & (MEMO_SLOTS - 1);
+    const plen = rec.size - REC_HEADER_SIZE;
+    if (plen > MEMO_MAX_BYTES) return make();
+    // The key, in 32-bit words: the syscall id and the params' length, ret + args (14 words), the params.
+    const words = 1 + CALL_WORDS + ((plen + 3) >> 2);
+    const p0 = at + REC_HEADER_SIZE;
+    const head = dv.getUint16(at + 2, true) | (plen << 16);
+    let h = head;
+    for (let i = 0; i < CALL_WORDS; i++)
+      h = (Math.imul(h, 0x9e3779b1) + dv.getInt32(at + CALL_START + i * 4, true)) | 0;
+    for (let i = 0; i < plen >> 2; i++) h = (Math.imul(h, 0x9e3779b1) + dv.getInt32(p0 + i * 4, true)) | 0;
+    const tail = tailWord(dv, p0, plen);
+    h = (Math.imul(h, 0x9e3779b1) + tail) | 0;
+    const slot = (h ^ (h >>> 16)) & (MEMO_SLOTS - 1);
     const k = this.keys[slot];
-    if (k !== undefined && k.length === n && sameCall(k, b, at, end)) return this.values[slot] as T;
+    if (k !== undefined && k.length === words && k[0] === head && sameCall(k, dv, at, plen, tail))
+      return this.values[slot] as T;
     const v = make();
-    const key = new Uint8Array(n);
-    key[0] = b[at + 2] as number;
-    key[1] = b[at + 3] as number;
-    key.set(b.subarray(at + CALL_START, at + CALL_END), 2);
-    key.set(b.subarray(at + REC_HEADER_SIZE, end), 2 + CALL_END - CALL_START);
+    const key = new Int32Array(words);
+    key[0] = head;
+    for (let i = 0; i < CALL_WORDS; i++) key[1 + i] = dv.getInt32(at + CALL_START + i * 4, true);
+    for (let i = 0; i < plen >> 2; i++) key[1 + CALL_WORDS + i] = dv.getInt32(p0 + i * 4, true);
+    if ((plen & 3) !== 0) key[words - 1] = tail;
     this.keys[slot] = key;
     this.values[slot] = v;
     return v;
   }
 }
 
-/** rec_hdr offsets of the return value and the six args: [CALL_START, CALL_END). */
+/** rec_hdr offset of the return value, followed by the six args: 14 words. */
 const CALL_START = 24;
-const CALL_END = 80;
+const CALL_WORDS = 14;
 
-function sameCall(k: Uint8Array, b: Buffer, at: number, end: number): boolean {
-  if (k[0] !== b[at + 2] || k[1] !== b[at + 3]) return false;
-  let j = 2;
-  for (let i = at + CALL_START; i < at + CALL_END; i++, j++) if (k[j] !== b[i]) return false;
-  for (let i = at + REC_HEADER_SIZE; i < end; i++, j++) if (k[j] !== b[i]) return false;
-  return true;
+/** The last 1-3 bytes of the params (when their length is not a multiple of 4) as one word; 0 otherwise. */
+function tailWord(dv: DataView, p0: number, plen: number): number {
+  let t = 0;
+  for (let i = plen & ~3; i < plen; i++) t = (t << 8) | dv.getUint8(p0 + i);
+  return t;
+}
+
+function sameCall(k: Int32Array, dv: DataView, at: number, plen: number, tail: number): boolean {
+  for (let i = 0; i < CALL_WORDS; i++)
+    if (k[1 + i] !== dv.getInt32(at + CALL_START + i * 4, true)) return false;
+  const p0 = at + REC_HEADER_SIZE;
+  for (let i = 0; i < plen >> 2; i++)
+    if (k[1 + CALL_WORDS + i] !== dv.getInt32(p0 + i * 4, true)) return false;
+  return (plen & 3) === 0 || k[k.length - 1] === tail;
 }
 
 /** Per-decoder caches (never module state: two decoders do not share or grow each other's). */
@@ -639,13 +651,16 @@ class Rec implements KernelRecord {
     readonly params: RecordParams,
     private readonly dv: DataView,
     private readonly at: number,
-    /** The frame's bytes (for CallMemo): the record is at [offset, offset + size). */
-    readonly bytes: Buffer,
     readonly size: number,
   ) {}
 
+  /** For CallMemo: the record is at [offset, offset + size) of view. */
   get offset(): number {
     return this.at;
+  }
+
+  get view(): DataView {
+    return this.dv;
   }
 
   /** Read on demand: most records never need them as bigints. */
@@ -899,7 +914,6 @@ function decodeKernelRecord(
     params,
     dv,
     s,
-    p,
     plen,
   );
 }

@@ -206,6 +206,22 @@ interface SensorConfig {
   readonly enabled: boolean;
   /** The node name events are published under (`saker.v1.events.syscall.<node>`). */
   readonly nodeName: string;
+  /** Falco's top-level `syscall_event_drops`: what a window with dropped events does. */
+  readonly drops: SyscallEventDropsConfig;
+}
+
+/** What a window with dropped syscall events does (Falco's `syscall_event_drops` actions). */
+type SyscallDropAction = 'ignore' | 'log' | 'alert';
+
+/** Falco's `syscall_event_drops`, as Saker reads it (docs/sensor.md, "Drops"). */
+interface SyscallEventDropsConfig {
+  /** Dropped / (captured + dropped) in a stats window above which the actions run; 0: any drop. */
+  readonly threshold: number;
+  /** Empty, or `[ignore]`: drops are only counted (metrics). */
+  readonly actions: readonly SyscallDropAction[];
+  /** Token bucket: notices per second. */
+  readonly rate: number;
+  readonly maxBurst: number;
 }
 
 /** `enrich.node`: container metadata from the node's CRI socket (docs/enrich.md). */
@@ -370,7 +386,6 @@ const FALCO_IGNORED_KEYS: readonly string[] = [
   'libs_logger',
   'output_timeout',
   'syscall_event_timeouts',
-  'syscall_event_drops',
   'metrics',
   'base_syscalls',
   'falco_libs',
@@ -397,6 +412,26 @@ const FALCO_ENGINE_KEYS: readonly string[] = [
 
 /** A Falco priority, in any of Falco's spellings. */
 export const priority: Schema<Priority> = oneOf<Priority>(PRIORITIES, parsePriority);
+
+/**
+ * Falco's `syscall_event_drops.actions`: ignore, log, alert. `exit` is refused
+ * (Saker does not stop watching because events were lost), and so is ignore
+ * beside another action, which Falco does not allow either.
+ */
+function dropActions(): Schema<readonly SyscallDropAction[]> {
+  const words = ['ignore', 'log', 'alert', 'exit'] as const;
+  return map(list(oneOf<(typeof words)[number]>(words)), (actions, node, path) => {
+    if (actions.includes('exit'))
+      throw new ConfigError(
+        path,
+        'exit is not supported: Saker keeps watching when events are dropped (use log and alert)',
+        node.origin,
+      );
+    if (actions.includes('ignore') && actions.length > 1)
+      throw new ConfigError(path, 'ignore cannot be combined with log or alert', node.origin);
+    return actions.filter((a): a is SyscallDropAction => a !== 'exit');
+  });
+}
 
 /** A path: relative ones are taken from the directory of the file that wrote them. */
 function pathSchema(cwd: string): Schema<string> {
@@ -698,6 +733,16 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         enabled: field(boolean(), true),
         node_name: field(nullable(string()), null),
       }),
+      // Falco's key, at the top level as in falco.yaml; Falco's defaults.
+      syscall_event_drops: section(
+        {
+          threshold: field(number({ min: 0, max: 1 }), 0.1),
+          actions: field(dropActions(), ['log', 'alert']),
+          rate: field(number({ min: 0.0001 }), 0.03333),
+          max_burst: field(number({ integer: true, min: 1 }), 1),
+        },
+        { ignored: ['simulate_drops'] },
+      ),
       sinks: section({
         input: section({
           listen: field(nullable(hostPort()), null),
@@ -881,7 +926,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       allowPlaintextToken: raw.control.allowPlaintextToken,
     },
     telemetry: raw.telemetry,
-    sensor: { enabled: raw.sensor.enabled, nodeName: raw.sensor.nodeName ?? raw.hostname },
+    sensor: {
+      enabled: raw.sensor.enabled,
+      nodeName: raw.sensor.nodeName ?? raw.hostname,
+      drops: { ...raw.syscallEventDrops },
+    },
     sinks: {
       inputListen: inputRaw.listen,
       input: {

@@ -41,6 +41,32 @@ function loadError(text: string, opts: Omit<LoadConfigOptions, 'file'> = {}): Co
   assert.fail('expected a ConfigError');
 }
 
+describe("Falco's syscall_event_drops", () => {
+  it('maps threshold, actions, rate and max_burst; simulate_drops is accepted and ignored', () => {
+    const c = load(
+      'syscall_event_drops:\n  threshold: 0\n  actions: [log]\n  rate: 2\n  max_burst: 3\n  simulate_drops: false\n',
+    );
+    assert.deepEqual(c.sensor.drops, { threshold: 0, actions: ['log'], rate: 2, maxBurst: 3 });
+    assert.deepEqual(load('syscall_event_drops:\n  actions: []\n').sensor.drops.actions, []);
+  });
+
+  it('refuses exit, ignore beside another action, and a threshold outside [0, 1], naming the key', () => {
+    assert.equal(
+      loadError('syscall_event_drops:\n  actions: [log, exit]\n').path,
+      'syscall_event_drops.actions',
+    );
+    assert.match(
+      loadError('syscall_event_drops:\n  actions: [ignore, alert]\n').message,
+      /ignore cannot be combined/,
+    );
+    assert.equal(loadError('syscall_event_drops:\n  threshold: 2\n').path, 'syscall_event_drops.threshold');
+    assert.equal(
+      loadError('syscall_event_drops:\n  actions: [page]\n').path,
+      'syscall_event_drops.actions[0]',
+    );
+  });
+});
+
 describe('defaults', () => {
   it('without a file takes Falco defaults and Saker defaults', () => {
     const c = loadConfig({ env: { FALCO_HOSTNAME: 'node-1' }, onNotice: () => {} });
@@ -77,7 +103,11 @@ describe('defaults', () => {
       listen: '127.0.0.1:8765',
       tracing: { exporter: null, endpoint: null, sampleRatio: null, serviceName: null, headers: {} },
     });
-    assert.deepEqual(c.sensor, { enabled: true, nodeName: 'node-1' });
+    assert.deepEqual(c.sensor, {
+      enabled: true,
+      nodeName: 'node-1',
+      drops: { threshold: 0.1, actions: ['log', 'alert'], rate: 0.03333, maxBurst: 1 },
+    });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.engine.batch));
   });
 
@@ -327,7 +357,12 @@ describe('views', () => {
     assert.equal(engineView(c).minPriority, 'ERROR');
     assert.equal(engineView(c).hostname, 'h1');
     assert.equal(c.priority, 'DEBUG');
-    assert.deepEqual(sensorView(c), { enabled: true, nodeName: 'n1', hostname: 'h1' });
+    assert.deepEqual(sensorView(c), {
+      enabled: true,
+      nodeName: 'n1',
+      hostname: 'h1',
+      drops: { threshold: 0.1, actions: ['log', 'alert'], rate: 0.03333, maxBurst: 1 },
+    });
     assert.equal(telemetryView(c).tracing.endpoint, 'http://otel:4318');
     assert.deepEqual(rulesView(c), {
       files: [defaultRulesDir()],

@@ -39,3 +39,4 @@ export { startPostfix } from './postfix.js';
 export { startRsyslog } from './rsyslog.js';
 
 export { startAlertmanager } from './alertmanager.js';
+export { stalledBus } from './stalled-bus.js';

@@ -130,7 +130,7 @@ export const STREAM_FILL_RULE = 'Saker internal: stream near its limit';
 export interface InternalAlert {
   readonly rule: string;
   /** As Falco prints it. */
-  readonly priority: 'Critical' | 'Error' | 'Warning';
+  readonly priority: 'Critical' | 'Error' | 'Warning' | 'Debug';
   readonly text: string;
   readonly fields: Readonly<Record<string, string | number>>;
   /** The de-duplication id: the same condition seen by several replicas is stored once. */

@@ -13,7 +13,7 @@ export type { KvMetadataOptions, ResolvedKvMetadataOptions } from './metadata-op
 export { joinBatch } from './metadata-join.js';
 export type { MetadataNeed, MetadataProvider } from './metadata.js';
 export { isMetadataField, metadataNeed, needsMetadata } from './metadata.js';
-export type { OutgoingAlert } from './alerts.js';
+export type { InternalAlert, OutgoingAlert } from './alerts.js';
 export {
   INTERNAL_SOURCE,
   RELOAD_FAILURE_RULE,
@@ -22,6 +22,7 @@ export {
   STREAM_FILL_RULE,
   alertMsgId,
   eventIdentity,
+  internalAlert,
   reloadFailureAlert,
 } from './alerts.js';
 export { AlertSpool, SPOOL_FILE } from './spool.js';

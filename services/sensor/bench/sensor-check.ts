@@ -64,3 +64,18 @@ export function checkPacedRate(label: string, targetPerS: number, done: number, 
     ? []
     : [`${label}: the workload achieved ${Math.round(achieved)}/s, not the ${targetPerS}/s the run tests`];
 }
+
+/**
+ * The verdict on "0 drops at `targetPerS` paced": tested only when the run
+ * reached the rate (a busy machine may not let the loop run that fast), met
+ * only when every operation was captured and nothing was lost.
+ */
+export function pacedDropGoal(
+  targetPerS: number,
+  p: PhaseCapture,
+  seconds: number,
+): 'met' | 'NOT met' | 'not tested (rate not reached)' {
+  if (checkPacedRate(p.label, targetPerS, p.expected, seconds).length > 0)
+    return 'not tested (rate not reached)';
+  return p.lost === 0 && p.captured === p.expected ? 'met' : 'NOT met';
+}

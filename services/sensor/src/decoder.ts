@@ -105,15 +105,20 @@ export interface ProcStateRaw {
   readonly vpgid: number;
 }
 
+/** Params of one kind, by the argument index they belong to. */
+export interface ParamLookup<T> {
+  get(argi: number): T | undefined;
+}
+
 /** Params of a record, keyed by the argument index they belong to (ARGI_RET for the return value). */
 export interface RecordParams {
-  // Kinds a record does not carry share one empty map (no allocation per record).
-  readonly ustr: ReadonlyMap<number, string>;
-  readonly dirpath: ReadonlyMap<number, string>;
-  readonly fdpath: ReadonlyMap<number, string>;
-  readonly fdinfo: ReadonlyMap<number, FdInfoRaw>;
-  readonly socktuple: ReadonlyMap<number, SockTupleRaw>;
-  readonly sockaddr: ReadonlyMap<number, Uint8Array>;
+  // Kinds a record does not carry share one empty lookup (no allocation per record).
+  readonly ustr: ParamLookup<string>;
+  readonly dirpath: ParamLookup<string>;
+  readonly fdpath: ParamLookup<string>;
+  readonly fdinfo: ParamLookup<FdInfoRaw>;
+  readonly socktuple: ParamLookup<SockTupleRaw>;
+  readonly sockaddr: ParamLookup<Uint8Array>;
   argv?: string[];
   exepath?: string;
   cwd?: string;
@@ -136,6 +141,8 @@ export interface KernelRecord {
   readonly cpu: number;
   /** CLOCK_BOOTTIME ns. */
   readonly ts: bigint;
+  /** `epoch + ts` as decimal epoch ns, without bigints when ts fits 53 bits. */
+  epochTs(epoch: BootEpoch): string;
   readonly ret: number;
   readonly args: readonly bigint[];
   readonly pid: number;
@@ -183,6 +190,187 @@ export type DecodedRecord = KernelRecord | StatsRecord;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
+const NS_PER_S = 1_000_000_000;
+const ZEROS9 = '000000000';
+
+/**
+ * The stream header's boot epoch split into seconds and nanoseconds, so that a
+ * record's epoch time is made from numbers: a bigint add and toString per
+ * event cost more than the rest of the timestamp's work.
+ */
+export class BootEpoch {
+  private readonly sec: number;
+  private readonly ns: number;
+  constructor(readonly total: bigint) {
+    this.sec = Number(total / 1_000_000_000n);
+    this.ns = Number(total % 1_000_000_000n);
+  }
+
+  /** `total + hi * 2^32 + lo` in decimal. */
+  format(hi: number, lo: number): string {
+    // Past 2^53 ns of uptime (104 days) numbers are no longer exact: bigints then.
+    if (hi >= 0x200000) return (this.total + ((BigInt(hi) << 32n) | BigInt(lo))).toString();
+    const t = hi * 0x100000000 + lo;
+    let s = Math.floor(t / NS_PER_S);
+    let r = t - s * NS_PER_S;
+    if (r < 0) {
+      s--;
+      r += NS_PER_S;
+    } else if (r >= NS_PER_S) {
+      s++;
+      r -= NS_PER_S;
+    }
+    let sec = this.sec + s;
+    let ns = this.ns + r;
+    if (ns >= NS_PER_S) {
+      ns -= NS_PER_S;
+      sec++;
+    }
+    if (sec === 0) return String(ns);
+    const n = String(ns);
+    return `${sec}${ZEROS9.slice(n.length)}${n}`;
+  }
+}
+
+const CACHE_SLOTS = 2048;
+/** Longer byte strings are decoded every time: long paths rarely repeat. */
+const CACHE_MAX_BYTES = 128;
+
+/**
+ * Decoded strings by their bytes: comms, paths and path components repeat
+ * from record to record, and a compare of a few dozen bytes costs far less
+ * than a Buffer decode (a call into C++ and a new string). Direct-mapped by a
+ * hash of the bytes; a hit is checked byte for byte, so hostile input can only
+ * make it miss.
+ */
+class StringCache {
+  private readonly keys: (Uint8Array | undefined)[] = new Array(CACHE_SLOTS);
+  private readonly values: string[] = new Array(CACHE_SLOTS);
+
+  constructor(private readonly decode: (b: Buffer, start: number, end: number) => string) {}
+
+  get(b: Buffer, start: number, end: number): string {
+    const n = end - start;
+    if (n > CACHE_MAX_BYTES) return this.decode(b, start, end);
+    let h = n;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + (b[i] as number)) | 0;
+    const slot = (h ^ (h >>> 13)) & (CACHE_SLOTS - 1);
+    const k = this.keys[slot];
+    if (k !== undefined && k.length === n) {
+      let i = 0;
+      while (i < n && k[i] === b[start + i]) i++;
+      if (i === n) return this.values[slot] as string;
+    }
+    const v = this.decode(b, start, end);
+    this.keys[slot] = Uint8Array.prototype.slice.call(b, start, end);
+    this.values[slot] = v;
+    return v;
+  }
+}
+
+const MEMO_SLOTS = 1024;
+/** Calls whose id, result, args and params take more bytes than this are not memoised. */
+const MEMO_MAX_BYTES = 512;
+
+/**
+ * Values that are a function of a syscall record's call alone: its id, return
+ * value, six argument words and params (the renderings of an open, say), kept
+ * by those bytes. A loop that opens the same file again and again makes the
+ * same bytes each time but for the header (time, ids). Direct-mapped by a hash;
+ * a hit is checked byte for byte, so hostile input can only make it miss.
+ */
+export class CallMemo<T> {
+  private readonly keys: (Int32Array | undefined)[] = new Array(MEMO_SLOTS);
+  private readonly values: (T | undefined)[] = new Array(MEMO_SLOTS);
+
+  /** The value for `rec`'s call: the memoised one, or `make()` kept for the next identical call. */
+  get(rec: KernelRecord, make: () => T): T {
+    if (!(rec instanceof Rec) || rec.kind !== REC_SYSCALL) return make();
+    const dv = rec.view;
+    const at = rec.offset;
+    const plen = rec.size - REC_HEADER_SIZE;
+    if (plen > MEMO_MAX_BYTES) return make();
+    // The key, in 32-bit words: the syscall id and the params' length, ret + args (14 words), the params.
+    const words = 1 + CALL_WORDS + ((plen + 3) >> 2);
+    const p0 = at + REC_HEADER_SIZE;
+    const head = dv.getUint16(at + 2, true) | (plen << 16);
+    let h = head;
+    for (let i = 0; i < CALL_WORDS; i++)
+      h = (Math.imul(h, 0x9e3779b1) + dv.getInt32(at + CALL_START + i * 4, true)) | 0;
+    for (let i = 0; i < plen >> 2; i++) h = (Math.imul(h, 0x9e3779b1) + dv.getInt32(p0 + i * 4, true)) | 0;
+    const tail = tailWord(dv, p0, plen);
+    h = (Math.imul(h, 0x9e3779b1) + tail) | 0;
+    const slot = (h ^ (h >>> 16)) & (MEMO_SLOTS - 1);
+    const k = this.keys[slot];
+    if (k !== undefined && k.length === words && k[0] === head && sameCall(k, dv, at, plen, tail))
+      return this.values[slot] as T;
+    const v = make();
+    const key = new Int32Array(words);
+    key[0] = head;
+    for (let i = 0; i < CALL_WORDS; i++) key[1 + i] = dv.getInt32(at + CALL_START + i * 4, true);
+    for (let i = 0; i < plen >> 2; i++) key[1 + CALL_WORDS + i] = dv.getInt32(p0 + i * 4, true);
+    if ((plen & 3) !== 0) key[words - 1] = tail;
+    this.keys[slot] = key;
+    this.values[slot] = v;
+    return v;
+  }
+}
+
+/** rec_hdr offset of the return value, followed by the six args: 14 words. */
+const CALL_START = 24;
+const CALL_WORDS = 14;
+
+/** The last 1-3 bytes of the params (when their length is not a multiple of 4) as one word; 0 otherwise. */
+function tailWord(dv: DataView, p0: number, plen: number): number {
+  let t = 0;
+  for (let i = plen & ~3; i < plen; i++) t = (t << 8) | dv.getUint8(p0 + i);
+  return t;
+}
+
+function sameCall(k: Int32Array, dv: DataView, at: number, plen: number, tail: number): boolean {
+  for (let i = 0; i < CALL_WORDS; i++)
+    if (k[1 + i] !== dv.getInt32(at + CALL_START + i * 4, true)) return false;
+  const p0 = at + REC_HEADER_SIZE;
+  for (let i = 0; i < plen >> 2; i++)
+    if (k[1 + CALL_WORDS + i] !== dv.getInt32(p0 + i * 4, true)) return false;
+  return (plen & 3) === 0 || k[k.length - 1] === tail;
+}
+
+/** Per-decoder caches (never module state: two decoders do not share or grow each other's). */
+class DecodeCaches {
+  readonly comm = new StringCache((b, s, e) => b.toString('utf8', s, e));
+  readonly ustr = new StringCache((b, s, e) => b.toString('utf8', s, e));
+  readonly path = new StringCache(pathAt);
+}
+
+/** The params of one kind a record carries: one or two inline, more in a map. */
+class ParamSlots<T> implements ParamLookup<T> {
+  private k0 = -1;
+  private v0: T | undefined;
+  private k1 = -1;
+  private v1: T | undefined;
+  private more: Map<number, T> | undefined;
+
+  get(argi: number): T | undefined {
+    if (argi === this.k0) return this.v0;
+    if (argi === this.k1) return this.v1;
+    return this.more?.get(argi);
+  }
+
+  set(argi: number, v: T): void {
+    if (this.k0 === -1 || this.k0 === argi) {
+      this.k0 = argi;
+      this.v0 = v;
+    } else if (this.k1 === -1 || this.k1 === argi) {
+      this.k1 = argi;
+      this.v1 = v;
+    } else {
+      this.more ??= new Map();
+      this.more.set(argi, v);
+    }
+  }
+}
+
 export interface DecoderOptions {
   readonly onError?: (err: SensorDecodeError) => void;
 }
@@ -197,6 +385,7 @@ export class StreamDecoder {
   /** Stream offset of buf[0]. */
   private base = 0;
   private readonly onError: (err: SensorDecodeError) => void;
+  private readonly caches = new DecodeCaches();
 
   constructor(options: DecoderOptions = {}) {
     this.onError = options.onError ?? (() => {});
@@ -220,9 +409,11 @@ export class StreamDecoder {
       }
       pos = STREAM_HEADER_SIZE;
     }
-    while (this.buf.length - pos >= FRAME_HEADER_SIZE) {
-      const len = this.buf.readUInt32LE(pos);
-      const type = this.buf.readUInt16LE(pos + 4);
+    const buf = this.buf;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    while (buf.length - pos >= FRAME_HEADER_SIZE) {
+      const len = dv.getUint32(pos, true);
+      const type = dv.getUint16(pos + 4, true);
       if (len > MAX_FRAME) {
         this.fail(
           new SensorDecodeError(
@@ -233,10 +424,10 @@ export class StreamDecoder {
         );
         return out;
       }
-      if (this.buf.length - pos - FRAME_HEADER_SIZE < len) break;
+      if (buf.length - pos - FRAME_HEADER_SIZE < len) break;
       const start = pos + FRAME_HEADER_SIZE;
       try {
-        out.push(decodeFrameAt(type, this.buf, start, len, this.base + start));
+        out.push(decodeFrameAt(type, buf, dv, start, len, this.base + start, this.caches));
       } catch (err) {
         this.errors++;
         this.onError(
@@ -296,17 +487,26 @@ export function decodeStreamHeader(b: Buffer, offset = 0): StreamHeader {
 
 /** Decodes one frame payload. `offset` is the payload's stream offset, for errors. */
 export function decodeFrame(type: number, p: Buffer, offset: number): DecodedRecord {
-  return decodeFrameAt(type, p, 0, p.length, offset);
+  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  return decodeFrameAt(type, p, dv, 0, p.length, offset, new DecodeCaches());
 }
 
-/** decodeFrame of the payload p[s, s + len). */
-function decodeFrameAt(type: number, p: Buffer, s: number, len: number, offset: number): DecodedRecord {
+/** decodeFrame of the payload p[s, s + len); `dv` views the same bytes as `p`. */
+function decodeFrameAt(
+  type: number,
+  p: Buffer,
+  dv: DataView,
+  s: number,
+  len: number,
+  offset: number,
+  caches: DecodeCaches,
+): DecodedRecord {
   switch (type) {
     case REC_SYSCALL:
     case REC_EXEC:
     case REC_FORK:
     case REC_EXIT:
-      return decodeKernelRecord(type, p, s, len, offset);
+      return decodeKernelRecord(type, p, dv, s, len, offset, caches);
     case REC_STATS:
       return decodeStats(p.subarray(s, s + len), offset);
     default:
@@ -348,49 +548,42 @@ function decodeStats(p: Buffer, offset: number): StatsRecord {
   return { kind: REC_STATS, ts: p.readBigUInt64LE(8), perCpu };
 }
 
-function cstr(b: Buffer, start: number, end: number): string {
+/** The NUL-terminated string in b[start, end). */
+function cstr(b: Buffer, start: number, end: number, cache: StringCache): string {
   let nul = start;
   while (nul < end && b[nul] !== 0) nul++;
-  return b.toString('utf8', start, nul);
+  return cache.get(b, start, nul);
 }
 
-/** comm is short and repeats: decode each distinct 16-byte value once. */
-const commCache = new Map<string, string>();
-function commOf(b: Buffer, start: number): string {
+/** comm: at most 16 bytes, NUL-terminated when shorter. */
+function commOf(b: Buffer, start: number, cache: StringCache): string {
   let end = start;
   while (end < start + 16 && b[end] !== 0) end++;
-  const key = b.toString('latin1', start, end);
-  let v = commCache.get(key);
-  if (v === undefined) {
-    v = b.toString('utf8', start, end);
-    if (commCache.size > 4096) commCache.clear();
-    commCache.set(key, v);
-  }
-  return v;
+  return cache.get(b, start, end);
 }
 
-const EMPTY = new Map<number, never>() as ReadonlyMap<number, never>;
+const EMPTY: ParamLookup<never> = Object.freeze({ get: () => undefined });
 
-/** u64 at o as a bigint: one allocation when it fits 53 bits (the usual case), readBigUInt64LE otherwise. */
-function u64At(p: Buffer, o: number): bigint {
-  const hi = p.readUInt32LE(o + 4);
-  if (hi < 0x200000) return BigInt(hi * 0x100000000 + p.readUInt32LE(o));
-  return p.readBigUInt64LE(o);
+/** u64 at o as a bigint: one allocation when it fits 53 bits (the usual case), getBigUint64 otherwise. */
+function u64At(dv: DataView, o: number): bigint {
+  const hi = dv.getUint32(o + 4, true);
+  if (hi < 0x200000) return BigInt(hi * 0x100000000 + dv.getUint32(o, true));
+  return dv.getBigUint64(o, true);
 }
 
 /** s64 at o as a number (return values: small or -errno). */
-function s64NumAt(p: Buffer, o: number): number {
-  const hi = p.readInt32LE(o + 4);
-  const lo = p.readUInt32LE(o);
+function s64NumAt(dv: DataView, o: number): number {
+  const hi = dv.getInt32(o + 4, true);
+  const lo = dv.getUint32(o, true);
   if (hi >= -0x200000 && hi < 0x200000) return hi * 0x100000000 + lo;
-  return Number(p.readBigInt64LE(o));
+  return Number(dv.getBigInt64(o, true));
 }
 
 /** u64 at o as a number (inode numbers, magics: exact below 2^53). */
-function u64NumAt(p: Buffer, o: number): number {
-  const hi = p.readUInt32LE(o + 4);
-  if (hi < 0x200000) return hi * 0x100000000 + p.readUInt32LE(o);
-  return Number(p.readBigUInt64LE(o));
+function u64NumAt(dv: DataView, o: number): number {
+  const hi = dv.getUint32(o + 4, true);
+  if (hi < 0x200000) return hi * 0x100000000 + dv.getUint32(o, true);
+  return Number(dv.getBigUint64(o, true));
 }
 
 function badSize(offset: number, i: number, field: string, want: number, len: number): never {
@@ -437,7 +630,8 @@ class Rec implements KernelRecord {
     readonly syscall: number,
     readonly flags: number,
     readonly cpu: number,
-    readonly ts: bigint,
+    private readonly tsLo: number,
+    private readonly tsHi: number,
     readonly ret: number,
     readonly pid: number,
     readonly tid: number,
@@ -455,28 +649,46 @@ class Rec implements KernelRecord {
     readonly sid: number,
     readonly comm: string,
     readonly params: RecordParams,
-    private readonly buf: Buffer,
+    private readonly dv: DataView,
     private readonly at: number,
+    readonly size: number,
   ) {}
 
+  /** For CallMemo: the record is at [offset, offset + size) of view. */
+  get offset(): number {
+    return this.at;
+  }
+
+  get view(): DataView {
+    return this.dv;
+  }
+
   /** Read on demand: most records never need them as bigints. */
+  get ts(): bigint {
+    return (BigInt(this.tsHi) << 32n) | BigInt(this.tsLo);
+  }
+
+  epochTs(epoch: BootEpoch): string {
+    return epoch.format(this.tsHi, this.tsLo);
+  }
+
   get cgroupId(): bigint {
-    return u64At(this.buf, this.at + 136);
+    return u64At(this.dv, this.at + 136);
   }
 
   get startBoottime(): bigint {
-    return u64At(this.buf, this.at + 144);
+    return u64At(this.dv, this.at + 144);
   }
 
   /** cgroupId as a number (exact below 2^53, which kernfs ids are in practice). */
   cgroupIdNum(): number {
-    return u64NumAt(this.buf, this.at + 136);
+    return u64NumAt(this.dv, this.at + 136);
   }
 
   get args(): readonly bigint[] {
     if (this.argsCache === undefined) {
       const o = this.at + 32;
-      const b = this.buf;
+      const b = this.dv;
       this.argsCache = [
         u64At(b, o),
         u64At(b, o + 8),
@@ -490,16 +702,24 @@ class Rec implements KernelRecord {
   }
 
   argU32(i: number): number {
-    return i >= 0 && i < 6 ? this.buf.readUInt32LE(this.at + 32 + i * 8) : 0;
+    return i >= 0 && i < 6 ? this.dv.getUint32(this.at + 32 + i * 8, true) : 0;
   }
 
   argS32(i: number): number {
-    return i >= 0 && i < 6 ? this.buf.readInt32LE(this.at + 32 + i * 8) : 0;
+    return i >= 0 && i < 6 ? this.dv.getInt32(this.at + 32 + i * 8, true) : 0;
   }
 }
 
 /** The kernel record at p[s, s + plen): frames are decoded in place, without a Buffer view each. */
-function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, offset: number): KernelRecord {
+function decodeKernelRecord(
+  type: number,
+  p: Buffer,
+  dv: DataView,
+  s: number,
+  plen: number,
+  offset: number,
+  caches: DecodeCaches,
+): KernelRecord {
   if (plen < REC_HEADER_SIZE) {
     throw new SensorDecodeError(
       offset,
@@ -507,22 +727,22 @@ function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, of
       `${plen} bytes is shorter than the ${REC_HEADER_SIZE}-byte header`,
     );
   }
-  const kind = p.readUInt16LE(s);
+  const kind = dv.getUint16(s, true);
   if (kind !== type) {
     throw new SensorDecodeError(offset, 'record.kind', `frame type ${type} carries record kind ${kind}`);
   }
-  const nparams = p.readUInt16LE(s + 4);
-  const size = p.readUInt32LE(s + 8);
+  const nparams = dv.getUint16(s + 4, true);
+  const size = dv.getUint32(s + 8, true);
   if (size !== plen) {
     throw new SensorDecodeError(offset + 8, 'record.size', `header says ${size} bytes, frame has ${plen}`);
   }
   const recEnd = s + plen;
-  let ustr: Map<number, string> | undefined;
-  let dirpath: Map<number, string> | undefined;
-  let fdpath: Map<number, string> | undefined;
-  let fdinfo: Map<number, FdInfoRaw> | undefined;
-  let socktuple: Map<number, SockTupleRaw> | undefined;
-  let sockaddr: Map<number, Uint8Array> | undefined;
+  let ustr: ParamSlots<string> | undefined;
+  let dirpath: ParamSlots<string> | undefined;
+  let fdpath: ParamSlots<string> | undefined;
+  let fdinfo: ParamSlots<FdInfoRaw> | undefined;
+  let socktuple: ParamSlots<SockTupleRaw> | undefined;
+  let sockaddr: ParamSlots<Uint8Array> | undefined;
   const params: {
     -readonly [K in keyof RecordParams]: RecordParams[K];
   } = {
@@ -544,7 +764,7 @@ function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, of
     }
     const ptype = p[q] as number;
     const argi = p[q + 1] as number;
-    const len = (p[q + 2] as number) | ((p[q + 3] as number) << 8);
+    const len = dv.getUint16(q + 2, true);
     const start = q + PARAM_HEADER_SIZE;
     const end = start + len;
     if (end > recEnd) {
@@ -557,63 +777,63 @@ function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, of
     switch (ptype) {
       case P_USTR:
         if (ustr === undefined) {
-          ustr = new Map();
+          ustr = new ParamSlots();
           params.ustr = ustr;
         }
-        ustr.set(argi, cstr(p, start, end));
+        ustr.set(argi, cstr(p, start, end, caches.ustr));
         break;
       case P_DIRPATH:
         if (dirpath === undefined) {
-          dirpath = new Map();
+          dirpath = new ParamSlots();
           params.dirpath = dirpath;
         }
-        dirpath.set(argi, pathAt(p, start, end));
+        dirpath.set(argi, caches.path.get(p, start, end));
         break;
       case P_FDPATH:
         if (fdpath === undefined) {
-          fdpath = new Map();
+          fdpath = new ParamSlots();
           params.fdpath = fdpath;
         }
-        fdpath.set(argi, pathAt(p, start, end));
+        fdpath.set(argi, caches.path.get(p, start, end));
         break;
       case P_FDINFO:
         if (len !== FD_INFO_SIZE) badSize(offset + q - s + 2, i, 'fd_info', FD_INFO_SIZE, len);
         if (fdinfo === undefined) {
-          fdinfo = new Map();
+          fdinfo = new ParamSlots();
           params.fdinfo = fdinfo;
         }
         fdinfo.set(argi, {
-          fd: p.readInt32LE(start),
-          mode: p.readUInt32LE(start + 4),
-          ino: u64NumAt(p, start + 8),
-          dev: p.readUInt32LE(start + 16),
-          nlink: p.readUInt32LE(start + 20),
-          sockFamily: p.readUInt16LE(start + 24),
-          sockType: p.readUInt16LE(start + 26),
-          sockProto: p.readUInt16LE(start + 28),
-          sbMagic: u64NumAt(p, start + 32),
+          fd: dv.getInt32(start, true),
+          mode: dv.getUint32(start + 4, true),
+          ino: u64NumAt(dv, start + 8),
+          dev: dv.getUint32(start + 16, true),
+          nlink: dv.getUint32(start + 20, true),
+          sockFamily: dv.getUint16(start + 24, true),
+          sockType: dv.getUint16(start + 26, true),
+          sockProto: dv.getUint16(start + 28, true),
+          sbMagic: u64NumAt(dv, start + 32),
         });
         break;
       case P_SOCKTUPLE:
         if (len !== SOCK_TUPLE_SIZE) badSize(offset + q - s + 2, i, 'sock_tuple', SOCK_TUPLE_SIZE, len);
         if (socktuple === undefined) {
-          socktuple = new Map();
+          socktuple = new ParamSlots();
           params.socktuple = socktuple;
         }
         socktuple.set(argi, {
-          family: p.readUInt16LE(start),
-          proto: p.readUInt16LE(start + 2),
-          lport: p.readUInt16LE(start + 4),
-          rport: p.readUInt16LE(start + 6),
+          family: dv.getUint16(start, true),
+          proto: dv.getUint16(start + 2, true),
+          lport: dv.getUint16(start + 4, true),
+          rport: dv.getUint16(start + 6, true),
           laddr: Uint8Array.from(p.subarray(start + 8, start + 24)),
           raddr: Uint8Array.from(p.subarray(start + 24, start + 40)),
-          skType: p.readUInt16LE(start + 40),
-          state: p.readUInt8(start + 42),
+          skType: dv.getUint16(start + 40, true),
+          state: dv.getUint8(start + 42),
         });
         break;
       case P_SOCKADDR:
         if (sockaddr === undefined) {
-          sockaddr = new Map();
+          sockaddr = new ParamSlots();
           params.sockaddr = sockaddr;
         }
         sockaddr.set(argi, Uint8Array.from(p.subarray(start, end)));
@@ -622,35 +842,35 @@ function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, of
         params.argv = cstrList(p.subarray(start, end));
         break;
       case P_EXEPATH:
-        params.exepath = pathAt(p, start, end);
+        params.exepath = caches.path.get(p, start, end);
         break;
       case P_CWD:
-        params.cwd = pathAt(p, start, end);
+        params.cwd = caches.path.get(p, start, end);
         break;
       case P_CGROUP:
-        params.cgroup = pathAt(p, start, end);
+        params.cgroup = caches.path.get(p, start, end);
         break;
       case P_EXEINFO:
         if (len !== EXE_INFO_SIZE) badSize(offset + q - s + 2, i, 'exe_info', EXE_INFO_SIZE, len);
         params.exeinfo = {
-          ino: u64NumAt(p, start),
-          ctimeNs: p.readBigUInt64LE(start + 8),
-          mtimeNs: p.readBigUInt64LE(start + 16),
-          sbMagic: u64NumAt(p, start + 24),
-          nlink: p.readUInt32LE(start + 32),
-          dev: p.readUInt32LE(start + 36),
-          upperLayer: p.readUInt32LE(start + 40) !== 0,
-          writable: p.readUInt32LE(start + 44) !== 0,
+          ino: u64NumAt(dv, start),
+          ctimeNs: dv.getBigUint64(start + 8, true),
+          mtimeNs: dv.getBigUint64(start + 16, true),
+          sbMagic: u64NumAt(dv, start + 24),
+          nlink: dv.getUint32(start + 32, true),
+          dev: dv.getUint32(start + 36, true),
+          upperLayer: dv.getUint32(start + 40, true) !== 0,
+          writable: dv.getUint32(start + 44, true) !== 0,
         };
         break;
       case P_PROCSTATE:
         if (len !== PROC_STATE_SIZE) badSize(offset + q - s + 2, i, 'proc_state', PROC_STATE_SIZE, len);
         params.procstate = {
-          capInheritable: p.readBigUInt64LE(start),
-          capPermitted: p.readBigUInt64LE(start + 8),
-          capEffective: p.readBigUInt64LE(start + 16),
-          pgid: p.readUInt32LE(start + 24),
-          vpgid: p.readUInt32LE(start + 28),
+          capInheritable: dv.getBigUint64(start, true),
+          capPermitted: dv.getBigUint64(start + 8, true),
+          capEffective: dv.getBigUint64(start + 16, true),
+          pgid: dv.getUint32(start + 24, true),
+          vpgid: dv.getUint32(start + 28, true),
         };
         break;
       case P_ENV:
@@ -670,28 +890,30 @@ function decodeKernelRecord(type: number, p: Buffer, s: number, plen: number, of
   }
   return new Rec(
     kind as KernelRecord['kind'],
-    p.readUInt16LE(s + 2),
-    p.readUInt16LE(s + 6),
-    p.readUInt32LE(s + 12),
-    u64At(p, s + 16),
-    s64NumAt(p, s + 24),
-    p.readUInt32LE(s + 80),
-    p.readUInt32LE(s + 84),
-    p.readUInt32LE(s + 88),
-    p.readUInt32LE(s + 92),
-    p.readUInt32LE(s + 96),
-    p.readUInt32LE(s + 100),
-    p.readUInt32LE(s + 104),
-    p.readUInt32LE(s + 108),
-    p.readUInt32LE(s + 112),
-    p.readUInt32LE(s + 116),
-    p.readUInt32LE(s + 120),
-    p.readUInt32LE(s + 124),
-    p.readUInt32LE(s + 128),
-    p.readUInt32LE(s + 132),
-    commOf(p, s + 152),
+    dv.getUint16(s + 2, true),
+    dv.getUint16(s + 6, true),
+    dv.getUint32(s + 12, true),
+    dv.getUint32(s + 16, true),
+    dv.getUint32(s + 20, true),
+    s64NumAt(dv, s + 24),
+    dv.getUint32(s + 80, true),
+    dv.getUint32(s + 84, true),
+    dv.getUint32(s + 88, true),
+    dv.getUint32(s + 92, true),
+    dv.getUint32(s + 96, true),
+    dv.getUint32(s + 100, true),
+    dv.getUint32(s + 104, true),
+    dv.getUint32(s + 108, true),
+    dv.getUint32(s + 112, true),
+    dv.getUint32(s + 116, true),
+    dv.getUint32(s + 120, true),
+    dv.getUint32(s + 124, true),
+    dv.getUint32(s + 128, true),
+    dv.getUint32(s + 132, true),
+    commOf(p, s + 152, caches.comm),
     params,
-    p,
+    dv,
     s,
+    plen,
   );
 }

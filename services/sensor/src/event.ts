@@ -12,9 +12,9 @@
  */
 import type { ContainerInfo, GroupInfo, ProcessInfo, SyscallEvent, UserInfo } from '@saker/events';
 import { parseEvent } from '@saker/events';
-import { type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
+import { BootEpoch, type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
 import type { ProcEntry, ProcTable } from './proctable.js';
-import { renderCall } from './syscalls.js';
+import { CallRenderings, renderCall } from './syscalls.js';
 
 export interface BuildContext {
   readonly table: ProcTable;
@@ -37,6 +37,15 @@ export class EventParts {
   private groups = new Map<number, GroupInfo>();
   private readonly containers = new Map<string, ContainerInfo>();
   private namesVersion = -1;
+  private bootEpoch: BootEpoch | undefined;
+  /** Renderings of repeated open calls, shared frozen (syscalls.ts). */
+  readonly calls = new CallRenderings();
+
+  /** The boot epoch in the split form records format their time with (one per stream). */
+  epoch(total: bigint): BootEpoch {
+    if (this.bootEpoch?.total !== total) this.bootEpoch = new BootEpoch(total);
+    return this.bootEpoch;
+  }
 
   user(table: ProcTable, euid: number, loginuid: number): UserInfo {
     this.checkNames(table);
@@ -188,7 +197,7 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   const { table } = ctx;
   // The Sensor passes its own parts; a direct caller without them shares nothing.
   const parts = ctx.parts ?? new EventParts();
-  const call = renderCall(rec, table);
+  const call = ctx.parts !== undefined ? parts.calls.render(rec, table) : renderCall(rec, table);
   const entry = table.lookup(rec.pid, rec);
   let proc = procInfo(rec, entry, table);
   // The environment (up to 2 KiB) rides only on exec events: on every event it would multiply
@@ -208,7 +217,7 @@ export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): Syscall
   // Same key order as before: the JSON of an event does not change.
   const event: { -readonly [K in keyof SyscallEvent]: SyscallEvent[K] } = {
     source: 'syscall',
-    ts: (ctx.bootEpochNs + rec.ts).toString(),
+    ts: rec.epochTs(parts.epoch(ctx.bootEpochNs)),
     num: ctx.num,
     cpu: rec.cpu,
   } as SyscallEvent;

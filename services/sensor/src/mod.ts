@@ -15,6 +15,7 @@ export type {
   DecodedRecord,
   CpuStats,
   RecordParams,
+  ParamLookup,
   FdInfoRaw,
   SockTupleRaw,
   ExeInfoRaw,
@@ -54,6 +55,7 @@ export type {
   SensorServiceOptions,
   SensorServiceStats,
   SyscallDropNotice,
+  SyscallDropWindow,
 } from './service.js';
 export { interestFromEventTypes } from './interest.js';
 export type { InterestSet } from './interest.js';

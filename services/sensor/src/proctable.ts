@@ -159,6 +159,9 @@ function capsOf(ps: ProcStateRaw): NonNullable<ProcEntry['caps']> {
   return c;
 }
 
+/** How long a pid found missing from /proc is not looked for again. */
+const ABSENT_TTL_MS = 2000;
+
 export class ProcTable {
   private readonly opts: Required_;
   private readonly procs = new Map<number, ProcEntry>();
@@ -170,6 +173,8 @@ export class ProcTable {
   /** Bumped whenever the user/group name maps are re-read. */
   namesVersion = 0;
   private sweptAt = 0;
+  /** pid -> when /proc last had no such process (readProcUnlessAbsent). */
+  private readonly absent = new Map<number, number>();
   /** cgroup path -> container identity (containerIdFromCgroup is a parse per call). */
   private readonly containerByPath = new Map<string, { id: string; fullId?: string }>();
 
@@ -314,7 +319,7 @@ export class ProcTable {
     let next = ppid ?? this.procs.get(pid)?.ppid ?? 0;
     while (next > 0 && out.length < this.opts.maxAncestors && !seen.has(next)) {
       seen.add(next);
-      const e = this.procs.get(next) ?? this.readProc(next);
+      const e = this.procs.get(next) ?? this.readProcUnlessAbsent(next);
       if (!e) break;
       out.push(this.asAncestor(e));
       next = e.ppid;
@@ -416,6 +421,25 @@ export class ProcTable {
       }
       this.generation++;
     }
+  }
+
+  /**
+   * readProc, but a pid found missing from /proc is not looked for again for
+   * a while: the ancestors of a process whose parent exited are rebuilt after
+   * every table change, and each rebuild would read /proc for the same gone
+   * parent. A process that appears meanwhile under that pid comes in by its
+   * fork or exec record, which this does not consult.
+   */
+  private readProcUnlessAbsent(pid: number): ProcEntry | undefined {
+    const now = Date.now();
+    const at = this.absent.get(pid);
+    if (at !== undefined && now - at < ABSENT_TTL_MS) return undefined;
+    const e = this.readProc(pid);
+    if (e === undefined) {
+      if (this.absent.size >= 4096) this.absent.clear();
+      this.absent.set(pid, now);
+    } else this.absent.delete(pid);
+    return e;
   }
 
   private readProc(pid: number): ProcEntry | undefined {

@@ -11,8 +11,8 @@ import { OPEN_FLAGS, renderNames } from './falco-names.js';
 const O_ACCMODE = 0o3;
 
 /** Memo for the renderers below: programs use a handful of flag values over and over. */
-function memo(f: (n: number) => string): (n: number) => string {
-  const m = new Map<number, string>();
+export function memo<T>(f: (n: number) => T): (n: number) => T {
+  const m = new Map<number, T>();
   return (n) => {
     let v = m.get(n);
     if (v === undefined) {

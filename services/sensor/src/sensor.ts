@@ -235,6 +235,12 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private queue: (SyscallEvent | undefined)[] = [];
   private queueHead = 0;
   private waiter: ((r: IteratorResult<SyscallEvent>) => void) | undefined;
+  /**
+   * Whether anyone iterates: only then are events queued. A consumer that
+   * only listens (`onEvent`) must not fill a queue nobody drains, which would
+   * pause the loader for good once `queueLimit` events sat in it.
+   */
+  private iterating = false;
   private readonly listeners = new Set<(e: SyscallEvent) => void>();
   private readonly statsListeners = new Set<(s: SensorStats) => void>();
   private ended = false;
@@ -294,6 +300,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SyscallEvent> {
+    this.iterating = true;
     return {
       next: () => {
         const e = this.take();
@@ -457,7 +464,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       const w = this.waiter;
       this.waiter = undefined;
       w({ value: ev, done: false });
-    } else {
+    } else if (this.iterating) {
       this.queue.push(ev);
     }
   }

@@ -3,10 +3,12 @@
  * on `saker.v1.events.syscall.<node>`. The same entry runs alone (a DaemonSet
  * pod on NATS) or inside `saker run` (the in-memory bus): the bus is injected.
  *
- * Drops: every stage counts what it loses (the probe per CPU, the batcher),
- * and when the count grows the service raises a "syscall event drop" notice,
- * rate-limited like Falco's `syscall_event_drops` (a token bucket, one notice
- * per 30 s by default), for the engine or `saker run` to turn into an alert.
+ * Drops: every stage counts what it loses (the probe per CPU, the batcher).
+ * Each stats window is reported to `onWindow` listeners (metrics), and a
+ * window whose share of dropped events passes the threshold takes Falco's
+ * `syscall_event_drops` actions: `log` writes the notice, `alert` hands it to
+ * `onDrop` listeners (for `saker run` or the sensor command to publish as an
+ * alert), both behind one token bucket (one notice per 30 s by default).
  */
 import { hostname as osHostname } from 'node:os';
 import {
@@ -46,20 +48,25 @@ export interface SensorServiceOptions {
   /** Drop notices: most per `dropNoticeIntervalMs` (a burst of `dropNoticeBurst`). Default 30000 and 1. */
   readonly dropNoticeIntervalMs?: number;
   readonly dropNoticeBurst?: number;
-  /** Told about each drop notice that passes the rate limit. */
+  /**
+   * Falco's `syscall_event_drops.threshold`: a window raises a notice when its
+   * dropped / (captured + dropped) share is above it (0: any drop). Default 0.1.
+   */
+  readonly dropThreshold?: number;
+  /** Falco's `syscall_event_drops.actions`: `log`, `alert` (onDrop), or `ignore`. Default log and alert. */
+  readonly dropActions?: readonly ('ignore' | 'log' | 'alert')[];
+  /** Told about each drop notice that passes the threshold and the rate limit (action `alert`). */
   readonly onDrop?: (notice: SyscallDropNotice) => void;
   /** Log lines (drop notices, failed batches). Default: stderr. */
   readonly log?: (line: string) => void;
 }
 
-/** Falco's "syscall event drop" internal event, in Saker's terms. */
-export interface SyscallDropNotice {
-  /** Epoch ms. */
+/** Drops and captured events of one stats window (every `statsIntervalMs`). */
+export interface SyscallDropWindow {
+  /** Epoch ms at the window's end. */
   readonly time: number;
   readonly node: string;
-  /** `Falco internal: syscall event drop. N system calls dropped in last S seconds.` */
-  readonly message: string;
-  /** Drops since the previous stats check, by where they happened. */
+  /** Drops in the window, by where they happened. */
   readonly drops: {
     readonly ringbuf: number;
     readonly scratch: number;
@@ -67,10 +74,18 @@ export interface SyscallDropNotice {
     readonly batcher: number;
   };
   readonly total: number;
-  /** Records the probe submitted in the same window. */
+  /** Records the probe submitted in the window. */
   readonly events: number;
+  /** Dropped / (submitted + dropped in the kernel): the share of the window's calls lost. */
+  readonly ratio: number;
   /** Seconds the window covers. */
   readonly windowS: number;
+}
+
+/** Falco's "syscall event drop" internal event, in Saker's terms. */
+export interface SyscallDropNotice extends SyscallDropWindow {
+  /** `Falco internal: syscall event drop. N system calls dropped in last S seconds.` */
+  readonly message: string;
   /** Notices suppressed by the rate limit since the previous one. */
   readonly suppressed: number;
 }
@@ -91,8 +106,10 @@ export interface SensorService extends AsyncDisposable {
   /** Replaces what the probe captures, e.g. after a ruleset change. Returns the new interest set. */
   setEventTypes(types: ReadonlySet<string> | undefined | EventTypeSource): InterestSet;
   stats(): SensorServiceStats;
-  /** Listens to drop notices (after the rate limit). */
+  /** Listens to drop notices (after the threshold and the rate limit; action `alert`). */
   onDrop(fn: (n: SyscallDropNotice) => void): () => void;
+  /** Listens to every stats window, drops or not (for metrics). */
+  onWindow(fn: (w: SyscallDropWindow) => void): () => void;
   /** Resolves when the service stopped (signal, stop(), or the loader died: then it rejects). */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -136,6 +153,10 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
   const burst = options.dropNoticeBurst ?? 1;
   if (!(intervalMs > 0)) throw new RangeError(`dropNoticeIntervalMs: expected > 0, got ${intervalMs}`);
   if (!(burst >= 1)) throw new RangeError(`dropNoticeBurst: expected >= 1, got ${burst}`);
+  const threshold = options.dropThreshold ?? 0.1;
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new RangeError(`dropThreshold: expected a share in [0, 1], got ${threshold}`);
+  const actions = new Set(options.dropActions ?? ['log', 'alert']);
   const hostname = options.node ?? osHostname();
   const node = toToken(hostname);
   const subject = SUBJECTS.syscallEvents(node);
@@ -157,6 +178,7 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
 
   const dropListeners = new Set<(n: SyscallDropNotice) => void>();
   if (options.onDrop) dropListeners.add(options.onDrop);
+  const windowListeners = new Set<(w: SyscallDropWindow) => void>();
   const limit = new RateLimit(intervalMs, burst);
   let notices = 0;
   let suppressed = 0;
@@ -182,27 +204,29 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
       at: now,
     };
     const total = d.ringbuf + d.scratch + d.enterFull + d.batcher;
-    if (total === 0) return;
+    // Batcher drops are among the submitted records; the kernel's are not.
+    const calls = events + d.ringbuf + d.scratch + d.enterFull;
+    const ratio = total === 0 ? 0 : total / Math.max(calls, total);
+    const window: SyscallDropWindow = { time: now, node: hostname, drops: d, total, events, ratio, windowS };
+    for (const l of windowListeners) l(window);
+    if (total === 0 || (ratio <= threshold && threshold > 0)) return;
+    if (!actions.has('log') && !actions.has('alert')) return;
     if (!limit.take()) {
       suppressed++;
       return;
     }
     notices++;
     const notice: SyscallDropNotice = {
-      time: now,
-      node: hostname,
+      ...window,
       message: `Falco internal: syscall event drop. ${total} system calls dropped in last ${windowS.toFixed(1)} seconds.`,
-      drops: d,
-      total,
-      events,
-      windowS,
       suppressed,
     };
     suppressed = 0;
-    log(
-      `sensor: ${notice.message} (ringbuf=${d.ringbuf} scratch=${d.scratch} enter_full=${d.enterFull} batcher=${d.batcher} events=${events})`,
-    );
-    for (const l of dropListeners) l(notice);
+    if (actions.has('log'))
+      log(
+        `sensor: ${notice.message} (ringbuf=${d.ringbuf} scratch=${d.scratch} enter_full=${d.enterFull} batcher=${d.batcher} events=${events} ratio=${ratio.toFixed(3)})`,
+      );
+    if (actions.has('alert')) for (const l of dropListeners) l(notice);
   });
 
   // The iterator, not onEvent: it is what resumes the loader's output when the queue drains.
@@ -247,6 +271,10 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
     onDrop(fn) {
       dropListeners.add(fn);
       return () => dropListeners.delete(fn);
+    },
+    onWindow(fn) {
+      windowListeners.add(fn);
+      return () => windowListeners.delete(fn);
     },
     done,
     stop,

@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { FD_TYPE_CHARS, type FdInfo, errnoText } from '@saker/events';
-import { ARGI_RET, type KernelRecord } from './decoder.js';
+import { ARGI_RET, CallMemo, type KernelRecord } from './decoder.js';
 import {
   BPF_COMMANDS,
   CHMOD_MODE,
@@ -33,6 +33,7 @@ import {
 import {
   absolutePath,
   fdTypeOf,
+  memo,
   netTupleOf,
   ppmOpenFlags,
   renderOpenFlags,
@@ -152,9 +153,11 @@ const u64 = (v: bigint | undefined): number | string => {
 };
 
 /** Falco's `%#o` (PF_OCT numbers): `0644`, and `0` for zero. */
-const octal = (v: number): string => (v === 0 ? '0' : `0${(v >>> 0).toString(8)}`);
+const octal = memo((v: number): string => (v === 0 ? '0' : `0${(v >>> 0).toString(8)}`));
 /** Falco's `%X` (PF_HEX numbers). */
-const hex = (v: number): string => (v >>> 0).toString(16).toUpperCase();
+const hex = memo((v: number): string => (v >>> 0).toString(16).toUpperCase());
+
+const ppmOpenFlagsOf = memo(ppmOpenFlags);
 
 const L4_CHARS: Readonly<Record<string, string>> = { tcp: 't', udp: 'u', icmp: 'i', raw: 'r' };
 
@@ -205,7 +208,7 @@ class Ctx {
   /** Open flags: rendered text, and the raw value in Falco's PPM encoding (what evt.rawarg.flags means). */
   openFlags(v: number): void {
     this.args.flags = renderOpenFlags(v);
-    this.rawargs.flags = ppmOpenFlags(v);
+    this.rawargs.flags = ppmOpenFlagsOf(v);
   }
 
   /** A PT_ERRNO result: the errno name when negative (evt.arg.res = ENOENT, evt.rawarg.res = -2). */
@@ -629,6 +632,40 @@ const RENDERERS: Readonly<Record<string, Renderer>> = {
   fork: (c) => c.res(),
   vfork: (c) => c.res(),
 };
+
+/**
+ * Calls whose rendering reads nothing but the record's call (no user, group
+ * or process names): the opens, the most frequent captured calls by far.
+ */
+const PURE_CALLS: ReadonlySet<number> = new Set([
+  SYSCALL_IDS.open,
+  SYSCALL_IDS.creat,
+  SYSCALL_IDS.openat,
+  SYSCALL_IDS.openat2,
+] as number[]);
+
+/**
+ * Renderings of pure calls by the call's bytes (CallMemo), shared frozen by
+ * every event of an identical call. One per consumer (a Sensor's pipeline).
+ */
+export class CallRenderings {
+  private readonly memo = new CallMemo<RenderedCall & { type: string }>();
+
+  render(rec: KernelRecord, names?: ArgNameSource): RenderedCall & { type: string } {
+    if (!PURE_CALLS.has(rec.syscall)) return renderCall(rec, names);
+    return this.memo.get(rec, () => freezeCall(renderCall(rec, names)));
+  }
+}
+
+function freezeCall(c: RenderedCall & { type: string }): RenderedCall & { type: string } {
+  Object.freeze(c.args);
+  Object.freeze(c.rawargs);
+  if (c.fd !== undefined) {
+    if (c.fd.net !== undefined) Object.freeze(c.fd.net);
+    Object.freeze(c.fd);
+  }
+  return Object.freeze(c);
+}
 
 /** Renders a syscall record's arguments; unknown ids get their raw words as arg0..arg5. */
 export function renderCall(rec: KernelRecord, names?: ArgNameSource): RenderedCall & { type: string } {

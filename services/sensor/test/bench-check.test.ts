@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkCapture, checkPacedRate, workloadEventKind } from '../bench/sensor-check.js';
+import { checkCapture, checkPacedRate, pacedDropGoal, workloadEventKind } from '../bench/sensor-check.js';
 
 /** The checks bench:sensor makes before it prints a figure, fed injected faults. */
 describe('bench:sensor check', () => {
@@ -37,5 +37,12 @@ describe('bench:sensor check', () => {
     assert.deepEqual(checkPacedRate('paced', 100_000, 300_000, 4.2), [
       'paced: the workload achieved 71429/s, not the 100000/s the run tests',
     ]);
+  });
+
+  it('judges 0 drops at 300k/s only when the run reached the rate, and met only without a loss', () => {
+    const p = { label: 'paced', expected: 900_000, captured: 900_000, lost: 0 };
+    assert.equal(pacedDropGoal(300_000, p, 3.0), 'met');
+    assert.equal(pacedDropGoal(300_000, { ...p, captured: 899_000, lost: 1_000 }, 3.0), 'NOT met');
+    assert.equal(pacedDropGoal(300_000, p, 22.4), 'not tested (rate not reached)');
   });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseEvent } from '@saker/events';
 import {
   ARGI_RET,
+  BootEpoch,
   type KernelRecord,
   P_CGROUP,
   P_DIRPATH,
@@ -16,7 +17,7 @@ import {
   StreamDecoder,
 } from '../src/decoder.js';
 import { SensorDecodeError } from '../src/errors.js';
-import { buildSyscallEvent } from '../src/event.js';
+import { EventParts, buildSyscallEvent } from '../src/event.js';
 import { ProcTable } from '../src/proctable.js';
 import { ppmOpenFlags } from '../src/render.js';
 import { components, fdInfo, frame, param, record, sockTuple, stats, streamHeader } from './wire.js';
@@ -258,5 +259,71 @@ describe('buildSyscallEvent', () => {
       is_server: false,
       connected: true,
     });
+  });
+});
+
+describe('hot-path shortcuts give what the plain computation gives', () => {
+  it('BootEpoch.format is the bigint sum, below and above 2^53 ns of uptime and across second boundaries', () => {
+    const epochs = [0n, 1_700_000_000_000_000_000n, 1_796_650_031_999_999_999n, 999_999_999n];
+    const times = [
+      0n,
+      1n,
+      999_999_999n,
+      1_000_000_000n,
+      5_000_000_001n,
+      (1n << 53n) - 1n,
+      1n << 53n,
+      (1n << 53n) + 999_999_999n,
+      (1n << 64n) - 1n,
+    ];
+    for (let i = 0; i < 200; i++) times.push(BigInt(Math.floor(Math.random() * 2 ** 52)) * 7n);
+    for (const e of epochs) {
+      const be = new BootEpoch(e);
+      for (const t of times) {
+        const hi = Number(t >> 32n);
+        const lo = Number(t & 0xffffffffn);
+        assert.equal(be.format(hi, lo), (e + t).toString(), `epoch ${e} + ${t}`);
+      }
+    }
+  });
+
+  it('an open call rendered once is shared by identical calls, and a call one byte apart is rendered anew', () => {
+    const open = (path: string, ret: bigint) =>
+      record({
+        syscall: 257,
+        ret,
+        args: [-100n, 0x7fff0000n, 0n, 0n],
+        pid: 321,
+        comm: 'cat',
+        params: [
+          param(P_FDINFO, ARGI_RET, fdInfo(Number(ret), S_IFREG | 0o644)),
+          param(P_USTR, 1, Buffer.from(`${path}\0`)),
+        ],
+      });
+    const { out } = decodeAll(
+      Buffer.concat([
+        streamHeader(),
+        frame(1, open('/etc/hostname', 3n)),
+        frame(1, open('/etc/hostname', 3n)),
+        frame(1, open('/etc/hostnamf', 3n)),
+        frame(1, open('/etc/hostname', 4n)),
+      ]),
+    );
+    const parts = new EventParts();
+    const table = new ProcTable({ procRoot: '/nonexistent', etcRoot: '/etc' });
+    const evs = out.map((r, i) =>
+      buildSyscallEvent(r as KernelRecord, { table, bootEpochNs: 0n, num: i + 1, parts, validate: true }),
+    );
+    const [a, b, c, d] = evs;
+    assert.ok(a && b && c && d);
+    assert.equal(a.args, b.args, 'the same call: one shared rendering');
+    assert.ok(Object.isFrozen(a.args) && Object.isFrozen(a.fd));
+    assert.equal(c.args.name, '/etc/hostnamf');
+    assert.equal(c.fd?.name, '/etc/hostnamf');
+    assert.equal(d.args.fd, '<f>/etc/hostname');
+    assert.equal(d.rawargs?.fd, 4);
+    assert.equal(d.fd?.num, 4);
+    assert.equal(a.args.fd, '<f>/etc/hostname');
+    assert.equal(a.rawargs?.fd, 3);
   });
 });

@@ -246,6 +246,8 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
   });
 
   after(async () => {
+    // A failed before hook leaves the probe attached: stop it, or the test process never ends.
+    await sensor?.stop();
     await containerd?.stop();
     for (const f of cleanup) rmSync(f, { force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -174,7 +174,9 @@ describe('sensor (real kernel)', { timeout: 90_000 }, () => {
     await sensor.stop();
   });
 
-  after(() => {
+  after(async () => {
+    // A failed before hook leaves the probe attached: stop it, or the test process never ends.
+    await sensor?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (existsSync(etcFile)) rmSync(etcFile, { force: true });
     if (existsSync(usrBinFile)) rmSync(usrBinFile, { force: true });
@@ -474,6 +476,38 @@ describe('sensor (real kernel)', { timeout: 90_000 }, () => {
       assert.equal(field(cat, 'proc.aname', '2'), 'runc');
       assert.equal(field(cat, 'container.id'), containerId.slice(0, 12));
       assert.notEqual(cat.proc.mntns, events.find((e) => e.proc.pid === pids.cat)?.proc.mntns);
+    },
+  );
+});
+
+describe('a consumer that only listens (onEvent, no iterator)', () => {
+  it(
+    'keeps receiving events past queueLimit: nothing is queued for a reader that does not exist',
+    { skip: SKIP },
+    async () => {
+      const s = await Sensor.start({ syscalls: ['openat'], queueLimit: 20 });
+      const seen = new Set<number>();
+      s.onEvent((e) => {
+        if (e.fd?.name === '/etc/hostname') seen.add(e.proc.pid);
+      });
+      const pids: number[] = [];
+      try {
+        // Each cat makes several opens: far more than 20 events, which used to pause the loader for good.
+        for (let i = 0; i < 40; i++) {
+          const pid = spawnSync('cat', ['/etc/hostname']).pid;
+          if (pid !== undefined) pids.push(pid);
+        }
+        const deadline = Date.now() + 20_000;
+        while (pids.some((p) => !seen.has(p)) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        await s.stop();
+      }
+      assert.deepEqual(
+        pids.filter((p) => !seen.has(p)),
+        [],
+        'every cat’s open of /etc/hostname reached the listener',
+      );
     },
   );
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Bus, connectBus, decodeBatch } from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
+import { stalledBus } from '@saker/testing';
 import { type SyscallDropNotice, start } from '../src/service.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -89,22 +90,17 @@ describe('sensor service (real kernel, in-memory bus)', { timeout: 60_000 }, () 
 
   it('raises a rate-limited "syscall event drop" notice when events are lost', { skip: SKIP }, async () => {
     const real = await connectBus({ memory: true });
-    // A bus whose server never acknowledges: every batch stays in flight, so the batcher
-    // fills up and drops, as it would behind a stalled NATS connection.
-    const waiting: (() => void)[] = [];
-    let back = false;
-    const stalled: Pick<Bus, 'publish' | 'flush'> = {
-      publish: (s, d, h) => real.publish(s, d, h),
-      flush: () => (back ? Promise.resolve() : new Promise<void>((r) => waiting.push(r))),
-    };
+    // Every batch stays in flight, so the batcher fills up and drops.
+    const stall = stalledBus<Bus['publish']>((s, d, h) => real.publish(s, d, h));
     const notices: SyscallDropNotice[] = [];
     const svc = await start({
-      bus: stalled,
+      bus: stall.bus,
       node: 'n1',
       eventTypes: new Set(['openat']),
       sensor: { statsIntervalMs: 100, validate: true },
       batcher: { maxEvents: 1, maxInFlight: 1, flushIntervalMs: 5 },
       dropNoticeIntervalMs: 60_000,
+      dropThreshold: 0,
       log: () => {},
       onDrop: (n) => notices.push(n),
     });
@@ -114,8 +110,7 @@ describe('sensor service (real kernel, in-memory bus)', { timeout: 60_000 }, () 
     await sleep(400);
     const st = svc.stats();
     // The server comes back: the batches in flight complete and the service stops cleanly.
-    back = true;
-    for (const r of waiting.splice(0)) r();
+    stall.release();
     await svc.stop();
     await real.close();
     assert.ok(st.drops > 0, 'expected drops behind a stalled bus');

@@ -13,6 +13,7 @@ import { RULESET_KEY, decodeRulesetDocument, loadRules, readRuleFiles } from '@s
 import { OptionError, type ServiceModule } from '@saker/runtime';
 import { type SensorService, start as startSensorService } from '@saker/sensor';
 import { EventPublisher, describeReplay, replayFile } from './parts.js';
+import { watchSensorDrops } from './sensor-drops.js';
 import { isRoot, loggerIo } from './shared.js';
 
 export const sensorService: ServiceModule<SakerConfig> = {
@@ -21,8 +22,11 @@ export const sensorService: ServiceModule<SakerConfig> = {
   summary: 'the syscall source: the eBPF sensor (root), or recorded events',
   help: `Attaches the eBPF probe (needs root; sensor.enabled) and publishes syscall
 event batches on saker.v1.events.syscall.<sensor.node_name>, capturing the
-event types the rules need. Dropped events raise Falco's "syscall event drop"
-notice (at most one per 30 s). --replay publishes recorded events instead of
+event types the rules need. Drops are counted per node in /metrics
+(saker_sensor_drops_total, saker_sensor_drop_rate); a window whose share of
+drops passes syscall_event_drops.threshold logs and raises Falco's "syscall
+event drop" alert, as syscall_event_drops.actions say (at most one per 30 s by
+default). --replay publishes recorded events instead of
 (or as well as) the probe.
 
 Options:
@@ -140,10 +144,21 @@ async function startProbe(
     node: config.sensor.nodeName,
     eventTypes: types,
     batcher: config.engine.batch,
+    dropThreshold: config.sensor.drops.threshold,
+    dropActions: config.sensor.drops.actions,
+    dropNoticeIntervalMs: 1000 / config.sensor.drops.rate,
+    dropNoticeBurst: config.sensor.drops.maxBurst,
     log: (line) => logger.warn(line.replace(/^sensor: /, '')),
   }).catch((err: unknown) => {
     w.stop();
     throw err;
+  });
+  watchSensorDrops(probe, {
+    metrics: ctx.metrics,
+    bus: ctx.bus,
+    hostname: config.hostname,
+    json: {},
+    log: (line) => logger.warn(line),
   });
   const keyOf = (t: ReadonlySet<string> | undefined): string =>
     t === undefined ? '*' : [...t].sort().join(',');

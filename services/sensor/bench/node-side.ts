@@ -1,0 +1,75 @@
+/**
+ * The node path as bench:sensor drives it: every event the sensor yields is
+ * evaluated in this process against a ruleset (Falco's stable rules), as an
+ * engine on the same node evaluates it, and counted: all events (to tell when
+ * the backlog is drained), the workload's own (for the figures), evaluations
+ * and matches. The Node process's CPU time over a phase, divided by the
+ * events it handled, is the user-space cost per event (decode, process
+ * table, event, evaluation).
+ */
+import type { SyscallEvent } from '@saker/events';
+import type { Ruleset } from '@saker/rules';
+import { workloadEventKind } from './sensor-check.js';
+
+export interface NodeCounts {
+  /** Events the sensor yielded (all of them, the host's background included). */
+  events: number;
+  evaluated: number;
+  matches: number;
+  readonly own: { open: number; exec: number; other: number };
+}
+
+export interface NodeSide {
+  readonly counts: NodeCounts;
+  /** Up to `sampleMax` events kept for an evaluation-only measurement afterwards. */
+  readonly sample: SyscallEvent[];
+  /** Ends when the sensor's iterator does. */
+  readonly done: Promise<void>;
+}
+
+export function consume(
+  events: AsyncIterable<SyscallEvent>,
+  ruleset: Ruleset,
+  workloadPids: ReadonlySet<number>,
+  sampleMax: number,
+): NodeSide {
+  const counts: NodeCounts = { events: 0, evaluated: 0, matches: 0, own: { open: 0, exec: 0, other: 0 } };
+  const sample: SyscallEvent[] = [];
+  const opts = { ruleMatching: 'first' as const };
+  const done = (async () => {
+    for await (const e of events) {
+      counts.events++;
+      counts.matches += ruleset.evaluate(e, opts).length;
+      counts.evaluated++;
+      if (sample.length < sampleMax) sample.push(e);
+      const path =
+        e.type === 'execve' ? e.proc.exepath : typeof e.args.name === 'string' ? e.args.name : undefined;
+      const kind = workloadEventKind(
+        { type: e.type, pid: e.proc.pid, ppid: e.proc.ppid ?? -1, path },
+        workloadPids,
+      );
+      if (kind !== undefined) counts.own[kind]++;
+    }
+  })();
+  return { counts, sample, done };
+}
+
+/** CPU ns per event of evaluating `events` alone (the same ruleset and options), best of `rounds`. */
+export function evaluateOnlyNs(ruleset: Ruleset, events: readonly SyscallEvent[], rounds = 3): number {
+  if (events.length === 0) return 0;
+  const opts = { ruleMatching: 'first' as const };
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    const c0 = process.cpuUsage();
+    for (const e of events) ruleset.evaluate(e, opts);
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, ((c.user + c.system) * 1000) / events.length);
+  }
+  return best;
+}
+
+/** This process's CPU time (user + system, all threads: the collector's too), in ns. */
+export function cpuNow(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) * 1000;
+}

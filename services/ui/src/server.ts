@@ -180,8 +180,10 @@ export class UiServer {
 
   #require(session: Session | null, role: UiRole): void {
     const has = this.#role(session);
-    if (has === null) throw new HttpError(401, 'log in first');
-    if (ROLE_RANK[has] < ROLE_RANK[role]) throw new HttpError(403, `needs the ${role} role`);
+    const enough = has !== null && ROLE_RANK[has] >= ROLE_RANK[role];
+    // An anonymous viewer who wants more is asked to log in.
+    if (!enough && (session?.user ?? null) === null) throw new HttpError(401, 'log in first');
+    if (!enough) throw new HttpError(403, `needs the ${role} role`);
   }
 
   #checkCsrf(req: IncomingMessage, session: Session | null): void {

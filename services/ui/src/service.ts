@@ -13,6 +13,7 @@ import type { MetricsRegistry } from '@saker/telemetry';
 import { BusHealth } from './health.js';
 import { Ingest } from './ingest.js';
 import { LiveHub } from './live.js';
+import { OidcRelyingParty } from './oidc.js';
 import { type LocalUser, readUsersFile } from './passwords.js';
 import { type HealthProvider, type OidcLogin, type RulesProvider, UiServer } from './server.js';
 import { Sessions } from './sessions.js';
@@ -145,7 +146,12 @@ export async function startUi(o: UiOptions): Promise<UiService> {
     sessions,
     users,
     anonymous: config.auth.anonymous,
-    oidc: o.oidc ?? null,
+    oidc:
+      o.oidc !== undefined
+        ? o.oidc
+        : config.auth.oidc === null
+          ? null
+          : new OidcRelyingParty(config.auth.oidc, sessions, config.basePath, tls !== null, logger),
     live,
     statics: new StaticFiles(root, config.basePath),
     rules: o.rules ?? null,

@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     clearInterval(sample);
 
     // 3. queries
-    const page = `api/events?priority=critical&priority=error&namespace=ns-3&since=24h&limit=50`;
+    const page = 'api/events?priority=critical&priority=error&namespace=ns-3&since=24h&limit=50';
     const dashboard = [
       'api/counts?by=priority&since=24h',
       'api/counts?by=source&since=24h',

@@ -2,7 +2,7 @@ export { start } from './service.js';
 export type { OutputSettings } from './options.js';
 
 export type { AlertFormat } from './alert.js';
-export { alertLine } from './alert.js';
+export { alertLine, parseAlert } from './alert.js';
 
 export { SinksOptionsError } from './errors.js';
 

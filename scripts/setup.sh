@@ -23,6 +23,7 @@ fi
 #   pod networking, kube-proxy's rules, the API server's store, kubectl port-forward
 # - debootstrap, systemd-container: the host-install tests make a clean Debian root
 #   and boot it with systemd-nspawn (packaging/test)
+# - chromium: the browser the web UI's tests drive through playwright-core (e2e/test/ui-*.test.ts)
 packages=(
   ca-certificates git curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
@@ -30,6 +31,7 @@ packages=(
   postfix rsyslog prometheus-alertmanager
   containernetworking-plugins iptables etcd-server conntrack socat
   debootstrap systemd-container
+  chromium
   iproute2 procps util-linux
 )
 missing=()

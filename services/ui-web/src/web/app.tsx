@@ -81,19 +81,23 @@ export function App() {
 
   if (sessionError !== undefined) return <p class="error">Cannot reach the server: {sessionError}</p>;
   if (session === undefined) return <p class="loading">Loading…</p>;
-  if (session.role === null) {
-    return <LoginView session={session} onLogin={loadSession} theme={theme} onTheme={setTheme} />;
+  if (session.role === null || loc.view === 'login') {
+    const onLogin = () => {
+      loadSession();
+      if (loc.view === 'login') go('dashboard', loc.filters, true);
+    };
+    return <LoginView session={session} onLogin={onLogin} theme={theme} onTheme={setTheme} />;
   }
 
   const nav: Nav = {
     filters: loc.filters,
     go,
-    filter: (f) => go(loc.view === 'login' ? 'dashboard' : loc.view, f, false),
+    filter: (f) => go(loc.view, f, false),
     theme,
     session,
   };
   const logout = () => api.logout().then(loadSession, loadSession);
-  const view = loc.view === 'login' ? 'dashboard' : loc.view;
+  const view = loc.view;
 
   return (
     <div class="app">
@@ -129,10 +133,16 @@ export function App() {
         <span class="user" data-role={session.role}>
           {session.user ?? 'anonymous'} ({session.role})
         </span>
-        {session.user !== null && (
+        {session.user !== null ? (
           <button type="button" onClick={logout}>
             Log out
           </button>
+        ) : (
+          session.methods.length > 0 && (
+            <button type="button" onClick={() => go('login', loc.filters)}>
+              Log in
+            </button>
+          )
         )}
       </header>
       <main>

@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { type Nav, describeError } from './app.js';
+import { Head } from './controls.js';
 import { visible } from './text.js';
 import { useApi } from './use-api.js';
 
@@ -25,14 +26,7 @@ function Table({
   if (rows.length === 0) return <p class="empty">None.</p>;
   return (
     <table aria-label={label}>
-      <thead>
-        <tr>
-          {cols.map((c) => (
-            <th key={c}>{c.replaceAll('_', ' ')}</th>
-          ))}
-          {action !== undefined && <th />}
-        </tr>
-      </thead>
+      <Head cols={[...cols.map((c) => c.replaceAll('_', ' ')), ...(action === undefined ? [] : [''])]} />
       <tbody>
         {rows.map((r, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: rows have no id of their own in every table

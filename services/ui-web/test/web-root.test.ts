@@ -9,7 +9,7 @@ test('webRoot holds index.html whose asset URLs are relative and which has no in
   const html = readFileSync(join(webRoot(), 'index.html'), 'utf8');
   const urls = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1] ?? '');
   assert.ok(urls.length >= 2, `expected a script and a stylesheet in ${html}`);
-  for (const url of urls) assert.match(url, /^\.\//, `asset URL ${url} must be relative`);
+  for (const url of urls) assert.match(url, /^(\.\/|data:)/, `asset URL ${url} must be relative`);
   assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
   assert.doesNotMatch(html, /<style\b|\sstyle="/, 'no inline style');
   const assets = readdirSync(join(webRoot(), 'assets'));

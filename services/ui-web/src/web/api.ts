@@ -86,6 +86,9 @@ export class ApiError extends Error {
 
 let csrfToken = '';
 
+/** Dispatched on window when a call answers 401. */
+export const LOGGED_OUT = 'saker-logged-out';
+
 /** Remembers the session's CSRF token for every later write. */
 export function setCsrf(token: string): void {
   csrfToken = token;
@@ -101,6 +104,8 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
     throw new ApiError(res.status, path, `response is not JSON: ${text.slice(0, 200)}`);
   }
   if (!res.ok) {
+    // The session ended (expired, logged out elsewhere): the shell shows the login again.
+    if (res.status === 401 && path !== 'api/login') dispatchEvent(new Event(LOGGED_OUT));
     const msg =
       typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : res.statusText;
     throw new ApiError(res.status, path, msg);

@@ -4,7 +4,7 @@
  * the query string, so every view can be bookmarked and shared.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, type Session, api, setCsrf } from './api.js';
+import { ApiError, LOGGED_OUT, type Session, api, setCsrf } from './api.js';
 import { Dashboard } from './dashboard.js';
 import { EventsView } from './events.js';
 import { Filters } from './filters.js';
@@ -63,7 +63,11 @@ export function App() {
       (err: unknown) => setSessionError(err instanceof Error ? err.message : String(err)),
     );
   }, []);
-  useEffect(loadSession, []);
+  useEffect(() => {
+    loadSession();
+    addEventListener(LOGGED_OUT, loadSession);
+    return () => removeEventListener(LOGGED_OUT, loadSession);
+  }, [loadSession]);
 
   useEffect(() => {
     const onPop = () => setLoc({ view: readView(), filters: Filters.parse(location.search) });

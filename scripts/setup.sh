@@ -24,8 +24,10 @@ fi
 # - debootstrap, systemd-container: the host-install tests make a clean Debian root
 #   and boot it with systemd-nspawn (packaging/test)
 # - chromium: the browser the web UI's tests drive through playwright-core (e2e/test/ui-*.test.ts)
+# - g++, python3: node-gyp builds better-sqlite3 (the web UI's store, services/ui) from source
 packages=(
   ca-certificates git curl
+  g++ python3
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make pkg-config
   nats-server runc containerd busybox-static openssl redis-server nginx
   postfix rsyslog prometheus-alertmanager
@@ -78,6 +80,14 @@ echo "setup: go tools"
 bash scripts/go-tools.sh kubernetes helm coredns pause nats-server >/dev/null
 
 echo "setup: npm ci"
+# better-sqlite3 (services/ui) is compiled here: its prebuilt binaries are on a
+# host this machine cannot reach, so skip the attempt, and node-gyp takes
+# Node's headers from Debian's nodejs (/usr/include/node) instead of
+# downloading them.
+export npm_config_build_from_source=true
+if [[ -f /usr/include/node/common.gypi ]]; then
+  export npm_config_nodedir=/usr
+fi
 npm ci --no-audit --no-fund --loglevel=error
 echo "setup: build"
 npx turbo run build --output-logs=errors-only

@@ -41,6 +41,7 @@ import {
 } from './schema.js';
 import { type ConfigSection, deferredSection } from './section.js';
 import { type CNode, emptyMap, envLayer, mergeNodes, nodeFromValue, parseYamlConfig } from './tree.js';
+import { type UiConfig, finalizeUi, uiSection } from './ui.js';
 import { concurrency, stringMap } from './values.js';
 
 export type RuleMatching = 'first' | 'all';
@@ -325,6 +326,8 @@ export interface SakerConfig {
   readonly sinks: SinksConfig;
   readonly enrich: EnrichConfig;
   readonly audit: AuditConfig;
+  /** The web UI (docs/ui.md). */
+  readonly ui: UiConfig;
   readonly log: LogConfig;
 }
 
@@ -714,6 +717,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         sidekick: deferredSection('sinks.sidekick', path),
       }),
       enrich: enrichSection(path),
+      ui: uiSection({ path, hostPort: hostPort(), secret: secret(), url: httpUrl() }),
     },
     { ignored: FALCO_IGNORED_KEYS },
   );
@@ -895,6 +899,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       cache: raw.enrich.cache,
     },
     audit,
+    ui: finalizeUi(
+      raw.ui,
+      (keys) => originOf(node, keys),
+      (keys, inline, file) => secretValue(node, keys, inline, file),
+    ),
     log: raw.log,
   };
   for (const m of notices) onNotice(m);

@@ -43,6 +43,7 @@ export type { SectionTools } from './section.js';
 export { ConfigSection } from './section.js';
 export { caseless, checked, concurrency, emptyOr, stringList, stringMap } from './values.js';
 export type { AppendOutputConfig } from './append-output.js';
+export type { UiConfig, UiOidcConfig, UiRole } from './ui.js';
 export type { Origin } from './errors.js';
 export { ConfigError } from './errors.js';
 export { ENV_PREFIX } from './tree.js';

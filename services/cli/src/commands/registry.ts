@@ -9,11 +9,13 @@ import { rulesValidate } from './rules-validate.js';
 import { run } from './run.js';
 import { selftest } from './selftest.js';
 import { SERVICE_COMMANDS } from './service.js';
+import { uiHashPassword } from './ui-hash-password.js';
 
 /** Every command of the binary, in the order `saker --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   run,
   ...SERVICE_COMMANDS,
+  uiHashPassword,
   ctl,
   rulesValidate,
   rulesList,
@@ -31,7 +33,9 @@ export const COMMANDS: readonly Command[] = [
 export function findCommand(
   argv: readonly string[],
 ): { command: Command; args: readonly string[] } | undefined {
-  for (const command of COMMANDS) {
+  // The longest name first: `ui hash-password` before the service `ui`.
+  const longestFirst = [...COMMANDS].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
+  for (const command of longestFirst) {
     const words = command.name.split(' ');
     if (words.every((w, i) => argv[i] === w)) return { command, args: argv.slice(words.length) };
   }

@@ -11,12 +11,14 @@ import { engineService } from './engine.js';
 import { enrichService } from './enrich.js';
 import { sensorService } from './sensor.js';
 import { sinksService } from './sinks.js';
+import { uiService } from './ui.js';
 
 export const SERVICES: readonly ServiceModule<SakerConfig>[] = [
   sensorService,
   auditService,
   engineService,
   sinksService,
+  uiService,
   controlService,
   enrichService,
 ];

@@ -1,0 +1,143 @@
+/**
+ * SAKER_ALERTS → the store, through the UI's own durable consumer
+ * (`saker-ui`): its position lives in the server, so a restarted UI resumes
+ * where it was and nothing is lost (a redelivered alert is stored once: its
+ * id is its stream sequence). Messages are stored in batches (one SQLite
+ * transaction each) and acked only after the commit. A message that is not
+ * a valid Falco alert is counted, logged (rate-limited) and terminated: it
+ * never comes back and never stops the feed.
+ */
+import {
+  type Bus,
+  type DurableConsumer,
+  NoStreamError,
+  STREAMS,
+  type StreamMessage,
+  StreamNotFoundError,
+} from '@saker/bus';
+import type { Logger } from '@saker/runtime';
+import { parseAlert } from '@saker/sinks';
+import type { Counter } from '@saker/telemetry';
+import type { StoredAlert } from './event.js';
+import type { AlertStore } from './store.js';
+
+export const UI_DURABLE = 'saker-ui';
+
+export interface IngestOptions {
+  readonly bus: Bus;
+  readonly store: AlertStore;
+  readonly logger: Logger;
+  readonly counters: { readonly stored: Counter; readonly invalid: Counter };
+  /** Told about each batch once it is stored (the live stream). */
+  readonly onStored: (batch: readonly StoredAlert[]) => void;
+  /** Most alerts in one transaction. Default 1000. */
+  readonly batchMax?: number;
+  /** A batch is stored at the latest this long after its first alert. Default 50 ms. */
+  readonly lingerMs?: number;
+}
+
+/** Epoch ms of an RFC 3339 time with up to 9 fractional digits (checked by parseAlert). */
+function timeMs(time: string): number {
+  return Date.parse(time.replace(/(\.\d{3})\d+/, '$1'));
+}
+
+export class Ingest {
+  readonly #o: IngestOptions;
+  #consumer: DurableConsumer | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  #stopping = false;
+  #invalid = 0;
+  #lastInvalidLog = 0;
+
+  constructor(options: IngestOptions) {
+    this.#o = options;
+  }
+
+  get invalid(): number {
+    return this.#invalid;
+  }
+
+  async start(): Promise<void> {
+    const batchMax = this.#o.batchMax ?? 1000;
+    const open = () =>
+      this.#o.bus.consumer(STREAMS.alerts.name, UI_DURABLE, {
+        filterSubject: STREAMS.alerts.subjects[0],
+        ackWaitMs: 60_000,
+        maxAckPending: batchMax * 4,
+        prefetch: batchMax,
+      });
+    try {
+      this.#consumer = await open();
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError || err instanceof NoStreamError)) throw err;
+      // Like the engine and the sinks: created with default limits when absent, never altered.
+      await this.#o.bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
+      this.#consumer = await open();
+    }
+    const consumer = this.#consumer;
+    this.#loop = this.#run(consumer, batchMax).catch((err: unknown) => {
+      if (!this.#stopping)
+        this.#o.logger.error(`alerts feed failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  async #run(consumer: DurableConsumer, batchMax: number): Promise<void> {
+    const linger = this.#o.lingerMs ?? 50;
+    let batch: { msg: StreamMessage; alert: StoredAlert }[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      if (batch.length === 0) return;
+      const taken = batch;
+      batch = [];
+      const stored = taken.map((t) => t.alert);
+      try {
+        this.#o.store.add(stored);
+      } catch (err) {
+        // The store refused the batch (disk full, I/O): the alerts come again after a delay.
+        this.#o.logger.error(
+          `storing ${taken.length} alerts failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        for (const t of taken) t.msg.nak(5000);
+        return;
+      }
+      for (const t of taken) t.msg.ack();
+      this.#o.counters.stored.inc(undefined, taken.length);
+      this.#o.onStored(stored);
+    };
+    for await (const msg of consumer) {
+      if (this.#stopping) {
+        msg.nak();
+        continue;
+      }
+      let alert: StoredAlert;
+      try {
+        const parsed = parseAlert(msg.data);
+        alert = { seq: msg.sequence, ts: timeMs(parsed.alert.time), alert: parsed.alert };
+      } catch (err) {
+        this.#invalid++;
+        this.#o.counters.invalid.inc();
+        const now = Date.now();
+        if (now - this.#lastInvalidLog > 10_000) {
+          this.#lastInvalidLog = now;
+          this.#o.logger.warn(
+            `skipped an invalid alert (stream sequence ${msg.sequence}; ${this.#invalid} so far): ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+        msg.term();
+        continue;
+      }
+      batch.push({ msg, alert });
+      if (batch.length >= batchMax) flush();
+      else timer ??= setTimeout(flush, linger);
+    }
+    flush();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#consumer?.stop();
+    await this.#loop;
+  }
+}

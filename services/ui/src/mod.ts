@@ -1,0 +1,11 @@
+export type { UiOptions, UiService } from './service.js';
+export { checkAuth, startUi } from './service.js';
+export type { HealthProvider, OidcLogin, RuleView, RulesProvider } from './server.js';
+export { CONTENT_SECURITY_POLICY } from './http.js';
+export { hashPassword, verifyPassword } from './passwords.js';
+export type { Filters } from './filters.js';
+export { FilterError, parseFilters } from './filters.js';
+export type { StoreLimits, StoreOptions } from './store.js';
+export { AlertStore } from './store.js';
+export { UI_DURABLE } from './ingest.js';
+export { ControlRules } from './rules.js';

@@ -1,0 +1,178 @@
+/**
+ * The UI service: the store, the feed from SAKER_ALERTS into it, the live
+ * stream, and the HTTP server, started and stopped together. Stop order:
+ * the feed (nothing new is stored), the HTTP server, then the store.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bus } from '@saker/bus';
+import type { UiConfig } from '@saker/config';
+import { type Logger, OptionError, parseHostPort } from '@saker/runtime';
+import type { MetricsRegistry } from '@saker/telemetry';
+import { Ingest } from './ingest.js';
+import { LiveHub } from './live.js';
+import { type LocalUser, readUsersFile } from './passwords.js';
+import { type HealthProvider, type OidcLogin, type RulesProvider, UiServer } from './server.js';
+import { Sessions } from './sessions.js';
+import { StaticFiles } from './static.js';
+import { AlertStore } from './store.js';
+import { findWebRoot } from './web-root.js';
+
+export interface UiOptions {
+  readonly config: UiConfig;
+  readonly bus: Bus;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  /** Shown by api/info. Default: this package's version. */
+  readonly version?: string;
+  /** ui.tls's certificate and key, read; null: plain HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
+  /** The control API (rules view, detail); null: not shown. */
+  readonly rules?: RulesProvider | null;
+  readonly health?: HealthProvider | null;
+  readonly oidc?: OidcLogin | null;
+  /** Overrides `findWebRoot()` (tests); null: the placeholder. */
+  readonly webRoot?: string | null;
+}
+
+export interface UiService {
+  /** `http://127.0.0.1:2802/` (the base path included). */
+  readonly url: string;
+  readonly store: AlertStore;
+  /** Alerts skipped as invalid since start. */
+  invalid(): number;
+  stop(): Promise<void>;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/** Refuses a UI nobody could log in to, and a UI that would show alerts to anyone without being told to. */
+export function checkAuth(config: UiConfig): void {
+  const a = config.auth;
+  if (a.usersFile === null && a.oidc === null && a.anonymous === null) {
+    throw new OptionError(
+      'ui.auth',
+      'no way to log in: set ui.auth.users_file (saker ui hash-password), ui.auth.oidc, or ui.auth.anonymous: viewer',
+    );
+  }
+}
+
+/** The users file, read again when it changes (a mounted Secret is replaced in place). */
+function usersSource(file: string | null, logger: Logger): () => ReadonlyMap<string, LocalUser> {
+  if (file === null) return () => new Map();
+  let users = readUsersFile(file);
+  let stamp = statSync(file).mtimeMs;
+  return () => {
+    try {
+      const now = statSync(file).mtimeMs;
+      if (now !== stamp) {
+        users = readUsersFile(file);
+        stamp = now;
+        logger.info(`users file ${file} reloaded: ${users.size} users`);
+      }
+    } catch (err) {
+      logger.error(
+        `users file: ${err instanceof Error ? err.message : String(err)} (keeping the users read before)`,
+      );
+    }
+    return users;
+  };
+}
+
+export async function startUi(o: UiOptions): Promise<UiService> {
+  const { config, logger } = o;
+  checkAuth(config);
+  const users = usersSource(config.auth.usersFile, logger);
+  const { host, port } = parseHostPort(config.listen, 'ui.listen');
+  const tmp = config.store.path === null ? mkdtempSync(join(tmpdir(), 'saker-ui-')) : null;
+  const store = new AlertStore({
+    path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
+    maxRows: config.store.maxRows,
+    maxBytes: config.store.maxBytes,
+    maxAgeMs: config.store.maxAgeMs,
+    cacheBytes: config.store.cacheBytes,
+  });
+  const live = new LiveHub();
+  const stored = o.metrics.counter('saker_ui_alerts_stored_total', 'Alerts the UI stored from SAKER_ALERTS');
+  const invalid = o.metrics.counter(
+    'saker_ui_alerts_invalid_total',
+    'Messages on SAKER_ALERTS that were not valid alerts, skipped',
+  );
+  const rows = o.metrics.gauge('saker_ui_store_rows', 'Alerts in the UI store');
+  const ingest = new Ingest({
+    bus: o.bus,
+    store,
+    logger,
+    counters: { stored, invalid },
+    onStored: (batch) => {
+      rows.set(store.rows);
+      live.publish(batch);
+    },
+  });
+  // The age limit applies while nothing arrives too.
+  const ager = setInterval(() => {
+    try {
+      if (store.enforce() > 0) rows.set(store.rows);
+    } catch (err) {
+      logger.error(`store limits: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }, 10_000);
+  ager.unref();
+  const root = o.webRoot === undefined ? await findWebRoot() : o.webRoot;
+  if (root === null) logger.warn('the front end (@saker/ui-web) is not built: serving a placeholder page');
+  const tls = o.tls ?? null;
+  const sessions = new Sessions({
+    ttlMs: config.auth.sessionTtlMs,
+    basePath: config.basePath,
+    secure: tls !== null,
+  });
+  const server = new UiServer({
+    basePath: config.basePath,
+    tls,
+    store,
+    sessions,
+    users,
+    anonymous: config.auth.anonymous,
+    oidc: o.oidc ?? null,
+    live,
+    statics: new StaticFiles(root, config.basePath),
+    rules: o.rules ?? null,
+    health: o.health ?? null,
+    version: o.version ?? packageVersion(),
+    logger,
+  });
+  const cleanup = (): void => {
+    clearInterval(ager);
+    store.close();
+    if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
+  };
+  let url: string;
+  try {
+    await ingest.start();
+    url = await server.listen(host, port);
+  } catch (err) {
+    await ingest.stop().catch(() => undefined);
+    cleanup();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    store,
+    invalid: () => ingest.invalid,
+    stop() {
+      stopping ??= (async () => {
+        await ingest.stop();
+        await server.close();
+        cleanup();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/** The pure parts: filters from a query string, free text as FTS5, CSV cells. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { csvCell } from '../src/export.js';
+import { FilterError, parseFilters } from '../src/filters.js';
+import { ftsQuery } from '../src/store-sql.js';
+
+describe('filters', () => {
+  it('reads repeated keys as alternatives and names a bad parameter', () => {
+    const f = parseFilters(
+      new URLSearchParams('source=syscall&source=k8s_audit&priority=critical&field.fd.name=%2Fetc&since=5m'),
+      1_000_000,
+    );
+    assert.deepEqual(f.sources, ['syscall', 'k8s_audit']);
+    assert.deepEqual(f.priorities, [2]);
+    assert.deepEqual([...f.fields], [['fd.name', ['/etc']]]);
+    assert.equal(f.from, 1_000_000 - 300_000);
+    assert.throws(
+      () => parseFilters(new URLSearchParams('since=5m&from=0')),
+      (e: unknown) => e instanceof FilterError && e.param === 'since',
+    );
+    assert.throws(
+      () => parseFilters(new URLSearchParams('to=2020-01-01T00:00:00Z&from=2021-01-01T00:00:00Z')),
+      /from: is after to/,
+    );
+    assert.equal(
+      parseFilters(new URLSearchParams('from=2024-01-02T03:04:05.123456789Z')).from,
+      Date.parse('2024-01-02T03:04:05.123Z'),
+    );
+  });
+});
+
+describe('free text', () => {
+  it('narrows with whole words and prefixes, quoted, and leaves out what it cannot know', () => {
+    assert.equal(ftsQuery('cat /etc/shad'), '"cat" AND "etc" AND "shad" *');
+    assert.equal(ftsQuery('"x" OR y*'), '"x" AND "OR" AND "y"');
+    assert.equal(ftsQuery(',.<>{}'), null);
+    assert.equal(ftsQuery('naïve'), null, 'next to a non-ASCII letter the split is not known');
+  });
+});
+
+describe('csv', () => {
+  it('neutralises formulas and quotes every cell', () => {
+    for (const v of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx']) assert.equal(csvCell(v)[1], "'", v);
+    assert.equal(csvCell('a "b", c'), '"a ""b"", c"');
+  });
+});

@@ -33,7 +33,7 @@ test('output fields map to the named Kubernetes filters, the rest to field.<name
   assert.deepEqual(keys, ['namespace', 'pod', 'image', 'field.proc.cmdline']);
   // ANSI escapes and bells shown as symbols; tabs and newlines kept; markup left as it is (rendered as text).
   const shown = ['\u001b[31mRED\u001b[0m\u0007', 'a\tb\nc', '<script>x</script>', null, 42].map(visible);
-  assert.deepEqual(shown, ['␛[31mRED␛[0m␇', 'a\tb\nc', '<script>x</script>', '', '42']);
+  assert.deepEqual(shown, ['\\x1b[31mRED\\x1b[0m\\x07', 'a\tb\nc', '<script>x</script>', '', '42']);
 });
 
 test('a datetime-local value read in UTC round-trips to RFC3339', () => {

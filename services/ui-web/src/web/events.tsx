@@ -24,8 +24,9 @@ export function EventsView({ nav }: { nav: Nav }) {
   useEffect(() => setCursors([]), [query]);
   const pageQuery =
     cursor === undefined ? `${query}&limit=50` : `${query}&limit=50&cursor=${encodeURIComponent(cursor)}`;
-  const page = useApi(() => api.events(pageQuery), pageQuery);
   const [live, setLive] = useState(false);
+  // Back from live, the page is loaded again: it has the alerts that came meanwhile.
+  const page = useApi(() => api.events(pageQuery), `${pageQuery}|${live}`);
   const openId = nav.filters.get('event');
   const tz = timeZone(nav.filters);
 

@@ -1,15 +1,13 @@
 /** Turning alert data into text for display: never markup, control bytes made visible. */
 
 /**
- * Control characters (ANSI escapes in cmdlines, for one) are shown as their
- * Unicode control pictures, so `\x1b[31m` reads as `␛[31m` instead of being
- * dropped or interpreted. Newlines and tabs are kept.
+ * Control characters (ANSI escapes in cmdlines, for one) are shown escaped,
+ * so `ESC[31m` reads as `\x1b[31m` instead of being dropped or
+ * interpreted. Newlines and tabs are kept.
  */
 export function visible(value: unknown): string {
   const s = typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value);
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) =>
-    c === '\x7f' ? '\u2421' : String.fromCharCode(0x2400 + c.charCodeAt(0)),
-  );
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export type TimeZone = 'local' | 'UTC';

@@ -24,13 +24,13 @@ function view(r: Rule__Output): RuleView {
 /** gRPC failures as HTTP errors: the control service down is a 502, a refusal a 400 or 409. */
 function translate(err: unknown): never {
   if (isControlCallError(err)) {
-    const status =
-      err.codeName === 'INVALID_ARGUMENT' || err.codeName === 'FAILED_PRECONDITION'
-        ? 400
-        : err.codeName === 'ABORTED'
-          ? 409
-          : 502;
-    throw new HttpError(status, `control API: ${err.codeName}: ${err.details}`);
+    const status: Readonly<Record<string, number>> = {
+      INVALID_ARGUMENT: 400,
+      FAILED_PRECONDITION: 400,
+      NOT_FOUND: 404,
+      ABORTED: 409,
+    };
+    throw new HttpError(status[err.codeName] ?? 502, `control API: ${err.codeName}: ${err.details}`);
   }
   throw err;
 }

@@ -10,8 +10,10 @@ import type { Bus } from '@saker/bus';
 import type { UiConfig } from '@saker/config';
 import { type Logger, OptionError, parseHostPort } from '@saker/runtime';
 import type { MetricsRegistry } from '@saker/telemetry';
+import { BusHealth } from './health.js';
 import { Ingest } from './ingest.js';
 import { LiveHub } from './live.js';
+import { OidcRelyingParty } from './oidc.js';
 import { type LocalUser, readUsersFile } from './passwords.js';
 import { type HealthProvider, type OidcLogin, type RulesProvider, UiServer } from './server.js';
 import { Sessions } from './sessions.js';
@@ -30,6 +32,7 @@ export interface UiOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
   /** The control API (rules view, detail); null: not shown. */
   readonly rules?: RulesProvider | null;
+  /** Default: the bus and metrics (health.ts); null: no health view. */
   readonly health?: HealthProvider | null;
   readonly oidc?: OidcLogin | null;
   /** Overrides `findWebRoot()` (tests); null: the placeholder. */
@@ -124,6 +127,10 @@ export async function startUi(o: UiOptions): Promise<UiService> {
     }
   }, 10_000);
   ager.unref();
+  const busHealth =
+    o.health === undefined
+      ? new BusHealth({ bus: o.bus, logger, metrics: o.metrics, metricsUrls: config.health.metricsUrls })
+      : null;
   const root = o.webRoot === undefined ? await findWebRoot() : o.webRoot;
   if (root === null) logger.warn('the front end (@saker/ui-web) is not built: serving a placeholder page');
   const tls = o.tls ?? null;
@@ -139,11 +146,16 @@ export async function startUi(o: UiOptions): Promise<UiService> {
     sessions,
     users,
     anonymous: config.auth.anonymous,
-    oidc: o.oidc ?? null,
+    oidc:
+      o.oidc !== undefined
+        ? o.oidc
+        : config.auth.oidc === null
+          ? null
+          : new OidcRelyingParty(config.auth.oidc, sessions, config.basePath, tls !== null, logger),
     live,
     statics: new StaticFiles(root, config.basePath),
     rules: o.rules ?? null,
-    health: o.health ?? null,
+    health: busHealth ?? o.health ?? null,
     version: o.version ?? packageVersion(),
     logger,
   });
@@ -155,9 +167,11 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   let url: string;
   try {
     await ingest.start();
+    await busHealth?.start();
     url = await server.listen(host, port);
   } catch (err) {
     await ingest.stop().catch(() => undefined);
+    await busHealth?.stop().catch(() => undefined);
     cleanup();
     throw err;
   }
@@ -169,6 +183,7 @@ export async function startUi(o: UiOptions): Promise<UiService> {
     stop() {
       stopping ??= (async () => {
         await ingest.stop();
+        await busHealth?.stop();
         await server.close();
         cleanup();
       })();

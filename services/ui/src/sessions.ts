@@ -33,7 +33,7 @@ export interface SessionOptions {
 
 const token = (): string => randomBytes(32).toString('base64url');
 
-function cookieValue(req: IncomingMessage, name: string): string | null {
+export function cookieValue(req: IncomingMessage, name: string): string | null {
   const header = req.headers.cookie;
   if (header === undefined) return null;
   for (const part of header.split(';')) {

@@ -12,7 +12,14 @@ import type { FalcoAlert } from '@saker/rules';
 import { createLogger } from '@saker/runtime';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
-import { type UiOptions, type UiService, hashPassword, startUi } from '../../src/mod.js';
+import {
+  type Filters,
+  type UiOptions,
+  type UiService,
+  hashPassword,
+  parseFilters,
+  startUi,
+} from '../../src/mod.js';
 
 export const ADMIN = { username: 'alice', password: 'alice-secret-1' };
 export const VIEWER = { username: 'bob', password: 'bob-secret-22' };
@@ -24,6 +31,10 @@ export interface UiEnv extends AsyncDisposable {
   ui: UiService;
   /** Starts the UI again (same store file and durable consumer) after `ui.stop()`. */
   restart(): Promise<UiService>;
+  /** Stops and starts the UI (options read again). */
+  restartWith(): Promise<UiService>;
+  /** Filters that keep everything. */
+  readonly noFilters: Filters;
   publish(alerts: readonly unknown[]): Promise<void>;
 }
 
@@ -82,6 +93,11 @@ export async function uiEnv(options: EnvOptions = {}): Promise<UiEnv> {
       env.ui = await start();
       return env.ui;
     },
+    async restartWith() {
+      await env.ui.stop();
+      return env.restart();
+    },
+    noFilters: parseFilters(new URLSearchParams()),
     async publish(alerts) {
       const enc = new TextEncoder();
       await Promise.all(

@@ -1,0 +1,274 @@
+/**
+ * The health view, from what the bus and the metrics already carry
+ * (docs/ui.md, "Health"):
+ * - sensors: the syscall event batches on `saker.v1.events.syscall.<node>`,
+ *   counted by their `Saker-Batch-Count` header (the payload is not read).
+ *   Sensors report their drops only in their log today, so `drops_*` and
+ *   `version` are null.
+ * - engines: each replica's stats reports on `saker.v1.engine.stats.<replica>`
+ *   (docs/engine.md): ruleset revision, and `lag_ms`, the age of its last report.
+ * - outputs: the sinks' counters `saker_sinks_alerts_delivered_total` and
+ *   `saker_sinks_delivery_failures_total` from the process's own registry
+ *   (inside `saker run`) and from each `ui.health.metrics_urls` endpoint;
+ *   `last_error` from the newest dead letter of the output.
+ * - dead letters: SAKER_DEADLETTER through the durable consumer
+ *   `saker-ui-deadletters`, the newest `maxDeadLetters` kept. Redelivery
+ *   publishes the alert on SAKER_ALERTS again, so every output (and this
+ *   store) gets it once more.
+ */
+import {
+  type Bus,
+  type DurableConsumer,
+  HEADERS,
+  NoStreamError,
+  STREAMS,
+  SUBJECTS,
+  StreamNotFoundError,
+  type Subscription,
+  toToken,
+} from '@saker/bus';
+import { ALERT_PRIORITIES, type AlertPriority } from '@saker/bus';
+import { type EngineStats, decodeEngineStats } from '@saker/engine';
+import type { Logger } from '@saker/runtime';
+import { parseAlert } from '@saker/sinks';
+import type { MetricsRegistry } from '@saker/telemetry';
+import type { HealthProvider } from './server.js';
+
+const DEADLETTER_DURABLE = 'saker-ui-deadletters';
+
+interface SensorSeen {
+  total: number;
+  lastSeen: number;
+  /** Events per second window: [time, total] samples, oldest first. */
+  samples: [number, number][];
+}
+
+interface DeadLetter {
+  readonly id: string;
+  readonly output: string;
+  readonly error: string;
+  readonly time: string;
+  readonly event_id: string | null;
+  readonly alert: string;
+  redelivered: boolean;
+}
+
+export interface HealthOptions {
+  readonly bus: Bus;
+  readonly logger: Logger;
+  /** The process's own registry (the sinks' counters inside `saker run`). */
+  readonly metrics: MetricsRegistry;
+  readonly metricsUrls: readonly string[];
+  readonly maxDeadLetters?: number;
+}
+
+/** Sums of a counter in Prometheus text, by the value of `label`. */
+function sumByLabel(text: string, metric: string, label: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const line = new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm');
+  for (const m of text.matchAll(line)) {
+    const labels = new Map(
+      [...(m[1] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [
+        l[1] ?? '',
+        l[2] ?? '',
+      ]),
+    );
+    const key = labels.get(label);
+    const v = Number(m[2]);
+    if (key !== undefined && Number.isFinite(v)) out.set(key, (out.get(key) ?? 0) + v);
+  }
+  return out;
+}
+
+export class BusHealth implements HealthProvider {
+  readonly #o: HealthOptions;
+  readonly #sensors = new Map<string, SensorSeen>();
+  readonly #engines = new Map<string, { stats: EngineStats; seen: number }>();
+  readonly #dead = new Map<string, DeadLetter>();
+  readonly #subs: Subscription[] = [];
+  #consumer: DurableConsumer | undefined;
+  #loops: Promise<void>[] = [];
+
+  constructor(options: HealthOptions) {
+    this.#o = options;
+  }
+
+  async start(): Promise<void> {
+    const { bus } = this.#o;
+    const events = bus.subscribe(SUBJECTS.allSyscallEvents);
+    const stats = bus.subscribe(SUBJECTS.allEngineStats);
+    this.#subs.push(events, stats);
+    this.#loops.push(
+      (async () => {
+        for await (const m of events) {
+          const node = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+          const n = Number(m.headers[HEADERS.batchCount] ?? 0);
+          this.#sawEvents(node, Number.isFinite(n) ? n : 0);
+        }
+      })(),
+      (async () => {
+        for await (const m of stats) {
+          try {
+            const s = decodeEngineStats(m.data);
+            this.#engines.set(s.replica, { stats: s, seen: Date.now() });
+          } catch {
+            // Not a stats report: ignored (the engine validates its own).
+          }
+        }
+      })(),
+    );
+    const open = () =>
+      bus.consumer(STREAMS.deadLetter.name, DEADLETTER_DURABLE, {
+        filterSubject: STREAMS.deadLetter.subjects[0],
+        ackWaitMs: 30_000,
+      });
+    try {
+      this.#consumer = await open();
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError || err instanceof NoStreamError)) throw err;
+      await bus.stream(STREAMS.deadLetter.name, STREAMS.deadLetter.subjects);
+      this.#consumer = await open();
+    }
+    const consumer = this.#consumer;
+    this.#loops.push(
+      (async () => {
+        for await (const m of consumer) {
+          this.#keepDeadLetter(String(m.sequence), m.data);
+          m.ack();
+        }
+      })().catch((err: unknown) => this.#o.logger.warn(`dead letters feed: ${String(err)}`)),
+    );
+  }
+
+  #sawEvents(node: string, n: number): void {
+    const now = Date.now();
+    let s = this.#sensors.get(node);
+    if (s === undefined) {
+      if (this.#sensors.size >= 10_000) return;
+      s = { total: 0, lastSeen: now, samples: [] };
+      this.#sensors.set(node, s);
+    }
+    s.total += n;
+    s.lastSeen = now;
+    s.samples.push([now, s.total]);
+    while (s.samples.length > 2 && (s.samples[0]?.[0] ?? now) < now - 10_000) s.samples.shift();
+  }
+
+  #keepDeadLetter(id: string, data: Uint8Array): void {
+    let v: Record<string, unknown>;
+    try {
+      v = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const alert = v.alert;
+    const seqs = Array.isArray(v.stream_sequences) ? v.stream_sequences : [];
+    this.#dead.set(id, {
+      id,
+      output: String(v.output ?? ''),
+      error: String(v.error ?? ''),
+      time: String(v.dead_lettered_at ?? ''),
+      event_id: seqs.length > 0 ? String(seqs[0]) : null,
+      alert: typeof alert === 'string' ? alert : JSON.stringify(alert ?? null),
+      redelivered: false,
+    });
+    const max = this.#o.maxDeadLetters ?? 500;
+    while (this.#dead.size > max) {
+      const oldest = this.#dead.keys().next().value;
+      if (oldest === undefined) break;
+      this.#dead.delete(oldest);
+    }
+  }
+
+  async #metricsText(): Promise<string[]> {
+    const texts = [this.#o.metrics.render()];
+    await Promise.all(
+      this.#o.metricsUrls.map(async (url) => {
+        try {
+          const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+          if (res.ok) texts.push(await res.text());
+        } catch (err) {
+          this.#o.logger.warn(`health: ${url}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }),
+    );
+    return texts;
+  }
+
+  async snapshot(): Promise<unknown> {
+    const now = Date.now();
+    const sensors = [...this.#sensors].map(([node, s]) => {
+      const first = s.samples[0];
+      const span = first === undefined ? 0 : now - first[0];
+      return {
+        node,
+        events_per_sec:
+          first === undefined || span <= 0
+            ? 0
+            : Math.round(((s.total - first[1]) * 1000) / Math.max(span, 1000)),
+        drops_per_sec: null,
+        drops_total: null,
+        version: null,
+        last_seen: new Date(s.lastSeen).toISOString(),
+      };
+    });
+    const engines = [...this.#engines.values()].map(({ stats, seen }) => ({
+      id: stats.replica,
+      node: stats.replica,
+      revision: String(stats.revision),
+      state: stats.state,
+      lag_ms: now - seen,
+      last_seen: new Date(seen).toISOString(),
+    }));
+    const delivered = new Map<string, number>();
+    const failed = new Map<string, number>();
+    for (const text of await this.#metricsText()) {
+      for (const [k, v] of sumByLabel(text, 'saker_sinks_alerts_delivered_total', 'output'))
+        delivered.set(k, (delivered.get(k) ?? 0) + v);
+      for (const [k, v] of sumByLabel(text, 'saker_sinks_delivery_failures_total', 'output'))
+        failed.set(k, (failed.get(k) ?? 0) + v);
+    }
+    const dead = [...this.#dead.values()].reverse();
+    const names = new Set([...delivered.keys(), ...failed.keys(), ...dead.map((d) => d.output)]);
+    const outputs = [...names].sort().map((name) => ({
+      name,
+      delivered: delivered.get(name) ?? 0,
+      failed: failed.get(name) ?? 0,
+      last_error: dead.find((d) => d.output === name)?.error ?? null,
+    }));
+    return {
+      sensors,
+      engines,
+      outputs,
+      dead_letters: dead.map((d) => ({
+        id: d.id,
+        output: d.output,
+        error: d.error,
+        time: d.time,
+        event_id: d.event_id,
+        redelivered: d.redelivered,
+      })),
+    };
+  }
+
+  async redeliver(id: string, author: string): Promise<boolean> {
+    const d = this.#dead.get(id);
+    if (d === undefined) return false;
+    const parsed = parseAlert(d.alert);
+    const prio = parsed.alert.priority.toLowerCase();
+    const priority: AlertPriority = (ALERT_PRIORITIES as readonly string[]).includes(prio)
+      ? (prio as AlertPriority)
+      : 'debug';
+    const subject = SUBJECTS.alert(toToken(parsed.alert.source), priority);
+    await this.#o.bus.publishDurable(subject, new TextEncoder().encode(parsed.text));
+    d.redelivered = true;
+    this.#o.logger.info(`${author} redelivered dead letter ${id} (output ${d.output})`);
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#subs) s.unsubscribe();
+    await this.#consumer?.stop();
+    await Promise.allSettled(this.#loops);
+  }
+}

@@ -10,7 +10,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AlertPriority, STREAMS, SUBJECTS, connectNats } from '@saker/bus';
+import { type AlertPriority, HEADERS, STREAMS, SUBJECTS, connectNats } from '@saker/bus';
 import type { FalcoAlert } from '@saker/rules';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
@@ -103,6 +103,36 @@ export class UiStack {
         const data = new TextEncoder().encode(JSON.stringify(a));
         await bus.publishDurable(subject, data, { msgId: randomBytes(8).toString('hex') });
       }
+    } finally {
+      await bus.close();
+    }
+  }
+
+  /**
+   * What the health view shows, as the services send it: a sensor's batch of
+   * syscall events (core NATS, header Saker-Batch-Count) and a dead letter
+   * as the sinks write it on SAKER_DEADLETTER.
+   */
+  async publishHealth(
+    node: string,
+    deadLetter: { output: string; error: string; alert: FalcoAlert },
+  ): Promise<void> {
+    const bus = await connectNats({ url: this.nats.url });
+    try {
+      bus.publish(SUBJECTS.syscallEvents(node), new Uint8Array(0), { [HEADERS.batchCount]: '500' });
+      await bus.stream(STREAMS.deadLetter.name, STREAMS.deadLetter.subjects);
+      const record = {
+        output: deadLetter.output,
+        error: deadLetter.error,
+        dead_lettered_at: new Date().toISOString(),
+        attempts: 5,
+        stream_sequences: [1],
+        alert: JSON.stringify(deadLetter.alert),
+      };
+      await bus.publishDurable(
+        SUBJECTS.deadLetter(deadLetter.output),
+        new TextEncoder().encode(JSON.stringify(record)),
+      );
     } finally {
       await bus.close();
     }

@@ -10,7 +10,10 @@
  * - a sensor publishes only its own node's event subject and reads nothing;
  * - only control writes `saker_rules`; engines read it;
  * - engines publish alerts and read events; sinks consume alerts and write
- *   dead letters; no service but `admin` may delete a stream or a consumer;
+ *   dead letters; the UI consumes alerts and dead letters, reads event
+ *   batches' headers and engine stats, and publishes an alert again only to
+ *   redeliver a dead letter; no service but `admin` may delete a stream or a
+ *   consumer;
  * - replies come to a per-service inbox prefix (`_INBOX_<service>`), so no
  *   service reads another's replies (pulled alerts, KV reads).
  */
@@ -24,6 +27,7 @@ export const SAKER_SERVICES = [
   'sinks',
   'enrich-node',
   'enrich-cluster',
+  'ui',
   'admin',
 ] as const;
 export type SakerService = (typeof SAKER_SERVICES)[number];
@@ -158,6 +162,20 @@ export function natsPermissions(service: SakerService, options: { node?: string 
         inboxPrefix: inbox,
         publish: [...common, ...kvRead(BUCKETS.meta), ...kvWrite(BUCKETS.meta, '>')],
         subscribe: [replies],
+      };
+    case 'ui':
+      return {
+        inboxPrefix: inbox,
+        publish: [
+          // Redelivering a dead letter stores its alert on SAKER_ALERTS again.
+          SUBJECTS.allAlerts,
+          ...common,
+          ...streamInfo(STREAMS.alerts.name),
+          ...streamInfo(STREAMS.deadLetter.name),
+          ...consume(STREAMS.alerts.name),
+          ...consume(STREAMS.deadLetter.name),
+        ],
+        subscribe: [SUBJECTS.allSyscallEvents, SUBJECTS.allEngineStats, replies],
       };
     case 'admin':
       return { inboxPrefix: inbox, publish: ['>'], subscribe: ['>'] };

@@ -132,7 +132,9 @@ export async function startUi(o: UiOptions): Promise<UiService> {
       ? new BusHealth({ bus: o.bus, logger, metrics: o.metrics, metricsUrls: config.health.metricsUrls })
       : null;
   const root = o.webRoot === undefined ? await findWebRoot() : o.webRoot;
-  if (root === null) logger.warn('the front end (@saker/ui-web) is not built: serving a placeholder page');
+  if (root === null && o.webRoot === undefined) {
+    logger.warn('the front end (@saker/ui-web) is not built: serving a placeholder page');
+  }
   const tls = o.tls ?? null;
   const sessions = new Sessions({
     ttlMs: config.auth.sessionTtlMs,

@@ -1,6 +1,10 @@
 /** The pure parts: filters from a query string, free text as FTS5, CSV cells. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '@saker/config';
 import { csvCell } from '../src/export.js';
 import { FilterError, parseFilters } from '../src/filters.js';
 import { ftsQuery } from '../src/store-sql.js';
@@ -43,5 +47,44 @@ describe('csv', () => {
   it('neutralises formulas and quotes every cell', () => {
     for (const v of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx']) assert.equal(csvCell(v)[1], "'", v);
     assert.equal(csvCell('a "b", c'), '"a ""b"", c"');
+  });
+});
+
+describe('the ui: section', () => {
+  it('names the key and where it was written, and reads secrets from files without showing them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-config-'));
+    try {
+      const file = join(dir, 'saker.yaml');
+      writeFileSync(file, 'ui:\n  listen: 127.0.0.1:2802\n  base_path: /a/../b\n');
+      assert.throws(
+        () => loadConfig({ file, env: {}, onNotice: () => undefined }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /ui\.base_path/);
+          assert.match(e.message, /saker\.yaml:3/);
+          return true;
+        },
+      );
+      writeFileSync(join(dir, 'secret'), 'the-client-secret\n');
+      writeFileSync(
+        file,
+        'ui:\n  base_path: /saker/\n  auth:\n    oidc:\n      issuer: https://idp.example.com\n      client_id: saker\n      client_secret_file: secret\n',
+      );
+      const ui = loadConfig({ file, env: {}, onNotice: () => undefined }).ui;
+      assert.equal(ui.basePath, '/saker');
+      assert.equal(ui.auth.oidc?.clientSecret, 'the-client-secret');
+      writeFileSync(
+        file,
+        'ui:\n  auth:\n    oidc:\n      issuer: https://idp.example.com\n      client_secret: 12345678\n',
+      );
+      assert.throws(
+        () => loadConfig({ file, env: {}, onNotice: () => undefined }),
+        /ui\.auth\.oidc\.client_id: required/,
+      );
+      const env = loadConfig({ env: { SAKER__UI__STORE__MAX_ROWS: '5000' }, onNotice: () => undefined }).ui;
+      assert.equal(env.store.maxRows, 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

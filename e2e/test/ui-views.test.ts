@@ -368,6 +368,15 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     await screenshot(page, 'rules');
   });
 
+  it('info page: the version and the store against its limits', async () => {
+    await open(page, 'info');
+    const version = (await page.locator('[data-testid=version]').textContent()) ?? '';
+    assert.match(version, /^\d+\.\d+\.\d+/);
+    const facts = (await page.locator('.info .facts').textContent()) ?? '';
+    assert.match(facts, /Store rows\s*\d+/);
+    assert.match(facts, /Store limits/);
+  });
+
   it('dark mode: toggled, kept across a reload', async () => {
     await open(page, '');
     await page.getByRole('button', { name: 'Toggle dark mode' }).click();

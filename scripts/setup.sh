@@ -27,6 +27,7 @@ fi
 #   (@saker/testing/docker: roots, socket and bridge in a temporary slot) for testcontainers, builds
 #   deploy/container/Containerfile and brings up deploy/compose with Debian's docker-compose;
 #   the system's docker service is neither started nor enabled (below)
+# - chromium: the browser the web UI's tests drive through playwright-core (e2e/test/ui-*.test.ts)
 # - g++, python3: node-gyp builds better-sqlite3 (the web UI's store, services/ui) from source
 packages=(
   ca-certificates git curl
@@ -37,6 +38,7 @@ packages=(
   containernetworking-plugins iptables etcd-server conntrack socat
   debootstrap systemd-container
   docker.io docker-compose
+  chromium
   iproute2 procps util-linux
 )
 missing=()

@@ -8,7 +8,6 @@
  * the same input, and its file output must hold the same alerts.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,50 +15,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
 import { privilegedPodCreated } from './audit-fixtures.js';
+import { SakerProcess } from './saker-process.js';
 
-const CLI = join(repoRoot(), 'services', 'cli', 'dist', 'src', 'main.js');
 const DEMO = join(repoRoot(), 'examples', 'demo-events.jsonl');
 const TOKEN = 'e2e-audit-token-0123456789abcdef';
 
 const PRIVILEGED_POD = privilegedPodCreated();
-
-class Proc {
-  readonly child: ChildProcess;
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly what: string,
-    args: readonly string[],
-    env: Record<string, string> = {},
-  ) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    this.child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      this.stderr += d;
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  async waitFor(re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.stderr);
-      if (m) return m;
-      if (this.child.exitCode !== null)
-        assert.fail(`${this.what} exited (${this.child.exitCode}):\n${this.stderr}`);
-      if (Date.now() > deadline) assert.fail(`${this.what}: no ${re} in ${timeoutMs} ms:\n${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
 
 /** The alerts a file output wrote (JSON lines), once there are `n`, sorted for comparison. */
 async function alertsIn(file: string, n: number, timeoutMs = 30_000): Promise<string[]> {
@@ -140,11 +101,11 @@ describe('six services as six processes, and saker run, give the same alerts', {
   });
 
   it('an event flows from each source to an alert a sink delivers; saker run delivers the same', async () => {
-    const procs: Proc[] = [];
+    const procs: SakerProcess[] = [];
     let separate: string[];
     try {
-      const start = (name: string, ...args: string[]): Proc => {
-        const p = new Proc(`saker ${name}`, [name, '--config', config, ...args]);
+      const start = (name: string, ...args: string[]): SakerProcess => {
+        const p = new SakerProcess(`saker ${name}`, [name, '--config', config, ...args]);
         procs.push(p);
         return p;
       };
@@ -176,9 +137,13 @@ describe('six services as six processes, and saker run, give the same alerts', {
 
     // The same input through saker run, over a fresh nats-server.
     await using other = await startNatsServer({ jetstream: true });
-    const run = new Proc('saker run', ['run', '--config', config, '--nats', other.url, '--replay', DEMO], {
-      SAKER__FILE_OUTPUT__FILENAME: join(dir, 'alerts-run.json'),
-    });
+    const run = new SakerProcess(
+      'saker run',
+      ['run', '--config', config, '--nats', other.url, '--replay', DEMO],
+      {
+        SAKER__FILE_OUTPUT__FILENAME: join(dir, 'alerts-run.json'),
+      },
+    );
     try {
       const webhook = (await run.waitFor(/webhook=(http:\/\/[^\s)]+)/))[1] ?? '';
       await run.waitFor(/demo-events\.jsonl: 12 events published/);

@@ -1,0 +1,105 @@
+/**
+ * The rules view: the running ruleset and its revision; admins select rules
+ * and enable or disable them with a comment (control's API, the user as author).
+ */
+import { useState } from 'preact/hooks';
+import { api } from './api.js';
+import { type Nav, describeError } from './app.js';
+import { Head, TextInput } from './controls.js';
+import { visible } from './text.js';
+import { useApi } from './use-api.js';
+
+export function RulesView({ nav }: { nav: Nav }) {
+  const { data, error, reload } = useApi(() => api.rules(), 'rules');
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [comment, setComment] = useState('');
+  const [text, setText] = useState('');
+  const [message, setMessage] = useState<string | undefined>();
+  const admin = nav.session.role === 'admin';
+  const needle = text.toLowerCase();
+  const rules = (data?.rules ?? []).filter(
+    (r) =>
+      needle === '' ||
+      r.name.toLowerCase().includes(needle) ||
+      r.tags.some((t) => t.toLowerCase().includes(needle)),
+  );
+
+  const apply = (enabled: boolean) =>
+    api.setRulesEnabled([...selected], enabled, comment).then(
+      (res) => {
+        setMessage(`${enabled ? 'enabled' : 'disabled'} ${selected.size} rule(s): revision ${res.revision}`);
+        setSelected(new Set());
+        setComment('');
+        reload();
+      },
+      (err: unknown) => setMessage(describeError(err)),
+    );
+  const toggle = (name: string) => {
+    const next = new Set(selected);
+    if (!next.delete(name)) next.add(name);
+    setSelected(next);
+  };
+
+  return (
+    <section class="rules" aria-label="Rules">
+      <div class="row">
+        <h2>Rules</h2>
+        {data !== undefined && <span class="revision">revision {visible(data.revision)}</span>}
+        <TextInput
+          type="search"
+          name="find"
+          label="Find rule"
+          placeholder="Find a rule or tag"
+          value={text}
+          onValue={setText}
+        />
+      </div>
+      {error !== undefined && <p class="error">{error}</p>}
+      {message !== undefined && <p class="message">{message}</p>}
+      {admin && (
+        <form class="row" aria-label="Change rules" onSubmit={(e) => e.preventDefault()}>
+          <TextInput
+            name="comment"
+            label="Comment"
+            placeholder="Comment (why)"
+            value={comment}
+            onValue={setComment}
+          />
+          <button type="button" disabled={selected.size === 0} onClick={() => apply(true)}>
+            Enable selected
+          </button>
+          <button type="button" disabled={selected.size === 0} onClick={() => apply(false)}>
+            Disable selected
+          </button>
+        </form>
+      )}
+      <table class="rule-table">
+        <Head
+          cols={[...(admin ? [''] : []), 'Rule', 'Enabled', 'Priority', 'Source', 'Tags', 'Description']}
+        />
+        <tbody>
+          {rules.map((r) => (
+            <tr key={r.name} data-rule={r.name} class={r.enabled ? '' : 'disabled'}>
+              {admin && (
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${r.name}`}
+                    checked={selected.has(r.name)}
+                    onChange={() => toggle(r.name)}
+                  />
+                </td>
+              )}
+              <td class="name">{visible(r.name)}</td>
+              <td class="enabled">{r.enabled ? 'yes' : 'no'}</td>
+              <td>{visible(r.priority)}</td>
+              <td>{visible(r.source)}</td>
+              <td>{r.tags.map(visible).join(', ')}</td>
+              <td class="description">{visible(r.description)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

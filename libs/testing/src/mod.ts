@@ -61,3 +61,4 @@ export type { RsyslogServer, SyslogRecord } from './rsyslog.js';
 export { RSYSLOG_PACKAGE, startRsyslog } from './rsyslog.js';
 export type { AlertmanagerServer } from './alertmanager.js';
 export { ALERTMANAGER_PACKAGE, startAlertmanager } from './alertmanager.js';
+export { waitFor, within } from './wait.js';

@@ -138,7 +138,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* The probe pads nothing: its own size field is authoritative. */
 	uint32_t len = h->size <= size ? h->size : (uint32_t)size;
 	write_frame(h->kind, data, len);
-	return out_failed ? -EPIPE : 0;
+	if (out_failed)
+		return -EPIPE;
+	/* A flood that outpaces the reader keeps ring_buffer__consume() going
+	 * forever: stop it on SIGTERM/SIGINT so the loader still exits (with its
+	 * final stats frame) instead of waiting for SIGKILL. */
+	return stop_requested ? -EINTR : 0;
 }
 
 static void write_stats(struct sensor_bpf *skel, int ncpus)

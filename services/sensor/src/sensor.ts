@@ -292,6 +292,9 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
    */
   onEvent(fn: (e: SyscallEvent) => void): () => void {
     this.listeners.add(fn);
+    // Events that arrived before the first listener (with the stream header, say) may have
+    // filled the queue and paused the output: nothing would ever resume it for a listener.
+    if (!this.iterated && !this.stopping) this.child?.stdout?.resume();
     return () => this.listeners.delete(fn);
   }
 
@@ -455,7 +458,9 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       this.onRecord(rec);
     }
     if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
-    if (this.queued >= this.opts.queueLimit && !this.stopping) this.child?.stdout?.pause();
+    if (this.queued >= this.opts.queueLimit && this.queuesForIterator() && !this.stopping) {
+      this.child?.stdout?.pause();
+    }
   }
 
   /** A stream header the decoder refused (another stream version, say): start() fails with it. */

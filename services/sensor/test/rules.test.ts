@@ -141,7 +141,7 @@ describe('Falco stable rules fire on real actions', { timeout: 300_000 }, () => 
       sensor = await startCollecting(interest.syscalls, events, errors, drain);
 
       // Read sensitive file trusted after startup: a server (dash under the name httpd, one of the
-      // rule's server_procs) starts now and waits on its stdin; once the sensor's clock makes it
+      // rule's server_procs) starts now and waits on its stdin; once the kernel's clock makes it
       // older than proc_is_new's 5 s (below, after the other actions, which overlap the wait), the
       // test tells it to open /etc/shadow. If the test dies first, EOF on stdin ends it unopened.
       const httpd = join(work, 'httpd');

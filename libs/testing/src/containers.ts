@@ -33,9 +33,22 @@ export function newContainerId(): string {
   return randomBytes(32).toString('hex');
 }
 
-/** A kubepods cgroupfs path (`/kubepods/besteffort/pod<uid>/<id>`), the layout kubelet's cgroupfs driver makes. */
+/**
+ * The cgroup root the tests' kubepods trees live under, as a kubelet run with
+ * `--cgroup-root=/saker-tests` places its pods. Not the default root: a real
+ * kubelet on the same machine (the cluster tests start one, cgroupfs driver)
+ * owns `/kubepods` and kills the processes of every pod cgroup there that it
+ * did not create, so test containers there died at start (`runc init` gone:
+ * "can't get final child's PID from pipe", "read init-p: connection reset").
+ */
+const TEST_CGROUP_ROOT = '/saker-tests';
+
+/**
+ * A kubepods cgroupfs path (`<root>/kubepods/besteffort/pod<uid>/<id>`), the
+ * layout kubelet's cgroupfs driver makes, under TEST_CGROUP_ROOT.
+ */
 export function kubepodsCgroup(id: string, podUid: string = randomUUID()): string {
-  return `/kubepods/besteffort/pod${podUid}/${id}`;
+  return `${TEST_CGROUP_ROOT}/kubepods/besteffort/pod${podUid}/${id}`;
 }
 
 /**

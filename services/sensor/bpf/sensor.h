@@ -9,7 +9,7 @@
 #ifndef SAKER_SENSOR_H
 #define SAKER_SENSOR_H
 
-#define SAKER_STREAM_VERSION 1
+#define SAKER_STREAM_VERSION 2 /* 2: P_PROCSTATE, P_ENV, RF_ENV_TRUNCATED, exe_info.writable */
 
 /* Record kinds: first u16 of every ring-buffer record, and the frame type. */
 #define REC_SYSCALL 1

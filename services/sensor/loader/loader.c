@@ -42,6 +42,12 @@
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 /* How often the ring is drained: the probe never sends a wakeup (BPF_RB_NO_WAKEUP, see rb_flags in the probe). */
 #define DRAIN_MS 10
+/* Records written per ring_buffer__consume() call at most: a flood that
+ * outpaces the reader would otherwise keep one call going for as long as it
+ * lasts, and stdin ("syscalls ...", "quit", EOF) and the stats timer would
+ * wait for its end. The loop polls again at once while records remain. */
+#define DRAIN_BATCH 65536
+static unsigned int drained_in_pass;
 
 static volatile sig_atomic_t stop_requested;
 static int verbose;
@@ -138,7 +144,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* The probe pads nothing: its own size field is authoritative. */
 	uint32_t len = h->size <= size ? h->size : (uint32_t)size;
 	write_frame(h->kind, data, len);
-	return out_failed ? -EPIPE : 0;
+	if (out_failed)
+		return -EPIPE;
+	/* Stop the pass on SIGTERM/SIGINT (the loader then exits with its final
+	 * stats frame instead of waiting for SIGKILL), or after DRAIN_BATCH
+	 * records. libbpf has consumed this record already: nothing is lost. */
+	if (stop_requested)
+		return -EINTR;
+	return ++drained_in_pass >= DRAIN_BATCH ? -EAGAIN : 0;
 }
 
 static void write_stats(struct sensor_bpf *skel, int ncpus)
@@ -305,6 +318,7 @@ int main(int argc, char **argv)
 		int n = poll(pfds, stdin_open ? 2 : 1, DRAIN_MS);
 		if (n < 0 && errno != EINTR)
 			die(4, "poll: %s", strerror(errno));
+		drained_in_pass = 0;
 		ring_buffer__consume(rb);
 		if (stdin_open && n > 0 && (pfds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t r = read(STDIN_FILENO, line + line_len, sizeof(line) - 1 - line_len);
@@ -334,6 +348,7 @@ int main(int argc, char **argv)
 		}
 		out_flush();
 	}
+	drained_in_pass = 0;
 	ring_buffer__consume(rb);
 	write_stats(skel, ncpus);
 	out_flush();

@@ -11,7 +11,7 @@
 import { SensorDecodeError } from './errors.js';
 
 export const STREAM_MAGIC = 'SAKRSENS';
-export const STREAM_VERSION = 1;
+export const STREAM_VERSION = 2;
 const STREAM_HEADER_SIZE = 32;
 const FRAME_HEADER_SIZE = 8;
 /** Larger than any record the probe can build (its scratch is 16 KiB) or any stats frame. */

@@ -6,6 +6,14 @@
  * loader's stdout is paused. The loader then blocks, the kernel ring buffer
  * fills and the probe counts `drop_ringbuf` — drops happen in one place and
  * are always counted.
+ *
+ * The queue (and so the pause) serves the async iterator only: a consumer that
+ * takes events through `onEvent` alone never reads the queue, so once one
+ * listens, events are queued only after an iterator is asked for. Otherwise
+ * the queue would fill to `queueLimit` with events nobody reads and pause the
+ * loader for good: the listener would stop receiving events after the first
+ * `queueLimit` ones (the stall that an earlier rules test hit when it waited a
+ * few seconds on a busy host).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
@@ -235,15 +243,13 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private queue: (SyscallEvent | undefined)[] = [];
   private queueHead = 0;
   private waiter: ((r: IteratorResult<SyscallEvent>) => void) | undefined;
-  /**
-   * Whether anyone iterates: only then are events queued. A consumer that
-   * only listens (`onEvent`) must not fill a queue nobody drains, which would
-   * pause the loader for good once `queueLimit` events sat in it.
-   */
-  private iterating = false;
   private readonly listeners = new Set<(e: SyscallEvent) => void>();
   private readonly statsListeners = new Set<(s: SensorStats) => void>();
   private ended = false;
+  /** An async iterator was asked for: events wait in the queue for it. */
+  private iterated = false;
+  /** stop() was called: the loader's output is drained, never paused again. */
+  private stopping = false;
   private failure: Error | undefined;
   private exitPromise: Promise<void> | undefined;
 
@@ -251,7 +257,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     this.opts = opts;
     this.pipeline = new RecordPipeline(opts);
     this.table = this.pipeline.table;
-    this.decoder = new StreamDecoder({ onError: (e: SensorDecodeError) => opts.onError(e) });
+    this.decoder = new StreamDecoder({ onError: (e: SensorDecodeError) => this.onDecodeError(e) });
   }
 
   /**
@@ -279,9 +285,16 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     return this.header?.loaderPid;
   }
 
-  /** Calls fn for every event, in addition to (not instead of) the async iterator. */
+  /**
+   * Calls fn for every event, in addition to (not instead of) the async
+   * iterator. While listeners exist and no iterator was asked for, events are
+   * not queued: an iterator asked for later starts with the events after it.
+   */
   onEvent(fn: (e: SyscallEvent) => void): () => void {
     this.listeners.add(fn);
+    // Events that arrived before the first listener (with the stream header, say) may have
+    // filled the queue and paused the output: nothing would ever resume it for a listener.
+    if (!this.iterated && !this.stopping) this.child?.stdout?.resume();
     return () => this.listeners.delete(fn);
   }
 
@@ -300,7 +313,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SyscallEvent> {
-    this.iterating = true;
+    this.iterated = true;
     return {
       next: () => {
         const e = this.take();
@@ -330,8 +343,11 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     }
     child.stdin?.end();
     // A loader blocked writing into a full pipe (reading paused under
-    // backpressure) cannot see EOF or a signal: let its writes drain, and
-    // escalate to SIGKILL so stop() always ends.
+    // backpressure) cannot see EOF or a signal: let its writes drain (and
+    // keep draining: `stopping` stops onData from pausing again, or the pipe
+    // would never reach EOF and 'close' never come), and escalate to SIGKILL
+    // so stop() always ends.
+    this.stopping = true;
     child.stdout?.resume();
     const term = setTimeout(() => child.kill('SIGTERM'), 2000);
     const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -409,6 +425,20 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
           settled = true;
           clearTimeout(timer);
           resolve();
+        } else if (!settled && this.headerError) {
+          // Not a stream this decoder can read (a loader built from another version): say so
+          // now rather than wait out startTimeoutMs.
+          settled = true;
+          clearTimeout(timer);
+          child.kill('SIGTERM');
+          reject(
+            new SensorLoaderError(
+              `sensor loader ${this.opts.loaderPath} sent a stream this package cannot read: ${this.headerError.message}`,
+              null,
+              '',
+              { cause: this.headerError },
+            ),
+          );
         }
       });
     });
@@ -428,7 +458,17 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       this.onRecord(rec);
     }
     if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
-    if (this.queued >= this.opts.queueLimit) this.child?.stdout?.pause();
+    if (this.queued >= this.opts.queueLimit && this.queuesForIterator() && !this.stopping) {
+      this.child?.stdout?.pause();
+    }
+  }
+
+  /** A stream header the decoder refused (another stream version, say): start() fails with it. */
+  private headerError: SensorDecodeError | undefined;
+
+  private onDecodeError(e: SensorDecodeError): void {
+    if (!this.header && e.field.startsWith('header.')) this.headerError ??= e;
+    this.opts.onError(e);
   }
 
   private onHeader(h: StreamHeader): void {
@@ -464,9 +504,14 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       const w = this.waiter;
       this.waiter = undefined;
       w({ value: ev, done: false });
-    } else if (this.iterating) {
+    } else if (this.queuesForIterator()) {
       this.queue.push(ev);
     }
+  }
+
+  /** Whether an event goes to the queue: for an iterator, asked for already or still to come (no listener). */
+  private queuesForIterator(): boolean {
+    return this.iterated || this.listeners.size === 0;
   }
 
   private finish(): void {

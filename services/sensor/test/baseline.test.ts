@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type RuleMatch, loadRules, readRuleFiles } from '@saker/rules';
-import { sharedPath } from '@saker/testing';
+import { sharedPath, within } from '@saker/testing';
 import { interestFromEventTypes } from '../src/interest.js';
 import { Sensor } from '../src/sensor.js';
 
@@ -71,6 +71,7 @@ describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, (
   const failures: string[] = [];
   const sakerRules = new Set<string>();
   let dir = '';
+  let sensor: Sensor | undefined;
   let events = 0;
   let apiPort = 0;
   let stopApi: () => Promise<void> = async () => {};
@@ -116,7 +117,7 @@ describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, (
     assert.ok(loaded.ok, 'rules load');
     const ruleset = loaded.ruleset;
     // The sensor sees the whole host (other work runs here too): only this test's process tree counts.
-    const sensor = await Sensor.start({
+    sensor = await Sensor.start({
       syscalls: interestFromEventTypes(ruleset.eventTypes()).syscalls,
       maxAncestors: 32,
       validate: true,
@@ -124,7 +125,7 @@ describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, (
     let marker = '';
     let markerSeen = false;
     const consuming = (async () => {
-      for await (const e of sensor) {
+      for await (const e of sensor as Sensor) {
         if (marker !== '' && e.type === 'openat' && e.fd?.name === marker) {
           markerSeen = true;
           continue;
@@ -206,6 +207,9 @@ describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, (
 
   after(async () => {
     if (SKIP) return;
+    // A before() that failed half-way leaves the loader running, and the test process would never
+    // end (its events piling up in memory): stop it here, bounded.
+    if (sensor !== undefined) await within('Sensor.stop()', sensor.stop(), 15_000);
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
     spawnSync('dpkg', ['--purge', PKG], { stdio: 'ignore' });
     await stopApi();

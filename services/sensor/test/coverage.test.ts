@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
 import { type RuleText, forEachFieldRef, loadRules, parseCondition, syscallFields } from '@saker/rules';
-import { sharedPath } from '@saker/testing';
+import { sharedPath, within } from '@saker/testing';
 import { Sensor } from '../src/sensor.js';
 import { kubepodsCgroup, newContainerId, runcRun } from './containers.js';
 
@@ -103,6 +103,7 @@ const filled = (v: unknown): boolean =>
 describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 }, () => {
   const events: SyscallEvent[] = [];
   let dir = '';
+  let sensor: Sensor | undefined;
   let fields = new Map<string, Set<string>>();
 
   before(async () => {
@@ -111,7 +112,7 @@ describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 
       PATHS.map((p) => ({ name: p as string, content: readFileSync(p as string, 'utf8') })),
     );
     dir = mkdtempSync(join(tmpdir(), 'saker-coverage-'));
-    const sensor = await Sensor.start({
+    sensor = await Sensor.start({
       syscalls: 'all',
       maxAncestors: 12,
       validate: true,
@@ -120,7 +121,7 @@ describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 
     // The iterator, not onEvent: it is what resumes the loader's output when the queue drains
     // (the sensor sees the whole host; only this test's process tree is kept).
     const consuming = (async () => {
-      for await (const e of sensor) {
+      for await (const e of sensor as Sensor) {
         if (e.ancestors?.some((a) => a.pid === process.pid) || e.proc.ppid === process.pid) events.push(e);
       }
     })();
@@ -203,7 +204,10 @@ describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 
     await consuming;
   });
 
-  after(() => {
+  after(async () => {
+    // A before() that failed half-way leaves the loader running, and the test process would never
+    // end (its events piling up in memory): stop it here, bounded.
+    if (sensor !== undefined) await within('Sensor.stop()', sensor.stop(), 15_000);
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 

@@ -13,12 +13,13 @@
  * containerd overlayfs rootfs. Needs root (CI runs as root).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -26,14 +27,16 @@ import {
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
-import { type RuleMatch, type Ruleset, loadRules, readRuleFiles } from '@saker/rules';
-import { sharedPath } from '@saker/testing';
+import { type RuleMatch, type Ruleset, loadRules, readRuleFiles, syscallFields } from '@saker/rules';
+import { sharedPath, waitFor, within } from '@saker/testing';
 import { interestFromEventTypes } from '../src/interest.js';
-import { Sensor } from '../src/sensor.js';
+import type { Sensor } from '../src/sensor.js';
 import { Containerd, buildBusyboxImage, kubepodsCgroup, newContainerId, runcRun } from './containers.js';
+import { DrainMarker, startCollecting, untilNoRingDrops, validateAfterRun } from './runs.js';
 
 const isRoot = process.getuid?.() === 0;
 const FALCO_RULES = sharedPath('falco-rules', 'falco_rules.yaml');
@@ -49,18 +52,34 @@ const BUILD = fileURLToPath(new URL('../../build/', import.meta.url));
 const MEMFD_EXEC = join(BUILD, 'saker-memfd-exec');
 const PTRACE_ATTACH = join(BUILD, 'saker-ptrace-attach');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/**
+ * A process's age in ms by the kernel's boot clock: /proc/uptime minus the
+ * start time in /proc/<pid>/stat (field 22, clock ticks of 10 ms). Both have
+ * 10 ms steps.
+ */
+function processAgeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  assert.ok(Number.isFinite(startTicks) && Number.isFinite(uptimeS), `cannot read the age of pid ${pid}`);
+  return Math.round(uptimeS * 1000 - startTicks * 10);
 }
 
+/** Falco's `proc_is_new`: proc.duration <= 5 s. */
+const PROC_IS_NEW_NS = 5_000_000_000n;
+/**
+ * How far past the 5 s the trusted server waits: covers the 10 ms steps of
+ * /proc's clocks against the event's nanosecond ones.
+ */
+const PROC_AGE_MARGIN_MS = 250;
+/** The ssh rule's server: a documentation address (RFC 5737) in a netns of the test, a port of its list. */
+const SSH_ADDR = '198.51.100.7';
+const SSH_PORT = 4444;
+/** Runs of the actions, at most, while the shared ring buffer overflows (see `attempt`). */
+const ATTEMPTS = 3;
+
 // The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
-describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => {
+describe('Falco stable rules fire on real actions', { timeout: 300_000 }, () => {
   let sensor: Sensor;
   let ruleset: Ruleset;
   let dir: string;
@@ -73,6 +92,10 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
   let runcId = '';
   let ctrId = '';
   let privId = '';
+  const drain = new DrainMarker();
+  /** Network namespaces made by a run and not yet deleted (after() deletes them). */
+  const netns = new Set<string>();
+  let trusted: ChildProcessByStdio<Writable, null, null> | undefined;
 
   const run = (key: string, cmd: string, args: string[], okStatus: readonly number[] = [0]): void => {
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
@@ -102,152 +125,276 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
     dir = mkdtempSync(join(tmpdir(), 'saker-rules-'));
 
     // Containers first (image build, containerd start): slow parts happen before the probe runs.
-    containerd = await Containerd.start(join(dir, 'containerd'));
+    const ctr = await Containerd.start(join(dir, 'containerd'));
+    containerd = ctr;
     const image = buildBusyboxImage(join(dir, 'img'), 'docker.io/saker/busybox:test');
-    const imp = containerd.ctr(['images', 'import', image]);
+    const imp = ctr.ctr(['images', 'import', image]);
     assert.equal(imp.status, 0, `ctr images import: ${imp.stderr}`);
 
-    sensor = await Sensor.start({
-      syscalls: interest.syscalls,
-      statsIntervalMs: 200,
-      // parseEvent on every event, so these tests prove the events are valid.
-      validate: true,
-      onError: (e) => errors.push(e),
-    });
-    sensor.onEvent((e) => {
-      events.push(e);
-      for (const m of ruleset.evaluate(e, { ruleMatching: 'all' })) matches.push(m);
-    });
+    // One run of every action under a fresh sensor. The sensor sees the whole host, whose kernel
+    // other tests and benches share: a flood of their events can overflow the ring buffer (the
+    // kernel counts it), and then events of these actions may be among the lost ones. Such a run
+    // proves nothing, so it is repeated (at most ATTEMPTS runs); the tests judge the last one.
+    const attempt = async (work: string): Promise<Sensor> => {
+      // No validation while the actions run (it would slow the consumer down); every event is
+      // checked with parseEvent once the run is over, below, so these tests still prove them valid.
+      sensor = await startCollecting(interest.syscalls, events, errors, drain);
 
-    // Read sensitive file untrusted: cat is not a trusted reader.
-    run('cat', 'cat', ['/etc/shadow']);
+      // Read sensitive file trusted after startup: a server (dash under the name httpd, one of the
+      // rule's server_procs) starts now and waits on its stdin; once the kernel's clock makes it
+      // older than proc_is_new's 5 s (below, after the other actions, which overlap the wait), the
+      // test tells it to open /etc/shadow. If the test dies first, EOF on stdin ends it unopened.
+      const httpd = join(work, 'httpd');
+      symlinkSync('/bin/dash', httpd);
+      const server = spawn(httpd, ['-c', 'read go || exit 3; exec 3</etc/shadow'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      trusted = server;
+      const serverExit = new Promise<number | string | null>((r) =>
+        server.on('exit', (code, sig) => r(code ?? sig)),
+      );
+      pids.trusted = server.pid ?? -1;
+      // The same server opening /etc/shadow at once is new (proc_is_new): the rule must stay quiet.
+      run('younghttpd', httpd, ['-c', 'exec 3</etc/shadow']);
 
-    // Run shell untrusted: a daemon named nginx (coreutils timeout under that name, reparented away
-    // from this test's own ancestry) spawns a shell.
-    const nginx = join(dir, 'nginx');
-    symlinkSync('/usr/bin/timeout', nginx);
-    const rsuDone = join(dir, 'rsu.done');
-    run('setsid', 'setsid', ['-f', nginx, '20', 'sh', '-c', `echo saker-rsu > ${rsuDone}`]);
+      // Read sensitive file untrusted: cat is not a trusted reader.
+      run('cat', 'cat', ['/etc/shadow']);
 
-    // Execution from /dev/shm.
-    const shmExe = `/dev/shm/saker-true-${process.pid}`;
-    copyFileSync('/usr/bin/true', shmExe);
-    cleanup.push(shmExe);
-    run('shm', shmExe, []);
+      // Run shell untrusted: a daemon named nginx (coreutils timeout under that name, reparented away
+      // from this test's own ancestry) spawns a shell.
+      const nginx = join(work, 'nginx');
+      symlinkSync('/usr/bin/timeout', nginx);
+      const rsuDone = join(work, 'rsu.done');
+      run('setsid', 'setsid', ['-f', nginx, '20', 'sh', '-c', `echo saker-rsu > ${rsuDone}`]);
 
-    // Fileless execution via memfd_create.
-    run('memfd', MEMFD_EXEC, ['saker-rules', '/bin/true']);
+      // Execution from /dev/shm.
+      const shmExe = `/dev/shm/saker-true-${process.pid}`;
+      copyFileSync('/usr/bin/true', shmExe);
+      cleanup.push(shmExe);
+      run('shm', shmExe, []);
 
-    // Create Symlink / Hardlink Over Sensitive Files (/tmp and /etc share a filesystem here;
-    // the rule does not need the link to succeed, but it does).
-    run('symlink', 'ln', ['-s', '/etc/shadow', join(dir, 'shadow-sym')]);
-    run('hardlink', 'ln', ['/etc/shadow', join(dir, 'shadow-hard')], [0, 1]);
+      // Fileless execution via memfd_create.
+      run('memfd', MEMFD_EXEC, ['saker-rules', '/bin/true']);
 
-    // PTRACE attached to process.
-    run('ptrace', PTRACE_ATTACH, []);
+      // Create Symlink / Hardlink Over Sensitive Files (/tmp and /etc share a filesystem here;
+      // the rule does not need the link to succeed, but it does).
+      run('symlink', 'ln', ['-s', '/etc/shadow', join(work, 'shadow-sym')]);
+      run('hardlink', 'ln', ['/etc/shadow', join(work, 'shadow-hard')], [0, 1]);
 
-    // Clear Log Activities: truncate a file under /var/log.
-    const log = `/var/log/saker-rules-test-${process.pid}.log`;
-    writeFileSync(log, 'line\n');
-    cleanup.push(log);
-    run('clearlog', 'sh', ['-c', `: > ${log}`]);
+      // PTRACE attached to process.
+      run('ptrace', PTRACE_ATTACH, []);
 
-    // Remove Bulk Data from Disk.
-    writeFileSync(join(dir, 'bulk'), 'x'.repeat(4096));
-    run('shred', 'shred', ['-u', join(dir, 'bulk')]);
+      // Clear Log Activities: truncate a file under /var/log.
+      const log = `/var/log/saker-rules-test-${process.pid}.log`;
+      writeFileSync(log, 'line\n');
+      cleanup.push(log);
+      run('clearlog', 'sh', ['-c', `: > ${log}`]);
 
-    // Search Private Keys or Passwords; Find AWS Credentials.
-    mkdirSync(join(dir, 'home/.aws'), { recursive: true });
-    writeFileSync(join(dir, 'home/.aws/credentials'), '[default]\n');
-    run('grepkey', 'grep', ['-r', '-l', 'BEGIN RSA PRIVATE', join(dir, 'home')], [0, 1]);
-    run('findkey', 'find', [join(dir, 'home'), '-name', 'id_rsa'], [0, 1]);
-    run('findaws', 'find', [join(dir, 'home'), '-path', '*/.aws/credentials']);
+      // Remove Bulk Data from Disk.
+      writeFileSync(join(work, 'bulk'), 'x'.repeat(4096));
+      run('shred', 'shred', ['-u', join(work, 'bulk')]);
 
-    // Terminal shell in container: runc with a pty, kubepods cgroup.
-    runcId = newContainerId();
-    const rr = runcRun({
-      bundle: join(dir, 'runc'),
-      id: `saker-${runcId.slice(0, 12)}`,
-      args: ['sh', '-c', 'cat /etc/hostname >/dev/null; echo saker-runc'],
-      cgroupsPath: kubepodsCgroup(runcId),
-      terminal: true,
-    });
-    assert.equal(rr.status, 0, `runc run: ${rr.stderr}${rr.stdout}`);
+      // Search Private Keys or Passwords; Find AWS Credentials.
+      mkdirSync(join(work, 'home/.aws'), { recursive: true });
+      writeFileSync(join(work, 'home/.aws/credentials'), '[default]\n');
+      run('grepkey', 'grep', ['-r', '-l', 'BEGIN RSA PRIVATE', join(work, 'home')], [0, 1]);
+      run('findkey', 'find', [join(work, 'home'), '-name', 'id_rsa'], [0, 1]);
+      run('findaws', 'find', [join(work, 'home'), '-path', '*/.aws/credentials']);
 
-    // Drop and execute new binary in container: containerd, overlayfs, a binary written in the
-    // container's upper layer and run.
-    ctrId = newContainerId();
-    const cr = containerd.ctr([
-      'run',
-      '--rm',
-      '--snapshotter',
-      'overlayfs',
-      '--cgroup',
-      kubepodsCgroup(ctrId),
-      'docker.io/saker/busybox:test',
-      ctrId,
-      'sh',
-      '-c',
-      'cp /bin/busybox /tmp/echo && /tmp/echo saker-dropped',
-    ]);
-    assert.equal(cr.status, 0, `ctr run: ${cr.stderr}`);
+      // Terminal shell in container: runc with a pty, kubepods cgroup.
+      runcId = newContainerId();
+      const rr = runcRun({
+        bundle: join(work, 'runc'),
+        id: `saker-${runcId.slice(0, 12)}`,
+        args: ['sh', '-c', 'cat /etc/hostname >/dev/null; echo saker-runc'],
+        cgroupsPath: kubepodsCgroup(runcId),
+        terminal: true,
+      });
+      assert.equal(rr.status, 0, `runc run: ${rr.stderr}${rr.stdout}`);
 
-    // PTRACE anti-debug attempt: a process asks to be traced by its parent.
-    run('traceme', '/usr/bin/python3', ['-c', 'import ctypes; ctypes.CDLL(None).syscall(101, 0, 0, 0, 0)']);
+      // Drop and execute new binary in container: containerd, overlayfs, a binary written in the
+      // container's upper layer and run.
+      ctrId = newContainerId();
+      const cr = ctr.ctr([
+        'run',
+        '--rm',
+        '--snapshotter',
+        'overlayfs',
+        '--cgroup',
+        kubepodsCgroup(ctrId),
+        'docker.io/saker/busybox:test',
+        ctrId,
+        'sh',
+        '-c',
+        'cp /bin/busybox /tmp/echo && /tmp/echo saker-dropped',
+      ]);
+      assert.equal(cr.status, 0, `ctr run: ${cr.stderr}`);
 
-    // Directory traversal monitored file read: cat (not below a shell) reads /etc/passwd through ../..
-    mkdirSync(join(dir, 'a/b'), { recursive: true });
-    const tr = spawnSync('cat', ['../../../../etc/passwd'], { cwd: join(dir, 'a/b'), stdio: 'ignore' });
-    assert.equal(tr.status, 0);
-    pids.traversal = tr.pid ?? -1;
+      // PTRACE anti-debug attempt: a process asks to be traced by its parent.
+      run('traceme', '/usr/bin/python3', ['-c', 'import ctypes; ctypes.CDLL(None).syscall(101, 0, 0, 0, 0)']);
 
-    // A privileged container on the host network, placed in a kubepods cgroup as a kubelet would:
-    // a packet socket (arping), a write to a file named release_agent with CAP_SYS_ADMIN, a module
-    // load attempt with CAP_SYS_MODULE (a bogus image the kernel refuses), and nc -e connected to
-    // a listener of this test (its stdin/stdout become the socket).
-    const listener = createServer((sock) => sock.end());
-    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    const lport = (listener.address() as AddressInfo).port;
-    privId = newContainerId();
-    const pr = containerd.ctr([
-      'run',
-      '--rm',
-      '--privileged',
-      '--net-host',
-      '--snapshotter',
-      'overlayfs',
-      '--cgroup',
-      kubepodsCgroup(privId),
-      'docker.io/saker/busybox:test',
-      privId,
-      'sh',
-      '-c',
-      [
-        'arping -c 1 -w 1 -I lo 127.0.0.1 >/dev/null 2>&1',
-        'echo x > /tmp/release_agent',
-        'echo bogus > /tmp/m.ko; insmod /tmp/m.ko 2>/dev/null',
-        `/bin/nc 127.0.0.1 ${lport} -e /bin/true`,
+      // Directory traversal monitored file read: cat (not below a shell) reads /etc/passwd through ../..
+      const deep = join(work, 'a/b');
+      mkdirSync(deep, { recursive: true });
+      const up = '../'.repeat(deep.split('/').filter((c) => c !== '').length);
+      const tr = spawnSync('cat', [`${up}etc/passwd`], { cwd: deep, stdio: 'ignore' });
+      assert.equal(tr.status, 0, `cat ${up}etc/passwd in ${deep}`);
+      pids.traversal = tr.pid ?? -1;
+
+      // System user interactive: a daemon named sshd (coreutils timeout under that name, as root)
+      // starts a shell as www-data, a system user (setpriv drops to uid 33 and execs sh), as an
+      // ssh session of that user would.
+      const sshd = join(work, 'sshd');
+      symlinkSync('/usr/bin/timeout', sshd);
+      run('sysuser', sshd, [
+        '20',
+        'setpriv',
+        '--reuid=33',
+        '--regid=33',
+        '--clear-groups',
+        'sh',
+        '-c',
         'true',
-      ].join('; '),
-    ]);
-    assert.equal(pr.status, 0, `ctr run --privileged: ${pr.stderr}`);
-    listener.close();
+      ]);
 
-    await waitFor('the nginx-spawned shell', () => existsSync(rsuDone));
-    // Drained: a marker open made after every action has come through the ring buffer.
-    const marker = join(dir, 'drained.marker');
-    writeFileSync(marker, '');
-    const mk = spawnSync('cat', [marker]);
-    await waitFor('the marker open', () =>
-      events.some((e) => e.type === 'openat' && e.proc.pid === mk.pid && e.fd?.name === marker),
+      // Disallowed SSH Connection Non Standard Port: in a network namespace of this test, the ssh
+      // client connects to port 4444 of 198.51.100.7 (a documentation address: neither loopback nor
+      // RFC 1918, so `outbound` holds), where socat accepts and hangs up (ssh then exits 255).
+      const ns = `saker-rules-${process.pid}`;
+      const ip = (args: string[]) => {
+        const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+        assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      ip(['netns', 'add', ns]);
+      netns.add(ns);
+      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+      ip(['-n', ns, 'addr', 'add', `${SSH_ADDR}/32`, 'dev', 'lo']);
+      const sshServer = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          'timeout',
+          '30',
+          'socat',
+          `TCP-LISTEN:${SSH_PORT},bind=${SSH_ADDR},fork`,
+          'EXEC:true',
+        ],
+        { stdio: 'ignore' },
+      );
+      try {
+        await waitFor(
+          `socat listening on ${SSH_ADDR}:${SSH_PORT} in netns ${ns}`,
+          () => ip(['netns', 'exec', ns, 'ss', '-Hltn', `sport = :${SSH_PORT}`]).trim() !== '',
+        );
+        // `ip netns exec` execs ssh in its own process: the recorded pid is the ssh client's.
+        run(
+          'ssh',
+          'ip',
+          [
+            ...['netns', 'exec', ns, 'ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no'],
+            ...['-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-p', String(SSH_PORT)],
+            `saker@${SSH_ADDR}`,
+            'true',
+          ],
+          [255],
+        );
+      } finally {
+        sshServer.kill('SIGKILL');
+        spawnSync('ip', ['netns', 'del', ns]);
+        netns.delete(ns);
+      }
+
+      // A privileged container on the host network, placed in a kubepods cgroup as a kubelet would:
+      // a packet socket (arping), a write to a file named release_agent with CAP_SYS_ADMIN, a module
+      // load attempt with CAP_SYS_MODULE (a bogus image the kernel refuses), and nc -e connected to
+      // a listener of this test (its stdin/stdout become the socket).
+      const listener = createServer((sock) => sock.end());
+      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+      const lport = (listener.address() as AddressInfo).port;
+      privId = newContainerId();
+      const pr = ctr.ctr([
+        'run',
+        '--rm',
+        '--privileged',
+        '--net-host',
+        '--snapshotter',
+        'overlayfs',
+        '--cgroup',
+        kubepodsCgroup(privId),
+        'docker.io/saker/busybox:test',
+        privId,
+        'sh',
+        '-c',
+        [
+          'arping -c 1 -w 1 -I lo 127.0.0.1 >/dev/null 2>&1',
+          'echo x > /tmp/release_agent',
+          'echo bogus > /tmp/m.ko; insmod /tmp/m.ko 2>/dev/null',
+          `/bin/nc 127.0.0.1 ${lport} -e /bin/true`,
+          'true',
+        ].join('; '),
+      ]);
+      assert.equal(pr.status, 0, `ctr run --privileged: ${pr.stderr}`);
+      listener.close();
+
+      await waitFor('the nginx-spawned shell', () => existsSync(rsuDone));
+
+      // The trusted server's open, once it is older than 5 s by the kernel's own clock: its start
+      // time (/proc/<pid>/stat, the task's start_boottime, which the sensor's proc.start_ts also
+      // comes from) against the boot clock (/proc/uptime). The wait is on the process age the rule
+      // reads, bounded, not a guessed sleep, and does not depend on how far the sensor lags.
+      const ageMs = () => processAgeMs(server.pid ?? -1);
+      assert.ok(ageMs() >= 0, `httpd's age reads ${ageMs()} ms`);
+      await waitFor(
+        () => `httpd to be older than 5 s (${ageMs()} ms)`,
+        () => ageMs() >= Number(PROC_IS_NEW_NS / 1_000_000n) + PROC_AGE_MARGIN_MS,
+        Number(PROC_IS_NEW_NS / 1_000_000n) + PROC_AGE_MARGIN_MS + 2_000,
+      );
+      server.stdin.end('go\n');
+      assert.equal(
+        await within('httpd opening /etc/shadow', serverExit, 10_000),
+        0,
+        'httpd (dash) exited with an error',
+      );
+      // Drained: a marker open made after every action has come through the ring buffer.
+      await drain.drain(
+        work,
+        () => `${events.length} events so far, ${sensor.stats.totals.dropRingbuf} lost`,
+      );
+      // stop() reads the loader's final stats record, for the drop counters.
+      await sensor.stop();
+      // Evaluated once the run is over, not as events arrive: the sensor then only decodes while
+      // the actions run, and keeps up with a busier host before the ring buffer overflows. The
+      // events carry their process state (ancestors, cwd, ...) as of their arrival.
+      validateAfterRun(events, errors);
+      for (const e of events) for (const m of ruleset.evaluate(e, { ruleMatching: 'all' })) matches.push(m);
+      return sensor;
+    };
+    await untilNoRingDrops(
+      'rules test',
+      ATTEMPTS,
+      (n) => {
+        const work = join(dir, `run${n}`);
+        mkdirSync(work);
+        return attempt(work);
+      },
+      () => {
+        events.length = 0;
+        matches.length = 0;
+        errors.length = 0;
+        for (const k of Object.keys(pids)) delete pids[k];
+      },
     );
-    // stop() reads the loader's final stats record, for the drop counters.
-    await sensor.stop();
   });
 
   after(async () => {
-    // A failed before hook leaves the probe attached: stop it, or the test process never ends.
-    await sensor?.stop();
+    if (trusted?.exitCode === null && trusted.signalCode === null) trusted.kill('SIGKILL');
+    // A before() that failed half-way leaves the loader running, and the test process would never
+    // end (its events piling up in memory): stop it here, bounded.
+    if (sensor !== undefined) await within('Sensor.stop()', sensor.stop(), 15_000);
+    for (const ns of netns) spawnSync('ip', ['netns', 'del', ns]);
     await containerd?.stop();
     for (const f of cleanup) rmSync(f, { force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -258,9 +405,78 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
       errors.map((e) => e.message),
       [],
     );
-    assert.equal(sensor.stats.totals.dropRingbuf, 0n);
+    assert.equal(
+      sensor.stats.totals.dropRingbuf,
+      0n,
+      `every one of ${ATTEMPTS} runs lost records in the ring buffer, which this kernel shares with other processes (a flood of their events: see the log); the rules could not be judged`,
+    );
     assert.ok(events.length > 0);
   });
+
+  it(
+    'Read sensitive file trusted after startup: a server (httpd) older than 5 s opens /etc/shadow',
+    { skip: SKIP },
+    () => {
+      const rule = 'Read sensitive file trusted after startup';
+      const m = firedBy(rule, 'trusted');
+      assert.ok(m.length > 0, describeMatches(rule));
+      const match = m[0] as RuleMatch;
+      const e = match.event as SyscallEvent;
+      const duration = syscallFields.lookup('proc.duration')?.def.bind(undefined)(e);
+      assert.ok(
+        typeof duration === 'number' && BigInt(Math.trunc(duration)) > PROC_IS_NEW_NS,
+        `proc.duration ${duration}`,
+      );
+      const f = match.outputFields;
+      assert.equal(f['fd.name'], '/etc/shadow');
+      assert.equal(f['evt.type'], 'openat');
+      assert.equal(f['proc.name'], 'httpd');
+      assert.equal(f['proc.exepath'], '/usr/bin/dash');
+      assert.equal(f['proc.cmdline'], 'httpd -c read go || exit 3; exec 3</etc/shadow');
+      assert.equal(f['proc.pname'], e.ancestors?.[0]?.name);
+      assert.equal(f['user.name'], 'root');
+      assert.equal(f['user.uid'], 0);
+      assert.equal(f['proc.tty'], e.proc.tty);
+      // A server that opens it at startup is not flagged, though its open was seen.
+      assert.ok(events.some((y) => y.proc.pid === pids.younghttpd && y.fd?.name === '/etc/shadow'));
+      assert.deepEqual(firedBy(rule, 'younghttpd'), []);
+      assert.match(
+        match.output,
+        /^Sensitive file opened for reading by trusted program after startup \| file=\/etc\/shadow pcmdline=\S.* evt_type=openat user=root user_uid=0 .*process=httpd proc_exepath=\/usr\/bin\/dash /,
+      );
+    },
+  );
+
+  it('System user interactive: www-data runs a shell below a daemon named sshd', { skip: SKIP }, () => {
+    const rule = 'System user interactive';
+    const m = fired(
+      rule,
+      (e) => e.proc.name === 'sh' && e.user.name === 'www-data' && e.ancestors?.[0]?.name === 'sshd',
+    );
+    assert.ok(m.length > 0, describeMatches(rule));
+    const f = (m[0] as RuleMatch).outputFields;
+    assert.equal(f['user.name'], 'www-data');
+    assert.equal(f['user.uid'], 33);
+    assert.equal(f['proc.pname'], 'sshd');
+    assert.equal(f['proc.cmdline'], 'sh -c true');
+  });
+
+  it(
+    'Disallowed SSH Connection Non Standard Port: ssh to port 4444 of a public address',
+    { skip: SKIP },
+    () => {
+      const rule = 'Disallowed SSH Connection Non Standard Port';
+      const m = firedBy(rule, 'ssh');
+      assert.ok(m.length > 0, describeMatches(rule));
+      const match = m[0] as RuleMatch;
+      assert.equal(match.event.source === 'syscall' && match.event.type, 'connect');
+      const f = match.outputFields;
+      assert.equal(f['fd.rport'], SSH_PORT);
+      assert.equal(f['fd.l4proto'], 'tcp');
+      assert.equal(f['proc.name'], 'ssh');
+      assert.match(String(f['fd.name']), new RegExp(`->${SSH_ADDR.replaceAll('.', '\\.')}:${SSH_PORT}$`));
+    },
+  );
 
   it('Read sensitive file untrusted: cat /etc/shadow', { skip: SKIP }, () => {
     const m = firedBy('Read sensitive file untrusted', 'cat');
@@ -358,7 +574,7 @@ describe('Falco stable rules fire on real actions', { timeout: 150_000 }, () => 
     );
   });
 
-  it('Directory traversal monitored file read: cat ../../../../etc/passwd', { skip: SKIP }, () => {
+  it('Directory traversal monitored file read: cat ../../(...)/etc/passwd', { skip: SKIP }, () => {
     const m = firedBy('Directory traversal monitored file read', 'traversal');
     assert.ok(m.length > 0, describeMatches('Directory traversal monitored file read'));
     assert.equal(m[0]?.event.source === 'syscall' ? m[0].event.fd?.name : '', '/etc/passwd');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Bus, connectBus, decodeBatch } from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
-import { stalledBus } from '@saker/testing';
+import { stalledBus, waitFor } from '@saker/testing';
 import { type SyscallDropNotice, start } from '../src/service.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -21,23 +21,19 @@ if (SKIP) console.error(`\n*** SKIPPING sensor service test: ${SKIP} ***\n`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` until it holds; throws naming `what` after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** How long to wait for an event: the sensor sees the whole (shared, busy) host and can lag behind. */
+const EVENT_WAIT_MS = 60_000;
 
 // The skip sits on each test: a skipped describe drops its tests from Node 20's totals.
-describe('sensor service (real kernel, in-memory bus)', { timeout: 60_000 }, () => {
+describe('sensor service (real kernel, in-memory bus)', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'saker-svc-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('publishes batches on the node subject and follows the interest set', { skip: SKIP }, async () => {
     const bus: Bus = await connectBus({ memory: true });
     const received: SyscallEvent[] = [];
+    let published = 0;
+    let foreignHost = 0;
     const svc = await start({
       bus,
       node: 'node.a-1',
@@ -52,15 +48,23 @@ describe('sensor service (real kernel, in-memory bus)', { timeout: 60_000 }, () 
       for await (const m of sub) {
         const b = decodeBatch(m.data, m.headers);
         assert.deepEqual(b.invalid, []);
-        for (const e of b.events) if (e.source === 'syscall') received.push(e);
+        // Only this test's children are kept (cat, rm): the host's other events would make every
+        // poll below scan an ever longer list on a busy machine.
+        for (const e of b.events) {
+          if (e.hostname !== 'node.a-1') foreignHost++;
+          if (e.source === 'syscall' && e.proc.ppid === process.pid) received.push(e);
+          published++;
+        }
       }
     })();
     await bus.flush();
     const file = join(dir, 'probe.txt');
     writeFileSync(file, 'x');
     const cat = spawnSync('cat', [file]);
-    await until('the first cat’s openat', () =>
-      received.some((e) => e.type === 'openat' && e.proc.pid === cat.pid && e.fd?.name === file),
+    await waitFor(
+      'the first cat’s openat',
+      () => received.some((e) => e.type === 'openat' && e.proc.pid === cat.pid && e.fd?.name === file),
+      EVENT_WAIT_MS,
     );
     // Now only unlinkat: a second cat's openat must not show up, the rm must.
     const next = svc.setEventTypes({ eventTypes: () => new Set(['unlinkat']) });
@@ -69,8 +73,10 @@ describe('sensor service (real kernel, in-memory bus)', { timeout: 60_000 }, () 
     const cat2 = spawnSync('cat', [file]);
     const rm = spawnSync('rm', [file]);
     // The rm ran after the second cat: once its unlinkat is here, the cat's openat would be too.
-    await until('the rm’s unlinkat', () =>
-      received.some((e) => e.type === 'unlinkat' && e.proc.pid === rm.pid),
+    await waitFor(
+      'the rm’s unlinkat',
+      () => received.some((e) => e.type === 'unlinkat' && e.proc.pid === rm.pid),
+      EVENT_WAIT_MS,
     );
     await svc.stop();
     await bus.flush();
@@ -81,11 +87,11 @@ describe('sensor service (real kernel, in-memory bus)', { timeout: 60_000 }, () 
     assert.ok(received.some((e) => e.type === 'openat' && e.proc.pid === cat.pid && e.fd?.name === file));
     assert.ok(!received.some((e) => e.proc.pid === cat2.pid && e.type === 'openat'));
     assert.ok(received.some((e) => e.type === 'unlinkat' && e.proc.pid === rm.pid));
-    assert.ok(received.every((e) => e.hostname === 'node.a-1'));
+    assert.equal(foreignHost, 0, 'events published with another hostname');
     const st = svc.stats();
     assert.equal(st.drops, 0);
     assert.equal(st.sensor.invalidEvents, 0, 'every event passed parseEvent (validate: true)');
-    assert.ok(st.batcher.published >= received.length);
+    assert.ok(st.batcher.published >= published);
   });
 
   it('raises a rate-limited "syscall event drop" notice when events are lost', { skip: SKIP }, async () => {

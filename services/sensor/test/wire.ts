@@ -10,7 +10,7 @@ export function streamHeader(
 ): Buffer {
   const b = Buffer.alloc(32);
   b.write(opts.magic ?? 'SAKRSENS', 0, 'latin1');
-  b.writeUInt16LE(opts.version ?? 1, 8);
+  b.writeUInt16LE(opts.version ?? 2, 8); // SAKER_STREAM_VERSION (bpf/sensor.h)
   b.writeUInt16LE(32, 10);
   b.writeUInt32LE(opts.ncpus ?? 2, 12);
   b.writeBigUInt64LE(opts.bootEpoch ?? 1_700_000_000_000_000_000n, 16);

@@ -28,6 +28,8 @@ fi
 #   deploy/container/Containerfile and brings up deploy/compose with Debian's docker-compose;
 #   the system's docker service is neither started nor enabled (below)
 # - chromium: the browser the web UI's tests drive through playwright-core (e2e/test/ui-*.test.ts)
+# - openssh-client (ssh), socat, iproute2: the sensor's real-kernel rule tests connect out of a
+#   network namespace ("Disallowed SSH Connection Non Standard Port")
 # - g++, python3: node-gyp builds better-sqlite3 (the web UI's store, services/ui) from source
 packages=(
   ca-certificates git curl
@@ -39,7 +41,7 @@ packages=(
   debootstrap systemd-container
   docker.io docker-compose
   chromium
-  iproute2 procps util-linux
+  iproute2 procps util-linux openssh-client
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -77,9 +79,10 @@ if ! command -v npm >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 
-# undici (the sinks' HTTP client) needs 20.18.1.
-if ! node -e 'const [a, b, c] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && (b > 18 || (b === 18 && c >= 1))) ? 0 : 1)'; then
-  echo "setup: Node.js $(node --version) is too old; Saker needs Node.js 20.18.1 or newer" >&2
+# Vite 8 (the web UI's build, services/ui-web) needs 20.19; undici (the sinks'
+# HTTP client) 20.18.1.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "setup: Node.js $(node --version) is too old; Saker needs Node.js 20.19.0 or newer" >&2
   exit 1
 fi
 
@@ -96,10 +99,23 @@ echo "setup: npm ci"
 # Node's headers from Debian's nodejs (/usr/include/node) instead of
 # downloading them.
 export npm_config_build_from_source=true
-if [[ -f /usr/include/node/common.gypi ]]; then
-  export npm_config_nodedir=/usr
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+if [[ -f $node_prefix/include/node/common.gypi ]]; then
+  export npm_config_nodedir=$node_prefix
 fi
-npm ci --no-audit --no-fund --loglevel=error
+# A second set-up on the same checkout keeps node_modules when the lockfile and
+# Node are those of the last `npm ci` here (its stamp below): compiling
+# better-sqlite3 again would cost minutes. Remove the stamp to force `npm ci`.
+stamp=node_modules/.saker-setup-stamp
+want="$(sha256sum package-lock.json | cut -d' ' -f1) $(node --version)"
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  echo "setup: node_modules matches package-lock.json ($stamp), npm ci skipped"
+else
+  rm -f "$stamp"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+unset npm_config_build_from_source npm_config_nodedir
 echo "setup: build"
 npx turbo run build --output-logs=errors-only
 # The saker bin is services/cli/bin/saker.js, kept in git with its execute

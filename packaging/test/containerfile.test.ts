@@ -99,6 +99,9 @@ describe(
       mkdirSync(ctx);
       cpSync(node, join(ctx, 'node'));
       cpSync(npm, join(ctx, 'npm'), { recursive: true });
+      // Node's C headers, where the official images keep them (/usr/local/include/node): node-gyp
+      // builds better-sqlite3 against them instead of downloading them.
+      cpSync(join(dirname(dirname(node)), 'include/node'), join(ctx, 'include-node'), { recursive: true });
       // Node's trust settings on this machine too: when its node trusts extra CAs
       // (NODE_EXTRA_CA_CERTS, e.g. a TLS-inspecting proxy to the registry), so does the base's.
       const extraCa = process.env.NODE_EXTRA_CA_CERTS;
@@ -116,6 +119,7 @@ describe(
           `FROM ${DEBIAN_IMAGE}`,
           'COPY node /usr/local/bin/node',
           'COPY npm /usr/local/lib/node_modules/npm',
+          'COPY include-node /usr/local/include/node',
           ...caLines,
           'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version && npm --version',
           'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',

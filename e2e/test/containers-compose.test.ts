@@ -68,7 +68,30 @@ describe(
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     });
 
+    /** What a failure needs to explain itself: `docker-compose ps` and every service's last log lines. */
+    const explain = (): string =>
+      [
+        '--- docker-compose ps',
+        compose(['ps'], 30_000).out,
+        '--- docker-compose logs --tail 40 (every service)',
+        compose(['logs', '--no-color', '--timestamps', '--tail', '40'], 30_000).out,
+      ].join('\n');
+
+    /** The container `id`'s health (the file's healthcheck: /healthz): starting, healthy or unhealthy. */
+    const health = (id: string): string =>
+      engine.docker(['inspect', '--format', '{{.State.Health.Status}}', id]).stdout.trim();
+
     it('comes up, turns a posted audit event into an alert at the sinks, answers saker ctl, and goes down clean', async () => {
+      try {
+        await upAlertCtlDown();
+      } catch (err) {
+        // The state while it failed, before after() takes it down.
+        if (dir !== undefined && engine !== undefined) console.log(explain());
+        throw err;
+      }
+    });
+
+    async function upAlertCtlDown(): Promise<void> {
       const t0 = performance.now();
       const up = compose(['up', '-d']);
       assert.equal(up.status, 0, up.err);
@@ -81,7 +104,13 @@ describe(
         assert.match(hostPort, /^127\.0\.0\.1:\d+$/, `${service} ${p} is published on loopback only`);
         return hostPort;
       };
-      const webhook = `http://${port('audit', 9765)}/k8s-audit`;
+      // Until the cluster has a JetStream leader audit exits on start and Docker restarts it
+      // (later each time); its health (/healthz) turns healthy once its stream is on the cluster.
+      const audit = compose(['ps', '-q', 'audit']).out.trim();
+      await eventually('audit healthy', 150_000, () => (health(audit) === 'healthy' ? true : undefined));
+      port('audit', 9765);
+      // Asked again before each try: each restart of audit gives port 0 another host port.
+      const webhook = (): string => `http://${port('audit', 9765)}/k8s-audit`;
       const privileged = auditEvent('create', 'pods', 'compose-pwn', {
         kind: 'Pod',
         apiVersion: 'v1',
@@ -113,6 +142,6 @@ describe(
       timings.push(`down: ${((performance.now() - t1) / 1000).toFixed(1)} s`);
       assert.equal(engine.docker(['ps', '-aq']).stdout.trim(), '', 'no container left');
       assert.equal(engine.docker(['volume', 'ls', '-q']).stdout.trim(), '', 'no volume left');
-    });
+    }
   },
 );

@@ -43,29 +43,37 @@ export function auditEvent(
 /**
  * Posts one EventList until the webhook answers 200 (stored in SAKER_AUDIT),
  * retrying errors and 503s with backoff as the API server's webhook backend
- * does; returns the tries it took.
+ * does; returns the tries it took. `url` as a function is asked again before
+ * each try (a published port of 0 is a new host port after each restart).
  */
 export async function postUntilStored(
-  url: string,
+  url: string | (() => string),
   token: string,
   items: readonly Record<string, unknown>[],
 ): Promise<number> {
   const body = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items });
   const deadline = Date.now() + 60_000;
   for (let tries = 1; ; tries++) {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body,
-      signal: AbortSignal.timeout(10_000),
-    }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+    let at = typeof url === 'string' ? url : '(no address yet)';
+    const res = await Promise.resolve()
+      .then(() => {
+        if (typeof url !== 'string') at = url();
+        return fetch(at, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+      })
+      .catch(asError);
     if (!(res instanceof Error)) {
       await res.arrayBuffer();
       if (res.status === 200) return tries;
     }
     assert.ok(
       Date.now() < deadline,
-      `${url}: no 200 in 60 s (${res instanceof Error ? res.message : res.status})`,
+      `${at}: no 200 in 60 s (${res instanceof Error ? res.message : res.status})`,
     );
     await new Promise((r) => setTimeout(r, Math.min(1000, 50 * tries)));
   }

@@ -316,21 +316,41 @@ describe(
     it('saker ctl puts a ruleset every engine container picks up (propagation measured), and its new rule fires', async () => {
       const t0 = performance.now();
       // The killed engine comes back (same container, same config) and rejoins the queue group.
-      const engine1 = services.get('engine-1');
-      assert.ok(engine1 !== undefined);
-      if (
-        engine.docker(['inspect', '--format', '{{.State.Running}}', engine1.getId()]).stdout.trim() !== 'true'
-      ) {
-        const s = engine.docker(['start', engine1.getId()]);
-        assert.equal(s.status, 0, s.stderr);
-      }
+      // A service exits at start while JetStream has no leader (by design; the
+      // kubelet or Docker's restart policy starts it again): this loop is that
+      // restart policy, and the address is asked again after each start.
       const engines = ['engine-1', 'engine-2'];
       const addrs = new Map<string, string>();
+      const starts: string[] = [];
       for (const e of engines) {
-        const addr = ip(e);
-        addrs.set(e, addr);
-        await eventually(`${e} answers /healthz`, 60_000, () => engineRevision(addr));
+        const c = services.get(e);
+        assert.ok(c !== undefined, e);
+        const running = (): boolean =>
+          engine.docker(['inspect', '--format', '{{.State.Running}}', c.getId()]).stdout.trim() === 'true';
+        await eventually(`${e} answers /healthz`, 90_000, async () => {
+          if (!running()) {
+            const s = engine.docker(['start', c.getId()]);
+            assert.equal(s.status, 0, s.stderr);
+            starts.push(e);
+            return undefined;
+          }
+          let addr: string;
+          try {
+            addr = ip(e);
+          } catch {
+            return undefined;
+          }
+          const rev = await engineRevision(addr);
+          if (rev !== undefined) addrs.set(e, addr);
+          return rev;
+        }).catch((err: unknown) => {
+          throw new Error(
+            `${err instanceof Error ? err.message : String(err)} (started again: ${starts.join(', ') || 'none'})\n` +
+              `${e} log:\n${containerLogs(engine, c.getId()).slice(-4000)}`,
+          );
+        });
       }
+      if (starts.length > 0) console.log(`containers: engine containers started again: ${starts.join(', ')}`);
       const rules = join(dir, 'rollout');
       mkdirSync(rules);
       writeFileSync(join(rules, 'e2e.yaml'), MARKER_RULES);

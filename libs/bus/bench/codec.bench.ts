@@ -4,7 +4,7 @@
  * The result chose JSON lines (see src/batch.ts and docs/bus.md).
  */
 import { loadavg } from 'node:os';
-import { decodeBatch, encodeBatch } from '../src/mod.js';
+import { decodeBatch, encodeBatch } from '../src/batch.js';
 import { checkDecodedBatch, checkRoundTrip } from './codec-check.js';
 
 const enc = new TextEncoder();

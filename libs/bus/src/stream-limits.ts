@@ -8,7 +8,7 @@
 import { STREAMS } from './subjects.js';
 import type { StreamOptions } from './transport.js';
 
-export interface StreamLimits {
+interface StreamLimits {
   /** Most bytes kept; the oldest go first. */
   readonly maxBytes: number;
   /** Messages older than this are dropped. */

@@ -6,9 +6,6 @@
  */
 import { HANDLER_ERROR_HEADER, InvalidNameError } from './errors.js';
 
-/** The version token in every subject. */
-export const BUS_VERSION = 'v1';
-
 /** Falco's priorities, lowest last, spelled as they appear in alert subjects. */
 export const ALERT_PRIORITIES = [
   'emergency',

@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type SakerEvent, type SyscallEvent, parseEvent } from '@saker/events';
+import { BATCH_CODEC_BINARY, checkView, viewFault } from '../src/batch-binary.js';
 import {
   BATCH_CODEC,
-  BATCH_CODEC_BINARY,
   EventBatcher,
-  HEADERS,
-  InvalidBatchEventError,
-  MemoryBus,
-  SUBJECTS,
   batchHeaders,
   busBatchSender,
-  checkView,
   decodeBatch,
   encodeBatch,
-  viewFault,
-} from '../src/mod.js';
+} from '../src/batch.js';
+import { InvalidBatchEventError } from '../src/errors.js';
+import { MemoryBus } from '../src/memory/bus.js';
+import { HEADERS, SUBJECTS } from '../src/subjects.js';
 import { take } from './helpers.js';
 
 const BIN = batchHeaders(0, BATCH_CODEC_BINARY);

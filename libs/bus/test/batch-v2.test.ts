@@ -4,15 +4,14 @@ import type { SakerEvent, SyscallEvent } from '@saker/events';
 import {
   BATCH_CODEC,
   BATCH_CODEC_V2,
-  HEADERS,
-  MemoryBus,
-  SUBJECTS,
   batchHeaders,
   busBatchSender,
   decodeBatch,
   encodeBatch,
-  subjectMatches,
-} from '../src/mod.js';
+} from '../src/batch.js';
+import { MemoryBus } from '../src/memory/bus.js';
+import { subjectMatches } from '../src/subject-syntax.js';
+import { HEADERS, SUBJECTS } from '../src/subjects.js';
 import { bytes, take } from './helpers.js';
 
 const V2 = batchHeaders(0, BATCH_CODEC_V2);

@@ -5,13 +5,13 @@ import {
   BATCH_CODEC,
   type EncodedBatch,
   EventBatcher,
-  HEADERS,
-  InvalidBatchEventError,
-  MemoryBus,
   busBatchSender,
   decodeBatch,
   encodeBatch,
-} from '../src/mod.js';
+} from '../src/batch.js';
+import { InvalidBatchEventError } from '../src/errors.js';
+import { MemoryBus } from '../src/memory/bus.js';
+import { HEADERS } from '../src/subjects.js';
 import { bytes, take, withDeadline } from './helpers.js';
 
 function event(pid: number): SakerEvent {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkDecodedBatch, checkRoundTrip } from '../bench/codec-check.js';
-import { decodeBatch, encodeBatch } from '../src/mod.js';
+import { decodeBatch, encodeBatch } from '../src/batch.js';
 
 /** The checks the codec bench makes before it prints a rate, fed injected faults. */
 describe('codec bench check', () => {

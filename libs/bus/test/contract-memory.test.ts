@@ -1,4 +1,5 @@
-import { MemoryBroker, MemoryBus } from '../src/mod.js';
+import { MemoryBroker } from '../src/memory/broker.js';
+import { MemoryBus } from '../src/memory/bus.js';
 import { busContract } from './contract.js';
 
 busContract('memory', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startNatsServer } from '@saker/testing';
-import { connectBus } from '../src/mod.js';
+import { connectBus } from '../src/connect.js';
 import { busContract } from './contract.js';
 
 busContract('nats', async () => {

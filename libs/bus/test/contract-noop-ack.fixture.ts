@@ -1,11 +1,12 @@
+import { MemoryBroker } from '../src/memory/broker.js';
+import { MemoryBus } from '../src/memory/bus.js';
 /**
  * The bus contract run against a memory bus whose ack() does nothing, for
  * contract-faults.test.ts: the suite must fail where it claims acks work.
  * Registers nothing unless SAKER_CONTRACT_FIXTURE=noop-ack, so the main test
  * run (which loads every file under dist/test) passes over it.
  */
-import type { Bus, DurableConsumer, StreamMessage } from '../src/mod.js';
-import { MemoryBroker, MemoryBus } from '../src/mod.js';
+import type { Bus, DurableConsumer, StreamMessage } from '../src/transport.js';
 import { busContract } from './contract.js';
 
 /** `m` with ack() a no-op; every other member is the real one. */

@@ -6,10 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  type Bus,
   BusClosedError,
   BusTimeoutError,
-  type ConsumerState,
   InvalidNameError,
   InvalidSubjectError,
   KvKeyExistsError,
@@ -17,9 +15,9 @@ import {
   NoRespondersError,
   NoStreamError,
   RemoteHandlerError,
-  type StreamMessage,
   StreamNotFoundError,
-} from '../src/mod.js';
+} from '../src/errors.js';
+import type { Bus, ConsumerState, StreamMessage } from '../src/transport.js';
 import { DeadlineError, bytes, expectQuiet, nextWithin, take, text, uid, withDeadline } from './helpers.js';
 
 /** A place where buses live: a nats-server, or an in-memory broker. */

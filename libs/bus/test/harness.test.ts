@@ -8,7 +8,7 @@ import {
   selectRuntime,
   startNatsServer,
 } from '@saker/testing';
-import { connectBus } from '../src/mod.js';
+import { connectBus } from '../src/connect.js';
 
 describe('startNatsServer', () => {
   it('starts on an ephemeral loopback port and stops cleanly', { timeout: 15_000 }, async () => {

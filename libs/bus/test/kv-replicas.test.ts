@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { retryUntilLeader, startNatsCluster } from '@saker/testing';
-import { NatsBus, connectBus } from '../src/mod.js';
+import { connectBus } from '../src/connect.js';
+import { NatsBus } from '../src/nats/bus.js';
 import { bytes } from './helpers.js';
 
 async function bucketStream(bus: NatsBus, bucket: string) {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type KeyPair, createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import { startNatsServer } from '@saker/testing';
-import { BusConnectionError, connectBus } from '../src/mod.js';
+import { connectBus } from '../src/connect.js';
+import { BusConnectionError } from '../src/errors.js';
 
 const b64u = (b: Uint8Array | string): string => Buffer.from(b).toString('base64url');
 

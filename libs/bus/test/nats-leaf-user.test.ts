@@ -13,16 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type NatsServerHandle, freePort, startNatsServer } from '@saker/testing';
-import type { Bus, SakerService } from '../src/mod.js';
-import {
-  BUCKETS,
-  BusConnectionError,
-  LEAF_SERVICES,
-  NoRespondersError,
-  STREAMS,
-  SUBJECTS,
-} from '../src/mod.js';
-import { connectBus, natsAuthorizationBlock, natsInboxPrefix, natsLeafPermissions } from '../src/mod.js';
+import { connectBus } from '../src/connect.js';
+import { BusConnectionError, NoRespondersError } from '../src/errors.js';
+import type { SakerService } from '../src/permissions.js';
+import { LEAF_SERVICES } from '../src/permissions.js';
+import { natsAuthorizationBlock, natsInboxPrefix, natsLeafPermissions } from '../src/permissions.js';
+import { BUCKETS, STREAMS, SUBJECTS } from '../src/subjects.js';
+import type { Bus } from '../src/transport.js';
 import { bytes, expectQuiet, nextWithin, text } from './helpers.js';
 
 const DOMAIN = 'saker';

@@ -9,24 +9,23 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
 import { type NatsServerHandle, makeTestPki, startNatsServer } from '@saker/testing';
+import { connectBus } from '../src/connect.js';
+import { BusConnectionError, type BusError, BusPermissionError } from '../src/errors.js';
 import {
-  BUCKETS,
-  type Bus,
-  BusConnectionError,
-  type BusError,
-  BusPermissionError,
   type NatsAuthFiles,
+  NatsSecurityConfigError,
   type NatsTlsFiles,
-  STREAMS,
-  SUBJECTS,
+  redactNatsUrl,
+  splitUrlCredentials,
+} from '../src/nats/auth.js';
+import {
   type SakerService,
-  connectBus,
   natsAuthorizationBlock,
   natsInboxPrefix,
   natsPermissions,
-  redactNatsUrl,
-  splitUrlCredentials,
-} from '../src/mod.js';
+} from '../src/permissions.js';
+import { BUCKETS, STREAMS, SUBJECTS } from '../src/subjects.js';
+import type { Bus } from '../src/transport.js';
 import { bytes, nextWithin, text } from './helpers.js';
 
 const pki = makeTestPki({ prefix: 'saker-nats-sec-' });
@@ -197,7 +196,14 @@ describe('NATS security: TLS and one user per service', () => {
       user: 'a',
       passwordFile: secretFile('p', 'y'),
     };
-    await assert.rejects(connectBus({ url: server.url, auth }), /choose one way to authenticate/);
+    await assert.rejects(
+      connectBus({ url: server.url, auth }),
+      (err: unknown) =>
+        err instanceof BusConnectionError &&
+        err.cause instanceof NatsSecurityConfigError &&
+        err.cause.option === 'auth.tokenFile' &&
+        /choose one way to authenticate, got auth\.user and auth\.tokenFile/.test(err.message),
+    );
   });
 
   test('only control writes saker_rules; the engine reads and watches it, and may not write it', async () => {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
-import { DEFAULT_STREAM_LIMITS, NatsBus, STREAMS, StreamNotFoundError, connectBus } from '../src/mod.js';
+import { connectBus } from '../src/connect.js';
+import { StreamNotFoundError } from '../src/errors.js';
+import { NatsBus } from '../src/nats/bus.js';
+import { DEFAULT_STREAM_LIMITS } from '../src/stream-limits.js';
+import { STREAMS } from '../src/subjects.js';
 import { bytes } from './helpers.js';
 
 describe('stream limits', () => {

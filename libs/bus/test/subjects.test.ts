@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  BUCKETS,
-  InvalidNameError,
-  QUEUE_GROUPS,
-  STREAMS,
-  SUBJECTS,
-  subjectMatches,
-  toToken,
-} from '../src/mod.js';
+import { InvalidNameError } from '../src/errors.js';
+import { subjectMatches } from '../src/subject-syntax.js';
+import { BUCKETS, QUEUE_GROUPS, STREAMS, SUBJECTS, toToken } from '../src/subjects.js';
 
 describe('subjects', () => {
   it('builds versioned subjects', () => {

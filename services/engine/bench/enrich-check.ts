@@ -6,7 +6,7 @@
  */
 
 /** One timed slice: the alerts it counted and the reference count for the batches it evaluated. */
-export interface EnrichSlice {
+interface EnrichSlice {
   readonly mode: 'without' | 'with';
   readonly events: number;
   readonly alerts: number;

@@ -42,7 +42,9 @@ import {
 import type { ContainerInfo, PodInfo, SakerEvent, SyscallEvent } from '@saker/events';
 import { type RuleText, type Ruleset, loadRules } from '@saker/rules';
 import { repoRoot, sharedPath } from '@saker/testing';
-import { createKvMetadataProvider, joinBatch, metadataNeed } from '../src/mod.js';
+import { createKvMetadataProvider } from '../src/metadata-cache.js';
+import { joinBatch } from '../src/metadata-join.js';
+import { metadataNeed } from '../src/metadata.js';
 import { containerRecord, podRecord, putContainer, putPod, until } from '../test/helpers/metadata-records.js';
 import { checkEnrichRuns } from './enrich-check.js';
 

@@ -4,7 +4,7 @@
  * and SAKER_ALERTS holds exactly the alerts a reference evaluation of the
  * same events gives. Pure, so test/bench-checks.test.ts can feed it faults.
  */
-import type { EngineStats } from '../src/mod.js';
+import type { EngineStats } from '../src/stats.js';
 
 /** What one mode's run did, as counted by the publisher, the engine and the stream. */
 export interface PipelineRun {

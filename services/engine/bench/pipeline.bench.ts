@@ -48,7 +48,8 @@ import {
 import type { SyscallEvent } from '@saker/events';
 import { loadRules, readRuleFiles } from '@saker/rules';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
-import { type EngineStats, start } from '../src/mod.js';
+import { start } from '../src/engine.js';
+import type { EngineStats } from '../src/stats.js';
 import { generateEvents } from '../test/helpers/events.js';
 import { type Replica, StatsCollector, startReplica } from '../test/helpers/replica.js';
 import { type PipelineRun, checkPipelineRun, expectedAlerts } from './pipeline-check.js';

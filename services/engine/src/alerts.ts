@@ -38,10 +38,10 @@ export interface OutgoingAlert {
 /** The rule name of the alert the engine raises when it refuses a ruleset from KV. */
 export const RELOAD_FAILURE_RULE = 'Saker internal: ruleset reload failure';
 /** The source of the engine's own alerts. */
-export const INTERNAL_SOURCE = 'internal';
+const INTERNAL_SOURCE = 'internal';
 
 /** What makes an event itself: two events with the same identity are the same event seen twice. */
-export function eventIdentity(event: SakerEvent): string {
+function eventIdentity(event: SakerEvent): string {
   if (event.source === 'syscall') {
     return [
       'syscall',

@@ -47,7 +47,7 @@ export interface MetadataProvider {
 export type MetadataNeed = 'condition' | 'output' | 'none';
 
 /** Fields that come from the join: every container.* and k8s.* field except container.id. */
-export function isMetadataField(name: string): boolean {
+function isMetadataField(name: string): boolean {
   return (name.startsWith('container.') && name !== 'container.id') || name.startsWith('k8s.');
 }
 

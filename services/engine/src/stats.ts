@@ -7,18 +7,6 @@
  * it lost: `inFlight`. See docs/engine.md. The subjects are declared with the
  * others in @saker/bus: `SUBJECTS.engineStats(replica)`, `SUBJECTS.allEngineStats`.
  */
-import { SUBJECTS } from '@saker/bus';
-
-/**
- * Stats subjects of the engine replicas.
- * @deprecated Use `SUBJECTS.allEngineStats` and `SUBJECTS.engineStats(replica)` from @saker/bus.
- */
-export const ENGINE_STATS_SUBJECTS = {
-  /** Every replica's stats. */
-  all: SUBJECTS.allEngineStats,
-  /** One replica's stats. */
-  replica: SUBJECTS.engineStats,
-} as const;
 
 export type EngineState = 'running' | 'draining' | 'stopped';
 

@@ -16,7 +16,9 @@ import {
   loadRules,
 } from '@saker/rules';
 import { startNatsServer } from '@saker/testing';
-import { compileDocument, metadataNeed, start } from '../src/mod.js';
+import { start } from '../src/engine.js';
+import { metadataNeed } from '../src/metadata.js';
+import { compileDocument } from '../src/ruleset-state.js';
 import { bareEvent, containerId, containerRecord, putContainer, until } from './helpers/metadata-records.js';
 
 const SUBJECT = 'saker.v1.events.syscall.append';

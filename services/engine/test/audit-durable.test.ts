@@ -10,7 +10,7 @@ import { type Bus, STREAMS, SUBJECTS, batchHeaders, connectBus, encodeBatch } fr
 import { type SakerEvent, parseEvent } from '@saker/events';
 import type { RulesetDocument } from '@saker/rules';
 import { startNatsServer } from '@saker/testing';
-import { start } from '../src/mod.js';
+import { start } from '../src/engine.js';
 import { readAlerts } from './helpers/alerts.js';
 import { until } from './helpers/metadata-records.js';
 

@@ -23,7 +23,7 @@ import {
 import { parseEvent } from '@saker/events';
 import { RULESET_KEY, type RulesetDocument, encodeRulesetDocument } from '@saker/rules';
 import { startNatsServer } from '@saker/testing';
-import { start } from '../src/mod.js';
+import { start } from '../src/engine.js';
 import { readAlerts } from './helpers/alerts.js';
 import { until } from './helpers/metadata-records.js';
 

@@ -9,19 +9,13 @@ import { type Bus, HEADERS, STREAMS, batchHeaders, connectBus, encodeBatch } fro
 import type { SakerEvent } from '@saker/events';
 import { type RulesetDocument, loadRules } from '@saker/rules';
 import { MetricsRegistry } from '@saker/telemetry';
+import { alertMsgId } from '../src/alerts.js';
 import { parseEngineArgs } from '../src/args.js';
-import {
-  EngineOptionsError,
-  type EngineService,
-  RateLimitedLog,
-  alertMsgId,
-  decodeEngineStats,
-  encodeEngineStats,
-  metadataNeed,
-  needsMetadata,
-  resolveEngineOptions,
-  start,
-} from '../src/mod.js';
+import { type EngineService, EngineStartError, start } from '../src/engine.js';
+import { RateLimitedLog } from '../src/log.js';
+import { metadataNeed, needsMetadata } from '../src/metadata.js';
+import { EngineOptionsError, resolveEngineOptions } from '../src/options.js';
+import { EngineStatsError, decodeEngineStats, encodeEngineStats } from '../src/stats.js';
 import { readAlerts } from './helpers/alerts.js';
 import { generateEvents } from './helpers/events.js';
 
@@ -110,7 +104,9 @@ describe('options', () => {
         { bus, rules: doc('- rule: x\n  condition: (evt.type = open\n'), watchRules: false },
         new AbortController().signal,
       ),
-      /initial ruleset does not load: unit\.yaml:\d+:\d+/,
+      (err: unknown) =>
+        err instanceof EngineStartError &&
+        /initial ruleset does not load: unit\.yaml:\d+:\d+/.test(err.message),
     );
     await bus.close();
   });
@@ -228,7 +224,10 @@ describe('events in, alerts out (memory bus)', () => {
         assert.equal(s.replica, 'unit');
         assert.equal(s.revision, engine.revision);
         assert.deepEqual(decodeEngineStats(encodeEngineStats(s)), s);
-        assert.throws(() => decodeEngineStats(new TextEncoder().encode('{"replica":"x"}')), /\$\.state/);
+        assert.throws(
+          () => decodeEngineStats(new TextEncoder().encode('{"replica":"x"}')),
+          (err: unknown) => err instanceof EngineStatsError && err.path === '$.state',
+        );
         sub.unsubscribe();
       },
       { statsIntervalMs: 100 },

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { BUCKETS, type Bus, STREAMS, batchHeaders, connectBus, encodeBatch } from '@saker/bus';
 import { RULESET_KEY, type RulesetDocument, encodeRulesetDocument } from '@saker/rules';
 import { startNatsServer } from '@saker/testing';
-import { start } from '../src/mod.js';
+import { start } from '../src/engine.js';
 import { readAlerts } from './helpers/alerts.js';
 import {
   bareEvent,

@@ -11,7 +11,8 @@ import type { ContainerInfo, K8sAuditEvent, PodInfo, SakerEvent, SyscallEvent } 
 import { loadRules } from '@saker/rules';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
-import { type KvMetadataOptions, type KvMetadataProvider, createKvMetadataProvider } from '../src/mod.js';
+import { type KvMetadataProvider, createKvMetadataProvider } from '../src/metadata-cache.js';
+import type { KvMetadataOptions } from '../src/metadata-options.js';
 import {
   NODE,
   bareEvent,

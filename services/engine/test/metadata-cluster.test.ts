@@ -20,7 +20,8 @@ import {
 import { type PodInfo, type SyscallEvent, encodeMetaRecord } from '@saker/events';
 import { type RulesetDocument, loadRules } from '@saker/rules';
 import { startNatsServer } from '@saker/testing';
-import { type KvMetadataProvider, createKvMetadataProvider, start } from '../src/mod.js';
+import { start } from '../src/engine.js';
+import { type KvMetadataProvider, createKvMetadataProvider } from '../src/metadata-cache.js';
 import { readAlerts } from './helpers/alerts.js';
 import { putNamespace, putOwnedPod, putWorkload } from './helpers/cluster-records.js';
 import {

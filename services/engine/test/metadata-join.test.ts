@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BUCKETS, type Bus, type KvStore, connectBus } from '@saker/bus';
 import type { ContainerInfo, PodInfo, SakerEvent, SyscallEvent } from '@saker/events';
-import {
-  type KvMetadataProvider,
-  type MetadataProvider,
-  createKvMetadataProvider,
-  joinBatch,
-} from '../src/mod.js';
+import { type KvMetadataProvider, createKvMetadataProvider } from '../src/metadata-cache.js';
+import { joinBatch } from '../src/metadata-join.js';
+import type { MetadataProvider } from '../src/metadata.js';
 import {
   bareEvent,
   containerId,

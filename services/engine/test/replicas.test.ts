@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SakerEvent } from '@saker/events';
 import { type Ruleset, loadRules, readRuleFiles } from '@saker/rules';
 import { repoRoot } from '@saker/testing';
-import { alertMsgId } from '../src/mod.js';
+import { alertMsgId } from '../src/alerts.js';
 import { readAlerts } from './helpers/alerts.js';
 import { type Cluster, startCluster } from './helpers/cluster.js';
 import { generateEvents } from './helpers/events.js';

@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import { BUCKETS, connectBus } from '@saker/bus';
 import { RULESET_KEY, type RulesetDocument, encodeRulesetDocument } from '@saker/rules';
 import { serveTelemetry } from '@saker/telemetry';
-import { RulesetVetter, compileKvValueBounded, start } from '../src/mod.js';
+import { start } from '../src/engine.js';
+import { RulesetVetter, compileKvValueBounded } from '../src/ruleset-vet.js';
 
 function doc(name: string, content: string): RulesetDocument {
   return { format: 1, files: [{ name, content }], selections: [], updatedAt: '2024-01-01T00:00:00Z' };

@@ -16,7 +16,8 @@ import {
   signRulesetDocument,
 } from '@saker/rules';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
-import { type EngineService, RULES_DROP_RULE, SIGNATURE_FAILURE_RULE, start } from '../src/mod.js';
+import { RULES_DROP_RULE, SIGNATURE_FAILURE_RULE } from '../src/alerts.js';
+import { type EngineService, start } from '../src/engine.js';
 import { readAlerts } from './helpers/alerts.js';
 import { until } from './helpers/metadata-records.js';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { STREAMS, SUBJECTS, connectBus } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
-import { STREAM_FILL_RULE, start } from '../src/mod.js';
+import { STREAM_FILL_RULE } from '../src/alerts.js';
+import { start } from '../src/engine.js';
 import { readAlerts } from './helpers/alerts.js';
 
 describe('stream fill watch', { timeout: 60_000 }, () => {

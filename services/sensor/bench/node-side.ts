@@ -11,7 +11,7 @@ import type { SyscallEvent } from '@saker/events';
 import type { Ruleset } from '@saker/rules';
 import { workloadEventKind } from './sensor-check.js';
 
-export interface NodeCounts {
+interface NodeCounts {
   /** Events the sensor yielded (all of them, the host's background included). */
   events: number;
   evaluated: number;

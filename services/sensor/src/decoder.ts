@@ -10,7 +10,7 @@
  */
 import { SensorDecodeError } from './errors.js';
 
-export const STREAM_MAGIC = 'SAKRSENS';
+const STREAM_MAGIC = 'SAKRSENS';
 export const STREAM_VERSION = 2;
 const STREAM_HEADER_SIZE = 32;
 const FRAME_HEADER_SIZE = 8;
@@ -59,7 +59,7 @@ export interface StreamHeader {
   readonly loaderPid: number;
 }
 
-export interface FdInfoRaw {
+interface FdInfoRaw {
   readonly fd: number;
   readonly mode: number;
   readonly ino: number;
@@ -82,7 +82,7 @@ export interface SockTupleRaw {
   readonly state: number;
 }
 
-export interface ExeInfoRaw {
+interface ExeInfoRaw {
   readonly ino: number;
   readonly ctimeNs: bigint;
   readonly mtimeNs: bigint;
@@ -106,12 +106,12 @@ export interface ProcStateRaw {
 }
 
 /** Params of one kind, by the argument index they belong to. */
-export interface ParamLookup<T> {
+interface ParamLookup<T> {
   get(argi: number): T | undefined;
 }
 
 /** Params of a record, keyed by the argument index they belong to (ARGI_RET for the return value). */
-export interface RecordParams {
+interface RecordParams {
   // Kinds a record does not carry share one empty lookup (no allocation per record).
   readonly ustr: ParamLookup<string>;
   readonly dirpath: ParamLookup<string>;
@@ -485,13 +485,10 @@ export function decodeStreamHeader(b: Buffer, offset = 0): StreamHeader {
   };
 }
 
-/** Decodes one frame payload. `offset` is the payload's stream offset, for errors. */
-export function decodeFrame(type: number, p: Buffer, offset: number): DecodedRecord {
-  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  return decodeFrameAt(type, p, dv, 0, p.length, offset, new DecodeCaches());
-}
-
-/** decodeFrame of the payload p[s, s + len); `dv` views the same bytes as `p`. */
+/**
+ * Decodes the frame payload p[s, s + len); `dv` views the same bytes as `p`.
+ * `offset` is the payload's stream offset, for errors.
+ */
 function decodeFrameAt(
   type: number,
   p: Buffer,
@@ -598,12 +595,7 @@ function cstrList(b: Buffer): string[] {
   return parts;
 }
 
-/** Components leaf->root -> absolute path. */
-export function componentsToPath(b: Buffer): string {
-  return pathAt(b, 0, b.length);
-}
-
-/** componentsToPath of b[from, to). */
+/** Path components b[from, to), leaf to root, NUL-terminated -> absolute path. */
 function pathAt(b: Buffer, from: number, to: number): string {
   // Walk the NUL-terminated components from the end (the root side) backwards.
   let out = '';

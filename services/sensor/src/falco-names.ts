@@ -21,7 +21,7 @@
  * - `enum`: every name whose value equals the argument.
  * - `mode`: a permission set printed bit by bit (Falco's PT_MODE rule).
  */
-export type NameTableKind = 'flags' | 'enum' | 'mode';
+type NameTableKind = 'flags' | 'enum' | 'mode';
 
 export interface NameTable {
   readonly kind: NameTableKind;

@@ -13,7 +13,7 @@ import { formatEventLine } from '@saker/events';
 import type { SyscallEvent } from '@saker/events';
 import { Sensor, type SensorOptions } from './sensor.js';
 
-export interface RecorderOptions {
+interface RecorderOptions {
   /** Stop after this many events (default: no limit). */
   readonly maxEvents?: number;
   /** Backlog of unwritten bytes before events are dropped. Default 32 MiB. */
@@ -21,7 +21,7 @@ export interface RecorderOptions {
 }
 
 /** Appends events to a replay file, one JSON line each. */
-export class EventRecorder implements AsyncDisposable {
+class EventRecorder implements AsyncDisposable {
   #written = 0;
   #dropped = 0;
   #chunk = '';

@@ -204,7 +204,7 @@ export function absolutePath(raw: string, base: string | undefined): string {
 }
 
 /** Lexical `.`/`..` cleanup, as Falco does for fd.name; symlinks are not resolved. */
-export function normalizePath(p: string): string {
+function normalizePath(p: string): string {
   // Fast path: already clean (absolute, no `//`, no `.`/`..` segment, no trailing `/`).
   if (
     p.charCodeAt(0) === 47 &&

@@ -26,7 +26,7 @@ import { Sensor, type SensorOptions, type SensorStats } from './sensor.js';
 import { SYSCALL_IDS } from './syscalls.js';
 
 /** Anything that can say which syscall event types it needs; a `Ruleset` from @saker/rules is one. */
-export interface EventTypeSource {
+interface EventTypeSource {
   eventTypes(): ReadonlySet<string> | undefined;
 }
 
@@ -62,7 +62,7 @@ export interface SensorServiceOptions {
 }
 
 /** Drops and captured events of one stats window (every `statsIntervalMs`). */
-export interface SyscallDropWindow {
+interface SyscallDropWindow {
   /** Epoch ms at the window's end. */
   readonly time: number;
   readonly node: string;
@@ -90,7 +90,7 @@ export interface SyscallDropNotice extends SyscallDropWindow {
   readonly suppressed: number;
 }
 
-export interface SensorServiceStats {
+interface SensorServiceStats {
   readonly sensor: SensorStats;
   readonly batcher: BatcherStats;
   /** All drops: probe (ring buffer, scratch, enter map) plus batcher. */

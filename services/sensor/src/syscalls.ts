@@ -162,7 +162,7 @@ const ppmOpenFlagsOf = memo(ppmOpenFlags);
 const L4_CHARS: Readonly<Record<string, string>> = { tcp: 't', udp: 'u', icmp: 'i', raw: 'r' };
 
 /** Falco's resolved text of an fd argument: `<f>/path` for a known fd, AT_FDCWD, an errno name, or none. */
-export function fdText(fd: number, info: FdInfo | undefined): string | undefined {
+function fdText(fd: number, info: FdInfo | undefined): string | undefined {
   if (fd === AT_FDCWD) return 'AT_FDCWD';
   if (fd < 0) return errnoText(-fd);
   if (info === undefined || info.num !== fd || info.name === undefined) return undefined;
@@ -424,12 +424,6 @@ const chownIds = (uidArg: number) => (c: Ctx) => {
   c.args.uid = s32(c.a(uidArg));
   c.args.gid = s32(c.a(uidArg + 1));
 };
-
-/** Kernel ptrace request → Falco's name (`evt.arg.request contains PTRACE_ATTACH`). */
-export function renderPtraceRequest(req: number): string {
-  const v = toFalco(PTRACE_REQUESTS, req);
-  return renderNames(PTRACE_REQUESTS, v) || String(v);
-}
 
 const RENDERERS: Readonly<Record<string, Renderer>> = {
   open,

@@ -3,7 +3,7 @@
  * them out, for decoder tests. Kept separate from src/ on purpose: the test
  * writes the wire format independently of the decoder it checks.
  */
-export const HDR = 168;
+const HDR = 168;
 
 export function streamHeader(
   opts: { magic?: string; version?: number; ncpus?: number; bootEpoch?: bigint } = {},

@@ -1,6 +1,7 @@
 /** One engine in this process on an in-memory bus of its own, stopped (drained) after `fn`. */
 import { type Bus, connectBus } from '@saker/bus';
-import { type EngineOptions, type EngineService, start } from '../../src/mod.js';
+import { type EngineService, start } from '../../src/engine.js';
+import type { EngineOptions } from '../../src/options.js';
 
 export async function withMemoryEngine<T>(
   options: Omit<EngineOptions, 'bus'>,

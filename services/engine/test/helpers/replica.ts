@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bus, SUBJECTS, type Subscription } from '@saker/bus';
-import { type EngineStats, decodeEngineStats } from '../../src/mod.js';
+import { type EngineStats, decodeEngineStats } from '../../src/stats.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'main.js');
 

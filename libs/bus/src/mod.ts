@@ -57,6 +57,14 @@ export {
   assertToken,
   toToken,
 } from './subjects.js';
+export type { SensorDrops, SensorStats } from './sensor-stats.js';
+export {
+  StatusReportError,
+  decodeSensorStats,
+  encodeSensorStats,
+  parseReportObject,
+  sumDrops,
+} from './sensor-stats.js';
 export { subjectMatches } from './subject-syntax.js';
 export type {
   BatchCodec,

@@ -42,11 +42,13 @@ import type { MetricsRegistry } from '@saker/telemetry';
 import type { HealthProvider } from './server.js';
 
 const DEADLETTER_DURABLE = 'saker-ui-deadletters';
+/** A node without status reports: its events/s are its batches' events of the last 10 s, over 10 s. */
+const RATE_WINDOW_MS = 10_000;
 
 interface SensorSeen {
   total: number;
   lastSeen: number;
-  /** Events per second window: [time, total] samples, oldest first. */
+  /** The batches of the last RATE_WINDOW_MS: [time, events], oldest first. */
   samples: [number, number][];
 }
 
@@ -171,8 +173,15 @@ export class BusHealth implements HealthProvider {
     }
     s.total += n;
     s.lastSeen = now;
-    s.samples.push([now, s.total]);
-    while (s.samples.length > 2 && (s.samples[0]?.[0] ?? now) < now - 10_000) s.samples.shift();
+    // One sample per 100 ms at most: bounded memory whatever the batch rate.
+    const last = s.samples.at(-1);
+    if (last !== undefined && now - last[0] < 100) last[1] += n;
+    else s.samples.push([now, n]);
+    this.#trim(s, now);
+  }
+
+  #trim(s: SensorSeen, now: number): void {
+    while ((s.samples[0]?.[0] ?? now) < now - RATE_WINDOW_MS) s.samples.shift();
   }
 
   #keepDeadLetter(id: string, data: Uint8Array): void {
@@ -241,14 +250,11 @@ export class BusHealth implements HealthProvider {
         };
       }
       const s = this.#sensors.get(token) as SensorSeen;
-      const first = s.samples[0];
-      const span = first === undefined ? 0 : now - first[0];
+      this.#trim(s, now);
+      const events = s.samples.reduce((sum, [, n]) => sum + n, 0);
       return {
         node: token,
-        events_per_sec:
-          first === undefined || span <= 0
-            ? 0
-            : Math.round(((s.total - first[1]) * 1000) / Math.max(span, 1000)),
+        events_per_sec: Math.round((events * 1000) / RATE_WINDOW_MS),
         drops_per_sec: null,
         drops_total: null,
         drops_by_stage: null,

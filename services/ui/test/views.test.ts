@@ -266,6 +266,7 @@ describe('views', () => {
     });
     const [a, b] = h?.sensors ?? [];
     assert.equal(a?.node, 'node-a');
+    assert.equal(a?.events_per_sec, 25, 'its batches of the last 10 s over 10 s');
     assert.equal(a?.drops_total, null, 'no status report: drops unknown');
     assert.equal(b?.node, 'node-b.example');
     assert.equal(b?.events_per_sec, 4500);

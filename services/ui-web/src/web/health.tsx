@@ -64,7 +64,6 @@ const SENSOR_FORMAT: Formats<SensorHealth> = {
 const ENGINE_FORMAT: Formats<EngineHealth> = {
   lag_ms: orUnknown,
   audit_pending: (v) => (v === null ? '-' : String(v)),
-  report_age_ms: (ms) => `${(ms / 1000).toFixed(1)} s ago`,
 };
 
 export function HealthView({ nav }: { nav: Nav }) {

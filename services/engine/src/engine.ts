@@ -925,7 +925,12 @@ class Engine implements EngineService {
   #readAuditPending(): void {
     const feed = this.#feeds[0];
     const now = Date.now();
-    if (feed === undefined || now - this.#auditPendingAt < this.#o.statsIntervalMs) return;
+    if (
+      feed === undefined ||
+      this.#state !== 'running' ||
+      now - this.#auditPendingAt < this.#o.statsIntervalMs
+    )
+      return;
     this.#auditPendingAt = now;
     feed.state().then(
       (s) => {

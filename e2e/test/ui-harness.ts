@@ -1,6 +1,7 @@
 /**
  * What the web UI's browser tests share (e2e/test/ui-*.test.ts): a real
- * nats-server, the real `saker control` and `saker ui` processes, alerts
+ * nats-server, the real `saker control` and `saker ui` processes (and a real
+ * `saker engine`, whose stats the health view shows), alerts
  * published on SAKER_ALERTS as the engine publishes them, and Debian's
  * chromium driven by playwright-core with guards that record any script an
  * alert could have run.
@@ -10,7 +11,16 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AlertPriority, HEADERS, STREAMS, SUBJECTS, connectNats } from '@saker/bus';
+import {
+  type AlertPriority,
+  HEADERS,
+  STREAMS,
+  SUBJECTS,
+  type SensorStats,
+  connectNats,
+  encodeSensorStats,
+  toToken,
+} from '@saker/bus';
 import type { FalcoAlert } from '@saker/rules';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
@@ -37,6 +47,8 @@ export interface UiStackOptions {
   readonly users?: string;
   /** More lines under `ui.auth:` (indented four spaces). */
   readonly auth?: readonly string[];
+  /** Also run `saker engine` on the same bus (its stats reports reach the health view). */
+  readonly engine?: boolean;
 }
 
 /** nats-server, control and ui, over one saker.yaml. */
@@ -48,6 +60,7 @@ export class UiStack {
     readonly ui: SakerProcess,
     /** `http://127.0.0.1:port` of the UI. */
     readonly origin: string,
+    readonly engine: SakerProcess | null,
   ) {}
 
   static async start(opts: UiStackOptions): Promise<UiStack> {
@@ -73,6 +86,12 @@ export class UiStack {
     // --load-rules: control puts Saker's rules into KV, where the rules view and the detail read them.
     const control = new SakerProcess('saker control', ['control', '--config', config, '--load-rules']);
     const controlAddress = (await control.waitFor(/control\(address=(127\.0\.0\.1:\d+) /))[1] ?? '';
+    let engine: SakerProcess | null = null;
+    if (opts.engine === true) {
+      // Started from rules_files, then on the ruleset control put in KV (the rules view's revision).
+      engine = new SakerProcess('saker engine', ['engine', '--config', config]);
+      await engine.waitFor(/engine\(replicas=1 /);
+    }
     writeFileSync(
       config,
       [
@@ -90,7 +109,7 @@ export class UiStack {
     );
     const ui = new SakerProcess('saker ui', ['ui', '--config', config]);
     const address = (await ui.waitFor(/ui\([^)]*?url=https?:\/\/(127\.0\.0\.1:\d+)/))[1];
-    return new UiStack(dir, nats, control, ui, `http://${address}`);
+    return new UiStack(dir, nats, control, ui, `http://${address}`, engine);
   }
 
   /** Publishes alerts as the engine does (one durable message each on saker.v1.alerts.<source>.<priority>). */
@@ -109,17 +128,22 @@ export class UiStack {
   }
 
   /**
-   * What the health view shows, as the services send it: a sensor's batch of
-   * syscall events (core NATS, header Saker-Batch-Count) and a dead letter
-   * as the sinks write it on SAKER_DEADLETTER.
+   * What the health view shows, as the services send it: a batch of syscall
+   * events from a replay (core NATS, header Saker-Batch-Count), a sensor's
+   * status report in its wire format (services/cli sensor-drops.ts publishes
+   * one per stats window; its real drop path is sensor-drops.test.ts's) and
+   * a dead letter as the sinks write it on SAKER_DEADLETTER.
    */
   async publishHealth(
     node: string,
     deadLetter: { output: string; error: string; alert: FalcoAlert },
+    sensor?: SensorStats,
   ): Promise<void> {
     const bus = await connectNats({ url: this.nats.url });
     try {
       bus.publish(SUBJECTS.syscallEvents(node), new Uint8Array(0), { [HEADERS.batchCount]: '500' });
+      if (sensor !== undefined)
+        bus.publish(SUBJECTS.sensorStats(toToken(sensor.node)), encodeSensorStats(sensor));
       await bus.stream(STREAMS.deadLetter.name, STREAMS.deadLetter.subjects);
       const record = {
         output: deadLetter.output,
@@ -139,10 +163,14 @@ export class UiStack {
   }
 
   async stop(): Promise<void> {
-    const codes = await Promise.all([this.ui.stop(), this.control.stop()]);
+    const codes = await Promise.all([this.ui.stop(), this.control.stop(), this.engine?.stop() ?? 0]);
     await this.nats.stop();
     rmSync(this.dir, { recursive: true, force: true });
-    assert.deepEqual(codes, [0, 0], `ui:\n${this.ui.stderr}\ncontrol:\n${this.control.stderr}`);
+    assert.deepEqual(
+      codes,
+      [0, 0, 0],
+      `ui:\n${this.ui.stderr}\ncontrol:\n${this.control.stderr}\nengine:\n${this.engine?.stderr ?? ''}`,
+    );
   }
 }
 

@@ -136,6 +136,7 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
   before(async () => {
     stack = await UiStack.start({
       users: `alice:admin:${passwordHash('alice-pw')}\nbob:viewer:${passwordHash('bob-pw')}\n`,
+      engine: true,
     });
     origin = stack.origin;
     await stack.publish(ALL);
@@ -321,29 +322,69 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     await total(page, RECENT + 2);
   });
 
-  it('health view: a sensor node and its events, a dead letter the admin redelivers', async () => {
-    await stack.publishHealth('node-a', {
-      output: 'webhook',
-      error: 'HTTP 503 from the receiver',
-      alert: alert(70),
-    });
+  it('health view: sensors with events/s and drops, the engine with revision and lag, a dead letter the admin redelivers', async () => {
+    const drops = { ringbuf: 1200, scratch: 0, enterFull: 3, batcher: 40 };
+    await stack.publishHealth(
+      'node-a',
+      { output: 'webhook', error: 'HTTP 503 from the receiver', alert: alert(70) },
+      {
+        node: 'node-b.example',
+        version: '0.1.0',
+        time: Date.now(),
+        windowS: 1,
+        events: 48_000,
+        drops: { ringbuf: 120, scratch: 0, enterFull: 0, batcher: 6 },
+        ratio: 126 / 48_120,
+        eventsTotal: 2_400_000,
+        dropsTotal: drops,
+      },
+    );
     await open(page, 'health');
     for (const h of ['Sensors', 'Engines', 'Outputs', 'Dead letters'])
       await page.getByRole('heading', { name: h }).waitFor();
-    await until('the sensor and the dead letter shown', async () => {
+    const cells = async (table: string, key: string): Promise<string[]> => {
+      const row = page.locator(`table[aria-label="${table}"] tr`, { hasText: key }).first();
+      return (
+        (await row
+          .locator('td')
+          .allTextContents()
+          .catch(() => [])) ?? []
+      );
+    };
+    await until('the sensors, the engine and the dead letter shown', async () => {
       await page.getByRole('button', { name: 'Refresh' }).click();
-      const sensors =
-        (await page
-          .locator('table[aria-label=Sensors]')
-          .textContent()
-          .catch(() => '')) ?? '';
       const dead =
         (await page
           .locator('table[aria-label="Dead letters"]')
           .textContent()
           .catch(() => '')) ?? '';
-      return sensors.includes('node-a') && dead.includes('HTTP 503 from the receiver');
+      const engine = await cells('Engines', 'running');
+      return (
+        (await cells('Sensors', 'node-a')).length > 0 &&
+        (await cells('Sensors', 'node-b.example')).length > 0 &&
+        Number(engine[2]) >= 1 &&
+        engine[6] === '0' &&
+        dead.includes('HTTP 503 from the receiver')
+      );
     });
+    // node, events/s, drops/s, drops total, by stage, version, last seen
+    const b = await cells('Sensors', 'node-b.example');
+    assert.deepEqual(b.slice(0, 6), [
+      'node-b.example',
+      '48000',
+      '126',
+      '1243',
+      'ringbuf 1200, scratch 0, enter_full 3, batcher 40',
+      '0.1.0',
+    ]);
+    // A replay publisher has no status reports: its drops are unknown, not 0.
+    assert.deepEqual((await cells('Sensors', 'node-a')).slice(2, 4), ['unknown', 'unknown']);
+    // id, state, revision (control's KV revision, which the engine loaded), lag ms, in flight, dropped, audit pending
+    const e = await cells('Engines', 'running');
+    const revision = Number(e[2]);
+    assert.ok(revision >= 1, `engine revision ${e[2]}`);
+    assert.match(e[3] ?? '', /^\d+$/, `lag ms ${e[3]}`);
+    assert.equal(e[6], '0', 'audit pending');
     assert.deepEqual(await page.locator('.health .error').allTextContents(), [], 'the health API answered');
     await screenshot(page, 'health');
     await page.getByRole('button', { name: 'Redeliver' }).click();
@@ -365,6 +406,13 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
       async () => (await row.locator('td.enabled').textContent()) === 'no',
     );
     assert.notEqual(await page.locator('.revision').textContent(), before, 'a new revision');
+    // The history names the logged-in user as the author, with the identity the UI called control as.
+    const newest = page.locator('table[aria-label=Revisions] tbody tr').first();
+    await until('the revision in the history', async () => {
+      await open(page, 'rules');
+      return ((await newest.locator('td.comment').textContent()) ?? '') === 'noisy on build nodes';
+    });
+    assert.equal(await newest.locator('td.author').textContent(), 'ui:alice via unauthenticated:127.0.0.1');
     await screenshot(page, 'rules');
   });
 

@@ -40,6 +40,14 @@ export {
   toToken,
 } from './subjects.js';
 export type { BatchCodec, BatcherOptions, BatcherStats, EncodedBatch } from './batch.js';
+export type { SensorDrops, SensorStats } from './sensor-stats.js';
+export {
+  StatusReportError,
+  decodeSensorStats,
+  encodeSensorStats,
+  parseReportObject,
+  sumDrops,
+} from './sensor-stats.js';
 export {
   BATCH_CODEC,
   BATCH_CODECS,

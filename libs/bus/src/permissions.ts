@@ -7,11 +7,12 @@
  * explains each line.
  *
  * What the map enforces:
- * - a sensor publishes only its own node's event subject and reads nothing;
+ * - a sensor publishes only its own node's event and status subjects and
+ *   reads nothing;
  * - only control writes `saker_rules`; engines read it;
  * - engines publish alerts and read events; sinks consume alerts and write
  *   dead letters; the UI consumes alerts and dead letters, reads event
- *   batches' headers and engine stats, and publishes an alert again only to
+ *   batches' headers, engine stats and sensor status, and publishes an alert again only to
  *   redeliver a dead letter; no service but `admin` may delete a stream or a
  *   consumer;
  * - replies come to a per-service inbox prefix (`_INBOX_<service>`), so no
@@ -106,7 +107,11 @@ export function natsPermissions(service: SakerService, options: { node?: string 
   const common = [`${API}.INFO`];
   switch (service) {
     case 'sensor':
-      return { inboxPrefix: inbox, publish: [SUBJECTS.syscallEvents(node())], subscribe: [replies] };
+      return {
+        inboxPrefix: inbox,
+        publish: [SUBJECTS.syscallEvents(node()), SUBJECTS.sensorStats(node())],
+        subscribe: [replies],
+      };
     case 'audit':
       return {
         inboxPrefix: inbox,
@@ -175,7 +180,7 @@ export function natsPermissions(service: SakerService, options: { node?: string 
           ...consume(STREAMS.alerts.name),
           ...consume(STREAMS.deadLetter.name),
         ],
-        subscribe: [SUBJECTS.allSyscallEvents, SUBJECTS.allEngineStats, replies],
+        subscribe: [SUBJECTS.allSyscallEvents, SUBJECTS.allEngineStats, SUBJECTS.allSensorStats, replies],
       };
     case 'admin':
       return { inboxPrefix: inbox, publish: ['>'], subscribe: ['>'] };
@@ -203,7 +208,10 @@ export function natsLeafPermissions(
 ): { readonly publish: readonly string[]; readonly subscribe: readonly string[] } {
   const ANY = '__any_node__';
   const anyNode = (subject: string): string =>
-    subject.replace(`syscall.${ANY}`, 'syscall.*').replace(`containers.${ANY}.`, 'containers.*.');
+    subject
+      .replace(`syscall.${ANY}`, 'syscall.*')
+      .replace(`sensor.stats.${ANY}`, 'sensor.stats.*')
+      .replace(`containers.${ANY}.`, 'containers.*.');
   const inDomain = (subject: string): string =>
     subject.startsWith(`${API}.`) ? `$JS.${domain}.API.${subject.slice(API.length + 1)}` : subject;
   const publish = new Set<string>();

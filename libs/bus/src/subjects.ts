@@ -93,6 +93,13 @@ export const SUBJECTS = {
     assertToken('replica', replica);
     return `saker.v1.engine.stats.${replica}`;
   },
+  /** Every sensor's status reports. */
+  allSensorStats: 'saker.v1.sensor.stats.*',
+  /** The status reports of the sensor on `node` (sensor-stats.ts, docs/bus.md). */
+  sensorStats(node: string): string {
+    assertToken('node', node);
+    return `saker.v1.sensor.stats.${node}`;
+  },
 } as const;
 
 /** JetStream streams: name and the subjects each captures. */

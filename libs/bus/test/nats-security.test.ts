@@ -231,7 +231,10 @@ describe('NATS security: TLS and one user per service', () => {
     const sensor = bus('sensor');
     const own = SUBJECTS.syscallEvents('node-a_example');
     const other = SUBJECTS.syscallEvents('node-b');
-    assert.deepEqual(natsPermissions('sensor', { node: NODE }).publish, [own]);
+    assert.deepEqual(natsPermissions('sensor', { node: NODE }).publish, [
+      own,
+      SUBJECTS.sensorStats('node-a_example'),
+    ]);
     sensor.publish(other, bytes('forged'));
     sensor.publish(own, bytes('mine'));
     await sensor.flush();

@@ -163,6 +163,11 @@ export interface ControlConfig {
   readonly token: string | null;
   /** Accept the token without TLS on an address other than loopback (readable on the network). */
   readonly allowPlaintextToken: boolean;
+  /**
+   * Caller identities that may write on behalf of another author (the web
+   * UI, for its logged-in user): `mtls:<CN>`, `token`, `unauthenticated:<address>`.
+   */
+  readonly delegates: readonly string[];
 }
 
 /** `audit`: the Kubernetes audit webhook and audit log files (docs/audit.md). */
@@ -698,6 +703,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
         listen: field(hostPort(), '127.0.0.1:5060'),
         tls: tlsFiles(path),
         ...tokenFields(path),
+        delegates: field(list(string()), ['token', 'unauthenticated:127.0.0.1', 'unauthenticated:::1']),
       }),
       audit: section({
         listen: field(nullable(hostPort()), null),
@@ -928,6 +934,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
       tls,
       token: controlToken,
       allowPlaintextToken: raw.control.allowPlaintextToken,
+      delegates: raw.control.delegates,
     },
     telemetry: raw.telemetry,
     sensor: {

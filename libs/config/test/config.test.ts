@@ -98,6 +98,7 @@ describe('defaults', () => {
       tls: null,
       token: null,
       allowPlaintextToken: false,
+      delegates: ['token', 'unauthenticated:127.0.0.1', 'unauthenticated:::1'],
     });
     assert.deepEqual(c.telemetry, {
       listen: '127.0.0.1:8765',
@@ -259,13 +260,14 @@ describe('errors name the key and where it was written', () => {
     assert.equal(err.path, 'control.tls.key');
     assert.equal(err.line, 2);
     const c = load(
-      'control:\n  listen: 0.0.0.0:5060\n  tls: {cert: s.crt, key: s.key, ca: ca.crt}\n  token: t0k\n',
+      'control:\n  listen: 0.0.0.0:5060\n  tls: {cert: s.crt, key: s.key, ca: ca.crt}\n  token: t0k\n  delegates: [mtls:saker-ui]\n',
     );
     assert.deepEqual(controlView(c), {
       listen: '0.0.0.0:5060',
       tls: { cert: join(dir, 's.crt'), key: join(dir, 's.key'), ca: join(dir, 'ca.crt') },
       token: 't0k',
       allowPlaintextToken: false,
+      delegates: ['mtls:saker-ui'],
     });
   });
 

@@ -1,14 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { COMMANDS, findCommand, groupCommands } from './commands/registry.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, HelpRequested, type Io, UsageError, processIo } from './io.js';
-
-function version(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string'
-    ? pkg.version
-    : 'unknown';
-}
+import { sakerVersion } from './version.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -65,7 +58,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     if (first === '-h' || first === '--help') return await help([], io);
     if (first === '-V' || first === '--version') {
-      await io.out(`saker ${version()}\n`);
+      await io.out(`saker ${sakerVersion()}\n`);
       return EXIT_OK;
     }
     if (first === 'help') return await help(argv.slice(1), io);

@@ -20,7 +20,10 @@ describe('saker nats authorization', () => {
   it("prints each user with its service's permissions and a password variable", async () => {
     const out = await run(['engine=engine', 'sensor-a=sensor@node-a.example']);
     assert.match(out, /user: "engine", password: \$SAKER_NATS_ENGINE_PASSWORD/);
-    assert.match(out, /publish: \{ allow: \["saker\.v1\.events\.syscall\.node-a_example"\] \}/);
+    assert.match(
+      out,
+      /publish: \{ allow: \["saker\.v1\.events\.syscall\.node-a_example", "saker\.v1\.sensor\.stats\.node-a_example"\] \}/,
+    );
     assert.match(out, /subscribe: \{ allow: \["_INBOX_sensor\.>"\] \}/);
     const json = JSON.parse(await run(['--json', 'control=control'])) as { publish: string[] }[];
     assert.ok(json[0]?.publish.includes('$KV.saker_rules.>'));

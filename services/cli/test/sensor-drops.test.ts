@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Bus, type BusMessage, STREAMS, SUBJECTS, connectBus } from '@saker/bus';
+import {
+  type Bus,
+  type BusMessage,
+  STREAMS,
+  SUBJECTS,
+  type SensorStats,
+  connectBus,
+  decodeSensorStats,
+} from '@saker/bus';
 import { start } from '@saker/sensor';
 import { MetricsRegistry } from '@saker/telemetry';
 import { stalledBus } from '@saker/testing';
@@ -21,6 +29,8 @@ interface Run {
   readonly alerts: readonly BusMessage[];
   readonly logged: readonly string[];
   readonly batcherDropped: number;
+  /** The status reports on saker.v1.sensor.stats.drop-node, as the UI reads them. */
+  readonly reports: readonly SensorStats[];
 }
 
 /** Runs the probe behind a stalled bus for about a second of real opens, with `actions`. */
@@ -32,6 +42,11 @@ async function provokeDrops(actions: readonly ('ignore' | 'log' | 'alert')[]): P
   const sub = alertsBus.subscribe(SUBJECTS.alert('internal', 'debug'));
   void (async () => {
     for await (const m of sub) alerts.push(m);
+  })();
+  const reports: SensorStats[] = [];
+  const statsSub = alertsBus.subscribe(SUBJECTS.sensorStats('drop-node'));
+  void (async () => {
+    for await (const m of statsSub) reports.push(decodeSensorStats(m.data));
   })();
   const stall = stalledBus<Bus['publish']>((s, d, h) => events.publish(s, d, h));
   const logged: string[] = [];
@@ -52,6 +67,7 @@ async function provokeDrops(actions: readonly ('ignore' | 'log' | 'alert')[]): P
     bus: alertsBus,
     hostname: 'drop-host',
     json: {},
+    version: '9.9.9-test',
     log: (l) => logged.push(l),
   });
   try {
@@ -66,9 +82,16 @@ async function provokeDrops(actions: readonly ('ignore' | 'log' | 'alert')[]): P
   }
   await sleep(50);
   sub.unsubscribe();
+  statsSub.unsubscribe();
   await events.close();
   await alertsBus.close();
-  return { text: metrics.render(), alerts, logged, batcherDropped: probe.stats().batcher.dropped };
+  return {
+    text: metrics.render(),
+    alerts,
+    logged,
+    batcherDropped: probe.stats().batcher.dropped,
+    reports,
+  };
 }
 
 function batcherDrops(text: string): number {
@@ -82,9 +105,22 @@ describe('syscall event drops: metrics and the Falco internal alert', () => {
     'counts the drops per node in /metrics and raises one rate-limited alert (actions log, alert)',
     { skip: SKIP },
     async () => {
-      const { text, alerts, logged, batcherDropped } = await provokeDrops(['log', 'alert']);
+      const { text, alerts, logged, batcherDropped, reports } = await provokeDrops(['log', 'alert']);
       const dropped = batcherDrops(text);
       assert.ok(dropped > 0);
+      // Every window went out as a status report too, with the same running totals as /metrics.
+      const last = reports.at(-1);
+      assert.ok(last !== undefined, 'status reports on saker.v1.sensor.stats.drop-node');
+      assert.equal(last.node, 'drop-node');
+      assert.equal(last.version, '9.9.9-test');
+      assert.equal(last.dropsTotal.batcher, dropped);
+      assert.equal(
+        last.dropsTotal.batcher,
+        reports.reduce((n, r) => n + r.drops.batcher, 0),
+      );
+      const events = /^saker_sensor_events_total\{node="drop-node"\} (\d+)$/m.exec(text);
+      assert.equal(last.eventsTotal, Number(events?.[1]));
+      assert.ok(reports.some((r) => r.drops.batcher > 0 && r.windowS > 0 && r.ratio > 0));
       // The windows' sum: the batcher's own count, but for what it dropped after the last stats window.
       assert.ok(dropped <= batcherDropped);
       assert.match(text, /^saker_sensor_events_total\{node="drop-node"\} [1-9]\d*$/m);

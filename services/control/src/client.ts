@@ -24,7 +24,7 @@ import type { SelectRulesResponse__Output } from './gen/saker/v1/SelectRulesResp
 import type { ValidateRulesetRequest } from './gen/saker/v1/ValidateRulesetRequest.js';
 import type { ValidateRulesetResponse__Output } from './gen/saker/v1/ValidateRulesetResponse.js';
 import type { Pem } from './options.js';
-import { LOAD_RESULTS_TRAILER, loadRulesProto } from './proto.js';
+import { LOAD_RESULTS_TRAILER, ON_BEHALF_OF_METADATA, loadRulesProto } from './proto.js';
 
 /**
  * A typed, promise-based client of the RuleService. Every call carries a
@@ -155,6 +155,9 @@ const buf = (p: Pem): Buffer => (typeof p === 'string' ? Buffer.from(p, 'utf8') 
 
 type Callback<T> = (err: ServiceError | null, value?: T) => void;
 
+/** A write: the request, the deadline (default timeoutMs), and whom the call acts for (`onBehalfOf`). */
+type Write<Req, Res> = (req: Req, timeoutMs?: number, onBehalfOf?: string) => Promise<Res>;
+
 export class ControlClient {
   readonly #o: ResolvedClientOptions;
   readonly #rules: RuleServiceClient;
@@ -187,9 +190,10 @@ export class ControlClient {
     this.#health = new Client(this.#o.address, creds, { channelOverride: this.#rules.getChannel() });
   }
 
-  #metadata(): Metadata {
+  #metadata(onBehalfOf?: string): Metadata {
     const md = new Metadata();
     if (this.#o.token !== null) md.set('authorization', `Bearer ${this.#o.token}`);
+    if (onBehalfOf !== undefined) md.set(ON_BEHALF_OF_METADATA, Buffer.from(onBehalfOf, 'utf8'));
     return md;
   }
 
@@ -215,9 +219,10 @@ export class ControlClient {
     method: string,
     timeoutMs: number | undefined,
     invoke: (md: Metadata, options: CallOptions, cb: Callback<T>) => ClientUnaryCall,
+    onBehalfOf?: string,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      invoke(this.#metadata(), this.#callOptions(timeoutMs), (err, value) => {
+      invoke(this.#metadata(onBehalfOf), this.#callOptions(timeoutMs), (err, value) => {
         if (err) reject(this.#translate(method, err));
         else if (value === undefined) reject(new Error(`${method}: empty response`));
         else resolve(value);
@@ -241,17 +246,20 @@ export class ControlClient {
     );
   }
 
-  putRuleset(req: PutRulesetRequest, timeoutMs?: number): Promise<PutRulesetResponse__Output> {
-    return this.#unary('PutRuleset', timeoutMs, (md, o, cb) => this.#rules.putRuleset(req, md, o, cb));
-  }
+  /*
+   * The writes take `onBehalfOf`: whom this client acts for, sent as the
+   * `saker-on-behalf-of-bin` metadata; control records `<onBehalfOf> via
+   * <identity>` as the author when this client's identity may delegate, and
+   * refuses the call (PERMISSION_DENIED) when it may not.
+   */
+  readonly putRuleset: Write<PutRulesetRequest, PutRulesetResponse__Output> = (req, timeoutMs, who) =>
+    this.#unary('PutRuleset', timeoutMs, (md, o, cb) => this.#rules.putRuleset(req, md, o, cb), who);
 
-  enableRules(req: SelectRulesRequest, timeoutMs?: number): Promise<SelectRulesResponse__Output> {
-    return this.#unary('EnableRules', timeoutMs, (md, o, cb) => this.#rules.enableRules(req, md, o, cb));
-  }
+  readonly enableRules: Write<SelectRulesRequest, SelectRulesResponse__Output> = (req, timeoutMs, who) =>
+    this.#unary('EnableRules', timeoutMs, (md, o, cb) => this.#rules.enableRules(req, md, o, cb), who);
 
-  disableRules(req: SelectRulesRequest, timeoutMs?: number): Promise<SelectRulesResponse__Output> {
-    return this.#unary('DisableRules', timeoutMs, (md, o, cb) => this.#rules.disableRules(req, md, o, cb));
-  }
+  readonly disableRules: Write<SelectRulesRequest, SelectRulesResponse__Output> = (req, timeoutMs, who) =>
+    this.#unary('DisableRules', timeoutMs, (md, o, cb) => this.#rules.disableRules(req, md, o, cb), who);
 
   /**
    * Revisions as they are written (the current one first unless

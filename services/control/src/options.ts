@@ -54,7 +54,21 @@ export interface ControlOptions {
    * refused here. Default none.
    */
   readonly appendOutput?: readonly AppendOutputEntry[];
+  /**
+   * Caller identities (`mtls:<CN>`, `token`, `unauthenticated:<address>`)
+   * that may name another author with the `saker-on-behalf-of` metadata
+   * (the web UI, for its logged-in user). Default DEFAULT_DELEGATES.
+   */
+  readonly delegates?: readonly string[];
 }
+
+/**
+ * Who may delegate by default: the token's holders and unauthenticated
+ * callers on loopback. Either can already write any ruleset, so naming an
+ * author gives them nothing more, and the record keeps who authenticated
+ * (`ui:alice via token`). An mTLS client delegates only when listed.
+ */
+const DEFAULT_DELEGATES: readonly string[] = ['token', 'unauthenticated:127.0.0.1', 'unauthenticated:::1'];
 
 interface ResolvedListen {
   readonly host: string;
@@ -75,6 +89,7 @@ export interface ResolvedControlOptions {
   readonly appendOutput: readonly AppendOutputEntry[];
   readonly maxMessageBytes: number;
   readonly signingKey: KeyObject | null;
+  readonly delegates: ReadonlySet<string>;
 }
 
 /** An option that cannot work; `option` names it. Thrown by start() before anything listens. */
@@ -181,5 +196,19 @@ export function resolveControlOptions(options: ControlOptions): ResolvedControlO
     appendOutput: [...(options.appendOutput ?? [])],
     maxMessageBytes: Math.floor(positive(options.maxMessageBytes, 16 * 1024 * 1024, 'maxMessageBytes')),
     signingKey: signingKey(options.signingKey),
+    delegates: delegates(options.delegates),
   };
+}
+
+function delegates(list: readonly string[] | undefined): ReadonlySet<string> {
+  const out = new Set(list ?? DEFAULT_DELEGATES);
+  for (const d of out) {
+    if (!/^(mtls:.+|token|unauthenticated:.+)$/.test(d)) {
+      throw new ControlConfigError(
+        'delegates',
+        `${JSON.stringify(d)} is not a caller identity (mtls:<CN>, token or unauthenticated:<address>)`,
+      );
+    }
+  }
+  return out;
 }

@@ -22,6 +22,14 @@ const PROTO_LOADER_OPTIONS: Options = {
 /** Trailer carrying a refused ruleset's load results: a serialized ValidateRulesetResponse. */
 export const LOAD_RESULTS_TRAILER = 'saker-load-results-bin';
 
+/**
+ * Request metadata naming whom a delegating client acts for (the web UI: its
+ * logged-in user, `ui:alice`), UTF-8 (binary metadata: a user name from an
+ * OIDC provider need not be ASCII). Control accepts it only from an identity
+ * in `delegates` and records `<value> via <identity>` as the author.
+ */
+export const ON_BEHALF_OF_METADATA = 'saker-on-behalf-of-bin';
+
 /** proto/saker/v1/rules.proto at the root of the checkout, from src/ or dist/src/. */
 function rulesProtoPath(): string {
   for (const rel of ['../../../proto/saker/v1/rules.proto', '../../../../proto/saker/v1/rules.proto']) {

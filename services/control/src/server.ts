@@ -71,6 +71,7 @@ export async function start(options: ControlOptions, signal: AbortSignal): Promi
     token: o.token === null ? null : new TokenCheck(o.token),
     conflictRetries: o.conflictRetries,
     appendOutput: o.appendOutput,
+    delegates: o.delegates,
     encodeLoadResults: (msg) => definition.ValidateRuleset.responseSerialize(msg),
   });
 

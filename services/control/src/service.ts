@@ -32,7 +32,7 @@ import type { SelectRulesRequest__Output } from './gen/saker/v1/SelectRulesReque
 import type { SelectRulesResponse } from './gen/saker/v1/SelectRulesResponse.js';
 import type { ValidateRulesetResponse } from './gen/saker/v1/ValidateRulesetResponse.js';
 import type { WatchRulesetsRequest__Output } from './gen/saker/v1/WatchRulesetsRequest.js';
-import { LOAD_RESULTS_TRAILER } from './proto.js';
+import { LOAD_RESULTS_TRAILER, ON_BEHALF_OF_METADATA } from './proto.js';
 import { type RulesetStore, summarize } from './store.js';
 
 /**
@@ -50,6 +50,8 @@ export interface RuleServiceDeps {
   readonly appendOutput: readonly AppendOutputEntry[];
   /** Serializes a ValidateRulesetResponse with the RuleService's own serializer. */
   readonly encodeLoadResults: (msg: ValidateRulesetResponse) => Buffer;
+  /** Identities that may act on behalf of another author (ON_BEHALF_OF_METADATA). */
+  readonly delegates: ReadonlySet<string>;
 }
 
 export interface RuleServiceImpl {
@@ -95,6 +97,41 @@ function callerIdentity(call: ServerUnaryCall<unknown, unknown>, tokenChecked: b
   // The peer's address without its (ephemeral) port.
   const peer = call.getPeer().replace(/:\d+$/, '');
   return `unauthenticated:${peer}`;
+}
+
+/** A name a delegate may give: 1..256 characters, none of them a control or format character. */
+const DELEGATED_NAME = /^[^\p{C}]{1,256}$/u;
+
+/**
+ * The author of a write: who authenticated, or `<name> via <identity>` when
+ * the call names whom it acts for and `identity` may delegate.
+ */
+function authorOf(metadata: Metadata, identity: string, delegates: ReadonlySet<string>): string {
+  const values = metadata.get(ON_BEHALF_OF_METADATA);
+  if (values.length === 0) return identity;
+  if (values.length > 1) {
+    throw new RpcError(status.INVALID_ARGUMENT, `${ON_BEHALF_OF_METADATA}: more than one value`);
+  }
+  const raw = values[0];
+  let name: string | undefined;
+  try {
+    name = raw instanceof Buffer ? new TextDecoder('utf-8', { fatal: true }).decode(raw) : undefined;
+  } catch {
+    name = undefined;
+  }
+  if (name === undefined || !DELEGATED_NAME.test(name)) {
+    throw new RpcError(
+      status.INVALID_ARGUMENT,
+      `${ON_BEHALF_OF_METADATA}: expected 1 to 256 characters of UTF-8 without control or format characters`,
+    );
+  }
+  if (!delegates.has(identity)) {
+    throw new RpcError(
+      status.PERMISSION_DENIED,
+      `${ON_BEHALF_OF_METADATA}: ${identity} may not act on behalf of another author (control.delegates lists who may); nothing was written`,
+    );
+  }
+  return `${name} via ${identity}`;
 }
 
 export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
@@ -160,8 +197,9 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
   }
 
   /**
-   * The next document. `author` is who authenticated (callerIdentity), never
-   * what the client claims; a claimed author that differs is kept, marked as
+   * The next document. `author` is who authenticated (callerIdentity, or a
+   * delegate's `<name> via <identity>`: authorOf), never what the request's
+   * `author` field claims; a claimed author that differs is kept, marked as
    * such, at the front of the comment.
    */
   function newDoc(
@@ -242,6 +280,9 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
     if (!call.cancelled) call.end();
   }
 
+  const writer = (call: ServerUnaryCall<unknown, unknown>): string =>
+    authorOf(call.metadata, callerIdentity(call, deps.token !== null), deps.delegates);
+
   const handlers: RuleServiceHandlers = {
     ListRules: unary(async (req) => {
       const stored = await store.current();
@@ -292,7 +333,7 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
       const doc = newDoc(
         { files: toRuleTexts(req.files, true), selections: toSelections(req.selections) },
         req,
-        callerIdentity(call, deps.token !== null),
+        writer(call),
       );
       const expected = expectedRevisionOf(req);
       // What the engines compile (effectiveRuleset): a ruleset they would refuse is refused here.
@@ -312,8 +353,8 @@ export function createRuleService(deps: RuleServiceDeps): RuleServiceImpl {
       };
     }),
 
-    EnableRules: unary((req, call) => select('enable', req, callerIdentity(call, deps.token !== null))),
-    DisableRules: unary((req, call) => select('disable', req, callerIdentity(call, deps.token !== null))),
+    EnableRules: unary((req, call) => select('enable', req, writer(call))),
+    DisableRules: unary((req, call) => select('disable', req, writer(call))),
 
     WatchRulesets: (call) => {
       watch(call).catch((err: unknown) => {

@@ -254,3 +254,84 @@ describe('options', () => {
     );
   });
 });
+
+describe('delegation: saker-on-behalf-of, from the identities in delegates only', () => {
+  let pki: TestPki;
+  let bus: Bus;
+  const controller = new AbortController();
+  const services: ControlService[] = [];
+
+  before(async () => {
+    pki = makeTestPki();
+    bus = await connectBus({ memory: true });
+  });
+  after(async () => {
+    controller.abort();
+    await Promise.all(services.map((s) => s.closed));
+    await bus.close();
+    pki[Symbol.dispose]();
+  });
+
+  const mtls = async (delegates?: readonly string[]): Promise<ControlClientOptions> => {
+    const service = await start(
+      {
+        bus,
+        tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.caCert },
+        ...(delegates === undefined ? {} : { delegates }),
+      },
+      controller.signal,
+    );
+    services.push(service);
+    return { address: service.address, tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey } };
+  };
+
+  test('a listed identity writes as "<name> via <identity>"; a name with control characters is refused', async () => {
+    await withClient(await mtls(['mtls:saker-test-client']), async (c) => {
+      const put = await c.putRuleset(
+        { files: [{ name: 'good.yaml', content: GOOD_RULES }], comment: 'from the UI' },
+        undefined,
+        'ui:alice',
+      );
+      assert.equal(put.revision?.author, 'ui:alice via mtls:saker-test-client');
+      assert.equal(put.revision?.comment, 'from the UI');
+      const off = await c.disableRules({ selector: { rule: 'Open etc' } }, undefined, 'ui:bob@example.com');
+      assert.equal(off.revision?.author, 'ui:bob@example.com via mtls:saker-test-client');
+      const accented = await c.enableRules({ selector: { rule: 'Open etc' } }, undefined, 'ui:zoë');
+      assert.equal(accented.revision?.author, 'ui:zoë via mtls:saker-test-client');
+      for (const bad of ['ui:\u001b[31mroot', 'ui:a\u202eb', 'x'.repeat(257), '']) {
+        assert.equal(
+          await codeOf(c.enableRules({ selector: { rule: 'Open etc' } }, undefined, bad)),
+          'INVALID_ARGUMENT',
+          JSON.stringify(bad),
+        );
+      }
+      // Without the metadata, the author is the caller itself.
+      const own = await c.enableRules({ selector: { rule: 'Open etc' } });
+      assert.equal(own.revision?.author, 'mtls:saker-test-client');
+    });
+  });
+
+  test('an identity not listed (an mTLS client under the default list) is PERMISSION_DENIED, nothing written', async () => {
+    await withClient(await mtls(), async (c) => {
+      const before = (await c.listRules()).revision;
+      const err = await c.disableRules({ selector: { rule: 'Open etc' } }, undefined, 'ui:alice').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ControlCallError);
+      assert.equal(err.codeName, 'PERMISSION_DENIED');
+      assert.match(
+        err.details,
+        /saker-on-behalf-of-bin: mtls:saker-test-client may not act on behalf of another author/,
+      );
+      assert.equal((await c.listRules()).revision, before);
+    });
+  });
+
+  test('a delegates entry that is no caller identity is refused at start', async () => {
+    await assert.rejects(
+      start({ bus, delegates: ['alice'] }, controller.signal),
+      (err: unknown) => err instanceof ControlConfigError && err.option === 'delegates',
+    );
+  });
+});

@@ -121,6 +121,13 @@ interface QueuedBatch {
   readonly estimate: number;
   /** For a batch from a durable consumer: acks it once its alerts are stored (or spooled). */
   readonly settle?: () => void;
+  /** Its entry in the engine's held batches (the lag), removed when it is done. */
+  readonly held: Held;
+}
+
+/** When a batch was taken off the bus. */
+interface Held {
+  readonly at: number;
 }
 
 const NEWLINE = 0x0a;
@@ -176,6 +183,11 @@ class Engine implements EngineService {
   #queuedEvents = 0;
   #wake: (() => void) | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Batches taken and not done, oldest first (a Set keeps insertion order): the lag. */
+  readonly #held = new Set<Held>();
+  /** The audit consumer's num_pending at its last reading; undefined without an audit feed. */
+  #auditPending: number | undefined;
+  #auditPendingAt = 0;
   readonly #subs: Subscription[] = [];
   readonly #feeds: DurableConsumer[] = [];
   #streamTimer: ReturnType<typeof setInterval> | undefined;
@@ -542,7 +554,9 @@ class Engine implements EngineService {
 
   /** Queues a batch already counted as received. */
   #accept(msg: BusMessage, estimate: number, settle?: () => void): void {
-    this.#queue.push(settle === undefined ? { msg, estimate } : { msg, estimate, settle });
+    const held: Held = { at: Date.now() };
+    this.#held.add(held);
+    this.#queue.push(settle === undefined ? { msg, estimate, held } : { msg, estimate, settle, held });
     this.#queuedEvents += estimate;
     this.#setInFlight();
     this.#wake?.();
@@ -591,10 +605,12 @@ class Engine implements EngineService {
       if (done !== undefined) {
         const tracked: Promise<void> = done.finally(() => {
           this.#inFlight.delete(tracked);
+          this.#held.delete(item.held);
           item.settle?.();
         });
         this.#inFlight.add(tracked);
       } else {
+        this.#held.delete(item.held);
         item.settle?.();
       }
       // Let the readers, acks, timers and the KV watch in between batches.
@@ -895,7 +911,39 @@ class Engine implements EngineService {
       alertsPublished: this.#publisher.published,
       alertsFailed: this.#publisher.failed,
       reloadFailures: this.#reloadFailures,
+      lagMs: this.#lagMs(),
+      ...(this.#auditPending === undefined ? {} : { auditPending: this.#auditPending }),
     };
+  }
+
+  #lagMs(): number {
+    const oldest = this.#held.values().next().value;
+    return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest.at);
+  }
+
+  /** Reads the audit consumer's num_pending, at most once per stats interval. */
+  #readAuditPending(): void {
+    const feed = this.#feeds[0];
+    const now = Date.now();
+    if (
+      feed === undefined ||
+      this.#state !== 'running' ||
+      now - this.#auditPendingAt < this.#o.statsIntervalMs
+    )
+      return;
+    this.#auditPendingAt = now;
+    feed.state().then(
+      (s) => {
+        if (s.pending !== this.#auditPending) this.#dirty = true;
+        this.#auditPending = s.pending;
+        this.#m.auditPending.set(s.pending);
+      },
+      (err: unknown) =>
+        this.#warn.warn(
+          'audit-state',
+          `engine ${this.#o.name}: cannot read the audit consumer: ${String(err)}`,
+        ),
+    );
   }
 
   metadataStats(): KvMetadataStats | undefined {
@@ -903,6 +951,11 @@ class Engine implements EngineService {
   }
 
   #maybeReport(): void {
+    this.#readAuditPending();
+    const lag = this.#lagMs();
+    this.#m.lagSeconds.set(lag / 1000);
+    // A held batch makes the lag grow: report it while it does.
+    if (lag > 0) this.#dirty = true;
     if (this.#dirty || Date.now() - this.#lastReport >= this.#o.statsIntervalMs) this.#report();
   }
 

@@ -15,6 +15,8 @@ export interface EngineMetrics {
   readonly eventsInvalid: Counter;
   readonly eventsDropped: Counter;
   readonly eventsInFlight: Gauge;
+  readonly lagSeconds: Gauge;
+  readonly auditPending: Gauge;
   readonly metadataJoins: Counter;
   readonly metadataJoinFailures: Counter;
   readonly alertsPublished: Counter;
@@ -68,6 +70,14 @@ export function engineMetrics(registry: MetricsRegistry): EngineMetrics {
     eventsInFlight: registry.gauge(
       'saker_engine_events_in_flight',
       'Events taken off the bus and not yet evaluated and acknowledged',
+    ),
+    lagSeconds: registry.gauge(
+      'saker_engine_lag_seconds',
+      'How long the oldest event taken off the bus and not yet evaluated (alerts stored) has waited; 0 when none',
+    ),
+    auditPending: registry.gauge(
+      'saker_engine_audit_pending',
+      "Audit batches in SAKER_AUDIT not yet delivered to the engines' durable consumer (num_pending)",
     ),
     metadataJoins: registry.counter('saker_engine_metadata_joins_total', 'Events joined with metadata'),
     metadataJoinFailures: registry.counter(

@@ -7,6 +7,7 @@
  * it lost: `inFlight`. See docs/engine.md. The subjects are declared with the
  * others in @saker/bus: `SUBJECTS.engineStats(replica)`, `SUBJECTS.allEngineStats`.
  */
+import { StatusReportError, parseReportObject } from '@saker/bus';
 
 export type EngineState = 'running' | 'draining' | 'stopped';
 
@@ -35,6 +36,19 @@ export interface EngineStats {
   readonly alertsPublished: number;
   readonly alertsFailed: number;
   readonly reloadFailures: number;
+  /**
+   * How far behind the replica is, in ms: how long the oldest event it holds
+   * (taken off the syscall subscription or the audit feed, and not yet
+   * evaluated with its alerts stored) has been waiting; 0 when it holds none.
+   * Absent from the reports of older replicas.
+   */
+  readonly lagMs?: number;
+  /**
+   * Audit batches stored in SAKER_AUDIT and not yet delivered to the engines'
+   * durable consumer (its num_pending, shared by the replicas); absent when
+   * the replica does not read the audit stream.
+   */
+  readonly auditPending?: number;
 }
 
 const NUMERIC = [
@@ -53,13 +67,14 @@ const NUMERIC = [
   'reloadFailures',
 ] as const;
 
-export class EngineStatsError extends Error {
+/** Fields newer replicas add; absent from older ones' reports. */
+const OPTIONAL = ['lagMs', 'auditPending'] as const;
+
+export class EngineStatsError extends StatusReportError {
   override readonly name = 'EngineStatsError';
-  readonly path: string;
 
   constructor(path: string, reason: string) {
-    super(`engine stats ${path}: ${reason}`);
-    this.path = path;
+    super('engine stats', path, reason);
   }
 }
 
@@ -69,16 +84,7 @@ export function encodeEngineStats(stats: EngineStats): Uint8Array {
 
 /** Decodes and checks a stats message; throws EngineStatsError naming the bad field. */
 export function decodeEngineStats(data: Uint8Array): EngineStats {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(data));
-  } catch (err) {
-    throw new EngineStatsError('$', `not JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new EngineStatsError('$', 'expected an object');
-  }
-  const o = value as Record<string, unknown>;
+  const o = parseReportObject(data, (path, reason) => new EngineStatsError(path, reason));
   if (typeof o.replica !== 'string') throw new EngineStatsError('$.replica', 'expected a string');
   if (o.state !== 'running' && o.state !== 'draining' && o.state !== 'stopped') {
     throw new EngineStatsError('$.state', 'expected "running", "draining" or "stopped"');
@@ -87,6 +93,12 @@ export function decodeEngineStats(data: Uint8Array): EngineStats {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new EngineStatsError(`$.${k}`, 'expected a number');
+    }
+  }
+  for (const k of OPTIONAL) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      throw new EngineStatsError(`$.${k}`, 'expected a number >= 0');
     }
   }
   return o as unknown as EngineStats;

@@ -1,12 +1,16 @@
 /**
  * The health view, from what the bus and the metrics already carry
  * (docs/ui.md, "Health"):
- * - sensors: the syscall event batches on `saker.v1.events.syscall.<node>`,
- *   counted by their `Saker-Batch-Count` header (the payload is not read).
- *   Sensors report their drops only in their log today, so `drops_*` and
- *   `version` are null.
+ * - sensors: each sensor's status reports on `saker.v1.sensor.stats.<node>`
+ *   (libs/bus sensor-stats.ts): events/s, drops/s and drops by stage of its
+ *   last window, running totals, version. A node that publishes batches on
+ *   `saker.v1.events.syscall.<node>` without reports (a replay) is counted
+ *   from their `Saker-Batch-Count` header (the payload is not read), with
+ *   its drops unknown (null).
  * - engines: each replica's stats reports on `saker.v1.engine.stats.<replica>`
- *   (docs/engine.md): ruleset revision, and `lag_ms`, the age of its last report.
+ *   (docs/engine.md): ruleset revision, `lag_ms` (how long the oldest event
+ *   it holds has waited), events in flight and dropped, the audit consumer's
+ *   pending batches, and `report_age_ms`, the age of its last report.
  * - outputs: the sinks' counters `saker_sinks_alerts_delivered_total` and
  *   `saker_sinks_delivery_failures_total` from the process's own registry
  *   (inside `saker run`) and from each `ui.health.metrics_urls` endpoint;
@@ -23,8 +27,11 @@ import {
   NoStreamError,
   STREAMS,
   SUBJECTS,
+  type SensorStats,
   StreamNotFoundError,
   type Subscription,
+  decodeSensorStats,
+  sumDrops,
   toToken,
 } from '@saker/bus';
 import { ALERT_PRIORITIES, type AlertPriority } from '@saker/bus';
@@ -35,11 +42,13 @@ import type { MetricsRegistry } from '@saker/telemetry';
 import type { HealthProvider } from './server.js';
 
 const DEADLETTER_DURABLE = 'saker-ui-deadletters';
+/** A node without status reports: its events/s are its batches' events of the last 10 s, over 10 s. */
+const RATE_WINDOW_MS = 10_000;
 
 interface SensorSeen {
   total: number;
   lastSeen: number;
-  /** Events per second window: [time, total] samples, oldest first. */
+  /** The batches of the last RATE_WINDOW_MS: [time, events], oldest first. */
   samples: [number, number][];
 }
 
@@ -83,6 +92,8 @@ function sumByLabel(text: string, metric: string, label: string): Map<string, nu
 export class BusHealth implements HealthProvider {
   readonly #o: HealthOptions;
   readonly #sensors = new Map<string, SensorSeen>();
+  /** The last status report of each sensor, by subject token. */
+  readonly #reports = new Map<string, { stats: SensorStats; seen: number }>();
   readonly #engines = new Map<string, { stats: EngineStats; seen: number }>();
   readonly #dead = new Map<string, DeadLetter>();
   readonly #subs: Subscription[] = [];
@@ -97,7 +108,8 @@ export class BusHealth implements HealthProvider {
     const { bus } = this.#o;
     const events = bus.subscribe(SUBJECTS.allSyscallEvents);
     const stats = bus.subscribe(SUBJECTS.allEngineStats);
-    this.#subs.push(events, stats);
+    const sensors = bus.subscribe(SUBJECTS.allSensorStats);
+    this.#subs.push(events, stats, sensors);
     this.#loops.push(
       (async () => {
         for await (const m of events) {
@@ -113,6 +125,17 @@ export class BusHealth implements HealthProvider {
             this.#engines.set(s.replica, { stats: s, seen: Date.now() });
           } catch {
             // Not a stats report: ignored (the engine validates its own).
+          }
+        }
+      })(),
+      (async () => {
+        for await (const m of sensors) {
+          const token = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+          if (!this.#reports.has(token) && this.#reports.size >= 10_000) continue;
+          try {
+            this.#reports.set(token, { stats: decodeSensorStats(m.data), seen: Date.now() });
+          } catch (err) {
+            this.#o.logger.debug(`health: ${m.subject}: ${String(err)}`);
           }
         }
       })(),
@@ -150,8 +173,15 @@ export class BusHealth implements HealthProvider {
     }
     s.total += n;
     s.lastSeen = now;
-    s.samples.push([now, s.total]);
-    while (s.samples.length > 2 && (s.samples[0]?.[0] ?? now) < now - 10_000) s.samples.shift();
+    // One sample per 100 ms at most: bounded memory whatever the batch rate.
+    const last = s.samples.at(-1);
+    if (last !== undefined && now - last[0] < 100) last[1] += n;
+    else s.samples.push([now, n]);
+    this.#trim(s, now);
+  }
+
+  #trim(s: SensorSeen, now: number): void {
+    while ((s.samples[0]?.[0] ?? now) < now - RATE_WINDOW_MS) s.samples.shift();
   }
 
   #keepDeadLetter(id: string, data: Uint8Array): void {
@@ -197,17 +227,39 @@ export class BusHealth implements HealthProvider {
 
   async snapshot(): Promise<unknown> {
     const now = Date.now();
-    const sensors = [...this.#sensors].map(([node, s]) => {
-      const first = s.samples[0];
-      const span = first === undefined ? 0 : now - first[0];
+    const sensors = [...new Set([...this.#reports.keys(), ...this.#sensors.keys()])].sort().map((token) => {
+      const report = this.#reports.get(token);
+      if (report !== undefined) {
+        const r = report.stats;
+        const perSec = (n: number): number => (r.windowS > 0 ? Math.round((n * 10) / r.windowS) / 10 : 0);
+        return {
+          node: r.node,
+          events_per_sec: perSec(r.events),
+          drops_per_sec: perSec(sumDrops(r.drops)),
+          drops_total: sumDrops(r.dropsTotal),
+          drops_by_stage: {
+            ringbuf: r.dropsTotal.ringbuf,
+            scratch: r.dropsTotal.scratch,
+            enter_full: r.dropsTotal.enterFull,
+            batcher: r.dropsTotal.batcher,
+          },
+          drop_ratio: r.ratio,
+          events_total: r.eventsTotal,
+          version: r.version,
+          last_seen: new Date(report.seen).toISOString(),
+        };
+      }
+      const s = this.#sensors.get(token) as SensorSeen;
+      this.#trim(s, now);
+      const events = s.samples.reduce((sum, [, n]) => sum + n, 0);
       return {
-        node,
-        events_per_sec:
-          first === undefined || span <= 0
-            ? 0
-            : Math.round(((s.total - first[1]) * 1000) / Math.max(span, 1000)),
+        node: token,
+        events_per_sec: Math.round((events * 1000) / RATE_WINDOW_MS),
         drops_per_sec: null,
         drops_total: null,
+        drops_by_stage: null,
+        drop_ratio: null,
+        events_total: s.total,
         version: null,
         last_seen: new Date(s.lastSeen).toISOString(),
       };
@@ -217,7 +269,11 @@ export class BusHealth implements HealthProvider {
       node: stats.replica,
       revision: String(stats.revision),
       state: stats.state,
-      lag_ms: now - seen,
+      lag_ms: stats.lagMs ?? null,
+      in_flight: stats.inFlight,
+      dropped: stats.dropped,
+      audit_pending: stats.auditPending ?? null,
+      report_age_ms: now - seen,
       last_seen: new Date(seen).toISOString(),
     }));
     const delivered = new Map<string, number>();

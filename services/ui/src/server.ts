@@ -30,9 +30,22 @@ export interface RuleView {
   readonly enabled: boolean;
 }
 
+/** A ruleset revision as control recorded it. */
+export interface RevisionView {
+  readonly revision: string;
+  readonly updated_at: string;
+  /** Who wrote it: control's record (`ui:alice via token` for a change made here). */
+  readonly author: string;
+  readonly comment: string;
+  readonly rules: number;
+  readonly enabled_rules: number;
+}
+
 /** The control API, as the rules view and the detail use it. */
 export interface RulesProvider {
   list(): Promise<{ revision: string; rules: RuleView[] }>;
+  /** The revisions written since the UI started (and the one in use then), newest first. */
+  revisions(): Promise<{ revisions: RevisionView[] }>;
   describe(name: string): Promise<RuleView | null>;
   setEnabled(
     names: readonly string[],
@@ -313,6 +326,10 @@ export class UiServer {
     if (read && path === '/api/rules') {
       if (this.#o.rules === null) throw new HttpError(503, 'the control API is not configured');
       return sendJson(res, 200, await this.#o.rules.list());
+    }
+    if (read && path === '/api/rules/revisions') {
+      if (this.#o.rules === null) throw new HttpError(503, 'the control API is not configured');
+      return sendJson(res, 200, await this.#o.rules.revisions());
     }
     const author = session?.user ?? 'unknown';
     if (method === 'POST' && path === '/api/rules/enabled') {

@@ -1,8 +1,9 @@
 /**
  * The UI runs as its own NATS user with the least permissions of the map
  * (libs/bus permissions.ts): it stores alerts through its durable consumer,
- * follows dead letters, event batches and engine stats, redelivers a dead
- * letter, and may not write the rules bucket.
+ * follows dead letters, event batches, engine stats and sensor status
+ * reports (published by a sensor user, as each node's sensor does),
+ * redelivers a dead letter, and may not write the rules bucket.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   STREAMS,
   SUBJECTS,
   connectBus,
+  encodeSensorStats,
   natsAuthorizationBlock,
   natsInboxPrefix,
 } from '@saker/bus';
@@ -31,6 +33,7 @@ describe('NATS permissions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'saker-ui-perm-'));
     const config = natsAuthorizationBlock([
       { service: 'ui', user: 'ui', password: 'pw-ui-1234' },
+      { service: 'sensor', node: 'node-1.example', user: 'sensor', password: 'pw-sensor-1234' },
       { service: 'admin', user: 'admin', password: 'pw-admin-1234' },
     ]);
     await using server = await startNatsServer({ jetstream: true, config });
@@ -84,8 +87,31 @@ describe('NATS permissions', () => {
           ),
         );
         await until('stored', () => ui.store.rows === 1);
+        await using sensor = await connectBus({
+          url: server.url,
+          auth: { user: 'sensor', passwordFile: pw('sensor', 'pw-sensor-1234') },
+          inboxPrefix: natsInboxPrefix('sensor'),
+          maxReconnectAttempts: 0,
+        });
+        const drops = { ringbuf: 4, scratch: 0, enterFull: 0, batcher: 0 };
+        const report = encodeSensorStats({
+          node: 'node-1.example',
+          version: '0.1.0',
+          time: Date.now(),
+          windowS: 1,
+          events: 100,
+          drops,
+          ratio: 0.04,
+          eventsTotal: 100,
+          dropsTotal: drops,
+        });
         const c = new Client(ui.url);
         await c.login(ADMIN);
+        await until('the sensor report shown', async () => {
+          sensor.publish(SUBJECTS.sensorStats('node-1_example'), report);
+          const h = (await c.json<{ sensors: { node: string; drops_total: number }[] }>('api/health')).body;
+          return h.sensors[0]?.node === 'node-1.example' && h.sensors[0]?.drops_total === 4;
+        });
         let id = '';
         await until('the dead letter listed', async () => {
           const h = (await c.json<{ dead_letters: { id: string }[] }>('api/health')).body;

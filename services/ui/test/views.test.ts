@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HEADERS, SUBJECTS } from '@saker/bus';
+import { HEADERS, SUBJECTS, encodeSensorStats } from '@saker/bus';
 import { start as startControl } from '@saker/control';
 import { ControlClient } from '@saker/control/client';
-import { encodeEngineStats } from '@saker/engine';
+import { start as startEngine } from '@saker/engine';
 import { MetricsRegistry } from '@saker/telemetry';
 import { ControlRules } from '../src/mod.js';
-import { ADMIN, Client, VIEWER, alert, uiEnv, until } from './helpers/env.js';
+import { ADMIN, Client, type EnvOptions, VIEWER, alert, uiEnv, until } from './helpers/env.js';
 
 const RULES = `
 - rule: Rule 1
@@ -28,17 +28,22 @@ const RULES = `
   priority: NOTICE
 `;
 
+/** The UI's options with the rules view on `holder.rules`, set once control runs (after the UI starts). */
+function rulesFrom(holder: { rules?: ControlRules }): EnvOptions {
+  return {
+    extra: {
+      get rules() {
+        return holder.rules ?? null;
+      },
+    },
+  };
+}
+
 describe('views', () => {
   it('shows rules from the control API, an alert with its rule, and lets an admin disable rules with a comment', async () => {
     const halt = new AbortController();
     const holder: { rules?: ControlRules } = {};
-    await using env = await uiEnv({
-      extra: {
-        get rules() {
-          return holder.rules ?? null;
-        },
-      },
-    });
+    await using env = await uiEnv(rulesFrom(holder));
     const control = await startControl({ bus: env.bus, listen: '127.0.0.1:0' }, halt.signal);
     const client = new ControlClient({ address: control.address });
     try {
@@ -102,8 +107,23 @@ describe('views', () => {
       );
       const watch = await client.watchRulesets({}, AbortSignal.timeout(5000));
       const head = await watch.next();
-      // Control records who authenticated (the UI), and keeps the UI's user as the claimed author.
-      assert.equal(head.value?.comment, `[claimed author: ${ADMIN.username}] too noisy`);
+      // Control records the UI's user as the author, with the identity the UI authenticated as
+      // (no token here: an unauthenticated caller on loopback, one of control's default delegates).
+      const author = `ui:${ADMIN.username} via unauthenticated:127.0.0.1`;
+      assert.equal(head.value?.author, author);
+      assert.equal(head.value?.comment, 'too noisy');
+      // The rules view's history: the revision written at start and the UI's, with their authors.
+      const history = await c.json<{ revisions: { revision: string; author: string; comment: string }[] }>(
+        'api/rules/revisions',
+      );
+      assert.equal(history.status, 200);
+      assert.deepEqual(
+        history.body.revisions.map((r) => [r.revision, r.author, r.comment]),
+        [
+          [rev, author, 'too noisy'],
+          [rules.body.revision, 'unauthenticated:127.0.0.1', '[claimed author: test] first'],
+        ],
+      );
       const missing = await admin.post('api/rules/enabled', {
         rules: ['No such rule'],
         enabled: false,
@@ -120,34 +140,85 @@ describe('views', () => {
     }
   });
 
+  it('refuses a rule change when control does not let the UI act for its user', async () => {
+    const halt = new AbortController();
+    const holder: { rules?: ControlRules } = {};
+    await using env = await uiEnv(rulesFrom(holder));
+    // The UI authenticates with the token, and control lets no one delegate.
+    const control = await startControl(
+      { bus: env.bus, listen: '127.0.0.1:0', token: 'control-token-1', delegates: [] },
+      halt.signal,
+    );
+    const client = new ControlClient({ address: control.address, token: 'control-token-1' });
+    try {
+      await client.putRuleset({ files: [{ name: 'r.yaml', content: RULES }], author: '', comment: '' });
+      holder.rules = new ControlRules({ address: control.address, token: 'control-token-1' });
+      await env.restartWith();
+      const admin = new Client(env.ui.url);
+      await admin.login(ADMIN);
+      const off = await admin.post('api/rules/enabled', { rules: ['Rule 2'], enabled: false, comment: 'x' });
+      assert.equal(off.status, 403);
+      assert.match(
+        ((await off.json()) as { error: string }).error,
+        /PERMISSION_DENIED: saker-on-behalf-of-bin: token may not act on behalf of another author/,
+      );
+      assert.deepEqual(
+        (await client.listRules({})).rules.map((r) => r.enabled),
+        [true, true],
+        'nothing was written',
+      );
+    } finally {
+      client.close();
+      holder.rules?.close();
+      halt.abort();
+      await control.close();
+    }
+  });
+
   it('shows sensors, engines, outputs and dead letters, and redelivers a dead letter', async () => {
     const metrics = new MetricsRegistry();
     const delivered = metrics.counter('saker_sinks_alerts_delivered_total', 'test', ['output']);
     delivered.inc({ output: 'webhook' }, 41);
     await using env = await uiEnv({ extra: { metrics } });
+    // A real engine on the same nats-server, reading the audit stream too: its stats reports.
+    const halt = new AbortController();
+    await using engine = await startEngine(
+      {
+        bus: env.bus,
+        name: 'engine-0',
+        rules: {
+          format: 1,
+          files: [{ name: 'r.yaml', content: RULES }],
+          selections: [],
+          updatedAt: '2024-01-01T00:00:00Z',
+        },
+        watchRules: false,
+        auditStream: true,
+        statsIntervalMs: 200,
+        log: () => {},
+      },
+      halt.signal,
+    );
+    // A replay publisher: batches and no status reports, so its drops are unknown.
     env.bus.publish(SUBJECTS.syscallEvents('node-a'), new TextEncoder().encode('{}'), {
       [HEADERS.batchCount]: '250',
     });
+    // A sensor's status report, as services/cli's sensor-drops.ts publishes each window.
     env.bus.publish(
-      SUBJECTS.engineStats('engine-0'),
-      encodeEngineStats({
-        replica: 'engine-0',
-        state: 'running',
-        seq: 1,
+      SUBJECTS.sensorStats('node-b_example'),
+      encodeSensorStats({
+        node: 'node-b.example',
+        version: '0.1.0',
         time: Date.now(),
-        revision: 7,
-        batches: 1,
-        malformedBatches: 0,
-        received: 250,
-        invalid: 0,
-        dropped: 0,
-        evaluated: 250,
-        inFlight: 0,
-        alertsPublished: 1,
-        alertsFailed: 0,
-        reloadFailures: 0,
+        windowS: 2,
+        events: 9000,
+        drops: { ringbuf: 30, scratch: 0, enterFull: 0, batcher: 10 },
+        ratio: 40 / 9040,
+        eventsTotal: 120_000,
+        dropsTotal: { ringbuf: 130, scratch: 1, enterFull: 2, batcher: 10 },
       }),
     );
+    env.bus.publish(SUBJECTS.sensorStats('node-c'), new TextEncoder().encode('{"node":"forged"}'));
     const dead = alert(5, { rule: 'Dead rule' });
     await env.bus.publishDurable(
       SUBJECTS.deadLetter('webhook'),
@@ -167,18 +238,50 @@ describe('views', () => {
     const c = new Client(env.ui.url);
     await c.login(ADMIN);
     type Health = {
-      sensors: { node: string; last_seen: string }[];
-      engines: { id: string; revision: string }[];
+      sensors: {
+        node: string;
+        events_per_sec: number;
+        drops_per_sec: number | null;
+        drops_total: number | null;
+        drops_by_stage: Record<string, number> | null;
+        version: string | null;
+        last_seen: string;
+      }[];
+      engines: {
+        id: string;
+        state: string;
+        revision: string;
+        lag_ms: number | null;
+        in_flight: number;
+        audit_pending: number | null;
+        report_age_ms: number;
+      }[];
       outputs: { name: string; delivered: number; failed: number; last_error: string | null }[];
       dead_letters: { id: string; output: string; error: string; event_id: string }[];
     };
     let h: Health | undefined;
     await until('health filled', async () => {
       h = (await c.json<Health>('api/health')).body;
-      return h.sensors.length === 1 && h.engines.length === 1 && h.dead_letters.length === 1;
+      return h.sensors.length === 2 && h.engines[0]?.audit_pending === 0 && h.dead_letters.length === 1;
     });
-    assert.equal(h?.sensors[0]?.node, 'node-a');
-    assert.equal(h?.engines[0]?.revision, '7');
+    const [a, b] = h?.sensors ?? [];
+    assert.equal(a?.node, 'node-a');
+    assert.equal(a?.events_per_sec, 25, 'its batches of the last 10 s over 10 s');
+    assert.equal(a?.drops_total, null, 'no status report: drops unknown');
+    assert.equal(b?.node, 'node-b.example');
+    assert.equal(b?.events_per_sec, 4500);
+    assert.equal(b?.drops_per_sec, 20);
+    assert.equal(b?.drops_total, 143);
+    assert.deepEqual(b?.drops_by_stage, { ringbuf: 130, scratch: 1, enter_full: 2, batcher: 10 });
+    assert.equal(b?.version, '0.1.0');
+    assert.equal(h?.engines.length, 1);
+    const e = h?.engines[0];
+    assert.equal(e?.id, 'engine-0');
+    assert.equal(e?.state, 'running');
+    assert.equal(e?.revision, '0', 'the ruleset given at start');
+    assert.equal(e?.lag_ms, 0, 'nothing held');
+    assert.equal(e?.in_flight, 0);
+    assert.ok((e?.report_age_ms ?? -1) >= 0 && (e?.report_age_ms ?? 1e9) < 5000);
     assert.deepEqual(h?.outputs, [{ name: 'webhook', delivered: 41, failed: 0, last_error: 'HTTP 400' }]);
     assert.equal(h?.dead_letters[0]?.event_id, '3');
     const id = h?.dead_letters[0]?.id ?? '';

@@ -62,6 +62,7 @@ Options:
         ...(control.token === null ? {} : { token: control.token }),
         ...(signingKey === undefined ? {} : { signingKey }),
         allowPlaintextToken: control.allowPlaintextToken,
+        delegates: control.delegates,
       },
       halt.signal,
     );

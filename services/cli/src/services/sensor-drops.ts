@@ -1,11 +1,20 @@
 /**
  * Dropped syscall events made visible: per-node counters and rates in
- * /metrics for every stats window, and Falco's "syscall event drop" internal
+ * /metrics for every stats window, the window as a status report on
+ * `saker.v1.sensor.stats.<node>` (for the UI's health view), and Falco's "syscall event drop" internal
  * alert (rule `Falco internal: syscall event drop`, priority Debug, as Falco
  * emits it) for each notice the sensor service lets through its threshold and
  * token bucket (`syscall_event_drops` in saker.yaml / falco.yaml).
  */
-import { type Bus, NoStreamError, STREAMS } from '@saker/bus';
+import {
+  type Bus,
+  NoStreamError,
+  STREAMS,
+  SUBJECTS,
+  type SensorDrops,
+  encodeSensorStats,
+  toToken,
+} from '@saker/bus';
 import { type OutgoingAlert, internalAlert } from '@saker/engine';
 import type { AlertJsonOptions } from '@saker/rules';
 import type { SensorService, SyscallDropNotice } from '@saker/sensor';
@@ -16,8 +25,10 @@ export const SYSCALL_DROP_RULE = 'Falco internal: syscall event drop';
 
 interface DropWatchOptions {
   readonly metrics: MetricsRegistry;
-  /** Where the alerts go (SAKER_ALERTS). */
-  readonly bus: Pick<Bus, 'publishDurable' | 'stream'>;
+  /** Where the alerts (SAKER_ALERTS) and the status reports go. */
+  readonly bus: Pick<Bus, 'publish' | 'publishDurable' | 'stream'>;
+  /** Saker's version, in the status reports. */
+  readonly version: string;
   readonly hostname: string;
   readonly json: AlertJsonOptions;
   readonly log: (line: string) => void;
@@ -64,8 +75,37 @@ export function watchSensorDrops(probe: SensorService, o: DropWatchOptions): () 
   const rate = o.metrics.gauge('saker_sensor_drop_rate', HELP.rate, node);
   const ratio = o.metrics.gauge('saker_sensor_drop_ratio', HELP.ratio, node);
   const alerts = o.metrics.counter('saker_sensor_drop_alerts_total', HELP.alerts, node);
+  let eventsTotal = 0;
+  let dropsTotal: SensorDrops = { ringbuf: 0, scratch: 0, enterFull: 0, batcher: 0 };
+  const subject = SUBJECTS.sensorStats(toToken(probe.node));
   const offWindow = probe.onWindow((w) => {
     const labels = { node: w.node };
+    eventsTotal += w.events;
+    dropsTotal = {
+      ringbuf: dropsTotal.ringbuf + w.drops.ringbuf,
+      scratch: dropsTotal.scratch + w.drops.scratch,
+      enterFull: dropsTotal.enterFull + w.drops.enterFull,
+      batcher: dropsTotal.batcher + w.drops.batcher,
+    };
+    try {
+      o.bus.publish(
+        subject,
+        encodeSensorStats({
+          node: w.node,
+          version: o.version,
+          time: w.time,
+          windowS: w.windowS,
+          events: w.events,
+          drops: w.drops,
+          ratio: w.ratio,
+          eventsTotal,
+          dropsTotal,
+        }),
+      );
+    } catch (err) {
+      // At most once, like the events: the next window's totals make up for a lost report.
+      o.log(`the sensor status report was not published on ${subject}: ${String(err)}`);
+    }
     events.inc(labels, w.events);
     for (const [stage, n] of [
       ['ringbuf', w.drops.ringbuf],

@@ -12,6 +12,7 @@ import type { SakerConfig } from '@saker/config';
 import { RULESET_KEY, decodeRulesetDocument, loadRules, readRuleFiles } from '@saker/rules';
 import { OptionError, type ServiceModule } from '@saker/runtime';
 import { type SensorService, start as startSensorService } from '@saker/sensor';
+import { sakerVersion } from '../version.js';
 import { EventPublisher, describeReplay, replayFile } from './parts.js';
 import { watchSensorDrops } from './sensor-drops.js';
 import { isRoot, loggerIo } from './shared.js';
@@ -158,6 +159,7 @@ async function startProbe(
     bus: ctx.bus,
     hostname: config.hostname,
     json: {},
+    version: sakerVersion(),
     log: (line) => logger.warn(line),
   });
   const keyOf = (t: ReadonlySet<string> | undefined): string =>

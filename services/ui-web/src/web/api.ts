@@ -55,9 +55,44 @@ export interface Timeline {
 
 type Row = Readonly<Record<string, string | number | boolean | null>>;
 
+/** Drops since the sensor started, by where they happened (Falco's n_drops_buffer, _scratch_map, ...). */
+interface DropsByStage {
+  readonly ringbuf: number;
+  readonly scratch: number;
+  readonly enter_full: number;
+  readonly batcher: number;
+}
+
+export interface SensorHealth {
+  readonly node: string;
+  readonly events_per_sec: number;
+  /** null: the node sends events without status reports (a replay), so its drops are unknown. */
+  readonly drops_per_sec: number | null;
+  readonly drops_total: number | null;
+  readonly drops_by_stage: DropsByStage | null;
+  readonly drop_ratio: number | null;
+  readonly events_total: number;
+  readonly version: string | null;
+  readonly last_seen: string;
+}
+
+export interface EngineHealth {
+  readonly id: string;
+  readonly node: string;
+  readonly state: string;
+  readonly revision: string;
+  /** How long the oldest event the engine holds has waited; null from engines that do not say. */
+  readonly lag_ms: number | null;
+  readonly in_flight: number;
+  readonly dropped: number;
+  readonly audit_pending: number | null;
+  readonly report_age_ms: number;
+  readonly last_seen: string;
+}
+
 export interface Health {
-  readonly sensors: readonly Row[];
-  readonly engines: readonly Row[];
+  readonly sensors: readonly SensorHealth[];
+  readonly engines: readonly EngineHealth[];
   readonly outputs: readonly Row[];
   readonly dead_letters: readonly Row[];
 }
@@ -66,6 +101,11 @@ export interface RuleList {
   readonly revision: string;
   readonly rules: readonly RuleInfo[];
 }
+
+/** A ruleset revision as control recorded it (author: `ui:alice via token` for a change made here). */
+type RevisionInfo = Readonly<
+  Record<'revision' | 'updated_at' | 'author' | 'comment', string> & Record<'rules' | 'enabled_rules', number>
+>;
 
 export interface Info {
   readonly version: string;
@@ -137,6 +177,7 @@ export const api = {
   redeliver: (id: string) =>
     post<{ ok: boolean }>(`api/dead-letters/${encodeURIComponent(id)}/redeliver`, {}),
   rules: () => call<RuleList>('api/rules'),
+  revisions: () => call<{ revisions: readonly RevisionInfo[] }>('api/rules/revisions'),
   setRulesEnabled: (rules: readonly string[], enabled: boolean, comment: string) =>
     post<{ revision: string }>('api/rules/enabled', { rules, enabled, comment }),
   info: () => call<Info>('api/info'),

@@ -1,29 +1,36 @@
 /**
- * The health view: events/s and drops per sensor, each engine's ruleset
- * revision and lag, deliveries and failures per output, and dead letters
- * with a redeliver button for admins.
+ * The health view: events/s and drops per sensor (its node), each engine's
+ * ruleset revision and lag, deliveries and failures per output, and dead
+ * letters with a redeliver button for admins.
  */
-import { useState } from 'preact/hooks';
-import { api } from './api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { type EngineHealth, type SensorHealth, api } from './api.js';
 import { type Nav, describeError } from './app.js';
 import { Head } from './controls.js';
 import { visible } from './text.js';
 import { useApi } from './use-api.js';
 
-type Row = Readonly<Record<string, string | number | boolean | null>>;
+/** How a column's value reads: as it is, unless the table says otherwise. */
+type Formats<T> = { readonly [K in keyof T]?: (value: T[K]) => string };
 
-function Table({
+function Table<T extends object>({
   rows,
   cols,
   label,
+  format = {},
   action,
 }: {
-  rows: readonly Row[];
-  cols: readonly string[];
+  rows: readonly T[];
+  cols: readonly (keyof T & string)[];
   label: string;
-  action?: (row: Row) => preact.ComponentChild;
+  format?: Formats<T>;
+  action?: (row: T) => preact.ComponentChild;
 }) {
   if (rows.length === 0) return <p class="empty">None.</p>;
+  const cell = <K extends keyof T>(r: T, c: K): string => {
+    const f = format[c] as ((v: T[K]) => string) | undefined;
+    return visible(f === undefined ? r[c] : f(r[c]));
+  };
   return (
     <table aria-label={label}>
       <Head cols={[...cols.map((c) => c.replaceAll('_', ' ')), ...(action === undefined ? [] : [''])]} />
@@ -32,7 +39,7 @@ function Table({
           // biome-ignore lint/suspicious/noArrayIndexKey: rows have no id of their own in every table
           <tr key={i}>
             {cols.map((c) => (
-              <td key={c}>{visible(r[c])}</td>
+              <td key={c}>{cell(r, c)}</td>
             ))}
             {action !== undefined && <td>{action(r)}</td>}
           </tr>
@@ -42,10 +49,32 @@ function Table({
   );
 }
 
+/** A figure the source did not report (a replay has no drop counters; an older engine no lag). */
+const orUnknown = (v: number | null): string => (v === null ? 'unknown' : String(v));
+
+const SENSOR_FORMAT: Formats<SensorHealth> = {
+  drops_per_sec: orUnknown,
+  drops_total: orUnknown,
+  drops_by_stage: (d) =>
+    d === null
+      ? 'unknown'
+      : `ringbuf ${d.ringbuf}, scratch ${d.scratch}, enter_full ${d.enter_full}, batcher ${d.batcher}`,
+};
+
+const ENGINE_FORMAT: Formats<EngineHealth> = {
+  lag_ms: orUnknown,
+  audit_pending: (v) => (v === null ? '-' : String(v)),
+};
+
 export function HealthView({ nav }: { nav: Nav }) {
   const { data, error, reload } = useApi(() => api.health(), 'health');
   const [message, setMessage] = useState<string | undefined>();
   const admin = nav.session.role === 'admin';
+  // Rates and lag move: read them again every 5 s while the view is open.
+  useEffect(() => {
+    const timer = setInterval(reload, 5000);
+    return () => clearInterval(timer);
+  }, [reload]);
   const redeliver = (id: string) =>
     api.redeliver(id).then(
       () => {
@@ -70,13 +99,32 @@ export function HealthView({ nav }: { nav: Nav }) {
           <Table
             label="Sensors"
             rows={data.sensors}
-            cols={['node', 'events_per_sec', 'drops_per_sec', 'drops_total', 'version', 'last_seen']}
+            format={SENSOR_FORMAT}
+            cols={[
+              'node',
+              'events_per_sec',
+              'drops_per_sec',
+              'drops_total',
+              'drops_by_stage',
+              'version',
+              'last_seen',
+            ]}
           />
           <h3>Engines</h3>
           <Table
             label="Engines"
             rows={data.engines}
-            cols={['id', 'node', 'revision', 'lag_ms', 'last_seen']}
+            format={ENGINE_FORMAT}
+            cols={[
+              'id',
+              'state',
+              'revision',
+              'lag_ms',
+              'in_flight',
+              'dropped',
+              'audit_pending',
+              'report_age_ms',
+            ]}
           />
           <h3>Outputs</h3>
           <Table label="Outputs" rows={data.outputs} cols={['name', 'delivered', 'failed', 'last_error']} />

@@ -1,6 +1,7 @@
 /**
  * The rules view: the running ruleset and its revision; admins select rules
- * and enable or disable them with a comment (control's API, the user as author).
+ * and enable or disable them with a comment (control's API records the
+ * logged-in user as the author); the revisions with their author and comment.
  */
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
@@ -9,8 +10,12 @@ import { Head, TextInput } from './controls.js';
 import { visible } from './text.js';
 import { useApi } from './use-api.js';
 
+/** Revisions listed above the rules (the API keeps up to 100). */
+const SHOWN_REVISIONS = 10;
+
 export function RulesView({ nav }: { nav: Nav }) {
   const { data, error, reload } = useApi(() => api.rules(), 'rules');
+  const history = useApi(() => api.revisions(), 'revisions');
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [comment, setComment] = useState('');
   const [text, setText] = useState('');
@@ -31,6 +36,7 @@ export function RulesView({ nav }: { nav: Nav }) {
         setSelected(new Set());
         setComment('');
         reload();
+        history.reload();
       },
       (err: unknown) => setMessage(describeError(err)),
     );
@@ -72,6 +78,28 @@ export function RulesView({ nav }: { nav: Nav }) {
             Disable selected
           </button>
         </form>
+      )}
+      {history.error !== undefined && <p class="error">{history.error}</p>}
+      {history.data !== undefined && history.data.revisions.length > 0 && (
+        <details class="revisions" open>
+          <summary>Revisions (newest {Math.min(history.data.revisions.length, SHOWN_REVISIONS)})</summary>
+          <table class="revision-table" aria-label="Revisions">
+            <Head cols={['Revision', 'Time', 'Author', 'Comment', 'Enabled rules']} />
+            <tbody>
+              {history.data.revisions.slice(0, SHOWN_REVISIONS).map((r) => (
+                <tr key={r.revision} data-revision={r.revision}>
+                  <td>{visible(r.revision)}</td>
+                  <td>{visible(r.updated_at)}</td>
+                  <td class="author">{visible(r.author)}</td>
+                  <td class="comment">{visible(r.comment)}</td>
+                  <td>
+                    {r.enabled_rules} of {r.rules}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
       )}
       <table class="rule-table">
         <Head

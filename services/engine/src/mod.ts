@@ -4,4 +4,4 @@ export type { EngineOptions } from './options.js';
 export type { OutgoingAlert } from './alerts.js';
 export { internalAlert } from './alerts.js';
 export type { EngineStats } from './stats.js';
-export { decodeEngineStats, encodeEngineStats } from './stats.js';
+export { decodeEngineStats } from './stats.js';

@@ -1,0 +1,279 @@
+/**
+ * The elasticsearch backend against a real OpenSearch node (libs/testing,
+ * startOpenSearch): alerts written by Saker's own elasticsearch sink output
+ * (`_bulk` into `falco-YYYY.MM.DD`, dynamic mapping) are read back with the
+ * same answers as the SQLite store holding the same alerts: pages and
+ * paging, every filter, free text with every special character, counts and
+ * timelines. Then the service itself with `ui.store.backend: elasticsearch`:
+ * the API over HTTP from the index, the live stream from SAKER_ALERTS.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '@saker/config';
+import { type FalcoAlert, PRIORITIES, priorityLabel } from '@saker/rules';
+import { sidekickOutputsFromConfig } from '@saker/sinks';
+import { type OpenSearchNode, startOpenSearch } from '@saker/testing';
+import { EsClient } from '../src/es-http.js';
+import type { UiEvent } from '../src/event.js';
+import { parseFilters } from '../src/filters.js';
+import { type AlertReader, sqlReader } from '../src/reader.js';
+import { EsReader } from '../src/store-es.js';
+import { AlertStore, COUNT_BY, TIMELINE_BY } from '../src/store.js';
+import { ADMIN, Client, uiEnv, until } from './helpers/env.js';
+
+const SPECIAL = ',.<>{}[]"\':;!@#$%^&*()+=~';
+const PRIORITY_NAMES = PRIORITIES.map(priorityLabel);
+const NOW = Date.now();
+
+/** Alerts over the last 50 minutes, a few ms apart at least, with hostile text in outputs and fields. */
+function alerts(n: number): FalcoAlert[] {
+  return Array.from({ length: n }, (_, i) => {
+    const ms = NOW - 50 * 60_000 + i * 47_113 + (i % 7);
+    const odd = i % 3 === 0 ? ` ${SPECIAL} \\back\\slash *star? "q" 'a' é` : '';
+    const fields: Record<string, string | number | null> = {
+      'fd.name': `/etc/shadow${i}`,
+      'proc.pid': i,
+      'proc.cmdline': `sh -c "echo $HOME; cat /etc/*"${odd}`,
+      'container.image.repository': `registry/app-${i % 3}`,
+    };
+    if (i % 4 !== 3) fields['k8s.ns.name'] = `ns-${i % 2}`;
+    if (i % 4 !== 3) fields['k8s.pod.name'] = `pod-${i % 5}`;
+    if (i % 6 === 0) fields['k8s.node.name'] = 'worker-a';
+    return {
+      hostname: `node-${i % 3}`,
+      output: `File opened (file=/etc/shadow${i} pid=${i} cmd=sh -c "echo $HOME; cat /etc/*"${odd})`,
+      priority: PRIORITY_NAMES[i % 8] ?? 'Warning',
+      rule: i % 5 === 0 ? 'Rule "quoted" <1>' : `Rule ${i % 4}`,
+      source: i % 5 === 4 ? 'k8s_audit' : 'syscall',
+      tags: ['filesystem', `t${i % 2}`, ...(i % 3 === 0 ? ['mitre_T1'] : [])],
+      time: new Date(ms).toISOString().replace('Z', `${String(i).padStart(6, '0')}Z`),
+      output_fields: fields,
+    };
+  });
+}
+
+const QUERIES = [
+  '',
+  'source=syscall',
+  'source=k8s_audit&priority=warning',
+  'priority=warning&priority=critical&priority=info',
+  'min_priority=error',
+  'hostname=node-1',
+  'rule=Rule+%22quoted%22+%3C1%3E',
+  'rule=Rule+1&rule=Rule+2',
+  'tag=t1',
+  'tag=mitre_T1&source=syscall',
+  'namespace=ns-1',
+  'namespace=',
+  'pod=pod-3',
+  'node=worker-a',
+  'node=node-2',
+  'image=registry%2Fapp-1',
+  'field.fd.name=%2Fetc%2Fshadow3',
+  'field.proc.pid=5&field.proc.pid=6',
+  'field.no.such=1',
+  `from=${NOW - 30 * 60_000}`,
+  `from=${NOW - 40 * 60_000}&to=${NOW - 20 * 60_000 + 1234}`,
+  ...[...SPECIAL].map((c) => `q=${encodeURIComponent(c)}`),
+  ...[
+    SPECIAL,
+    '\\',
+    '*',
+    '?',
+    '\\back',
+    'star?',
+    '"q"',
+    "'a'",
+    'é',
+    'SHADOW1',
+    '/etc/shadow1',
+    '$HOME;',
+    'cat /etc/*',
+    'a b',
+    'fd.name',
+    'k8s',
+    'nothing here',
+    '%',
+    '_',
+  ].map((q) => `q=${encodeURIComponent(q)}`),
+  `q=shadow&priority=warning&namespace=ns-0&from=${NOW - 45 * 60_000}`,
+];
+
+function content(e: UiEvent): Omit<UiEvent, 'id'> {
+  const { id: _id, ...rest } = e;
+  return rest;
+}
+
+async function allPages(r: AlertReader, query: string, limit: number): Promise<Omit<UiEvent, 'id'>[]> {
+  const out: Omit<UiEvent, 'id'>[] = [];
+  let cursor: string | null = null;
+  for (let guard = 0; guard < 100; guard++) {
+    const p = await r.page(parseFilters(new URLSearchParams(query), NOW), limit, cursor);
+    out.push(...p.events.map(content));
+    cursor = p.next;
+    if (cursor === null) return out;
+  }
+  throw new Error('more than 100 pages');
+}
+
+/** Writes `list` through Saker's elasticsearch sink output (sinks.sidekick.elasticsearch), then refreshes. */
+async function writeThroughSink(url: string, list: readonly FalcoAlert[]): Promise<void> {
+  const config = loadConfig({
+    env: {},
+    onNotice: () => undefined,
+    overrides: { sinks: { sidekick: { elasticsearch: { hostport: url } } } },
+  });
+  const [settings] = sidekickOutputsFromConfig(config.sinks);
+  assert.equal(settings?.output.name, 'elasticsearch');
+  const output = settings.output;
+  assert.ok(output.deliverBatch !== undefined);
+  await output.deliverBatch(list.map((alert) => ({ alert, raw: JSON.stringify(alert) })));
+  await output.close();
+  const res = await fetch(`${url}/falco-*/_refresh`, { method: 'POST' });
+  assert.equal(res.status, 200);
+}
+
+describe('elasticsearch store', () => {
+  let node: OpenSearchNode;
+  const list = alerts(60);
+
+  before(async () => {
+    node = await startOpenSearch();
+    await writeThroughSink(node.url, list);
+  });
+  after(async () => {
+    await node?.stop();
+  });
+
+  it('answers as the SQLite store does for the same alerts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-es-'));
+    const store = new AlertStore({
+      path: join(dir, 'alerts.db'),
+      maxRows: 1_000_000,
+      maxBytes: 1024 ** 3,
+      maxAgeMs: 86_400_000,
+      cacheBytes: 8 * 1024 * 1024,
+    });
+    try {
+      store.add(list.map((alert, i) => ({ seq: i + 1, ts: Date.parse(alert.time.slice(0, 23)), alert })));
+      const sql = sqlReader(store);
+      const client = new EsClient({
+        url: node.url,
+        auth: null,
+        ca: null,
+        timeoutMs: 10_000,
+        maxResponseBytes: 1 << 26,
+      });
+      const es = new EsReader({ client, index: 'falco-*', timeField: '@timestamp', mappingTtlMs: 60_000 });
+      let nonEmpty = 0;
+      for (const query of QUERIES) {
+        const f = parseFilters(new URLSearchParams(query), NOW);
+        const a = await sql.page(f, 1000, null);
+        const b = await es.page(f, 1000, null);
+        assert.equal(b.total, a.total, `total of ${query}`);
+        assert.deepEqual(b.events.map(content), a.events.map(content), `events of ${query}`);
+        if (a.total > 0) nonEmpty++;
+        assert.deepEqual(await allPages(es, query, 7), await allPages(sql, query, 7), `pages of ${query}`);
+        for (const by of COUNT_BY) {
+          let got = await es.counts(f, by);
+          // With one tag filtered, the SQLite store's per-minute counts know only that tag
+          // (rollup.ts): it gives that tag's bucket alone, this reader every tag of the alerts.
+          if (by === 'tag' && f.tags.length === 1 && f.q === null)
+            got = got.filter((b) => f.tags.includes(b.key));
+          assert.deepEqual(got, await sql.counts(f, by), `counts by ${by} of ${query}`);
+        }
+        for (const by of TIMELINE_BY) {
+          for (const points of [1, 13, 60]) {
+            assert.deepEqual(
+              await es.timeline(f, by, points, NOW),
+              store.timeline(f, by, points, NOW),
+              `timeline by ${by}, ${points} points, of ${query}`,
+            );
+          }
+        }
+      }
+      assert.ok(nonEmpty > QUERIES.length / 2, `${nonEmpty} of ${QUERIES.length} queries matched something`);
+      // Every special character alone found the alerts that hold it.
+      const all = await es.page(
+        parseFilters(new URLSearchParams(`q=${encodeURIComponent(SPECIAL)}`)),
+        1000,
+        null,
+      );
+      assert.equal(all.total, 20);
+      const first = all.events[0];
+      assert.ok(first !== undefined);
+      assert.deepEqual(content((await es.get(first.id)) ?? first), content(first));
+      assert.equal(await es.get('no-such-id'), null);
+      await assert.rejects(
+        es.page(parseFilters(new URLSearchParams()), 5, 'not a cursor'),
+        /cursor: not a cursor/,
+      );
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves the API from the index with ui.store.backend: elasticsearch, live alerts from SAKER_ALERTS', async () => {
+    await using env = await uiEnv({
+      ui: { store: { backend: 'elasticsearch', elasticsearch: { url: node.url } } },
+    });
+    assert.throws(() => env.ui.store, /no SQLite store/);
+    assert.match(env.ui.holding(), /^reading falco-\* at 127\.0\.0\.1:\d+$/);
+    const c = new Client(env.ui.url);
+    await c.login(ADMIN);
+    const q = encodeURIComponent(SPECIAL);
+    const page = await c.json<{ events: UiEvent[]; next: string | null; total: number }>(
+      `api/events?limit=5&q=${q}`,
+    );
+    assert.equal(page.status, 200);
+    assert.equal(page.body.total, 20);
+    assert.equal(page.body.events.length, 5);
+    const next = await c.json<{ events: UiEvent[] }>(`api/events?limit=5&q=${q}&cursor=${page.body.next}`);
+    assert.equal(next.body.events.length, 5);
+    assert.ok(
+      (next.body.events[0]?.time ?? '') < (page.body.events[4]?.time ?? ''),
+      'the next page is older',
+    );
+    const bad = await c.json<{ error: string }>('api/events?cursor=%7B');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /^cursor: /);
+    const id = page.body.events[0]?.id ?? '';
+    const detail = await c.json<{ event: UiEvent }>(`api/events/${encodeURIComponent(id)}`);
+    assert.equal(detail.status, 200);
+    assert.deepEqual(detail.body.event, page.body.events[0]);
+    const counts = await c.json<{ buckets: { key: string; count: number }[] }>('api/counts?by=priority');
+    assert.equal(
+      counts.body.buckets.reduce((n, b) => n + b.count, 0),
+      60,
+    );
+    const exported = await (await c.fetch('api/export?format=jsonl')).text();
+    assert.equal(exported.trim().split('\n').length, 60);
+    const info = await c.json<{ store: { backend: string; rows: number } }>('api/info');
+    assert.equal(info.body.store.backend, 'elasticsearch');
+    assert.equal(info.body.store.rows, 60);
+
+    const res = await c.fetch('api/stream');
+    assert.equal(res.status, 200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const live = { ...list[0], rule: 'Live only', time: new Date().toISOString() } as FalcoAlert;
+    await env.publish([live]);
+    let text = '';
+    const dec = new TextDecoder();
+    while (!/^event: alert$/m.test(text)) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, 'the stream ended early');
+      text += dec.decode(value);
+    }
+    await reader.cancel();
+    assert.match(text, /"rule":"Live only"/);
+    // Nothing was written to the index: the backend is read-only.
+    await until('the live alert is not in the index', async () => {
+      const r = await c.json<{ total: number }>('api/events?rule=Live+only');
+      return r.body.total === 0;
+    });
+  });
+});

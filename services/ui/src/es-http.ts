@@ -7,6 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { UiElasticsearchConfig } from '@saker/config';
+import { ReaderBackendError } from './reader.js';
 
 type EsAuth = UiElasticsearchConfig['auth'];
 
@@ -22,7 +23,7 @@ export interface EsClientOptions {
 }
 
 /** A request to the cluster failed: no answer, or an error status. */
-export class EsRequestError extends Error {
+export class EsRequestError extends ReaderBackendError {
   override readonly name = 'EsRequestError';
   /** The HTTP status; 0 when there was no answer. */
   readonly status: number;

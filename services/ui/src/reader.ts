@@ -9,6 +9,11 @@ import type { UiEvent } from './event.js';
 import { FilterError, type Filters } from './filters.js';
 import type { AlertStore, CountBy, Page, StoreInfo, Timeline, TimelineBy } from './store.js';
 
+/** The backend the reader asks (Elasticsearch) failed or refused: the API answers 502 with this message. */
+export class ReaderBackendError extends Error {
+  override readonly name: string = 'ReaderBackendError';
+}
+
 /** A page of an export: the events and where the next one starts (null: the last). */
 export interface Batch {
   readonly events: UiEvent[];

@@ -14,7 +14,7 @@ import { FilterError, parseFilters } from './filters.js';
 import { HttpError, localPath, readJson, securityHeaders, sendError, sendJson } from './http.js';
 import type { LiveHub } from './live.js';
 import { type LocalUser, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
-import type { AlertReader } from './reader.js';
+import { type AlertReader, ReaderBackendError } from './reader.js';
 import type { Session, Sessions } from './sessions.js';
 import { sameToken } from './sessions.js';
 import type { StaticFiles } from './static.js';
@@ -156,7 +156,10 @@ export class UiServer {
     }
     if (err instanceof HttpError) sendError(res, err.status, err.message);
     else if (err instanceof FilterError) sendError(res, 400, err.message);
-    else this.#internal(res, err);
+    else if (err instanceof ReaderBackendError) {
+      this.#o.logger.warn(err.message);
+      sendError(res, 502, err.message);
+    } else this.#internal(res, err);
   }
 
   #internal(res: ServerResponse, err: unknown): void {

@@ -8,18 +8,21 @@
  * the API over HTTP from the index, the live stream from SAKER_ALERTS.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '@saker/config';
 import { type FalcoAlert, PRIORITIES, priorityLabel } from '@saker/rules';
 import { sidekickOutputsFromConfig } from '@saker/sinks';
-import { type OpenSearchNode, startOpenSearch } from '@saker/testing';
+import { type OpenSearchNode, type TestPki, makeTestPki, startOpenSearch } from '@saker/testing';
 import { EsClient } from '../src/es-http.js';
 import type { UiEvent } from '../src/event.js';
 import { parseFilters } from '../src/filters.js';
 import { type AlertReader, sqlReader } from '../src/reader.js';
+import { elasticsearchReader } from '../src/store-es-config.js';
 import { EsReader } from '../src/store-es.js';
 import { AlertStore, COUNT_BY, TIMELINE_BY } from '../src/store.js';
 import { ADMIN, Client, uiEnv, until } from './helpers/env.js';
@@ -96,6 +99,10 @@ const QUERIES = [
     'fd.name',
     'k8s',
     'nothing here',
+    'adow',
+    'etc/shad',
+    'pid=1 ',
+    'ns.na',
     '%',
     '_',
   ].map((q) => `q=${encodeURIComponent(q)}`),
@@ -134,6 +141,56 @@ async function writeThroughSink(url: string, list: readonly FalcoAlert[]): Promi
   await output.close();
   const res = await fetch(`${url}/falco-*/_refresh`, { method: 'POST' });
   assert.equal(res.status, 200);
+}
+
+/**
+ * HTTPS with the test CA and an Authorization check in front of the node:
+ * the stand-in for OpenSearch's security plugin (not started here), with
+ * its 401 body. Everything else is forwarded to the real node.
+ */
+async function securedProxy(
+  target: string,
+  pki: TestPki,
+  accepted: readonly string[],
+): Promise<{ url: string; seen: string[] } & AsyncDisposable> {
+  const seen: string[] = [];
+  const server = createHttpsServer({ cert: pki.serverCert, key: pki.serverKey }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const auth = req.headers.authorization ?? '';
+      seen.push(auth);
+      if (!accepted.includes(auth)) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: { root_cause: [{ reason: 'missing authentication credentials' }], reason: 'unauthorized' },
+            status: 401,
+          }),
+        );
+        return;
+      }
+      const body = chunks.length === 0 ? undefined : Buffer.concat(chunks);
+      void fetch(`${target}${req.url ?? '/'}`, {
+        method: req.method ?? 'GET',
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body }),
+      }).then(async (r) => {
+        res.writeHead(r.status, { 'content-type': 'application/json' });
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    seen,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
 
 describe('elasticsearch store', () => {
@@ -275,5 +332,67 @@ describe('elasticsearch store', () => {
       const r = await c.json<{ total: number }>('api/events?rule=Live+only');
       return r.body.total === 0;
     });
+  });
+
+  it('authenticates with a password or an API key from files and trusts ui.store.elasticsearch.ca', async () => {
+    using pki = makeTestPki({ prefix: 'saker-ui-es-pki-' });
+    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-es-auth-'));
+    try {
+      writeFileSync(join(dir, 'password'), 'pa:ss w\u00f6rd\n');
+      writeFileSync(join(dir, 'api-key'), 'a2V5LWlkOmtleS1zZWNyZXQ=\n');
+      writeFileSync(join(dir, 'wrong'), 'not-it\n');
+      const basic = `Basic ${Buffer.from('reader:pa:ss w\u00f6rd').toString('base64')}`;
+      await using proxy = await securedProxy(node.url, pki, [basic, 'ApiKey a2V5LWlkOmtleS1zZWNyZXQ=']);
+      const reader = (es: Record<string, unknown>) => {
+        const config = loadConfig({
+          env: {},
+          onNotice: () => undefined,
+          overrides: {
+            ui: { store: { backend: 'elasticsearch', elasticsearch: { url: proxy.url, ...es } } },
+          },
+        });
+        return elasticsearchReader(config.ui.store.elasticsearch ?? undefined);
+      };
+      const all = parseFilters(new URLSearchParams());
+      const ca = pki.files.caCert;
+      const withPassword = reader({ username: 'reader', password_file: join(dir, 'password'), ca });
+      assert.equal((await withPassword.page(all, 1, null)).total, 60);
+      assert.equal(proxy.seen.at(-1), basic);
+      const withKey = reader({ api_key_file: join(dir, 'api-key'), ca });
+      assert.equal(
+        (await withKey.counts(all, 'source')).reduce((n, b) => n + b.count, 0),
+        60,
+      );
+      assert.equal(proxy.seen.at(-1), 'ApiKey a2V5LWlkOmtleS1zZWNyZXQ=');
+
+      const wrong = reader({ username: 'reader', password_file: join(dir, 'wrong'), ca });
+      await assert.rejects(wrong.page(all, 1, null), (err: Error) => {
+        assert.match(err.message, /^elasticsearch .*: 401 missing authentication credentials$/);
+        assert.ok(!err.message.includes('not-it'));
+        return true;
+      });
+      // Without the CA the proxy's certificate is not trusted; with another CA neither.
+      await assert.rejects(reader({ api_key_file: join(dir, 'api-key') }).page(all, 1, null), /certificate/);
+      await assert.rejects(
+        reader({ api_key_file: join(dir, 'api-key'), ca: pki.files.rogueCaCert }).page(all, 1, null),
+        /certificate/,
+      );
+
+      assert.throws(
+        () => reader({ url: null }),
+        /ui\.store\.elasticsearch\.url: required when ui\.store\.backend is elasticsearch/,
+      );
+      assert.throws(
+        () => reader({ username: 'reader', password: 'x', api_key: 'k' }),
+        /ui\.store\.elasticsearch\.api_key: give username\/password or api_key, not both/,
+      );
+      assert.throws(() => reader({ username: 'reader' }), /ui\.store\.elasticsearch\.password: required/);
+      assert.throws(
+        () => reader({ index: 'falco *' }),
+        /ui\.store\.elasticsearch\.index: expected an index pattern/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

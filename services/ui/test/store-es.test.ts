@@ -226,14 +226,14 @@ describe('elasticsearch store', () => {
       });
       const es = new EsReader({ client, index: 'falco-*', timeField: '@timestamp', mappingTtlMs: 60_000 });
       let nonEmpty = 0;
-      for (const query of QUERIES) {
+      for (const [n, query] of QUERIES.entries()) {
         const f = parseFilters(new URLSearchParams(query), NOW);
         const a = await sql.page(f, 1000, null);
         const b = await es.page(f, 1000, null);
         assert.equal(b.total, a.total, `total of ${query}`);
         assert.deepEqual(b.events.map(content), a.events.map(content), `events of ${query}`);
         if (a.total > 0) nonEmpty++;
-        assert.deepEqual(await allPages(es, query, 7), await allPages(sql, query, 7), `pages of ${query}`);
+        assert.deepEqual(await allPages(es, query, 9), await allPages(sql, query, 9), `pages of ${query}`);
         for (const by of COUNT_BY) {
           let got = await es.counts(f, by);
           // With one tag filtered, the SQLite store's per-minute counts know only that tag
@@ -243,7 +243,8 @@ describe('elasticsearch store', () => {
           assert.deepEqual(got, await sql.counts(f, by), `counts by ${by} of ${query}`);
         }
         for (const by of TIMELINE_BY) {
-          for (const points of [1, 13, 60]) {
+          // Odd bucket counts for the first queries only: each is a request per query.
+          for (const points of n < 8 ? [1, 13, 60] : [60]) {
             assert.deepEqual(
               await es.timeline(f, by, points, NOW),
               store.timeline(f, by, points, NOW),

@@ -239,14 +239,14 @@ export class QueryBuilder {
     const literal = this.#anyPart(
       (path) => ({ wildcard: { [path]: { value, case_insensitive: true } } }),
       (name) => asciiLower(name).includes(asciiLower(q)),
-      q,
+      (field) => ({ match_phrase_prefix: { [field]: q } }),
     );
     const words = textWords(q).map((w) => {
       const lower = asciiLower(w.word);
       return this.#anyPart(
         (path) => ({ regexp: { [path]: { value: wordPattern(w), case_insensitive: true } } }),
         (name) => nameWords(name).some((n) => (w.prefix ? n.startsWith(lower) : n === lower)),
-        w.word,
+        (field) => ({ [w.prefix ? 'match_phrase_prefix' : 'match_phrase']: { [field]: w.word } }),
       );
     });
     return { bool: { filter: [literal, ...words] } };
@@ -256,16 +256,20 @@ export class QueryBuilder {
    * Matches a document when `onValue` matches its rule, its output or one
    * of its output fields' values, or `onName` holds for one of its output
    * fields' names. A text field without an exact subfield for a document
-   * (dynamic mapping's `.keyword` stops at 256 characters) is matched as
-   * the phrase `phrase` instead.
+   * (dynamic mapping's `.keyword` stops at 256 characters) is matched by
+   * `onText` (a phrase query of its words) instead.
    */
-  #anyPart(onValue: (path: string) => Query, onName: (name: string) => boolean, phrase: string): Query {
+  #anyPart(
+    onValue: (path: string) => Query,
+    onName: (name: string) => boolean,
+    onText: (field: string) => Query,
+  ): Query {
     const should: Query[] = [];
     for (const top of ['rule', 'output']) {
       const exact = this.#paths.exact(top);
       if (exact !== null) should.push(onValue(exact));
       if (this.#paths.type(top) === 'text') {
-        const match: Query = { match_phrase: { [top]: phrase } };
+        const match = onText(top);
         should.push(
           exact === null || exact === top
             ? match

@@ -127,11 +127,11 @@ async function allPages(r: AlertReader, query: string, limit: number): Promise<O
 }
 
 /** Writes `list` through Saker's elasticsearch sink output (sinks.sidekick.elasticsearch), then refreshes. */
-async function writeThroughSink(url: string, list: readonly FalcoAlert[]): Promise<void> {
+async function writeThroughSink(url: string, list: readonly FalcoAlert[], index = 'falco'): Promise<void> {
   const config = loadConfig({
     env: {},
     onNotice: () => undefined,
-    overrides: { sinks: { sidekick: { elasticsearch: { hostport: url } } } },
+    overrides: { sinks: { sidekick: { elasticsearch: { hostport: url, index } } } },
   });
   const [settings] = sidekickOutputsFromConfig(config.sinks);
   assert.equal(settings?.output.name, 'elasticsearch');
@@ -139,7 +139,7 @@ async function writeThroughSink(url: string, list: readonly FalcoAlert[]): Promi
   assert.ok(output.deliverBatch !== undefined);
   await output.deliverBatch(list.map((alert) => ({ alert, raw: JSON.stringify(alert) })));
   await output.close();
-  const res = await fetch(`${url}/falco-*/_refresh`, { method: 'POST' });
+  const res = await fetch(`${url}/${index}-*/_refresh`, { method: 'POST' });
   assert.equal(res.status, 200);
 }
 
@@ -395,5 +395,45 @@ describe('elasticsearch store', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('finds text in outputs past the .keyword limit, literally where a template maps output as wildcard', async () => {
+    const long = (i: number): FalcoAlert => ({
+      ...(list[i] as FalcoAlert),
+      output: `${'x'.repeat(300)} needle <{[*]}> tail${i}`,
+    });
+    // The same long outputs into a dynamically mapped index and one whose template maps output as wildcard.
+    const template = await fetch(`${node.url}/_index_template/falcowild`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        index_patterns: ['falcowild-*'],
+        template: { mappings: { properties: { output: { type: 'wildcard' } } } },
+      }),
+    });
+    assert.equal(template.status, 200, await template.text());
+    await writeThroughSink(node.url, [long(1), long(2)], 'falcolong');
+    await writeThroughSink(node.url, [long(1), long(2)], 'falcowild');
+    const client = new EsClient({
+      url: node.url,
+      auth: null,
+      ca: null,
+      timeoutMs: 10_000,
+      maxResponseBytes: 1 << 26,
+    });
+    const total = async (index: string, q: string): Promise<number> => {
+      const es = new EsReader({ client, index, timeField: '@timestamp', mappingTtlMs: 60_000 });
+      return (await es.page(parseFilters(new URLSearchParams({ q })), 10, null)).total;
+    };
+    for (const index of ['falcolong-*', 'falcowild-*']) {
+      assert.equal(await total(index, 'needle'), 2, index);
+      assert.equal(await total(index, 'tail2'), 1, index);
+      assert.equal(await total(index, 'needl'), 2, `${index}: the last word from its start`);
+      assert.equal(await total(index, 'eedle'), 0, `${index}: not inside a word`);
+    }
+    // Punctuation alone: the phrase of a text field has no terms; a wildcard field matches it literally.
+    assert.equal(await total('falcolong-*', '<{[*]}>'), 0);
+    assert.equal(await total('falcowild-*', '<{[*]}>'), 2);
+    assert.equal(await total('falcowild-*', '<{[?]}>'), 0);
   });
 });

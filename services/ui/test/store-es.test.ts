@@ -18,12 +18,11 @@ import { loadConfig } from '@saker/config';
 import { type FalcoAlert, PRIORITIES, priorityLabel } from '@saker/rules';
 import { sidekickOutputsFromConfig } from '@saker/sinks';
 import { type OpenSearchNode, type TestPki, makeTestPki, startOpenSearch } from '@saker/testing';
-import { EsClient } from '../src/es-http.js';
 import type { UiEvent } from '../src/event.js';
 import { parseFilters } from '../src/filters.js';
 import { type AlertReader, sqlReader } from '../src/reader.js';
 import { elasticsearchReader } from '../src/store-es-config.js';
-import { EsReader } from '../src/store-es.js';
+import type { EsReader } from '../src/store-es.js';
 import { AlertStore, COUNT_BY, TIMELINE_BY } from '../src/store.js';
 import { ADMIN, Client, uiEnv, until } from './helpers/env.js';
 
@@ -126,6 +125,18 @@ async function allPages(r: AlertReader, query: string, limit: number): Promise<O
   throw new Error('more than 100 pages');
 }
 
+/** A reader of `index` over plain HTTP without auth, as ui.store.elasticsearch makes it. */
+function plainReader(url: string, index: string): EsReader {
+  return elasticsearchReader({
+    url,
+    index,
+    timeField: '@timestamp',
+    auth: null,
+    ca: null,
+    timeoutMs: 10_000,
+  });
+}
+
 /** Writes `list` through Saker's elasticsearch sink output (sinks.sidekick.elasticsearch), then refreshes. */
 async function writeThroughSink(url: string, list: readonly FalcoAlert[], index = 'falco'): Promise<void> {
   const config = loadConfig({
@@ -217,14 +228,7 @@ describe('elasticsearch store', () => {
     try {
       store.add(list.map((alert, i) => ({ seq: i + 1, ts: Date.parse(alert.time.slice(0, 23)), alert })));
       const sql = sqlReader(store);
-      const client = new EsClient({
-        url: node.url,
-        auth: null,
-        ca: null,
-        timeoutMs: 10_000,
-        maxResponseBytes: 1 << 26,
-      });
-      const es = new EsReader({ client, index: 'falco-*', timeField: '@timestamp', mappingTtlMs: 60_000 });
+      const es = plainReader(node.url, 'falco-*');
       let nonEmpty = 0;
       for (const [n, query] of QUERIES.entries()) {
         const f = parseFilters(new URLSearchParams(query), NOW);
@@ -414,15 +418,8 @@ describe('elasticsearch store', () => {
     assert.equal(template.status, 200, await template.text());
     await writeThroughSink(node.url, [long(1), long(2)], 'falcolong');
     await writeThroughSink(node.url, [long(1), long(2)], 'falcowild');
-    const client = new EsClient({
-      url: node.url,
-      auth: null,
-      ca: null,
-      timeoutMs: 10_000,
-      maxResponseBytes: 1 << 26,
-    });
     const total = async (index: string, q: string): Promise<number> => {
-      const es = new EsReader({ client, index, timeField: '@timestamp', mappingTtlMs: 60_000 });
+      const es = plainReader(node.url, index);
       return (await es.page(parseFilters(new URLSearchParams({ q })), 10, null)).total;
     };
     for (const index of ['falcolong-*', 'falcowild-*']) {

@@ -31,6 +31,8 @@ export interface EsReaderOptions {
 }
 
 const TOP = 1000;
+/** A pattern that matches no index yet (a new install) answers nothing rather than an error. */
+const MISSING_OK = 'ignore_unavailable=true&allow_no_indices=true';
 
 interface Hit {
   _id?: unknown;
@@ -131,14 +133,16 @@ export class EsReader implements AlertReader {
   async #builder(): Promise<QueryBuilder> {
     const now = Date.now();
     if (this.#paths === undefined || now - this.#paths.at > this.#o.mappingTtlMs) {
-      const answer = await this.#o.client.requestJson(`${encodeURIComponent(this.#o.index)}/_mapping`);
+      const answer = await this.#o.client.requestJson(
+        `${encodeURIComponent(this.#o.index)}/_mapping?${MISSING_OK}`,
+      );
       this.#paths = { value: fieldPaths(answer), at: now };
     }
     return new QueryBuilder(this.#paths.value, this.#o.timeField);
   }
 
   async #search(body: Record<string, unknown>): Promise<SearchAnswer> {
-    const path = `${encodeURIComponent(this.#o.index)}/_search?ignore_unavailable=true&allow_no_indices=true`;
+    const path = `${encodeURIComponent(this.#o.index)}/_search?${MISSING_OK}`;
     return (await this.#o.client.requestJson(path, body)) as SearchAnswer;
   }
 
@@ -271,7 +275,7 @@ export class EsReader implements AlertReader {
     let rows = 0;
     let bytes = 0;
     try {
-      const stats = (await this.#o.client.requestJson(`${index}/_stats/docs,store`)) as {
+      const stats = (await this.#o.client.requestJson(`${index}/_stats/docs,store?${MISSING_OK}`)) as {
         _all?: { primaries?: { docs?: { count?: unknown }; store?: { size_in_bytes?: unknown } } };
       };
       rows = Number(stats._all?.primaries?.docs?.count ?? 0);

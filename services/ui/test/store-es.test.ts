@@ -428,6 +428,16 @@ describe('elasticsearch store', () => {
       assert.equal(await total(index, 'needl'), 2, `${index}: the last word from its start`);
       assert.equal(await total(index, 'eedle'), 0, `${index}: not inside a word`);
     }
+    // A pattern or name that matches no index (yet) answers nothing.
+    assert.equal(await total('nothing-*', 'x'), 0);
+    assert.equal(await total('nothing', 'x'), 0);
+    assert.deepEqual(await plainReader(node.url, 'nothing').info(), {
+      backend: 'elasticsearch',
+      index: 'nothing',
+      rows: 0,
+      bytes: 0,
+      oldest: null,
+    });
     // Punctuation alone: the phrase of a text field has no terms; a wildcard field matches it literally.
     assert.equal(await total('falcolong-*', '<{[*]}>'), 0);
     assert.equal(await total('falcowild-*', '<{[*]}>'), 2);

@@ -339,6 +339,21 @@ describe('elasticsearch store', () => {
     });
   });
 
+  it('answers 502 with the reason when the cluster cannot be reached', async () => {
+    await using env = await uiEnv({
+      ui: {
+        store: { backend: 'elasticsearch', elasticsearch: { url: 'http://127.0.0.1:1', timeout_ms: 2000 } },
+      },
+    });
+    const c = new Client(env.ui.url);
+    await c.login(ADMIN);
+    for (const path of ['api/events', 'api/counts?by=rule', 'api/timeline', 'api/events/abc', 'api/info']) {
+      const r = await c.json<{ error: string }>(path);
+      assert.equal(r.status, 502, path);
+      assert.match(r.body.error, /^elasticsearch .*ECONNREFUSED/, path);
+    }
+  });
+
   it('authenticates with a password or an API key from files and trusts ui.store.elasticsearch.ca', async () => {
     using pki = makeTestPki({ prefix: 'saker-ui-es-pki-' });
     const dir = mkdtempSync(join(tmpdir(), 'saker-ui-es-auth-'));

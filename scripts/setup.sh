@@ -31,6 +31,8 @@ fi
 # - openssh-client (ssh), socat, iproute2: the sensor's real-kernel rule tests connect out of a
 #   network namespace ("Disallowed SSH Connection Non Standard Port")
 # - g++, python3: node-gyp builds better-sqlite3 (the web UI's store, services/ui) from source
+# - maven, openjdk-17-jdk-headless: the real OpenSearch node the UI's Elasticsearch/OpenSearch
+#   store is tested against (scripts/opensearch-node.sh, libs/testing startOpenSearch)
 packages=(
   ca-certificates git curl
   g++ python3
@@ -42,6 +44,7 @@ packages=(
   docker.io docker-compose
   chromium
   iproute2 procps util-linux openssh-client
+  maven openjdk-17-jdk-headless
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -92,6 +95,10 @@ fi
 # minutes of 2 CPUs the first time on a machine, at once afterwards.
 echo "setup: go tools"
 bash scripts/go-tools.sh kubernetes helm coredns pause nats-server >/dev/null
+# OpenSearch's jars from Maven Central and the test node's launcher, into the
+# same cache (scripts/opensearch-node.sh): about a minute the first time.
+echo "setup: opensearch test node"
+bash scripts/opensearch-node.sh >/dev/null
 
 echo "setup: npm ci"
 # better-sqlite3 (services/ui) is compiled here: its prebuilt binaries are on a

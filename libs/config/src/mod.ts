@@ -5,7 +5,7 @@ export { boolean, field, map, nullable, number, object, oneOf, section, string }
 
 export { ConfigSection } from './section.js';
 export { caseless, checked, concurrency, emptyOr, stringList, stringMap } from './values.js';
-export type { UiConfig, UiOidcConfig, UiRole } from './ui.js';
+export type { UiConfig, UiElasticsearchConfig, UiOidcConfig, UiRole } from './ui.js';
 export { ConfigError } from './errors.js';
 
 export type { AlertFormatView, EnrichClusterView, EnrichNodeView, OutputsView, SinksView } from './views.js';

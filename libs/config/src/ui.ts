@@ -42,6 +42,23 @@ export interface UiOidcConfig {
   readonly viewerValues: readonly string[];
 }
 
+/** `ui.store.elasticsearch`: the index pattern the API reads when `ui.store.backend` is `elasticsearch`. */
+export interface UiElasticsearchConfig {
+  /** `http(s)://host:port[/prefix]`. */
+  readonly url: string;
+  /** An index pattern or comma list (`falco-*`). */
+  readonly index: string;
+  /** The documents' time field. */
+  readonly timeField: string;
+  readonly auth:
+    | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+    | { readonly kind: 'apiKey'; readonly key: string }
+    | null;
+  /** PEM CA file for HTTPS (absolute); null: the system's CAs. */
+  readonly ca: string | null;
+  readonly timeoutMs: number;
+}
+
 export interface UiConfig {
   /** Started by `saker run` (when auth is configured). */
   readonly enabled: boolean;
@@ -59,6 +76,10 @@ export interface UiConfig {
     readonly maxAgeMs: number;
     /** SQLite's page cache, in bytes: what the store may hold in memory. */
     readonly cacheBytes: number;
+    /** Where the API reads alerts: the SQLite store, or an Elasticsearch/OpenSearch index pattern (read-only). */
+    readonly backend: 'sqlite' | 'elasticsearch';
+    /** Set when backend is `elasticsearch`. */
+    readonly elasticsearch: UiElasticsearchConfig | null;
   };
   readonly auth: {
     /** Lines `name:role:hash` (`saker ui hash-password`); null: no local users. */
@@ -112,6 +133,19 @@ export function uiSection({ path, hostPort, secret, url }: UiSchemaParts) {
       max_bytes: field(number({ integer: true, min: 1024 * 1024 }), 1024 ** 3),
       max_age_ms: field(number({ integer: true, min: 60_000 }), 7 * DAY_MS),
       cache_bytes: field(number({ integer: true, min: 1024 * 1024 }), 32 * 1024 * 1024),
+      backend: field(oneOf<'sqlite' | 'elasticsearch'>(['sqlite', 'elasticsearch']), 'sqlite'),
+      elasticsearch: section({
+        url: field(nullable(url), null),
+        index: field(string(), 'falco-*'),
+        time_field: field(string(), '@timestamp'),
+        username: field(nullable(string()), null),
+        password: field(nullable(secret), null),
+        password_file: field(nullable(path), null),
+        api_key: field(nullable(secret), null),
+        api_key_file: field(nullable(path), null),
+        ca: field(nullable(path), null),
+        timeout_ms: field(number({ integer: true, min: 100 }), 10_000),
+      }),
     }),
     auth: section({
       users_file: field(nullable(path), null),
@@ -180,10 +214,10 @@ export function finalizeUi(
   }
   return {
     enabled: raw.enabled,
+    store: storeConfig(raw.store, origin, secretFile),
     listen: raw.listen,
     basePath: raw.basePath,
     tls: t.cert === null || t.key === null ? null : { cert: t.cert, key: t.key },
-    store: raw.store,
     auth: {
       usersFile: raw.auth.usersFile,
       anonymous: raw.auth.anonymous,
@@ -192,5 +226,64 @@ export function finalizeUi(
     },
     control: raw.control,
     health: raw.health,
+  };
+}
+
+type StoreRaw = UiRaw['store'];
+
+/** `ui.store`: the SQLite limits as given; `elasticsearch` checked and its secrets read when it is the backend. */
+function storeConfig(
+  raw: StoreRaw,
+  origin: (keys: readonly string[]) => ConstructorParameters<typeof ConfigError>[2],
+  secretFile: (keys: readonly string[], inline: string | null, file: string | null) => string | null,
+): UiConfig['store'] {
+  const { elasticsearch: e, ...sqlite } = raw;
+  if (raw.backend !== 'elasticsearch') return { ...sqlite, elasticsearch: null };
+  const at = ['ui', 'store', 'elasticsearch'];
+  if (e.url === null || e.url === '') {
+    throw new ConfigError(
+      'ui.store.elasticsearch.url',
+      'required when ui.store.backend is elasticsearch',
+      origin(at),
+    );
+  }
+  if (e.index === '' || /[\s/\\?#"<>|]/.test(e.index)) {
+    throw new ConfigError(
+      'ui.store.elasticsearch.index',
+      `expected an index pattern like falco-* (no spaces, / \\ ? # " < > |), got ${JSON.stringify(e.index)}`,
+      origin([...at, 'index']),
+    );
+  }
+  const password = secretFile([...at, 'password'], e.password, e.passwordFile);
+  const apiKey = secretFile([...at, 'api_key'], e.apiKey, e.apiKeyFile);
+  if (apiKey !== null && e.username !== null) {
+    throw new ConfigError(
+      'ui.store.elasticsearch.api_key',
+      'give username/password or api_key, not both',
+      origin(at),
+    );
+  }
+  if ((e.username === null) !== (password === null)) {
+    throw new ConfigError(
+      e.username === null ? 'ui.store.elasticsearch.username' : 'ui.store.elasticsearch.password',
+      'required with the other (username and password go together)',
+      origin(at),
+    );
+  }
+  return {
+    ...sqlite,
+    elasticsearch: {
+      url: e.url,
+      index: e.index,
+      timeField: e.timeField,
+      auth:
+        apiKey !== null
+          ? { kind: 'apiKey', key: apiKey }
+          : e.username !== null && password !== null
+            ? { kind: 'basic', username: e.username, password }
+            : null,
+      ca: e.ca,
+      timeoutMs: e.timeoutMs,
+    },
   };
 }

@@ -41,3 +41,5 @@ export { startRsyslog } from './rsyslog.js';
 export { startAlertmanager } from './alertmanager.js';
 export { stalledBus } from './stalled-bus.js';
 export { waitFor, within } from './wait.js';
+export type { OpenSearchNode } from './opensearch.js';
+export { startOpenSearch } from './opensearch.js';

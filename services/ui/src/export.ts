@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { UiEvent } from './event.js';
 import type { Filters } from './filters.js';
-import type { AlertStore } from './store.js';
+import type { AlertReader } from './reader.js';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -62,7 +62,7 @@ function write(res: ServerResponse, text: string): Promise<void> {
 
 export async function streamExport(
   res: ServerResponse,
-  store: AlertStore,
+  store: AlertReader,
   filters: Filters,
   format: ExportFormat,
 ): Promise<void> {
@@ -75,9 +75,16 @@ export async function streamExport(
   res.setHeader('Content-Disposition', `attachment; filename="saker-alerts-${stamp}.${format}"`);
   res.setHeader('Cache-Control', 'no-store');
   if (format === 'csv') await write(res, `${CSV_COLUMNS.join(',')}\r\n`);
-  let cursor: number | null = null;
+  let cursor: string | null = null;
   for (;;) {
-    const events = store.select(filters, PAGE, cursor);
+    let events: UiEvent[];
+    try {
+      ({ events, next: cursor } = await store.batch(filters, PAGE, cursor));
+    } catch (err) {
+      // The headers are sent: all that can be said is to cut the stream short.
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     if (events.length === 0) break;
     let chunk = '';
     for (const e of events) chunk += format === 'csv' ? csvRow(e) : `${JSON.stringify(e)}\n`;
@@ -86,8 +93,7 @@ export async function streamExport(
     } catch {
       return;
     }
-    cursor = Number(events[events.length - 1]?.id);
-    if (events.length < PAGE) break;
+    if (cursor === null) break;
   }
   res.end();
 }

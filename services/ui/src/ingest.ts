@@ -25,7 +25,8 @@ export const UI_DURABLE = 'saker-ui';
 
 export interface IngestOptions {
   readonly bus: Bus;
-  readonly store: AlertStore;
+  /** Where batches go: the SQLite store, or nothing kept (the elasticsearch backend feeds only the live stream). */
+  readonly store: Pick<AlertStore, 'add'>;
   readonly logger: Logger;
   readonly counters: { readonly stored: Counter; readonly invalid: Counter };
   /** Told about each batch once it is stored (the live stream). */

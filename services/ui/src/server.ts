@@ -14,10 +14,11 @@ import { FilterError, parseFilters } from './filters.js';
 import { HttpError, localPath, readJson, securityHeaders, sendError, sendJson } from './http.js';
 import type { LiveHub } from './live.js';
 import { type LocalUser, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
+import { type AlertReader, ReaderBackendError } from './reader.js';
 import type { Session, Sessions } from './sessions.js';
 import { sameToken } from './sessions.js';
 import type { StaticFiles } from './static.js';
-import { type AlertStore, COUNT_BY, type CountBy, TIMELINE_BY, type TimelineBy } from './store.js';
+import { COUNT_BY, type CountBy, TIMELINE_BY, type TimelineBy } from './store.js';
 
 export interface RuleView {
   readonly name: string;
@@ -70,7 +71,7 @@ export interface OidcLogin {
 export interface UiServerOptions {
   readonly basePath: string;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | null;
-  readonly store: AlertStore;
+  readonly store: AlertReader;
   readonly sessions: Sessions;
   readonly users: () => ReadonlyMap<string, LocalUser>;
   readonly anonymous: 'viewer' | null;
@@ -107,11 +108,9 @@ function intParam(params: URLSearchParams, name: string, min: number, max: numbe
   return Number(v);
 }
 
-function idParam(name: string, v: string | null): number | null {
-  if (v === null || v === '') return null;
-  if (!/^\d{1,15}$/.test(v))
-    throw new HttpError(400, `${name}: expected an alert id, got ${JSON.stringify(v)}`);
-  return Number(v);
+/** An id or cursor, checked by the reader (a FilterError naming it); '' is none. */
+function textParam(v: string | null): string | null {
+  return v === null || v === '' ? null : v;
 }
 
 /** Links to related events: the same pod, the same process tree. */
@@ -170,7 +169,10 @@ export class UiServer {
     }
     if (err instanceof HttpError) sendError(res, err.status, err.message);
     else if (err instanceof FilterError) sendError(res, 400, err.message);
-    else this.#internal(res, err);
+    else if (err instanceof ReaderBackendError) {
+      this.#o.logger.warn(err.message);
+      sendError(res, 502, err.message);
+    } else this.#internal(res, err);
   }
 
   #internal(res: ServerResponse, err: unknown): void {
@@ -276,12 +278,12 @@ export class UiServer {
     if (read && path === '/api/events') {
       const filters = parseFilters(params);
       const limit = intParam(params, 'limit', 1, MAX_PAGE, 50);
-      return sendJson(res, 200, store.page(filters, limit, idParam('cursor', params.get('cursor'))));
+      return sendJson(res, 200, await store.page(filters, limit, textParam(params.get('cursor'))));
     }
     const detail = /^\/api\/events\/([^/]+)$/.exec(path);
     if (read && detail !== null) {
-      const id = idParam('id', decodeURIComponent(detail[1] ?? ''));
-      const event = id === null ? null : store.get(id);
+      const id = textParam(decodeURIComponent(detail[1] ?? ''));
+      const event = id === null ? null : await store.get(id);
       if (event === null) throw new HttpError(404, 'no such alert (it may have aged out of the store)');
       let rule: RuleView | null = null;
       if (this.#o.rules !== null) {
@@ -298,13 +300,13 @@ export class UiServer {
     if (read && path === '/api/counts') {
       const filters = parseFilters(params);
       const by = oneOf<CountBy>(params, 'by', COUNT_BY, 'priority');
-      return sendJson(res, 200, { by, buckets: store.counts(filters, by) });
+      return sendJson(res, 200, { by, buckets: await store.counts(filters, by) });
     }
     if (read && path === '/api/timeline') {
       const filters = parseFilters(params);
       const by = oneOf<TimelineBy>(params, 'by', TIMELINE_BY, 'priority');
       const points = intParam(params, 'points', 1, 1000, 60);
-      return sendJson(res, 200, store.timeline(filters, by, points));
+      return sendJson(res, 200, await store.timeline(filters, by, points));
     }
     if (read && path === '/api/stream') {
       const filters = parseFilters(params);
@@ -317,7 +319,7 @@ export class UiServer {
       return streamExport(res, store, filters, format);
     }
     if (read && path === '/api/info') {
-      return sendJson(res, 200, { version: this.#o.version, store: store.info() });
+      return sendJson(res, 200, { version: this.#o.version, store: await store.info() });
     }
     if (read && path === '/api/health') {
       if (this.#o.health === null) throw new HttpError(404, 'no health view here');

@@ -15,9 +15,11 @@ import { Ingest } from './ingest.js';
 import { LiveHub } from './live.js';
 import { OidcRelyingParty } from './oidc.js';
 import { type LocalUser, readUsersFile } from './passwords.js';
+import { type AlertReader, sqlReader } from './reader.js';
 import { type HealthProvider, type OidcLogin, type RulesProvider, UiServer } from './server.js';
 import { Sessions } from './sessions.js';
 import { StaticFiles } from './static.js';
+import { elasticsearchReader } from './store-es-config.js';
 import { AlertStore } from './store.js';
 import { findWebRoot } from './web-root.js';
 
@@ -42,7 +44,12 @@ export interface UiOptions {
 export interface UiService {
   /** `http://127.0.0.1:2802/` (the base path included). */
   readonly url: string;
+  /** The SQLite store; with `ui.store.backend: elasticsearch` there is none and reading this throws. */
   readonly store: AlertStore;
+  /** What the API reads: the SQLite store or the Elasticsearch/OpenSearch index pattern. */
+  readonly reader: AlertReader;
+  /** What the API reads, for health and summaries: `N alerts stored`, or the index pattern and its URL. */
+  holding(): string;
   /** Alerts skipped as invalid since start. */
   invalid(): number;
   stop(): Promise<void>;
@@ -93,14 +100,19 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   checkAuth(config);
   const users = usersSource(config.auth.usersFile, logger);
   const { host, port } = parseHostPort(config.listen, 'ui.listen');
-  const tmp = config.store.path === null ? mkdtempSync(join(tmpdir(), 'saker-ui-')) : null;
-  const store = new AlertStore({
-    path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
-    maxRows: config.store.maxRows,
-    maxBytes: config.store.maxBytes,
-    maxAgeMs: config.store.maxAgeMs,
-    cacheBytes: config.store.cacheBytes,
-  });
+  const es = config.store.elasticsearch;
+  const tmp = config.store.path === null && es === null ? mkdtempSync(join(tmpdir(), 'saker-ui-')) : null;
+  const store =
+    es === null
+      ? new AlertStore({
+          path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
+          maxRows: config.store.maxRows,
+          maxBytes: config.store.maxBytes,
+          maxAgeMs: config.store.maxAgeMs,
+          cacheBytes: config.store.cacheBytes,
+        })
+      : null;
+  const reader = store === null ? elasticsearchReader(es ?? undefined) : sqlReader(store);
   const live = new LiveHub();
   const stored = o.metrics.counter('saker_ui_alerts_stored_total', 'Alerts the UI stored from SAKER_ALERTS');
   const invalid = o.metrics.counter(
@@ -110,18 +122,19 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   const rows = o.metrics.gauge('saker_ui_store_rows', 'Alerts in the UI store');
   const ingest = new Ingest({
     bus: o.bus,
-    store,
+    // The elasticsearch backend keeps nothing here: the alerts only pass to the live stream.
+    store: store ?? { add: (batch) => batch.length },
     logger,
     counters: { stored, invalid },
     onStored: (batch) => {
-      rows.set(store.rows);
+      if (store !== null) rows.set(store.rows);
       live.publish(batch);
     },
   });
   // The age limit applies while nothing arrives too.
   const ager = setInterval(() => {
     try {
-      if (store.enforce() > 0) rows.set(store.rows);
+      if (store !== null && store.enforce() > 0) rows.set(store.rows);
     } catch (err) {
       logger.error(`store limits: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -144,7 +157,7 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   const server = new UiServer({
     basePath: config.basePath,
     tls,
-    store,
+    store: reader,
     sessions,
     users,
     anonymous: config.auth.anonymous,
@@ -163,7 +176,7 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   });
   const cleanup = (): void => {
     clearInterval(ager);
-    store.close();
+    store?.close();
     if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
   };
   let url: string;
@@ -180,7 +193,16 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   let stopping: Promise<void> | undefined;
   return {
     url,
-    store,
+    get store(): AlertStore {
+      if (store === null) throw new Error('ui.store.backend is elasticsearch: there is no SQLite store');
+      return store;
+    },
+    reader,
+    // The host only: a URL may carry credentials.
+    holding: () =>
+      store === null
+        ? `reading ${es?.index} at ${new URL(es?.url ?? '').host}`
+        : `${store.rows} alerts stored`,
     invalid: () => ingest.invalid,
     stop() {
       stopping ??= (async () => {

@@ -64,9 +64,9 @@ Options:
     });
     return {
       name: 'ui',
-      health: () => ({ ok: true, detail: `${service.url} ${service.store.rows} alerts stored` }),
+      health: () => ({ ok: true, detail: `${service.url} ${service.holding()}` }),
       describe: () => `url=${service.url}`,
-      summary: () => `${service.store.rows} alerts stored, ${service.invalid()} invalid skipped`,
+      summary: () => `${service.holding()}, ${service.invalid()} invalid skipped`,
       async stop() {
         await service.stop();
         rules.close();

@@ -48,8 +48,12 @@ export function ftsQuery(q: string): string | null {
 /** A condition over `alerts a` selecting the rows an FTS5 query matches (text-index.ts). */
 export type TextMatch = (fts: string) => { readonly sql: string; readonly params: readonly string[] };
 
-/** The filters as conditions over `alerts a`, with their parameters. */
-export function where(f: Filters, text: TextMatch): Where {
+/**
+ * The filters as conditions over `alerts a`, with their parameters. With
+ * `timeIndex` false, the time bounds are written so SQLite cannot use the
+ * time index (`+a.ts`): the caller wants the rows in id order.
+ */
+export function where(f: Filters, text: TextMatch, timeIndex = true): Where {
   const w: Where = { sql: [], params: [] };
   inList('a.source', f.sources, w);
   inList('a.prio', f.priorities, w);
@@ -72,11 +76,11 @@ export function where(f: Filters, text: TextMatch): Where {
     w.params.push(name, ...values);
   }
   if (f.from !== null) {
-    w.sql.push('a.ts >= ?');
+    w.sql.push(timeIndex ? 'a.ts >= ?' : '+a.ts >= ?');
     w.params.push(f.from);
   }
   if (f.to !== null) {
-    w.sql.push('a.ts <= ?');
+    w.sql.push(timeIndex ? 'a.ts <= ?' : '+a.ts <= ?');
     w.params.push(f.to);
   }
   if (f.q !== null) {

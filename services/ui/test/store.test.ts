@@ -174,8 +174,17 @@ describe('the store against its rows', () => {
             for (const [k, v] of [...want]) if (v === 0) want.delete(k);
             assert.deepEqual(got, want, `counts by ${by} for "${q}" after ${all.length}`);
           }
-          const total = kept.filter((s) => matches(f, s)).length;
-          assert.equal(store.page(f, 10, null).total, total, `total for "${q}"`);
+          const want = kept.filter((s) => matches(f, s));
+          const page = store.page(f, 10, null);
+          assert.equal(page.total, want.length, `total for "${q}"`);
+          assert.deepEqual(
+            page.events.map((e) => Number(e.id)),
+            want
+              .map((s) => s.seq)
+              .reverse()
+              .slice(0, 10),
+            `the newest page for "${q}"`,
+          );
         }
         for (const [q, points, size] of [
           [`from=${at(7 * MINUTE + 3_000)}&to=${at(4 * HOUR + 30 * MINUTE + 999)}`, 12, MINUTE],

@@ -282,15 +282,17 @@ export class AlertStore {
   add(batch: readonly StoredAlert[]): number {
     if (batch.length === 0) return 0;
     const rows = this.#rows;
+    let r: { added: number; removed: number };
     try {
-      const r = this.#addBatch(batch, Date.now());
-      this.#vacuum(r.removed);
-      return r.added;
+      r = this.#addBatch(batch, Date.now());
     } catch (err) {
-      // The transaction was rolled back: so is the counter.
+      // The transaction was rolled back: so are the counter and the shard list.
       this.#rows = rows;
+      this.#textIndex.reload();
       throw err;
     }
+    this.#vacuum(r.removed);
+    return r.added;
   }
 
   get rows(): number {
@@ -308,14 +310,16 @@ export class AlertStore {
   /** Removes what is past the limits, oldest first (in its own transaction). Returns the rows removed. */
   enforce(now = Date.now()): number {
     const rows = this.#rows;
+    let removed: number;
     try {
-      const removed = this.#enforce(now);
-      this.#vacuum(removed);
-      return removed;
+      removed = this.#enforce(now);
     } catch (err) {
       this.#rows = rows;
+      this.#textIndex.reload();
       throw err;
     }
+    this.#vacuum(removed);
+    return removed;
   }
 
   /** Removes what is past the limits, inside the caller's transaction. */

@@ -36,11 +36,17 @@ export class TextIndex {
     )`);
     this.#save = db.prepare('UPDATE text_shards SET last_id = ?, rows = ? WHERE n = ?');
     this.#drop = db.prepare('DELETE FROM text_shards WHERE n = ?');
-    const listed = db.prepare('SELECT n, last_id, rows FROM text_shards ORDER BY n').all() as {
+    this.reload();
+  }
+
+  /** Reads the shards from the file again (after a rolled back transaction). */
+  reload(): void {
+    const listed = this.#db.prepare('SELECT n, last_id, rows FROM text_shards ORDER BY n').all() as {
       n: number;
       last_id: number;
       rows: number;
     }[];
+    this.#shards.length = 0;
     for (const s of listed) this.#shards.push(this.#open(s.n, s.last_id, s.rows));
   }
 

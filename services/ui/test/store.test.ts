@@ -224,6 +224,43 @@ describe('the store against its rows', () => {
     }
   });
 
+  it('rolls a failed batch back whole: rows, counts and text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-rollback-'));
+    try {
+      const store = new AlertStore({
+        path: join(dir, 'a.db'),
+        maxRows: 100,
+        maxBytes: 1e9,
+        maxAgeMs: 1e9,
+        cacheBytes: 1e6,
+      });
+      const rnd = random(7);
+      const first = makeAlerts(0, 90, rnd);
+      store.add(first);
+      const bad = makeAlerts(90, 20, rnd);
+      // An id that is no integer fails the batch after the others are in.
+      bad[19] = { ...(bad[19] as StoredAlert), seq: 0.5 };
+      assert.throws(() => store.add(bad));
+      assert.equal(store.rows, 90);
+      const all = parseFilters(new URLSearchParams(''));
+      assert.equal(store.page(all, 1, null).total, 90);
+      assert.equal(
+        store.counts(all, 'source').reduce((n, b) => n + b.count, 0),
+        90,
+      );
+      assert.equal(store.add(bad.slice(0, 19)), 19, 'the same alerts go in afterwards');
+      assert.equal(store.rows, 100);
+      const kept = [...first, ...bad.slice(0, 19)].slice(-100);
+      assert.equal(
+        store.page(parseFilters(new URLSearchParams('q=shadow3')), 1000, null).total,
+        kept.filter((a) => a.alert.output.includes('shadow3')).length,
+      );
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a file written by another layout, naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'saker-ui-layout-'));
     const path = join(dir, 'a.db');

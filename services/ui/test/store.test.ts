@@ -7,9 +7,6 @@
  * rollups within their bounds.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { FalcoAlert } from '@saker/rules';
 import { parsePriority, priorityLabel } from '@saker/rules';
@@ -19,6 +16,7 @@ import { parseFilters } from '../src/filters.js';
 import { matches } from '../src/match.js';
 import { HOUR, MINUTE, cover } from '../src/rollup.js';
 import { AlertStore, COUNT_BY, type CountBy } from '../src/store.js';
+import { tempStore } from './helpers/env.js';
 
 /** A small deterministic generator (mulberry32). */
 function random(seed: number): () => number {
@@ -127,11 +125,10 @@ describe('cover', () => {
 
 describe('the store against its rows', () => {
   it('counts from the rollups equal the rows across eviction and partial buckets; bounds hold', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-store-'));
-    const path = join(dir, 'a.db');
     const maxRows = 1500;
-    const store = new AlertStore({ path, maxRows, maxBytes: 1e9, maxAgeMs: 86_400_000, cacheBytes: 1e6 });
-    const db = new Database(path, { readonly: true });
+    using t = tempStore({ maxRows });
+    const store = t.store;
+    const db = new Database(t.path, { readonly: true });
     try {
       const rnd = random(15);
       const all: StoredAlert[] = [];
@@ -219,61 +216,44 @@ describe('the store against its rows', () => {
       assert.deepEqual(store.counts(parseFilters(new URLSearchParams('')), 'tag'), []);
     } finally {
       db.close();
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('rolls a failed batch back whole: rows, counts and text', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-rollback-'));
-    try {
-      const store = new AlertStore({
-        path: join(dir, 'a.db'),
-        maxRows: 100,
-        maxBytes: 1e9,
-        maxAgeMs: 1e9,
-        cacheBytes: 1e6,
-      });
-      const rnd = random(7);
-      const first = makeAlerts(0, 90, rnd);
-      store.add(first);
-      const bad = makeAlerts(90, 20, rnd);
-      // An id that is no integer fails the batch after the others are in.
-      bad[19] = { ...(bad[19] as StoredAlert), seq: 0.5 };
-      assert.throws(() => store.add(bad));
-      assert.equal(store.rows, 90);
-      const all = parseFilters(new URLSearchParams(''));
-      assert.equal(store.page(all, 1, null).total, 90);
-      assert.equal(
-        store.counts(all, 'source').reduce((n, b) => n + b.count, 0),
-        90,
-      );
-      assert.equal(store.add(bad.slice(0, 19)), 19, 'the same alerts go in afterwards');
-      assert.equal(store.rows, 100);
-      const kept = [...first, ...bad.slice(0, 19)].slice(-100);
-      assert.equal(
-        store.page(parseFilters(new URLSearchParams('q=shadow3')), 1000, null).total,
-        kept.filter((a) => a.alert.output.includes('shadow3')).length,
-      );
-      store.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    using t = tempStore({ maxRows: 100 });
+    const store = t.store;
+    const rnd = random(7);
+    const first = makeAlerts(0, 90, rnd);
+    store.add(first);
+    const bad = makeAlerts(90, 20, rnd);
+    // An id that is no integer fails the batch after the others are in.
+    bad[19] = { ...(bad[19] as StoredAlert), seq: 0.5 };
+    assert.throws(() => store.add(bad));
+    assert.equal(store.rows, 90);
+    const all = parseFilters(new URLSearchParams(''));
+    assert.equal(store.page(all, 1, null).total, 90);
+    assert.equal(
+      store.counts(all, 'source').reduce((n, b) => n + b.count, 0),
+      90,
+    );
+    assert.equal(store.add(bad.slice(0, 19)), 19, 'the same alerts go in afterwards');
+    assert.equal(store.rows, 100);
+    const kept = [...first, ...bad.slice(0, 19)].slice(-100);
+    assert.equal(
+      store.page(parseFilters(new URLSearchParams('q=shadow3')), 1000, null).total,
+      kept.filter((a) => a.alert.output.includes('shadow3')).length,
+    );
   });
 
   it('refuses a file written by another layout, naming it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-layout-'));
-    const path = join(dir, 'a.db');
-    try {
-      const old = new Database(path);
-      old.exec('CREATE TABLE alerts (id INTEGER PRIMARY KEY)');
-      old.close();
-      assert.throws(
-        () => new AlertStore({ path, maxRows: 10, maxBytes: 1e9, maxAgeMs: 1e9, cacheBytes: 1e6 }),
-        (e: unknown) => e instanceof Error && e.name === 'StoreLayoutError' && e.message.startsWith(path),
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    using t = tempStore();
+    t.store.close();
+    const old = new Database(t.path);
+    old.exec('PRAGMA user_version = 1');
+    old.close();
+    assert.throws(
+      () => new AlertStore({ path: t.path, maxRows: 10, maxBytes: 1e9, maxAgeMs: 1e9, cacheBytes: 1e6 }),
+      (e: unknown) => e instanceof Error && e.name === 'StoreLayoutError' && e.message.startsWith(t.path),
+    );
   });
 });

@@ -6,6 +6,6 @@ export { hashPassword, verifyPassword } from './passwords.js';
 export type { Filters } from './filters.js';
 export { FilterError, parseFilters } from './filters.js';
 export type { StoreLimits, StoreOptions } from './store.js';
-export { AlertStore } from './store.js';
+export { AlertStore, StoreLayoutError } from './store.js';
 export { UI_DURABLE } from './ingest.js';
 export { ControlRules } from './rules.js';

@@ -1,121 +1,228 @@
 /**
- * Counts per minute, kept beside the alerts so the dashboard's counts and
- * timelines read thousands of rows, not millions. One row per (minute,
- * source, priority, rule, hostname, namespace) with tag '' counts alerts; one
- * more per tag counts the alerts carrying it. Inserts add to them (summed per
- * batch first), deletes subtract what they remove, in the same transaction.
+ * Counts per minute and per hour, kept beside the alerts so the dashboard's
+ * counts and timelines read thousands of rows, not millions. Each level has
+ * three tables: `rollup_<level>` with one row per (bucket, source, priority,
+ * rule, hostname, namespace) counting alerts, `rollup_<level>_tag` with one
+ * more column, a tag, counting the alerts carrying it, and
+ * `rollup_<level>_sp`, by (bucket, source, priority) only, which answers the
+ * dashboard's unfiltered timelines and pies from a few rows per bucket
+ * whatever the number of rules and hosts. The store adds a
+ * batch's alerts (summed per key first) and subtracts the alerts it removes,
+ * in the same transaction as the rows.
  *
  * A query can use them when every filter is one of those dimensions (at most
- * one tag) and time; partial minutes at the edges of a range are counted
- * from the alerts themselves, so the answer is exact.
+ * one tag, and not when counting by tag) and time. A range is split by
+ * `cover`: whole hours from the hour table, the whole minutes left at its
+ * edges from the minute table, and the partial minutes left from the alerts
+ * themselves, so the answer is exact.
  */
 import type Database from 'better-sqlite3';
 import type { Filters } from './filters.js';
 import { type Where, clause } from './store-sql.js';
 
 export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
 
-const ROLLUP_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS rollup (
-    minute INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    prio INTEGER NOT NULL,
-    rule TEXT NOT NULL,
-    hostname TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    tag TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (minute, source, prio, rule, hostname, namespace, tag)
-  ) WITHOUT ROWID;
-`;
+/** The bucket sizes, finest first. */
+export const LEVELS = [
+  { name: 'm', ms: MINUTE },
+  { name: 'h', ms: HOUR },
+] as const;
+export type Level = 0 | 1;
+
+const DIMS =
+  'source TEXT NOT NULL, prio INTEGER NOT NULL, rule TEXT NOT NULL, hostname TEXT NOT NULL, namespace TEXT NOT NULL';
+const DIM_NAMES = 'source, prio, rule, hostname, namespace';
+
+function schema(level: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS rollup_${level} (
+      b INTEGER NOT NULL, ${DIMS}, n INTEGER NOT NULL,
+      PRIMARY KEY (b, ${DIM_NAMES})
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS rollup_${level}_tag (
+      b INTEGER NOT NULL, tag TEXT NOT NULL, ${DIMS}, n INTEGER NOT NULL,
+      PRIMARY KEY (b, tag, ${DIM_NAMES})
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS rollup_${level}_sp (
+      b INTEGER NOT NULL, source TEXT NOT NULL, prio INTEGER NOT NULL, n INTEGER NOT NULL,
+      PRIMARY KEY (b, source, prio)
+    ) WITHOUT ROWID;`;
+}
 
 /** One alert's part in the counts. */
 export interface RollupKey {
-  readonly minute: number;
+  readonly ts: number;
   readonly source: string;
   readonly prio: number;
   readonly rule: string;
   readonly hostname: string;
   readonly namespace: string;
+  /** Distinct. */
   readonly tags: readonly string[];
 }
 
-type Tuple = [number, string, number, string, string, string, string];
+/** Part of a time range read from one level: buckets [from, to) (null: unbounded). */
+export interface Piece {
+  readonly level: Level;
+  readonly from: number | null;
+  readonly to: number | null;
+}
+
+/**
+ * Splits [from, to] (epoch ms, inclusive; null: unbounded) into whole
+ * buckets, the coarsest that fit first, and the partial minutes left
+ * (`raw`, inclusive ranges) that only the alerts can count.
+ */
+export function cover(from: number | null, to: number | null): { pieces: Piece[]; raw: [number, number][] } {
+  const pieces: Piece[] = [];
+  const raw: [number, number][] = [];
+  const span = (lo: number | null, hi: number | null, level: Level): void => {
+    const size = LEVELS[level].ms;
+    const bf = lo === null ? null : Math.ceil(lo / size);
+    const bt = hi === null ? null : Math.floor((hi + 1) / size);
+    const finer = (a: number, b: number): void => {
+      if (level === 0) raw.push([a, b]);
+      else span(a, b, (level - 1) as Level);
+    };
+    if (bf !== null && bt !== null && bf >= bt) {
+      // lo and hi are finite here.
+      finer(lo as number, hi as number);
+      return;
+    }
+    pieces.push({ level, from: bf, to: bt });
+    if (lo !== null && bf !== null && lo < bf * size) finer(lo, bf * size - 1);
+    if (hi !== null && bt !== null && bt * size <= hi) finer(bt * size, hi);
+  };
+  span(from, to, 1);
+  return { pieces, raw };
+}
+
+/** Which table of a level a query reads. */
+export type Table = 'base' | 'tag' | 'sp';
+const SUFFIX: Readonly<Record<Table, string>> = { base: '', tag: '_tag', sp: '_sp' };
+
+interface Sum {
+  readonly b: number;
+  readonly table: Table;
+  readonly tag: string;
+  readonly k: RollupKey;
+  n: number;
+}
 
 export class Rollup {
   readonly #db: Database.Database;
-  readonly #upsert: Database.Statement;
-  readonly #prune: Database.Statement;
+  readonly #upsert: Record<Table, Database.Statement>[];
+  readonly #prune: Record<Table, Database.Statement>[];
 
   constructor(db: Database.Database) {
     this.#db = db;
-    db.exec(ROLLUP_SCHEMA);
-    this.#upsert = db.prepare(
-      `INSERT INTO rollup (minute, source, prio, rule, hostname, namespace, tag, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-    );
-    this.#prune = db.prepare('DELETE FROM rollup WHERE n <= 0');
+    for (const l of LEVELS) db.exec(schema(l.name));
+    this.#upsert = LEVELS.map((l) => ({
+      base: db.prepare(
+        `INSERT INTO rollup_${l.name} (b, ${DIM_NAMES}, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+      ),
+      tag: db.prepare(
+        `INSERT INTO rollup_${l.name}_tag (b, tag, ${DIM_NAMES}, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+      ),
+      sp: db.prepare(
+        `INSERT INTO rollup_${l.name}_sp (b, source, prio, n) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+      ),
+    }));
+    this.#prune = LEVELS.map((l) => ({
+      base: db.prepare(`DELETE FROM rollup_${l.name} WHERE b >= ? AND b <= ? AND n <= 0`),
+      tag: db.prepare(`DELETE FROM rollup_${l.name}_tag WHERE b >= ? AND b <= ? AND n <= 0`),
+      sp: db.prepare(`DELETE FROM rollup_${l.name}_sp WHERE b >= ? AND b <= ? AND n <= 0`),
+    }));
   }
 
-  /** Adds a batch's alerts (inside the caller's transaction). */
+  /** Adds alerts (inside the caller's transaction). */
   add(keys: readonly RollupKey[]): void {
-    const sums = new Map<string, { t: Tuple; n: number }>();
-    const bump = (t: Tuple): void => {
-      const k = JSON.stringify(t);
-      const e = sums.get(k);
-      if (e) e.n++;
-      else sums.set(k, { t, n: 1 });
-    };
-    for (const r of keys) {
-      const base: Tuple = [r.minute, r.source, r.prio, r.rule, r.hostname, r.namespace, ''];
-      bump(base);
-      for (const tag of new Set(r.tags))
-        bump([r.minute, r.source, r.prio, r.rule, r.hostname, r.namespace, tag]);
-    }
-    for (const { t, n } of sums.values()) this.#upsert.run(...t, n);
+    this.#apply(keys, 1);
   }
 
-  /** Subtracts the alerts `where` selects, before they are deleted (inside the caller's transaction). */
-  subtract(whereSql: string, params: readonly (string | number)[]): void {
-    const dims = `a.ts / ${MINUTE}, a.source, a.prio, a.rule, a.hostname, a.namespace`;
-    const rows = [
-      ...(this.#db
-        .prepare(`SELECT ${dims}, '' AS tag, count(*) AS n FROM alerts a WHERE ${whereSql} GROUP BY ${dims}`)
-        .raw()
-        .all(...params) as (string | number)[][]),
-      ...(this.#db
-        .prepare(
-          `SELECT ${dims}, t.tag, count(*) AS n FROM alerts a JOIN alert_tags t ON t.id = a.id WHERE ${whereSql} GROUP BY ${dims}, t.tag`,
-        )
-        .raw()
-        .all(...params) as (string | number)[][]),
-    ];
-    for (const r of rows) {
-      const n = r[7] as number;
-      this.#upsert.run(...(r.slice(0, 7) as Tuple), -n);
-    }
-    this.#prune.run();
+  /** Subtracts alerts about to be deleted (inside the caller's transaction). */
+  subtract(keys: readonly RollupKey[]): void {
+    this.#apply(keys, -1);
   }
 
-  /** Whether `f` can be answered from the counts. */
-  static covers(f: Filters): boolean {
+  #apply(keys: readonly RollupKey[], sign: 1 | -1): void {
+    if (keys.length === 0) return;
+    for (let level = 0; level < LEVELS.length; level++) {
+      const size = LEVELS[level]?.ms ?? MINUTE;
+      const sums = new Map<string, Sum>();
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (const k of keys) {
+        const b = Math.floor(k.ts / size);
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+        // JSON keeps the key injective whatever the strings hold.
+        const dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
+        const base = `${b}|${dims}`;
+        const e = sums.get(base);
+        if (e === undefined) sums.set(base, { b, table: 'base', tag: '', k, n: 1 });
+        else e.n++;
+        const sp = `${b}|${JSON.stringify([k.source, k.prio])}`;
+        const p = sums.get(sp);
+        if (p === undefined) sums.set(sp, { b, table: 'sp', tag: '', k, n: 1 });
+        else p.n++;
+        for (const tag of k.tags) {
+          // A tag's JSON starts with a quote, dims with a bracket: no key of one kind is one of another.
+          const key = `${b}|${JSON.stringify(tag)}${dims}`;
+          const t = sums.get(key);
+          if (t === undefined) sums.set(key, { b, table: 'tag', tag, k, n: 1 });
+          else t.n++;
+        }
+      }
+      const up = this.#upsert[level];
+      const prune = this.#prune[level];
+      if (up === undefined || prune === undefined) continue;
+      for (const s of sums.values()) {
+        const k = s.k;
+        if (s.table === 'base')
+          up.base.run(s.b, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);
+        else if (s.table === 'sp') up.sp.run(s.b, k.source, k.prio, sign * s.n);
+        else up.tag.run(s.b, s.tag, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);
+      }
+      if (sign < 0) {
+        prune.base.run(lo, hi);
+        prune.tag.run(lo, hi);
+        prune.sp.run(lo, hi);
+      }
+    }
+  }
+
+  /** Whether `f` can be answered from the counts (counting by tag when `byTag`). */
+  static covers(f: Filters, byTag: boolean): boolean {
     return (
       f.pods.length === 0 &&
       f.nodes.length === 0 &&
       f.images.length === 0 &&
       f.fields.size === 0 &&
       f.q === null &&
-      f.tags.length <= 1
+      (f.tags.length === 0 || (f.tags.length === 1 && !byTag))
     );
   }
 
   /**
-   * Conditions over `rollup r` for the filters other than time, and the
-   * whole minutes [fromMinute, toMinute) to read; the caller counts the
-   * partial minutes at the edges from the alerts.
+   * Conditions over `rollup_<level><suffix> r` for the filters other than
+   * time, and the table that answers them: the tag table when counting by
+   * tag or filtering by one, the (source, priority) table when `col` and the
+   * filters need nothing else, else the base table.
    */
-  static where(f: Filters, tagRows: boolean): Where {
-    const w: Where = { sql: [], params: [] };
+  static where(f: Filters, col: string): Where & { readonly table: Table } {
+    const narrow =
+      ['r.source', 'r.prio', "''"].includes(col) &&
+      f.hostnames.length === 0 &&
+      f.rules.length === 0 &&
+      f.namespaces.length === 0 &&
+      f.tags.length === 0;
+    const table: Table = col === 'r.tag' || f.tags.length > 0 ? 'tag' : narrow ? 'sp' : 'base';
+    const w = { sql: [] as string[], params: [] as (string | number)[], table };
     const inList = (col: string, values: readonly (string | number)[]): void => {
       if (values.length === 0) return;
       w.sql.push(`${col} IN (${values.map(() => '?').join(', ')})`);
@@ -130,41 +237,35 @@ export class Rollup {
     inList('r.hostname', f.hostnames);
     inList('r.rule', f.rules);
     inList('r.namespace', f.namespaces);
-    if (f.tags.length === 1) {
-      w.sql.push('r.tag = ?');
-      w.params.push(f.tags[0] ?? '');
-    } else if (!tagRows) {
-      w.sql.push("r.tag = ''");
-    }
-    if (tagRows && f.tags.length === 0) w.sql.push("r.tag <> ''");
+    inList('r.tag', f.tags);
     return w;
   }
 
   /**
-   * Sums of `n` grouped by `col` (a rollup column), for minutes in
-   * [fromMinute, toMinute); with `bucket`, also by that expression of
-   * `r.minute` (a timeline's buckets), whose parameters come first.
+   * Sums of `n` grouped by `col` (a rollup column, or a constant), for one
+   * level's buckets in [from, to); with `bucket`, also by that expression of
+   * `r.b` (a timeline's buckets), whose parameters come first.
    */
   group(
+    piece: Piece,
     col: string,
-    w: Where,
-    fromMinute: number | null,
-    toMinute: number | null,
+    w: Where & { readonly table: Table },
     bucket?: { readonly sql: string; readonly params: readonly number[] },
   ): { k: string | number; b: number; n: number }[] {
     const sql = [...w.sql];
     const params: (string | number)[] = [...(bucket?.params ?? []), ...w.params];
-    if (fromMinute !== null) {
-      sql.push('r.minute >= ?');
-      params.push(fromMinute);
+    if (piece.from !== null) {
+      sql.push('r.b >= ?');
+      params.push(piece.from);
     }
-    if (toMinute !== null) {
-      sql.push('r.minute < ?');
-      params.push(toMinute);
+    if (piece.to !== null) {
+      sql.push('r.b < ?');
+      params.push(piece.to);
     }
+    const table = `rollup_${LEVELS[piece.level].name}${SUFFIX[w.table]}`;
     const b = bucket?.sql ?? '0';
     return this.#db
-      .prepare(`SELECT ${col} AS k, ${b} AS b, sum(r.n) AS n FROM rollup r ${clause(sql)} GROUP BY k, b`)
+      .prepare(`SELECT ${col} AS k, ${b} AS b, sum(r.n) AS n FROM ${table} r ${clause(sql)} GROUP BY k, b`)
       .all(...params) as { k: string | number; b: number; n: number }[];
   }
 }

@@ -45,8 +45,15 @@ export function ftsQuery(q: string): string | null {
   return parts.length === 0 ? null : parts.join(' AND ');
 }
 
-/** The filters as conditions over `alerts a`, with their parameters. */
-export function where(f: Filters): Where {
+/** A condition over `alerts a` selecting the rows an FTS5 query matches (text-index.ts). */
+export type TextMatch = (fts: string) => { readonly sql: string; readonly params: readonly string[] };
+
+/**
+ * The filters as conditions over `alerts a`, with their parameters. With
+ * `timeIndex` false, the time bounds are written so SQLite cannot use the
+ * time index (`+a.ts`): the caller wants the rows in id order.
+ */
+export function where(f: Filters, text: TextMatch, timeIndex = true): Where {
   const w: Where = { sql: [], params: [] };
   inList('a.source', f.sources, w);
   inList('a.prio', f.priorities, w);
@@ -69,18 +76,19 @@ export function where(f: Filters): Where {
     w.params.push(name, ...values);
   }
   if (f.from !== null) {
-    w.sql.push('a.ts >= ?');
+    w.sql.push(timeIndex ? 'a.ts >= ?' : '+a.ts >= ?');
     w.params.push(f.from);
   }
   if (f.to !== null) {
-    w.sql.push('a.ts <= ?');
+    w.sql.push(timeIndex ? 'a.ts <= ?' : '+a.ts <= ?');
     w.params.push(f.to);
   }
   if (f.q !== null) {
     const fts = ftsQuery(f.q);
     if (fts !== null) {
-      w.sql.push('a.id IN (SELECT rowid FROM alert_text WHERE alert_text MATCH ?)');
-      w.params.push(fts);
+      const m = text(fts);
+      w.sql.push(m.sql);
+      w.params.push(...m.params);
     }
     // The literal check, over the text the index was built from (event.ts, docOf).
     w.sql.push('instr(lower(a.text), ?) > 0');

@@ -5,26 +5,30 @@ import { PRIORITIES, parsePriority, priorityLabel, severity } from '@saker/rules
  * and age, with FTS5 full-text search, and the counts and timelines computed
  * where the rows are.
  *
- * Bounds are enforced continuously: every insert batch is followed by
- * `enforce()`, which removes the oldest alerts (arrival order) past
- * `maxRows` or `maxBytes` and those stored longer than `maxAge` ago
- * (arrival, not the alert's own time: a replay of old events stays). Bytes are the
- * pages in use (page_count - freelist_count); freed pages are reused, and
- * the file gives them back through incremental vacuum. Memory is bounded
+ * Bounds are enforced continuously: every insert batch ends, in the same
+ * transaction, by removing the oldest alerts (arrival order, which is id
+ * order: ids are stream sequences) past `maxRows` or `maxBytes`, and those
+ * stored longer than `maxAge` ago (arrival, not the alert's own time: a
+ * replay of old events stays). Removal always takes a run of the oldest ids
+ * (`id <= cut`), so it reads and deletes ranges, never scans. The row count
+ * is kept as a counter; bytes are the pages in use (page_count -
+ * freelist_count); freed pages are reused, and the file gives them back
+ * through incremental vacuum. Memory is bounded
  * by SQLite's page cache (`cacheBytes`), a capped WAL, no mmap, and
  * exports that read page by page (`select`).
  *
  * Free text (`q`) is literal: an FTS5 index (unicode61) narrows the rows
  * to those holding q's whole words (store-sql.ts, ftsQuery), and instr()
  * checks the literal text, so no character can make a syntax error.
- * Counts and timelines come from per-minute counts (rollup.ts) when the
- * filters allow, else from the alerts.
+ * Counts and timelines come from per-minute and per-hour counts
+ * (rollup.ts) when the filters allow, else from the alerts.
  */
 import Database from 'better-sqlite3';
 import { type StoredAlert, type UiEvent, columnsOf, docOf, fieldText } from './event.js';
-import { type Filters, isUnfiltered } from './filters.js';
-import { MINUTE, Rollup, type RollupKey } from './rollup.js';
-import { clause, where } from './store-sql.js';
+import { type Filters, isUnfiltered, parseFilters } from './filters.js';
+import { HOUR, LEVELS, type Level, MINUTE, Rollup, type RollupKey, cover } from './rollup.js';
+import { type TextMatch, clause, where } from './store-sql.js';
+import { TextIndex } from './text-index.js';
 
 export interface StoreLimits {
   readonly maxRows: number;
@@ -76,8 +80,28 @@ interface Row {
   fields: string;
 }
 
-/** How many oldest rows one pass of enforce() removes at most (keeps a pass short). */
-const DELETE_CHUNK = 5000;
+const UNFILTERED = parseFilters(new URLSearchParams());
+
+/** How many oldest rows one removal takes at most (keeps a statement's work bounded). */
+const DELETE_CHUNK = 10_000;
+/**
+ * The layout's version (PRAGMA user_version). A file written by another
+ * layout is refused with the reason: the store is a view of SAKER_ALERTS and
+ * is rebuilt by removing the file.
+ */
+const LAYOUT = 2;
+
+export class StoreLayoutError extends Error {
+  override readonly name = 'StoreLayoutError';
+  readonly path: string;
+
+  constructor(path: string, found: number) {
+    super(
+      `${path}: the UI store has layout ${found}, this version uses ${LAYOUT}; remove the file (the UI keeps no other state in it)`,
+    );
+    this.path = path;
+  }
+}
 const SELECT_COLUMNS = 'a.id, a.time, a.prio, a.rule, a.source, a.hostname, a.tags, a.output, a.fields';
 
 function toEvent(r: Row): UiEvent {
@@ -94,18 +118,47 @@ function toEvent(r: Row): UiEvent {
   };
 }
 
+interface EvictRow {
+  id: number;
+  ts: number;
+  source: string;
+  prio: number;
+  rule: string;
+  hostname: string;
+  namespace: string;
+  tags: string;
+}
+
 export class AlertStore {
   readonly #db: Database.Database;
   readonly #limits: StoreLimits;
-  readonly #insert: (a: StoredAlert) => boolean;
-  readonly #insertMany: (batch: readonly StoredAlert[]) => number;
+  readonly #addBatch: (batch: readonly StoredAlert[], now: number) => { added: number; removed: number };
+  readonly #enforce: (now: number) => number;
   readonly #rollup: Rollup;
+  readonly #textIndex: TextIndex;
+  readonly #text: TextMatch;
+  readonly #s: {
+    readonly oldest: Database.Statement;
+    readonly nth: Database.Statement;
+    readonly agedRun: Database.Statement;
+    readonly evictRows: Database.Statement;
+    readonly deleteTag: Database.Statement;
+    readonly deleteAlerts: Database.Statement;
+  };
   #rows: number;
 
   constructor(options: StoreOptions) {
     this.#limits = options;
     const db = new Database(options.path);
     this.#db = db;
+    const layout = db.pragma('user_version', { simple: true }) as number;
+    const fresh = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'alerts'").get() as {
+      n: number;
+    };
+    if (fresh.n > 0 && layout !== LAYOUT) {
+      db.close();
+      throw new StoreLayoutError(options.path, layout);
+    }
     // auto_vacuum must be set before the first table exists.
     db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
@@ -114,6 +167,8 @@ export class AlertStore {
     db.pragma('mmap_size = 0');
     db.pragma('temp_store = FILE');
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+    // Alerts are deleted by id range: tags are found by (tag, id), never by id
+    // alone. The free-text index is text-index.ts.
     db.exec(`
       CREATE TABLE IF NOT EXISTS alerts (
         id INTEGER PRIMARY KEY,
@@ -139,26 +194,42 @@ export class AlertStore {
         id INTEGER NOT NULL,
         PRIMARY KEY (tag, id)
       ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS alert_tags_id ON alert_tags (id);
-      CREATE VIRTUAL TABLE IF NOT EXISTS alert_text USING fts5 (
-        doc, content = '', contentless_delete = 1, tokenize = 'unicode61'
-      );
+      PRAGMA user_version = ${LAYOUT};
     `);
     this.#rollup = new Rollup(db);
+    const text = new TextIndex(db);
+    this.#textIndex = text;
+    this.#text = (fts) => text.match(fts);
     db.function('ui_field', { deterministic: true }, (json: unknown, name: unknown) => {
       if (typeof json !== 'string' || typeof name !== 'string') return null;
       return fieldText(JSON.parse(json) as Record<string, OutputFieldValue>, name);
     });
+    this.#s = {
+      oldest: db.prepare('SELECT id, arrived FROM alerts ORDER BY id LIMIT 1'),
+      nth: db.prepare('SELECT id FROM alerts ORDER BY id LIMIT 1 OFFSET ?'),
+      // The oldest run of alerts that arrived before a time, at most ? of them.
+      agedRun: db.prepare('SELECT id, arrived < ? AS aged FROM alerts ORDER BY id LIMIT ?'),
+      evictRows: db.prepare(
+        'SELECT id, ts, source, prio, rule, hostname, namespace, tags FROM alerts WHERE id <= ? ORDER BY id',
+      ),
+      deleteTag: db.prepare('DELETE FROM alert_tags WHERE tag = ? AND id <= ?'),
+      deleteAlerts: db.prepare('DELETE FROM alerts WHERE id <= ?'),
+    };
     const insertAlert = db.prepare(`
       INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields, text)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insertTag = db.prepare('INSERT OR IGNORE INTO alert_tags (tag, id) VALUES (?, ?)');
-    const insertText = db.prepare('INSERT INTO alert_text (rowid, doc) VALUES (?, ?)');
-    this.#insert = (s) => {
+    const insert = (
+      s: StoredAlert,
+      arrived: number,
+      keys: RollupKey[],
+      docs: { id: number; doc: string }[],
+    ): boolean => {
       const a = s.alert;
       const c = columnsOf(a);
       const prio = severity(parsePriority(a.priority) ?? 'DEBUG');
       const doc = docOf(a);
+      const tags = [...new Set(a.tags)];
       const r = insertAlert.run(
         s.seq,
         s.ts,
@@ -178,39 +249,50 @@ export class AlertStore {
         doc,
       );
       if (r.changes === 0) return false;
-      for (const t of new Set(a.tags)) insertTag.run(t, s.seq);
-      insertText.run(s.seq, doc);
+      for (const t of tags) insertTag.run(t, s.seq);
+      docs.push({ id: s.seq, doc });
       keys.push({
-        minute: Math.floor(s.ts / MINUTE),
+        ts: s.ts,
         source: a.source,
         prio,
         rule: a.rule,
         hostname: a.hostname,
         namespace: c.namespace ?? '',
-        tags: a.tags,
+        tags,
       });
       return true;
     };
-    const keys: RollupKey[] = [];
-    let arrived = 0;
-    this.#insertMany = db.transaction((batch: readonly StoredAlert[]) => {
-      arrived = Date.now();
-      keys.length = 0;
-      let n = 0;
-      for (const s of batch) if (this.#insert(s)) n++;
+    this.#enforce = db.transaction((now: number) => this.#evict(now));
+    this.#addBatch = db.transaction((batch: readonly StoredAlert[], now: number) => {
+      const keys: RollupKey[] = [];
+      const docs: { id: number; doc: string }[] = [];
+      for (const s of batch) insert(s, now, keys, docs);
       this.#rollup.add(keys);
-      return n;
+      text.add(docs, this.#rows);
+      this.#rows += keys.length;
+      return { added: keys.length, removed: this.#evict(now) };
     });
     this.#rows = (db.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n;
   }
 
-  /** Stores a batch in one transaction (an id already stored is skipped), then enforces the limits. Returns how many were new. */
+  /**
+   * Stores a batch and removes what is then past the limits, in one
+   * transaction (an id already stored is skipped). Returns how many were new.
+   */
   add(batch: readonly StoredAlert[]): number {
     if (batch.length === 0) return 0;
-    const n = this.#insertMany(batch);
-    this.#rows += n;
-    this.enforce();
-    return n;
+    const rows = this.#rows;
+    let r: { added: number; removed: number };
+    try {
+      r = this.#addBatch(batch, Date.now());
+    } catch (err) {
+      // The transaction was rolled back: so are the counter and the shard list.
+      this.#rows = rows;
+      this.#textIndex.reload();
+      throw err;
+    }
+    this.#vacuum(r.removed);
+    return r.added;
   }
 
   get rows(): number {
@@ -225,22 +307,41 @@ export class AlertStore {
     return (pages - free) * pageSize;
   }
 
-  /** Removes what is past the limits, oldest first. Returns the rows removed. */
+  /** Removes what is past the limits, oldest first (in its own transaction). Returns the rows removed. */
   enforce(now = Date.now()): number {
+    const rows = this.#rows;
+    let removed: number;
+    try {
+      removed = this.#enforce(now);
+    } catch (err) {
+      this.#rows = rows;
+      this.#textIndex.reload();
+      throw err;
+    }
+    this.#vacuum(removed);
+    return removed;
+  }
+
+  /** Removes what is past the limits, inside the caller's transaction. */
+  #evict(now: number): number {
     let removed = 0;
     const cutoff = now - this.#limits.maxAgeMs;
-    const old = this.#db.prepare(
-      // Arrival follows the ids (stream sequences), so the scan stops at the first young alert.
-      'SELECT max(id) AS id FROM (SELECT id FROM alerts WHERE arrived < ? ORDER BY id LIMIT ?)',
-    );
+    // Age: the run of oldest ids that arrived before the cutoff (arrival follows the ids).
     for (;;) {
-      const r = old.get(cutoff, DELETE_CHUNK) as { id: number | null };
-      if (r.id === null) break;
-      const n = this.#deleteWhere('a.arrived < ? AND a.id <= ?', [cutoff, r.id]);
-      removed += n;
-      if (n < DELETE_CHUNK) break;
+      const first = this.#s.oldest.get() as { id: number; arrived: number } | undefined;
+      if (first === undefined || first.arrived >= cutoff) break;
+      const run = this.#s.agedRun.all(cutoff, DELETE_CHUNK) as { id: number; aged: number }[];
+      let cut = first.id;
+      for (const r of run) {
+        if (r.aged === 0) break;
+        cut = r.id;
+      }
+      removed += this.#deleteThrough(cut);
     }
     if (this.#rows > this.#limits.maxRows) removed += this.#deleteOldest(this.#rows - this.#limits.maxRows);
+    // FTS5 keeps a batch's index in memory until a savepoint or the commit:
+    // written now, it is counted in the bytes.
+    this.#db.exec('SAVEPOINT text_flush; RELEASE text_flush');
     let bytes = this.bytes();
     for (let pass = 0; bytes > this.#limits.maxBytes && this.#rows > 0 && pass < 20; pass++) {
       // Remove the share of rows the excess stands for, and 1% more, so the next batches fit.
@@ -248,40 +349,51 @@ export class AlertStore {
       removed += this.#deleteOldest(Math.max(1, Math.ceil(this.#rows * share)));
       bytes = this.bytes();
     }
-    if (removed > 0) {
-      const free = this.#db.pragma('freelist_count', { simple: true }) as number;
-      // Give a large free list back to the file system, a little at a time.
-      if (free > 4096) this.#db.pragma('incremental_vacuum(1024)');
-    }
     return removed;
   }
 
+  #vacuum(removed: number): void {
+    if (removed === 0) return;
+    const free = this.#db.pragma('freelist_count', { simple: true }) as number;
+    // Give a large free list back to the file system, a little at a time.
+    if (free > 4096) this.#db.pragma('incremental_vacuum(1024)');
+  }
+
+  /** Removes the `count` oldest alerts. */
   #deleteOldest(count: number): number {
     let removed = 0;
-    const cut = this.#db.prepare('SELECT id FROM alerts ORDER BY id LIMIT 1 OFFSET ?');
-    while (removed < count) {
+    while (removed < count && this.#rows > 0) {
       const n = Math.min(DELETE_CHUNK, count - removed);
-      const r = cut.get(n - 1) as { id: number } | undefined;
-      if (r === undefined) {
-        removed += this.#deleteWhere('1', []);
-        break;
-      }
-      removed += this.#deleteWhere('a.id <= ?', [r.id]);
+      const r = this.#s.nth.get(n - 1) as { id: number } | undefined;
+      const last = r?.id ?? (this.#db.prepare('SELECT max(id) AS id FROM alerts').get() as { id: number }).id;
+      removed += this.#deleteThrough(last);
     }
     return removed;
   }
 
-  /** Deletes the alerts `cond` (over `alerts a`) selects, with their tags, text and counts. */
-  #deleteWhere(cond: string, params: readonly number[]): number {
-    const db = this.#db;
-    const run = db.transaction(() => {
-      this.#rollup.subtract(cond, params);
-      const ids = `SELECT a.id FROM alerts a WHERE ${cond}`;
-      db.prepare(`DELETE FROM alert_text WHERE rowid IN (${ids})`).run(...params);
-      db.prepare(`DELETE FROM alert_tags WHERE id IN (${ids})`).run(...params);
-      return db.prepare(`DELETE FROM alerts AS a WHERE ${cond}`).run(...params).changes;
-    });
-    const n = run();
+  /** Deletes the alerts with an id up to `cut`, with their tags, text and counts. */
+  #deleteThrough(cut: number): number {
+    const rows = this.#s.evictRows.all(cut) as EvictRow[];
+    if (rows.length === 0) return 0;
+    const keys: RollupKey[] = [];
+    const tags = new Set<string>();
+    for (const r of rows) {
+      const t = [...new Set(JSON.parse(r.tags) as string[])];
+      for (const tag of t) tags.add(tag);
+      keys.push({
+        ts: r.ts,
+        source: r.source,
+        prio: r.prio,
+        rule: r.rule,
+        hostname: r.hostname,
+        namespace: r.namespace,
+        tags: t,
+      });
+    }
+    this.#rollup.subtract(keys);
+    for (const tag of tags) this.#s.deleteTag.run(tag, cut);
+    const n = this.#s.deleteAlerts.run(cut).changes;
+    this.#textIndex.dropThrough(cut);
     this.#rows -= n;
     return n;
   }
@@ -325,7 +437,7 @@ export class AlertStore {
    * statement stays open across an await, so ingestion never waits on it.
    */
   select(f: Filters, limit: number, cursor: number | null): UiEvent[] {
-    const w = where(f);
+    const w = where(f, this.#text, this.#narrowPast(f));
     const conds = cursor === null ? w.sql : [...w.sql, 'a.id < ?'];
     const params = cursor === null ? w.params : [...w.params, cursor];
     const rows = this.#db
@@ -334,10 +446,23 @@ export class AlertStore {
     return rows.map(toEvent);
   }
 
+  /**
+   * Whether f's time range holds fewer alerts than are newer than it: then
+   * reading the range through the time index and sorting it costs less than
+   * walking ids down from the newest (SQLite picks the index whenever both
+   * bounds are set, and sorts a whole day if the range is one).
+   */
+  #narrowPast(f: Filters): boolean {
+    if (f.to === null) return false;
+    const count = (from: number | null, to: number | null): number =>
+      this.#total({ ...UNFILTERED, from, to });
+    return count(f.from, f.to) < count(f.to + 1, null);
+  }
+
   /** How many alerts match. */
   #total(f: Filters): number {
-    if (!Rollup.covers(f)) {
-      const w = where(f);
+    if (!Rollup.covers(f, false)) {
+      const w = where(f, this.#text);
       return (
         this.#db.prepare(`SELECT count(*) AS n FROM alerts a ${clause(w.sql)}`).get(...w.params) as {
           n: number;
@@ -350,38 +475,39 @@ export class AlertStore {
   }
 
   /**
-   * Sums by `col` from the per-minute counts for the whole minutes of f's
-   * range, plus the partial minutes at its edges counted from the alerts.
+   * Sums by `col` (a rollup column or a constant) over f's range: whole
+   * hours and minutes from the rollups, partial minutes from the alerts.
    */
-  #rolled(f: Filters, col: string, tagRows: boolean): { k: string | number; n: number }[] {
-    const fromMinute = f.from === null ? null : Math.ceil(f.from / MINUTE);
-    const toMinute = f.to === null ? null : Math.floor((f.to + 1) / MINUTE);
-    if (fromMinute !== null && toMinute !== null && fromMinute >= toMinute) return this.#raw(f, col, tagRows);
-    const out = this.#rollup.group(col, Rollup.where(f, tagRows), fromMinute, toMinute);
-    if (f.from !== null && fromMinute !== null && f.from < fromMinute * MINUTE) {
-      out.push(
-        ...this.#raw({ ...f, to: fromMinute * MINUTE - 1 }, col, tagRows).map((r) => ({ ...r, b: 0 })),
-      );
-    }
-    if (f.to !== null && toMinute !== null && toMinute * MINUTE <= f.to) {
-      out.push(...this.#raw({ ...f, from: toMinute * MINUTE }, col, tagRows).map((r) => ({ ...r, b: 0 })));
-    }
+  #rolled(f: Filters, col: string, byTag: boolean): { k: string | number; n: number }[] {
+    const c = cover(f.from, f.to);
+    const w = Rollup.where(f, col);
+    const out: { k: string | number; n: number }[] = [];
+    for (const piece of c.pieces) out.push(...this.#rollup.group(piece, col, w));
+    for (const [from, to] of c.raw) out.push(...this.#raw({ ...f, from, to }, col, byTag));
     return out;
   }
 
   /** Counts by `col` (named as in the rollup, `r.x`) from the alerts themselves. */
-  #raw(f: Filters, col: string, tagRows: boolean): { k: string | number; n: number }[] {
-    const w = where(f);
-    const rawCol = col === "''" ? col : col === 'r.tag' ? 't.tag' : col.replace(/^r\./, 'a.');
-    const from = tagRows ? 'alert_tags t JOIN alerts a ON a.id = t.id' : 'alerts a';
+  #raw(f: Filters, col: string, byTag: boolean): { k: string | number; n: number }[] {
+    const w = where(f, this.#text);
+    if (byTag) {
+      // Each alert once per distinct tag of its own list.
+      return this.#db
+        .prepare(
+          `SELECT t.value AS k, count(DISTINCT a.id) AS n FROM alerts a, json_each(a.tags) t ${clause(w.sql)} GROUP BY k`,
+        )
+        .all(...w.params) as { k: string | number; n: number }[];
+    }
+    const rawCol = col === "''" ? col : col.replace(/^r\./, 'a.');
     return this.#db
-      .prepare(`SELECT ${rawCol} AS k, count(*) AS n FROM ${from} ${clause(w.sql)} GROUP BY k`)
+      .prepare(`SELECT ${rawCol} AS k, count(*) AS n FROM alerts a ${clause(w.sql)} GROUP BY k`)
       .all(...w.params) as { k: string | number; n: number }[];
   }
 
   counts(f: Filters, by: CountBy, top = 1000): { key: string; count: number }[] {
     const col = by === 'tag' ? 'r.tag' : by === 'priority' ? 'r.prio' : `r.${by}`;
-    const rows = Rollup.covers(f) ? this.#rolled(f, col, by === 'tag') : this.#raw(f, col, by === 'tag');
+    const byTag = by === 'tag';
+    const rows = Rollup.covers(f, byTag) ? this.#rolled(f, col, byTag) : this.#raw(f, col, byTag);
     const sums = new Map<string, number>();
     for (const r of rows) {
       const key = keyText(by, r.k);
@@ -396,8 +522,10 @@ export class AlertStore {
 
   /**
    * Counts per bucket. With a step of a minute or more (and filters the
-   * per-minute counts cover), buckets are whole minutes: `from` is moved
-   * back to the start of its minute and the step rounded up to minutes.
+   * rollups cover), buckets are whole minutes, or whole hours when the step
+   * is an hour or more: `from` is moved back to the start of its minute
+   * (hour), the step rounded up to minutes (hours), and the last bucket
+   * counts its whole minute (hour), past `to`.
    */
   timeline(f: Filters, by: TimelineBy, points: number, now = Date.now()): Timeline {
     const to = f.to ?? now;
@@ -419,19 +547,20 @@ export class AlertStore {
     };
     const col = by === 'priority' ? 'prio' : 'source';
     let step = Math.max(1, Math.ceil((to - from + 1) / points));
-    if (Rollup.covers(f) && step >= MINUTE) {
-      from = Math.floor(from / MINUTE) * MINUTE;
-      step = Math.ceil(Math.ceil((to - from + 1) / points) / MINUTE) * MINUTE;
+    if (Rollup.covers(f, false) && step >= MINUTE) {
+      const level: Level = step >= HOUR ? 1 : 0;
+      const size = LEVELS[level].ms;
+      from = Math.floor(from / size) * size;
+      step = Math.ceil(Math.ceil((to - from + 1) / points) / size) * size;
       const rows = this.#rollup.group(
+        { level, from: from / size, to: Math.floor(to / size) + 1 },
         `r.${col}`,
-        Rollup.where(f, false),
-        from / MINUTE,
-        Math.floor(to / MINUTE) + 1,
-        { sql: `(r.minute * ${MINUTE} - ?) / ?`, params: [from, step] },
+        Rollup.where(f, `r.${col}`),
+        { sql: `(r.b * ${size} - ?) / ?`, params: [from, step] },
       );
       for (const r of rows) add(r.k, r.b, r.n);
     } else {
-      const w = where({ ...f, from, to });
+      const w = where({ ...f, from, to }, this.#text);
       const rows = this.#db
         .prepare(
           `SELECT (a.ts - ?) / ? AS b, a.${col} AS k, count(*) AS n FROM alerts a ${clause(w.sql)} GROUP BY b, k`,

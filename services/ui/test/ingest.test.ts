@@ -6,12 +6,8 @@
  * every alert (past one page) with CSV formulas neutralised.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AlertStore } from '../src/mod.js';
-import { ADMIN, Client, alert, uiEnv, until } from './helpers/env.js';
+import { ADMIN, Client, alert, tempStore, uiEnv, until } from './helpers/env.js';
 
 describe('store limits', () => {
   it('keeps at most max_rows while alerts keep arriving', async () => {
@@ -54,25 +50,14 @@ describe('store limits', () => {
   });
 
   it('removes alerts stored longer than max_age, whatever their own time', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'saker-ui-age-'));
-    try {
-      const store = new AlertStore({
-        path: join(dir, 'a.db'),
-        maxRows: 1000,
-        maxBytes: 1e9,
-        maxAgeMs: 60_000,
-        cacheBytes: 1e6,
-      });
-      const old = alert(1, { time: '2016-08-04T16:17:57.881781397Z' });
-      store.add([{ seq: 1, ts: Date.parse('2016-08-04T16:17:57.881Z'), alert: old }]);
-      assert.equal(store.rows, 1, 'a replay of old events is kept when it arrives');
-      assert.equal(store.enforce(Date.now() + 30_000), 0);
-      assert.equal(store.enforce(Date.now() + 61_000), 1);
-      assert.equal(store.rows, 0);
-      store.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    using t = tempStore({ maxRows: 1000, maxAgeMs: 60_000 });
+    const store = t.store;
+    const old = alert(1, { time: '2016-08-04T16:17:57.881781397Z' });
+    store.add([{ seq: 1, ts: Date.parse('2016-08-04T16:17:57.881Z'), alert: old }]);
+    assert.equal(store.rows, 1, 'a replay of old events is kept when it arrives');
+    assert.equal(store.enforce(Date.now() + 30_000), 0);
+    assert.equal(store.enforce(Date.now() + 61_000), 1);
+    assert.equal(store.rows, 0);
   });
 });
 

@@ -13,7 +13,9 @@ import { createLogger } from '@saker/runtime';
 import { MetricsRegistry } from '@saker/telemetry';
 import { type NatsServerHandle, startNatsServer } from '@saker/testing';
 import {
+  AlertStore,
   type Filters,
+  type StoreLimits,
   type UiOptions,
   type UiService,
   hashPassword,
@@ -202,4 +204,31 @@ export class Client {
     if (res.status !== 200) throw new Error(`login ${user.username}: ${res.status} ${await res.text()}`);
     this.csrf = String(((await res.json()) as { csrf: string }).csrf);
   }
+}
+
+export interface TempStore extends Disposable {
+  readonly store: AlertStore;
+  readonly path: string;
+}
+
+/** A store alone in a temporary directory (closed and removed on dispose); limits default to large. */
+export function tempStore(limits: Partial<StoreLimits> = {}): TempStore {
+  const dir = mkdtempSync(join(tmpdir(), 'saker-ui-store-'));
+  const path = join(dir, 'alerts.db');
+  const store = new AlertStore({
+    path,
+    maxRows: 1_000_000,
+    maxBytes: 1e9,
+    maxAgeMs: 86_400_000,
+    cacheBytes: 1e6,
+    ...limits,
+  });
+  return {
+    store,
+    path,
+    [Symbol.dispose]() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

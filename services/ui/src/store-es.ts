@@ -229,7 +229,7 @@ export class EsReader implements AlertReader {
     let step = Math.max(1, Math.ceil((to - from + 1) / points));
     // The alerts counted: [from, to], or the whole minutes around them.
     let last = to;
-    if (Rollup.covers(f) && step >= MINUTE) {
+    if (Rollup.covers(f, false) && step >= MINUTE) {
       from = Math.floor(from / MINUTE) * MINUTE;
       step = Math.ceil(Math.ceil((to - from + 1) / points) / MINUTE) * MINUTE;
       last = (Math.floor(to / MINUTE) + 1) * MINUTE - 1;

@@ -41,3 +41,4 @@ export { startRsyslog } from './rsyslog.js';
 export { startAlertmanager } from './alertmanager.js';
 export { stalledBus } from './stalled-bus.js';
 export { waitFor, within } from './wait.js';
+export { procCpuSeconds } from './proc-cpu.js';

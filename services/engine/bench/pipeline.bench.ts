@@ -29,9 +29,12 @@
  *                               binary-v1,jsonl-shared: the binary codec and the
  *                               JSON one beside it); jsonl too
  *   --batch N                  events per batch (default 512; SAKER_BENCH_BATCH)
- *   --baseline MAIN            also run, before each child engine, the engine
+ *   --baseline MAIN            also run, beside each child engine, the engine
  *                               at MAIN (another build's dist/src/main.js, e.g.
- *                               main's), with the same codec and load: mode `base`
+ *                               main's), with the same codec and load: mode
+ *                               `base`; first for the 1st, 3rd... codec listed,
+ *                               second for the others (A-B-B-A with a codec
+ *                               listed twice)
  *   --profile DIR              the child engine writes a V8 CPU profile
  *                               (`node --cpu-prof`) into DIR when it exits
  *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
@@ -478,14 +481,14 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     const own: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
-    // The baseline runs right before this build's child engine, codec by codec, so both see the same load.
+    // The baseline runs beside this build's child engine, codec by codec, so both see the same load;
+    // the order alternates (base first for the 1st, 3rd, ... codec listed), so that a codec listed
+    // twice (`--codec binary-v1,binary-v1`) gives an A-B-B-A pair.
     const runs = own.flatMap((m) =>
-      codecs.flatMap((codec) =>
-        (m === 'child' && values.baseline !== undefined ? (['base', m] as const) : [m]).map((x) => ({
-          m: x,
-          codec,
-        })),
-      ),
+      codecs.flatMap((codec, i) => {
+        const pair: Mode[] = i % 2 === 0 ? ['base', m] : [m, 'base'];
+        return (m === 'child' && values.baseline !== undefined ? pair : [m]).map((x) => ({ m: x, codec }));
+      }),
     );
     let run = 0;
     for (const { m, codec } of runs) {

@@ -171,7 +171,13 @@ class AlertFile implements Disposable {
 }
 
 /** `saker run` with the sensor and the file output; resolves once it runs. */
-function startSaker(dir: string, nats: string | undefined): ChildProcess {
+/** `saker run` and where its /metrics is (from the `running:` line it logs), once known. */
+interface Saker {
+  readonly child: ChildProcess;
+  metricsUrl(): string | undefined;
+}
+
+function startSaker(dir: string, nats: string | undefined): Saker {
   const args = [
     MAIN,
     'run',
@@ -196,7 +202,35 @@ function startSaker(dir: string, nats: string | undefined): ChildProcess {
     if (code !== 0 && signal !== 'SIGTERM')
       process.stderr.write(`saker run exited ${code ?? signal}:\n${stderr}\n`);
   });
-  return child;
+  let metrics: string | undefined;
+  child.stderr?.on('data', () => {
+    metrics ??= /metrics=(http:\/\/\S+)/.exec(stderr)?.[1];
+  });
+  return { child, metricsUrl: () => metrics };
+}
+
+/**
+ * The probe's records and drops so far (saker_sensor_events_total and
+ * saker_sensor_drops_total, every label), from saker run's /metrics. The
+ * probe sees every process of the machine: on a shared machine another
+ * user's syscall flood is captured too, and what a "low rate" phase really
+ * carried is printed beside its figures.
+ */
+async function sensorCounters(
+  url: string | undefined,
+): Promise<{ events: number; drops: number } | undefined> {
+  if (url === undefined) return undefined;
+  try {
+    const text = await (await fetch(`${url.replace(/\/$/, '')}/metrics`)).text();
+    const sum = (name: string): number =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return { events: sum('saker_sensor_events_total'), drops: sum('saker_sensor_drops_total') };
+  } catch {
+    return undefined;
+  }
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -355,7 +389,8 @@ async function transport(name: string, nats: string | undefined): Promise<string
     );
     using file = new AlertFile(outDir, alertsPath);
     await using tap = nats === undefined ? undefined : await AlertTap.open(nats);
-    const child = startSaker(dir, nats);
+    const saker = startSaker(dir, nats);
+    const child = saker.child;
     try {
       // Warm-up: until an action's alert comes through (the probe is attached, every stage runs).
       const deadline = performance.now() + 120_000;
@@ -370,6 +405,8 @@ async function transport(name: string, nats: string | undefined): Promise<string
       if (!warm) return [`${name}: no alert came through saker run within 120 s (warm-up)`];
       for (const heavy of [false, true]) {
         const label = `${name}, ${heavy ? 'heavy flow' : 'low rate'}`;
+        const before = await sensorCounters(saker.metricsUrl());
+        const t0 = performance.now();
         const { check, latencies, stages } = await phase(
           label,
           dir,
@@ -378,9 +415,17 @@ async function transport(name: string, nats: string | undefined): Promise<string
           heavy,
           tap,
         );
+        const after = await sensorCounters(saker.metricsUrl());
+        const seconds = (performance.now() - t0) / 1000;
+        const sensor =
+          before === undefined || after === undefined
+            ? '    sensor: counters not read\n'
+            : `    sensor, the whole machine: ${Math.round((after.events - before.events) / seconds).toLocaleString('en')} records/s, ` +
+              `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase\n`;
         const wrong = checkLatencyPhase(check);
         if (wrong.length > 0) {
           problems.push(...wrong);
+          process.stdout.write(`  ${label}: CHECK FAILED (below)\n${sensor}`);
           continue;
         }
         const ms = (p: number): string => `${percentile(latencies, p).toFixed(1)} ms`;
@@ -390,7 +435,8 @@ async function transport(name: string, nats: string | undefined): Promise<string
               ? ''
               : `; load ${Math.round(check.loadPerSecond).toLocaleString('en')} opens/s (openat + close each)`) +
             '\n' +
-            stagesLine(stages, tap !== undefined),
+            stagesLine(stages, tap !== undefined) +
+            sensor,
         );
       }
     } finally {

@@ -43,3 +43,4 @@ export { stalledBus } from './stalled-bus.js';
 export { waitFor, within } from './wait.js';
 export type { OpenSearchNode } from './opensearch.js';
 export { startOpenSearch } from './opensearch.js';
+export { procCpuSeconds } from './proc-cpu.js';

@@ -16,6 +16,11 @@ import { Buffer } from 'node:buffer';
  * this process reading the alert line (fs.watch on the file, then a read):
  * both ends in this process's clock.
  *
+ * Under each phase's percentiles, where the time went, from real timestamps
+ * (p50/p99 per stage): the action → the kernel's timestamp of its event (the
+ * alert's `time`) → the alert on SAKER_ALERTS (over NATS: a core subscriber
+ * to its subjects) → the line read.
+ *
  * Before any percentile is printed, each phase is checked
  * (bench/latency-check.ts): every action has exactly one alert, of the bench's
  * rule, no alert carries a marker no action made, and the heavy phase's load
@@ -42,6 +47,7 @@ import {
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Bus, STREAMS, connectBus } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
 import { type LatencyPhase, checkLatencyPhase, percentile } from './latency-check.js';
 
@@ -57,6 +63,56 @@ const ALERT_TIMEOUT_MS = 5_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * An alert's `time` (the kernel's timestamp of the event, ISO with
+ * nanoseconds) on this process's performance.now() clock; NaN when absent.
+ */
+function isoToPerformanceMs(time: unknown): number {
+  const m = typeof time === 'string' ? /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(time) : null;
+  if (m === null) return Number.NaN;
+  const ms = Date.parse(`${m[1]}Z`) + Number(`0.${m[2] ?? '0'}`) * 1000;
+  return ms - performance.timeOrigin;
+}
+
+/** A marker in an alert's output, or undefined. */
+function markerOf(output: unknown): string | undefined {
+  return /latency-marker-[a-z]+-\d+/.exec(String(output))?.[0];
+}
+
+/** Over NATS: when each marker's alert was on SAKER_ALERTS (a core subscriber to its subjects). */
+class AlertTap implements AsyncDisposable {
+  readonly arrivals = new Map<string, number>();
+  readonly #bus: Bus;
+
+  private constructor(bus: Bus) {
+    this.#bus = bus;
+  }
+
+  static async open(url: string): Promise<AlertTap> {
+    const tap = new AlertTap(await connectBus({ url, name: 'bench-latency-tap' }));
+    const sub = tap.#bus.subscribe(STREAMS.alerts.subjects[0] as string);
+    void (async () => {
+      for await (const msg of sub) {
+        const now = performance.now();
+        try {
+          const marker = markerOf(
+            (JSON.parse(new TextDecoder().decode(msg.data)) as { output?: unknown }).output,
+          );
+          if (marker !== undefined && !tap.arrivals.has(marker)) tap.arrivals.set(marker, now);
+        } catch {
+          // not an alert of this bench
+        }
+      }
+    })();
+    await tap.#bus.flush();
+    return tap;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#bus.close();
+  }
+}
+
 /** Follows the alert file: each JSON line's rule, by the marker in its output, with its arrival time. */
 class AlertFile implements Disposable {
   readonly #path: string;
@@ -65,7 +121,7 @@ class AlertFile implements Disposable {
   #rest = '';
   readonly #watcher: ReturnType<typeof watch>;
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly arrivals = new Map<string, { rule: string; at: number }[]>();
+  readonly arrivals = new Map<string, { rule: string; at: number; kernelAt: number }[]>();
 
   constructor(dir: string, path: string) {
     this.#path = path;
@@ -93,16 +149,16 @@ class AlertFile implements Disposable {
       const line = this.#rest.slice(0, nl);
       this.#rest = this.#rest.slice(nl + 1);
       nl = this.#rest.indexOf('\n');
-      let alert: { rule?: unknown; output?: unknown };
+      let alert: { rule?: unknown; output?: unknown; time?: unknown };
       try {
-        alert = JSON.parse(line) as { rule?: unknown; output?: unknown };
+        alert = JSON.parse(line) as { rule?: unknown; output?: unknown; time?: unknown };
       } catch {
         continue;
       }
-      const marker = /latency-marker-[a-z]+-\d+/.exec(String(alert.output))?.[0];
+      const marker = markerOf(alert.output);
       if (marker === undefined) continue;
       const list = this.arrivals.get(marker) ?? [];
-      list.push({ rule: String(alert.rule), at: now });
+      list.push({ rule: String(alert.rule), at: now, kernelAt: isoToPerformanceMs(alert.time) });
       this.arrivals.set(marker, list);
     }
   }
@@ -115,7 +171,13 @@ class AlertFile implements Disposable {
 }
 
 /** `saker run` with the sensor and the file output; resolves once it runs. */
-function startSaker(dir: string, nats: string | undefined): ChildProcess {
+/** `saker run` and where its /metrics is (from the `running:` line it logs), once known. */
+interface Saker {
+  readonly child: ChildProcess;
+  metricsUrl(): string | undefined;
+}
+
+function startSaker(dir: string, nats: string | undefined): Saker {
   const args = [
     MAIN,
     'run',
@@ -140,7 +202,35 @@ function startSaker(dir: string, nats: string | undefined): ChildProcess {
     if (code !== 0 && signal !== 'SIGTERM')
       process.stderr.write(`saker run exited ${code ?? signal}:\n${stderr}\n`);
   });
-  return child;
+  let metrics: string | undefined;
+  child.stderr?.on('data', () => {
+    metrics ??= /metrics=(http:\/\/\S+)/.exec(stderr)?.[1];
+  });
+  return { child, metricsUrl: () => metrics };
+}
+
+/**
+ * The probe's records and drops so far (saker_sensor_events_total and
+ * saker_sensor_drops_total, every label), from saker run's /metrics. The
+ * probe sees every process of the machine: on a shared machine another
+ * user's syscall flood is captured too, and what a "low rate" phase really
+ * carried is printed beside its figures.
+ */
+async function sensorCounters(
+  url: string | undefined,
+): Promise<{ events: number; drops: number } | undefined> {
+  if (url === undefined) return undefined;
+  try {
+    const text = await (await fetch(`${url.replace(/\/$/, '')}/metrics`)).text();
+    const sum = (name: string): number =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return { events: sum('saker_sensor_events_total'), drops: sum('saker_sensor_drops_total') };
+  } catch {
+    return undefined;
+  }
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -212,19 +302,30 @@ async function phase(
   tag: string,
   file: AlertFile,
   heavy: boolean,
-): Promise<{ check: LatencyPhase; latencies: number[] }> {
+  tap: AlertTap | undefined,
+): Promise<{ check: LatencyPhase; latencies: number[]; stages: Stages }> {
   const load = heavy ? runLoad() : undefined;
   if (load !== undefined) await sleep(1_000); // the flow is on before the first action
   const started = await act(dir, tag, ACTIONS, file);
   const loadPerSecond = await load?.stop();
   const alerts = new Map<string, { rule: string; ms: number }[]>();
   const latencies: number[] = [];
+  const stages: Stages = { toKernel: [], toStream: [], toFile: [] };
   for (const [marker, arrivals] of file.arrivals) {
     if (!marker.startsWith(`latency-marker-${tag}-`)) continue;
     const t0 = started.get(marker);
     const list = arrivals.map((a) => ({ rule: a.rule, ms: t0 === undefined ? Number.NaN : a.at - t0 }));
     alerts.set(marker, list);
     if (list[0] !== undefined) latencies.push(list[0].ms);
+    const first = arrivals[0];
+    if (first === undefined || t0 === undefined) continue;
+    stages.toKernel.push(first.kernelAt - t0);
+    const onStream = tap?.arrivals.get(marker);
+    if (tap === undefined) stages.toFile.push(first.at - first.kernelAt);
+    else if (onStream !== undefined) {
+      stages.toStream.push(onStream - first.kernelAt);
+      stages.toFile.push(first.at - onStream);
+    }
   }
   return {
     check: {
@@ -235,7 +336,30 @@ async function phase(
       ...(loadPerSecond === undefined ? {} : { loadPerSecond }),
     },
     latencies,
+    stages,
   };
+}
+
+/**
+ * Where an action's latency went, per action (ms), from real timestamps: the
+ * kernel's timestamp of the event (the alert's `time`), the moment the alert
+ * was on SAKER_ALERTS (over NATS), the moment its line was read.
+ */
+interface Stages {
+  /** The action (just before open(2)) → the kernel's timestamp of its event. */
+  readonly toKernel: number[];
+  /** The kernel's timestamp → the alert on SAKER_ALERTS: loader drain, sensor, bus, engine, publish. */
+  readonly toStream: number[];
+  /** SAKER_ALERTS → the line read (over NATS); the kernel's timestamp → the line read (embedded). */
+  readonly toFile: number[];
+}
+
+function stagesLine(s: Stages, overNats: boolean): string {
+  const q = (v: readonly number[]): string =>
+    v.length === 0 ? 'n/a' : `${percentile(v, 50).toFixed(1)}/${percentile(v, 99).toFixed(1)}`;
+  return overNats
+    ? `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → alert on SAKER_ALERTS ${q(s.toStream)}; → line read ${q(s.toFile)}\n`
+    : `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → line read ${q(s.toFile)}\n`;
 }
 
 async function transport(name: string, nats: string | undefined): Promise<string[]> {
@@ -264,7 +388,9 @@ async function transport(name: string, nats: string | undefined): Promise<string
       ].join('\n'),
     );
     using file = new AlertFile(outDir, alertsPath);
-    const child = startSaker(dir, nats);
+    await using tap = nats === undefined ? undefined : await AlertTap.open(nats);
+    const saker = startSaker(dir, nats);
+    const child = saker.child;
     try {
       // Warm-up: until an action's alert comes through (the probe is attached, every stage runs).
       const deadline = performance.now() + 120_000;
@@ -279,10 +405,27 @@ async function transport(name: string, nats: string | undefined): Promise<string
       if (!warm) return [`${name}: no alert came through saker run within 120 s (warm-up)`];
       for (const heavy of [false, true]) {
         const label = `${name}, ${heavy ? 'heavy flow' : 'low rate'}`;
-        const { check, latencies } = await phase(label, dir, heavy ? 'heavy' : 'low', file, heavy);
+        const before = await sensorCounters(saker.metricsUrl());
+        const t0 = performance.now();
+        const { check, latencies, stages } = await phase(
+          label,
+          dir,
+          heavy ? 'heavy' : 'low',
+          file,
+          heavy,
+          tap,
+        );
+        const after = await sensorCounters(saker.metricsUrl());
+        const seconds = (performance.now() - t0) / 1000;
+        const sensor =
+          before === undefined || after === undefined
+            ? '    sensor: counters not read\n'
+            : `    sensor, the whole machine: ${Math.round((after.events - before.events) / seconds).toLocaleString('en')} records/s, ` +
+              `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase\n`;
         const wrong = checkLatencyPhase(check);
         if (wrong.length > 0) {
           problems.push(...wrong);
+          process.stdout.write(`  ${label}: CHECK FAILED (below)\n${sensor}`);
           continue;
         }
         const ms = (p: number): string => `${percentile(latencies, p).toFixed(1)} ms`;
@@ -291,7 +434,9 @@ async function transport(name: string, nats: string | undefined): Promise<string
             (check.loadPerSecond === undefined
               ? ''
               : `; load ${Math.round(check.loadPerSecond).toLocaleString('en')} opens/s (openat + close each)`) +
-            '\n',
+            '\n' +
+            stagesLine(stages, tap !== undefined) +
+            sensor,
         );
       }
     } finally {
@@ -307,7 +452,10 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench:latency  ${process.argv.slice(1).join(' ')}\n` +
       `  node ${process.version}; ${ACTIONS} actions per phase, ${INTERVAL_MS} ms apart; heavy flow: ${LOAD_RATE.toLocaleString('en')} opens/s asked; an action: open(2) of a marker file; ` +
-      "its latency: until this process read the alert line saker run's file_output wrote\n",
+      "its latency: until this process read the alert line saker run's file_output wrote; " +
+      `load average at start ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n`,
   );
   if (process.getuid?.() !== 0) {
     process.stderr.write('  CHECK FAILED, no figure reported: bench:latency needs root (the eBPF sensor)\n');
@@ -327,7 +475,7 @@ async function main(): Promise<void> {
     problems.push(...(await transport('over NATS', server.url)));
   }
   process.stdout.write(
-    `  load average ${loadavg()
+    `  load average at end ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );

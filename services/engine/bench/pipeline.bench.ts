@@ -10,7 +10,10 @@
  * and, for comparison, in this process next to the publisher. Each mode runs
  * for SAKER_BENCH_SECONDS (default 10) after a 2 s warm-up. Figures come from
  * the engine's own stats reports (saker.v1.engine.stats.<name>): events
- * evaluated per second (its alerts acknowledged), alerts per second, drops.
+ * evaluated per second (its alerts acknowledged), alerts per second, drops,
+ * and the CPU seconds the engine, this process (the publisher) and
+ * nats-server used meanwhile: events per engine CPU-second moves less with the
+ * machine's load than the rate does.
  *
  * The publisher stands for the sensors, which in production run on other
  * nodes: their encoding should not take this machine's CPU from the engine.
@@ -26,6 +29,14 @@
  *                               binary-v1,jsonl-shared: the binary codec and the
  *                               JSON one beside it); jsonl too
  *   --batch N                  events per batch (default 512; SAKER_BENCH_BATCH)
+ *   --baseline MAIN            also run, beside each child engine, the engine
+ *                               at MAIN (another build's dist/src/main.js, e.g.
+ *                               main's), with the same codec and load: mode
+ *                               `base`; first for the 1st, 3rd... codec listed,
+ *                               second for the others (A-B-B-A with a codec
+ *                               listed twice)
+ *   --profile DIR              the child engine writes a V8 CPU profile
+ *                               (`node --cpu-prof`) into DIR when it exits
  *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
  */
 import { Buffer } from 'node:buffer';
@@ -47,7 +58,7 @@ import {
 } from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
 import { loadRules, readRuleFiles } from '@saker/rules';
-import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
+import { type NatsServerHandle, procCpuSeconds, repoRoot, startNatsServer } from '@saker/testing';
 import { start } from '../src/engine.js';
 import type { EngineStats } from '../src/stats.js';
 import { generateEvents } from '../test/helpers/events.js';
@@ -68,8 +79,42 @@ interface Figures {
   readonly engineDropped: number;
   readonly publisherDropped: number;
   readonly inFlightAtEnd: number;
+  /** CPU seconds used during the measured seconds. */
+  readonly cpu: CpuUse;
   /** What the check found wrong; the rate is printed only when empty. */
   readonly problems: readonly string[];
+}
+
+/** CPU seconds of the processes on the path; the engine's is NaN in-process (this process holds the publisher too). */
+interface CpuUse {
+  readonly engine: number;
+  /** This process: the publisher and the stats collector (and the engine, in-process). */
+  readonly bench: number;
+  readonly nats: number;
+}
+
+function cpuNow(enginePid: number | undefined, natsPid: number | undefined): CpuUse {
+  const own = process.cpuUsage();
+  return {
+    engine: procCpuSeconds(enginePid),
+    bench: (own.user + own.system) / 1e6,
+    nats: procCpuSeconds(natsPid),
+  };
+}
+
+function cpuSince(a: CpuUse, b: CpuUse): CpuUse {
+  return { engine: b.engine - a.engine, bench: b.bench - a.bench, nats: b.nats - a.nats };
+}
+
+/** `12,345 events/s per engine CPU-second (engine 0.93 CPU, this process 0.41, nats-server 0.52)`. */
+function cpuLine(f: Figures): string {
+  const per = (x: number): string => (x / f.seconds).toFixed(2);
+  const perCore = Number.isNaN(f.cpu.engine)
+    ? ''
+    : `${Math.round((f.evaluated * f.seconds) / f.cpu.engine).toLocaleString('en')} events per engine CPU-second; `;
+  const engine = Number.isNaN(f.cpu.engine) ? '' : `engine ${per(f.cpu.engine)}, `;
+  const bench = f.mode === 'inproc' ? 'this process (publisher + engine)' : 'publisher process';
+  return `    ${perCore}CPUs used: ${engine}${bench} ${per(f.cpu.bench)}, nats-server ${per(f.cpu.nats)}\n`;
 }
 
 /**
@@ -243,17 +288,27 @@ function binaryTemplate(events: readonly SyscallEvent[]): Template {
   };
 }
 
-async function runMode(
-  mode: 'child' | 'inproc',
-  server: NatsServerHandle,
-  pool: readonly SyscallEvent[],
-  batch: number,
-  seconds: number,
-  publisher: 'preencoded' | 'batcher',
-  codec: BatchCodec,
-  perIndex: readonly number[],
-  base: bigint,
-): Promise<Figures> {
+/** `base`: a child engine from another build (`--baseline`), beside this build's in the same run. */
+type Mode = 'child' | 'inproc' | 'base';
+
+interface ModeOptions {
+  readonly mode: Mode;
+  /** The baseline build's main.js, for mode `base`. */
+  readonly baseline: string | undefined;
+  readonly server: NatsServerHandle;
+  readonly pool: readonly SyscallEvent[];
+  readonly batch: number;
+  readonly seconds: number;
+  readonly publisher: 'preencoded' | 'batcher';
+  readonly codec: BatchCodec;
+  readonly perIndex: readonly number[];
+  readonly base: bigint;
+  /** Where the child engine writes its V8 CPU profile (`--profile`); undefined: none. */
+  readonly profileDir: string | undefined;
+}
+
+async function runMode(o: ModeOptions): Promise<Figures> {
+  const { mode, server, pool, batch, seconds, publisher, codec, perIndex, base, profileDir, baseline } = o;
   const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
   const storedBefore = (
     await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 })
@@ -262,12 +317,14 @@ async function runMode(
   await using stats = new StatsCollector(bus);
   let replica: Replica | undefined;
   let stopInproc: (() => Promise<void>) | undefined;
-  if (mode === 'child') {
+  if (mode === 'child' || mode === 'base') {
     replica = await startReplica({
+      ...(mode === 'base' && baseline !== undefined ? { main: baseline } : {}),
       nats: server.url,
       name,
       rules: [RULES],
       extraArgs: ['--no-watch', '--stats-min-interval-ms', '10'],
+      nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir],
     });
   } else {
     const engineBus = await connectBus({ url: server.url, name: 'bench-engine' });
@@ -308,9 +365,11 @@ async function runMode(
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const from = stats.get(name);
   const t0 = performance.now();
+  const cpu0 = cpuNow(replica?.pid, server.pid);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const to = stats.get(name);
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(cpu0, cpuNow(replica?.pid, server.pid));
   state.stop = true;
   const pub = await publishing;
   // Let the engine finish what it holds, then read its last figures. Not catching up is a
@@ -360,8 +419,15 @@ async function runMode(
     engineDropped: last.dropped,
     publisherDropped: pub.dropped,
     inFlightAtEnd: last.inFlight,
+    cpu,
     problems: checkPipelineRun(run),
   };
+}
+
+function loadLine(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 async function main(): Promise<void> {
@@ -371,6 +437,8 @@ async function main(): Promise<void> {
       batch: { type: 'string' },
       publisher: { type: 'string', default: 'preencoded' },
       codec: { type: 'string', default: `${BATCH_CODEC_BINARY},${BATCH_CODEC_V2}` },
+      profile: { type: 'string' },
+      baseline: { type: 'string' },
     },
   });
   const publisher = values.publisher;
@@ -394,7 +462,7 @@ async function main(): Promise<void> {
     `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
       `  node ${process.version}, batch ${batch} events, event ~${Math.round(bytes)} B as one JSON line, ` +
       `publisher ${publisher}, codecs ${codecs.join(', ')}, rules/saker_rules.yaml, ` +
-      `${seconds} s measured after ${WARMUP_S} s warm-up\n`,
+      `${seconds} s measured after ${WARMUP_S} s warm-up; load average at start ${loadLine()}\n`,
   );
   // Bytes per event on the wire (what leaves a node), each codec over the whole pool in batches.
   for (const c of new Set<BatchCodec>([...codecs, BATCH_CODEC])) {
@@ -413,37 +481,54 @@ async function main(): Promise<void> {
   const server = await startNatsServer({ jetstream: true });
   let failed = false;
   try {
-    const modes: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
+    const own: ('child' | 'inproc')[] = mode === 'both' ? ['child', 'inproc'] : [mode];
+    // The baseline runs beside this build's child engine, codec by codec, so both see the same load;
+    // the order alternates (base first for the 1st, 3rd, ... codec listed), so that a codec listed
+    // twice (`--codec binary-v1,binary-v1`) gives an A-B-B-A pair.
+    const runs = own.flatMap((m) =>
+      codecs.flatMap((codec, i) => {
+        const pair: Mode[] = i % 2 === 0 ? ['base', m] : [m, 'base'];
+        return (m === 'child' && values.baseline !== undefined ? pair : [m]).map((x) => ({ m: x, codec }));
+      }),
+    );
     let run = 0;
-    for (const m of modes)
-      for (const codec of codecs) {
-        // Each run's events get timestamps of their own: the alerts' msgIds derive from them, and
-        // SAKER_ALERTS would de-duplicate a later run's alerts against an earlier one's.
-        const base = 1_100_000_000_000_000_000n + BigInt(run++) * 100_000_000_000_000_000n;
-        const f = await runMode(m, server, pool, batch, seconds, publisher, codec, perIndex, base);
-        if (f.problems.length > 0) {
-          failed = true;
-          process.stderr.write(
-            `  engine ${f.mode} ${f.codec}: CHECK FAILED, no rate reported:\n${f.problems.map((x) => `    - ${x}\n`).join('')}`,
-          );
-          continue;
-        }
-        process.stdout.write(
-          `  engine ${f.mode.padEnd(6)} ${f.codec.padEnd(12)} ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
-            `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
-            `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
-            `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}; ` +
-            'checked: every event evaluated, SAKER_ALERTS holds the reference count of alerts\n',
+    for (const { m, codec } of runs) {
+      // Each run's events get timestamps of their own: the alerts' msgIds derive from them, and
+      // SAKER_ALERTS would de-duplicate a later run's alerts against an earlier one's.
+      const base = 1_100_000_000_000_000_000n + BigInt(run++) * 100_000_000_000_000_000n;
+      const f = await runMode({
+        mode: m,
+        server,
+        pool,
+        batch,
+        seconds,
+        publisher,
+        codec,
+        perIndex,
+        base,
+        profileDir: values.profile,
+        baseline: values.baseline,
+      });
+      if (f.problems.length > 0) {
+        failed = true;
+        process.stderr.write(
+          `  engine ${f.mode} ${f.codec}: CHECK FAILED, no rate reported:\n${f.problems.map((x) => `    - ${x}\n`).join('')}`,
         );
+        continue;
       }
+      process.stdout.write(
+        `  engine ${f.mode.padEnd(6)} ${f.codec.padEnd(12)} ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
+          `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
+          `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
+          `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}; ` +
+          'checked: every event evaluated, SAKER_ALERTS holds the reference count of alerts\n' +
+          cpuLine(f),
+      );
+    }
   } finally {
     await server.stop();
   }
-  process.stdout.write(
-    `  load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}\n`,
-  );
+  process.stdout.write(`  load average at end ${loadLine()}\n`);
   if (failed) process.exitCode = 1;
 }
 

@@ -798,6 +798,8 @@ class Engine implements EngineService {
     const ruleset = current.ruleset;
     const out: RuleMatch[] = [];
     const every = this.#o.costSampleEvery;
+    // The batch's cost samples, per rule: seconds (scaled) and samples, into the metrics once per batch.
+    const costs = new Map<string, { seconds: number; samples: number }>();
     for (const event of events) {
       let found: RuleMatch[];
       try {
@@ -819,8 +821,12 @@ class Engine implements EngineService {
       for (const m of found) out.push(m);
       if (every > 0 && --this.#sampleCountdown <= 0) {
         this.#sampleCountdown = every;
-        this.#sampleCost(current, event, every);
+        this.#sampleCost(current, event, every, costs);
       }
+    }
+    for (const [rule, c] of costs) {
+      this.#m.ruleEvaluationSeconds.inc({ rule }, c.seconds);
+      this.#m.ruleEvaluationSamples.inc({ rule }, c.samples);
     }
     if (out.length > 0) {
       const perRule = new Map<string, number>();
@@ -830,7 +836,12 @@ class Engine implements EngineService {
     return out;
   }
 
-  #sampleCost(current: LoadedRuleset, event: SakerEvent, scale: number): void {
+  #sampleCost(
+    current: LoadedRuleset,
+    event: SakerEvent,
+    scale: number,
+    costs: Map<string, { seconds: number; samples: number }>,
+  ): void {
     const opts = { ruleMatching: 'all' as const };
     for (const [rule, single] of current.costProbe().candidates(event)) {
       const t0 = performance.now();
@@ -840,9 +851,13 @@ class Engine implements EngineService {
         // A binary view with a part found invalid only now: not a cost to sample.
         return;
       }
-      const seconds = (performance.now() - t0) / 1000;
-      this.#m.ruleEvaluationSeconds.inc({ rule }, seconds * scale);
-      this.#m.ruleEvaluationSamples.inc({ rule });
+      const seconds = ((performance.now() - t0) / 1000) * scale;
+      const c = costs.get(rule);
+      if (c === undefined) costs.set(rule, { seconds, samples: 1 });
+      else {
+        c.seconds += seconds;
+        c.samples++;
+      }
     }
   }
 

@@ -13,8 +13,9 @@
  *   of the header's size;
  * - everything else in the per-CPU `scratch` buffer (fixed header + a list of
  *   params, see sensor.h), copied to the ring with bpf_ringbuf_output.
- * Every submit passes BPF_RB_NO_WAKEUP: the loader drains the ring on a
- * 10 ms timer. Strings and paths are read at exit: by then the kernel has
+ * Under load every submit passes BPF_RB_NO_WAKEUP and the loader drains the
+ * ring on a 10 ms timer; while the ring is idle the loader asks for a wakeup
+ * on the first record (wake_when_idle). Strings and paths are read at exit: by then the kernel has
  * resolved the call, and for a successful execve the old image's memory is
  * gone, so argv/exe come from the new mm.
  *
@@ -768,14 +769,20 @@ static __noinline int put_exec_info(__u8 *buf)
 }
 
 /*
- * No wakeups: the loader drains the ring every 10 ms on its poll timeout. A
- * wakeup (irq_work + scheduling the loader) costs more than building a
- * record, and deciding when to force one (bpf_ringbuf_query) cost a helper
- * call per record. The ring holds 10 ms at well over 1M records/s.
+ * Set by the loader through the mmapped .bss: 1 while its last drain found the
+ * ring (nearly) idle, 0 under load. Under load no record wakes the loader: it
+ * drains every 10 ms on its poll timeout, because a wakeup (irq_work +
+ * scheduling the loader) costs more than building a record, and deciding per
+ * record when to force one (bpf_ringbuf_query) cost a helper call. When idle,
+ * a record is submitted with no flag: the kernel then wakes the loader only if
+ * it had consumed everything (its adaptive notification), so a lone action
+ * is read at once instead of up to 10 ms later. Reading this is one load.
  */
+volatile __u32 wake_when_idle = 0;
+
 static __always_inline __u64 rb_flags(void)
 {
-	return BPF_RB_NO_WAKEUP;
+	return wake_when_idle ? 0 : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline int submit(__u8 *buf)

@@ -38,7 +38,7 @@
  *   SAKER_BENCH_PROFILE=<dir>: CPU profiles of the sinks (timed part only) and the receiver
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { type Bus, STREAMS, SUBJECTS, connectBus } from '@saker/bus';
 import { formatAlertJson } from '@saker/rules';
 import { MetricsRegistry } from '@saker/telemetry';
-import { startNatsServer } from '@saker/testing';
+import { procCpuSeconds, startNatsServer } from '@saker/testing';
 import type { OutputSettings } from '../src/options.js';
 import { HttpTransport } from '../src/outputs/http-client.js';
 import { HttpOutput } from '../src/outputs/http.js';
@@ -112,17 +112,6 @@ function alertText(i: number): string {
       'container.id': 'host',
     },
   });
-}
-
-/** CPU seconds (user + system) a process used so far, from /proc (Linux; clock ticks of 1/100 s). */
-function procCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 function lines(stream: NodeJS.ReadableStream): AsyncIterator<string> {

@@ -29,8 +29,21 @@ export async function startReplica(options: {
   name: string;
   rules: readonly string[];
   extraArgs?: readonly string[];
+  /** Node's own flags, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
+  /** The engine's main.js to run; default this build's. */
+  main?: string;
 }): Promise<Replica> {
-  const args = [MAIN, '--nats', options.nats, '--name', options.name, '--metrics-port', '0'];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    options.main ?? MAIN,
+    '--nats',
+    options.nats,
+    '--name',
+    options.name,
+    '--metrics-port',
+    '0',
+  ];
   for (const r of options.rules) args.push('--rules', r);
   args.push(...(options.extraArgs ?? []));
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -95,6 +95,7 @@ export {
   natsInboxPrefix,
   natsLeafPermissions,
   natsPermissions,
+  natsUserPermissions,
 } from './permissions.js';
 export type { StreamLimits, StreamLimitsByName } from './stream-limits.js';
 export { DEFAULT_STREAM_LIMITS, withStreamLimits } from './stream-limits.js';

@@ -12,10 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type SakerService, natsInboxPrefix } from '@saker/bus';
-import { loadConfig } from '@saker/config';
 import { repoRoot } from '@saker/testing';
 import { load } from 'js-yaml';
-import { CHART, type K8sObject, containers, envOf, find, helm, podSpec, render } from './helm.js';
+import {
+  CHART,
+  type K8sObject,
+  containers,
+  envOf,
+  find,
+  helm,
+  podSpec,
+  render,
+  sakerConfig,
+} from './helm.js';
 
 const NAME = 'rel-saker';
 const CLI = join(repoRoot(), 'services/cli/dist/src/main.js');
@@ -24,24 +33,6 @@ const byName = (o: K8sObject, name: string) => {
   assert.ok(c, `${o.kind}/${o.metadata.name} has no container ${name}`);
   return c;
 };
-
-/** The rendered saker.yaml, loaded by @saker/config as a service would. */
-function sakerConfig(objects: readonly K8sObject[], env: Record<string, string> = {}) {
-  const text = find(objects, 'ConfigMap', `${NAME}-config`).data?.['saker.yaml'];
-  assert.ok(text, 'the config ConfigMap has saker.yaml');
-  const dir = mkdtempSync(join(tmpdir(), 'saker-chart-'));
-  try {
-    const file = join(dir, 'saker.yaml');
-    writeFileSync(file, text);
-    return {
-      text,
-      raw: load(text) as Record<string, unknown>,
-      config: loadConfig({ file, env, onNotice: () => {} }),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('chart: helm lint', () => {
   it('passes --strict with the defaults, central engines, an existing NATS and every switch on', () => {

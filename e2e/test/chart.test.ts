@@ -250,7 +250,7 @@ describe('chart: per-service NATS users of the bundled NATS', () => {
   });
 
   it("each container connects as its service's user with that password only, and its inbox prefix", () => {
-    const objects = render();
+    const objects = render({ ui: { enabled: true, auth: { anonymous: true } } });
     const one = (user: string, service: SakerService) => ({
       user,
       passwordFile: '/etc/saker/nats-user/password',
@@ -258,14 +258,11 @@ describe('chart: per-service NATS users of the bundled NATS', () => {
       secret: `${NAME}-nats-users`,
       keys: [`${user}->password`],
     });
-    for (const [c, user, service] of [
-      ['engine', 'engine', 'engine'],
-      ['control', 'control', 'control'],
-      ['audit', 'audit', 'audit'],
-      ['sinks', 'sinks', 'sinks'],
-      ['enrich', 'enrich', 'enrich-cluster'],
-    ] as const) {
-      assert.deepEqual(natsUserOf(find(objects, 'Deployment', `${NAME}-${c}`), c), one(user, service), c);
+    // Each central Deployment's user is named after it (cluster-mode enrich's `enrich`).
+    const central: Record<string, SakerService> = { enrich: 'enrich-cluster' };
+    for (const c of ['engine', 'control', 'audit', 'sinks', 'enrich', 'ui'] as const) {
+      const service = central[c] ?? (c as SakerService);
+      assert.deepEqual(natsUserOf(find(objects, 'Deployment', `${NAME}-${c}`), c), one(c, service), c);
     }
     const node = find(objects, 'DaemonSet', `${NAME}-node`);
     // Node-mode enrich writes KV saker_meta, which does not cross a leaf: its own user at the hub.

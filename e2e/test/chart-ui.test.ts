@@ -108,6 +108,8 @@ describe('chart: web UI', () => {
     assert.ok(find(objects, 'ServiceAccount', `${NAME}-ui`));
     assert.deepEqual(volume(objects, 'ui-store').emptyDir, { sizeLimit: '1Gi' });
     assert.ok(c.volumeMounts?.some((m) => m.name === 'ui-store' && m.mountPath === '/var/lib/saker-ui'));
+    // SQLite's temporary files go to the store's volume, not the 64Mi in-memory /tmp.
+    assert.equal(envOf(c, 'SQLITE_TMPDIR'), '/var/lib/saker-ui');
 
     // The users file: one line per user, name:role:hash, in a Secret, never a password.
     const secret = find(objects, 'Secret', `${NAME}-ui-users`);

@@ -85,7 +85,8 @@ describe('chart: web UI', () => {
     });
     const deployment = uiDeployment(objects);
     assert.equal(deployment.spec?.replicas, 1);
-    assert.equal(deployment.spec?.strategy, undefined);
+    // One UI at a time: two would split the durable consumer's alerts between their stores.
+    assert.equal(deployment.spec?.strategy?.type, 'Recreate');
     const c = uiContainer(objects);
     assert.deepEqual(c.args, ['ui', '--config', '/etc/saker/saker.yaml']);
     assert.deepEqual(
@@ -107,6 +108,8 @@ describe('chart: web UI', () => {
     assert.ok(find(objects, 'ServiceAccount', `${NAME}-ui`));
     assert.deepEqual(volume(objects, 'ui-store').emptyDir, { sizeLimit: '1Gi' });
     assert.ok(c.volumeMounts?.some((m) => m.name === 'ui-store' && m.mountPath === '/var/lib/saker-ui'));
+    // SQLite's temporary files go to the store's volume, not the 64Mi in-memory /tmp.
+    assert.equal(envOf(c, 'SQLITE_TMPDIR'), '/var/lib/saker-ui');
 
     // The users file: one line per user, name:role:hash, in a Secret, never a password.
     const secret = find(objects, 'Secret', `${NAME}-ui-users`);
@@ -141,7 +144,7 @@ describe('chart: web UI', () => {
     );
   });
 
-  it('keeps the store on a PVC (one pod at a time), with OIDC, its client secret, TLS and an existing users Secret', () => {
+  it('keeps the store on a PVC, with OIDC, its client secret, TLS and an existing users Secret', () => {
     const objects = render({
       ui: {
         enabled: true,
@@ -165,7 +168,6 @@ describe('chart: web UI', () => {
         },
       },
     });
-    assert.equal(uiDeployment(objects).spec?.strategy?.type, 'Recreate');
     assert.deepEqual(volume(objects, 'ui-store').persistentVolumeClaim, { claimName: `${NAME}-ui` });
     const pvc = find(objects, 'PersistentVolumeClaim', `${NAME}-ui`);
     assert.deepEqual(pvc.spec?.resources?.requests, { storage: '10Gi' });

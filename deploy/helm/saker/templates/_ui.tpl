@@ -66,15 +66,18 @@ client secret and its own TLS, each Secret mounted with only the keys it needs.
 {{- define "saker.uiPod" -}}
 {{- $root := . -}}
 {{- $v := .Values.ui -}}
-{{- $env := list (dict "name" "SAKER__CONTROL__TOKEN_FILE" "value" "/etc/saker/control-token/token") -}}
+{{- /* SQLite's temporary files (large sorts) on the store's volume, not the small in-memory /tmp. */ -}}
+{{- $env := list (dict "name" "SAKER__CONTROL__TOKEN_FILE" "value" "/etc/saker/control-token/token") (dict "name" "SQLITE_TMPDIR" "value" "/var/lib/saker-ui") -}}
 {{- $mounts := list (dict "name" "ui-store" "mountPath" "/var/lib/saker-ui") (dict "name" "control-token" "mountPath" "/etc/saker/control-token" "readOnly" true) -}}
 {{- $tokenSecret := default (include "saker.component" (dict "root" $root "c" "control-token")) .Values.control.tokenSecret -}}
 {{- $volumes := list (dict "name" "control-token" "secret" (dict "secretName" $tokenSecret "defaultMode" 0440 "items" (list (dict "key" "token" "path" "token")))) -}}
-{{- $strategy := dict -}}
+{{- /*
+One UI at a time: the old pod goes before the new one starts, so two never split the durable
+consumer saker-ui's alerts between their stores, nor hold the ReadWriteOnce volume and SQLite file.
+*/ -}}
+{{- $strategy := dict "type" "Recreate" -}}
 {{- if $v.store.persistence.enabled -}}
-{{- /* One pod holds the ReadWriteOnce volume and the SQLite file: the old pod goes before the new one starts. */ -}}
 {{- $volumes = append $volumes (dict "name" "ui-store" "persistentVolumeClaim" (dict "claimName" (include "saker.component" (dict "root" $root "c" "ui")))) -}}
-{{- $strategy = dict "type" "Recreate" -}}
 {{- else -}}
 {{- $volumes = append $volumes (dict "name" "ui-store" "emptyDir" (dict "sizeLimit" $v.store.size)) -}}
 {{- end -}}

@@ -4,7 +4,7 @@
  * kube-proxy, CoreDNS), with Saker's images built here and imported into the
  * node. Runs as root, as CI does.
  *
- * - `helm install --wait`: every pod Ready, each service as its own NATS user
+ * - `helm install --wait`: every pod Ready (the web UI's too), each service as its own NATS user
  *   (nats.users); the bundled NATS refuses a client without a user and a
  *   service's user publishing another's subject;
  * - `kubectl exec -it` into a test pod raises Falco's "Terminal shell in
@@ -214,6 +214,8 @@ function installValues(): object {
     // The default 3 servers (R3 streams), on the one node.
     nats: { image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
     engine: { replicas: 1 },
+    // The web UI too (its own NATS user, `ui`); no login needed in the test.
+    ui: { enabled: true, auth: { anonymous: true } },
     audit: {
       replicas: 1,
       service: { clusterIP: AUDIT_IP },
@@ -330,7 +332,7 @@ describe(
       const kinds = pods.items.map((p) =>
         p.metadata.name.replace(/-[a-z0-9]{5}$|-[a-z0-9]{8,10}-[a-z0-9]{5}$|-\d+$/, ''),
       );
-      for (const c of ['node', 'engine', 'control', 'audit', 'sinks', 'enrich', 'nats']) {
+      for (const c of ['node', 'engine', 'control', 'audit', 'sinks', 'enrich', 'ui', 'nats']) {
         assert.ok(kinds.includes(`${RELEASE}-${c}`), `no ${c} pod in ${kinds.join(', ')}`);
       }
       const node = pods.items.find((p) => p.metadata.name.startsWith(`${RELEASE}-node-`));

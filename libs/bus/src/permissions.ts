@@ -185,6 +185,9 @@ export function natsPermissions(service: SakerService, options: { node?: string 
           // Redelivering a dead letter stores its alert on SAKER_ALERTS again.
           SUBJECTS.allAlerts,
           ...common,
+          // Made by the UI when it starts first (default limits); never updated by it.
+          `${API}.STREAM.CREATE.${STREAMS.alerts.name}`,
+          `${API}.STREAM.CREATE.${STREAMS.deadLetter.name}`,
           ...streamInfo(STREAMS.alerts.name),
           ...streamInfo(STREAMS.deadLetter.name),
           ...consume(STREAMS.alerts.name),

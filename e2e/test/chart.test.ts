@@ -5,39 +5,34 @@
  * mounts, hot-reloadable rules, and the schema refusing what it must.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '@saker/config';
+import { type SakerService, natsInboxPrefix } from '@saker/bus';
+import { repoRoot } from '@saker/testing';
 import { load } from 'js-yaml';
-import { CHART, type K8sObject, containers, envOf, find, helm, podSpec, render } from './helm.js';
+import {
+  CHART,
+  type K8sObject,
+  containers,
+  envOf,
+  find,
+  helm,
+  podSpec,
+  render,
+  sakerConfig,
+} from './helm.js';
 
 const NAME = 'rel-saker';
+const CLI = join(repoRoot(), 'services/cli/dist/src/main.js');
 const byName = (o: K8sObject, name: string) => {
   const c = containers(o).find((x) => x.name === name);
   assert.ok(c, `${o.kind}/${o.metadata.name} has no container ${name}`);
   return c;
 };
-
-/** The rendered saker.yaml, loaded by @saker/config as a service would. */
-function sakerConfig(objects: readonly K8sObject[], env: Record<string, string> = {}) {
-  const text = find(objects, 'ConfigMap', `${NAME}-config`).data?.['saker.yaml'];
-  assert.ok(text, 'the config ConfigMap has saker.yaml');
-  const dir = mkdtempSync(join(tmpdir(), 'saker-chart-'));
-  try {
-    const file = join(dir, 'saker.yaml');
-    writeFileSync(file, text);
-    return {
-      text,
-      raw: load(text) as Record<string, unknown>,
-      config: loadConfig({ file, env, onNotice: () => {} }),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('chart: helm lint', () => {
   it('passes --strict with the defaults, central engines, an existing NATS and every switch on', () => {
@@ -101,13 +96,21 @@ describe('chart: topology', () => {
     const natsConf = find(objects, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '';
     assert.match(natsConf, /jetstream \{/);
     assert.match(natsConf, /leafnodes \{\n\s+listen: 0\.0\.0\.0:7422/);
-    assert.equal(
-      (natsConf.match(/nats:\/\/rel-saker-nats-\d\.rel-saker-nats-headless\.saker\.svc:6222/g) ?? []).length,
-      3,
+    // Three routes, each URL (with the route password) in the pod's environment.
+    assert.match(
+      natsConf,
+      /routes: \[\n\s+\$SAKER_NATS_ROUTE_0\n\s+\$SAKER_NATS_ROUTE_1\n\s+\$SAKER_NATS_ROUTE_2\n\s+\]/,
+    );
+    const routes = (byName(nats, 'nats').env ?? []).filter((e) => /^SAKER_NATS_ROUTE_\d$/.test(e.name));
+    assert.deepEqual(
+      routes.map((e) => e.value?.replace(/^nats:\/\/route:\$\(SAKER_NATS_ROUTE_PASSWORD\)@/, '')),
+      [0, 1, 2].map((i) => `rel-saker-nats-${i}.rel-saker-nats-headless.saker.svc:6222`),
     );
     const leaf = find(objects, 'ConfigMap', `${NAME}-leaf`).data?.['leaf.conf'] ?? '';
     assert.match(leaf, /listen: 127\.0\.0\.1:4222/);
-    assert.match(leaf, /urls: \["nats-leaf:\/\/rel-saker-nats:7422"\]/);
+    // The hub's leaf port, as the `leaf` user (the URL with its password is in the pod's env).
+    assert.match(leaf, /urls: \[\$SAKER_NATS_LEAF_URL\]/);
+    assert.match(envOf(byName(node, 'nats-leaf'), 'SAKER_NATS_LEAF_URL') ?? '', /@rel-saker-nats:7422$/);
     // The hub answers the JetStream API across a leaf connection only under its domain.
     assert.match(natsConf, /domain: saker/);
     assert.match(leaf, /"\$JS\.API\.>": "\$JS\.saker\.API\.>"/);
@@ -155,6 +158,178 @@ describe('chart: topology', () => {
     const r = helm(['template', 'rel', CHART], { nats: { bundled: false } });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /nats\.url is required/);
+  });
+});
+
+/** The bundled NATS's users as `saker nats authorization` names them (the chart's files/nats-authorization.conf). */
+const CHART_NATS_USERS = {
+  audit: 'audit',
+  engine: 'engine',
+  control: 'control',
+  sinks: 'sinks',
+  enrich: 'enrich-cluster',
+  'enrich-node': 'enrich-node@*',
+  sensor: 'sensor@*',
+  ui: 'ui',
+  admin: 'admin',
+} as const;
+
+/** `saker nats authorization` for the chart's users, the leaf user under `domain`: the real CLI's output. */
+function cliAuthorization(domain: string): string {
+  const args = [
+    ...Object.entries(CHART_NATS_USERS).map(([user, service]) => `${user}=${service}`),
+    `leaf=leaf@${domain}`,
+  ];
+  return execFileSync(process.execPath, [CLI, 'nats', 'authorization', ...args], { encoding: 'utf8' });
+}
+
+/** The authorization block of the bundled NATS's nats.conf ('' when there is none). */
+function renderedAuthorization(objects: readonly K8sObject[]): string {
+  const conf = find(objects, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '';
+  const start = conf.indexOf('authorization {\n  users = [');
+  if (start < 0) return '';
+  const end = conf.indexOf('\n  ]\n}', start);
+  return `${conf.slice(start, end + '\n  ]\n}'.length)}\n`;
+}
+
+/** A container's NATS user: its name, password file, inbox prefix, and the Secret keys its pod mounts for it. */
+function natsUserOf(o: K8sObject, container: string) {
+  const c = byName(o, container);
+  const mount = c.volumeMounts?.find((m) => m.mountPath === '/etc/saker/nats-user');
+  const volume = podSpec(o).volumes?.find((v) => v.name === mount?.name) as
+    | { secret?: { secretName: string; items?: { key: string; path: string }[] } }
+    | undefined;
+  return {
+    user: envOf(c, 'SAKER__NATS__AUTH__USER'),
+    passwordFile: envOf(c, 'SAKER__NATS__AUTH__PASSWORD_FILE'),
+    inbox: envOf(c, 'SAKER__NATS__INBOX_PREFIX'),
+    secret: volume?.secret?.secretName,
+    keys: volume?.secret?.items?.map((i) => `${i.key}->${i.path}`),
+  };
+}
+
+describe('chart: per-service NATS users of the bundled NATS', () => {
+  it("renders nats.conf's authorization block exactly as `saker nats authorization` prints it", () => {
+    assert.equal(renderedAuthorization(render()), cliAuthorization('saker'));
+    // The leaf user's JetStream API follows nats.jetstreamDomain.
+    const other = renderedAuthorization(render({ nats: { jetstreamDomain: 'hub1' } }));
+    assert.equal(other, cliAuthorization('hub1'));
+    assert.match(other, /"\$JS\.hub1\.API\.CONSUMER\.CREATE\.SAKER_AUDIT"/);
+  });
+
+  it('a generated Secret holds one password per user and the routes; the NATS pods get each as a variable', () => {
+    const objects = render();
+    const secret = find(objects, 'Secret', `${NAME}-nats-users`);
+    const users = [...Object.keys(CHART_NATS_USERS), 'leaf'];
+    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), [...users, 'route'].sort());
+    const passwords = Object.entries(secret.data ?? {}).map(([k, v]) => {
+      const pw = Buffer.from(v, 'base64').toString();
+      assert.match(pw, /^[A-Za-z0-9]{40}$/, k);
+      return pw;
+    });
+    const conf = find(objects, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '';
+    const nats = byName(find(objects, 'StatefulSet', `${NAME}-nats`), 'nats');
+    const referenced = [...conf.matchAll(/\$(SAKER_NATS_[A-Z0-9_]+)/g)].map((m) => m[1]);
+    const defined = new Set(nats.env?.map((e) => e.name));
+    for (const v of referenced)
+      assert.ok(defined.has(v ?? ''), `nats.conf uses $${v}, the pod does not define it`);
+    const fromSecret = nats.env?.filter((e) => e.valueFrom?.secretKeyRef?.name === `${NAME}-nats-users`);
+    assert.deepEqual(
+      fromSecret?.map((e) => e.valueFrom?.secretKeyRef?.key).sort(),
+      [...users, 'route'].sort(),
+    );
+    // Routes authenticate: each route URL carries the route password, never written out.
+    assert.match(conf, /authorization \{ user: route, password: \$SAKER_NATS_ROUTE_PASSWORD \}/);
+    assert.equal(
+      envOf(nats, 'SAKER_NATS_ROUTE_1'),
+      'nats://route:$(SAKER_NATS_ROUTE_PASSWORD)@rel-saker-nats-1.rel-saker-nats-headless.saker.svc:6222',
+    );
+    // No password is written anywhere but the Secret.
+    const elsewhere = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
+    for (const pw of passwords) assert.ok(!elsewhere.includes(pw));
+  });
+
+  it("each container connects as its service's user with that password only, and its inbox prefix", () => {
+    const objects = render({ ui: { enabled: true, auth: { anonymous: true } } });
+    const one = (user: string, service: SakerService) => ({
+      user,
+      passwordFile: '/etc/saker/nats-user/password',
+      inbox: natsInboxPrefix(service),
+      secret: `${NAME}-nats-users`,
+      keys: [`${user}->password`],
+    });
+    // Each central Deployment's user is named after it (cluster-mode enrich's `enrich`).
+    const central: Record<string, SakerService> = { enrich: 'enrich-cluster' };
+    for (const c of ['engine', 'control', 'audit', 'sinks', 'enrich', 'ui'] as const) {
+      const service = central[c] ?? (c as SakerService);
+      assert.deepEqual(natsUserOf(find(objects, 'Deployment', `${NAME}-${c}`), c), one(c, service), c);
+    }
+    const node = find(objects, 'DaemonSet', `${NAME}-node`);
+    // Node-mode enrich writes KV saker_meta, which does not cross a leaf: its own user at the hub.
+    assert.deepEqual(natsUserOf(node, 'enrich'), one('enrich-node', 'enrich-node'));
+    // The sensor and the engine reach the hub through the leaf node (its `leaf` user): no password.
+    for (const c of ['sensor', 'engine'] as const) {
+      assert.deepEqual(natsUserOf(node, c), {
+        user: undefined,
+        passwordFile: undefined,
+        inbox: natsInboxPrefix(c),
+        secret: undefined,
+        keys: undefined,
+      });
+    }
+    const leaf = byName(node, 'nats-leaf');
+    assert.equal(
+      envOf(leaf, 'SAKER_NATS_LEAF_URL'),
+      'nats-leaf://leaf:$(SAKER_NATS_LEAF_PASSWORD)@rel-saker-nats:7422',
+    );
+    assert.equal(
+      leaf.env?.find((e) => e.name === 'SAKER_NATS_LEAF_PASSWORD')?.valueFrom?.secretKeyRef?.key,
+      'leaf',
+    );
+    assert.match(
+      find(objects, 'ConfigMap', `${NAME}-leaf`).data?.['leaf.conf'] ?? '',
+      /urls: \[\$SAKER_NATS_LEAF_URL\]/,
+    );
+    // helm test's pod is the admin (it publishes an audit event and reads SAKER_ALERTS).
+    const test = find(objects, 'Pod', `${NAME}-test`);
+    assert.equal(envOf(byName(test, 'selftest'), 'SAKER__NATS__AUTH__USER'), 'admin');
+
+    // Without leaf nodes the node services connect to the hub as the shared sensor user and the engine.
+    const direct = find(render({ leafNode: { enabled: false } }), 'DaemonSet', `${NAME}-node`);
+    assert.deepEqual(natsUserOf(direct, 'sensor'), one('sensor', 'sensor'));
+    assert.deepEqual(natsUserOf(direct, 'engine'), one('engine', 'engine'));
+  });
+
+  it('nats.users.secretName, nats.users.enabled: false and an existing NATS', () => {
+    const own = render({ nats: { users: { secretName: 'my-nats-users' } } });
+    assert.ok(!own.some((o) => o.kind === 'Secret' && o.metadata.name === `${NAME}-nats-users`));
+    assert.equal(natsUserOf(find(own, 'Deployment', `${NAME}-sinks`), 'sinks').secret, 'my-nats-users');
+
+    const off = render({ nats: { users: { enabled: false } } });
+    assert.equal(renderedAuthorization(off), '');
+    assert.ok(!off.some((o) => o.kind === 'Secret' && o.metadata.name === `${NAME}-nats-users`));
+    assert.equal(natsUserOf(find(off, 'Deployment', `${NAME}-engine`), 'engine').user, undefined);
+    assert.doesNotMatch(find(off, 'ConfigMap', `${NAME}-nats`).data?.['nats.conf'] ?? '', /SAKER_NATS_ROUTE/);
+
+    const base = { bundled: false, url: 'nats://nats.example:4222', auth: { secretName: 'nats-creds' } };
+    const creds = find(render({ nats: base }), 'Deployment', `${NAME}-engine`);
+    assert.equal(
+      envOf(byName(creds, 'engine'), 'SAKER__NATS__AUTH__CREDS_FILE'),
+      '/etc/saker/nats-auth/nats.creds',
+    );
+    const pw = byName(
+      find(
+        render({ nats: { ...base, auth: { ...base.auth, kind: 'password' } } }),
+        'Deployment',
+        `${NAME}-engine`,
+      ),
+      'engine',
+    );
+    assert.deepEqual(pw.env?.find((e) => e.name === 'SAKER__NATS__AUTH__USER')?.valueFrom?.secretKeyRef, {
+      name: 'nats-creds',
+      key: 'user',
+    });
+    assert.equal(envOf(pw, 'SAKER__NATS__AUTH__PASSWORD_FILE'), '/etc/saker/nats-auth/password');
   });
 });
 

@@ -2,16 +2,28 @@
  * The test harness's private Docker engine (@saker/testing/docker) and its
  * testcontainers path: Debian's dockerd in a slot of its own, Saker's images
  * loaded from scripts/images.sh's tars (nothing pulled), containers started
- * by testcontainers with log wait strategies; and what a test process killed
- * with SIGKILL leaves behind (container processes, shims, mounts, bridges)
- * swept by the next engine's start.
+ * by testcontainers with log wait strategies; the web UI from Saker's image
+ * (`saker ui` on a NATS container: its SQLite addon and front end are in the
+ * image); and what a test process killed with SIGKILL leaves behind
+ * (container processes, shims, mounts, bridges) swept by the next engine's
+ * start.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot } from '@saker/testing';
+import { assertUiFrontEnd, repoRoot, uiGetLoggedIn } from '@saker/testing';
 import {
   type DockerEngine,
   type SakerImages,
@@ -21,10 +33,13 @@ import {
   startDockerEngine,
   startNatsContainers,
   startNetwork,
+  startSakerService,
   sweepStaleDockerSlots,
   useDockerEngine,
 } from '@saker/testing/docker';
 import { GenericContainer, Wait } from 'testcontainers';
+import { eventually } from './containers-support.js';
+import { passwordHash } from './ui-harness.js';
 
 const isRoot = process.getuid?.() === 0;
 const SKIP = isRoot ? false : 'needs root (dockerd)';
@@ -110,6 +125,51 @@ describe('a private dockerd and testcontainers on it', { skip: SKIP, timeout: 30
       }
     } finally {
       await Promise.all(servers.map((s) => s.stop({ timeout: 0 })));
+    }
+  });
+
+  it("runs the web UI from Saker's image: saker ui serves the front end, api/session and its store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-e2e-container-ui-'));
+    await using network = await startNetwork();
+    const [nats] = await startNatsContainers({ image: images.nats, network, size: 1 });
+    try {
+      const alice = { username: 'alice', password: 'container-ui-pw' };
+      const config = join(dir, 'config');
+      mkdirSync(config);
+      writeFileSync(join(config, 'users'), `alice:admin:${passwordHash(alice.password)}\n`, { mode: 0o644 });
+      writeFileSync(
+        join(config, 'saker.yaml'),
+        'nats: { url: "nats://nats-1:4222" }\n' +
+          'ui: { listen: "0.0.0.0:2802", store: { path: /var/lib/saker-ui/alerts.db }, auth: { users_file: /etc/saker/users } }\n',
+        { mode: 0o644 },
+      );
+      // The store's folder, writable by the image's user (the chart's emptyDir with fsGroup).
+      const store = join(dir, 'store');
+      mkdirSync(store);
+      chmodSync(store, 0o777);
+      const ui = await startSakerService({
+        engine,
+        image: images.saker,
+        network,
+        alias: 'ui',
+        service: 'ui',
+        configDir: config,
+        mounts: [{ source: store, target: '/var/lib/saker-ui', readOnly: false }],
+      });
+      const base = `http://${containerAddress(engine, ui.getId(), network.getName())}:2802/`;
+      await eventually('the ui answers', 30_000, () => fetch(base).catch(() => undefined));
+      await assertUiFrontEnd(base);
+      const session = await fetch(new URL('api/session', base));
+      assert.equal(session.status, 200);
+      assert.deepEqual(((await session.json()) as { methods: unknown }).methods, ['local']);
+      // The store (the image's SQLite addon) behind a login checked against the users file.
+      const events = await uiGetLoggedIn(base, alice, 'api/events');
+      assert.equal(events.status, 200);
+      assert.deepEqual(await events.json(), { events: [], next: null, total: 0 });
+      await ui.stop();
+    } finally {
+      await nats?.stop({ timeout: 0 });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

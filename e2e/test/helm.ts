@@ -6,8 +6,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '@saker/config';
 import { repoRoot } from '@saker/testing';
-import { loadAll } from 'js-yaml';
+import { load, loadAll } from 'js-yaml';
 
 export const CHART = join(repoRoot(), 'deploy/helm/saker');
 
@@ -43,8 +44,9 @@ export interface Volume {
   name: string;
   hostPath?: { path: string; type?: string };
   configMap?: { name: string };
-  secret?: { secretName: string };
+  secret?: { secretName: string; items?: { key: string; path: string }[] };
   emptyDir?: Record<string, unknown>;
+  persistentVolumeClaim?: { claimName: string };
 }
 
 export interface PodSpec {
@@ -71,6 +73,9 @@ export interface K8sObject {
   };
   spec?: {
     replicas?: number;
+    strategy?: { type: string };
+    ports?: { name: string; port: number }[];
+    resources?: { requests?: Record<string, string> };
     template?: { metadata?: { annotations?: Record<string, string> }; spec: PodSpec };
     containers?: Container[];
     clusterIP?: string;
@@ -79,6 +84,7 @@ export interface K8sObject {
     maxUnavailable?: number | string;
   };
   data?: Record<string, string>;
+  stringData?: Record<string, string>;
   rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   subjects?: { kind: string; name: string; namespace?: string }[];
   roleRef?: { kind: string; name: string };
@@ -144,4 +150,26 @@ export function containers(o: K8sObject): Container[] {
 
 export function envOf(c: Container, name: string): string | undefined {
   return c.env?.find((e) => e.name === name)?.value;
+}
+
+/** The rendered saker.yaml (ConfigMap `<name>-config`), loaded by @saker/config as a service would. */
+export function sakerConfig(
+  objects: readonly K8sObject[],
+  env: Record<string, string> = {},
+  name = 'rel-saker',
+) {
+  const text = find(objects, 'ConfigMap', `${name}-config`).data?.['saker.yaml'];
+  if (text === undefined) throw new Error(`ConfigMap ${name}-config has no saker.yaml`);
+  const dir = mkdtempSync(join(tmpdir(), 'saker-chart-'));
+  try {
+    const file = join(dir, 'saker.yaml');
+    writeFileSync(file, text);
+    return {
+      text,
+      raw: load(text) as Record<string, unknown>,
+      config: loadConfig({ file, env, onNotice: () => {} }),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

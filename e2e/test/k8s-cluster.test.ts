@@ -4,7 +4,9 @@
  * kube-proxy, CoreDNS), with Saker's images built here and imported into the
  * node. Runs as root, as CI does.
  *
- * - `helm install --wait`: every pod Ready;
+ * - `helm install --wait`: every pod Ready (the web UI's too), each service as its own NATS user
+ *   (nats.users); the bundled NATS refuses a client without a user and a
+ *   service's user publishing another's subject;
  * - `kubectl exec -it` into a test pod raises Falco's "Terminal shell in
  *   container" with k8s.ns.name, k8s.pod.name and container.image.repository
  *   from the kubelet's CRI;
@@ -22,7 +24,15 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Bus, connectBus } from '@saker/bus';
+import {
+  type Bus,
+  BusPermissionError,
+  STREAMS,
+  SUBJECTS,
+  type SakerService,
+  connectBus,
+  natsInboxPrefix,
+} from '@saker/bus';
 import { sharedPath } from '@saker/testing';
 import { CHART } from './helm.js';
 import { enrichOnClusterTests } from './k8s-enrich.js';
@@ -127,14 +137,44 @@ function receiverAlerts(): Alert[] {
   return r.status === 0 ? parseAlerts(r.stdout) : [];
 }
 
-/** Alerts stored in SAKER_ALERTS so far (through a port-forward to the bundled NATS). */
+/** A key of a Secret of the release's namespace, decoded. */
+function secretValue(name: string, key: string): string {
+  const jsonKey = key.replaceAll('.', '\\.');
+  return Buffer.from(
+    kubectl('-n', NS, 'get', 'secret', name, '-o', `jsonpath={.data.${jsonKey}}`),
+    'base64',
+  ).toString('utf8');
+}
+
+/** The port of a port-forward to the bundled NATS's client port (made on first use). */
+let natsPort = 0;
+async function natsClientPort(): Promise<number> {
+  if (natsPort === 0) {
+    const forwarded = await portForward(NS, `svc/${RELEASE}-nats`, 4222);
+    natsForward = forwarded.child;
+    natsPort = forwarded.port;
+  }
+  return natsPort;
+}
+
+/** A connection to the bundled NATS as one of the chart's users (nats.users), with its inbox prefix. */
+async function connectAs(user: string, service: SakerService): Promise<Bus> {
+  const passwordFile = join(work(), `nats-${user}.pw`);
+  writeFileSync(passwordFile, secretValue(`${RELEASE}-nats-users`, user), { mode: 0o600 });
+  return connectBus({
+    url: `nats://127.0.0.1:${await natsClientPort()}`,
+    name: `saker-e2e-${user}`,
+    auth: { user, passwordFile },
+    inboxPrefix: natsInboxPrefix(service),
+    maxReconnectAttempts: 0,
+  });
+}
+
+/** Alerts stored in SAKER_ALERTS so far (through a port-forward to the bundled NATS, as its admin user). */
 const streamAlerts: Alert[] = [];
 async function followStream(): Promise<void> {
   const started = Date.now();
-  const forwarded = await portForward(NS, `svc/${RELEASE}-nats`, 4222);
-  natsForward = forwarded.child;
-  const { port } = forwarded;
-  bus = await connectBus({ url: `nats://127.0.0.1:${port}`, name: 'saker-e2e' });
+  bus = await connectAs('admin', 'admin');
   const consumer = await bus.consumer('SAKER_ALERTS', 'saker-e2e', { deliverPolicy: 'all' });
   void (async () => {
     for await (const m of consumer) {
@@ -174,6 +214,8 @@ function installValues(): object {
     // The default 3 servers (R3 streams), on the one node.
     nats: { image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
     engine: { replicas: 1 },
+    // The web UI too (its own NATS user, `ui`); no login needed in the test.
+    ui: { enabled: true, auth: { anonymous: true } },
     audit: {
       replicas: 1,
       service: { clusterIP: AUDIT_IP },
@@ -290,7 +332,7 @@ describe(
       const kinds = pods.items.map((p) =>
         p.metadata.name.replace(/-[a-z0-9]{5}$|-[a-z0-9]{8,10}-[a-z0-9]{5}$|-\d+$/, ''),
       );
-      for (const c of ['node', 'engine', 'control', 'audit', 'sinks', 'enrich', 'nats']) {
+      for (const c of ['node', 'engine', 'control', 'audit', 'sinks', 'enrich', 'ui', 'nats']) {
         assert.ok(kinds.includes(`${RELEASE}-${c}`), `no ${c} pod in ${kinds.join(', ')}`);
       }
       const node = pods.items.find((p) => p.metadata.name.startsWith(`${RELEASE}-node-`));
@@ -332,14 +374,9 @@ describe(
     });
 
     it("control serves gRPC over TLS with the chart's certificate: saker ctl with its CA and the token; plain gRPC fails", async () => {
-      const secret = (name: string, key: string): string =>
-        Buffer.from(
-          kubectl('-n', NS, 'get', 'secret', name, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`),
-          'base64',
-        ).toString('utf8');
       const ca = join(work(), 'control-ca.crt');
-      writeFileSync(ca, secret(`${RELEASE}-control-tls`, 'ca.crt'));
-      const token = secret(`${RELEASE}-control-token`, 'token');
+      writeFileSync(ca, secretValue(`${RELEASE}-control-tls`, 'ca.crt'));
+      const token = secretValue(`${RELEASE}-control-token`, 'token');
       const { port, child } = await portForward(NS, `svc/${RELEASE}-control`, 5060);
       try {
         const ctl = (...args: string[]) =>
@@ -363,6 +400,36 @@ describe(
         assert.notEqual(plain.status, 0, 'plain gRPC to a TLS server must fail');
       } finally {
         child.kill();
+      }
+    });
+
+    it("the bundled NATS refuses a client without a user, and a service's user another service's subject", async () => {
+      const url = `nats://127.0.0.1:${await natsClientPort()}`;
+      await assert.rejects(
+        connectBus({ url, name: 'saker-e2e-anonymous', maxReconnectAttempts: 0 }),
+        /authoriz|authentic/i,
+      );
+      // The sinks' user may not publish an audit batch (the audit service's subject, SAKER_AUDIT).
+      const sinks = await connectAs('sinks', 'sinks');
+      try {
+        await assert.rejects(
+          sinks.publishDurable(SUBJECTS.k8sAuditEvents, new TextEncoder().encode('[]')),
+          BusPermissionError,
+        );
+      } finally {
+        await sinks.close();
+      }
+      // The engine's user may not delete the stream it writes to.
+      const engine = await connectAs('engine', 'engine');
+      try {
+        await assert.rejects(
+          engine.request(`$JS.API.STREAM.DELETE.${STREAMS.alerts.name}`, new Uint8Array(), {
+            timeoutMs: 5_000,
+          }),
+          BusPermissionError,
+        );
+      } finally {
+        await engine.close();
       }
     });
 

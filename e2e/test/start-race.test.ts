@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BUCKETS, LEAF_SERVICES, connectBus, natsAuthorizationBlock, natsInboxPrefix } from '@saker/bus';
 import { type NatsServerHandle, freePort, repoRoot, startNatsServer } from '@saker/testing';
 import { toolBin } from './helm.js';
 
@@ -33,7 +34,12 @@ function runSaker(
 ): Promise<Outcome> {
   const started = Date.now();
   const { NODE_TEST_CONTEXT: _t, ...env } = process.env;
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // The inbox prefix the chart gives the service (its replies cross the leaf user at the hub).
+  const service = args[0] === 'engine' ? 'engine' : 'sensor';
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...env, SAKER__NATS__INBOX_PREFIX: natsInboxPrefix(service) },
+  });
   let stderr = '';
   let stopping = false;
   return new Promise((resolve) => {
@@ -66,10 +72,11 @@ describe(
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'saker-start-race-'));
       hubLeafPort = await freePort();
-      // The chart's leaf node (saker.leafConfig): no JetStream; the JetStream API is the hub's domain.
+      // The chart's leaf node (saker.leafConfig): no JetStream; the JetStream API is the hub's
+      // domain; its hub connection is the chart's `leaf` user.
       leaf = await startNatsServer({
         binary,
-        config: `leafnodes { remotes: [ { urls: ["nats-leaf://127.0.0.1:${hubLeafPort}"] } ] }
+        config: `leafnodes { remotes: [ { urls: ["nats-leaf://leaf:pw-leaf@127.0.0.1:${hubLeafPort}"] } ] }
 mappings { "$JS.API.>": "$JS.saker.API.>" }
 `,
       });
@@ -100,8 +107,28 @@ mappings { "$JS.API.>": "$JS.saker.API.>" }
       hub = await startNatsServer({
         binary,
         jetstream: true,
-        config: `jetstream { domain: saker }\nleafnodes { listen: 127.0.0.1:${hubLeafPort} }\n`,
+        // The chart's bundled NATS: its users (the leaf node's among them).
+        config: `jetstream { domain: saker }\nleafnodes { listen: 127.0.0.1:${hubLeafPort} }\n${natsAuthorizationBlock(
+          [
+            { service: 'admin', user: 'admin', password: 'pw-admin' },
+            {
+              service: 'sensor',
+              user: 'leaf',
+              password: 'pw-leaf',
+              leaf: { services: LEAF_SERVICES, domain: 'saker' },
+            },
+          ],
+        )}`,
       });
+      // control makes KV saker_rules in the chart (the leaf user may only read it): as admin here.
+      writeFileSync(join(dir, 'admin.pw'), 'pw-admin');
+      const admin = await connectBus({
+        url: hub.url,
+        name: 'start-race-admin',
+        auth: { user: 'admin', passwordFile: join(dir, 'admin.pw') },
+      });
+      await admin.kv(BUCKETS.rules);
+      await admin.close();
       for (const service of ['engine', 'sensor'] as const) {
         // The leaf reconnects to its hub within a few seconds: the restarts until then fail as above.
         let r: Outcome | undefined;

@@ -8,7 +8,10 @@
  * rewritten to the module's own path in the repository, resolved against the
  * root of the artefact tree at run time. The tree then keeps the repository's
  * relative layout for the few data files it carries (tree.ts copies them), and
- * no package's lookup code changes.
+ * no package's lookup code changes. Native addons are the exception: their
+ * loaders search from the calling file (the `bindings` package walks up from
+ * it), which in a bundle is the bundle; each call is replaced by a `require`
+ * of the addon's repository path in the tree (NATIVE_ADDONS).
  */
 import { readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
@@ -35,6 +38,22 @@ export interface BundleOptions {
  */
 export const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
 
+/** A native addon's loading call in a module, and the addon it loads; paths repository-relative. */
+export interface NativeAddon {
+  readonly module: string;
+  readonly call: string;
+  readonly addon: string;
+}
+
+/** better-sqlite3 (the web UI's store) loads its addon through `bindings`. */
+export const NATIVE_ADDONS: readonly NativeAddon[] = [
+  {
+    module: 'node_modules/better-sqlite3/lib/database.js',
+    call: "require('bindings')('better_sqlite3.node')",
+    addon: 'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+  },
+];
+
 export interface BundleResult {
   readonly bytes: number;
   /** Modules whose location was rewritten, repository-relative. */
@@ -58,11 +77,22 @@ function repoPath(repo: string, file: string): string {
   return rel.split(sep).join('/');
 }
 
-/** Rewrites `import.meta.url` and `__dirname`/`__filename` of one module to its repository location. */
+/**
+ * Rewrites `import.meta.url` and `__dirname`/`__filename` of one module to its
+ * repository location, and a native addon's loading call to a `require` of
+ * the addon in the tree. A module of NATIVE_ADDONS without its call fails the
+ * bundle: a dependency's update changed how it loads its addon.
+ */
 export function relocate(source: string, path: string): string | undefined {
-  if (!/import\.meta\.url|\b__dirname\b|\b__filename\b/.test(source)) return undefined;
+  let text = source;
+  for (const n of NATIVE_ADDONS) {
+    if (n.module !== path) continue;
+    if (!text.includes(n.call)) throw new Error(`bundle: ${path} no longer loads its addon by ${n.call}`);
+    text = text.replaceAll(n.call, `require(__sakerDir(${JSON.stringify(n.addon)}))`);
+  }
+  if (!/import\.meta\.url|\b__dirname\b|\b__filename\b|__sakerDir/.test(text)) return undefined;
   const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.';
-  return source
+  return text
     .replace(/import\.meta\.url/g, `__sakerUrl(${JSON.stringify(path)})`)
     .replace(/\b__dirname\b/g, `__sakerDir(${JSON.stringify(dir)})`)
     .replace(/\b__filename\b/g, `__sakerDir(${JSON.stringify(path)})`);

@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BUNDLE_PATH } from './bundle.js';
+import { BUNDLE_PATH, NATIVE_ADDONS } from './bundle.js';
 import { type ImageRuntimeConfig, type WrittenImage, writeImageArchive } from './image-archive.js';
 import { NODE_PATH, checkVersion } from './tree.js';
 
@@ -128,6 +128,10 @@ export async function buildImages(o: ImagesOptions): Promise<WrittenImage[]> {
   copyFileSync(node, join(base, IMAGE_NODE));
   chmodSync(join(base, IMAGE_NODE), 0o755);
   for (const lib of sharedLibraries(node)) copyHostFile(base, lib);
+  // The tree's native addons (the web UI's SQLite) load the C++ runtime Node links, and whatever else they link.
+  for (const n of NATIVE_ADDONS) {
+    for (const lib of sharedLibraries(join(o.tree, n.addon))) copyHostFile(base, lib);
+  }
 
   const app = join(o.work, 'saker-app');
   cpSync(o.tree, join(app, IMAGE_TREE_DIR), {

@@ -10,6 +10,8 @@
  *   services/engine/dist/src/ruleset-vet-worker.js   the engine's compile worker, bundled on its own
  *   services/sensor/build/saker-sensor-loader   the eBPF loader, linked statically
  *   services/sensor/build/sensor.bpf.o     its CO-RE object (also embedded in the loader)
+ *   node_modules/better-sqlite3/build/Release/better_sqlite3.node   the web UI's SQLite addon
+ *   services/ui-web/dist/web               the web UI's front end (index.html and assets)
  *   node/bin/node                          the Node runtime (host packages only; images use the base's)
  *
  * Data files keep their repository-relative paths: the bundle resolves each
@@ -18,7 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BUNDLE_PATH, WORKER_ENTRIES, bundleCli } from './bundle.js';
+import { BUNDLE_PATH, NATIVE_ADDONS, WORKER_ENTRIES, bundleCli } from './bundle.js';
 
 /** Data files the bundle reads at run time, repository-relative. */
 const TREE_DATA: readonly string[] = [
@@ -27,6 +29,10 @@ const TREE_DATA: readonly string[] = [
   'node_modules/grpc-health-check/proto',
   'node_modules/@grpc/grpc-js/proto',
   'services/sensor/build/sensor.bpf.o',
+  // The web UI's front end (@saker/ui-web's webRoot()).
+  'services/ui-web/dist/web',
+  // Native addons, compiled for this machine's Node by npm ci (the bundle requires them here).
+  ...NATIVE_ADDONS.map((n) => n.addon),
 ];
 const LOADER_PATH = 'services/sensor/build/saker-sensor-loader';
 export const LAUNCHER_PATH = 'bin/saker';
@@ -133,13 +139,16 @@ export async function buildTree(o: TreeOptions): Promise<Tree> {
 
 /**
  * Writes the version files: `saker --version` reads services/cli/package.json,
- * and the CLI finds the default rules next to the package named "saker".
+ * the web UI's api/info services/ui/package.json, and the CLI finds the
+ * default rules next to the package named "saker".
  */
 export function writeVersion(tree: string, version: string): void {
   const pkg = (name: string): string => `${JSON.stringify({ name, version, private: true }, null, 2)}\n`;
   writeFileSync(join(tree, 'package.json'), pkg('saker'));
   mkdirSync(join(tree, 'services/cli'), { recursive: true });
   writeFileSync(join(tree, 'services/cli/package.json'), pkg('@saker/cli'));
+  mkdirSync(join(tree, 'services/ui'), { recursive: true });
+  writeFileSync(join(tree, 'services/ui/package.json'), pkg('@saker/ui'));
 }
 
 /** Copies a Node runtime into the tree (host packages; `node` must need only the C and C++ runtime). */

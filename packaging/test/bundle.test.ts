@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '@saker/testing';
-import { relocate } from '../src/bundle.js';
+import { NATIVE_ADDONS, relocate } from '../src/bundle.js';
 import { LAUNCHER_PATH, buildTree, checkVersion } from '../src/tree.js';
 import { watch } from './chroot.js';
 
@@ -25,6 +25,19 @@ describe('relocate', () => {
   it('leaves a module without them alone, and does not touch longer names', () => {
     assert.equal(relocate('const x = 1;', 'a/b.js'), undefined);
     assert.equal(relocate('const my__dirname_x = 1;', 'a/b.js'), undefined);
+  });
+
+  it('requires a native addon at its path in the tree instead of searching from the bundle; refuses a loader that changed', () => {
+    const [sqlite] = NATIVE_ADDONS;
+    assert.ok(sqlite !== undefined);
+    assert.equal(
+      relocate(`addon = DEFAULT_ADDON || (DEFAULT_ADDON = ${sqlite.call});`, sqlite.module),
+      'addon = DEFAULT_ADDON || (DEFAULT_ADDON = require(__sakerDir("node_modules/better-sqlite3/build/Release/better_sqlite3.node")));',
+    );
+    assert.throws(
+      () => relocate("require('bindings')('other.node')", sqlite.module),
+      /no longer loads its addon/,
+    );
   });
 
   it('quotes hostile paths as JSON strings', () => {

@@ -26,7 +26,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, sharedPath } from '@saker/testing';
+import { assertUiFrontEnd, repoRoot, sharedPath, startNatsServer, uiGetLoggedIn } from '@saker/testing';
 import { type HostPackages, buildHostPackages } from '../src/deb.js';
 import { buildTree, cliVersion, writeVersion } from '../src/tree.js';
 import { ROOT_ENV, type TestRoot, freshDebianRoot, watch } from './chroot.js';
@@ -40,6 +40,8 @@ const V1 = cliVersion(REPO);
 const V2 = `${V1}+upgrade.1`;
 /** The capabilities saker.service keeps (packaging/files/saker.service). */
 const UNIT_CAPS = '+bpf,+perfmon,+sys_ptrace,+sys_resource';
+/** The web UI's local user in the root's users file. */
+const ALICE = { username: 'alice', password: 'alice-pw' };
 
 describe('host install: the Debian package in a clean Debian root', { skip: SKIP, timeout: 600_000 }, () => {
   let work: string;
@@ -162,6 +164,86 @@ describe('host install: the Debian package in a clean Debian root', { skip: SKIP
       }
     },
   );
+
+  it('saker ui serves the front end and its API with a users file: the SQLite addon and the web files come with the package', async () => {
+    // Nothing in the root could build or provide better-sqlite3 but the package.
+    const tools = root.run([
+      'sh',
+      '-c',
+      'for c in g++ c++ make python3 node-gyp; do command -v $c; done; true',
+    ]);
+    assert.equal(tools, '', `the test root has ${tools}`);
+    const modules = root.run([
+      'find',
+      '/',
+      '-xdev',
+      '-name',
+      'node_modules',
+      '-not',
+      '-path',
+      '/usr/lib/saker/*',
+    ]);
+    assert.equal(modules, '', `node_modules outside the package: ${modules}`);
+    root.run(
+      ['sh', '-c', 'saker ui hash-password --user alice --role admin > /etc/saker/ui-users'],
+      'alice-pw\n',
+    );
+    await using nats = await startNatsServer({ jetstream: true });
+    // The root shares this machine's network: the UI reaches the nats-server on loopback.
+    const ui = watch(
+      'chroot',
+      [
+        root.dir,
+        'saker',
+        'ui',
+        '--config',
+        '/etc/saker/saker.yaml',
+        '--nats',
+        nats.url,
+        '--listen',
+        '127.0.0.1:0',
+      ],
+      { ...ROOT_ENV, SAKER__UI__AUTH__USERS_FILE: '/etc/saker/ui-users' },
+    );
+    try {
+      const url = uiUrl(await ui.waitFor(/url=http:\/\/127\.0\.0\.1:\d+\//, 60_000));
+      await assertUiFrontEnd(url);
+      // The store (the package's SQLite addon) answers behind a login checked against the users file.
+      const events = await uiGetLoggedIn(url, ALICE, 'api/events');
+      assert.equal(events.status, 200);
+      assert.deepEqual(await events.json(), { events: [], next: null, total: 0 });
+    } finally {
+      assert.equal(await ui.stop(), 0, ui.output());
+    }
+  });
+
+  it('saker run with a ui login configured stores the replayed alerts in the UI', async () => {
+    copyFileSync(join(REPO, 'examples/demo-events.jsonl'), join(root.dir, 'tmp/demo-events.jsonl'));
+    const run = watch(
+      'chroot',
+      [
+        root.dir,
+        ...['saker', 'run', '--config', '/etc/saker/saker.yaml', '--no-sensor'],
+        ...['--control-listen', 'off', '--metrics-listen', 'off', '--replay', '/tmp/demo-events.jsonl'],
+      ],
+      { ...ROOT_ENV, SAKER__UI__AUTH__USERS_FILE: '/etc/saker/ui-users', SAKER__UI__LISTEN: '127.0.0.1:0' },
+    );
+    try {
+      const url = uiUrl(await run.waitFor(/ui\(url=http:\/\/127\.0\.0\.1:\d+\//, 60_000));
+      await run.waitFor(/File below \/etc opened for writing/, 30_000);
+      const deadline = Date.now() + 15_000;
+      let total = 0;
+      while (total === 0 && Date.now() < deadline) {
+        const page = await uiGetLoggedIn(url, ALICE, 'api/events?q=cron.d');
+        assert.equal(page.status, 200);
+        total = ((await page.json()) as { total: number }).total;
+        if (total === 0) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(total > 0, `no alert about /etc/cron.d in the UI's store:\n${run.output()}`);
+    } finally {
+      assert.equal(await run.stop(), 0, run.output());
+    }
+  });
 
   it("the sensor attaches from inside the root with the unit's capabilities; a real write below /etc raises an alert", async () => {
     // The host's kernel through /sys (BTF, tracefs) and /proc bound into the root,
@@ -325,6 +407,11 @@ async function replayIn(root: TestRoot, config: string, alert: RegExp): Promise<
   } finally {
     assert.equal(await run.stop(), 0, run.output());
   }
+}
+
+/** The UI's base URL from the `url=http://…/` a service printed. */
+function uiUrl(printed: string): URL {
+  return new URL(printed.slice(printed.indexOf('http://')));
 }
 
 /** The container's init: the child of systemd-nspawn. */

@@ -1,10 +1,10 @@
 /**
  * One NATS user per Saker service, each with the least it needs: the subjects
  * it may publish to and subscribe on, JetStream API calls included (a
- * JetStream or KV call is a request on a `$JS.API.…` subject). The Helm chart
- * renders the nats-server `authorization` block from this map
- * (`natsAuthorizationBlock`, or `saker nats-permissions`); docs/security.md
- * explains each line.
+ * JetStream or KV call is a request on a `$JS.API.…` subject). The Helm chart's
+ * bundled NATS uses the nats-server `authorization` block printed from this map
+ * (`natsAuthorizationBlock`, `saker nats authorization`; after a change, run
+ * scripts/chart-nats-authorization.sh); docs/security.md explains each line.
  *
  * What the map enforces:
  * - a sensor publishes only its own node's event and status subjects and
@@ -90,10 +90,14 @@ function kvWrite(bucket: string, keys: string): string[] {
   return [`${API}.STREAM.CREATE.KV_${bucket}`, `$KV.${bucket}.${keys}`];
 }
 
+/** `node` (`*`) for one user of every node's sensor or node-mode enrich: a subject wildcard, not a node name. */
+const ANY_NODE = '*';
+
 /**
  * The permissions of `service`. `node` is the node a sensor or node-mode
- * enrich runs on (made a subject token as the service does); required for
- * those two.
+ * enrich runs on (made a subject token as the service does), or ANY_NODE for
+ * one user shared by every node (the Helm chart's, which cannot know the
+ * nodes); required for those two.
  */
 export function natsPermissions(service: SakerService, options: { node?: string } = {}): NatsPermissions {
   const inbox = natsInboxPrefix(service);
@@ -102,14 +106,23 @@ export function natsPermissions(service: SakerService, options: { node?: string 
     if (options.node === undefined || options.node === '') {
       throw new Error(`natsPermissions: ${service} needs the node it runs on`);
     }
-    return toToken(options.node);
+    return options.node === ANY_NODE ? ANY_NODE : toToken(options.node);
   };
   const common = [`${API}.INFO`];
   switch (service) {
     case 'sensor':
       return {
         inboxPrefix: inbox,
-        publish: [SUBJECTS.syscallEvents(node()), SUBJECTS.sensorStats(node())],
+        publish: [
+          node() === ANY_NODE ? SUBJECTS.allSyscallEvents : SUBJECTS.syscallEvents(node()),
+          // Its status report (events, drops) for the UI's health view.
+          node() === ANY_NODE ? SUBJECTS.allSensorStats : SUBJECTS.sensorStats(node()),
+          // The "Syscall event drop" alert (internal, Debug), as Falco raises it.
+          SUBJECTS.alert('internal', 'debug'),
+          ...common,
+          // It follows the ruleset in use (the event types the probe attaches to).
+          ...kvRead(BUCKETS.rules),
+        ],
         subscribe: [replies],
       };
     case 'audit':
@@ -175,6 +188,9 @@ export function natsPermissions(service: SakerService, options: { node?: string 
           // Redelivering a dead letter stores its alert on SAKER_ALERTS again.
           SUBJECTS.allAlerts,
           ...common,
+          // Made by the UI when it starts first (default limits); never updated by it.
+          `${API}.STREAM.CREATE.${STREAMS.alerts.name}`,
+          `${API}.STREAM.CREATE.${STREAMS.deadLetter.name}`,
           ...streamInfo(STREAMS.alerts.name),
           ...streamInfo(STREAMS.deadLetter.name),
           ...consume(STREAMS.alerts.name),
@@ -206,20 +222,14 @@ export function natsLeafPermissions(
   services: readonly SakerService[],
   domain: string,
 ): { readonly publish: readonly string[]; readonly subscribe: readonly string[] } {
-  const ANY = '__any_node__';
-  const anyNode = (subject: string): string =>
-    subject
-      .replace(`syscall.${ANY}`, 'syscall.*')
-      .replace(`sensor.stats.${ANY}`, 'sensor.stats.*')
-      .replace(`containers.${ANY}.`, 'containers.*.');
   const inDomain = (subject: string): string =>
     subject.startsWith(`${API}.`) ? `$JS.${domain}.API.${subject.slice(API.length + 1)}` : subject;
   const publish = new Set<string>();
   const subscribe = new Set<string>();
   for (const service of services) {
-    const p = natsPermissions(service, { node: ANY });
-    for (const s of p.publish) publish.add(inDomain(anyNode(s)));
-    for (const s of p.subscribe) subscribe.add(anyNode(s));
+    const p = natsPermissions(service, { node: ANY_NODE });
+    for (const s of p.publish) publish.add(inDomain(s));
+    for (const s of p.subscribe) subscribe.add(s);
   }
   return { publish: [...publish], subscribe: [...subscribe] };
 }
@@ -237,6 +247,16 @@ export interface NatsUserEntry {
   readonly nkey?: string;
   /** A leaf node's user at the hub instead: the permissions of natsLeafPermissions(services, domain). */
   readonly leaf?: { readonly services: readonly SakerService[]; readonly domain: string };
+}
+
+/** The publish and subscribe allow lists of a user of the map (a service's, or a leaf node's). */
+export function natsUserPermissions(u: NatsUserEntry): {
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+} {
+  return u.leaf === undefined
+    ? natsPermissions(u.service, u.node === undefined ? {} : { node: u.node })
+    : natsLeafPermissions(u.leaf.services, u.leaf.domain);
 }
 
 function quote(value: string): string {
@@ -261,10 +281,7 @@ function list(items: readonly string[]): string {
 export function natsAuthorizationBlock(users: readonly NatsUserEntry[]): string {
   const lines = ['authorization {', '  users = ['];
   for (const u of users) {
-    const p =
-      u.leaf === undefined
-        ? natsPermissions(u.service, u.node === undefined ? {} : { node: u.node })
-        : natsLeafPermissions(u.leaf.services, u.leaf.domain);
+    const p = natsUserPermissions(u);
     const who: string[] = [];
     if (u.nkey !== undefined) who.push(`nkey: ${quote(u.nkey)}`);
     else {

@@ -22,11 +22,26 @@ describe('saker nats authorization', () => {
     assert.match(out, /user: "engine", password: \$SAKER_NATS_ENGINE_PASSWORD/);
     assert.match(
       out,
-      /publish: \{ allow: \["saker\.v1\.events\.syscall\.node-a_example", "saker\.v1\.sensor\.stats\.node-a_example"\] \}/,
+      /publish: \{ allow: \["saker\.v1\.events\.syscall\.node-a_example", "saker\.v1\.sensor\.stats\.node-a_example", "saker\.v1\.alerts\.internal\.debug",/,
     );
     assert.match(out, /subscribe: \{ allow: \["_INBOX_sensor\.>"\] \}/);
     const json = JSON.parse(await run(['--json', 'control=control'])) as { publish: string[] }[];
     assert.ok(json[0]?.publish.includes('$KV.saker_rules.>'));
+  });
+
+  it('a user for every node (@*) and a leaf node user under a JetStream domain', async () => {
+    const out = await run(['sensor=sensor@*', 'enrich-node=enrich-node@*', 'leaf=leaf@hub1']);
+    assert.match(
+      out,
+      /user: "sensor", password: \$SAKER_NATS_SENSOR_PASSWORD\n {6}permissions: \{\n {8}publish: \{ allow: \["saker\.v1\.events\.syscall\.\*",/,
+    );
+    assert.match(out, /"\$KV\.saker_meta\.containers\.\*\.\*"/);
+    assert.match(out, /user: "leaf", password: \$SAKER_NATS_LEAF_PASSWORD/);
+    assert.match(out, /"\$JS\.hub1\.API\.CONSUMER\.CREATE\.SAKER_AUDIT"/);
+    assert.doesNotMatch(await run(['leaf=leaf@hub1']), /"\$JS\.API\./);
+    const json = JSON.parse(await run(['--json', 'leaf=leaf@hub1'])) as { service: string; domain: string }[];
+    assert.deepEqual([json[0]?.service, json[0]?.domain], ['leaf', 'hub1']);
+    assert.throws(() => parseNatsUser('leaf=leaf'), /names the hub's JetStream domain/);
   });
 
   it('refuses an unknown service and a sensor without its node', () => {

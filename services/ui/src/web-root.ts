@@ -1,18 +1,19 @@
 /**
  * The front end's built files: `@saker/ui-web` exports `webRoot()`, the
  * absolute path of its dist/web. Looked up at run time, so the server runs
- * (with a placeholder page) where the front end is not built.
+ * (with a placeholder page) where the front end is not built. The specifier
+ * is a literal in the emitted JavaScript, so Saker's bundle (packaging/)
+ * includes the module, whose dist/web the artefact tree carries; `as string`
+ * keeps the type checker from needing the front end built.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-
-const WEB_PACKAGE = '@saker/ui-web';
 
 /** The folder holding index.html, or null when the front end is not there. */
 export async function findWebRoot(): Promise<string | null> {
   let mod: unknown;
   try {
-    mod = await import(WEB_PACKAGE);
+    mod = await import('@saker/ui-web' as string);
   } catch {
     return null;
   }

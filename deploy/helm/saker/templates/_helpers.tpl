@@ -121,6 +121,9 @@ Per-pod values (NATS URL, node name) come from SAKER__ variables.
 {{- if .Values.sidekick.config -}}
 {{- $_ := set $cfg "sinks" (dict "sidekick" .Values.sidekick.config) -}}
 {{- end -}}
+{{- if .Values.ui.enabled -}}
+{{- $_ := set $cfg "ui" (include "saker.uiConfig" . | fromJson) -}}
+{{- end -}}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy .Values.config) -}}
 {{- toYaml $cfg -}}
 {{- end -}}

@@ -7,7 +7,8 @@
  * seconds until then, so engines still starting are not a failure.
  */
 import { randomBytes } from 'node:crypto';
-import { SUBJECTS, connectBus } from '@saker/bus';
+import { type Bus, SUBJECTS, connectBus } from '@saker/bus';
+import { busView } from '@saker/config';
 import type { K8sAuditEvent } from '@saker/events';
 import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError, parseCommandArgs } from '../io.js';
 import { EventPublisher } from '../services/parts.js';
@@ -92,13 +93,14 @@ ${COMMON_HELP}`,
     if (config.nats.url === null) {
       throw new UsageError('selftest needs a NATS server: --nats URL (or nats.url)', 'selftest');
     }
-    return runSelftest(config.nats.url, config.hostname, timeoutMs, io);
+    // nats.auth, nats.tls and nats.inbox_prefix apply (the Helm chart's `helm test` pod is `admin`).
+    const bus = await connectBus({ ...busView(config), url: config.nats.url, name: 'saker-selftest' });
+    return runSelftest(bus, config.hostname, timeoutMs, io);
   },
 };
 
-async function runSelftest(url: string, hostname: string, timeoutMs: number, io: Io): Promise<number> {
+async function runSelftest(bus: Bus, hostname: string, timeoutMs: number, io: Io): Promise<number> {
   const marker = `saker-selftest-${randomBytes(6).toString('hex')}`;
-  const bus = await connectBus({ url, name: 'saker-selftest' });
   const started = Date.now();
   try {
     const alerts = bus.subscribe(SUBJECTS.allAlerts);

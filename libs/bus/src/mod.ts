@@ -62,18 +62,12 @@ export {
 export { BATCH_CODEC_BINARY, checkView, viewFault } from './batch-binary.js';
 export { MemoryBroker } from './memory/broker.js';
 export type { NatsBusOptions } from './nats/bus.js';
-export { NatsBus, connectNats } from './nats/bus.js';
-export type { NatsAuthFiles, NatsTlsFiles } from './nats/auth.js';
-export { NatsSecurityConfigError, redactNatsUrl, splitUrlCredentials } from './nats/auth.js';
-export type { NatsPermissions, NatsUserEntry, SakerService } from './permissions.js';
+export { connectNats } from './nats/bus.js';
+export type { NatsUserEntry, SakerService } from './permissions.js';
 export {
   LEAF_SERVICES,
   SAKER_SERVICES,
   natsAuthorizationBlock,
   natsInboxPrefix,
-  natsLeafPermissions,
-  natsPermissions,
   natsUserPermissions,
 } from './permissions.js';
-export type { StreamLimits, StreamLimitsByName } from './stream-limits.js';
-export { DEFAULT_STREAM_LIMITS, withStreamLimits } from './stream-limits.js';

@@ -10,16 +10,27 @@
  * and the final stage copies it. The result must match the image
  * `npm run images` assembles from the same checkout: entrypoint, command,
  * user, working folder, every path under /usr/lib/saker and the `saker`
- * link; and it must run.
+ * link; and it must run, the web UI too (its SQLite addon compiled in the
+ * build stage, its front end built there): in both images `saker run` with a
+ * ui login serves the front end, api/session and its store.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot } from '@saker/testing';
+import { assertUiFrontEnd, repoRoot, uiGetLoggedIn } from '@saker/testing';
 import { DOCKER_CLI, type DockerEngine, startDockerEngine } from '@saker/testing/docker';
 import { ensureDebianRoot } from '../src/debian-root.js';
 import { IMAGE_TREE_DIR, SAKER_IMAGE_CONFIG, buildImages } from '../src/images.js';
@@ -198,6 +209,66 @@ describe(
       };
       assert.equal(docker(['run', '--rm', BUILT, '--version']).trim(), `saker ${version.version}`);
       assert.match(docker(['run', '--rm', BUILT, 'rules', 'validate', `${IMAGE_TREE_DIR}/rules`]), /OK/);
+    });
+
+    it('runs the web UI in both images: saker run with a ui login serves the front end, api/session and its store', async () => {
+      const alice = { username: 'alice', password: 'containerfile-pw' };
+      const config = join(work, 'ui-config');
+      mkdirSync(config, { recursive: true });
+      const line = execFileSync(
+        process.execPath,
+        [
+          join(REPO, 'services/cli/dist/src/main.js'),
+          'ui',
+          'hash-password',
+          '--user',
+          'alice',
+          '--role',
+          'admin',
+        ],
+        { input: `${alice.password}\n`, encoding: 'utf8' },
+      );
+      writeFileSync(join(config, 'users'), line);
+      writeFileSync(
+        join(config, 'saker.yaml'),
+        'ui: { listen: "0.0.0.0:2802", auth: { users_file: /etc/saker-ui/users } }\nsensor: { enabled: false }\n',
+      );
+      for (const f of ['users', 'saker.yaml']) chmodSync(join(config, f), 0o644);
+      const containerOutput = (id: string): string => {
+        const r = engine.docker(['logs', id]);
+        return `${r.stdout}${r.stderr}`;
+      };
+      for (const ref of [BUILT, assembled]) {
+        const id = docker([
+          ...['run', '-d', '-v', `${config}:/etc/saker-ui:ro`, ref],
+          ...[
+            'run',
+            '--config',
+            '/etc/saker-ui/saker.yaml',
+            '--control-listen',
+            'off',
+            '--metrics-listen',
+            'off',
+          ],
+        ]).trim();
+        try {
+          const ip = docker(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', id]).trim();
+          const base = `http://${ip}:2802/`;
+          const deadline = Date.now() + 60_000;
+          while ((await fetch(base).catch(() => undefined)) === undefined) {
+            assert.ok(Date.now() < deadline, `${ref}: no UI at ${base}:\n${containerOutput(id)}`);
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          await assertUiFrontEnd(base);
+          const session = await fetch(new URL('api/session', base));
+          assert.equal(session.status, 200, ref);
+          const events = await uiGetLoggedIn(base, alice, 'api/events');
+          assert.equal(events.status, 200, ref);
+          assert.deepEqual(await events.json(), { events: [], next: null, total: 0 }, ref);
+        } finally {
+          docker(['rm', '-f', id]);
+        }
+      }
     });
   },
 );

@@ -535,7 +535,7 @@ async function compareWorker(
 ): Promise<void> {
   const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
-    `\nnode worker (sensor.worker) against one thread, alternating, 2 rounds each: unpaced open loop (${fmt(n)} opens) and paced at ${fmt(fastRate)} opens/s (${fmt(fastN)} opens); load average ${loadavg()}`,
+    `\nnode worker (sensor.worker) against one thread, alternating, 2 rounds each, each after a warm-up of ${fmt(WARMUP_N)} opens: unpaced open loop (${fmt(n)} opens) and paced at ${fmt(fastRate)} opens/s (${fmt(fastN)} opens); load average ${loadavg()}`,
   );
   const modes = ['one thread', 'worker'] as const;
   const workloads = [
@@ -559,6 +559,9 @@ async function compareWorker(
   }
   console.log(`  load average after: ${loadavg()}`);
 }
+
+/** Opens run before a measured round, so both modes are measured with their code optimised. */
+const WARMUP_N = 50_000;
 
 /** Every open of the round captured or among the drops, or CHECK FAILED and exit 1. */
 function checkRoundOrExit(label: string, r: ModeRound): void {
@@ -592,6 +595,9 @@ async function oneThreadRound(
   const sensor = await start(options);
   try {
     const node = consume(sensor, ruleset, workloadPids, 0);
+    await settleNode(node);
+    // Warm-up, as for the worker (a new thread compiles its code afresh).
+    await load('open', WARMUP_N);
     await settleNode(node);
     workloadPids.clear();
     const d0 = dropCounts(sensor.stats);
@@ -639,6 +645,9 @@ async function workerRound(
         await sleep(300);
       } while ((emitted() - last > 200 || w.inFlightBytes > 0) && Date.now() < deadline);
     };
+    await settle();
+    // Warm-up: the worker's isolate compiles the decoder and the rules afresh; a running sensor has long done so.
+    await load('open', WARMUP_N);
     await settle();
     workloadPids.clear();
     w.watch([], true);

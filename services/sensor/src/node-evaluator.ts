@@ -9,11 +9,14 @@
 import type { SyscallEvent } from '@saker/events';
 import {
   type AlertJsonOptions,
+  type AppendOutputEntry,
   type EvaluateOptions,
   type Priority,
   type RuleMatching,
   type RuleText,
   type Ruleset,
+  type RulesetDocument,
+  effectiveRuleset,
   firstLoadError,
   formatAlertJson,
   loadRules,
@@ -22,8 +25,13 @@ import {
 
 /** Everything the evaluation needs, as plain data (it crosses into the worker). */
 export interface NodeEvaluation {
-  /** Rule files' contents (`readRuleFiles`), loaded in the thread that evaluates. */
-  readonly rules: readonly RuleText[];
+  /**
+   * Rule files' contents (`readRuleFiles`), or a ruleset document (KV
+   * `saker_rules`, selections applied), loaded in the thread that evaluates.
+   */
+  readonly rules: readonly RuleText[] | RulesetDocument;
+  /** Falco's `append_output`, as the engine applies it. Default none. */
+  readonly appendOutput?: readonly AppendOutputEntry[];
   /** Falco's `rule_matching`. Default `first`. */
   readonly ruleMatching?: RuleMatching;
   /** Falco's `priority`: rules below it are not evaluated. Default: all. */
@@ -35,15 +43,28 @@ export interface NodeEvaluation {
   readonly json?: AlertJsonOptions;
 }
 
-/** Loads `rules` or throws an error naming the first load error. */
-function loadEvaluationRules(rules: readonly RuleText[]): Ruleset {
+/** The ruleset an engine would evaluate for `e`, or an error naming the first load error. */
+function loadEvaluationRules(e: NodeEvaluation): Ruleset {
+  const rules = e.rules;
+  if (!isRuleTexts(rules) || (e.appendOutput?.length ?? 0) > 0) {
+    const doc: RulesetDocument = isRuleTexts(rules)
+      ? { format: 1, files: rules, selections: [], updatedAt: new Date(0).toISOString() }
+      : rules;
+    const r = effectiveRuleset(doc, { appendOutput: e.appendOutput ?? [] });
+    if (!r.ok) throw new RangeError(`node evaluation: the rules do not load (${r.stage}): ${r.error}`);
+    return r.ruleset;
+  }
   const loaded = loadRules(rules);
   if (!loaded.ok) throw new RangeError(`node evaluation: the rules do not load: ${firstLoadError(loaded)}`);
   return loaded.ruleset;
 }
 
+function isRuleTexts(r: NodeEvaluation['rules']): r is readonly RuleText[] {
+  return Array.isArray(r);
+}
+
 export class NodeEvaluator {
-  readonly ruleset: Ruleset;
+  ruleset: Ruleset;
   evaluated = 0;
   matches = 0;
   readonly #opts: EvaluateOptions;
@@ -52,7 +73,7 @@ export class NodeEvaluator {
   readonly #json: AlertJsonOptions;
 
   constructor(e: NodeEvaluation, hostname: string, ruleset?: Ruleset) {
-    this.ruleset = ruleset ?? loadEvaluationRules(e.rules);
+    this.ruleset = ruleset ?? loadEvaluationRules(e);
     this.#opts = {
       ruleMatching: e.ruleMatching ?? 'first',
       ...(e.minPriority !== undefined ? { minPriority: e.minPriority } : {}),
@@ -60,6 +81,11 @@ export class NodeEvaluator {
     this.#hostname = e.hostname ?? hostname;
     this.#iso = e.timeIso8601 ?? false;
     this.#json = e.json ?? {};
+  }
+
+  /** Swaps to the rules of `e` (its other settings stay); throws, keeping the old ones, if they do not load. */
+  setRules(e: NodeEvaluation): void {
+    this.ruleset = loadEvaluationRules(e);
   }
 
   /** The event's alerts as Falco JSON lines (none for most events). */
@@ -70,7 +96,10 @@ export class NodeEvaluator {
     this.matches += found.length;
     for (const m of found) {
       out.push(
-        formatAlertJson(toFalcoAlert(m, { hostname: this.#hostname, timeIso8601: this.#iso }), this.#json),
+        formatAlertJson(
+          toFalcoAlert(m, { hostname: ev.hostname ?? this.#hostname, timeIso8601: this.#iso }),
+          this.#json,
+        ),
       );
     }
   }

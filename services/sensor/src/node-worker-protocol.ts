@@ -28,6 +28,8 @@ export type ToWorker =
   /** `length` bytes of `buf` (transferred: the main thread no longer holds it). */
   | { readonly t: 'chunk'; readonly buf: ArrayBuffer; readonly length: number }
   | { readonly t: 'emitted'; readonly ids: readonly number[] }
+  /** New rules, swapped between two chunks. */
+  | { readonly t: 'rules'; readonly evaluation: NodeEvaluation }
   | { readonly t: 'watch'; readonly pids: readonly number[]; readonly clear: boolean }
   | { readonly t: 'end' };
 
@@ -38,6 +40,8 @@ export type FromWorker =
   | { readonly t: 'stats'; readonly perCpu: readonly CpuStats[] }
   | { readonly t: 'decodeError'; readonly offset: number; readonly field: string; readonly reason: string }
   | { readonly t: 'invalid'; readonly message: string }
+  /** The rules of a `rules` message did not load; the old ones stay. */
+  | { readonly t: 'rulesRefused'; readonly message: string }
   | {
       readonly t: 'done';
       readonly bytes: number;

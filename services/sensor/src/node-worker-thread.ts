@@ -56,6 +56,13 @@ port.on('message', (m: ToWorker) => {
     case 'emitted':
       pipeline.setEmitted(m.ids);
       break;
+    case 'rules':
+      try {
+        evaluator.setRules(m.evaluation);
+      } catch (err) {
+        post({ t: 'rulesRefused', message: err instanceof Error ? err.message : String(err) });
+      }
+      break;
     case 'watch':
       if (m.clear) watched.clear();
       for (const p of m.pids) watched.add(p);

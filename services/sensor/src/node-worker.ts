@@ -19,6 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CpuStats, StreamHeader } from './decoder.js';
 import { SensorDecodeError } from './errors.js';
+import type { NodeEvaluation } from './node-evaluator.js';
 import type {
   FromWorker,
   NodeWorkerInit,
@@ -124,6 +125,11 @@ export class NodeWorker {
     this.#post({ t: 'emitted', ids });
   }
 
+  /** Swaps the worker's rules between two chunks; a ruleset that does not load is reported to onError and the old one stays. */
+  setRules(evaluation: NodeEvaluation): void {
+    this.#post({ t: 'rules', evaluation });
+  }
+
   /** Counts the events of `pids` and their children by type and path from now on (`clear` forgets the old ones). */
   watch(pids: readonly number[], clear = false): void {
     this.#post({ t: 'watch', pids, clear });
@@ -173,6 +179,11 @@ export class NodeWorker {
         break;
       case 'decodeError':
         this.#h.onError(new SensorDecodeError(m.offset, m.field, m.reason));
+        break;
+      case 'rulesRefused':
+        this.#h.onError(
+          new NodeWorkerError(`node worker: new rules refused, the old ones stay: ${m.message}`),
+        );
         break;
       case 'invalid':
         this.#h.onError(new NodeWorkerError(`node worker: an event did not build: ${m.message}`));

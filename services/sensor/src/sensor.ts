@@ -306,6 +306,11 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     return () => this.statsListeners.delete(fn);
   }
 
+  /** With `worker`: swaps the rules it evaluates (a ruleset that does not load is reported to onError; the old one stays). */
+  setRules(evaluation: NodeEvaluation): void {
+    this.worker?.setRules(evaluation);
+  }
+
   /** Replaces the captured syscall set while running (filtered in the kernel). */
   setSyscalls(names: readonly string[]): void {
     const { ids, unknown } = resolveSyscalls(names);
@@ -335,6 +340,12 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
         return { value: undefined, done: true };
       },
     };
+  }
+
+  /** Resolves once the loader exited and every record was handled; rejects if the loader or the worker failed. */
+  async whenEnded(): Promise<void> {
+    await this.exitPromise;
+    if (this.failure) throw this.failure;
   }
 
   /** Stops the loader (EOF on its stdin, then SIGTERM) and waits for it. */

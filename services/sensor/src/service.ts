@@ -224,7 +224,7 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
           continue;
         }
         alerts.inFlight++;
-        const p = publishDurable(alertSubject(line), new TextEncoder().encode(line), {
+        const p = publishDurable(alertSubject(line), encoder.encode(line), {
           msgId: createHash('sha256').update(line).digest('base64url'),
         })
           .then(
@@ -358,6 +358,8 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
     [Symbol.asyncDispose]: stop,
   };
 }
+
+const encoder = new TextEncoder();
 
 /** `saker.v1.alerts.<source>.<priority>` of a Falco JSON alert line the worker formatted. */
 function alertSubject(line: string): string {

@@ -36,7 +36,10 @@ export interface BundleOptions {
  * import.meta.url))`): each is bundled on its own at its repository path in
  * the tree, where the relocated URL of its caller points.
  */
-export const WORKER_ENTRIES: readonly string[] = ['services/engine/dist/src/ruleset-vet-worker.js'];
+export const WORKER_ENTRIES: readonly string[] = [
+  'services/engine/dist/src/ruleset-vet-worker.js',
+  'services/sensor/dist/src/node-worker-thread.js',
+];
 
 /** A native addon's loading call in a module, and the addon it loads; paths repository-relative. */
 export interface NativeAddon {

@@ -8,6 +8,7 @@
  *   rules/                                 Saker's default rules
  *   proto/, node_modules/…/proto           .proto files gRPC loads at run time
  *   services/engine/dist/src/ruleset-vet-worker.js   the engine's compile worker, bundled on its own
+ *   services/sensor/dist/src/node-worker-thread.js   the sensor's node worker (sensor.worker), bundled on its own
  *   services/sensor/build/saker-sensor-loader   the eBPF loader, linked statically
  *   services/sensor/build/sensor.bpf.o     its CO-RE object (also embedded in the loader)
  *   node_modules/better-sqlite3/build/Release/better_sqlite3.node   the web UI's SQLite addon

@@ -212,6 +212,12 @@ interface SensorConfig {
   readonly enabled: boolean;
   /** The node name events are published under (`saker.v1.events.syscall.<node>`). */
   readonly nodeName: string;
+  /**
+   * Evaluate the probe's events on the node, in a worker thread (decode,
+   * process table, rules, alert format), publishing alerts instead of event
+   * batches (docs/sensor.md, "The node worker").
+   */
+  readonly worker: boolean;
   /** Falco's top-level `syscall_event_drops`: what a window with dropped events does. */
   readonly drops: SyscallEventDropsConfig;
 }
@@ -741,6 +747,7 @@ function buildSchema(cwd: string, env: Readonly<Record<string, string | undefine
       sensor: section({
         enabled: field(boolean(), true),
         node_name: field(nullable(string()), null),
+        worker: field(boolean(), false),
       }),
       // Falco's key, at the top level as in falco.yaml; Falco's defaults.
       syscall_event_drops: section(
@@ -940,6 +947,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): SakerConfig {
     sensor: {
       enabled: raw.sensor.enabled,
       nodeName: raw.sensor.nodeName ?? raw.hostname,
+      worker: raw.sensor.worker,
       drops: { ...raw.syscallEventDrops },
     },
     sinks: {

@@ -107,6 +107,7 @@ describe('defaults', () => {
     assert.deepEqual(c.sensor, {
       enabled: true,
       nodeName: 'node-1',
+      worker: false,
       drops: { threshold: 0.1, actions: ['log', 'alert'], rate: 0.03333, maxBurst: 1 },
     });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.engine.batch));
@@ -354,7 +355,7 @@ describe('overrides', () => {
 describe('views', () => {
   it('give each service what it needs', () => {
     const c = load(
-      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\ntelemetry:\n  tracing:\n    endpoint: http://otel:4318\n',
+      'hostname: h1\nengine:\n  min_priority: error\n  kind: modern_ebpf\nsensor:\n  node_name: n1\n  worker: false\ntelemetry:\n  tracing:\n    endpoint: http://otel:4318\n',
     );
     assert.equal(engineView(c).minPriority, 'ERROR');
     assert.equal(engineView(c).hostname, 'h1');
@@ -362,6 +363,7 @@ describe('views', () => {
     assert.deepEqual(sensorView(c), {
       enabled: true,
       nodeName: 'n1',
+      worker: false,
       hostname: 'h1',
       drops: { threshold: 0.1, actions: ['log', 'alert'], rate: 0.03333, maxBurst: 1 },
     });

@@ -221,6 +221,40 @@ describe('saker run', () => {
     assert.equal(run.lines().length, 7);
   });
 
+  it(
+    "with sensor.worker, the probe's events are evaluated in the sensor's worker thread",
+    { skip: process.getuid?.() === 0 ? false : 'NOT ROOT: the probe needs root' },
+    async () => {
+      const dir = tempDir();
+      mkdirSync(join(dir, 'rules'));
+      writeFileSync(join(dir, 'rules', 'test_rules.yaml'), SHADOW_RULE);
+      writeFileSync(
+        join(dir, 'saker.yaml'),
+        'rules_files: [rules]\nwatch_config_files: false\nsensor:\n  worker: true\n',
+      );
+      const run = startRun(
+        ['--config', 'saker.yaml', '--control-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'],
+        { cwd: dir },
+      );
+      await run.until(
+        'the node worker',
+        () => /the node worker evaluates the probe's events/.test(run.stderr),
+        60_000,
+      );
+      // The probe is live once the service said so; the read may need repeating on a lagging host.
+      await run.until(
+        'a shadow alert',
+        () => {
+          spawn('cat', ['/etc/shadow'], { stdio: 'ignore' });
+          return run.lines().length > 0;
+        },
+        60_000,
+      );
+      for (const line of run.lines()) assert.match(line, TEXT_LINE);
+      assert.equal(await run.stop(), 0);
+    },
+  );
+
   it('reloads the rules on SIGHUP (systemctl reload), also with watch_config_files off', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'rules'));

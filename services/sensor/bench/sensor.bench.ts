@@ -37,7 +37,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Ruleset, loadRules, readRuleFiles } from '@saker/rules';
+import { type RuleText, type Ruleset, loadRules, readRuleFiles } from '@saker/rules';
 import { sharedPath } from '@saker/testing';
 import { interestFromEventTypes } from '../src/interest.js';
 import { Sensor, type SensorOptions, type SensorStats } from '../src/sensor.js';
@@ -65,7 +65,12 @@ interface Timed {
 const workloadPids = new Set<number>();
 
 /** Runs the workload without blocking this process: the sensor in it must keep reading meanwhile. */
-function load(mode: 'open' | 'fork', n: number, rate?: number): Promise<Timed> {
+function load(
+  mode: 'open' | 'fork',
+  n: number,
+  rate?: number,
+  onSpawn?: (pid: number) => void,
+): Promise<Timed> {
   const args = [mode, String(n), ...(rate !== undefined ? [String(rate)] : [])];
   return new Promise((resolve, reject) => {
     const child = execFile(LOAD, args, { encoding: 'utf8' }, (err, stdout) => {
@@ -77,7 +82,10 @@ function load(mode: 'open' | 'fork', n: number, rate?: number): Promise<Timed> {
       resolve({ ns: ns ?? 0, n: count ?? 0, cpuNs: cpuNs ?? 0 });
     });
     // Known before the process can make a syscall the sensor reads.
-    if (child.pid !== undefined) workloadPids.add(child.pid);
+    if (child.pid !== undefined) {
+      workloadPids.add(child.pid);
+      onSpawn?.(child.pid);
+    }
   });
 }
 
@@ -211,7 +219,8 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  const loaded = loadRules(await readRuleFiles([FALCO_RULES]));
+  const ruleTexts = await readRuleFiles([FALCO_RULES]);
+  const loaded = loadRules(ruleTexts);
   if (!loaded.ok) {
     console.error(`bench:sensor: ${FALCO_RULES} does not load`);
     process.exit(1);
@@ -239,10 +248,12 @@ async function main(): Promise<void> {
       `WARNING: ${tracing.length} tracing BPF programs are already loaded (${[...new Set(tracing.map((p) => p.name))].join(', ')}; another sensor?): the baseline and every figure below include their cost`,
     );
 
+  // `--worker-only`: the node worker against one thread, nothing else (a few minutes instead of many).
+  const workerOnly = process.argv.includes('--worker-only');
   // Warm up, then the baseline without the probe.
   await load('open', 20_000);
-  const baseOpen = await repeat(RUNS, () => load('open', OPEN_N));
-  const baseFork = await repeat(RUNS, () => load('fork', FORK_N));
+  const baseOpen = workerOnly ? undefined : await repeat(RUNS, () => load('open', OPEN_N));
+  const baseFork = workerOnly ? undefined : await repeat(RUNS, () => load('fork', FORK_N));
 
   const statsBefore = readFileSync(BPF_STATS, 'utf8').trim();
   writeFileSync(BPF_STATS, '0');
@@ -255,6 +266,8 @@ async function main(): Promise<void> {
       ...(loaderPath !== undefined ? { loaderPath } : {}),
     };
     if (againstDir !== undefined) await compareNodeSides(againstDir, sensorOptions, ruleset, OPEN_N);
+    await compareWorker(sensorOptions, ruleset, ruleTexts, OPEN_N, FAST_N, FAST_RATE);
+    if (baseOpen === undefined || baseFork === undefined) return;
     const sensor = await Sensor.start(sensorOptions);
     ownProgs = loaderProgIds(sensor.loaderPid);
     const node = consume(sensor, ruleset, workloadPids, 50_000);
@@ -493,38 +506,172 @@ async function compareNodeSides(
   );
   for (let round = 1; round <= 2; round++) {
     for (const b of builds) {
-      const sensor = await b.start(options);
-      const node = consume(sensor, ruleset, workloadPids, 0);
-      await settleNode(node);
-      workloadPids.clear();
-      const d0 = dropCounts(sensor.stats);
-      const own0 = node.counts.own.open;
-      const e0 = node.counts.events;
-      const cpu0 = cpuNow();
-      const t = await load('open', n);
-      await settleNode(node);
-      const cpu = cpuNow() - cpu0;
-      const events = node.counts.events - e0;
-      const drops = dropDiff(d0, dropCounts(sensor.stats));
-      const opens = node.counts.own.open - own0;
-      await sensor.stop();
-      await node.done;
-      const problems = checkCapture({
-        label: `${b.name} round ${round}`,
-        expected: t.n,
-        captured: opens,
-        lost: lost(drops),
-      });
-      if (problems.length > 0) {
-        console.error(
-          `bench:sensor: CHECK FAILED, no figure reported:\n${problems.map((x) => `  - ${x}`).join('\n')}`,
-        );
-        process.exit(1);
-      }
+      const r = await oneThreadRound(b.start, options, ruleset, n, undefined);
+      checkRoundOrExit(`${b.name} round ${round}`, r);
       console.log(
-        `  round ${round} ${b.name}: ${fmt(opens)} of ${fmt(t.n)} opens captured (${fmt(opens / (t.ns / 1e9))} /s), ${fmtDrops(drops)}; user-space CPU ${fmt(cpu / Math.max(1, events))} ns per event (${fmt(events)} events, evaluation included)`,
+        `  round ${round} ${b.name}: ${fmt(r.opens)} of ${fmt(r.t.n)} opens captured (${fmt(r.opens / (r.t.ns / 1e9))} /s), ${fmtDrops(r.drops)}; user-space CPU ${fmt(r.cpuNs / Math.max(1, r.events))} ns per event (${fmt(r.events)} events, evaluation included)`,
       );
     }
+  }
+}
+
+/**
+ * The node worker against the node path in one thread, alternately, in the
+ * same minutes (node-worker.ts): the unpaced open loop and the open loop
+ * paced at `fastRate`. In one thread, this process decodes, evaluates and
+ * formats every event (consume); with the worker, this thread only reads the
+ * loader's pipe and hands the chunks over, and the worker does the rest and
+ * hands back the alerts. Per mode: the workload's opens captured per second,
+ * the events evaluated per second (the host's own included), the drops, and
+ * the process's user-space CPU time per event (both threads together).
+ */
+async function compareWorker(
+  options: SensorOptions,
+  ruleset: Ruleset,
+  rules: readonly RuleText[],
+  n: number,
+  fastN: number,
+  fastRate: number,
+): Promise<void> {
+  const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(
+    `\nnode worker (sensor.worker) against one thread, alternating, 2 rounds each, each after a warm-up of ${fmt(WARMUP_N)} opens: unpaced open loop (${fmt(n)} opens) and paced at ${fmt(fastRate)} opens/s (${fmt(fastN)} opens); load average ${loadavg()}`,
+  );
+  const modes = ['one thread', 'worker'] as const;
+  const workloads = [
+    { name: 'unpaced', n, rate: undefined },
+    { name: `paced ${fmt(fastRate)}/s`, n: fastN, rate: fastRate },
+  ] as const;
+  for (const w of workloads) {
+    for (let round = 1; round <= 2; round++) {
+      for (const mode of modes) {
+        const r =
+          mode === 'worker'
+            ? await workerRound(options, rules, w.n, w.rate)
+            : await oneThreadRound(Sensor.start.bind(Sensor), options, ruleset, w.n, w.rate);
+        checkRoundOrExit(`${mode} ${w.name} round ${round}`, r);
+        const secs = r.t.ns / 1e9;
+        console.log(
+          `  ${w.name} round ${round} ${mode.padEnd(10)}: loop ${fmt(r.t.n / secs)} opens/s; captured ${fmt(r.opens)} of ${fmt(r.t.n)} opens (${fmt(r.opens / secs)} /s); evaluated ${fmt(r.events)} events (${fmt(r.events / r.seconds)} /s, to the drained backlog), ${fmt(r.matches)} matches; ${fmtDrops(r.drops)}; user-space CPU ${fmt(r.cpuNs / Math.max(1, r.events))} ns per event${r.peak !== undefined ? `; peak in flight to the worker ${fmt(r.peak / 1024)} KiB` : ''}`,
+        );
+      }
+    }
+  }
+  console.log(`  load average after: ${loadavg()}`);
+}
+
+/** Opens run before a measured round, so both modes are measured with their code optimised. */
+const WARMUP_N = 50_000;
+
+/** Every open of the round captured or among the drops, or CHECK FAILED and exit 1. */
+function checkRoundOrExit(label: string, r: ModeRound): void {
+  const problems = checkCapture({ label, expected: r.t.n, captured: r.opens, lost: lost(r.drops) });
+  if (problems.length === 0) return;
+  console.error(
+    `bench:sensor: CHECK FAILED, no figure reported:\n${problems.map((x) => `  - ${x}`).join('\n')}`,
+  );
+  process.exit(1);
+}
+
+interface ModeRound {
+  readonly t: Timed;
+  readonly opens: number;
+  readonly events: number;
+  readonly matches: number;
+  readonly drops: DropCounts;
+  readonly cpuNs: number;
+  readonly seconds: number;
+  readonly peak?: number;
+}
+
+/** One round of the open loop with `start`'s sensor, every event evaluated in this thread. */
+async function oneThreadRound(
+  start: (o: SensorOptions) => Promise<Sensor>,
+  options: SensorOptions,
+  ruleset: Ruleset,
+  n: number,
+  rate: number | undefined,
+): Promise<ModeRound> {
+  const sensor = await start(options);
+  try {
+    const node = consume(sensor, ruleset, workloadPids, 0);
+    await settleNode(node);
+    // Warm-up, as for the worker (a new thread compiles its code afresh).
+    await load('open', WARMUP_N);
+    await settleNode(node);
+    workloadPids.clear();
+    const d0 = dropCounts(sensor.stats);
+    const own0 = node.counts.own.open;
+    const e0 = node.counts.events;
+    const m0 = node.counts.matches;
+    const cpu0 = cpuNow();
+    const t0 = performance.now();
+    const t = await load('open', n, rate);
+    await settleNode(node);
+    const r = {
+      t,
+      cpuNs: cpuNow() - cpu0,
+      seconds: (performance.now() - t0) / 1000,
+      events: node.counts.events - e0,
+      matches: node.counts.matches - m0,
+      drops: dropDiff(d0, dropCounts(sensor.stats)),
+      opens: node.counts.own.open - own0,
+    };
+    await sensor.stop();
+    await node.done;
+    return r;
+  } finally {
+    await sensor.stop();
+  }
+}
+
+async function workerRound(
+  options: SensorOptions,
+  rules: readonly RuleText[],
+  n: number,
+  rate: number | undefined,
+): Promise<ModeRound> {
+  const sensor = await Sensor.start({ ...options, worker: { rules, ruleMatching: 'first' } });
+  try {
+    const w = sensor.nodeWorker;
+    if (w === undefined) throw new Error('the sensor started without its worker');
+    const emitted = () => sensor.stats.eventsEmitted;
+    // Drained: fewer than 200 events in 300 ms and nothing in flight (or 10 s).
+    const settle = async () => {
+      const deadline = Date.now() + 10_000;
+      let last = emitted();
+      do {
+        last = emitted();
+        await sleep(300);
+      } while ((emitted() - last > 200 || w.inFlightBytes > 0) && Date.now() < deadline);
+    };
+    await settle();
+    // Warm-up: the worker's isolate compiles the decoder and the rules afresh; a running sensor has long done so.
+    await load('open', WARMUP_N);
+    await settle();
+    workloadPids.clear();
+    w.watch([], true);
+    const opensOf = () => w.watched.get('self openat /etc/hostname') ?? 0;
+    const d0 = dropCounts(sensor.stats);
+    const own0 = opensOf();
+    const e0 = emitted();
+    const m0 = sensor.stats.matches ?? 0;
+    const cpu0 = cpuNow();
+    const t0 = performance.now();
+    const t = await load('open', n, rate, (pid) => w.watch([pid]));
+    await settle();
+    return {
+      t,
+      cpuNs: cpuNow() - cpu0,
+      seconds: (performance.now() - t0) / 1000,
+      events: emitted() - e0,
+      matches: (sensor.stats.matches ?? 0) - m0,
+      drops: dropDiff(d0, dropCounts(sensor.stats)),
+      opens: opensOf() - own0,
+      peak: w.peakInFlightBytes,
+    };
+  } finally {
+    await sensor.stop();
   }
 }
 

@@ -5,11 +5,14 @@ export class SensorDecodeError extends Error {
   readonly offset: number;
   /** The field that was wrong: `header.magic`, `record.size`, `param[2].length`. */
   readonly field: string;
+  /** What was wrong with it. */
+  readonly reason: string;
 
   constructor(offset: number, field: string, reason: string, options?: { cause?: unknown }) {
     super(`sensor stream offset ${offset}: ${field}: ${reason}`, options);
     this.offset = offset;
     this.field = field;
+    this.reason = reason;
   }
 }
 

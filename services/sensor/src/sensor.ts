@@ -14,26 +14,26 @@
  * loader for good: the listener would stop receiving events after the first
  * `queueLimit` ones (the stall that an earlier rules test hit when it waited a
  * few seconds on a busy host).
+ *
+ * With `worker` (node-worker.ts) the thread that reads the loader's stream
+ * only hands its chunks to a worker thread, which decodes, keeps the process
+ * table, evaluates the rules and formats the alerts: the Sensor then yields
+ * no events, only alerts (`onAlerts`), and pauses the loader's output while
+ * more than `workerQueueBytes` wait for the worker.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
-import {
-  type CpuStats,
-  type KernelRecord,
-  REC_EXEC,
-  REC_EXIT,
-  REC_FORK,
-  REC_STATS,
-  REC_SYSCALL,
-  StreamDecoder,
-  type StreamHeader,
-} from './decoder.js';
-import { type SensorDecodeError, SensorLoaderError } from './errors.js';
-import { EventParts, buildSyscallEvent } from './event.js';
-import { ProcTable } from './proctable.js';
+import { type CpuStats, type KernelRecord, REC_STATS, StreamDecoder, type StreamHeader } from './decoder.js';
+import { SensorDecodeError, SensorLoaderError } from './errors.js';
+import type { NodeEvaluation } from './node-evaluator.js';
+import { NodeWorker } from './node-worker.js';
+import type { ProcTable } from './proctable.js';
+import { RecordPipeline } from './record-pipeline.js';
 import { SYSCALL_IDS, TRACKED_SYSCALLS, resolveSyscalls, syscallName } from './syscalls.js';
+
+export { RecordPipeline };
 
 export const DEFAULT_LOADER_PATH = fileURLToPath(new URL('../../build/saker-sensor-loader', import.meta.url));
 
@@ -57,9 +57,18 @@ export interface SensorOptions {
    * prove the events are valid; nothing turns it on behind the caller's back.
    */
   readonly validate?: boolean;
+  /**
+   * Decode, evaluate and format in a worker thread (node-worker.ts) with
+   * these rules: the Sensor then yields no events, and gives the alerts to
+   * `onAlerts` listeners. Undefined: events in this thread, as before.
+   */
+  readonly worker?: NodeEvaluation;
+  /** With `worker`: stream bytes handed over and not yet processed before the loader's output is paused. Default 8 MiB. */
+  readonly workerQueueBytes?: number;
 }
 
-type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError' | 'validate'>> & {
+type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError' | 'validate' | 'worker'>> & {
+  readonly worker: NodeEvaluation | undefined;
   readonly validate: boolean;
   readonly hostname: string;
   readonly onError: (err: Error) => void;
@@ -85,6 +94,10 @@ function normalizeOptions(o: SensorOptions): NormalizedOptions {
     );
   }
   const statsIntervalMs = o.statsIntervalMs ?? 1000;
+  const workerQueueBytes = o.workerQueueBytes ?? 8 << 20;
+  if (!Number.isInteger(workerQueueBytes) || workerQueueBytes < 65536) {
+    throw new RangeError(`workerQueueBytes: expected an integer of at least 65536, got ${workerQueueBytes}`);
+  }
   if (!Number.isInteger(statsIntervalMs) || statsIntervalMs <= 0) {
     throw new RangeError(`statsIntervalMs: expected a positive integer, got ${statsIntervalMs}`);
   }
@@ -100,96 +113,9 @@ function normalizeOptions(o: SensorOptions): NormalizedOptions {
     startTimeoutMs: o.startTimeoutMs ?? 30000,
     onError: o.onError ?? (() => {}),
     validate: o.validate ?? false,
+    worker: o.worker,
+    workerQueueBytes,
   };
-}
-
-/**
- * Record handling shared by the Sensor and bench/decode.bench.ts: keeps the
- * process table current and turns syscall records into events.
- */
-export class RecordPipeline {
-  readonly table: ProcTable;
-  invalidEvents = 0;
-  num = 0;
-  bootEpochNs = 0n;
-  private readonly parts = new EventParts();
-  /** cgroup id -> v2 path: the probe sends a cgroup's path once, then only its id. */
-  private readonly cgroupPaths = new Map<number, string>();
-
-  constructor(
-    private readonly opts: {
-      readonly hostname: string;
-      readonly maxAncestors: number;
-      readonly validate: boolean;
-      readonly onError: (err: Error) => void;
-      /** Syscall ids published as events; others only update the table. Default: all. */
-      readonly emittedIds?: readonly number[];
-    },
-  ) {
-    this.table = new ProcTable({ maxAncestors: opts.maxAncestors });
-    if (opts.emittedIds !== undefined) this.emitted = new Set(opts.emittedIds);
-  }
-
-  private emitted: ReadonlySet<number> | undefined;
-
-  /** Replaces the set of syscall ids published as events (the rest only update the table). */
-  setEmitted(ids: readonly number[]): void {
-    this.emitted = new Set(ids);
-  }
-
-  /** The event for a syscall record; undefined for lifecycle records and invalid events. */
-  handle(rec: KernelRecord): SyscallEvent | undefined {
-    const p = rec.params;
-    // kernfs ids are below 2^53 in practice; a number is a much cheaper map key than a bigint.
-    const cgid = rec.cgroupIdNum();
-    if (p.cgroup !== undefined) {
-      if (this.cgroupPaths.get(cgid) !== p.cgroup) {
-        if (this.cgroupPaths.size >= 8192) this.cgroupPaths.clear();
-        this.cgroupPaths.set(cgid, p.cgroup);
-      }
-    } else {
-      const known = this.cgroupPaths.get(cgid);
-      if (known !== undefined) p.cgroup = known;
-    }
-    switch (rec.kind) {
-      case REC_FORK:
-        this.table.onFork(rec);
-        return undefined;
-      case REC_EXEC:
-        this.table.onExec(rec);
-        return undefined;
-      case REC_EXIT:
-        this.table.onExit(rec);
-        return undefined;
-      case REC_SYSCALL:
-        break;
-    }
-    if ((rec.syscall === SYSCALL_IDS.execve || rec.syscall === SYSCALL_IDS.execveat) && rec.ret === 0) {
-      this.table.onExec(rec);
-    } else if (
-      (rec.syscall === SYSCALL_IDS.chdir || rec.syscall === SYSCALL_IDS.fchdir) &&
-      p.cwd !== undefined
-    ) {
-      this.table.noteCwd(rec.pid, p.cwd);
-    }
-    if (this.emitted !== undefined && !this.emitted.has(rec.syscall)) return undefined;
-    try {
-      const ev = buildSyscallEvent(rec, {
-        table: this.table,
-        bootEpochNs: this.bootEpochNs,
-        hostname: this.opts.hostname,
-        num: this.num + 1,
-        validate: this.opts.validate,
-        parts: this.parts,
-      });
-      this.num++;
-      return ev;
-    } catch (err) {
-      this.invalidEvents++;
-      this.opts.onError(err as Error);
-      return undefined;
-    }
-  }
 }
 
 export interface SensorStats {
@@ -201,6 +127,9 @@ export interface SensorStats {
   /** Records that decoded but did not make a valid SyscallEvent. */
   readonly invalidEvents: number;
   readonly eventsEmitted: number;
+  /** With a worker: events evaluated there, and their matches. */
+  readonly evaluated?: number;
+  readonly matches?: number;
 }
 
 const ZERO: CpuStats = {
@@ -245,6 +174,13 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private waiter: ((r: IteratorResult<SyscallEvent>) => void) | undefined;
   private readonly listeners = new Set<(e: SyscallEvent) => void>();
   private readonly statsListeners = new Set<(s: SensorStats) => void>();
+  private readonly alertListeners = new Set<(lines: readonly string[]) => void>();
+  /** With `worker`: where the records go. */
+  private worker: NodeWorker | undefined;
+  /** The loader's output is paused because the worker is behind. */
+  private pausedForWorker = false;
+  /** Settles start() once the header arrived or was refused (either thread may see it). */
+  private checkStarted: () => void = () => {};
   private ended = false;
   /** An async iterator was asked for: events wait in the queue for it. */
   private iterated = false;
@@ -267,11 +203,28 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
    */
   static async start(options: SensorOptions, signal?: AbortSignal): Promise<Sensor> {
     const s = new Sensor(normalizeOptions(options));
-    await s.spawn(signal);
+    if (s.opts.worker !== undefined) s.worker = await s.startWorker(s.opts.worker);
+    try {
+      await s.spawn(signal);
+    } catch (err) {
+      await s.worker?.end();
+      throw err;
+    }
     return s;
   }
 
   get stats(): SensorStats {
+    const w = this.worker?.counts;
+    if (w !== undefined)
+      return {
+        perCpu: this.perCpu,
+        totals: sumStats(this.perCpu),
+        decodeErrors: w.decodeErrors,
+        invalidEvents: w.invalidEvents,
+        eventsEmitted: w.events,
+        evaluated: w.evaluated,
+        matches: w.matches,
+      };
     return {
       perCpu: this.perCpu,
       totals: sumStats(this.perCpu),
@@ -279,6 +232,55 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       invalidEvents: this.pipeline.invalidEvents,
       eventsEmitted: this.pipeline.num,
     };
+  }
+
+  /** With `worker`: the worker's handle (in-flight bytes, watched counts); undefined without. */
+  get nodeWorker(): NodeWorker | undefined {
+    return this.worker;
+  }
+
+  /** With `worker`: calls fn with the Falco JSON lines of each batch of alerts, in stream order. */
+  onAlerts(fn: (lines: readonly string[]) => void): () => void {
+    this.alertListeners.add(fn);
+    return () => this.alertListeners.delete(fn);
+  }
+
+  private startWorker(evaluation: NodeEvaluation): Promise<NodeWorker> {
+    return NodeWorker.start(
+      {
+        hostname: this.opts.hostname,
+        maxAncestors: this.opts.maxAncestors,
+        validate: this.opts.validate,
+        emittedIds: this.opts.emittedIds,
+        evaluation,
+      },
+      this.opts.workerQueueBytes,
+      {
+        onHeader: (h) => {
+          this.header = h;
+          this.checkStarted();
+        },
+        onStats: (perCpu) => this.onStatsRecord(perCpu),
+        onAlerts: (lines) => {
+          for (const l of this.alertListeners) l(lines);
+        },
+        onError: (err) => {
+          if (err instanceof SensorDecodeError) {
+            this.onDecodeError(err);
+            this.checkStarted();
+          } else this.opts.onError(err);
+        },
+        onDrained: () => {
+          if (!this.pausedForWorker) return;
+          this.pausedForWorker = false;
+          this.child?.stdout?.resume();
+        },
+        onFailure: (err) => {
+          this.failure ??= err;
+          void this.stop();
+        },
+      },
+    );
   }
 
   get loaderPid(): number | undefined {
@@ -304,11 +306,17 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     return () => this.statsListeners.delete(fn);
   }
 
+  /** With `worker`: swaps the rules it evaluates (a ruleset that does not load is reported to onError; the old one stays). */
+  setRules(evaluation: NodeEvaluation): void {
+    this.worker?.setRules(evaluation);
+  }
+
   /** Replaces the captured syscall set while running (filtered in the kernel). */
   setSyscalls(names: readonly string[]): void {
     const { ids, unknown } = resolveSyscalls(names);
     if (unknown.length > 0) throw new RangeError(`syscalls: the sensor cannot capture ${unknown.join(', ')}`);
     this.pipeline.setEmitted(ids);
+    this.worker?.setEmitted(ids);
     this.child?.stdin?.write(`syscalls ${withTracked(ids).join(',') || 'none'}\n`);
   }
 
@@ -332,6 +340,12 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
         return { value: undefined, done: true };
       },
     };
+  }
+
+  /** Resolves once the loader exited and every record was handled; rejects if the loader or the worker failed. */
+  async whenEnded(): Promise<void> {
+    await this.exitPromise;
+    if (this.failure) throw this.failure;
   }
 
   /** Stops the loader (EOF on its stdin, then SIGTERM) and waits for it. */
@@ -378,8 +392,11 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
         if (!this.ended && code !== 0 && sig !== 'SIGTERM') {
           this.failure = new SensorLoaderError(`sensor loader exited with ${code ?? sig}`, code, this.stderr);
         }
-        this.finish();
-        resolve();
+        // Every chunk read is evaluated before the sensor counts as stopped.
+        void (this.worker?.end() ?? Promise.resolve()).then(() => {
+          this.finish();
+          resolve();
+        });
       });
     });
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
@@ -419,8 +436,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
           new SensorLoaderError(`sensor loader exited with ${code} before attaching`, code, this.stderr),
         );
       });
-      child.stdout?.on('data', (chunk: Buffer) => {
-        this.onData(chunk);
+      this.checkStarted = () => {
         if (!settled && this.header) {
           settled = true;
           clearTimeout(timer);
@@ -440,19 +456,36 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
             ),
           );
         }
+      };
+      child.stdout?.on('data', (chunk: Buffer) => {
+        this.onData(chunk);
+        this.checkStarted();
       });
     });
   }
 
+  private onStatsRecord(perCpu: readonly CpuStats[]): void {
+    this.perCpu = perCpu;
+    if (this.statsListeners.size > 0) {
+      const st = this.stats;
+      for (const l of this.statsListeners) l(st);
+    }
+  }
+
   private onData(chunk: Buffer): void {
+    const w = this.worker;
+    if (w !== undefined) {
+      w.push(chunk);
+      if (w.full && !this.stopping && !this.pausedForWorker) {
+        this.pausedForWorker = true;
+        this.child?.stdout?.pause();
+      }
+      return;
+    }
     for (const rec of this.decoder.push(chunk)) {
       if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
       if (rec.kind === REC_STATS) {
-        this.perCpu = rec.perCpu;
-        if (this.statsListeners.size > 0) {
-          const st = this.stats;
-          for (const l of this.statsListeners) l(st);
-        }
+        this.onStatsRecord(rec.perCpu);
         continue;
       }
       this.onRecord(rec);
@@ -473,11 +506,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
 
   private onHeader(h: StreamHeader): void {
     this.header = h;
-    this.pipeline.bootEpochNs = h.bootEpochNs;
-    this.table.setBootEpoch(h.bootEpochNs);
-    // Seed after the probe is live: a process that forks between the two is
-    // then seen by both, never by neither.
-    this.table.seed();
+    this.pipeline.onHeader(h);
   }
 
   private get queued(): number {

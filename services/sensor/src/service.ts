@@ -9,9 +9,16 @@
  * `syscall_event_drops` actions: `log` writes the notice, `alert` hands it to
  * `onDrop` listeners (for `saker run` or the sensor command to publish as an
  * alert), both behind one token bucket (one notice per 30 s by default).
+ *
+ * With `evaluate` the node evaluates its own events: the sensor's worker
+ * thread (node-worker.ts) decodes, evaluates and formats, and the service
+ * publishes only the alerts into SAKER_ALERTS (at most `maxAlertsInFlight`
+ * unacknowledged; past that an alert is dropped and counted), no event batch.
  */
+import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import {
+  type AlertPriority,
   type BatcherOptions,
   type BatcherStats,
   type Bus,
@@ -22,6 +29,7 @@ import {
 } from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
 import { type InterestSet, interestFromEventTypes } from './interest.js';
+import type { NodeEvaluation } from './node-evaluator.js';
 import { Sensor, type SensorOptions, type SensorStats } from './sensor.js';
 import { SYSCALL_IDS } from './syscalls.js';
 
@@ -31,8 +39,17 @@ interface EventTypeSource {
 }
 
 export interface SensorServiceOptions {
-  /** Where batches go. */
-  readonly bus: Pick<Bus, 'publish' | 'flush'>;
+  /** Where batches go; with `evaluate`, where the alerts go (`publishDurable`, SAKER_ALERTS). */
+  readonly bus: Pick<Bus, 'publish' | 'flush'> & Partial<Pick<Bus, 'publishDurable'>>;
+  /**
+   * Evaluate on the node, in the sensor's worker thread, with these rules:
+   * alerts are published instead of event batches. Without the engine's
+   * container/pod metadata join (services/enrich): `container.*` and `k8s.*`
+   * fields other than the id are not filled. Default: off (events published).
+   */
+  readonly evaluate?: NodeEvaluation;
+  /** With `evaluate`: alerts being published at once; past it they are dropped and counted. Default 1024. */
+  readonly maxAlertsInFlight?: number;
   /** Node name for the subject (made into a token) and the events' hostname. Default: os.hostname(). */
   readonly node?: string;
   /**
@@ -97,12 +114,16 @@ interface SensorServiceStats {
   readonly drops: number;
   readonly dropNotices: number;
   readonly interest: InterestSet;
+  /** With `evaluate`: alerts published (acknowledged), failed, and dropped because too many were in flight. */
+  readonly alerts?: { readonly published: number; readonly failed: number; readonly dropped: number };
 }
 
 export interface SensorService extends AsyncDisposable {
   readonly node: string;
   readonly subject: string;
   readonly sensor: Sensor;
+  /** With `evaluate`: swaps the rules the worker evaluates (a ruleset that does not load is logged; the old one stays). */
+  setRules(evaluation: NodeEvaluation): void;
   /** Replaces what the probe captures, e.g. after a ruleset change. Returns the new interest set. */
   setEventTypes(types: ReadonlySet<string> | undefined | EventTypeSource): InterestSet;
   stats(): SensorServiceStats;
@@ -171,10 +192,58 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
       options.batcher?.onError?.(err, dropped);
     },
   });
+  const evaluate = options.evaluate;
+  const publishDurable = options.bus.publishDurable?.bind(options.bus);
+  if (evaluate !== undefined && publishDurable === undefined)
+    throw new RangeError('evaluate: the bus must be able to publish alerts (publishDurable)');
   const sensor = await Sensor.start(
-    { ...options.sensor, syscalls: syscallNames(interest), hostname },
+    {
+      ...options.sensor,
+      syscalls: syscallNames(interest),
+      hostname,
+      ...(evaluate !== undefined
+        ? {
+            worker: evaluate,
+            onError: (err: Error) => {
+              if (err.name === 'NodeWorkerError') log(`sensor: ${err.message}`);
+              options.sensor?.onError?.(err);
+            },
+          }
+        : {}),
+    },
     signal,
   );
+  const alerts = { published: 0, failed: 0, dropped: 0, inFlight: 0 };
+  const maxAlerts = options.maxAlertsInFlight ?? 1024;
+  const publishing = new Set<Promise<void>>();
+  if (evaluate !== undefined && publishDurable !== undefined) {
+    sensor.onAlerts((lines) => {
+      for (const line of lines) {
+        if (alerts.inFlight >= maxAlerts) {
+          alerts.dropped++;
+          continue;
+        }
+        alerts.inFlight++;
+        const p = publishDurable(alertSubject(line), encoder.encode(line), {
+          msgId: createHash('sha256').update(line).digest('base64url'),
+        })
+          .then(
+            () => {
+              alerts.published++;
+            },
+            (err: unknown) => {
+              alerts.failed++;
+              log(`sensor: an alert was not stored: ${String(err)}`);
+            },
+          )
+          .finally(() => {
+            alerts.inFlight--;
+            publishing.delete(p);
+          });
+        publishing.add(p);
+      }
+    });
+  }
 
   const dropListeners = new Set<(n: SyscallDropNotice) => void>();
   if (options.onDrop) dropListeners.add(options.onDrop);
@@ -232,8 +301,10 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
   // The iterator, not onEvent: it is what resumes the loader's output when the queue drains.
   const done = (async () => {
     try {
-      for await (const ev of sensor as AsyncIterable<SyscallEvent>) batcher.add(ev);
+      if (evaluate !== undefined) await sensor.whenEnded();
+      else for await (const ev of sensor as AsyncIterable<SyscallEvent>) batcher.add(ev);
     } finally {
+      await Promise.allSettled([...publishing]);
       await batcher.close();
     }
   })();
@@ -250,6 +321,9 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
     node: hostname,
     subject,
     sensor,
+    setRules(evaluation) {
+      sensor.setRules(evaluation);
+    },
     setEventTypes(types) {
       const next = interestFromEventTypes(typesOf(types));
       sensor.setSyscalls(syscallNames(next));
@@ -266,6 +340,9 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
         drops: Number(t.dropRingbuf + t.dropScratch + t.dropEnterFull) + b.dropped,
         dropNotices: notices,
         interest,
+        ...(evaluate !== undefined
+          ? { alerts: { published: alerts.published, failed: alerts.failed, dropped: alerts.dropped } }
+          : {}),
       };
     },
     onDrop(fn) {
@@ -280,4 +357,14 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+const encoder = new TextEncoder();
+
+/** `saker.v1.alerts.<source>.<priority>` of a Falco JSON alert line the worker formatted. */
+function alertSubject(line: string): string {
+  const a = JSON.parse(line) as { source?: unknown; priority?: unknown };
+  const source = typeof a.source === 'string' ? a.source : 'syscall';
+  const priority = (typeof a.priority === 'string' ? a.priority : 'debug').toLowerCase() as AlertPriority;
+  return SUBJECTS.alert(toToken(source), priority);
 }

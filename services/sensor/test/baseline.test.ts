@@ -20,16 +20,12 @@ import { type RuleMatch, loadRules, readRuleFiles } from '@saker/rules';
 import { sharedPath, within } from '@saker/testing';
 import { interestFromEventTypes } from '../src/interest.js';
 import { Sensor } from '../src/sensor.js';
+import { FALCO_RULES, SAKER_RULES, rootRulesSkip } from './runs.js';
 
-const isRoot = process.getuid?.() === 0;
-const FALCO_RULES = sharedPath('falco-rules', 'falco_rules.yaml');
-const SAKER_RULES = fileURLToPath(new URL('../../../../rules/', import.meta.url));
-const SKIP = !isRoot
-  ? 'NOT ROOT: the baseline test loads eBPF programs and installs a package'
-  : FALCO_RULES === undefined || !existsSync(FALCO_RULES)
-    ? 'the shared Falco rules are missing (SAKER_SHARED)'
-    : false;
-if (SKIP) console.error(`\n*** SKIPPING sensor baseline test: ${SKIP} ***\n`);
+const SKIP = rootRulesSkip(
+  'sensor baseline test',
+  'the baseline test loads eBPF programs and installs a package',
+);
 
 const PKG = `saker-baseline-${process.pid}`;
 const run = promisify(execFile);

@@ -36,17 +36,20 @@ import { sharedPath, waitFor, within } from '@saker/testing';
 import { interestFromEventTypes } from '../src/interest.js';
 import type { Sensor } from '../src/sensor.js';
 import { Containerd, buildBusyboxImage, kubepodsCgroup, newContainerId, runcRun } from './containers.js';
-import { DrainMarker, startCollecting, untilNoRingDrops, validateAfterRun } from './runs.js';
+import {
+  DrainMarker,
+  FALCO_RULES,
+  SAKER_RULES,
+  rootRulesSkip,
+  startCollecting,
+  untilNoRingDrops,
+  validateAfterRun,
+} from './runs.js';
 
-const isRoot = process.getuid?.() === 0;
-const FALCO_RULES = sharedPath('falco-rules', 'falco_rules.yaml');
-const SAKER_RULES = fileURLToPath(new URL('../../../../rules/', import.meta.url));
-const SKIP = !isRoot
-  ? 'NOT ROOT: the rules integration test loads eBPF programs and runs containers'
-  : FALCO_RULES === undefined || !existsSync(FALCO_RULES)
-    ? 'the shared Falco rules are missing (SAKER_SHARED)'
-    : false;
-if (SKIP) console.error(`\n*** SKIPPING sensor rules integration test: ${SKIP} ***\n`);
+const SKIP = rootRulesSkip(
+  'sensor rules integration test',
+  'the rules integration test loads eBPF programs and runs containers',
+);
 
 const BUILD = fileURLToPath(new URL('../../build/', import.meta.url));
 const MEMFD_EXEC = join(BUILD, 'saker-memfd-exec');

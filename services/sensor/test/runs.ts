@@ -6,11 +6,31 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type SyscallEvent, parseEvent } from '@saker/events';
-import { waitFor } from '@saker/testing';
+import { sharedPath, waitFor } from '@saker/testing';
 import { Sensor, type SensorOptions } from '../src/sensor.js';
+
+/** Falco's stable rules (shared data) and Saker's own rules directory. */
+export const FALCO_RULES = sharedPath('falco-rules', 'falco_rules.yaml');
+export const SAKER_RULES = fileURLToPath(new URL('../../../../rules/', import.meta.url));
+
+/**
+ * Why a test that loads the probe and reads Falco's rules cannot run (not
+ * root, the shared rules missing), printed loudly; false when it can.
+ */
+export function rootRulesSkip(test: string, why: string): string | false {
+  const skip =
+    process.getuid?.() !== 0
+      ? `NOT ROOT: ${why}`
+      : FALCO_RULES === undefined || !existsSync(FALCO_RULES)
+        ? 'the shared Falco rules are missing (SAKER_SHARED)'
+        : false;
+  if (skip) console.error(`\n*** SKIPPING ${test}: ${skip} ***\n`);
+  return skip;
+}
 
 /** A file opened after every action: its open coming through proves the sensor drained. */
 export class DrainMarker {

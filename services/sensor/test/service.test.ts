@@ -2,17 +2,22 @@
  * Integration: the sensor service on the real probe and a real (in-memory)
  * bus: batches arrive on saker.v1.events.syscall.<node>, the interest set
  * follows the ruleset and changes at run time, and drops raise a
- * rate-limited "syscall event drop" notice. Needs root.
+ * rate-limited "syscall event drop" notice. With `evaluate` (the node
+ * worker), alerts go to SAKER_ALERTS instead of event batches, and a worker
+ * held to a small bound under a flood turns into counted drops and a notice.
+ * Needs root.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type Bus, connectBus, decodeBatch } from '@saker/bus';
+import { fileURLToPath } from 'node:url';
+import { type Bus, STREAMS, connectBus, decodeBatch } from '@saker/bus';
 import type { SyscallEvent } from '@saker/events';
-import { stalledBus, waitFor } from '@saker/testing';
+import { readRuleFiles } from '@saker/rules';
+import { sharedPath, stalledBus, waitFor } from '@saker/testing';
 import { type SyscallDropNotice, start } from '../src/service.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -130,4 +135,104 @@ describe('sensor service (real kernel, in-memory bus)', { timeout: 180_000 }, ()
     assert.ok(n.drops.batcher > 0);
     assert.equal(st.dropNotices, 1);
   });
+
+  it('with evaluate: alerts into SAKER_ALERTS, no event batch', { skip: SKIP }, async () => {
+    const bus: Bus = await connectBus({ memory: true });
+    await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
+    const rules = await readRuleFiles([sharedPath('falco-rules', 'falco_rules.yaml') ?? '']);
+    const token = `svc-worker-${process.pid}-${Date.now()}`;
+    const alerts: string[] = [];
+    const alertSub = bus.subscribe('saker.v1.alerts.>');
+    const reading = (async () => {
+      for await (const m of alertSub) {
+        const line = new TextDecoder().decode(m.data);
+        if (line.includes(token)) alerts.push(`${m.subject} ${line}`);
+      }
+    })();
+    let batches = 0;
+    const svc = await start({
+      bus,
+      node: 'n-worker',
+      eventTypes: new Set(['openat', 'execve']),
+      sensor: { statsIntervalMs: 200 },
+      evaluate: { rules },
+      log: () => {},
+    });
+    const batchSub = bus.subscribe(svc.subject);
+    const counting = (async () => {
+      for await (const _ of batchSub) batches++;
+    })();
+    try {
+      spawnSync('cat', ['/etc/shadow', join(dir, token)]);
+      await waitFor('the alert of cat /etc/shadow', () => alerts.length > 0, EVENT_WAIT_MS);
+    } finally {
+      await svc.stop();
+      alertSub.unsubscribe();
+      batchSub.unsubscribe();
+      await Promise.all([reading, counting]);
+      await bus.close();
+    }
+    assert.match(
+      alerts[0] ?? '',
+      /^saker\.v1\.alerts\.syscall\.warning \{"hostname":"n-worker".*"rule":"Read sensitive file untrusted"/,
+    );
+    assert.equal(batches, 0, 'no event batch published');
+    assert.ok((svc.stats().alerts?.published ?? 0) >= 1);
+    assert.equal(svc.stats().alerts?.dropped, 0);
+  });
+
+  it(
+    'with evaluate: a worker behind its bound costs counted drops and a notice',
+    { skip: SKIP },
+    async () => {
+      const bus: Bus = await connectBus({ memory: true });
+      await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects);
+      // A real ruleset a node could be given, slow on purpose: every openat meets 100 rules, so
+      // the worker takes many times longer per event than the flood takes to make one.
+      const rules = [{ name: 'slow_rules.yaml', content: slowRules(100) }];
+      const notices: SyscallDropNotice[] = [];
+      const svc = await start({
+        bus,
+        node: 'n-flood',
+        eventTypes: new Set(['openat']),
+        sensor: { statsIntervalMs: 100, workerQueueBytes: 65_536 },
+        evaluate: { rules },
+        dropNoticeIntervalMs: 60_000,
+        dropThreshold: 0,
+        log: () => {},
+        onDrop: (n) => notices.push(n),
+      });
+      let peak = 0;
+      try {
+        // Not spawnSync: this thread must go on reading the loader's pipe while the flood runs.
+        const flood = spawn(LOAD, ['open', '300000'], { stdio: 'ignore' });
+        assert.equal(await new Promise((r) => flood.on('close', r)), 0);
+        await waitFor(
+          () =>
+            `a drop notice (drops so far: ${svc.stats().drops}, peak ${svc.sensor.nodeWorker?.peakInFlightBytes})`,
+          () => notices.length > 0,
+          EVENT_WAIT_MS,
+        );
+        // While running (stop() drains what the pipe still holds, whatever the bound).
+        peak = svc.sensor.nodeWorker?.peakInFlightBytes ?? -1;
+      } finally {
+        await svc.stop();
+        await bus.close();
+      }
+      const n = notices[0];
+      assert.ok(n && n.drops.ringbuf > 0, 'the kernel counted what the paused loader could not take');
+      assert.ok(svc.stats().drops > 0);
+      assert.ok(peak > 0 && peak <= 65_536 * 2, `the bound held (peak ${peak} bytes in flight)`);
+    },
+  );
 });
+
+const LOAD = fileURLToPath(new URL('../../build/saker-bench-load', import.meta.url));
+
+/** `n` rules on openat that never match, each reading the command line. */
+function slowRules(n: number): string {
+  let y = '';
+  for (let i = 0; i < n; i++)
+    y += `- rule: slow ${i}\n  desc: never matches\n  condition: evt.type = openat and proc.cmdline contains "never-${i}-"\n  output: "%proc.cmdline"\n  priority: DEBUG\n`;
+  return y;
+}

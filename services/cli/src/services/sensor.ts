@@ -9,11 +9,19 @@ import { readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { BUCKETS, type KvWatch } from '@saker/bus';
 import type { SakerConfig } from '@saker/config';
-import { RULESET_KEY, decodeRulesetDocument, loadRules, readRuleFiles } from '@saker/rules';
+import {
+  RULESET_KEY,
+  type RulesetDocument,
+  decodeRulesetDocument,
+  loadRules,
+  readRuleFiles,
+  verifyRulesetDocument,
+} from '@saker/rules';
 import { OptionError, type ServiceModule } from '@saker/runtime';
 import { type SensorService, start as startSensorService } from '@saker/sensor';
 import { sakerVersion } from '../version.js';
 import { EventPublisher, describeReplay, replayFile } from './parts.js';
+import { engineSecurityOptions } from './security-options.js';
 import { watchSensorDrops } from './sensor-drops.js';
 import { isRoot, loggerIo } from './shared.js';
 
@@ -124,7 +132,18 @@ async function startProbe(
   keepWatch: (w: KvWatch) => void,
 ): Promise<SensorService> {
   const { config, logger } = ctx;
-  const types = await eventTypesOf(await readRuleFiles(config.rulesFiles));
+  const files = await readRuleFiles(config.rulesFiles);
+  const types = await eventTypesOf(files);
+  // sensor.worker: the node evaluates its own events, as the engine would (rule_matching, priority, append_output).
+  const evaluation = (rules: RulesetDocument['files'] | RulesetDocument) => ({
+    rules,
+    ruleMatching: config.ruleMatching,
+    minPriority: config.engine.minPriority,
+    hostname: config.hostname,
+    timeIso8601: config.timeFormatIso8601,
+    appendOutput: config.appendOutput,
+  });
+  const trusted = config.sensor.worker ? (engineSecurityOptions(config).rulesetKeys ?? []) : [];
   // Follow the ruleset in use: `saker ctl rules put`, or saker run's watched files. The watch
   // comes first: when JetStream does not answer (a leaf node whose hub is not up yet) the start
   // fails before the probe is attached, and the process exits non-zero (the kubelet restarts it)
@@ -150,10 +169,15 @@ async function startProbe(
     dropNoticeIntervalMs: 1000 / config.sensor.drops.rate,
     dropNoticeBurst: config.sensor.drops.maxBurst,
     log: (line) => logger.warn(line.replace(/^sensor: /, '')),
+    ...(config.sensor.worker ? { evaluate: evaluation(files) } : {}),
   }).catch((err: unknown) => {
     w.stop();
     throw err;
   });
+  if (config.sensor.worker)
+    logger.info(
+      "the node worker evaluates the probe's events (sensor.worker): alerts straight into SAKER_ALERTS, no event batch",
+    );
   watchSensorDrops(probe, {
     metrics: ctx.metrics,
     bus: ctx.bus,
@@ -169,7 +193,17 @@ async function startProbe(
     for await (const entry of w) {
       if (entry.operation !== 'PUT') continue;
       try {
-        const next = await eventTypesOf(decodeRulesetDocument(entry.value).files);
+        const doc = decodeRulesetDocument(entry.value);
+        if (config.sensor.worker) {
+          // As the engine does: with trusted keys, only a ruleset signed by one of them is evaluated.
+          const verdict = trusted.length > 0 ? verifyRulesetDocument(doc, trusted) : undefined;
+          if (verdict !== undefined && !verdict.ok)
+            logger.error(
+              `the node worker keeps its rules: ruleset revision ${entry.revision} refused (${verdict.detail})`,
+            );
+          else probe.setRules(evaluation(doc));
+        }
+        const next = await eventTypesOf(doc.files);
         // The probe is reconfigured only when the ruleset needs other syscalls.
         if (keyOf(next) === current) continue;
         current = keyOf(next);

@@ -151,37 +151,46 @@ export class Rollup {
 
   #apply(keys: readonly RollupKey[], sign: 1 | -1): void {
     if (keys.length === 0) return;
-    for (let level = 0; level < LEVELS.length; level++) {
-      const size = LEVELS[level]?.ms ?? MINUTE;
-      const sums = new Map<string, Sum>();
-      let lo = Number.POSITIVE_INFINITY;
-      let hi = Number.NEGATIVE_INFINITY;
-      for (const k of keys) {
-        const b = Math.floor(k.ts / size);
-        if (b < lo) lo = b;
-        if (b > hi) hi = b;
-        // JSON keeps the key injective whatever the strings hold.
-        const dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
-        const base = `${b}|${dims}`;
-        const e = sums.get(base);
-        if (e === undefined) sums.set(base, { b, table: 'base', tag: '', k, n: 1 });
-        else e.n++;
-        const sp = `${b}|${JSON.stringify([k.source, k.prio])}`;
-        const p = sums.get(sp);
-        if (p === undefined) sums.set(sp, { b, table: 'sp', tag: '', k, n: 1 });
-        else p.n++;
-        for (const tag of k.tags) {
-          // A tag's JSON starts with a quote, dims with a bracket: no key of one kind is one of another.
-          const key = `${b}|${JSON.stringify(tag)}${dims}`;
-          const t = sums.get(key);
-          if (t === undefined) sums.set(key, { b, table: 'tag', tag, k, n: 1 });
-          else t.n++;
-        }
+    // One map per level; each alert's key strings are built once for both levels.
+    const sums = LEVELS.map(() => new Map<string, Sum>());
+    const lo = LEVELS.map(() => Number.POSITIVE_INFINITY);
+    const hi = LEVELS.map(() => Number.NEGATIVE_INFINITY);
+    const bump = (
+      m: Map<string, Sum>,
+      key: string,
+      b: number,
+      table: Table,
+      tag: string,
+      k: RollupKey,
+    ): void => {
+      const e = m.get(key);
+      if (e === undefined) m.set(key, { b, table, tag, k, n: 1 });
+      else e.n++;
+    };
+    for (const k of keys) {
+      // JSON keeps the key injective whatever the strings hold.
+      const dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
+      const sp = `(${JSON.stringify([k.source, k.prio])}`;
+      // A tag's JSON starts with a quote, dims with a bracket, sp with a parenthesis:
+      // no key of one kind is one of another.
+      const tagKeys = k.tags.map((tag) => `${JSON.stringify(tag)}${dims}`);
+      for (let level = 0; level < LEVELS.length; level++) {
+        const m = sums[level] as Map<string, Sum>;
+        const b = Math.floor(k.ts / (LEVELS[level]?.ms ?? MINUTE));
+        if (b < (lo[level] as number)) lo[level] = b;
+        if (b > (hi[level] as number)) hi[level] = b;
+        bump(m, `${b}|${dims}`, b, 'base', '', k);
+        bump(m, `${b}|${sp}`, b, 'sp', '', k);
+        for (let i = 0; i < tagKeys.length; i++)
+          bump(m, `${b}|${tagKeys[i] as string}`, b, 'tag', k.tags[i] as string, k);
       }
+    }
+    for (let level = 0; level < LEVELS.length; level++) {
       const up = this.#upsert[level];
       const prune = this.#prune[level];
-      if (up === undefined || prune === undefined) continue;
-      for (const s of sums.values()) {
+      const m = sums[level];
+      if (up === undefined || prune === undefined || m === undefined) continue;
+      for (const s of m.values()) {
         const k = s.k;
         if (s.table === 'base')
           up.base.run(s.b, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);
@@ -189,9 +198,9 @@ export class Rollup {
         else up.tag.run(s.b, s.tag, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);
       }
       if (sign < 0) {
-        prune.base.run(lo, hi);
-        prune.tag.run(lo, hi);
-        prune.sp.run(lo, hi);
+        prune.base.run(lo[level], hi[level]);
+        prune.tag.run(lo[level], hi[level]);
+        prune.sp.run(lo[level], hi[level]);
       }
     }
   }

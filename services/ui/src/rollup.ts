@@ -8,7 +8,8 @@
  * dashboard's unfiltered timelines and pies from a few rows per bucket
  * whatever the number of rules and hosts. The store adds a
  * batch's alerts (summed per key first) and subtracts the alerts it removes,
- * in the same transaction as the rows.
+ * in the same transaction as the rows; a bucket that no alert is left in is
+ * dropped whole instead (eviction empties most of the minutes it touches).
  *
  * A query can use them when every filter is one of those dimensions (at most
  * one tag, and not when counting by tag) and time. A range is split by
@@ -101,6 +102,7 @@ export function cover(from: number | null, to: number | null): { pieces: Piece[]
 /** Which table of a level a query reads. */
 export type Table = 'base' | 'tag' | 'sp';
 const SUFFIX: Readonly<Record<Table, string>> = { base: '', tag: '_tag', sp: '_sp' };
+const TABLES: readonly Table[] = ['base', 'tag', 'sp'];
 
 interface Sum {
   readonly b: number;
@@ -114,6 +116,7 @@ export class Rollup {
   readonly #db: Database.Database;
   readonly #upsert: Record<Table, Database.Statement>[];
   readonly #prune: Record<Table, Database.Statement>[];
+  readonly #drop: Record<Table, Database.Statement>[];
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -137,6 +140,11 @@ export class Rollup {
       tag: db.prepare(`DELETE FROM rollup_${l.name}_tag WHERE b >= ? AND b <= ? AND n <= 0`),
       sp: db.prepare(`DELETE FROM rollup_${l.name}_sp WHERE b >= ? AND b <= ? AND n <= 0`),
     }));
+    this.#drop = LEVELS.map((l) => ({
+      base: db.prepare(`DELETE FROM rollup_${l.name} WHERE b = ?`),
+      tag: db.prepare(`DELETE FROM rollup_${l.name}_tag WHERE b = ?`),
+      sp: db.prepare(`DELETE FROM rollup_${l.name}_sp WHERE b = ?`),
+    }));
   }
 
   /** Adds alerts (inside the caller's transaction). */
@@ -144,44 +152,74 @@ export class Rollup {
     this.#apply(keys, 1);
   }
 
-  /** Subtracts alerts about to be deleted (inside the caller's transaction). */
-  subtract(keys: readonly RollupKey[]): void {
-    this.#apply(keys, -1);
+  /**
+   * Subtracts deleted alerts (inside the caller's transaction, after their
+   * rows are gone). A bucket that `holds` says no alert is left in is
+   * dropped whole, with no per-key subtraction; the others are subtracted
+   * key by key, and the keys left at zero removed.
+   */
+  subtract(keys: readonly RollupKey[], holds: (from: number, to: number) => boolean): void {
+    this.#apply(keys, -1, (level, b) => {
+      const size = LEVELS[level]?.ms ?? MINUTE;
+      if (holds(b * size, (b + 1) * size)) return false;
+      const drop = this.#drop[level];
+      if (drop !== undefined) for (const t of TABLES) drop[t].run(b);
+      return true;
+    });
   }
 
-  #apply(keys: readonly RollupKey[], sign: 1 | -1): void {
+  /** `dropped(level, b)`: whether the bucket was dropped whole, so its keys are skipped. */
+  #apply(keys: readonly RollupKey[], sign: 1 | -1, dropped?: (level: number, b: number) => boolean): void {
     if (keys.length === 0) return;
-    for (let level = 0; level < LEVELS.length; level++) {
-      const size = LEVELS[level]?.ms ?? MINUTE;
-      const sums = new Map<string, Sum>();
-      let lo = Number.POSITIVE_INFINITY;
-      let hi = Number.NEGATIVE_INFINITY;
-      for (const k of keys) {
-        const b = Math.floor(k.ts / size);
-        if (b < lo) lo = b;
-        if (b > hi) hi = b;
-        // JSON keeps the key injective whatever the strings hold.
-        const dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
-        const base = `${b}|${dims}`;
-        const e = sums.get(base);
-        if (e === undefined) sums.set(base, { b, table: 'base', tag: '', k, n: 1 });
-        else e.n++;
-        const sp = `${b}|${JSON.stringify([k.source, k.prio])}`;
-        const p = sums.get(sp);
-        if (p === undefined) sums.set(sp, { b, table: 'sp', tag: '', k, n: 1 });
-        else p.n++;
-        for (const tag of k.tags) {
-          // A tag's JSON starts with a quote, dims with a bracket: no key of one kind is one of another.
-          const key = `${b}|${JSON.stringify(tag)}${dims}`;
-          const t = sums.get(key);
-          if (t === undefined) sums.set(key, { b, table: 'tag', tag, k, n: 1 });
-          else t.n++;
-        }
+    // One map per level; each alert's key strings are built once for both levels.
+    const sums = LEVELS.map(() => new Map<string, Sum>());
+    const lo = LEVELS.map(() => Number.POSITIVE_INFINITY);
+    const hi = LEVELS.map(() => Number.NEGATIVE_INFINITY);
+    const bump = (
+      m: Map<string, Sum>,
+      key: string,
+      b: number,
+      table: Table,
+      tag: string,
+      k: RollupKey,
+    ): void => {
+      const e = m.get(key);
+      if (e === undefined) m.set(key, { b, table, tag, k, n: 1 });
+      else e.n++;
+    };
+    for (const k of keys) {
+      // JSON keeps the key injective whatever the strings hold.
+      const dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
+      const sp = `(${JSON.stringify([k.source, k.prio])}`;
+      // A tag's JSON starts with a quote, dims with a bracket, sp with a parenthesis:
+      // no key of one kind is one of another.
+      const tagKeys = k.tags.map((tag) => `${JSON.stringify(tag)}${dims}`);
+      for (let level = 0; level < LEVELS.length; level++) {
+        const m = sums[level] as Map<string, Sum>;
+        const b = Math.floor(k.ts / (LEVELS[level]?.ms ?? MINUTE));
+        if (b < (lo[level] as number)) lo[level] = b;
+        if (b > (hi[level] as number)) hi[level] = b;
+        bump(m, `${b}|${dims}`, b, 'base', '', k);
+        bump(m, `${b}|${sp}`, b, 'sp', '', k);
+        for (let i = 0; i < tagKeys.length; i++)
+          bump(m, `${b}|${tagKeys[i] as string}`, b, 'tag', k.tags[i] as string, k);
       }
+    }
+    for (let level = 0; level < LEVELS.length; level++) {
       const up = this.#upsert[level];
       const prune = this.#prune[level];
-      if (up === undefined || prune === undefined) continue;
-      for (const s of sums.values()) {
+      const m = sums[level];
+      if (up === undefined || prune === undefined || m === undefined) continue;
+      const gone = new Map<number, boolean>();
+      for (const s of m.values()) {
+        if (dropped !== undefined) {
+          let g = gone.get(s.b);
+          if (g === undefined) {
+            g = dropped(level, s.b);
+            gone.set(s.b, g);
+          }
+          if (g) continue;
+        }
         const k = s.k;
         if (s.table === 'base')
           up.base.run(s.b, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);
@@ -189,9 +227,9 @@ export class Rollup {
         else up.tag.run(s.b, s.tag, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);
       }
       if (sign < 0) {
-        prune.base.run(lo, hi);
-        prune.tag.run(lo, hi);
-        prune.sp.run(lo, hi);
+        prune.base.run(lo[level], hi[level]);
+        prune.tag.run(lo[level], hi[level]);
+        prune.sp.run(lo[level], hi[level]);
       }
     }
   }

@@ -144,6 +144,7 @@ export class AlertStore {
     readonly evictRows: Database.Statement;
     readonly deleteTag: Database.Statement;
     readonly deleteAlerts: Database.Statement;
+    readonly holds: Database.Statement;
   };
   #rows: number;
 
@@ -214,6 +215,7 @@ export class AlertStore {
       ),
       deleteTag: db.prepare('DELETE FROM alert_tags WHERE tag = ? AND id <= ?'),
       deleteAlerts: db.prepare('DELETE FROM alerts WHERE id <= ?'),
+      holds: db.prepare('SELECT 1 FROM alerts WHERE ts >= ? AND ts < ? LIMIT 1'),
     };
     const insertAlert = db.prepare(`
       INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields, text)
@@ -390,9 +392,10 @@ export class AlertStore {
         tags: t,
       });
     }
-    this.#rollup.subtract(keys);
     for (const tag of tags) this.#s.deleteTag.run(tag, cut);
     const n = this.#s.deleteAlerts.run(cut).changes;
+    // After the delete: a bucket no alert is left in is dropped whole.
+    this.#rollup.subtract(keys, (from, to) => this.#s.holds.get(from, to) !== undefined);
     this.#textIndex.dropThrough(cut);
     this.#rows -= n;
     return n;

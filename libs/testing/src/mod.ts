@@ -40,4 +40,4 @@ export { startRsyslog } from './rsyslog.js';
 
 export { startAlertmanager } from './alertmanager.js';
 export { stalledBus } from './stalled-bus.js';
-export { waitFor, within } from './wait.js';
+export { repeatUntil, waitFor, within } from './wait.js';

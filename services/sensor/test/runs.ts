@@ -12,6 +12,14 @@ import { type SyscallEvent, parseEvent } from '@saker/events';
 import { waitFor } from '@saker/testing';
 import { Sensor, type SensorOptions } from '../src/sensor.js';
 
+/**
+ * How long a test lets the loader attach the probe. Loading and verifying it
+ * takes under a second of CPU, but tests run at nice 10 on a shared 2-CPU
+ * host wait for that second behind everything else: 86 to 96 s were measured
+ * at load 21 to 32 (the default, 30 s, made a busy host's run fail at start).
+ */
+export const ATTACH_TIMEOUT_MS = 180_000;
+
 /** A file opened after every action: its open coming through proves the sensor drained. */
 export class DrainMarker {
   private path = '';
@@ -95,6 +103,7 @@ export async function startCollecting(
     syscalls,
     statsIntervalMs: 200,
     validate: false,
+    startTimeoutMs: ATTACH_TIMEOUT_MS,
     onError: (e) => errors.push(e),
   });
   sensor.onEvent((e) => {

@@ -1,5 +1,5 @@
 export type { TestPki } from './pki.js';
-export { makeTestPki } from './pki.js';
+export { makeTestPki, natsServerTls } from './pki.js';
 export { seededRandom } from './random.js';
 export {
   KUBE_RESOURCES,

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SyscallEvent, parseEvent } from '@saker/events';
-import { waitFor } from '@saker/testing';
+import { repeatUntil } from '@saker/testing';
 import { Sensor, type SensorOptions } from '../src/sensor.js';
 
 /**
@@ -31,7 +31,9 @@ export class DrainMarker {
   }
 
   /**
-   * Opens a new marker in dir and waits for its event. On a busy shared
+   * Opens a new marker in dir and waits for its event, opening it again
+   * while it does not come: a flood of the host's other events can overflow
+   * the ring buffer and lose the marker's own record. On a busy shared
    * machine the sensor can lag well behind, hence the generous bound.
    */
   async drain(dir: string, state: () => string): Promise<void> {
@@ -39,12 +41,14 @@ export class DrainMarker {
     writeFileSync(marker, '');
     this.seen = false;
     this.path = marker;
-    const mk = spawnSync('cat', [marker]);
-    assert.equal(mk.status, 0, `cat ${marker}: ${mk.stderr}`);
-    await waitFor(
+    await repeatUntil(
       () => `the marker open (${state()})`,
+      () => {
+        const mk = spawnSync('cat', [marker]);
+        assert.equal(mk.status, 0, `cat ${marker}: ${mk.stderr}`);
+      },
       () => this.seen,
-      60_000,
+      { timeoutMs: 60_000, everyMs: 2_000 },
     );
   }
 }

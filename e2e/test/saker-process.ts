@@ -1,6 +1,7 @@
 /** A `saker <command>` child process of an end-to-end test, its stderr kept for waits and failure messages. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@saker/testing';
 
@@ -43,5 +44,20 @@ export class SakerProcess {
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     return this.exited;
+  }
+}
+
+/** The alerts a file output wrote (JSON lines), once there are `n`, sorted for comparison. */
+export async function alertsIn(file: string, n: number, timeoutMs = 30_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      : [];
+    if (lines.length >= n) return lines.sort();
+    if (Date.now() > deadline) assert.fail(`${file}: ${lines.length} alerts of ${n} in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

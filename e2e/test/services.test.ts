@@ -8,34 +8,19 @@
  * the same input, and its file output must hold the same alerts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServerHandle, repoRoot, startNatsServer } from '@saker/testing';
 import { privilegedPodCreated } from './audit-fixtures.js';
-import { SakerProcess } from './saker-process.js';
+import { SakerProcess, alertsIn } from './saker-process.js';
 
 const DEMO = join(repoRoot(), 'examples', 'demo-events.jsonl');
 const TOKEN = 'e2e-audit-token-0123456789abcdef';
 
 const PRIVILEGED_POD = privilegedPodCreated();
-
-/** The alerts a file output wrote (JSON lines), once there are `n`, sorted for comparison. */
-async function alertsIn(file: string, n: number, timeoutMs = 30_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lines = existsSync(file)
-      ? readFileSync(file, 'utf8')
-          .split('\n')
-          .filter((l) => l !== '')
-      : [];
-    if (lines.length >= n) return lines.sort();
-    if (Date.now() > deadline) assert.fail(`${file}: ${lines.length} alerts of ${n} in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function postAudit(url: string): Promise<number> {
   const body = JSON.stringify({

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
-import { type NatsServerHandle, makeTestPki, startNatsServer } from '@saker/testing';
+import { type NatsServerHandle, makeTestPki, natsServerTls, startNatsServer } from '@saker/testing';
 import { connectBus } from '../src/connect.js';
 import { BusConnectionError, type BusError, BusPermissionError } from '../src/errors.js';
 import {
@@ -69,15 +69,7 @@ function serverConfig(): string {
     })),
     { service: 'engine', nkey: nkeyUser.getPublicKey() },
   ]);
-  return [
-    'tls {',
-    `  cert_file: ${JSON.stringify(pki.files.serverCert)}`,
-    `  key_file: ${JSON.stringify(pki.files.serverKey)}`,
-    `  ca_file: ${JSON.stringify(pki.files.caCert)}`,
-    '  verify: true',
-    '}',
-    users,
-  ].join('\n');
+  return `${natsServerTls(pki)}\n${users}`;
 }
 
 describe('NATS security: TLS and one user per service', () => {

@@ -1,5 +1,5 @@
 export type { TestPki } from './pki.js';
-export { makeTestPki } from './pki.js';
+export { makeTestPki, natsServerTls } from './pki.js';
 export { seededRandom } from './random.js';
 export {
   KUBE_RESOURCES,
@@ -41,7 +41,7 @@ export { startRsyslog } from './rsyslog.js';
 
 export { startAlertmanager } from './alertmanager.js';
 export { stalledBus } from './stalled-bus.js';
-export { waitFor, within } from './wait.js';
+export { repeatUntil, waitFor, within } from './wait.js';
 export type { OpenSearchNode } from './opensearch.js';
 export { startOpenSearch } from './opensearch.js';
 export { procCpuSeconds } from './proc-cpu.js';

@@ -149,3 +149,18 @@ export function makeTestPki(options: TestPkiOptions = {}): TestPki {
     throw err;
   }
 }
+
+/**
+ * The nats-server `tls` block of a server with `pki`'s certificate that
+ * requires a client certificate signed by its CA (mTLS).
+ */
+export function natsServerTls(pki: Pick<TestPki, 'files'>): string {
+  return [
+    'tls {',
+    `  cert_file: ${JSON.stringify(pki.files.serverCert)}`,
+    `  key_file: ${JSON.stringify(pki.files.serverKey)}`,
+    `  ca_file: ${JSON.stringify(pki.files.caCert)}`,
+    '  verify: true',
+    '}',
+  ].join('\n');
+}

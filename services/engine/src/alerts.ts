@@ -232,15 +232,15 @@ export class AlertPublisher {
    * Resolves true once stored (or found a duplicate) or spooled, false when
    * lost. Never rejects. While the spool holds alerts (NATS is down), one
    * attempt is made before spooling, so batches do not wait out the backoff.
-   * `headers` (the trace context) go with the first attempts only: a spooled
-   * alert is sent again without them, after its publish span has ended.
+   * `headers` (the trace context) are spooled with the alert and go with its
+   * resends too: its delivery continues the trace of the batch it came from.
    */
   async publish(alert: OutgoingAlert, headers?: BusHeaders): Promise<boolean> {
     const spool = this.#o.spool;
     const attempts = spool !== null && spool.size > 0 ? 1 : this.#o.attempts;
     const outcome = await this.#attempt(alert, attempts, headers);
     if (outcome === true) return true;
-    if (spool?.add(alert)) {
+    if (spool?.add(alert, headers)) {
       this.spooled++;
       this.#o.metrics.alertsSpooled.inc();
       this.#o.metrics.alertSpoolSize.set(spool.size);
@@ -260,7 +260,7 @@ export class AlertPublisher {
     const spool = this.#o.spool;
     if (spool === null || spool.size === 0 || this.#o.bus.isClosed) return Promise.resolve();
     this.#resending ??= spool
-      .resend(async (a) => (await this.#attempt(a, 1)) === true)
+      .resend(async (a, trace) => (await this.#attempt(a, 1, trace)) === true)
       .then((sent) => {
         if (sent > 0) {
           this.#o.metrics.alertsSpoolResent.inc(undefined, sent);

@@ -8,10 +8,12 @@
  *
  * Resending uses each alert's msgId, so an alert that was stored after all
  * (its acknowledgement lost) is not stored twice within the stream's
- * duplicate window.
+ * duplicate window, and the W3C trace context its first publish carried
+ * (`traceparent`, `tracestate`), so its delivery continues the alert's trace.
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BusHeaders } from '@saker/bus';
 import type { OutgoingAlert } from './alerts.js';
 
 export interface AlertSpoolOptions {
@@ -24,22 +26,47 @@ export interface AlertSpoolOptions {
 
 export const SPOOL_FILE = 'alert-spool.jsonl';
 
+/** An alert waiting, with the trace context (W3C headers) of its first publish; {} without one. */
+interface SpooledAlert {
+  readonly alert: OutgoingAlert;
+  readonly trace: BusHeaders;
+}
+
 interface SpoolLine {
   subject: string;
   msgId: string;
   data: string;
+  trace?: BusHeaders;
 }
 
-function encodeLine(a: OutgoingAlert): string {
+// W3C Trace Context: version-traceid-parentid-flags, lowercase hex.
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+// tracestate: at most 32 list members of printable ASCII; no control character can reach a header.
+const TRACESTATE = /^[\x20-\x7e]{0,512}$/;
+
+/** The trace context among a publish's headers: traceparent (and tracestate), when well formed. */
+function traceOf(headers: Readonly<Record<string, unknown>> | undefined): BusHeaders | undefined {
+  if (headers === undefined) return {};
+  const { traceparent, tracestate } = headers;
+  if (traceparent === undefined) return {};
+  if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return undefined;
+  if (tracestate === undefined) return { traceparent };
+  if (typeof tracestate !== 'string' || !TRACESTATE.test(tracestate)) return undefined;
+  return { traceparent, tracestate };
+}
+
+function encodeLine(e: SpooledAlert): string {
   const line: SpoolLine = {
-    subject: a.subject,
-    msgId: a.msgId,
-    data: Buffer.from(a.data).toString('base64'),
+    subject: e.alert.subject,
+    msgId: e.alert.msgId,
+    data: Buffer.from(e.alert.data).toString('base64'),
+    ...(e.trace.traceparent === undefined ? {} : { trace: e.trace }),
   };
   return `${JSON.stringify(line)}\n`;
 }
 
-function decodeLine(text: string): OutgoingAlert | undefined {
+/** A spool file line; `trace` undefined when the line's trace context is malformed (sent without). */
+function decodeLine(text: string): { alert: OutgoingAlert; trace: BusHeaders | undefined } | undefined {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -51,13 +78,19 @@ function decodeLine(text: string): OutgoingAlert | undefined {
   if (typeof o.subject !== 'string' || typeof o.msgId !== 'string' || typeof o.data !== 'string')
     return undefined;
   if (!o.subject.startsWith('saker.v1.alerts.')) return undefined;
-  return { subject: o.subject, msgId: o.msgId, data: new Uint8Array(Buffer.from(o.data, 'base64')) };
+  const isRecord = typeof o.trace === 'object' && o.trace !== null && !Array.isArray(o.trace);
+  const trace =
+    o.trace === undefined ? {} : isRecord ? traceOf(o.trace as Record<string, unknown>) : undefined;
+  return {
+    alert: { subject: o.subject, msgId: o.msgId, data: new Uint8Array(Buffer.from(o.data, 'base64')) },
+    trace,
+  };
 }
 
 export class AlertSpool {
   readonly #o: AlertSpoolOptions;
   readonly #file: string | undefined;
-  #entries: OutgoingAlert[] = [];
+  #entries: SpooledAlert[] = [];
   #bytes = 0;
   dropped = 0;
 
@@ -87,57 +120,65 @@ export class AlertSpool {
       return; // no spool yet
     }
     let bad = 0;
+    let badTrace = 0;
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      const alert = decodeLine(line);
-      if (alert === undefined || this.#bytes + alert.data.byteLength > this.#o.maxBytes) {
+      const entry = decodeLine(line);
+      if (entry === undefined || this.#bytes + entry.alert.data.byteLength > this.#o.maxBytes) {
         bad++;
         continue;
       }
-      this.#entries.push(alert);
-      this.#bytes += alert.data.byteLength;
+      if (entry.trace === undefined) badTrace++;
+      this.#entries.push({ alert: entry.alert, trace: entry.trace ?? {} });
+      this.#bytes += entry.alert.data.byteLength;
     }
     if (this.#entries.length > 0 || bad > 0) {
       this.#o.log(
-        `engine: alert spool ${file}: ${this.#entries.length} alert(s) from before the restart to send${bad > 0 ? `, ${bad} line(s) unreadable or over the limit, skipped` : ''}`,
+        `engine: alert spool ${file}: ${this.#entries.length} alert(s) from before the restart to send${bad > 0 ? `, ${bad} line(s) unreadable or over the limit, skipped` : ''}${badTrace > 0 ? `, ${badTrace} with a malformed trace context, sent without it` : ''}`,
       );
     }
   }
 
-  /** Keeps `alert`; false when the spool is full (the alert is lost and counted). */
-  add(alert: OutgoingAlert): boolean {
+  /**
+   * Keeps `alert` with the trace context among `headers` (the W3C headers of
+   * its first publish); false when the spool is full (the alert is lost and
+   * counted).
+   */
+  add(alert: OutgoingAlert, headers?: BusHeaders): boolean {
     if (this.#bytes + alert.data.byteLength > this.#o.maxBytes) {
       this.dropped++;
       return false;
     }
+    const entry: SpooledAlert = { alert, trace: traceOf(headers) ?? {} };
     if (this.#file !== undefined) {
       try {
-        appendFileSync(this.#file, encodeLine(alert), { mode: 0o600 });
+        appendFileSync(this.#file, encodeLine(entry), { mode: 0o600 });
       } catch (err) {
         // Memory still holds it: only a restart before NATS returns would lose it.
         this.#o.log(`engine: cannot write the alert spool ${this.#file}: ${String(err)}`);
       }
     }
-    this.#entries.push(alert);
+    this.#entries.push(entry);
     this.#bytes += alert.data.byteLength;
     return true;
   }
 
   /**
-   * Sends the alerts in order with `send`, stopping at the first that fails;
-   * resolves with how many were sent. The file is rewritten with the rest.
+   * Sends the alerts in order with `send` (each with the trace headers it
+   * was spooled with), stopping at the first that fails; resolves with how
+   * many were sent. The file is rewritten with the rest.
    */
-  async resend(send: (alert: OutgoingAlert) => Promise<boolean>): Promise<number> {
+  async resend(send: (alert: OutgoingAlert, trace: BusHeaders) => Promise<boolean>): Promise<number> {
     let sent = 0;
     while (sent < this.#entries.length) {
-      const alert = this.#entries[sent] as OutgoingAlert;
-      if (!(await send(alert))) break;
+      const entry = this.#entries[sent] as SpooledAlert;
+      if (!(await send(entry.alert, entry.trace))) break;
       sent++;
     }
     if (sent === 0) return 0;
     const rest = this.#entries.slice(sent);
     this.#entries = rest;
-    this.#bytes = rest.reduce((n, a) => n + a.data.byteLength, 0);
+    this.#bytes = rest.reduce((n, e) => n + e.alert.data.byteLength, 0);
     if (this.#file !== undefined) {
       const tmp = `${this.#file}.tmp`;
       try {

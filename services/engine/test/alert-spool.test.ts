@@ -4,7 +4,7 @@
  * A real nats-server is stopped and restarted on the same port and store.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,6 +16,12 @@ import { engineMetrics } from '../src/metrics.js';
 import { AlertSpool, SPOOL_FILE } from '../src/spool.js';
 import { readAlerts } from './helpers/alerts.js';
 import { until } from './helpers/metadata-records.js';
+
+/** A W3C traceparent of its own for alert i: trace and parent span ids made of i. */
+function traceparent(i: number): string {
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+  return `00-${hex(0xa1e7, 16)}${hex(i + 1, 16)}-${hex(i + 1, 16)}-01`;
+}
 
 function alert(i: number): OutgoingAlert {
   return {
@@ -48,9 +54,11 @@ describe('alert spool', { timeout: 120_000 }, () => {
     try {
       for (let i = 0; i < 10; i++) assert.equal(await publisher.publish(alert(i)), true);
       await nats.kill(0);
-      // During the outage: every alert is kept, none lost.
+      // During the outage: every alert is kept, none lost, with the trace context it came with.
       const during = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => publisher.publish(alert(10 + i))),
+        Array.from({ length: 40 }, (_, i) =>
+          publisher.publish(alert(10 + i), { traceparent: traceparent(10 + i), 'Saker-Other': 'x' }),
+        ),
       );
       assert.ok(during.every((ok) => ok));
       assert.equal(publisher.failed, 0);
@@ -67,8 +75,47 @@ describe('alert spool', { timeout: 120_000 }, () => {
       const ids = stored.map((a) => a.msgId);
       assert.equal(new Set(ids).size, 50, 'every alert stored');
       assert.equal(ids.length, 50, 'each once');
+      // The resent ones carry their trace on: the sink's delivery span continues it.
+      for (const a of stored) {
+        const i = Number(a.msgId?.replace('spool-test-', ''));
+        assert.equal(a.traceparent, i >= 10 ? traceparent(i) : undefined, `${a.msgId}'s traceparent`);
+      }
     } finally {
       publisher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the trace context in its file; a malformed one is dropped, not the alert', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-spool-'));
+    try {
+      const spool = new AlertSpool({ dir, maxBytes: 1024 * 1024, log: () => undefined });
+      spool.add(alert(0), { traceparent: traceparent(0), tracestate: 'saker=1', other: 'not kept' });
+      spool.add(alert(1));
+      spool.add(alert(2), { traceparent: 'not-a-traceparent' });
+      // A file edited by hand or damaged: a header injection in tracestate, a trace of the wrong type.
+      const line = (i: number, trace: unknown) =>
+        `${JSON.stringify({ subject: alert(i).subject, msgId: alert(i).msgId, data: Buffer.from(alert(i).data).toString('base64'), trace })}\n`;
+      appendFileSync(
+        join(dir, SPOOL_FILE),
+        line(3, { traceparent: traceparent(3), tracestate: 'a=1\r\nSaker-Forged: 1' }) + line(4, ['x']),
+      );
+      const logs: string[] = [];
+      const reopened = new AlertSpool({ dir, maxBytes: 1024 * 1024, log: (l) => logs.push(l) });
+      const sent: [string, Readonly<Record<string, string>>][] = [];
+      assert.equal(await reopened.resend(async (a, trace) => sent.push([a.msgId, trace]) > 0), 5);
+      assert.deepEqual(sent, [
+        ['spool-test-0', { traceparent: traceparent(0), tracestate: 'saker=1' }],
+        ['spool-test-1', {}],
+        ['spool-test-2', {}],
+        ['spool-test-3', {}],
+        ['spool-test-4', {}],
+      ]);
+      assert.match(
+        logs.join('\n'),
+        /5 alert\(s\) from before the restart to send, 2 with a malformed trace context/,
+      );
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

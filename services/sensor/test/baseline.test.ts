@@ -20,7 +20,7 @@ import { type RuleMatch, loadRules, readRuleFiles } from '@saker/rules';
 import { sharedPath, within } from '@saker/testing';
 import { interestFromEventTypes } from '../src/interest.js';
 import { Sensor } from '../src/sensor.js';
-import { FALCO_RULES, SAKER_RULES, rootRulesSkip } from './runs.js';
+import { ATTACH_TIMEOUT_MS, DrainMarker, FALCO_RULES, SAKER_RULES, rootRulesSkip } from './runs.js';
 
 const SKIP = rootRulesSkip(
   'sensor baseline test',
@@ -62,7 +62,7 @@ function have(cmd: string): boolean {
 }
 
 // The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
-describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, () => {
+describe('quiet baseline for Saker rules (real kernel)', { timeout: 480_000 }, () => {
   const matches: RuleMatch[] = [];
   const failures: string[] = [];
   const sakerRules = new Set<string>();
@@ -117,15 +117,12 @@ describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, (
       syscalls: interestFromEventTypes(ruleset.eventTypes()).syscalls,
       maxAncestors: 32,
       validate: true,
+      startTimeoutMs: ATTACH_TIMEOUT_MS,
     });
-    let marker = '';
-    let markerSeen = false;
+    const drain = new DrainMarker();
     const consuming = (async () => {
       for await (const e of sensor as Sensor) {
-        if (marker !== '' && e.type === 'openat' && e.fd?.name === marker) {
-          markerSeen = true;
-          continue;
-        }
+        drain.note(e);
         if (!e.ancestors?.some((a) => a.pid === process.pid)) continue;
         events++;
         for (const m of ruleset.evaluate(e, { ruleMatching: 'all' })) matches.push(m);
@@ -189,14 +186,7 @@ describe('quiet baseline for Saker rules (real kernel)', { timeout: 240_000 }, (
     await step('./hello', [], proj);
 
     // Drained: a marker open made after every step has come through the ring buffer.
-    marker = join(dir, 'drained.marker');
-    writeFileSync(marker, '');
-    spawnSync('cat', [marker], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (!markerSeen) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the marker open');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await drain.drain(dir, () => `${events} events of the steps so far`);
     await sensor.stop();
     await consuming;
   });

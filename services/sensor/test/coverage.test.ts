@@ -19,6 +19,7 @@ import { type RuleText, forEachFieldRef, loadRules, parseCondition, syscallField
 import { sharedPath, within } from '@saker/testing';
 import { Sensor } from '../src/sensor.js';
 import { kubepodsCgroup, newContainerId, runcRun } from './containers.js';
+import { ATTACH_TIMEOUT_MS, DrainMarker } from './runs.js';
 
 const FILES = ['falco_rules.yaml', 'falco-incubating_rules.yaml', 'falco-sandbox_rules.yaml'];
 const PATHS = FILES.map((f) => sharedPath('falco-rules', f));
@@ -100,7 +101,7 @@ const filled = (v: unknown): boolean =>
   v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
 
 // The skip sits on each test (a skipped describe drops its tests from Node 20's totals).
-describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 }, () => {
+describe('field coverage of Falco rule files (real kernel)', { timeout: 360_000 }, () => {
   const events: SyscallEvent[] = [];
   let dir = '';
   let sensor: Sensor | undefined;
@@ -116,12 +117,15 @@ describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 
       syscalls: 'all',
       maxAncestors: 12,
       validate: true,
+      startTimeoutMs: ATTACH_TIMEOUT_MS,
       onError: (e) => console.error(`sensor: ${e.message}`),
     });
+    const drain = new DrainMarker();
     // The iterator, not onEvent: it is what resumes the loader's output when the queue drains
     // (the sensor sees the whole host; only this test's process tree is kept).
     const consuming = (async () => {
       for await (const e of sensor as Sensor) {
+        drain.note(e);
         if (e.ancestors?.some((a) => a.pid === process.pid) || e.proc.ppid === process.pid) events.push(e);
       }
     })();
@@ -192,14 +196,7 @@ describe('field coverage of Falco rule files (real kernel)', { timeout: 180_000 
       terminal: false,
     });
     // Drained: a marker open made after every action has come through the ring buffer.
-    const drained = join(dir, 'drained.marker');
-    writeFileSync(drained, '');
-    const mk = spawnSync('cat', [drained], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (!events.some((e) => e.type === 'openat' && e.proc.pid === mk.pid && e.fd?.name === drained)) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the marker open');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await drain.drain(dir, () => `${events.length} events of the actions so far`);
     await sensor.stop();
     await consuming;
   });

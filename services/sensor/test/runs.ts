@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SyscallEvent, parseEvent } from '@saker/events';
-import { sharedPath, waitFor } from '@saker/testing';
+import { repeatUntil, sharedPath, waitFor } from '@saker/testing';
 import { Sensor, type SensorOptions } from '../src/sensor.js';
 
 /** Falco's stable rules (shared data) and Saker's own rules directory. */
@@ -32,6 +32,14 @@ export function rootRulesSkip(test: string, why: string): string | false {
   return skip;
 }
 
+/**
+ * How long a test lets the loader attach the probe. Loading and verifying it
+ * takes under a second of CPU, but tests run at nice 10 on a shared 2-CPU
+ * host wait for that second behind everything else: 86 to 96 s were measured
+ * at load 21 to 32 (the default, 30 s, made a busy host's run fail at start).
+ */
+export const ATTACH_TIMEOUT_MS = 180_000;
+
 /** A file opened after every action: its open coming through proves the sensor drained. */
 export class DrainMarker {
   private path = '';
@@ -43,7 +51,9 @@ export class DrainMarker {
   }
 
   /**
-   * Opens a new marker in dir and waits for its event. On a busy shared
+   * Opens a new marker in dir and waits for its event, opening it again
+   * while it does not come: a flood of the host's other events can overflow
+   * the ring buffer and lose the marker's own record. On a busy shared
    * machine the sensor can lag well behind, hence the generous bound.
    */
   async drain(dir: string, state: () => string): Promise<void> {
@@ -51,12 +61,14 @@ export class DrainMarker {
     writeFileSync(marker, '');
     this.seen = false;
     this.path = marker;
-    const mk = spawnSync('cat', [marker]);
-    assert.equal(mk.status, 0, `cat ${marker}: ${mk.stderr}`);
-    await waitFor(
+    await repeatUntil(
       () => `the marker open (${state()})`,
+      () => {
+        const mk = spawnSync('cat', [marker]);
+        assert.equal(mk.status, 0, `cat ${marker}: ${mk.stderr}`);
+      },
       () => this.seen,
-      60_000,
+      { timeoutMs: 60_000, everyMs: 2_000 },
     );
   }
 }
@@ -115,6 +127,7 @@ export async function startCollecting(
     syscalls,
     statsIntervalMs: 200,
     validate: false,
+    startTimeoutMs: ATTACH_TIMEOUT_MS,
     onError: (e) => errors.push(e),
   });
   sensor.onEvent((e) => {

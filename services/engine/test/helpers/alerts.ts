@@ -9,6 +9,8 @@ export interface StoredAlert {
   readonly source: string;
   readonly output: string;
   readonly sequence: number;
+  /** The W3C trace context it was stored with. */
+  readonly traceparent: string | undefined;
 }
 
 const MSG_ID = 'Nats-Msg-Id';
@@ -45,6 +47,7 @@ export async function readAlerts(
         source: String(alert.source),
         output: String(alert.output),
         sequence: m.sequence,
+        traceparent: m.headers.traceparent,
       });
       m.ack();
       armIdle();

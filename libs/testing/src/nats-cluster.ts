@@ -143,8 +143,24 @@ class ClusterServer implements NatsClusterServer {
   }
 }
 
-/** Starts the cluster; resolves once every server accepts clients. */
+/**
+ * Starts the cluster; resolves once every server accepts clients. The ports
+ * are chosen before the servers bind them, so another process can take one
+ * in between ("address already in use"): the cluster is then started again
+ * on fresh ports, at most three times.
+ */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsClusterHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(options);
+    } catch (err) {
+      const lost = err instanceof NatsServerStartError && /address already in use/.test(err.message);
+      if (!lost || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startNatsClusterOnce(options: NatsClusterOptions): Promise<NatsClusterHandle> {
   const size = options.size ?? 3;
   if (!Number.isInteger(size) || size < 1 || size > 7) {
     throw new NatsServerStartError(`size: expected 1 to 7 servers, got ${size}`, {});

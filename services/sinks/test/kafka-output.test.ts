@@ -92,9 +92,10 @@ describe('kafka output', () => {
     await out.close();
     const records = broker.records('falco');
     assert.equal(records.length, 6);
+    // Across partitions only the set is defined (two records can share a millisecond timestamp).
     assert.deepEqual(
-      [...records].sort((a, b) => Number(a.timestamp - b.timestamp)).map((r) => r.value?.toString()),
-      lines,
+      records.map((r) => r.value?.toString()).sort(),
+      [...lines].sort(),
       'values are the alerts JSON byte for byte',
     );
     for (const r of records) {

@@ -48,6 +48,8 @@ export {
   parseReportObject,
   sumDrops,
 } from './sensor-stats.js';
+export type { SinksLastError, SinksOutputStats, SinksStats } from './sinks-stats.js';
+export { SINKS_ERROR_MAX, clipSinksError, decodeSinksStats, encodeSinksStats } from './sinks-stats.js';
 export {
   BATCH_CODEC,
   BATCH_CODECS,

@@ -10,9 +10,10 @@
  * - a sensor publishes only its own node's event and status subjects and
  *   reads nothing;
  * - only control writes `saker_rules`; engines read it;
- * - engines publish alerts and read events; sinks consume alerts and write
- *   dead letters; the UI consumes alerts and dead letters, reads event
- *   batches' headers, engine stats and sensor status, and publishes an alert again only to
+ * - engines publish alerts and read events; sinks consume alerts, write
+ *   dead letters and their delivery reports; the UI consumes alerts and dead
+ *   letters, reads event batches' headers, engine stats, sensor status and
+ *   sinks reports, and publishes an alert again only to
  *   redeliver a dead letter; no service but `admin` may delete a stream or a
  *   consumer;
  * - replies come to a per-service inbox prefix (`_INBOX_<service>`), so no
@@ -162,6 +163,8 @@ export function natsPermissions(service: SakerService, options: { node?: string 
           // The falcosidekick-compatible input stores the alerts it receives.
           SUBJECTS.allAlerts,
           SUBJECTS.allDeadLetters,
+          // Its delivery report per output, for the UI's health view.
+          SUBJECTS.allSinksStats,
           ...common,
           ...streamInfo(STREAMS.alerts.name),
           ...ownStream(STREAMS.deadLetter.name),
@@ -196,7 +199,13 @@ export function natsPermissions(service: SakerService, options: { node?: string 
           ...consume(STREAMS.alerts.name),
           ...consume(STREAMS.deadLetter.name),
         ],
-        subscribe: [SUBJECTS.allSyscallEvents, SUBJECTS.allEngineStats, SUBJECTS.allSensorStats, replies],
+        subscribe: [
+          SUBJECTS.allSyscallEvents,
+          SUBJECTS.allEngineStats,
+          SUBJECTS.allSensorStats,
+          SUBJECTS.allSinksStats,
+          replies,
+        ],
       };
     case 'admin':
       return { inboxPrefix: inbox, publish: ['>'], subscribe: ['>'] };

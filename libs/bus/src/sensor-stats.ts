@@ -72,10 +72,32 @@ export function encodeSensorStats(stats: SensorStats): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(stats));
 }
 
-function count(o: Record<string, unknown>, key: string, path: string): number {
+/** `o[key]`, a finite number >= 0, or the error `fail` makes naming `<path>.<key>`. */
+export function reportCount(
+  o: Record<string, unknown>,
+  key: string,
+  path: string,
+  failWith: (path: string, reason: string) => StatusReportError = fail,
+): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw fail(`${path}.${key}`, 'expected a number >= 0');
+    throw failWith(`${path}.${key}`, 'expected a number >= 0');
+  return v;
+}
+
+const count = (o: Record<string, unknown>, key: string, path: string): number => reportCount(o, key, path);
+
+/** `o[key]`, a string of at most `max` characters, or the error `fail` makes naming `<path>.<key>`. */
+export function reportString(
+  o: Record<string, unknown>,
+  key: string,
+  path: string,
+  max: number,
+  failWith: (path: string, reason: string) => StatusReportError = fail,
+): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length > max)
+    throw failWith(`${path}.${key}`, `expected a string of at most ${max} characters`);
   return v;
 }
 
@@ -89,14 +111,9 @@ function drops(v: unknown, path: string): SensorDrops {
 /** Decodes and checks a report; throws StatusReportError naming the bad field. Unknown fields are dropped. */
 export function decodeSensorStats(data: Uint8Array): SensorStats {
   const o = parseReportObject(data, fail);
-  for (const k of ['node', 'version'] as const) {
-    const v = o[k];
-    if (typeof v !== 'string' || v.length > 256)
-      throw fail(`$.${k}`, 'expected a string of at most 256 characters');
-  }
   return {
-    node: o.node as string,
-    version: o.version as string,
+    node: reportString(o, 'node', '$', 256),
+    version: reportString(o, 'version', '$', 256),
     time: count(o, 'time', '$'),
     windowS: count(o, 'windowS', '$'),
     events: count(o, 'events', '$'),

@@ -100,6 +100,13 @@ export const SUBJECTS = {
     assertToken('node', node);
     return `saker.v1.sensor.stats.${node}`;
   },
+  /** Every sinks instance's delivery reports. */
+  allSinksStats: 'saker.v1.sinks.stats.*',
+  /** The delivery reports of sinks instance `instance` (sinks-stats.ts, docs/bus.md). */
+  sinksStats(instance: string): string {
+    assertToken('instance', instance);
+    return `saker.v1.sinks.stats.${instance}`;
+  },
 } as const;
 
 /** JetStream streams: name and the subjects each captures. */

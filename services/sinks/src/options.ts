@@ -2,7 +2,7 @@
  * Sinks options, in three steps (normalize, defaults, Required): the rest of
  * the service never sees `undefined`, and the caller's object is not touched.
  */
-import { type Bus, assertToken } from '@saker/bus';
+import { type Bus, assertToken, toToken } from '@saker/bus';
 import {
   type FalcoAlert,
   type FieldRegistry,
@@ -115,6 +115,12 @@ export interface SinksOptions {
   readonly random?: () => number;
   /** Reopen files on SIGUSR1, as Falco does. Default false (main.ts turns it on). */
   readonly reopenOnSigusr1?: boolean;
+  /** This instance's name in its delivery reports (`saker.v1.sinks.stats.<instance>`). Default `<hostname>-<pid>`. */
+  readonly instance?: string;
+  /** Saker's version, in the delivery reports. Default `unknown`. */
+  readonly version?: string;
+  /** How often the delivery report goes out. Default 5000; 0: never (nor at stop). */
+  readonly statsIntervalMs?: number;
 }
 
 interface ResolvedDedup {
@@ -147,6 +153,9 @@ export interface ResolvedSinksOptions {
   readonly log: SinksLog;
   readonly random: () => number;
   readonly reopenOnSigusr1: boolean;
+  readonly instance: string;
+  readonly version: string;
+  readonly statsIntervalMs: number;
 }
 
 const stderrLog: SinksLog = createLogger({ name: 'sinks' }).log;
@@ -158,6 +167,15 @@ function positiveInt(path: string, v: number | undefined, dflt: number, min = 1)
   return v;
 }
 
+/** Throws SinksOptionsError at `path` unless `value` can stand as a subject token. */
+function tokenOption(path: string, kind: string, value: string): void {
+  try {
+    assertToken(kind, value);
+  } catch {
+    throw new SinksOptionsError(path, `${JSON.stringify(value)} is not a subject token ([A-Za-z0-9_-]+)`);
+  }
+}
+
 function resolveOutput(
   s: OutputSettings,
   i: number,
@@ -165,14 +183,7 @@ function resolveOutput(
 ): ResolvedOutputSettings {
   const at = `outputs[${i}]`;
   const name = s.output.name;
-  try {
-    assertToken('output', name);
-  } catch {
-    throw new SinksOptionsError(
-      `${at}.name`,
-      `${JSON.stringify(name)} is not a subject token ([A-Za-z0-9_-]+)`,
-    );
-  }
+  tokenOption(`${at}.name`, 'output', name);
   const minText = s.minimumPriority ?? 'DEBUG';
   const minimumPriority = parsePriority(minText);
   if (minimumPriority === undefined) {
@@ -244,6 +255,7 @@ export function resolveSinksOptions(
     seen.add(s.name);
   });
   const input = o.input ? resolveInput(o.input) : null;
+  if (o.instance !== undefined) tokenOption('instance', 'instance', o.instance);
   return {
     bus: o.bus,
     outputs,
@@ -253,6 +265,9 @@ export function resolveSinksOptions(
     log: redactedLog(o.log ?? stderrLog),
     random: o.random ?? Math.random,
     reopenOnSigusr1: o.reopenOnSigusr1 ?? false,
+    instance: o.instance ?? `${toToken(o.hostname)}-${process.pid}`,
+    version: o.version ?? 'unknown',
+    statsIntervalMs: positiveInt('statsIntervalMs', o.statsIntervalMs, 5000, 0),
   };
 }
 

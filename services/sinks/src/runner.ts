@@ -14,7 +14,9 @@ import {
   type DurableConsumer,
   NoStreamError,
   STREAMS,
+  type SinksLastError,
   type StreamMessage,
+  clipSinksError,
 } from '@saker/bus';
 import { type FalcoAlert, type OutputFieldValue, meetsThreshold, parsePriority } from '@saker/rules';
 import {
@@ -81,6 +83,8 @@ export interface OutputStats {
   readonly deadLettered: number;
   readonly filtered: number;
   readonly deduplicated: number;
+  /** The last failed delivery: when (epoch ms) and why (redacted, clipped). */
+  readonly lastError: SinksLastError | null;
 }
 
 export class OutputRunner {
@@ -112,6 +116,7 @@ export class OutputRunner {
   /** Every wait of #waitHold in progress (the loop, the batch timer, dedup timers): stop() ends them all. */
   readonly #holdWakes = new Set<() => void>();
   #stats = { delivered: 0, failed: 0, retried: 0, deadLettered: 0, filtered: 0, deduplicated: 0 };
+  #lastError: SinksLastError | null = null;
 
   constructor(settings: ResolvedOutputSettings, deps: RunnerDeps) {
     this.#s = settings;
@@ -125,7 +130,14 @@ export class OutputRunner {
   }
 
   stats(): OutputStats {
-    return { ...this.#stats };
+    return { ...this.#stats, lastError: this.#lastError };
+  }
+
+  /** Counts `n` alerts of a failed delivery attempt, and keeps its error as the last one. */
+  #failed(n: number, err: DeliveryError): void {
+    this.#stats.failed += n;
+    this.#d.metrics.failed.inc({ ...this.#labels, kind: err.kind }, n);
+    this.#lastError = { time: Date.now(), message: clipSinksError(redactText(err.message)) };
   }
 
   /** The durable consumer's state on the server, or undefined before it is open. */
@@ -365,15 +377,13 @@ export class OutputRunner {
             this.#settleDelivered(u);
             return Promise.resolve();
           }
-          this.#stats.failed++;
-          this.#d.metrics.failed.inc({ ...this.#labels, kind: f.kind });
+          this.#failed(1, f);
           return this.#settleFailed(u, f);
         }),
       );
       return;
     }
-    this.#stats.failed += units.length;
-    this.#d.metrics.failed.inc({ ...this.#labels, kind: failure.kind }, units.length);
+    this.#failed(units.length, failure);
     await Promise.all(units.map((u) => this.#settleFailed(u, failure)));
   }
 

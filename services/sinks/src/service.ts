@@ -8,6 +8,7 @@ import { alertFields } from './fields.js';
 import { AlertInput } from './input.js';
 import { type SinksMetrics, sinksMetrics } from './metrics.js';
 import { type ResolvedSinksOptions, type SinksOptions, resolveSinksOptions } from './options.js';
+import { DeliveryReporter } from './report.js';
 import { OutputRunner, type OutputStats } from './runner.js';
 
 export interface SinksService extends AsyncDisposable {
@@ -62,6 +63,7 @@ class Sinks implements SinksService {
   readonly #o: ResolvedSinksOptions;
   readonly #m: SinksMetrics;
   readonly #runners: OutputRunner[];
+  readonly #reporter: DeliveryReporter;
   #input: AlertInput | undefined;
   #stopping: Promise<void> | undefined;
   readonly #onSigusr1 = (): void => {
@@ -76,6 +78,14 @@ class Sinks implements SinksService {
     this.#m = sinksMetrics(o.metrics);
     const deps = { bus: o.bus, metrics: this.#m, log: o.log, random: o.random };
     this.#runners = o.outputs.map((s) => new OutputRunner(s, deps));
+    this.#reporter = new DeliveryReporter({
+      bus: o.bus,
+      instance: o.instance,
+      version: o.version,
+      intervalMs: o.statsIntervalMs,
+      log: o.log,
+      outputs: () => this.#runners.map((r) => [r.name, r.stats()] as const),
+    });
     let resolve!: () => void;
     this.stopped = new Promise<void>((r) => {
       resolve = r;
@@ -125,6 +135,7 @@ class Sinks implements SinksService {
       this.inputUrl = await input.listen(this.#o.input.host, this.#o.input.port);
     }
     if (this.#o.reopenOnSigusr1) process.on('SIGUSR1', this.#onSigusr1);
+    this.#reporter.start();
   }
 
   stats(output: string): OutputStats | undefined {
@@ -153,6 +164,9 @@ class Sinks implements SinksService {
       await this.#drain(options.drainMs ?? 0);
       process.off('SIGUSR1', this.#onSigusr1);
       await Promise.all(this.#runners.map((r) => r.stop()));
+      this.#reporter.stop();
+      // The final report reaches the server before stop() resolves, even if the bus is closed right after.
+      await this.#o.bus.flush().catch(() => undefined);
       this.#resolveStopped();
     })();
     return this.#stopping;

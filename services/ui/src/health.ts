@@ -11,10 +11,13 @@
  *   (docs/engine.md): ruleset revision, `lag_ms` (how long the oldest event
  *   it holds has waited), events in flight and dropped, the audit consumer's
  *   pending batches, and `report_age_ms`, the age of its last report.
- * - outputs: the sinks' counters `saker_sinks_alerts_delivered_total` and
- *   `saker_sinks_delivery_failures_total` from the process's own registry
- *   (inside `saker run`) and from each `ui.health.metrics_urls` endpoint;
- *   `last_error` from the newest dead letter of the output.
+ * - outputs: each sinks instance's delivery reports on
+ *   `saker.v1.sinks.stats.<instance>` (libs/bus sinks-stats.ts), per
+ *   instance and summed per output; the sinks' Prometheus counters fill in
+ *   outputs no report names (health-outputs.ts).
+ * - a report that does not decode is counted (`invalid_reports`, and
+ *   `saker_ui_health_reports_invalid_total{report}`), logged with what was
+ *   wrong (a warning at most once a minute per kind) and ignored.
  * - dead letters: SAKER_DEADLETTER through the durable consumer
  *   `saker-ui-deadletters`, the newest `maxDeadLetters` kept. Redelivery
  *   publishes the alert on SAKER_ALERTS again, so every output (and this
@@ -31,6 +34,7 @@ import {
   StreamNotFoundError,
   type Subscription,
   decodeSensorStats,
+  decodeSinksStats,
   sumDrops,
   toToken,
 } from '@saker/bus';
@@ -38,12 +42,18 @@ import { ALERT_PRIORITIES, type AlertPriority } from '@saker/bus';
 import { type EngineStats, decodeEngineStats } from '@saker/engine';
 import type { Logger } from '@saker/runtime';
 import { parseAlert } from '@saker/sinks';
-import type { MetricsRegistry } from '@saker/telemetry';
+import type { Counter, MetricsRegistry } from '@saker/telemetry';
+import { OutputsHealth } from './health-outputs.js';
 import type { HealthProvider } from './server.js';
 
 const DEADLETTER_DURABLE = 'saker-ui-deadletters';
 /** A node without status reports: its events/s are its batches' events of the last 10 s, over 10 s. */
 const RATE_WINDOW_MS = 10_000;
+/** A warning about bad reports of one kind at most this often (the rest at debug). */
+const INVALID_WARN_MS = 60_000;
+
+const REPORT_KINDS = ['sensor', 'engine', 'sinks'] as const;
+type ReportKind = (typeof REPORT_KINDS)[number];
 
 interface SensorSeen {
   total: number;
@@ -71,24 +81,6 @@ export interface HealthOptions {
   readonly maxDeadLetters?: number;
 }
 
-/** Sums of a counter in Prometheus text, by the value of `label`. */
-function sumByLabel(text: string, metric: string, label: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const line = new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm');
-  for (const m of text.matchAll(line)) {
-    const labels = new Map(
-      [...(m[1] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [
-        l[1] ?? '',
-        l[2] ?? '',
-      ]),
-    );
-    const key = labels.get(label);
-    const v = Number(m[2]);
-    if (key !== undefined && Number.isFinite(v)) out.set(key, (out.get(key) ?? 0) + v);
-  }
-  return out;
-}
-
 export class BusHealth implements HealthProvider {
   readonly #o: HealthOptions;
   readonly #sensors = new Map<string, SensorSeen>();
@@ -96,20 +88,55 @@ export class BusHealth implements HealthProvider {
   readonly #reports = new Map<string, { stats: SensorStats; seen: number }>();
   readonly #engines = new Map<string, { stats: EngineStats; seen: number }>();
   readonly #dead = new Map<string, DeadLetter>();
+  readonly #outputs: OutputsHealth;
+  readonly #invalid: Record<ReportKind, number> = { sensor: 0, engine: 0, sinks: 0 };
+  readonly #invalidWarned: Record<ReportKind, number> = { sensor: 0, engine: 0, sinks: 0 };
+  readonly #invalidMetric: Counter;
   readonly #subs: Subscription[] = [];
   #consumer: DurableConsumer | undefined;
   #loops: Promise<void>[] = [];
 
   constructor(options: HealthOptions) {
     this.#o = options;
+    this.#outputs = new OutputsHealth(options);
+    this.#invalidMetric = options.metrics.counter(
+      'saker_ui_health_reports_invalid_total',
+      'Status reports on the bus the health view ignored because they did not decode, by report kind',
+      ['report'],
+    );
+  }
+
+  /** Reads `subject`'s reports with `keep`; one that throws is counted, logged and ignored. */
+  #follow(subject: string, kind: ReportKind, keep: (token: string, data: Uint8Array) => void): void {
+    const sub = this.#o.bus.subscribe(subject);
+    this.#subs.push(sub);
+    this.#loops.push(
+      (async () => {
+        for await (const m of sub) {
+          const token = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+          try {
+            keep(token, m.data);
+          } catch (err) {
+            this.#invalid[kind]++;
+            this.#invalidMetric.inc({ report: kind });
+            const now = Date.now();
+            // Quoted: the subject and the payload the reason may quote are the publisher's, not ours.
+            const why = err instanceof Error ? err.message : String(err);
+            const line = `health: ignored a report on ${JSON.stringify(m.subject)}: ${JSON.stringify(why)}`;
+            if (now - this.#invalidWarned[kind] >= INVALID_WARN_MS) {
+              this.#invalidWarned[kind] = now;
+              this.#o.logger.warn(line);
+            } else this.#o.logger.debug(line);
+          }
+        }
+      })(),
+    );
   }
 
   async start(): Promise<void> {
     const { bus } = this.#o;
     const events = bus.subscribe(SUBJECTS.allSyscallEvents);
-    const stats = bus.subscribe(SUBJECTS.allEngineStats);
-    const sensors = bus.subscribe(SUBJECTS.allSensorStats);
-    this.#subs.push(events, stats, sensors);
+    this.#subs.push(events);
     this.#loops.push(
       (async () => {
         for await (const m of events) {
@@ -118,28 +145,20 @@ export class BusHealth implements HealthProvider {
           this.#sawEvents(node, Number.isFinite(n) ? n : 0);
         }
       })(),
-      (async () => {
-        for await (const m of stats) {
-          try {
-            const s = decodeEngineStats(m.data);
-            this.#engines.set(s.replica, { stats: s, seen: Date.now() });
-          } catch {
-            // Not a stats report: ignored (the engine validates its own).
-          }
-        }
-      })(),
-      (async () => {
-        for await (const m of sensors) {
-          const token = m.subject.slice(m.subject.lastIndexOf('.') + 1);
-          if (!this.#reports.has(token) && this.#reports.size >= 10_000) continue;
-          try {
-            this.#reports.set(token, { stats: decodeSensorStats(m.data), seen: Date.now() });
-          } catch (err) {
-            this.#o.logger.debug(`health: ${m.subject}: ${String(err)}`);
-          }
-        }
-      })(),
     );
+    this.#follow(SUBJECTS.allEngineStats, 'engine', (_token, data) => {
+      const s = decodeEngineStats(data);
+      if (!this.#engines.has(s.replica) && this.#engines.size >= 10_000) return;
+      this.#engines.set(s.replica, { stats: s, seen: Date.now() });
+    });
+    this.#follow(SUBJECTS.allSensorStats, 'sensor', (token, data) => {
+      const stats = decodeSensorStats(data);
+      if (!this.#reports.has(token) && this.#reports.size >= 10_000) return;
+      this.#reports.set(token, { stats, seen: Date.now() });
+    });
+    this.#follow(SUBJECTS.allSinksStats, 'sinks', (token, data) => {
+      this.#outputs.keep(token, decodeSinksStats(data, token), Date.now());
+    });
     const open = () =>
       bus.consumer(STREAMS.deadLetter.name, DEADLETTER_DURABLE, {
         filterSubject: STREAMS.deadLetter.subjects[0],
@@ -210,21 +229,6 @@ export class BusHealth implements HealthProvider {
     }
   }
 
-  async #metricsText(): Promise<string[]> {
-    const texts = [this.#o.metrics.render()];
-    await Promise.all(
-      this.#o.metricsUrls.map(async (url) => {
-        try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-          if (res.ok) texts.push(await res.text());
-        } catch (err) {
-          this.#o.logger.warn(`health: ${url}: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }),
-    );
-    return texts;
-  }
-
   async snapshot(): Promise<unknown> {
     const now = Date.now();
     const sensors = [...new Set([...this.#reports.keys(), ...this.#sensors.keys()])].sort().map((token) => {
@@ -276,26 +280,13 @@ export class BusHealth implements HealthProvider {
       report_age_ms: now - seen,
       last_seen: new Date(seen).toISOString(),
     }));
-    const delivered = new Map<string, number>();
-    const failed = new Map<string, number>();
-    for (const text of await this.#metricsText()) {
-      for (const [k, v] of sumByLabel(text, 'saker_sinks_alerts_delivered_total', 'output'))
-        delivered.set(k, (delivered.get(k) ?? 0) + v);
-      for (const [k, v] of sumByLabel(text, 'saker_sinks_delivery_failures_total', 'output'))
-        failed.set(k, (failed.get(k) ?? 0) + v);
-    }
     const dead = [...this.#dead.values()].reverse();
-    const names = new Set([...delivered.keys(), ...failed.keys(), ...dead.map((d) => d.output)]);
-    const outputs = [...names].sort().map((name) => ({
-      name,
-      delivered: delivered.get(name) ?? 0,
-      failed: failed.get(name) ?? 0,
-      last_error: dead.find((d) => d.output === name)?.error ?? null,
-    }));
     return {
       sensors,
       engines,
-      outputs,
+      outputs: await this.#outputs.outputs(now, dead),
+      sinks: this.#outputs.instances(now),
+      invalid_reports: { ...this.#invalid },
       dead_letters: dead.map((d) => ({
         id: d.id,
         output: d.output,

@@ -6,6 +6,7 @@
 import { type SakerConfig, outputsView, sinksView } from '@saker/config';
 import type { ServiceModule } from '@saker/runtime';
 import { inputOptionsFromConfig, sidekickOutputsFromConfig, start as startSinks } from '@saker/sinks';
+import { sakerVersion } from '../version.js';
 import { IoStdoutOutput, configPathError, runOutputs } from './parts.js';
 import { loggerIo } from './shared.js';
 
@@ -42,6 +43,7 @@ Options:
         outputs,
         input: inputOptionsFromConfig(sinksView(config).input),
         reopenOnSigusr1: true,
+        version: sakerVersion(),
         metrics: ctx.metrics,
         log: (level, message) => ctx.logger.log(level, message),
       },

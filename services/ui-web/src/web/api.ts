@@ -90,10 +90,34 @@ export interface EngineHealth {
   readonly last_seen: string;
 }
 
+/** Alerts delivered, failed, retried and dead-lettered, and the last error. */
+interface Deliveries extends Readonly<Record<'delivered' | 'failed' | 'retried' | 'dead_lettered', number>> {
+  readonly last_error: string | null;
+  readonly last_error_at: string | null;
+}
+
+/** An output's deliveries: summed over the sinks instances that report it, else from metrics. */
+export interface OutputHealth extends Deliveries {
+  readonly name: string;
+  readonly instances: number;
+  readonly source: 'reports' | 'metrics';
+}
+
+/** One sinks instance's figures for one output, from its delivery report. */
+export interface SinkOutputHealth extends Deliveries {
+  readonly instance: string;
+  readonly output: string;
+  readonly filtered: number;
+  readonly version: string;
+  readonly status: 'running' | 'stopped' | 'stale';
+  readonly report_age_ms: number;
+}
+
 export interface Health {
   readonly sensors: readonly SensorHealth[];
   readonly engines: readonly EngineHealth[];
-  readonly outputs: readonly Row[];
+  readonly outputs: readonly OutputHealth[];
+  readonly sinks: readonly SinkOutputHealth[];
   readonly dead_letters: readonly Row[];
 }
 

@@ -1,10 +1,17 @@
 /**
  * The health view: events/s and drops per sensor (its node), each engine's
- * ruleset revision and lag, deliveries and failures per output, and dead
- * letters with a redeliver button for admins.
+ * ruleset revision and lag, deliveries and failures per output and per
+ * sinks instance (stale ones marked), and dead letters with a redeliver
+ * button for admins.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { type EngineHealth, type SensorHealth, api } from './api.js';
+import {
+  type EngineHealth,
+  type OutputHealth,
+  type SensorHealth,
+  type SinkOutputHealth,
+  api,
+} from './api.js';
 import { type Nav, describeError } from './app.js';
 import { Head } from './controls.js';
 import { visible } from './text.js';
@@ -65,6 +72,11 @@ const ENGINE_FORMAT: Formats<EngineHealth> = {
   lag_ms: orUnknown,
   audit_pending: (v) => (v === null ? '-' : String(v)),
 };
+
+const DELIVERY_COLS = ['delivered', 'failed', 'retried', 'dead_lettered', 'last_error'] as const;
+const lastError = (v: string | null): string => v ?? '-';
+const OUTPUT_FORMAT: Formats<OutputHealth> = { last_error: lastError };
+const SINK_FORMAT: Formats<SinkOutputHealth> = { last_error: lastError, last_error_at: lastError };
 
 export function HealthView({ nav }: { nav: Nav }) {
   const { data, error, reload } = useApi(() => api.health(), 'health');
@@ -127,7 +139,27 @@ export function HealthView({ nav }: { nav: Nav }) {
             ]}
           />
           <h3>Outputs</h3>
-          <Table label="Outputs" rows={data.outputs} cols={['name', 'delivered', 'failed', 'last_error']} />
+          <Table
+            label="Outputs"
+            rows={data.outputs}
+            format={OUTPUT_FORMAT}
+            cols={['name', ...DELIVERY_COLS, 'instances', 'source']}
+          />
+          <h3>Sinks instances</h3>
+          <Table
+            label="Sinks instances"
+            rows={data.sinks}
+            format={SINK_FORMAT}
+            cols={[
+              'instance',
+              'output',
+              'status',
+              ...DELIVERY_COLS,
+              'last_error_at',
+              'version',
+              'report_age_ms',
+            ]}
+          />
           <h3>Dead letters</h3>
           <Table
             label="Dead letters"

@@ -1,7 +1,8 @@
 /**
  * What the web UI's browser tests share (e2e/test/ui-*.test.ts): a real
  * nats-server, the real `saker control` and `saker ui` processes (and a real
- * `saker engine`, whose stats the health view shows), alerts
+ * `saker engine`, whose stats the health view shows, and a real `saker
+ * sinks`, whose delivery reports it shows), alerts
  * published on SAKER_ALERTS as the engine publishes them, and Debian's
  * chromium driven by playwright-core with guards that record any script an
  * alert could have run.
@@ -49,6 +50,8 @@ export interface UiStackOptions {
   readonly auth?: readonly string[];
   /** Also run `saker engine` on the same bus (its stats reports reach the health view). */
   readonly engine?: boolean;
+  /** Also run `saker sinks` with Falco's http_output to this URL (its delivery reports reach the health view). */
+  readonly sinksTo?: string;
 }
 
 /** nats-server, control and ui, over one saker.yaml. */
@@ -61,6 +64,7 @@ export class UiStack {
     /** `http://127.0.0.1:port` of the UI. */
     readonly origin: string,
     readonly engine: SakerProcess | null,
+    readonly sinks: SakerProcess | null,
   ) {}
 
   static async start(opts: UiStackOptions): Promise<UiStack> {
@@ -92,6 +96,23 @@ export class UiStack {
       engine = new SakerProcess('saker engine', ['engine', '--config', config]);
       await engine.waitFor(/engine\(replicas=1 /);
     }
+    let sinks: SakerProcess | null = null;
+    if (opts.sinksTo !== undefined) {
+      const sinksConfig = join(dir, 'sinks.yaml');
+      writeFileSync(
+        sinksConfig,
+        [
+          `nats: { url: ${JSON.stringify(nats.url)} }`,
+          'telemetry: { listen: 127.0.0.1:0 }',
+          'log: { format: text, level: info }',
+          'stdout_output: { enabled: false }',
+          `http_output: { enabled: true, url: ${JSON.stringify(opts.sinksTo)} }`,
+          '',
+        ].join('\n'),
+      );
+      sinks = new SakerProcess('saker sinks', ['sinks', '--config', sinksConfig]);
+      await sinks.waitFor(/sinks\(stdout=off outputs=http/);
+    }
     writeFileSync(
       config,
       [
@@ -109,7 +130,7 @@ export class UiStack {
     );
     const ui = new SakerProcess('saker ui', ['ui', '--config', config]);
     const address = (await ui.waitFor(/ui\([^)]*?url=https?:\/\/(127\.0\.0\.1:\d+)/))[1];
-    return new UiStack(dir, nats, control, ui, `http://${address}`, engine);
+    return new UiStack(dir, nats, control, ui, `http://${address}`, engine, sinks);
   }
 
   /** Publishes alerts as the engine does (one durable message each on saker.v1.alerts.<source>.<priority>). */
@@ -163,13 +184,18 @@ export class UiStack {
   }
 
   async stop(): Promise<void> {
-    const codes = await Promise.all([this.ui.stop(), this.control.stop(), this.engine?.stop() ?? 0]);
+    const codes = await Promise.all([
+      this.ui.stop(),
+      this.control.stop(),
+      this.engine?.stop() ?? 0,
+      this.sinks?.stop() ?? 0,
+    ]);
     await this.nats.stop();
     rmSync(this.dir, { recursive: true, force: true });
     assert.deepEqual(
       codes,
-      [0, 0, 0],
-      `ui:\n${this.ui.stderr}\ncontrol:\n${this.control.stderr}\nengine:\n${this.engine?.stderr ?? ''}`,
+      [0, 0, 0, 0],
+      `ui:\n${this.ui.stderr}\ncontrol:\n${this.control.stderr}\nengine:\n${this.engine?.stderr ?? ''}\nsinks:\n${this.sinks?.stderr ?? ''}`,
     );
   }
 }

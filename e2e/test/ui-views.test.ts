@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FalcoAlert } from '@saker/rules';
+import { type AlertReceiver, startAlertReceiver } from '@saker/testing';
 import type { Browser, Page } from 'playwright-core';
 import {
   type GuardedPage,
@@ -132,11 +133,23 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
   let browser: Browser;
   let g: GuardedPage;
   let page: Page;
+  /** Where `saker sinks` delivers (http_output): 400 for "Refuse me", 500 once for "Flaky once", else 200. */
+  let receiver: AlertReceiver;
+  let flakyFailed = false;
 
   before(async () => {
+    receiver = await startAlertReceiver((body) => {
+      if (body.includes('Refuse me')) return 400;
+      if (body.includes('Flaky once') && !flakyFailed) {
+        flakyFailed = true;
+        return 500;
+      }
+      return 200;
+    });
     stack = await UiStack.start({
       users: `alice:admin:${passwordHash('alice-pw')}\nbob:viewer:${passwordHash('bob-pw')}\n`,
       engine: true,
+      sinksTo: receiver.url,
     });
     origin = stack.origin;
     await stack.publish(ALL);
@@ -150,6 +163,7 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     // The server's log next to the screenshots, for when a step failed.
     if (stack !== undefined) saveLog('ui-views-saker-ui.log', stack.ui.stderr);
     await stack?.stop();
+    await receiver?.close();
   });
 
   it('asks for a login, refuses a wrong password, then logs the admin in', async () => {
@@ -389,6 +403,45 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     await screenshot(page, 'health');
     await page.getByRole('button', { name: 'Redeliver' }).click();
     await page.locator('.health .message', { hasText: 'redelivered' }).waitFor();
+  });
+
+  it("health view: each output's deliveries from the sinks' delivery reports, per output and per sinks instance", async () => {
+    await stack.publish([
+      alert(80, { output: 'Flaky once at the receiver' }),
+      alert(81, { output: 'Refuse me' }),
+    ]);
+    await open(page, 'health');
+    // The row whose `column`th cell is exactly "http" (another row's error may say "HTTP 503").
+    const cells = async (table: string, column: number): Promise<string[]> =>
+      (await page
+        .locator(`table[aria-label="${table}"] tbody tr`)
+        .filter({ has: page.locator(`td:nth-child(${column})`, { hasText: /^http$/ }) })
+        .first()
+        .locator('td')
+        .allTextContents()
+        .catch(() => [])) ?? [];
+    // name, delivered, failed, retried, dead lettered, last error, instances, source
+    const out = await until(
+      "the http output's figures equal what the receiver answered",
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        const c = await cells('Outputs', 1);
+        const ok = receiver.received.filter((r) => r.status === 200).length;
+        const failed = receiver.received.length - ok;
+        return c[1] === String(ok) && c[2] === String(failed) && failed === 2 && c[4] === '1' && c;
+      },
+      30_000,
+    );
+    assert.ok(Number(out[1]) > ALL.length, `delivered ${out[1]}: every alert published`);
+    assert.deepEqual([out[0], out[3], out[6], out[7]], ['http', '1', '1', 'reports']);
+    assert.match(out[5] ?? '', /400|500/);
+    // instance, output, status, delivered, failed, retried, dead lettered, ...
+    const inst = await cells('Sinks instances', 2);
+    assert.deepEqual(inst.slice(1, 8), ['http', 'running', ...out.slice(1, 5), out[5] ?? '']);
+    assert.match(inst[0] ?? '', /-\d+$/, 'the instance is <hostname>-<pid>');
+    const dead = (await page.locator('table[aria-label="Dead letters"]').textContent()) ?? '';
+    assert.match(dead, /HTTP 400|400/, 'the refused alert is a dead letter');
+    await screenshot(page, 'health', true);
   });
 
   it('rules view: the admin disables a rule with a comment through control', async () => {

@@ -40,6 +40,8 @@ export { startPostfix } from './postfix.js';
 export { startRsyslog } from './rsyslog.js';
 
 export { startAlertmanager } from './alertmanager.js';
+export type { AlertReceiver } from './alert-receiver.js';
+export { startAlertReceiver } from './alert-receiver.js';
 export { stalledBus } from './stalled-bus.js';
 export { repeatUntil, waitFor, within } from './wait.js';
 export type { OpenSearchNode } from './opensearch.js';

@@ -60,11 +60,14 @@ type InstanceOutputRow = Deliveries & {
   readonly report_age_ms: number;
 };
 
-/** One row per output; `instances`: the sinks instances whose reports name it (0: its figures come from metrics). */
+/**
+ * One row per output; `instances`: the sinks instances whose reports name it
+ * (0: its figures come from metrics, or it is known only from a dead letter).
+ */
 type OutputRow = Deliveries & {
   readonly name: string;
   readonly instances: number;
-  readonly source: 'reports' | 'metrics';
+  readonly source: 'reports' | 'metrics' | 'dead_letters';
 };
 
 interface DeadLetterError {
@@ -181,7 +184,7 @@ export class OutputsHealth {
         last_error: dead,
         last_error_at: null,
         instances: 0,
-        source: 'metrics',
+        source: m === undefined ? 'dead_letters' : 'metrics',
       };
     });
   }

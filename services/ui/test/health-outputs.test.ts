@@ -41,7 +41,7 @@ describe('health outputs', () => {
     assert.deepEqual(
       rows.map((r) => [r.name, r.delivered, r.failed, r.instances, r.source, r.last_error]),
       [
-        ['dead-only', 0, 0, 0, 'metrics', 'HTTP 400'],
+        ['dead-only', 0, 0, 0, 'dead_letters', 'HTTP 400'],
         ['old', 4, 0, 0, 'metrics', null],
         ['webhook', 17, 2, 2, 'reports', 'newer'],
       ],

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ import { loadConfig, outputsView, sinksView } from '@saker/config';
 import { createLogger } from '@saker/runtime';
 import { falcoOutputsFromConfig, start as startSinks } from '@saker/sinks';
 import { MetricsRegistry } from '@saker/telemetry';
-import { startNatsServer } from '@saker/testing';
+import { startAlertReceiver, startNatsServer } from '@saker/testing';
 import { hashPassword, startUi } from '../src/mod.js';
 import { ADMIN, Client, alert, until } from './helpers/env.js';
 
@@ -60,32 +60,6 @@ interface HealthBody {
   invalid_reports: { sinks: number };
 }
 
-/** A loopback receiver: 400 for "refuse me", 500 the first time for "flaky", else 200. */
-async function receiver(): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
-  const bodies: string[] = [];
-  let flakyFailed = false;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      bodies.push(body);
-      if (body.includes('refuse me')) res.writeHead(400).end('no thanks');
-      else if (body.includes('flaky') && !flakyFailed) {
-        flakyFailed = true;
-        res.writeHead(500).end('try later');
-      } else res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/alerts`,
-    bodies,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
 /** A loopback /metrics of an older sinks: a `legacy` output, and `http` figures the reports must win over. */
 async function oldSinksMetrics(): Promise<{ url: string; close(): Promise<void> }> {
   const text =
@@ -111,7 +85,16 @@ describe('health: sinks delivery reports over NATS with the permission map', () 
       { service: 'admin', user: 'admin', password: 'pw-admin-1234' },
     ];
     await using server = await startNatsServer({ jetstream: true, config: natsAuthorizationBlock(users) });
-    const rx = await receiver();
+    // 400 for "refuse me" (dead-lettered), 500 the first time for "flaky" (retried), else 200.
+    let flakyFailed = false;
+    const rx = await startAlertReceiver((body) => {
+      if (body.includes('refuse me')) return 400;
+      if (body.includes('flaky') && !flakyFailed) {
+        flakyFailed = true;
+        return 500;
+      }
+      return 200;
+    });
     const old = await oldSinksMetrics();
     const logLines: string[] = [];
     const buses: Bus[] = [];
@@ -250,7 +233,7 @@ describe('health: sinks delivery reports over NATS with the permission map', () 
         assert.match(lastError ?? '', /\b(400|500)\b/);
         assert.ok(Date.parse(lastErrorAt ?? '') > Date.now() - 60_000, `last error at ${lastErrorAt}`);
         // The receiver saw every delivery once, plus the flaky first try and the refusal.
-        assert.equal(rx.bodies.length, 23);
+        assert.equal(rx.received.length, 23);
         // Per instance: both report, and their sums are the output's.
         const rows = h.sinks.filter((r) => r.output === 'http');
         assert.deepEqual(
@@ -298,7 +281,7 @@ describe('health: sinks delivery reports over NATS with the permission map', () 
           },
           20_000,
         );
-        assert.equal(rx.bodies.filter((x) => x.includes('refuse me')).length, 2);
+        assert.equal(rx.received.filter((x) => x.body.includes('refuse me')).length, 2);
         assert.ok(h.dead_letters.some((d) => d.id === dead.id && d.redelivered));
 
         // A replica that stops says so in its last report.

@@ -100,7 +100,7 @@ interface Deliveries extends Readonly<Record<'delivered' | 'failed' | 'retried' 
 export interface OutputHealth extends Deliveries {
   readonly name: string;
   readonly instances: number;
-  readonly source: 'reports' | 'metrics';
+  readonly source: 'reports' | 'metrics' | 'dead_letters';
 }
 
 /** One sinks instance's figures for one output, from its delivery report. */

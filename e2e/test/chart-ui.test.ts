@@ -198,6 +198,40 @@ describe('chart: web UI', () => {
     assert.equal(sakerConfig(plain).config.ui.control.ca, null);
   });
 
+  it("control with mTLS: the UI's client certificate (only its two keys) mounted and configured, control's delegates from config", () => {
+    const objects = render({
+      ui: { enabled: true, auth: USERS, control: { clientCertSecret: 'ui-control-client' } },
+      control: { tls: { clientCaSecret: 'control-clients-ca' } },
+      config: { control: { delegates: ['token', 'mtls:saker-ui'] } },
+    });
+    assert.deepEqual(volume(objects, 'control-client').secret, {
+      secretName: 'ui-control-client',
+      defaultMode: 0o440,
+      items: [
+        { key: 'tls.crt', path: 'tls.crt' },
+        { key: 'tls.key', path: 'tls.key' },
+      ],
+    });
+    assert.ok(
+      uiContainer(objects).volumeMounts?.some(
+        (m) =>
+          m.name === 'control-client' && m.mountPath === '/etc/saker/control-client' && m.readOnly === true,
+      ),
+    );
+    const { config } = sakerConfig(objects);
+    assert.deepEqual(config.ui.control, {
+      address: `${NAME}-control:5060`,
+      ca: '/etc/saker/control-ca/ca.crt',
+      cert: '/etc/saker/control-client/tls.crt',
+      key: '/etc/saker/control-client/tls.key',
+    });
+    assert.deepEqual(config.control.delegates, ['token', 'mtls:saker-ui']);
+    // Without it: no client certificate mounted or configured.
+    const plain = render({ ui: { enabled: true, auth: USERS } });
+    assert.ok(!podSpec(uiDeployment(plain)).volumes?.some((v) => v.name === 'control-client'));
+    assert.equal(sakerConfig(plain).config.ui.control.cert, null);
+  });
+
   it('NetworkPolicy: the UI port from networkPolicy.uiFrom; helm lint --strict passes', () => {
     const from = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }];
     const values = { ui: { enabled: true, auth: USERS }, networkPolicy: { enabled: true, uiFrom: from } };

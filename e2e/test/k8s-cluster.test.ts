@@ -21,6 +21,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,7 +34,7 @@ import {
   connectBus,
   natsInboxPrefix,
 } from '@saker/bus';
-import { sharedPath } from '@saker/testing';
+import { sharedPath, uiLogin } from '@saker/testing';
 import { CHART } from './helm.js';
 import { enrichOnClusterTests } from './k8s-enrich.js';
 import {
@@ -57,6 +58,7 @@ import {
   waitFor,
   work,
 } from './k8s.js';
+import { passwordHash } from './ui-harness.js';
 
 const NS = 'saker';
 const TEST_NS = 'saker-test';
@@ -240,8 +242,14 @@ function installValues(): object {
     // The default 3 servers (R3 streams), on the one node.
     nats: { image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
     engine: { replicas: 1 },
-    // The web UI too (its own NATS user, `ui`); no login needed in the test.
-    ui: { enabled: true, auth: { anonymous: true } },
+    // The web UI too (its own NATS user, `ui`): anonymous viewers, and an admin who may redeliver.
+    ui: {
+      enabled: true,
+      auth: {
+        anonymous: true,
+        users: [{ name: 'admin', role: 'admin', hash: passwordHash(UI_ADMIN_PASSWORD) }],
+      },
+    },
     audit: {
       replicas: 1,
       service: { clusterIP: AUDIT_IP },
@@ -262,6 +270,15 @@ function installValues(): object {
         '- rule: Redirect STDOUT/STDIN to Network Connection in Container\n  enabled: false\n',
     },
   };
+}
+
+/** The web UI's admin in the test install (ui.auth.users). */
+const UI_ADMIN_PASSWORD = `e2e-${randomBytes(9).toString('hex')}`;
+
+interface UiHealth {
+  outputs: { name: string; delivered: number; source: string; instances: number }[];
+  sinks: { instance: string; output: string; status: string }[];
+  dead_letters: { id: string; output: string; redelivered: boolean }[];
 }
 
 const hasAlert = (alerts: readonly Alert[], rule: string, match: (a: Alert) => boolean): Alert | undefined =>
@@ -482,6 +499,66 @@ describe(
       assert.equal(alert.output_fields['k8s.ns.name'], TEST_NS);
       assert.equal(alert.output_fields['k8s.pod.name'], 'shell');
       assert.match(String(alert.output_fields['container.image.repository']), /local\/busybox$/);
+    });
+
+    it("the web UI as its NATS user: the sinks' delivery reports per output and instance; an admin redelivers a dead letter", async () => {
+      const { port, child } = await portForward(NS, `svc/${RELEASE}-ui`, 2802);
+      try {
+        const base = `http://127.0.0.1:${port}/`;
+        const health = async (): Promise<UiHealth> =>
+          (await (await fetch(new URL('api/health', base))).json()) as UiHealth;
+        // The webhook delivered the exec's alert (the test before): its sinks pod reported it.
+        const seen = await waitFor("the webhook output from the sinks' reports", 60_000, async () => {
+          const h = await health();
+          const w = h.outputs.find((o) => o.name === 'webhook');
+          return w !== undefined && w.source === 'reports' && w.delivered > 0 ? h : undefined;
+        });
+        const rows = seen.sinks.filter((r) => r.output === 'webhook');
+        assert.equal(rows.length, 1, JSON.stringify(seen.sinks));
+        assert.match(rows[0]?.instance ?? '', new RegExp(`^${RELEASE}-sinks-[a-z0-9-]+-\\d+$`));
+        assert.equal(rows[0]?.status, 'running');
+        // A dead letter as the sinks write one (as the sinks user), read and redelivered by the ui user.
+        const marker = `saker-e2e-redeliver-${Date.now()}`;
+        const record = {
+          output: 'e2e',
+          reason: 'permanent',
+          error: 'HTTP 400 (e2e)',
+          attempts: 1,
+          count: 1,
+          dead_lettered_at: new Date().toISOString(),
+          stream_sequences: [1],
+          alert: {
+            hostname: 'e2e',
+            output: marker,
+            priority: 'Notice',
+            rule: 'E2E redelivered',
+            source: 'syscall',
+            tags: [],
+            time: new Date().toISOString(),
+            output_fields: {},
+          },
+        };
+        const sinks = await connectAs('sinks', 'sinks');
+        try {
+          await sinks.publishDurable(
+            SUBJECTS.deadLetter('e2e'),
+            new TextEncoder().encode(JSON.stringify(record)),
+          );
+        } finally {
+          await sinks.close();
+        }
+        const admin = await uiLogin(base, { username: 'admin', password: UI_ADMIN_PASSWORD });
+        const id = await waitFor('the dead letter in the health view', 60_000, async () => {
+          const h = (await (await admin.get('api/health')).json()) as UiHealth;
+          return h.dead_letters.find((d) => d.output === 'e2e')?.id;
+        });
+        const res = await admin.post(`api/dead-letters/${id}/redeliver`, {});
+        assert.equal(res.status, 200, await res.text());
+        // Stored on SAKER_ALERTS again by the ui user, and delivered by the sinks to the webhook.
+        await alertEverywhere('E2E redelivered', (a) => a.output === marker, 90_000);
+      } finally {
+        child.kill();
+      }
     });
 
     it('the audit webhook: a ClusterRoleBinding to cluster-admin raises the k8s_audit rule', async () => {

@@ -89,8 +89,17 @@ export interface UiConfig {
     readonly sessionTtlMs: number;
     readonly oidc: UiOidcConfig | null;
   };
-  /** The control service the rules view talks to: `control.listen` unless set; TLS when `ca` is set. */
-  readonly control: { readonly address: string | null; readonly ca: string | null };
+  /**
+   * The control service the rules view talks to: `control.listen` unless set;
+   * TLS when `ca` or `cert` is set; `cert` and `key`, a client certificate for
+   * a control that requires one (mTLS).
+   */
+  readonly control: {
+    readonly address: string | null;
+    readonly ca: string | null;
+    readonly cert: string | null;
+    readonly key: string | null;
+  };
   /** Prometheus endpoints (`http://sinks:8765/metrics`) the health view reads delivery and drop counters from. */
   readonly health: { readonly metricsUrls: readonly string[] };
 }
@@ -167,6 +176,8 @@ export function uiSection({ path, hostPort, secret, url }: UiSchemaParts) {
     control: section({
       address: field(nullable(hostPort), null),
       ca: field(nullable(path), null),
+      cert: field(nullable(path), null),
+      key: field(nullable(path), null),
     }),
     health: section({
       metrics_urls: field(list(url), []),
@@ -182,14 +193,21 @@ export function finalizeUi(
   origin: (keys: readonly string[]) => ConstructorParameters<typeof ConfigError>[2],
   secretFile: (keys: readonly string[], inline: string | null, file: string | null) => string | null,
 ): UiConfig {
-  const t = raw.tls;
-  if ((t.cert === null) !== (t.key === null)) {
-    throw new ConfigError(
-      t.cert === null ? 'ui.tls.cert' : 'ui.tls.key',
-      'required when ui.tls is configured (cert and key go together)',
-      origin(['ui', 'tls']),
-    );
+  // A certificate and its key go together: ui.tls (the UI's own), ui.control (its client certificate).
+  for (const [section, what] of [
+    ['tls', 'ui.tls is configured'],
+    ['control', 'a client certificate for control is configured'],
+  ] as const) {
+    const { cert, key } = raw[section];
+    if ((cert === null) !== (key === null)) {
+      throw new ConfigError(
+        `ui.${section}.${cert === null ? 'cert' : 'key'}`,
+        `required when ${what} (cert and key go together)`,
+        origin(['ui', section]),
+      );
+    }
   }
+  const t = raw.tls;
   const o = raw.auth.oidc;
   let oidc: UiOidcConfig | null = null;
   if (o.issuer !== null || o.clientId !== null) {

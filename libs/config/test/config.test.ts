@@ -272,6 +272,20 @@ describe('errors name the key and where it was written', () => {
     });
   });
 
+  it("ui.tls and the UI's client certificate for control (ui.control) each need both cert and key", () => {
+    assert.equal(loadError('ui:\n  tls:\n    cert: ui.crt\n').path, 'ui.tls.key');
+    const err = loadError('ui:\n  control:\n    key: client.key\n');
+    assert.equal(err.path, 'ui.control.cert');
+    assert.equal(err.line, 2);
+    const c = load('ui:\n  control: {address: "control:5060", ca: ca.crt, cert: c.crt, key: c.key}\n');
+    assert.deepEqual(c.ui.control, {
+      address: 'control:5060',
+      ca: join(dir, 'ca.crt'),
+      cert: join(dir, 'c.crt'),
+      key: join(dir, 'c.key'),
+    });
+  });
+
   it('sinks.input.tls needs both cert and key; the input takes a token and the opt-outs', () => {
     const err = loadError('sinks:\n  input:\n    tls:\n      key: k.key\n');
     assert.equal(err.path, 'sinks.input.tls.cert');

@@ -33,7 +33,7 @@ export {
 export type { ReceivedSpan } from './otlp-receiver.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export { waitForOutput } from './child-output.js';
-export { assertUiFrontEnd, uiGetLoggedIn } from './ui-login.js';
+export { assertUiFrontEnd, uiGetLoggedIn, uiLogin } from './ui-login.js';
 
 export { startPostfix } from './postfix.js';
 

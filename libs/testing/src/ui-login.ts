@@ -19,8 +19,15 @@ function sessionCookie(res: Response, current: string): string {
   return current;
 }
 
-/** GETs `path` (relative to `base`, the UI's URL with its base path) after logging in; throws when the login fails. */
-export async function uiGetLoggedIn(base: string | URL, login: UiLogin, path: string): Promise<Response> {
+/** A logged-in session: requests carry its cookie, and writes its CSRF token. */
+interface UiSession {
+  get(path: string): Promise<Response>;
+  /** POSTs `body` as JSON. */
+  post(path: string, body: unknown): Promise<Response>;
+}
+
+/** Logs in at `base` (the UI's URL with its base path) as a local user; throws when the login fails. */
+export async function uiLogin(base: string | URL, login: UiLogin): Promise<UiSession> {
   const session = await fetch(new URL('api/session', base));
   if (session.status !== 200) throw new Error(`${base} api/session: ${session.status}`);
   const { csrf } = (await session.json()) as { csrf?: unknown };
@@ -33,7 +40,22 @@ export async function uiGetLoggedIn(base: string | URL, login: UiLogin, path: st
   if (res.status !== 200)
     throw new Error(`${base} api/login as ${login.username}: ${res.status} ${await res.text()}`);
   cookie = sessionCookie(res, cookie);
-  return fetch(new URL(path, base), { headers: { cookie } });
+  // The session's token changes at login.
+  const token = String(((await res.json()) as { csrf?: unknown }).csrf);
+  return {
+    get: (path) => fetch(new URL(path, base), { headers: { cookie } }),
+    post: (path, body) =>
+      fetch(new URL(path, base), {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': token },
+        body: JSON.stringify(body),
+      }),
+  };
+}
+
+/** GETs `path` (relative to `base`, the UI's URL with its base path) after logging in; throws when the login fails. */
+export async function uiGetLoggedIn(base: string | URL, login: UiLogin, path: string): Promise<Response> {
+  return (await uiLogin(base, login)).get(path);
 }
 
 /**

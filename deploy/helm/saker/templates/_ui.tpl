@@ -51,6 +51,10 @@ password) and one that shows alerts to anyone without ui.auth.anonymous: true.
 {{- if .Values.control.tls.enabled -}}
 {{- $_ := set $control "ca" "/etc/saker/control-ca/ca.crt" -}}
 {{- end -}}
+{{- if $v.control.clientCertSecret -}}
+{{- $_ := set $control "cert" "/etc/saker/control-client/tls.crt" -}}
+{{- $_ := set $control "key" "/etc/saker/control-client/tls.key" -}}
+{{- end -}}
 {{- $ui := dict "listen" (printf "0.0.0.0:%d" (int $v.port)) "base_path" $v.basePath "store" $store "auth" $auth "control" $control -}}
 {{- if $v.tls.secretName -}}
 {{- $_ := set $ui "tls" (dict "cert" "/etc/saker/ui-tls/tls.crt" "key" "/etc/saker/ui-tls/tls.key") -}}
@@ -60,7 +64,8 @@ password) and one that shows alerts to anyone without ui.auth.anonymous: true.
 
 {{/*
 What the UI's pod adds to a central component's (deployments.yaml), as JSON {env, mounts, volumes,
-ports, strategy}: its store, the users Secret, control's token and CA (the rules view), the OIDC
+ports, strategy}: its store, the users Secret, control's token and CA (the rules view) and the UI's
+client certificate for control when control requires one, the OIDC
 client secret and its own TLS, each Secret mounted with only the keys it needs.
 */}}
 {{- define "saker.uiPod" -}}
@@ -90,6 +95,11 @@ consumer saker-ui's alerts between their stores, nor hold the ReadWriteOnce volu
 {{- $tls := default (include "saker.component" (dict "root" $root "c" "control-tls")) $root.Values.control.tls.secretName -}}
 {{- $mounts = append $mounts (dict "name" "control-ca" "mountPath" "/etc/saker/control-ca" "readOnly" true) -}}
 {{- $volumes = append $volumes (dict "name" "control-ca" "secret" (dict "secretName" $tls "defaultMode" 0444 "items" (list (dict "key" "ca.crt" "path" "ca.crt")))) -}}
+{{- end -}}
+{{- with $v.control.clientCertSecret -}}
+{{- /* The client certificate control requires (mTLS): its two keys only. */ -}}
+{{- $mounts = append $mounts (dict "name" "control-client" "mountPath" "/etc/saker/control-client" "readOnly" true) -}}
+{{- $volumes = append $volumes (dict "name" "control-client" "secret" (dict "secretName" . "defaultMode" 0440 "items" (list (dict "key" "tls.crt" "path" "tls.crt") (dict "key" "tls.key" "path" "tls.key")))) -}}
 {{- end -}}
 {{- with $v.auth.oidc.clientSecretSecret -}}
 {{- $env = append $env (dict "name" "SAKER__UI__AUTH__OIDC__CLIENT_SECRET_FILE" "value" "/etc/saker/ui-oidc/client-secret") -}}

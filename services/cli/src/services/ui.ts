@@ -44,7 +44,7 @@ Options:
       address: (ui.control.address ?? control.listen)
         .replace(/^0\.0\.0\.0:/, '127.0.0.1:')
         .replace(/^\[::\]:/, '[::1]:'),
-      ...(ui.control.ca === null ? {} : { tls: { ca: readKeyFile('ui.control.ca', ui.control.ca) } }),
+      ...controlTls(ui.control),
       ...(control.token === null ? {} : { token: control.token }),
       timeoutMs: 5000,
     });
@@ -74,6 +74,19 @@ Options:
     };
   },
 };
+
+/** TLS to control when `ui.control.ca` or a client certificate (mTLS: `cert`, `key`) is set. */
+function controlTls(c: SakerConfig['ui']['control']): { tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } } {
+  if (c.ca === null && c.cert === null) return {};
+  return {
+    tls: {
+      ...(c.ca === null ? {} : { ca: readKeyFile('ui.control.ca', c.ca) }),
+      ...(c.cert === null || c.key === null
+        ? {}
+        : { cert: readKeyFile('ui.control.cert', c.cert), key: readKeyFile('ui.control.key', c.key) }),
+    },
+  };
+}
 
 /** Why the UI cannot start for lack of a login (null: it can). */
 function noAuth(config: SakerConfig): string | null {

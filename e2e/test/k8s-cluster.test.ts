@@ -14,6 +14,9 @@
  *   ClusterRoleBinding to cluster-admin raises "Binding to cluster-admin written";
  * - both alerts reach a webhook receiver in the cluster (a sidekick output)
  *   and the SAKER_ALERTS stream;
+ * - the web UI (as its NATS user) shows the sinks pod's delivery report for
+ *   the webhook output, and an admin redelivers a dead letter the sinks user
+ *   wrote: it is stored again and reaches the webhook;
  * - `helm upgrade` with a new custom rule: it fires, and no pod restarted;
  * - `helm test` passes; `helm uninstall` leaves no Saker object.
  *

@@ -245,6 +245,8 @@ function installValues(): object {
     // The default 3 servers (R3 streams), on the one node.
     nats: { image: { pullPolicy: 'Never' }, jetstream: { storageClass: '-', size: '4Gi' } },
     engine: { replicas: 1 },
+    // Two sinks replicas sharing each output's durable consumer: the UI adds up their reports.
+    sinks: { replicas: 2 },
     // The web UI too (its own NATS user, `ui`): anonymous viewers, and an admin who may redeliver.
     ui: {
       enabled: true,
@@ -280,7 +282,7 @@ const UI_ADMIN_PASSWORD = `e2e-${randomBytes(9).toString('hex')}`;
 
 interface UiHealth {
   outputs: { name: string; delivered: number; source: string; instances: number }[];
-  sinks: { instance: string; output: string; status: string }[];
+  sinks: { instance: string; output: string; status: string; delivered: number }[];
   dead_letters: { id: string; output: string; redelivered: boolean }[];
 }
 
@@ -511,15 +513,28 @@ describe(
         const health = async (): Promise<UiHealth> =>
           (await (await fetch(new URL('api/health', base))).json()) as UiHealth;
         // The webhook delivered the exec's alert (the test before): its sinks pod reported it.
-        const seen = await waitFor("the webhook output from the sinks' reports", 60_000, async () => {
-          const h = await health();
-          const w = h.outputs.find((o) => o.name === 'webhook');
-          return w !== undefined && w.source === 'reports' && w.delivered > 0 ? h : undefined;
-        });
+        // Both replicas report (each its own pod: instance <pod name>-<pid>), summed per output.
+        const seen = await waitFor(
+          "the webhook output from both sinks replicas' reports",
+          60_000,
+          async () => {
+            const h = await health();
+            const w = h.outputs.find((o) => o.name === 'webhook');
+            return w?.source === 'reports' && w.instances === 2 && w.delivered > 0 ? h : undefined;
+          },
+        );
         const rows = seen.sinks.filter((r) => r.output === 'webhook');
-        assert.equal(rows.length, 1, JSON.stringify(seen.sinks));
-        assert.match(rows[0]?.instance ?? '', new RegExp(`^${RELEASE}-sinks-[a-z0-9-]+-\\d+$`));
-        assert.equal(rows[0]?.status, 'running');
+        assert.equal(rows.length, 2, JSON.stringify(seen.sinks));
+        for (const r of rows) {
+          assert.match(r.instance, new RegExp(`^${RELEASE}-sinks-[a-z0-9]+-[a-z0-9]+-\\d+$`));
+          assert.equal(r.status, 'running');
+        }
+        assert.notEqual(rows[0]?.instance, rows[1]?.instance);
+        const webhook = seen.outputs.find((o) => o.name === 'webhook');
+        assert.equal(
+          webhook?.delivered,
+          rows.reduce((n, r) => n + r.delivered, 0),
+        );
         // A dead letter as the sinks write one (as the sinks user), read and redelivered by the ui user.
         const marker = `saker-e2e-redeliver-${Date.now()}`;
         const record = {

@@ -33,7 +33,7 @@ export interface SinksOutputStats {
 }
 
 export interface SinksStats {
-  /** The instance's name (`<hostname>-<pid>`); the subject carries it as a token. */
+  /** The instance's name (by default `<os.hostname()>-<pid>`); the subject carries it as a token. */
   readonly instance: string;
   /** Saker's version. */
   readonly version: string;

@@ -2,6 +2,7 @@
  * Sinks options, in three steps (normalize, defaults, Required): the rest of
  * the service never sees `undefined`, and the caller's object is not touched.
  */
+import { hostname as osHostname } from 'node:os';
 import { type Bus, assertToken, toToken } from '@saker/bus';
 import {
   type FalcoAlert,
@@ -115,7 +116,7 @@ export interface SinksOptions {
   readonly random?: () => number;
   /** Reopen files on SIGUSR1, as Falco does. Default false (main.ts turns it on). */
   readonly reopenOnSigusr1?: boolean;
-  /** This instance's name in its delivery reports (`saker.v1.sinks.stats.<instance>`). Default `<hostname>-<pid>`. */
+  /** This instance's name in its delivery reports (`saker.v1.sinks.stats.<instance>`). Default `<os.hostname()>-<pid>`. */
   readonly instance?: string;
   /** Saker's version, in the delivery reports. Default `unknown`. */
   readonly version?: string;
@@ -265,7 +266,9 @@ export function resolveSinksOptions(
     log: redactedLog(o.log ?? stderrLog),
     random: o.random ?? Math.random,
     reopenOnSigusr1: o.reopenOnSigusr1 ?? false,
-    instance: o.instance ?? `${toToken(o.hostname)}-${process.pid}`,
+    // The machine's own name (a pod's name), not `hostname` (the alerts', in the chart the node's):
+    // two replicas on one node must not report as one instance.
+    instance: o.instance ?? `${toToken(osHostname())}-${process.pid}`,
     version: o.version ?? 'unknown',
     statsIntervalMs: positiveInt('statsIntervalMs', o.statsIntervalMs, 5000, 0),
   };

@@ -29,7 +29,8 @@ import { Buffer } from 'node:buffer';
  *
  * Env: SAKER_BENCH_ACTIONS (per phase, default 100), SAKER_BENCH_INTERVAL_MS
  * (default 30), SAKER_BENCH_LOAD_RATE (default 50000), SAKER_BENCH_TRANSPORT
- * (embedded or nats; default both), SAKER_BENCH_DEBUG (saker run's stderr).
+ * (embedded or nats; default both), SAKER_BENCH_DEBUG (saker run's stderr),
+ * SAKER_BENCH_NODE_ARGS (node flags for saker run, e.g. --cpu-prof).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -58,6 +59,8 @@ const ACTIONS = Number(process.env.SAKER_BENCH_ACTIONS ?? 100);
 const INTERVAL_MS = Number(process.env.SAKER_BENCH_INTERVAL_MS ?? 30);
 /** The heavy flow: opens per second (each an openat the sensor captures and the engine evaluates). */
 const LOAD_RATE = Number(process.env.SAKER_BENCH_LOAD_RATE ?? 50_000);
+/** Node flags for `saker run` (SAKER_BENCH_NODE_ARGS, space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const NODE_ARGS = (process.env.SAKER_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 /** An action whose alert has not come after this long counts as missing. */
 const ALERT_TIMEOUT_MS = 5_000;
 
@@ -179,6 +182,7 @@ interface Saker {
 
 function startSaker(dir: string, nats: string | undefined): Saker {
   const args = [
+    ...NODE_ARGS,
     MAIN,
     'run',
     '--config',

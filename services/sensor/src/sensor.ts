@@ -52,6 +52,12 @@ export { RecordPipeline };
  * a turn between slices, large enough that the turns cost nothing measurable.
  */
 const SLICE_BYTES = 64 * 1024;
+/**
+ * Stream bytes read ahead of the decoding before the loader's output is
+ * paused: a burst the decoding cannot follow waits here as raw records
+ * (~230 bytes an open, no event built yet), beside the kernel's 16 MiB ring.
+ */
+const READ_AHEAD_BYTES = 4 << 20;
 
 export const DEFAULT_LOADER_PATH = fileURLToPath(new URL('../../build/saker-sensor-loader', import.meta.url));
 
@@ -217,8 +223,11 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   /** Stream bytes read and not decoded yet (bounded slices), oldest first, the first from `pendingAt` on. */
   private pending: Buffer[] = [];
   private pendingAt = 0;
-  /** What was read waits for the next turn (the loader's output is paused meanwhile). */
+  private pendingBytes = 0;
+  /** What was read waits for the next turn. */
   private sliceScheduled = false;
+  /** The loader's output is paused because READ_AHEAD_BYTES wait. */
+  private pausedForSlices = false;
   /** Bytes this turn may still decode. */
   private turnBudget = SLICE_BYTES;
   /** The next turn's renewal of the budget is scheduled. */
@@ -335,7 +344,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     this.listeners.add(fn);
     // Events that arrived before the first listener (with the stream header, say) may have
     // filled the queue and paused the output: nothing would ever resume it for a listener.
-    if (!this.iterated && !this.stopping && !this.sliceScheduled) this.child?.stdout?.resume();
+    if (!this.iterated && !this.stopping && !this.pausedForSlices) this.child?.stdout?.resume();
     return () => this.listeners.delete(fn);
   }
 
@@ -365,7 +374,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       next: () => {
         const e = this.take();
         if (e) {
-          if (this.queued < this.opts.queueLimit / 2 && !this.sliceScheduled) this.child?.stdout?.resume();
+          if (this.queued < this.opts.queueLimit / 2 && !this.pausedForSlices) this.child?.stdout?.resume();
           return Promise.resolve({ value: e, done: false });
         }
         if (this.failure) return Promise.reject(this.failure);
@@ -522,13 +531,18 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       return;
     }
     this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     if (!this.sliceScheduled) this.decodeSlice();
+    else if (this.pendingBytes > READ_AHEAD_BYTES && !this.pausedForSlices) {
+      this.pausedForSlices = true;
+      this.child?.stdout?.pause();
+    }
   }
 
   /**
-   * Decodes what was read, up to SLICE_BYTES per event-loop turn: past that,
-   * the loader's output is paused and the rest waits for the next turn. A lone
-   * record (the idle path) is decoded at once.
+   * Decodes what was read, up to SLICE_BYTES per event-loop turn: the rest
+   * waits for the next turn, and past READ_AHEAD_BYTES the loader's output is
+   * paused. A lone record (the idle path) is decoded at once.
    */
   private decodeSlice(): void {
     while (this.turnBudget > 0 && this.pending.length > 0) {
@@ -537,6 +551,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       const part =
         this.pendingAt === 0 && n === head.length ? head : head.subarray(this.pendingAt, this.pendingAt + n);
       this.pendingAt += n;
+      this.pendingBytes -= n;
       this.turnBudget -= n;
       if (this.pendingAt >= head.length) {
         this.pending.shift();
@@ -550,10 +565,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       setImmediate(() => this.nextTurn());
     }
     if (this.pending.length > 0) {
-      if (!this.sliceScheduled) {
-        this.sliceScheduled = true;
-        this.child?.stdout?.pause();
-      }
+      this.sliceScheduled = true;
       return;
     }
     const idle = this.onIdle;
@@ -566,9 +578,11 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     this.turnBudget = SLICE_BYTES;
     if (!this.sliceScheduled) return;
     this.decodeSlice();
-    if (this.pending.length > 0) return;
-    this.sliceScheduled = false;
-    if (!this.queueFull()) this.child?.stdout?.resume();
+    if (this.pending.length === 0) this.sliceScheduled = false;
+    if (this.pausedForSlices && this.pendingBytes <= READ_AHEAD_BYTES / 2) {
+      this.pausedForSlices = false;
+      if (!this.queueFull()) this.child?.stdout?.resume();
+    }
   }
 
   /** Resolves once every byte read was decoded. */

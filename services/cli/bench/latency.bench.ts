@@ -16,7 +16,9 @@ import { Buffer } from 'node:buffer';
  * this process reading the alert line (fs.watch on the file, then a read):
  * both ends in this process's clock.
  *
- * Under each phase's percentiles, where the time went, from real timestamps
+ * Under each phase's percentiles: the records/s the probe captured and the
+ * drops, and the engine's queue (the most events in flight and the largest
+ * lag /metrics showed, read every 250 ms). Then where the time went, from real timestamps
  * (p50/p99 per stage): the action → the kernel's timestamp of its event (the
  * alert's `time`) → the alert on SAKER_ALERTS (over NATS: a core subscriber
  * to its subjects) → the line read.
@@ -220,9 +222,16 @@ function startSaker(dir: string, nats: string | undefined): Saker {
  * user's syscall flood is captured too, and what a "low rate" phase really
  * carried is printed beside its figures.
  */
-async function sensorCounters(
-  url: string | undefined,
-): Promise<{ events: number; drops: number } | undefined> {
+/** saker run's counters this bench prints: the sensor's records and drops, the engine's queue. */
+interface Counters {
+  readonly events: number;
+  readonly drops: number;
+  /** Events received by the engine and not yet evaluated (`saker_engine_events_in_flight`). */
+  readonly engineInFlight: number;
+  readonly engineLagS: number;
+}
+
+async function sensorCounters(url: string | undefined): Promise<Counters | undefined> {
   if (url === undefined) return undefined;
   try {
     const text = await (await fetch(`${url.replace(/\/$/, '')}/metrics`)).text();
@@ -231,10 +240,35 @@ async function sensorCounters(
         .split('\n')
         .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
         .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    return { events: sum('saker_sensor_events_total'), drops: sum('saker_sensor_drops_total') };
+    return {
+      events: sum('saker_sensor_events_total'),
+      drops: sum('saker_sensor_drops_total'),
+      engineInFlight: sum('saker_engine_events_in_flight'),
+      engineLagS: sum('saker_engine_lag_seconds'),
+    };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The engine's queue during a phase: its largest in-flight count and lag,
+ * read from /metrics every 250 ms (a queue that grows is where a rare
+ * event's alert waits under a flow).
+ */
+function watchEngineQueue(url: string | undefined): () => { inFlight: number; lagS: number } {
+  const most = { inFlight: 0, lagS: 0 };
+  const timer = setInterval(() => {
+    void sensorCounters(url).then((c) => {
+      if (c === undefined) return;
+      most.inFlight = Math.max(most.inFlight, c.engineInFlight);
+      most.lagS = Math.max(most.lagS, c.engineLagS);
+    });
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    return most;
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -410,6 +444,7 @@ async function transport(name: string, nats: string | undefined): Promise<string
       for (const heavy of [false, true]) {
         const label = `${name}, ${heavy ? 'heavy flow' : 'low rate'}`;
         const before = await sensorCounters(saker.metricsUrl());
+        const engineQueue = watchEngineQueue(saker.metricsUrl());
         const t0 = performance.now();
         const { check, latencies, stages } = await phase(
           label,
@@ -421,11 +456,13 @@ async function transport(name: string, nats: string | undefined): Promise<string
         );
         const after = await sensorCounters(saker.metricsUrl());
         const seconds = (performance.now() - t0) / 1000;
+        const queue = engineQueue();
         const sensor =
           before === undefined || after === undefined
             ? '    sensor: counters not read\n'
             : `    sensor, the whole machine: ${Math.round((after.events - before.events) / seconds).toLocaleString('en')} records/s, ` +
-              `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase\n`;
+              `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase; ` +
+              `engine queue at most ${queue.inFlight.toLocaleString('en')} events in flight, lag ${queue.lagS.toFixed(2)} s (/metrics every 250 ms)\n`;
         const wrong = checkLatencyPhase(check);
         if (wrong.length > 0) {
           problems.push(...wrong);

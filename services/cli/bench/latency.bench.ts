@@ -16,7 +16,9 @@ import { Buffer } from 'node:buffer';
  * this process reading the alert line (fs.watch on the file, then a read):
  * both ends in this process's clock.
  *
- * Under each phase's percentiles, where the time went, from real timestamps
+ * Under each phase's percentiles: the records/s the probe captured and the
+ * drops, and the engine's queue (the most events in flight and the largest
+ * lag /metrics showed, read every 250 ms). Then where the time went, from real timestamps
  * (p50/p99 per stage): the action → the kernel's timestamp of its event (the
  * alert's `time`) → the alert on SAKER_ALERTS (over NATS: a core subscriber
  * to its subjects) → the line read.
@@ -29,7 +31,8 @@ import { Buffer } from 'node:buffer';
  *
  * Env: SAKER_BENCH_ACTIONS (per phase, default 100), SAKER_BENCH_INTERVAL_MS
  * (default 30), SAKER_BENCH_LOAD_RATE (default 50000), SAKER_BENCH_TRANSPORT
- * (embedded or nats; default both), SAKER_BENCH_DEBUG (saker run's stderr).
+ * (embedded or nats; default both), SAKER_BENCH_DEBUG (saker run's stderr),
+ * SAKER_BENCH_NODE_ARGS (node flags for saker run, e.g. --cpu-prof).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -58,6 +61,8 @@ const ACTIONS = Number(process.env.SAKER_BENCH_ACTIONS ?? 100);
 const INTERVAL_MS = Number(process.env.SAKER_BENCH_INTERVAL_MS ?? 30);
 /** The heavy flow: opens per second (each an openat the sensor captures and the engine evaluates). */
 const LOAD_RATE = Number(process.env.SAKER_BENCH_LOAD_RATE ?? 50_000);
+/** Node flags for `saker run` (SAKER_BENCH_NODE_ARGS, space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const NODE_ARGS = (process.env.SAKER_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 /** An action whose alert has not come after this long counts as missing. */
 const ALERT_TIMEOUT_MS = 5_000;
 
@@ -179,6 +184,7 @@ interface Saker {
 
 function startSaker(dir: string, nats: string | undefined): Saker {
   const args = [
+    ...NODE_ARGS,
     MAIN,
     'run',
     '--config',
@@ -216,9 +222,16 @@ function startSaker(dir: string, nats: string | undefined): Saker {
  * user's syscall flood is captured too, and what a "low rate" phase really
  * carried is printed beside its figures.
  */
-async function sensorCounters(
-  url: string | undefined,
-): Promise<{ events: number; drops: number } | undefined> {
+/** saker run's counters this bench prints: the sensor's records and drops, the engine's queue. */
+interface Counters {
+  readonly events: number;
+  readonly drops: number;
+  /** Events received by the engine and not yet evaluated (`saker_engine_events_in_flight`). */
+  readonly engineInFlight: number;
+  readonly engineLagS: number;
+}
+
+async function sensorCounters(url: string | undefined): Promise<Counters | undefined> {
   if (url === undefined) return undefined;
   try {
     const text = await (await fetch(`${url.replace(/\/$/, '')}/metrics`)).text();
@@ -227,10 +240,35 @@ async function sensorCounters(
         .split('\n')
         .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
         .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    return { events: sum('saker_sensor_events_total'), drops: sum('saker_sensor_drops_total') };
+    return {
+      events: sum('saker_sensor_events_total'),
+      drops: sum('saker_sensor_drops_total'),
+      engineInFlight: sum('saker_engine_events_in_flight'),
+      engineLagS: sum('saker_engine_lag_seconds'),
+    };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The engine's queue during a phase: its largest in-flight count and lag,
+ * read from /metrics every 250 ms (a queue that grows is where a rare
+ * event's alert waits under a flow).
+ */
+function watchEngineQueue(url: string | undefined): () => { inFlight: number; lagS: number } {
+  const most = { inFlight: 0, lagS: 0 };
+  const timer = setInterval(() => {
+    void sensorCounters(url).then((c) => {
+      if (c === undefined) return;
+      most.inFlight = Math.max(most.inFlight, c.engineInFlight);
+      most.lagS = Math.max(most.lagS, c.engineLagS);
+    });
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    return most;
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -406,6 +444,7 @@ async function transport(name: string, nats: string | undefined): Promise<string
       for (const heavy of [false, true]) {
         const label = `${name}, ${heavy ? 'heavy flow' : 'low rate'}`;
         const before = await sensorCounters(saker.metricsUrl());
+        const engineQueue = watchEngineQueue(saker.metricsUrl());
         const t0 = performance.now();
         const { check, latencies, stages } = await phase(
           label,
@@ -417,11 +456,13 @@ async function transport(name: string, nats: string | undefined): Promise<string
         );
         const after = await sensorCounters(saker.metricsUrl());
         const seconds = (performance.now() - t0) / 1000;
+        const queue = engineQueue();
         const sensor =
           before === undefined || after === undefined
             ? '    sensor: counters not read\n'
             : `    sensor, the whole machine: ${Math.round((after.events - before.events) / seconds).toLocaleString('en')} records/s, ` +
-              `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase\n`;
+              `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase; ` +
+              `engine queue at most ${queue.inFlight.toLocaleString('en')} events in flight, lag ${queue.lagS.toFixed(2)} s (/metrics every 250 ms)\n`;
         const wrong = checkLatencyPhase(check);
         if (wrong.length > 0) {
           problems.push(...wrong);

@@ -15,6 +15,17 @@
  * `queueLimit` ones (the stall that an earlier rules test hit when it waited a
  * few seconds on a busy host).
  *
+ * Bounded slices: the stream is decoded at most `SLICE_BYTES` per event-loop
+ * turn. The rest waits, with the loader's output paused, for the next turn
+ * (setImmediate): libuv reads a pipe up to 32 times per poll (2 MiB, ~9,000
+ * records, tens of ms of work) before timers and other I/O run, and the
+ * consumers in this thread (the batcher's linger, the engine, which takes
+ * one batch per turn, the outputs' writes) would otherwise queue behind that
+ * bulk: a rare event's alert waited for it, and the engine's queue grew with
+ * what the sensor produced faster than one batch a turn. So the backlog of
+ * an overloaded node stays in the kernel's ring, where losses are counted
+ * (`drop_ringbuf`), not in an in-process queue.
+ *
  * With `worker` (node-worker.ts) the thread that reads the loader's stream
  * only hands its chunks to a worker thread, which decodes, keeps the process
  * table, evaluates the rules and formats the alerts: the Sensor then yields
@@ -34,6 +45,19 @@ import { RecordPipeline } from './record-pipeline.js';
 import { SYSCALL_IDS, TRACKED_SYSCALLS, resolveSyscalls, syscallName } from './syscalls.js';
 
 export { RecordPipeline };
+
+/**
+ * Stream bytes decoded per event-loop turn (~280 open records, under a
+ * millisecond of work): small enough that the alert path and the outputs get
+ * a turn between slices, large enough that the turns cost nothing measurable.
+ */
+const SLICE_BYTES = 64 * 1024;
+/**
+ * Stream bytes read ahead of the decoding before the loader's output is
+ * paused: a burst the decoding cannot follow waits here as raw records
+ * (~230 bytes an open, no event built yet), beside the kernel's 16 MiB ring.
+ */
+const READ_AHEAD_BYTES = 4 << 20;
 
 export const DEFAULT_LOADER_PATH = fileURLToPath(new URL('../../build/saker-sensor-loader', import.meta.url));
 
@@ -63,11 +87,19 @@ export interface SensorOptions {
    * `onAlerts` listeners. Undefined: events in this thread, as before.
    */
   readonly worker?: NodeEvaluation;
+  /**
+   * A listener for every event from the first one on (as `onEvent`, attached
+   * before the loader starts, so no event comes before it). While it is the
+   * only consumer, events are not queued.
+   */
+  readonly onEvent?: (e: SyscallEvent) => void;
   /** With `worker`: stream bytes handed over and not yet processed before the loader's output is paused. Default 8 MiB. */
   readonly workerQueueBytes?: number;
 }
 
-type NormalizedOptions = Required<Omit<SensorOptions, 'hostname' | 'onError' | 'validate' | 'worker'>> & {
+type NormalizedOptions = Required<
+  Omit<SensorOptions, 'hostname' | 'onError' | 'validate' | 'worker' | 'onEvent'>
+> & {
   readonly worker: NodeEvaluation | undefined;
   readonly validate: boolean;
   readonly hostname: string;
@@ -188,6 +220,20 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private stopping = false;
   private failure: Error | undefined;
   private exitPromise: Promise<void> | undefined;
+  /** Stream bytes read and not decoded yet (bounded slices), oldest first, the first from `pendingAt` on. */
+  private pending: Buffer[] = [];
+  private pendingAt = 0;
+  private pendingBytes = 0;
+  /** What was read waits for the next turn. */
+  private sliceScheduled = false;
+  /** The loader's output is paused because READ_AHEAD_BYTES wait. */
+  private pausedForSlices = false;
+  /** Bytes this turn may still decode. */
+  private turnBudget = SLICE_BYTES;
+  /** The next turn's renewal of the budget is scheduled. */
+  private turnStarted = false;
+  /** Called once `pending` is empty (the loader exited while some of its output waited). */
+  private onIdle: (() => void) | undefined;
 
   private constructor(opts: NormalizedOptions) {
     this.opts = opts;
@@ -203,6 +249,8 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
    */
   static async start(options: SensorOptions, signal?: AbortSignal): Promise<Sensor> {
     const s = new Sensor(normalizeOptions(options));
+    // Before the loader starts: no event comes before this listener.
+    if (options.onEvent !== undefined) s.listeners.add(options.onEvent);
     if (s.opts.worker !== undefined) s.worker = await s.startWorker(s.opts.worker);
     try {
       await s.spawn(signal);
@@ -296,7 +344,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
     this.listeners.add(fn);
     // Events that arrived before the first listener (with the stream header, say) may have
     // filled the queue and paused the output: nothing would ever resume it for a listener.
-    if (!this.iterated && !this.stopping) this.child?.stdout?.resume();
+    if (!this.iterated && !this.stopping && !this.pausedForSlices) this.child?.stdout?.resume();
     return () => this.listeners.delete(fn);
   }
 
@@ -326,7 +374,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       next: () => {
         const e = this.take();
         if (e) {
-          if (this.queued < this.opts.queueLimit / 2) this.child?.stdout?.resume();
+          if (this.queued < this.opts.queueLimit / 2 && !this.pausedForSlices) this.child?.stdout?.resume();
           return Promise.resolve({ value: e, done: false });
         }
         if (this.failure) return Promise.reject(this.failure);
@@ -393,7 +441,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
           this.failure = new SensorLoaderError(`sensor loader exited with ${code ?? sig}`, code, this.stderr);
         }
         // Every chunk read is evaluated before the sensor counts as stopped.
-        void (this.worker?.end() ?? Promise.resolve()).then(() => {
+        void (this.worker?.end() ?? this.whenSliced()).then(() => {
           this.finish();
           resolve();
         });
@@ -482,6 +530,75 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       }
       return;
     }
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (!this.sliceScheduled) this.decodeSlice();
+    else if (this.pendingBytes > READ_AHEAD_BYTES && !this.pausedForSlices) {
+      this.pausedForSlices = true;
+      this.child?.stdout?.pause();
+    }
+  }
+
+  /**
+   * Decodes what was read, up to SLICE_BYTES per event-loop turn: the rest
+   * waits for the next turn, and past READ_AHEAD_BYTES the loader's output is
+   * paused. A lone record (the idle path) is decoded at once.
+   */
+  private decodeSlice(): void {
+    while (this.turnBudget > 0 && this.pending.length > 0) {
+      const head = this.pending[0] as Buffer;
+      const n = Math.min(this.turnBudget, head.length - this.pendingAt);
+      const part =
+        this.pendingAt === 0 && n === head.length ? head : head.subarray(this.pendingAt, this.pendingAt + n);
+      this.pendingAt += n;
+      this.pendingBytes -= n;
+      this.turnBudget -= n;
+      if (this.pendingAt >= head.length) {
+        this.pending.shift();
+        this.pendingAt = 0;
+      }
+      this.decodeChunk(part);
+    }
+    if (!this.turnStarted) {
+      // The budget is per turn: renewed by the next turn's check phase, whatever read this one.
+      this.turnStarted = true;
+      setImmediate(() => this.nextTurn());
+    }
+    if (this.pending.length > 0) {
+      this.sliceScheduled = true;
+      return;
+    }
+    const idle = this.onIdle;
+    this.onIdle = undefined;
+    idle?.();
+  }
+
+  private nextTurn(): void {
+    this.turnStarted = false;
+    this.turnBudget = SLICE_BYTES;
+    if (!this.sliceScheduled) return;
+    this.decodeSlice();
+    if (this.pending.length === 0) this.sliceScheduled = false;
+    if (this.pausedForSlices && this.pendingBytes <= READ_AHEAD_BYTES / 2) {
+      this.pausedForSlices = false;
+      if (!this.queueFull()) this.child?.stdout?.resume();
+    }
+  }
+
+  /** Resolves once every byte read was decoded. */
+  private whenSliced(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onIdle = resolve;
+    });
+  }
+
+  /** The iterator's queue is at its limit: the loader's output stays paused until it drains. */
+  private queueFull(): boolean {
+    return this.queued >= this.opts.queueLimit && this.queuesForIterator() && !this.stopping;
+  }
+
+  private decodeChunk(chunk: Buffer): void {
     for (const rec of this.decoder.push(chunk)) {
       if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
       if (rec.kind === REC_STATS) {
@@ -491,9 +608,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
       this.onRecord(rec);
     }
     if (!this.header && this.decoder.header) this.onHeader(this.decoder.header);
-    if (this.queued >= this.opts.queueLimit && this.queuesForIterator() && !this.stopping) {
-      this.child?.stdout?.pause();
-    }
+    if (this.queueFull()) this.child?.stdout?.pause();
   }
 
   /** A stream header the decoder refused (another stream version, say): start() fails with it. */

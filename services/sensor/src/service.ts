@@ -201,6 +201,11 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
       ...options.sensor,
       syscalls: syscallNames(interest),
       hostname,
+      // A listener from the first record on, not the iterator: no promise and no queue per event.
+      // The sensor decodes one bounded slice per event-loop turn and reads on only after it, so its
+      // pace is the batcher's (and, in one process, the engine's), and a backlog stays in the
+      // kernel's ring, where losses are counted.
+      ...(evaluate === undefined ? { onEvent: (ev: SyscallEvent) => void batcher.add(ev) } : {}),
       ...(evaluate !== undefined
         ? {
             worker: evaluate,
@@ -298,11 +303,9 @@ export async function start(options: SensorServiceOptions, signal?: AbortSignal)
     if (actions.has('alert')) for (const l of dropListeners) l(notice);
   });
 
-  // The iterator, not onEvent: it is what resumes the loader's output when the queue drains.
   const done = (async () => {
     try {
-      if (evaluate !== undefined) await sensor.whenEnded();
-      else for await (const ev of sensor as AsyncIterable<SyscallEvent>) batcher.add(ev);
+      await sensor.whenEnded();
     } finally {
       await Promise.allSettled([...publishing]);
       await batcher.close();

@@ -10,6 +10,12 @@
  * - `stop()` must end while an iterator's queue is over the limit: it used to
  *   resume the output, get the next chunk, pause again and wait forever for
  *   the pipe's EOF.
+ * - A flood is decoded in bounded slices: between two event-loop turns no
+ *   more events are handed out than 64 KiB of the smallest records make, and
+ *   the listener given with the options gets every event of the flood (or
+ *   the probe counted it as a drop). Unsliced, libuv's 32 reads of a full
+ *   pipe in one poll handed out thousands in one turn, and a consumer in the
+ *   same thread (the engine, one batch a turn) fell behind without bound.
  * Needs root (CI runs as root).
  */
 import assert from 'node:assert/strict';
@@ -18,9 +24,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
 import { waitFor, within } from '@saker/testing';
 import { Sensor } from '../src/sensor.js';
+
+const LOAD = fileURLToPath(new URL('../../build/saker-bench-load', import.meta.url));
+/** 64 KiB per turn over the smallest record (the 168-byte header and the 8-byte frame header), twice: the check phase may run the budget's renewal before or after the counter's. */
+const MAX_PER_TURN = 2 * Math.ceil((64 * 1024) / (168 + 8));
 
 const isRoot = process.getuid?.() === 0;
 const SKIP = isRoot ? false : 'NOT ROOT: the sensor consumer test loads eBPF programs and must run as root';
@@ -103,4 +114,56 @@ describe('sensor consumers (real kernel)', { timeout: 90_000 }, () => {
       if (!stopped) await within('Sensor.stop() (cleanup)', sensor.stop(), 15_000).catch(() => {});
     }
   });
+
+  it(
+    'a flood is decoded in bounded slices, one per event-loop turn, and every event reaches the onEvent option',
+    { skip: SKIP },
+    async () => {
+      const FLOOD = 200_000;
+      let pid = -1;
+      let seen = 0;
+      let thisTurn = 0;
+      let maxPerTurn = 0;
+      const sensor = await Sensor.start({
+        syscalls: ['openat', 'open'],
+        onEvent: (e: SyscallEvent) => {
+          thisTurn++;
+          if (e.proc.pid === pid && e.fd?.name === '/etc/hostname') seen++;
+        },
+      });
+      let turning = true;
+      const turn = (): void => {
+        maxPerTurn = Math.max(maxPerTurn, thisTurn);
+        thisTurn = 0;
+        if (turning) setImmediate(turn);
+      };
+      setImmediate(turn);
+      try {
+        const drops0 = sensor.stats.totals.dropRingbuf;
+        await new Promise<void>((resolve, reject) => {
+          const child = spawn(LOAD, ['open', String(FLOOD)], { stdio: 'ignore' });
+          pid = child.pid ?? -1;
+          child.on('error', reject);
+          child.on('exit', (code) =>
+            code === 0 ? resolve() : reject(new Error(`${LOAD} exited with ${code}`)),
+          );
+        });
+        const lost = () => Number(sensor.stats.totals.dropRingbuf - drops0);
+        await waitFor(
+          () =>
+            `${FLOOD} opens of /etc/hostname by pid ${pid} seen or dropped (seen ${seen}, ring-buffer drops ${lost()})`,
+          () => seen + lost() >= FLOOD,
+          60_000,
+        );
+        assert.ok(seen > 0, 'no event of the flood reached the listener');
+        assert.ok(
+          maxPerTurn <= MAX_PER_TURN,
+          `${maxPerTurn} events were handed out in one event-loop turn (at most ${MAX_PER_TURN} expected)`,
+        );
+      } finally {
+        turning = false;
+        await within('Sensor.stop()', sensor.stop(), 15_000);
+      }
+    },
+  );
 });

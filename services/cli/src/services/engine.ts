@@ -4,6 +4,7 @@
  * append_output) and following KV saker_rules; the metadata join over KV
  * saker_meta. `saker engine` and `saker run` both start it from here.
  */
+import { hostname as osHostname } from 'node:os';
 import { toToken } from '@saker/bus';
 import { enrichCacheView } from '@saker/config';
 import type { SakerConfig } from '@saker/config';
@@ -47,7 +48,9 @@ Options:
           await startEngine(
             {
               bus: ctx.bus,
-              name: `${toToken(config.hostname)}-${process.pid}-${i}`,
+              // The replica's name in its stats reports: the machine's (pod's) name, not the
+              // alerts' hostname, which the chart sets to the node's name for every pod on it.
+              name: `${toToken(osHostname())}-${process.pid}-${i}`,
               hostname: config.hostname,
               queue: config.engine.queueGroup,
               rules: initial.doc,

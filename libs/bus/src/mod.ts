@@ -5,7 +5,6 @@ export type {
   ConsumerOptions,
   ConsumerState,
   DurableConsumer,
-  DurableMessage,
   KvStore,
   KvWatch,
   KvWatchEntry,

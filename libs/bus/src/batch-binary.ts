@@ -62,19 +62,23 @@ const S_PART: { readonly [P in SyscallPart]: number } = {
   k8s: 11,
   fd: 12,
 };
-const PART_BIT: { readonly [P in SyscallPart]: number } = {
-  args: 1,
-  rawargs: 2,
-  proc: 4,
-  ancestors: 8,
-  user: 16,
-  group: 32,
-  container: 64,
-  k8s: 128,
-  fd: 256,
-};
 const PARTS = Object.keys(S_PART) as SyscallPart[];
 const REQUIRED: readonly SyscallPart[] = ['args', 'proc', 'user', 'group', 'container'];
+/**
+ * A part's index in PARTS (its slot is S_PART_0 + index, its bit 1 << index).
+ * The views read parts by these numbers: a keyed load by part name in the
+ * per-read path went megamorphic (7 names through one getter).
+ */
+const P_ARGS = 0;
+const P_RAWARGS = 1;
+const P_PROC = 2;
+const P_ANCESTORS = 3;
+const P_USER = 4;
+const P_GROUP = 5;
+const P_CONTAINER = 6;
+const P_K8S = 7;
+const P_FD = 8;
+const S_PART_0 = S_PART.args;
 const U32_SLOTS = 13;
 const F_NUM_AT = U32_SLOTS * 4;
 const F_CPU_AT = F_NUM_AT + 8;
@@ -421,7 +425,7 @@ class BinaryBatch {
   readonly #parsed: unknown[];
   /** Per string: why it is not JSON, once a read found out. */
   readonly #failed: (EventValidationError | undefined)[];
-  /** Per string: the parts (PART_BIT) it passed the check of. */
+  /** Per string: the parts (bit 1 << P_…) it passed the check of. */
   readonly #passed: Uint16Array;
   /** Per string: the type/ts checks passed (1: type, 2: ts). */
   readonly #scalars: Uint8Array;
@@ -462,18 +466,18 @@ class BinaryBatch {
     return s;
   }
 
-  part(i: number, part: SyscallPart, line: number): unknown {
+  /** Part number `p` (P_ARGS…) of the event at `line`, whose slot holds `i`. */
+  part(i: number, p: number, line: number): unknown {
+    // Absent: only optional parts can be (checkRecord refuses a record without a required one).
+    if (i === NONE) return undefined;
     // The common case: this string was parsed and passed this part's check already.
-    if (i !== NONE && ((this.#passed[i] as number) & PART_BIT[part]) !== 0) return this.#parsed[i];
-    return this.#firstRead(i, part, line);
+    if (((this.#passed[i] as number) & (1 << p)) !== 0) return this.#parsed[i];
+    return this.#firstRead(i, p, line);
   }
 
   /** A part's first read as this part: parse (once per string), check, or fail naming why. */
-  #firstRead(i: number, part: SyscallPart, line: number): unknown {
-    if (i === NONE) {
-      if (REQUIRED.includes(part)) this.#guard(line, () => checkSyscallPart(part, undefined));
-      return undefined;
-    }
+  #firstRead(i: number, p: number, line: number): unknown {
+    const part = PARTS[p] as SyscallPart;
     let failed = this.#failed[i];
     let v = this.#parsed[i];
     if (v === undefined && failed === undefined) {
@@ -493,7 +497,7 @@ class BinaryBatch {
       });
     }
     this.#guard(line, () => checkSyscallPart(part, v));
-    (this.#passed as Uint16Array)[i] = (this.#passed[i] as number) | PART_BIT[part];
+    (this.#passed as Uint16Array)[i] = (this.#passed[i] as number) | (1 << p);
     return v;
   }
 
@@ -519,7 +523,7 @@ export function deepFreeze(value: unknown): void {
 type Joinable = Pick<SyscallEvent, 'container' | 'k8s'>;
 
 /** The getters of LAZY_PARTS, put on the class's prototype after it. */
-interface BinaryEventView extends Pick<SyscallEvent, (typeof LAZY_PARTS)[number]> {}
+interface BinaryEventView extends Pick<SyscallEvent, (typeof LAZY_PARTS)[number][0]> {}
 
 /**
  * A syscall event read in place from a binary batch: every field is decoded
@@ -567,7 +571,7 @@ class BinaryEventView implements SyscallEvent {
     return this.#flag(F_DIR_ENTRY) ? '>' : '<';
   }
   get container(): SyscallEvent['container'] {
-    return this.#joined?.container ?? (this.#part('container') as SyscallEvent['container']);
+    return this.#joined?.container ?? (this.#part(P_CONTAINER) as SyscallEvent['container']);
   }
   set container(value: SyscallEvent['container']) {
     this.#joined = { container: value, k8s: this.#joined === undefined ? this.#ownK8s() : this.#joined.k8s };
@@ -591,27 +595,36 @@ class BinaryEventView implements SyscallEvent {
   }
 
   #ownK8s(): SyscallEvent['k8s'] {
-    return this.#part('k8s') as SyscallEvent['k8s'];
+    return this.#part(P_K8S) as SyscallEvent['k8s'];
   }
   #flag(bit: number): boolean {
     return (this.#b.dv.getUint32(this.#at, true) & bit) !== 0;
   }
-  #part(part: SyscallPart): unknown {
-    return this.#b.part(this.#b.dv.getUint32(this.#at + 4 * S_PART[part], true), part, this.#line);
+  #part(p: number): unknown {
+    const b = this.#b;
+    return b.part(b.dv.getUint32(this.#at + 4 * (S_PART_0 + p), true), p, this.#line);
   }
 
-  /** Reads a part (the getters of LAZY_PARTS, defined below). */
-  static read(view: BinaryEventView, part: SyscallPart): unknown {
-    return view.#part(part);
+  /** Reads part number `p` (the getters of LAZY_PARTS, defined below). */
+  static read(view: BinaryEventView, p: number): unknown {
+    return view.#part(p);
   }
 }
 
-/** The parts read through plain getters; container and k8s have their own (the join sets them). */
-const LAZY_PARTS = ['args', 'rawargs', 'proc', 'ancestors', 'user', 'group', 'fd'] as const;
-for (const part of LAZY_PARTS) {
-  Object.defineProperty(BinaryEventView.prototype, part, {
+/** The parts read through plain getters, by number; container and k8s have their own (the join sets them). */
+const LAZY_PARTS = [
+  ['args', P_ARGS],
+  ['rawargs', P_RAWARGS],
+  ['proc', P_PROC],
+  ['ancestors', P_ANCESTORS],
+  ['user', P_USER],
+  ['group', P_GROUP],
+  ['fd', P_FD],
+] as const;
+for (const [name, p] of LAZY_PARTS) {
+  Object.defineProperty(BinaryEventView.prototype, name, {
     get(this: BinaryEventView) {
-      return BinaryEventView.read(this, part);
+      return BinaryEventView.read(this, p);
     },
   });
 }

@@ -8,6 +8,7 @@ export type {
   KvStore,
   KvWatch,
   KvWatchEntry,
+  PublishAck,
   StreamInfo,
   StreamMessage,
   Subscription,

@@ -147,6 +147,15 @@ export interface PublishDurableOptions {
   timeoutMs?: number;
 }
 
+/** One message of `publishDurableBatch`. */
+export interface DurableMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers?: BusHeaders;
+  /** De-duplication id, as PublishDurableOptions.msgId. */
+  readonly msgId?: string;
+}
+
 export interface PublishAck {
   readonly stream: string;
   readonly sequence: number;
@@ -245,6 +254,17 @@ export interface Bus extends AsyncDisposable {
   streamInfo(name: string): Promise<StreamInfo>;
   /** Publishes into a stream and waits for it to be stored. NoStreamError when no stream captures it. */
   publishDurable(subject: string, data: Uint8Array, options?: PublishDurableOptions): Promise<PublishAck>;
+  /**
+   * Publishes several messages into streams at once and waits for each
+   * acknowledgement, at most `timeoutMs` (default 5000) for the whole batch.
+   * Never rejects: entry i is message i's ack, or the error publishDurable
+   * would have thrown for it (NoStreamError, BusTimeoutError, ...). A batch
+   * costs one timer, not one per message (docs/bus.md).
+   */
+  publishDurableBatch(
+    messages: readonly DurableMessage[],
+    options?: { timeoutMs?: number },
+  ): Promise<(PublishAck | Error)[]>;
   /** Creates (or updates) the durable and starts its feed. StreamNotFoundError when the stream is absent. */
   consumer(stream: string, durableName: string, options?: ConsumerOptions): Promise<DurableConsumer>;
 

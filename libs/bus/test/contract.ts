@@ -411,6 +411,42 @@ export function busContract(name: string, makeEnv: () => Promise<BusEnv>): void 
         );
       });
 
+      it(
+        'publishDurableBatch acks each message in order, de-duplicates, and gives each failure its own entry',
+        T,
+        async () => {
+          await using bus = await env.connect();
+          const { stream, prefix } = await setup(bus);
+          const none = `nostream${uid()}.x`;
+          const outcomes = await bus.publishDurableBatch([
+            { subject: `${prefix}.b`, data: bytes('1'), msgId: 'b-1', headers: { 'X-Trace': 't' } },
+            { subject: none, data: bytes('lost') },
+            { subject: `${prefix}.b`, data: bytes('2') },
+            { subject: `${prefix}.b`, data: bytes('1 again'), msgId: 'b-1' },
+            { subject: 'bad subject', data: bytes('') },
+          ]);
+          assert.equal(outcomes.length, 5);
+          const [a1, lost, a2, again, bad] = outcomes;
+          assert.deepEqual(a1, { stream, sequence: 1, duplicate: false });
+          assert.ok(lost instanceof NoStreamError, `no stream: ${String(lost)}`);
+          assert.equal(lost.operation, 'stream.publish');
+          assert.deepEqual(a2, { stream, sequence: 2, duplicate: false });
+          assert.deepEqual(again, { stream, sequence: 1, duplicate: true });
+          assert.ok(bad instanceof InvalidSubjectError, `bad subject: ${String(bad)}`);
+          assert.deepEqual(await bus.publishDurableBatch([]), []);
+          await using c = await bus.consumer(stream, 'batch');
+          const got = await take(c[Symbol.asyncIterator](), 2);
+          assert.deepEqual(
+            got.map((m) => [text(m.data), m.headers['X-Trace']]),
+            [
+              ['1', 't'],
+              ['2', undefined],
+            ],
+          );
+          for (const m of got) m.ack();
+        },
+      );
+
       it('captures plain publishes on stream subjects too', T, async () => {
         await using bus = await env.connect();
         const { stream, prefix } = await setup(bus);

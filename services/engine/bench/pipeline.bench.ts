@@ -3,7 +3,7 @@
  *
  *   publisher (EventBatcher + busBatchSender, this process)
  *     → nats-server (real, spawned through @saker/testing)
- *     → ONE engine (rules/saker_rules.yaml)
+ *     → ONE engine (rules/saker_rules.yaml), or N replicas in its queue group (`--engines N`)
  *     → alerts into JetStream SAKER_ALERTS
  *
  * The engine runs in a child process (`node dist/src/main.js`, as deployed)
@@ -37,6 +37,9 @@
  *                               listed twice)
  *   --profile DIR              the child engine writes a V8 CPU profile
  *                               (`node --cpu-prof`) into DIR when it exits
+ *   --engines N                child (and base) modes run N engine replicas
+ *                               in the queue group `engine` (default 1); the
+ *                               rate, the check and the CPU are their sums
  *   SAKER_BENCH_SECONDS        measured seconds per mode (default 10)
  */
 import { Buffer } from 'node:buffer';
@@ -71,6 +74,7 @@ const WARMUP_S = 2;
 
 interface Figures {
   readonly mode: string;
+  readonly engines: number;
   readonly codec: BatchCodec;
   readonly seconds: number;
   readonly published: number;
@@ -93,10 +97,10 @@ interface CpuUse {
   readonly nats: number;
 }
 
-function cpuNow(enginePid: number | undefined, natsPid: number | undefined): CpuUse {
+function cpuNow(enginePids: readonly number[], natsPid: number | undefined): CpuUse {
   const own = process.cpuUsage();
   return {
-    engine: procCpuSeconds(enginePid),
+    engine: enginePids.length === 0 ? Number.NaN : enginePids.reduce((n, pid) => n + procCpuSeconds(pid), 0),
     bench: (own.user + own.system) / 1e6,
     nats: procCpuSeconds(natsPid),
   };
@@ -112,7 +116,8 @@ function cpuLine(f: Figures): string {
   const perCore = Number.isNaN(f.cpu.engine)
     ? ''
     : `${Math.round((f.evaluated * f.seconds) / f.cpu.engine).toLocaleString('en')} events per engine CPU-second; `;
-  const engine = Number.isNaN(f.cpu.engine) ? '' : `engine ${per(f.cpu.engine)}, `;
+  const engines = f.engines > 1 ? `${f.engines} engines` : 'engine';
+  const engine = Number.isNaN(f.cpu.engine) ? '' : `${engines} ${per(f.cpu.engine)}, `;
   const bench = f.mode === 'inproc' ? 'this process (publisher + engine)' : 'publisher process';
   return `    ${perCore}CPUs used: ${engine}${bench} ${per(f.cpu.bench)}, nats-server ${per(f.cpu.nats)}\n`;
 }
@@ -305,27 +310,59 @@ interface ModeOptions {
   readonly base: bigint;
   /** Where the child engine writes its V8 CPU profile (`--profile`); undefined: none. */
   readonly profileDir: string | undefined;
+  /** Engine replicas of the child and base modes (`--engines`). */
+  readonly engines: number;
+}
+
+type Summed =
+  | 'received'
+  | 'invalid'
+  | 'dropped'
+  | 'evaluated'
+  | 'inFlight'
+  | 'alertsPublished'
+  | 'alertsFailed';
+
+/** The replicas' counters added up: the check and the rates see them as one engine. */
+function summed(stats: StatsCollector, names: readonly string[]): EngineStats {
+  const all = names.map((n) => stats.get(n));
+  const sum = (k: Summed): number => all.reduce((n, s) => n + s[k], 0);
+  return {
+    ...(all[0] as EngineStats),
+    received: sum('received'),
+    invalid: sum('invalid'),
+    dropped: sum('dropped'),
+    evaluated: sum('evaluated'),
+    inFlight: sum('inFlight'),
+    alertsPublished: sum('alertsPublished'),
+    alertsFailed: sum('alertsFailed'),
+  };
 }
 
 async function runMode(o: ModeOptions): Promise<Figures> {
   const { mode, server, pool, batch, seconds, publisher, codec, perIndex, base, profileDir, baseline } = o;
+  const engines = mode === 'inproc' ? 1 : o.engines;
   const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
   const storedBefore = (
     await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 })
   ).messages;
   const name = `bench-${mode}-${codec}`;
+  const names = engines === 1 ? [name] : Array.from({ length: engines }, (_, k) => `${name}-${k + 1}`);
   await using stats = new StatsCollector(bus);
-  let replica: Replica | undefined;
+  const replicas: Replica[] = [];
   let stopInproc: (() => Promise<void>) | undefined;
   if (mode === 'child' || mode === 'base') {
-    replica = await startReplica({
-      ...(mode === 'base' && baseline !== undefined ? { main: baseline } : {}),
-      nats: server.url,
-      name,
-      rules: [RULES],
-      extraArgs: ['--no-watch', '--stats-min-interval-ms', '10'],
-      nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir],
-    });
+    for (const n of names)
+      replicas.push(
+        await startReplica({
+          ...(mode === 'base' && baseline !== undefined ? { main: baseline } : {}),
+          nats: server.url,
+          name: n,
+          rules: [RULES],
+          extraArgs: ['--no-watch', '--stats-min-interval-ms', '10'],
+          nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir],
+        }),
+      );
   } else {
     const engineBus = await connectBus({ url: server.url, name: 'bench-engine' });
     const files = await readRuleFiles([RULES]);
@@ -347,13 +384,14 @@ async function runMode(o: ModeOptions): Promise<Figures> {
       await engineBus.close();
     };
   }
-  await stats.until('engine reports', (s) => s.has(name));
+  await stats.until('engine reports', (s) => names.every((n) => s.has(n)));
+  const engine = (): EngineStats => summed(stats, names);
 
-  const startEvaluated = stats.get(name).evaluated;
+  const startEvaluated = engine().evaluated;
   const state: PublishState = {
     stop: false,
     credit: async (sent) => {
-      while (!state.stop && sent - (stats.get(name).evaluated - startEvaluated) > WINDOW) {
+      while (!state.stop && sent - (engine().evaluated - startEvaluated) > WINDOW) {
         await new Promise((r) => setTimeout(r, 1));
       }
     },
@@ -363,13 +401,14 @@ async function runMode(o: ModeOptions): Promise<Figures> {
       ? publishLoop(bus, pool, batch, state, base, codec)
       : publishPreencoded(bus, pool, batch, state, codec, base);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
-  const from = stats.get(name);
+  const from = engine();
+  const pids = replicas.map((r) => r.pid);
   const t0 = performance.now();
-  const cpu0 = cpuNow(replica?.pid, server.pid);
+  const cpu0 = cpuNow(pids, server.pid);
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const to = stats.get(name);
+  const to = engine();
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = cpuSince(cpu0, cpuNow(replica?.pid, server.pid));
+  const cpu = cpuSince(cpu0, cpuNow(pids, server.pid));
   state.stop = true;
   const pub = await publishing;
   // Let the engine finish what it holds, then read its last figures. Not catching up is a
@@ -379,15 +418,16 @@ async function runMode(o: ModeOptions): Promise<Figures> {
     .until(
       'engine caught up',
       (s) => {
-        const v = s.get(name);
-        return v !== undefined && v.received === pub.published && v.inFlight === 0;
+        if (!names.every((n) => s.has(n))) return false;
+        const v = engine();
+        return v.received === pub.published && v.inFlight === 0;
       },
       60_000,
     )
     .catch(() => {
       caughtUp = false;
     });
-  const last: EngineStats = stats.get(name);
+  const last: EngineStats = engine();
   const alertsStored =
     (await bus.stream(STREAMS.alerts.name, STREAMS.alerts.subjects, { maxMessages: 1_000_000 })).messages -
     storedBefore;
@@ -406,11 +446,12 @@ async function runMode(o: ModeOptions): Promise<Figures> {
     alertsStored,
     alertsExpected: expectedAlerts(pub.published, perIndex, contentIndex),
   };
-  if (replica !== undefined) await replica.stop();
+  for (const r of replicas) await r.stop();
   await stopInproc?.();
   await bus.close();
   return {
     mode,
+    engines,
     codec,
     seconds: elapsed,
     published: pub.published,
@@ -439,6 +480,7 @@ async function main(): Promise<void> {
       codec: { type: 'string', default: `${BATCH_CODEC_BINARY},${BATCH_CODEC_V2}` },
       profile: { type: 'string' },
       baseline: { type: 'string' },
+      engines: { type: 'string', default: '1' },
     },
   });
   const publisher = values.publisher;
@@ -452,6 +494,9 @@ async function main(): Promise<void> {
   if (mode !== 'child' && mode !== 'inproc' && mode !== 'both') throw new Error('--mode child|inproc|both');
   const batch = Number(values.batch ?? process.env.SAKER_BENCH_BATCH ?? 512);
   const seconds = Number(process.env.SAKER_BENCH_SECONDS ?? 10);
+  const engines = Number(values.engines);
+  if (!Number.isInteger(engines) || engines < 1 || engines > 16)
+    throw new Error(`--engines: expected an integer from 1 to 16, got ${values.engines}`);
   if (!Number.isInteger(batch) || batch < 1)
     throw new Error(`--batch: expected a positive integer, got ${batch}`);
   if (!(seconds >= 1)) throw new Error(`SAKER_BENCH_SECONDS: expected >= 1, got ${seconds}`);
@@ -461,6 +506,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
       `  node ${process.version}, batch ${batch} events, event ~${Math.round(bytes)} B as one JSON line, ` +
+      `${engines} engine replica${engines === 1 ? '' : 's'} in the child and base modes, ` +
       `publisher ${publisher}, codecs ${codecs.join(', ')}, rules/saker_rules.yaml, ` +
       `${seconds} s measured after ${WARMUP_S} s warm-up; load average at start ${loadLine()}\n`,
   );
@@ -508,6 +554,7 @@ async function main(): Promise<void> {
         base,
         profileDir: values.profile,
         baseline: values.baseline,
+        engines,
       });
       if (f.problems.length > 0) {
         failed = true;
@@ -517,7 +564,7 @@ async function main(): Promise<void> {
         continue;
       }
       process.stdout.write(
-        `  engine ${f.mode.padEnd(6)} ${f.codec.padEnd(12)} ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
+        `  engine ${`${f.mode}${f.engines > 1 ? `×${f.engines}` : ''}`.padEnd(6)} ${f.codec.padEnd(12)} ${Math.round(f.evaluated).toLocaleString('en')} events/s end to end, ` +
           `${Math.round(f.alerts).toLocaleString('en')} alerts/s, ` +
           `drops: engine ${f.engineDropped}, publisher ${f.publisherDropped}; ` +
           `published ${f.published.toLocaleString('en')} in total, in flight at end ${f.inFlightAtEnd}; ` +

@@ -12,6 +12,7 @@ import {
   BusClosedError,
   type BusHeaders,
   NoStreamError,
+  type PublishAck,
   STREAMS,
   SUBJECTS,
   toToken,
@@ -236,10 +237,61 @@ export class AlertPublisher {
    * resends too: its delivery continues the trace of the batch it came from.
    */
   async publish(alert: OutgoingAlert, headers?: BusHeaders): Promise<boolean> {
+    const attempts = this.#attemptsNow();
+    return this.#settle(alert, headers, attempts, await this.#attempt(alert, 1, attempts, headers));
+  }
+
+  /**
+   * `publish` for a batch's alerts: the first attempt of all of them is one
+   * `publishDurableBatch` (one timer, no per-alert request), then each alert
+   * that failed goes on alone with the attempts left, as `publish` would.
+   */
+  async publishAll(alerts: readonly OutgoingAlert[], headers?: BusHeaders): Promise<boolean[]> {
+    const traced = headers === undefined || Object.keys(headers).length === 0 ? undefined : headers;
+    const outcomes = await this.#o.bus.publishDurableBatch(
+      alerts.map((a) => ({
+        subject: a.subject,
+        data: a.data,
+        msgId: a.msgId,
+        ...(traced === undefined ? {} : { headers: traced }),
+      })),
+      { timeoutMs: this.#o.timeoutMs },
+    );
+    return Promise.all(
+      outcomes.map((outcome, i) => {
+        if (!(outcome instanceof Error)) {
+          this.#stored(outcome);
+          return true;
+        }
+        return this.#retry(alerts[i] as OutgoingAlert, headers, outcome);
+      }),
+    );
+  }
+
+  /** After a failed first attempt: the attempts left, then the spool. */
+  async #retry(alert: OutgoingAlert, headers: BusHeaders | undefined, first: Error): Promise<boolean> {
+    const attempts = this.#attemptsNow();
+    if (attempts <= 1 || first instanceof BusClosedError)
+      return this.#settle(alert, headers, attempts, first);
+    if (first instanceof NoStreamError) await this.#ensureStream();
+    return this.#settle(alert, headers, attempts, await this.#attempt(alert, 2, attempts, headers));
+  }
+
+  /** One attempt while the spool holds alerts (NATS is down), so batches do not wait out the backoff. */
+  #attemptsNow(): number {
     const spool = this.#o.spool;
-    const attempts = spool !== null && spool.size > 0 ? 1 : this.#o.attempts;
-    const outcome = await this.#attempt(alert, attempts, headers);
+    return spool !== null && spool.size > 0 ? 1 : this.#o.attempts;
+  }
+
+  /** Stored: true. Not stored: spooled (true) or lost (false, counted and logged). */
+  #settle(
+    alert: OutgoingAlert,
+    headers: BusHeaders | undefined,
+    attempts: number,
+    outcome: unknown,
+  ): boolean {
     if (outcome === true) return true;
+    const spool = this.#o.spool;
     if (spool?.add(alert, headers)) {
       this.spooled++;
       this.#o.metrics.alertsSpooled.inc();
@@ -260,7 +312,7 @@ export class AlertPublisher {
     const spool = this.#o.spool;
     if (spool === null || spool.size === 0 || this.#o.bus.isClosed) return Promise.resolve();
     this.#resending ??= spool
-      .resend(async (a, trace) => (await this.#attempt(a, 1, trace)) === true)
+      .resend(async (a, trace) => (await this.#attempt(a, 1, 1, trace)) === true)
       .then((sent) => {
         if (sent > 0) {
           this.#o.metrics.alertsSpoolResent.inc(undefined, sent);
@@ -279,24 +331,28 @@ export class AlertPublisher {
     if (this.#timer !== undefined) clearInterval(this.#timer);
   }
 
-  /** true when stored; otherwise the last error. */
-  async #attempt(alert: OutgoingAlert, attempts: number, headers?: BusHeaders): Promise<true | unknown> {
+  /** Attempts `from`..`to` (1-based; a retry waits its backoff first): true when stored, else the last error. */
+  async #attempt(
+    alert: OutgoingAlert,
+    from: number,
+    to: number,
+    headers?: BusHeaders,
+  ): Promise<true | unknown> {
     const { bus, metrics } = this.#o;
     let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (let attempt = from; attempt <= to; attempt++) {
       if (attempt > 1) {
         metrics.alertRetries.inc();
         await sleep(Math.min(2000, 50 * 2 ** (attempt - 2)));
       }
       try {
-        const ack = await bus.publishDurable(alert.subject, alert.data, {
-          msgId: alert.msgId,
-          timeoutMs: this.#o.timeoutMs,
-          ...(headers === undefined || Object.keys(headers).length === 0 ? {} : { headers }),
-        });
-        if (ack.duplicate) metrics.alertsDuplicate.inc();
-        else metrics.alertsPublished.inc();
-        this.published++;
+        this.#stored(
+          await bus.publishDurable(alert.subject, alert.data, {
+            msgId: alert.msgId,
+            timeoutMs: this.#o.timeoutMs,
+            ...(headers === undefined || Object.keys(headers).length === 0 ? {} : { headers }),
+          }),
+        );
         return true;
       } catch (err) {
         lastError = err;
@@ -305,6 +361,12 @@ export class AlertPublisher {
       }
     }
     return lastError;
+  }
+
+  #stored(ack: PublishAck): void {
+    if (ack.duplicate) this.#o.metrics.alertsDuplicate.inc();
+    else this.#o.metrics.alertsPublished.inc();
+    this.published++;
   }
 
   #ensureStream(): Promise<void> {

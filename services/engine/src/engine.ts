@@ -874,7 +874,7 @@ class Engine implements EngineService {
     });
     // One header set for the batch's alerts: they share the publish span as parent.
     const headers = traceHeaders(pub.context);
-    return Promise.all(alerts.map((a) => this.#publisher.publish(a, headers))).then((ok) => {
+    return this.#publisher.publishAll(alerts, headers).then((ok) => {
       const lost = ok.filter((stored) => !stored).length;
       if (lost > 0) endSpan(pub.span, new Error(`${lost} of ${alerts.length} alerts not stored`));
       else pub.span.end();

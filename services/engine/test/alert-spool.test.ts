@@ -52,15 +52,20 @@ describe('alert spool', { timeout: 120_000 }, () => {
       resendIntervalMs: 200,
     });
     try {
-      for (let i = 0; i < 10; i++) assert.equal(await publisher.publish(alert(i)), true);
+      for (let i = 0; i < 5; i++) assert.equal(await publisher.publish(alert(i)), true);
+      // A batch's alerts in one publishDurableBatch, as the engine sends them.
+      const batch = Array.from({ length: 5 }, (_, i) => alert(5 + i));
+      assert.deepEqual(await publisher.publishAll(batch), [true, true, true, true, true]);
+      assert.equal(publisher.published, 10);
       await nats.kill(0);
-      // During the outage: every alert is kept, none lost, with the trace context it came with.
-      const during = await Promise.all(
-        Array.from({ length: 40 }, (_, i) =>
-          publisher.publish(alert(10 + i), { traceparent: traceparent(10 + i), 'Saker-Other': 'x' }),
-        ),
-      );
-      assert.ok(during.every((ok) => ok));
+      // During the outage: every alert is kept, none lost, with the trace context it came with,
+      // whether it was published alone or in a batch (whose failed first attempt is retried alone).
+      const trace = (i: number) => ({ traceparent: traceparent(i), 'Saker-Other': 'x' });
+      const during = await Promise.all([
+        ...Array.from({ length: 20 }, (_, i) => publisher.publish(alert(10 + i), trace(10 + i))),
+        ...Array.from({ length: 20 }, (_, i) => publisher.publishAll([alert(30 + i)], trace(30 + i))),
+      ]);
+      assert.ok(during.flat().every((ok) => ok));
       assert.equal(publisher.failed, 0);
       assert.equal(publisher.spooled, 40);
       assert.equal(readFileSync(join(dir, SPOOL_FILE), 'utf8').trim().split('\n').length, 40);

@@ -16,6 +16,7 @@ import type {
   ConsumerOptions,
   ConsumerState,
   DurableConsumer,
+  DurableMessage,
   KvOptions,
   KvStore,
   KvWatch,
@@ -162,6 +163,21 @@ export class MemoryBus implements Bus {
     const ack = stream.append(message);
     if (!ack.duplicate) this.broker.publishCoreOnly(message);
     return ack;
+  }
+
+  publishDurableBatch(
+    messages: readonly DurableMessage[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<(PublishAck | Error)[]> {
+    return Promise.all(
+      messages.map((m) =>
+        this.publishDurable(m.subject, m.data, {
+          ...(m.headers === undefined ? {} : { headers: m.headers }),
+          ...(m.msgId === undefined ? {} : { msgId: m.msgId }),
+          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+      ),
+    );
   }
 
   async consumer(

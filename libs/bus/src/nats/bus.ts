@@ -21,6 +21,7 @@ import type {
   BusMessage,
   ConsumerOptions,
   DurableConsumer,
+  DurableMessage,
   KvOptions,
   KvStore,
   PublishAck,
@@ -50,6 +51,7 @@ import {
 } from './auth.js';
 import { fromNatsHeaders, toNatsHeaders } from './headers.js';
 import { NatsKvStore } from './kv.js';
+import { StreamPublisher } from './publish-batch.js';
 import {
   assertPrefetch,
   ensureConsumer,
@@ -139,7 +141,7 @@ export async function connectNats(options: NatsBusOptions): Promise<NatsBus> {
       }
     })();
   }
-  return new NatsBus(nc, options.streamLimits, options.kvReplicas);
+  return new NatsBus(nc, options.streamLimits, options.kvReplicas, options.inboxPrefix);
 }
 
 /** The Bus on a NATS connection: core for publish/subscribe/request, JetStream for streams and KV. */
@@ -152,9 +154,16 @@ export class NatsBus implements Bus {
   readonly closed: Promise<void>;
   readonly #streamLimits: StreamLimitsByName;
   readonly #kvReplicas: number;
+  readonly #batches: StreamPublisher;
 
-  constructor(nc: NatsConnection, streamLimits: StreamLimitsByName = {}, kvReplicas = 1) {
+  constructor(
+    nc: NatsConnection,
+    streamLimits: StreamLimitsByName = {},
+    kvReplicas = 1,
+    inboxPrefix: string | undefined = undefined,
+  ) {
     this.nc = nc;
+    this.#batches = new StreamPublisher(nc, inboxPrefix);
     this.#streamLimits = streamLimits;
     this.#kvReplicas = kvReplicas;
     this.#js = jetstream(nc);
@@ -252,6 +261,18 @@ export class NatsBus implements Bus {
     this.#assertOpen('stream.publish');
     assertPublishSubject('stream.publish', subject);
     return publishDurable(this.#js, subject, data, options, toNatsHeaders(options.headers));
+  }
+
+  publishDurableBatch(
+    messages: readonly DurableMessage[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<(PublishAck | Error)[]> {
+    try {
+      this.#assertOpen('stream.publish');
+    } catch (err) {
+      return Promise.resolve(messages.map(() => err as Error));
+    }
+    return this.#batches.publish(messages, options.timeoutMs);
   }
 
   async consumer(

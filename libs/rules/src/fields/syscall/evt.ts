@@ -165,6 +165,20 @@ function openFlags(e: Ev): number {
   if (typeof v === 'number') return v;
   const c = v.charCodeAt(0);
   if (c >= 48 && c <= 57) return Number.parseInt(v, 10);
+  return FLAGS_BY_TEXT.get(v) ?? namedFlags(v);
+}
+
+/**
+ * Flag sets already read, by their text: a node renders few distinct flag
+ * texts, and reading one by name costs six substring searches (the
+ * pipeline's engine spent ~8 % of its CPU there). Bounded in entries and in
+ * text length, so hostile texts cannot grow it.
+ */
+const FLAGS_BY_TEXT = new Map<string, number>();
+const FLAGS_BY_TEXT_ENTRIES = 1024;
+const FLAGS_BY_TEXT_LENGTH = 128;
+
+function namedFlags(v: string): number {
   let f = 0;
   if (v.includes('O_RDWR')) f |= O_RDONLY | O_WRONLY;
   if (v.includes('O_RDONLY')) f |= O_RDONLY;
@@ -172,6 +186,10 @@ function openFlags(e: Ev): number {
   if (v.includes('O_CREAT')) f |= O_CREAT;
   if (v.includes('O_TMPFILE')) f |= O_TMPFILE;
   if (v.includes('O_F_CREATED')) f |= O_F_CREATED;
+  if (v.length <= FLAGS_BY_TEXT_LENGTH) {
+    if (FLAGS_BY_TEXT.size >= FLAGS_BY_TEXT_ENTRIES) FLAGS_BY_TEXT.clear();
+    FLAGS_BY_TEXT.set(v, f);
+  }
   return f;
 }
 

@@ -37,6 +37,9 @@
  *                               listed twice)
  *   --profile DIR              the child engine writes a V8 CPU profile
  *                               (`node --cpu-prof`) into DIR when it exits
+ *   --engine-node-args "A B"   node flags for this build's child engines (not the
+ *                               base's, so that --baseline compares with and
+ *                               without them), e.g. --initial-old-space-size=256
  *   --engines N                child (and base) modes run N engine replicas
  *                               in the queue group `engine` (default 1); the
  *                               rate, the check and the CPU are their sums
@@ -355,6 +358,8 @@ interface ModeOptions {
   readonly base: bigint;
   /** Where the child engine writes its V8 CPU profile (`--profile`); undefined: none. */
   readonly profileDir: string | undefined;
+  /** Node flags of the child engines, not the base's (`--engine-node-args`). */
+  readonly engineNodeArgs: readonly string[];
   /** Engine replicas of the child and base modes (`--engines`). */
   readonly engines: number;
 }
@@ -405,7 +410,10 @@ async function runMode(o: ModeOptions): Promise<Figures> {
           name: n,
           rules: [RULES],
           extraArgs: ['--no-watch', '--stats-min-interval-ms', '10'],
-          nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir],
+          nodeArgs: [
+            ...(mode === 'child' ? o.engineNodeArgs : []),
+            ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+          ],
         }),
       );
   } else {
@@ -581,6 +589,7 @@ async function main(): Promise<void> {
       profile: { type: 'string' },
       baseline: { type: 'string' },
       engines: { type: 'string', default: '1' },
+      'engine-node-args': { type: 'string', default: '' },
     },
   });
   const publisher = values.publisher;
@@ -597,6 +606,12 @@ async function main(): Promise<void> {
   const engines = Number(values.engines);
   if (!Number.isInteger(engines) || engines < 1 || engines > 16)
     throw new Error(`--engines: expected an integer from 1 to 16, got ${values.engines}`);
+  const engineNodeArgs = values['engine-node-args'].split(' ').filter((a) => a !== '');
+  for (const a of engineNodeArgs)
+    if (!/^--[a-z][a-z0-9-]*(=[A-Za-z0-9._-]+)?$/.test(a))
+      throw new Error(
+        `--engine-node-args: expected flags like --name or --name=value, got ${JSON.stringify(a)}`,
+      );
   if (!Number.isInteger(batch) || batch < 1)
     throw new Error(`--batch: expected a positive integer, got ${batch}`);
   if (!(seconds >= 1)) throw new Error(`SAKER_BENCH_SECONDS: expected >= 1, got ${seconds}`);
@@ -605,7 +620,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
       `  node ${process.version}, batch ${batch} events, event ~${Math.round(bytes)} B as one JSON line, ` +
-      `${engines} engine replica${engines === 1 ? '' : 's'} in the child and base modes, ` +
+      `${engines} engine replica${engines === 1 ? '' : 's'} in the child and base modes` +
+      `${engineNodeArgs.length > 0 ? ` (child: node ${engineNodeArgs.join(' ')})` : ''}, ` +
       `publisher ${publisher}, codecs ${codecs.join(', ')}, rules/saker_rules.yaml, ` +
       `${seconds} s measured after ${WARMUP_S} s warm-up; load average at start ${loadLine()}\n`,
   );
@@ -641,6 +657,7 @@ async function main(): Promise<void> {
         profileDir: values.profile,
         baseline: values.baseline,
         engines,
+        engineNodeArgs,
       });
       if (f.problems.length > 0) {
         failed = true;

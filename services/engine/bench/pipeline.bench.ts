@@ -37,6 +37,9 @@
  *                               listed twice)
  *   --profile DIR              the child engine writes a V8 CPU profile
  *                               (`node --cpu-prof`) into DIR when it exits
+ *   --engine-node-args "A B"   node flags for this build's child engines (not the
+ *                               base's, so that --baseline compares with and
+ *                               without them), e.g. --initial-old-space-size=256
  *   --engines N                child (and base) modes run N engine replicas
  *                               in the queue group `engine` (default 1); the
  *                               rate, the check and the CPU are their sums
@@ -172,51 +175,90 @@ async function publishLoop(
 /**
  * Like publishLoop, but batches are encoded once, ahead of time, and replayed:
  * each batch of the pool is encoded with `codec` (for v2 with its shared
- * table), and per event only a fresh `ts` and `num` are spliced into its line.
- * Batches go straight to busBatchSender with at most 4 in flight (the
- * batcher's default). The encoding cost belongs to the sensors, on other nodes.
+ * table), and per event only a fresh `ts` and `num` are written (binary: in
+ * place, into one of a few reused buffers; JSON: spliced into its line).
+ * Batches go straight to busBatchSender with at most MAX_IN_FLIGHT in flight
+ * (the batcher's default). The encoding cost belongs to the sensors, on
+ * other nodes, so the replay allocates nothing per event.
  */
 async function publishPreencoded(
   bus: Bus,
-  pool: readonly SyscallEvent[],
-  batch: number,
+  templates: readonly Template[],
   state: PublishState,
   codec: BatchCodec,
   base: bigint,
 ): Promise<{ published: number; dropped: number }> {
-  const templates = encodeTemplates(pool, batch, codec);
+  const size = templates.reduce((n, t) => Math.max(n, t.bytes), 0);
+  // A buffer goes back to `free` once its send settled: the bus has copied it by then.
+  const free: Buffer[] = Array.from({ length: MAX_IN_FLIGHT }, () => Buffer.alloc(size));
+  const ts = tsStamp(base);
   const send = busBatchSender(bus, SUBJECT);
-  const inFlight = new Set<Promise<void>>();
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const settled = (): Promise<void> =>
+    new Promise<void>((r) => {
+      wake = r;
+    });
   let published = 0;
   let dropped = 0;
   for (let i = 0, b = 0; !state.stop; b++) {
     await state.credit(i);
+    while (inFlight >= MAX_IN_FLIGHT) await settled();
     const t = templates[b % templates.length] as Template;
-    const data = t.stamp(base + BigInt(i), i + 1);
+    const out = free.pop() as Buffer;
+    const data = t.stamp(ts, i, out);
     const count = t.count;
     i += count;
-    while (inFlight.size >= 4) await Promise.race(inFlight);
-    const p: Promise<void> = Promise.resolve(send({ data, count, codec })).then(
-      () => {
-        published += count;
-      },
-      () => {
-        dropped += count;
-      },
+    inFlight++;
+    const settle = (ok: boolean): void => {
+      if (ok) published += count;
+      else dropped += count;
+      free.push(out);
+      inFlight--;
+      wake?.();
+      wake = undefined;
+    };
+    Promise.resolve(send({ data, count, codec })).then(
+      () => settle(true),
+      () => settle(false),
     );
-    const tracked = p.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
   }
-  await Promise.all(inFlight);
+  while (inFlight > 0) await settled();
   return { published, dropped };
 }
 
-/** One pool batch, encoded once; `stamp` gives it with event k's ts = ts0 + k and num = num0 + k. */
+const MAX_IN_FLIGHT = 4;
+
+/**
+ * Event n's `ts` is base + n, 19 digits: `base` is a multiple of 10^12, so its
+ * first 7 digits are fixed for a run and n fills the last 12 (n < 10^12; at
+ * 10^6 events/s that is 11 days): writing them needs no BigInt per event.
+ */
+interface TsStamp {
+  /** The 7 fixed leading digits, as bytes. */
+  readonly head: Uint8Array;
+  /** ts of event n as a string (the JSON codecs' lines). */
+  text(n: number): string;
+}
+
+function tsStamp(base: bigint): TsStamp {
+  const head = base / 1_000_000_000_000n;
+  if (base % 1_000_000_000_000n !== 0n || head < 1_000_000n || head > 9_999_999n)
+    throw new Error(`bench ts base ${base}: expected 19 digits ending in 12 zeros`);
+  const text = String(head);
+  return {
+    head: Buffer.from(text, 'latin1'),
+    text: (n) => text + String(n).padStart(12, '0'),
+  };
+}
+
+/** One pool batch, encoded once. */
 interface Template {
   readonly count: number;
   /** Encoded bytes of the template (the bytes per event figure). */
   readonly bytes: number;
-  stamp(ts0: bigint, num0: number): Uint8Array;
+  /** The batch with event k's ts = ts of (first + k) and num = first + k + 1; binary writes into `out`. */
+  stamp(ts: TsStamp, first: number, out: Buffer): Uint8Array;
 }
 
 function encodeTemplates(pool: readonly SyscallEvent[], batch: number, codec: BatchCodec): Template[] {
@@ -241,10 +283,10 @@ function jsonTemplate(events: readonly SyscallEvent[], codec: BatchCodec): Templ
   return {
     count: events.length,
     bytes: data.length,
-    stamp: (ts0, num0) => {
+    stamp: (ts, first) => {
       const out: string[] = [];
       for (let k = 0; k < tails.length; k++)
-        out.push(`{"source":"syscall","ts":"${ts0 + BigInt(k)}","num":${num0 + k}${tails[k]}`);
+        out.push(`{"source":"syscall","ts":"${ts.text(first + k)}","num":${first + k + 1}${tails[k]}`);
       return encoder.encode(head + out.join('\n'));
     },
   };
@@ -252,8 +294,8 @@ function jsonTemplate(events: readonly SyscallEvent[], codec: BatchCodec): Templ
 
 /**
  * The binary layout (docs/bus.md): each event's ts is its own 19-digit string
- * in the table, and num a float64 in its record, so stamping writes both in
- * place in a copy of the template.
+ * in the table, and num a float64 in its record, so stamping copies the
+ * template into `out` and writes both in place, digit by digit.
  */
 function binaryTemplate(events: readonly SyscallEvent[]): Template {
   const TS0 = 1_000_000_000_000_000_000n;
@@ -269,26 +311,32 @@ function binaryTemplate(events: readonly SyscallEvent[]): Template {
   const textAt = 16 + 4 * nStrings;
   const recordsAt = (textAt + textBytes + 3) & ~3;
   const record = (data.length - recordsAt) / count;
-  const tsAt: number[] = [];
-  const numAt: number[] = [];
+  const tsAt = new Int32Array(count);
+  const numAt = new Int32Array(count);
   for (let k = 0; k < count; k++) {
     const rec = recordsAt + k * record;
     const s = data.readUInt32LE(rec + 4);
     const start = s === 0 ? 0 : data.readUInt32LE(16 + 4 * (s - 1));
     if (data.readUInt32LE(16 + 4 * s) - start !== 19) throw new Error('unexpected binary layout: ts');
-    tsAt.push(textAt + start);
-    numAt.push(rec + 13 * 4);
+    tsAt[k] = textAt + start;
+    numAt[k] = rec + 13 * 4;
   }
   return {
     count,
     bytes: data.length,
-    stamp: (ts0, num0) => {
-      const out = Buffer.from(data);
+    stamp: (ts, first, out) => {
+      data.copy(out);
       for (let k = 0; k < count; k++) {
-        out.write((ts0 + BigInt(k)).toString(), tsAt[k] as number, 'latin1');
-        out.writeDoubleLE(num0 + k, numAt[k] as number);
+        const at = tsAt[k] as number;
+        out.set(ts.head, at);
+        let n = first + k;
+        for (let d = at + 18; d >= at + 7; d--) {
+          out[d] = 48 + (n % 10);
+          n = Math.floor(n / 10);
+        }
+        out.writeDoubleLE(first + k + 1, numAt[k] as number);
       }
-      return out;
+      return out.subarray(0, data.length);
     },
   };
 }
@@ -301,15 +349,17 @@ interface ModeOptions {
   /** The baseline build's main.js, for mode `base`. */
   readonly baseline: string | undefined;
   readonly server: NatsServerHandle;
-  readonly pool: readonly SyscallEvent[];
+  /** What the publisher sends: the pool's events, or its batches encoded once per codec. */
+  readonly source: Source;
   readonly batch: number;
   readonly seconds: number;
-  readonly publisher: 'preencoded' | 'batcher';
   readonly codec: BatchCodec;
   readonly perIndex: readonly number[];
   readonly base: bigint;
   /** Where the child engine writes its V8 CPU profile (`--profile`); undefined: none. */
   readonly profileDir: string | undefined;
+  /** Node flags of the child engines, not the base's (`--engine-node-args`). */
+  readonly engineNodeArgs: readonly string[];
   /** Engine replicas of the child and base modes (`--engines`). */
   readonly engines: number;
 }
@@ -340,7 +390,7 @@ function summed(stats: StatsCollector, names: readonly string[]): EngineStats {
 }
 
 async function runMode(o: ModeOptions): Promise<Figures> {
-  const { mode, server, pool, batch, seconds, publisher, codec, perIndex, base, profileDir, baseline } = o;
+  const { mode, server, source, batch, seconds, codec, perIndex, base, profileDir, baseline } = o;
   const engines = mode === 'inproc' ? 1 : o.engines;
   const bus = await connectBus({ url: server.url, name: 'bench-publisher' });
   const storedBefore = (
@@ -360,7 +410,10 @@ async function runMode(o: ModeOptions): Promise<Figures> {
           name: n,
           rules: [RULES],
           extraArgs: ['--no-watch', '--stats-min-interval-ms', '10'],
-          nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir],
+          nodeArgs: [
+            ...(mode === 'child' ? o.engineNodeArgs : []),
+            ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+          ],
         }),
       );
   } else {
@@ -390,16 +443,20 @@ async function runMode(o: ModeOptions): Promise<Figures> {
   const startEvaluated = engine().evaluated;
   const state: PublishState = {
     stop: false,
-    credit: async (sent) => {
-      while (!state.stop && sent - (engine().evaluated - startEvaluated) > WINDOW) {
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    },
+    // Woken by the engine's stats reports (every 10 ms while it works), not by polling a timer.
+    credit: (sent) =>
+      stats
+        .until("the engine to evaluate the publisher's window", () => {
+          return state.stop || sent - (engine().evaluated - startEvaluated) <= WINDOW;
+        })
+        .catch((err: unknown) => {
+          if (!state.stop) throw err;
+        }),
   };
   const publishing =
-    publisher === 'batcher'
-      ? publishLoop(bus, pool, batch, state, base, codec)
-      : publishPreencoded(bus, pool, batch, state, codec, base);
+    source.pool !== undefined
+      ? publishLoop(bus, source.pool, batch, state, base, codec)
+      : publishPreencoded(bus, source.templates.get(codec) ?? [], state, codec, base);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const from = engine();
   const pids = replicas.map((r) => r.pid);
@@ -433,11 +490,12 @@ async function runMode(o: ModeOptions): Promise<Figures> {
     storedBefore;
   // Which pool event each published event copies: publishLoop walks the pool; the preencoded
   // publisher replays its batch templates, each `batch` pool events from a multiple of `batch`.
-  const templates = Math.ceil(pool.length / batch);
+  const size = source.poolSize;
+  const templates = Math.ceil(size / batch);
   const contentIndex =
-    publisher === 'batcher'
-      ? (i: number) => i % pool.length
-      : (i: number) => ((Math.floor(i / batch) % templates) * batch + (i % batch)) % pool.length;
+    source.pool !== undefined
+      ? (i: number) => i % size
+      : (i: number) => ((Math.floor(i / batch) % templates) * batch + (i % batch)) % size;
   const run: PipelineRun = {
     published: pub.published,
     publisherDropped: pub.dropped,
@@ -465,6 +523,56 @@ async function runMode(o: ModeOptions): Promise<Figures> {
   };
 }
 
+interface Source {
+  readonly poolSize: number;
+  /** The pool's events, kept for `--publisher batcher` only. */
+  readonly pool: readonly SyscallEvent[] | undefined;
+  /** Per codec run, the pool's batches encoded once (`--publisher preencoded`). */
+  readonly templates: ReadonlyMap<BatchCodec, readonly Template[]>;
+}
+
+/**
+ * The pool of events, what the publisher replays and the reference. The
+ * preencoded publisher keeps only the encoded batches: the pool's ~75 MB of
+ * objects would stay live in the heap of this process, and each of its
+ * mark-compacts (set off by the batches' buffers) would mark them again.
+ */
+async function prepare(
+  publisher: 'preencoded' | 'batcher',
+  batch: number,
+  codecs: readonly BatchCodec[],
+): Promise<{
+  source: Source;
+  perIndex: readonly number[];
+  eventBytes: number;
+  codecBytes: ReadonlyMap<BatchCodec, number>;
+}> {
+  const pool = generateEvents(50_000, { seed: 99 });
+  const eventBytes = pool.slice(0, 1000).reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / 1000;
+  // Bytes per event on the wire (what leaves a node), each codec over the whole pool in batches.
+  const templates = new Map<BatchCodec, readonly Template[]>();
+  const codecBytes = new Map<BatchCodec, number>();
+  for (const c of new Set<BatchCodec>([...codecs, BATCH_CODEC])) {
+    const t = encodeTemplates(pool, batch, c);
+    const total = t.reduce((n, x) => n + x.bytes, 0);
+    codecBytes.set(c, total / t.reduce((n, x) => n + x.count, 0));
+    if (publisher === 'preencoded' && codecs.includes(c)) templates.set(c, t);
+  }
+  // The reference: alerts per pool event from the same rules, as the engine evaluates them
+  // (rule_matching first, every priority).
+  const loaded = loadRules(await readRuleFiles([RULES]));
+  if (!loaded.ok) throw new Error(`${RULES} does not load`);
+  const perIndex = pool.map(
+    (e) => loaded.ruleset.evaluate(e, { ruleMatching: 'first', render: false }).length,
+  );
+  return {
+    source: { poolSize: pool.length, pool: publisher === 'batcher' ? pool : undefined, templates },
+    perIndex,
+    eventBytes,
+    codecBytes,
+  };
+}
+
 function loadLine(): string {
   return loadavg()
     .map((l) => l.toFixed(2))
@@ -481,6 +589,7 @@ async function main(): Promise<void> {
       profile: { type: 'string' },
       baseline: { type: 'string' },
       engines: { type: 'string', default: '1' },
+      'engine-node-args': { type: 'string', default: '' },
     },
   });
   const publisher = values.publisher;
@@ -497,33 +606,27 @@ async function main(): Promise<void> {
   const engines = Number(values.engines);
   if (!Number.isInteger(engines) || engines < 1 || engines > 16)
     throw new Error(`--engines: expected an integer from 1 to 16, got ${values.engines}`);
+  const engineNodeArgs = values['engine-node-args'].split(' ').filter((a) => a !== '');
+  for (const a of engineNodeArgs)
+    if (!/^--[a-z][a-z0-9-]*(=[A-Za-z0-9._-]+)?$/.test(a))
+      throw new Error(
+        `--engine-node-args: expected flags like --name or --name=value, got ${JSON.stringify(a)}`,
+      );
   if (!Number.isInteger(batch) || batch < 1)
     throw new Error(`--batch: expected a positive integer, got ${batch}`);
   if (!(seconds >= 1)) throw new Error(`SAKER_BENCH_SECONDS: expected >= 1, got ${seconds}`);
 
-  const pool = generateEvents(50_000, { seed: 99 });
-  const bytes = pool.slice(0, 1000).reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / 1000;
+  const { source, perIndex, eventBytes: bytes, codecBytes } = await prepare(publisher, batch, codecs);
   process.stdout.write(
     `bench:pipeline  ${process.argv.slice(1).join(' ')}\n` +
       `  node ${process.version}, batch ${batch} events, event ~${Math.round(bytes)} B as one JSON line, ` +
-      `${engines} engine replica${engines === 1 ? '' : 's'} in the child and base modes, ` +
+      `${engines} engine replica${engines === 1 ? '' : 's'} in the child and base modes` +
+      `${engineNodeArgs.length > 0 ? ` (child: node ${engineNodeArgs.join(' ')})` : ''}, ` +
       `publisher ${publisher}, codecs ${codecs.join(', ')}, rules/saker_rules.yaml, ` +
       `${seconds} s measured after ${WARMUP_S} s warm-up; load average at start ${loadLine()}\n`,
   );
-  // Bytes per event on the wire (what leaves a node), each codec over the whole pool in batches.
-  for (const c of new Set<BatchCodec>([...codecs, BATCH_CODEC])) {
-    const t = encodeTemplates(pool, batch, c);
-    const total = t.reduce((n, x) => n + x.bytes, 0);
-    const events = t.reduce((n, x) => n + x.count, 0);
-    process.stdout.write(`  codec ${c.padEnd(12)} ${(total / events).toFixed(1)} bytes per event\n`);
-  }
-  // The reference: alerts per pool event from the same rules, as the engine evaluates them
-  // (rule_matching first, every priority).
-  const loaded = loadRules(await readRuleFiles([RULES]));
-  if (!loaded.ok) throw new Error(`${RULES} does not load`);
-  const perIndex = pool.map(
-    (e) => loaded.ruleset.evaluate(e, { ruleMatching: 'first', render: false }).length,
-  );
+  for (const [c, b] of codecBytes)
+    process.stdout.write(`  codec ${c.padEnd(12)} ${b.toFixed(1)} bytes per event\n`);
   const server = await startNatsServer({ jetstream: true });
   let failed = false;
   try {
@@ -545,16 +648,16 @@ async function main(): Promise<void> {
       const f = await runMode({
         mode: m,
         server,
-        pool,
+        source,
         batch,
         seconds,
-        publisher,
         codec,
         perIndex,
         base,
         profileDir: values.profile,
         baseline: values.baseline,
         engines,
+        engineNodeArgs,
       });
       if (f.problems.length > 0) {
         failed = true;

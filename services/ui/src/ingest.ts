@@ -3,11 +3,7 @@
  * (`saker-ui`): its position lives in the server, so a restarted UI resumes
  * where it was and nothing is lost (a redelivered alert is stored once: its
  * id is its stream sequence). Messages are stored in batches (one SQLite
- * transaction each) and acked only after the commit. With a store that
- * writes in another thread (store-writer.ts), the next batch is read and
- * decoded while one is written; the feed then waits for that write before
- * handing on another, so at most one batch is written and one read at a
- * time (and the consumer's max_ack_pending bounds what NATS sends ahead). A message that is not
+ * transaction each) and acked only after the commit. A message that is not
  * a valid Falco alert is counted, logged (rate-limited) and terminated: it
  * never comes back and never stops the feed.
  */
@@ -23,17 +19,14 @@ import type { Logger } from '@saker/runtime';
 import { parseAlert } from '@saker/sinks';
 import type { Counter } from '@saker/telemetry';
 import type { StoredAlert } from './event.js';
+import type { AlertStore } from './store.js';
 
 export const UI_DURABLE = 'saker-ui';
 
 export interface IngestOptions {
   readonly bus: Bus;
-  /**
-   * Where batches go: the SQLite store (its writer thread, or the store
-   * itself), or nothing kept (the elasticsearch backend feeds only the live
-   * stream). Returns, or resolves with, how many were new.
-   */
-  readonly store: { add(batch: readonly StoredAlert[]): number | Promise<number> };
+  /** Where batches go: the SQLite store, or nothing kept (the elasticsearch backend feeds only the live stream). */
+  readonly store: Pick<AlertStore, 'add'>;
   readonly logger: Logger;
   readonly counters: { readonly stored: Counter; readonly invalid: Counter };
   /** Told about each batch once it is stored (the live stream). */
@@ -97,12 +90,15 @@ export class Ingest {
     const linger = this.#o.lingerMs ?? 50;
     let batch: { msg: StreamMessage; alert: StoredAlert }[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
-    // The batches handed on, one after the other; never rejects.
-    let writing: Promise<void> = Promise.resolve();
-    const commit = async (taken: { msg: StreamMessage; alert: StoredAlert }[]): Promise<void> => {
+    const flush = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      if (batch.length === 0) return;
+      const taken = batch;
+      batch = [];
       const stored = taken.map((t) => t.alert);
       try {
-        await this.#o.store.add(stored);
+        this.#o.store.add(stored);
       } catch (err) {
         // The store refused the batch (disk full, I/O): the alerts come again after a delay.
         this.#o.logger.error(
@@ -113,20 +109,7 @@ export class Ingest {
       }
       for (const t of taken) t.msg.ack();
       this.#o.counters.stored.inc(undefined, taken.length);
-      try {
-        this.#o.onStored(stored);
-      } catch (err) {
-        this.#o.logger.error(`after storing: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    const flush = (): Promise<void> => {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      if (batch.length === 0) return writing;
-      const taken = batch;
-      batch = [];
-      writing = writing.then(() => commit(taken));
-      return writing;
+      this.#o.onStored(stored);
     };
     for await (const msg of consumer) {
       if (this.#stopping) {
@@ -151,14 +134,10 @@ export class Ingest {
         continue;
       }
       batch.push({ msg, alert });
-      if (batch.length >= batchMax) {
-        // This batch is written while the next is read; the one before must be done first.
-        const before = writing;
-        void flush();
-        await before;
-      } else timer ??= setTimeout(flush, linger);
+      if (batch.length >= batchMax) flush();
+      else timer ??= setTimeout(flush, linger);
     }
-    await flush();
+    flush();
   }
 
   async stop(): Promise<void> {

@@ -154,10 +154,9 @@ export class Rollup {
   readonly #prune: Record<Table, Database.Statement>[];
   readonly #drop: Record<Table, Database.Statement>[];
 
-  /** `create`: make the tables when absent (the writer; a reader finds them). */
-  constructor(db: Database.Database, create = true) {
+  constructor(db: Database.Database) {
     this.#db = db;
-    if (create) for (const l of LEVELS) db.exec(schema(l.name));
+    for (const l of LEVELS) db.exec(schema(l.name));
     this.#upsert = LEVELS.map((l) => ({
       base: db.prepare(
         `INSERT INTO rollup_${l.name} (b, ${DIM_NAMES}, n) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -20,8 +20,7 @@ import { type HealthProvider, type OidcLogin, type RulesProvider, UiServer } fro
 import { Sessions } from './sessions.js';
 import { StaticFiles } from './static.js';
 import { elasticsearchReader } from './store-es-config.js';
-import { StoreWriter } from './store-writer.js';
-import { AlertStore, type StoreOptions } from './store.js';
+import { AlertStore } from './store.js';
 import { findWebRoot } from './web-root.js';
 
 export interface UiOptions {
@@ -103,26 +102,16 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   const { host, port } = parseHostPort(config.listen, 'ui.listen');
   const es = config.store.elasticsearch;
   const tmp = config.store.path === null && es === null ? mkdtempSync(join(tmpdir(), 'saker-ui-')) : null;
-  // Writes in a worker thread (it opens the file first), reads here, each connection with its page cache.
-  const options: StoreOptions = {
-    path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
-    maxRows: config.store.maxRows,
-    maxBytes: config.store.maxBytes,
-    maxAgeMs: config.store.maxAgeMs,
-    cacheBytes: config.store.cacheBytes,
-  };
-  let writer: StoreWriter | null = null;
-  let store: AlertStore | null = null;
-  if (es === null) {
-    try {
-      writer = await StoreWriter.open(options);
-      store = new AlertStore({ ...options, role: 'reader' });
-    } catch (err) {
-      await writer?.close();
-      if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
-      throw err;
-    }
-  }
+  const store =
+    es === null
+      ? new AlertStore({
+          path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
+          maxRows: config.store.maxRows,
+          maxBytes: config.store.maxBytes,
+          maxAgeMs: config.store.maxAgeMs,
+          cacheBytes: config.store.cacheBytes,
+        })
+      : null;
   const reader = store === null ? elasticsearchReader(es ?? undefined) : sqlReader(store);
   const live = new LiveHub();
   const stored = o.metrics.counter('saker_ui_alerts_stored_total', 'Alerts the UI stored from SAKER_ALERTS');
@@ -134,22 +123,21 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   const ingest = new Ingest({
     bus: o.bus,
     // The elasticsearch backend keeps nothing here: the alerts only pass to the live stream.
-    store: writer ?? { add: (batch) => batch.length },
+    store: store ?? { add: (batch) => batch.length },
     logger,
     counters: { stored, invalid },
     onStored: (batch) => {
-      if (writer !== null) rows.set(writer.rows);
+      if (store !== null) rows.set(store.rows);
       live.publish(batch);
     },
   });
   // The age limit applies while nothing arrives too.
   const ager = setInterval(() => {
-    writer?.enforce().then(
-      (removed) => {
-        if (removed > 0) rows.set(writer?.rows ?? 0);
-      },
-      (err: unknown) => logger.error(`store limits: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    try {
+      if (store !== null && store.enforce() > 0) rows.set(store.rows);
+    } catch (err) {
+      logger.error(`store limits: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }, 10_000);
   ager.unref();
   const busHealth =
@@ -186,10 +174,9 @@ export async function startUi(o: UiOptions): Promise<UiService> {
     version: o.version ?? packageVersion(),
     logger,
   });
-  const cleanup = async (): Promise<void> => {
+  const cleanup = (): void => {
     clearInterval(ager);
     store?.close();
-    await writer?.close();
     if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
   };
   let url: string;
@@ -200,7 +187,7 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   } catch (err) {
     await ingest.stop().catch(() => undefined);
     await busHealth?.stop().catch(() => undefined);
-    await cleanup();
+    cleanup();
     throw err;
   }
   let stopping: Promise<void> | undefined;
@@ -215,14 +202,14 @@ export async function startUi(o: UiOptions): Promise<UiService> {
     holding: () =>
       store === null
         ? `reading ${es?.index} at ${new URL(es?.url ?? '').host}`
-        : `${writer?.rows ?? 0} alerts stored`,
+        : `${store.rows} alerts stored`,
     invalid: () => ingest.invalid,
     stop() {
       stopping ??= (async () => {
         await ingest.stop();
         await busHealth?.stop();
         await server.close();
-        await cleanup();
+        cleanup();
       })();
       return stopping;
     },

@@ -40,14 +40,6 @@ export interface StoreOptions extends StoreLimits {
   /** The SQLite file. */
   readonly path: string;
   readonly cacheBytes: number;
-  /**
-   * `writer` (default): creates the file's tables, stores and removes.
-   * `reader`: a second connection to a file a writer (store-writer.ts, in
-   * a worker thread) keeps: it only reads, each call in one read
-   * transaction (WAL: a snapshot the writer's commits do not change), and
-   * takes the row count and the text shards from the file, not from memory.
-   */
-  readonly role?: 'writer' | 'reader';
 }
 
 export interface StoreInfo {
@@ -138,56 +130,6 @@ interface EvictGroup {
   n: number;
 }
 
-/**
- * An alert as the values it is stored as. Made by rowOf on whichever thread
- * decoded the alert, so the writer (store-writer.ts) only binds them.
- */
-export interface AlertRow {
-  readonly seq: number;
-  readonly ts: number;
-  readonly time: string;
-  readonly prio: number;
-  readonly rule: string;
-  readonly source: string;
-  readonly hostname: string;
-  readonly namespace: string;
-  readonly pod: string | null;
-  readonly node: string;
-  readonly image: string | null;
-  /** The tag list as JSON, as received (duplicates kept). */
-  readonly tagsJson: string;
-  /** Distinct. */
-  readonly tags: readonly string[];
-  readonly output: string;
-  /** output_fields as JSON. */
-  readonly fields: string;
-  /** What free text is matched against (docOf). */
-  readonly doc: string;
-}
-
-export function rowOf(s: StoredAlert): AlertRow {
-  const a = s.alert;
-  const c = columnsOf(a);
-  return {
-    seq: s.seq,
-    ts: s.ts,
-    time: a.time,
-    prio: severity(parsePriority(a.priority) ?? 'DEBUG'),
-    rule: a.rule,
-    source: a.source,
-    hostname: a.hostname,
-    namespace: c.namespace ?? '',
-    pod: c.pod,
-    node: c.node,
-    image: c.image,
-    tagsJson: JSON.stringify(a.tags),
-    tags: distinct(a.tags),
-    output: a.output,
-    fields: JSON.stringify(a.output_fields),
-    doc: docOf(a),
-  };
-}
-
 /** A tag list's distinct tags (most lists have none twice: returned as they are). */
 function distinct(tags: readonly string[]): readonly string[] {
   for (let i = 1; i < tags.length; i++) {
@@ -199,14 +141,11 @@ function distinct(tags: readonly string[]): readonly string[] {
 export class AlertStore {
   readonly #db: Database.Database;
   readonly #limits: StoreLimits;
-  readonly #addBatch: (batch: readonly AlertRow[], now: number) => { added: number; removed: number };
+  readonly #addBatch: (batch: readonly StoredAlert[], now: number) => { added: number; removed: number };
   readonly #enforce: (now: number) => number;
   readonly #rollup: Rollup;
   readonly #textIndex: TextIndex;
   readonly #text: TextMatch;
-  readonly #reader: boolean;
-  readonly #read: (fn: () => unknown) => unknown;
-  readonly #sumRows: Database.Statement;
   readonly #s: {
     readonly oldest: Database.Statement;
     readonly nth: Database.Statement;
@@ -226,28 +165,21 @@ export class AlertStore {
     const fresh = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'alerts'").get() as {
       n: number;
     };
-    const reader = options.role === 'reader';
-    this.#reader = reader;
-    if ((fresh.n > 0 || reader) && layout !== LAYOUT) {
+    if (fresh.n > 0 && layout !== LAYOUT) {
       db.close();
       throw new StoreLayoutError(options.path, layout);
     }
+    // auto_vacuum must be set before the first table exists.
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
     db.pragma(`cache_size = ${-Math.max(1024, Math.floor(options.cacheBytes / 1024))}`);
     db.pragma('mmap_size = 0');
     db.pragma('temp_store = FILE');
-    // The writer has made the file WAL; a reader waits on its commits' brief locks.
-    if (reader) db.pragma('busy_timeout = 5000');
-    if (!reader) {
-      // auto_vacuum must be set before the first table exists.
-      db.pragma('auto_vacuum = INCREMENTAL');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    }
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     // Alerts are deleted by id range: tags are found by (tag, id), never by id
     // alone. The free-text index is text-index.ts.
-    if (!reader)
-      db.exec(`
+    db.exec(`
       CREATE TABLE IF NOT EXISTS alerts (
         id INTEGER PRIMARY KEY,
         ts INTEGER NOT NULL,
@@ -274,19 +206,10 @@ export class AlertStore {
       ) WITHOUT ROWID;
       PRAGMA user_version = ${LAYOUT};
     `);
-    this.#rollup = new Rollup(db, !reader);
-    const text = new TextIndex(db, !reader);
+    this.#rollup = new Rollup(db);
+    const text = new TextIndex(db);
     this.#textIndex = text;
-    // A reader lists the shards inside the call's read transaction: the writer adds and drops them.
-    this.#text = reader
-      ? (fts) => {
-          text.reload();
-          return text.match(fts);
-        }
-      : (fts) => text.match(fts);
-    this.#read = db.transaction((fn: () => unknown) => fn());
-    // Every alert is in one hour's (source, priority) count.
-    this.#sumRows = db.prepare('SELECT coalesce(sum(n), 0) AS n FROM rollup_h_sp');
+    this.#text = (fts) => text.match(fts);
     db.function('ui_field', { deterministic: true }, (json: unknown, name: unknown) => {
       if (typeof json !== 'string' || typeof name !== 'string') return null;
       return fieldText(JSON.parse(json) as Record<string, OutputFieldValue>, name);
@@ -311,54 +234,53 @@ export class AlertStore {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insertTag = db.prepare('INSERT OR IGNORE INTO alert_tags (tag, id) VALUES (?, ?)');
     const insert = (
-      r: AlertRow,
+      s: StoredAlert,
       arrived: number,
       counts: RollupBatch,
       docs: { id: number; doc: string }[],
-    ) => {
-      const done = insertAlert.run(
-        r.seq,
-        r.ts,
+    ): boolean => {
+      const a = s.alert;
+      const c = columnsOf(a);
+      const prio = severity(parsePriority(a.priority) ?? 'DEBUG');
+      const doc = docOf(a);
+      const tagsJson = JSON.stringify(a.tags);
+      const namespace = c.namespace ?? '';
+      const r = insertAlert.run(
+        s.seq,
+        s.ts,
         arrived,
-        r.time,
-        r.prio,
-        r.rule,
-        r.source,
-        r.hostname,
-        r.namespace,
-        r.pod,
-        r.node,
-        r.image,
-        r.tagsJson,
-        r.output,
-        r.fields,
-        r.doc,
+        a.time,
+        prio,
+        a.rule,
+        a.source,
+        a.hostname,
+        namespace,
+        c.pod,
+        c.node,
+        c.image,
+        tagsJson,
+        a.output,
+        JSON.stringify(a.output_fields),
+        doc,
       );
-      if (done.changes === 0) return;
-      for (const t of r.tags) insertTag.run(t, r.seq);
-      docs.push({ id: r.seq, doc: r.doc });
-      counts.add(r.ts, r.source, r.prio, r.rule, r.hostname, r.namespace, r.tagsJson, r.tags);
+      if (r.changes === 0) return false;
+      const tags = distinct(a.tags);
+      for (const t of tags) insertTag.run(t, s.seq);
+      docs.push({ id: s.seq, doc });
+      counts.add(s.ts, a.source, prio, a.rule, a.hostname, namespace, tagsJson, tags);
+      return true;
     };
     this.#enforce = db.transaction((now: number) => this.#evict(now));
-    this.#addBatch = db.transaction((batch: readonly AlertRow[], now: number) => {
+    this.#addBatch = db.transaction((batch: readonly StoredAlert[], now: number) => {
       const counts = new RollupBatch();
       const docs: { id: number; doc: string }[] = [];
-      for (const r of batch) insert(r, now, counts, docs);
+      for (const s of batch) insert(s, now, counts, docs);
       this.#rollup.add(counts.groups());
       text.add(docs, this.#rows);
       this.#rows += docs.length;
       return { added: docs.length, removed: this.#evict(now) };
     });
-    this.#rows = reader ? 0 : (db.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n;
-  }
-
-  /** `fn` in one read transaction for a reader (a consistent snapshot); as it is for the writer. */
-  #snapshot<T>(fn: () => T): T {
-    return this.#reader ? (this.#read(fn) as T) : fn();
-  }
-
-  #writable(what: string): void {
-    if (this.#reader) throw new Error(`${what}: this connection to the UI store only reads`);
+    this.#rows = (db.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n;
   }
 
   /**
@@ -366,12 +288,6 @@ export class AlertStore {
    * transaction (an id already stored is skipped). Returns how many were new.
    */
   add(batch: readonly StoredAlert[]): number {
-    return this.addRows(batch.map(rowOf));
-  }
-
-  /** `add` of alerts already made into rows (rowOf), e.g. on another thread. */
-  addRows(batch: readonly AlertRow[]): number {
-    this.#writable('add');
     if (batch.length === 0) return 0;
     const rows = this.#rows;
     let r: { added: number; removed: number };
@@ -387,9 +303,7 @@ export class AlertStore {
     return r.added;
   }
 
-  /** Alerts stored (a reader: as last read once it is closed). */
   get rows(): number {
-    if (this.#reader && this.#db.open) this.#rows = (this.#sumRows.get() as { n: number }).n;
     return this.#rows;
   }
 
@@ -403,7 +317,6 @@ export class AlertStore {
 
   /** Removes what is past the limits, oldest first (in its own transaction). Returns the rows removed. */
   enforce(now = Date.now()): number {
-    this.#writable('enforce');
     const rows = this.#rows;
     let removed: number;
     try {
@@ -492,15 +405,11 @@ export class AlertStore {
   }
 
   info(): StoreInfo {
-    return this.#snapshot(() => this.#info());
-  }
-
-  #info(): StoreInfo {
     const r = this.#db.prepare('SELECT time FROM alerts ORDER BY ts LIMIT 1').get() as
       | { time: string }
       | undefined;
     return {
-      rows: this.rows,
+      rows: this.#rows,
       bytes: this.bytes(),
       oldest: r?.time ?? null,
       limits: { rows: this.#limits.maxRows, bytes: this.#limits.maxBytes, age: this.#limits.maxAgeMs },
@@ -513,10 +422,6 @@ export class AlertStore {
   }
 
   get(id: number): UiEvent | null {
-    return this.#snapshot(() => this.#get(id));
-  }
-
-  #get(id: number): UiEvent | null {
     const r = this.#db.prepare(`SELECT ${SELECT_COLUMNS} FROM alerts a WHERE a.id = ?`).get(id) as
       | Row
       | undefined;
@@ -525,14 +430,10 @@ export class AlertStore {
 
   /** Newest first; `cursor` is the `next` of the previous page. */
   page(f: Filters, limit: number, cursor: number | null): Page {
-    return this.#snapshot(() => this.#page(f, limit, cursor));
-  }
-
-  #page(f: Filters, limit: number, cursor: number | null): Page {
-    const rows = this.#select(f, limit + 1, cursor);
+    const rows = this.select(f, limit + 1, cursor);
     const more = rows.length > limit;
     const events = rows.slice(0, limit);
-    const total = isUnfiltered(f) ? this.rows : this.#total(f);
+    const total = isUnfiltered(f) ? this.#rows : this.#total(f);
     return { events, next: more ? (events[events.length - 1]?.id ?? null) : null, total };
   }
 
@@ -542,10 +443,6 @@ export class AlertStore {
    * statement stays open across an await, so ingestion never waits on it.
    */
   select(f: Filters, limit: number, cursor: number | null): UiEvent[] {
-    return this.#snapshot(() => this.#select(f, limit, cursor));
-  }
-
-  #select(f: Filters, limit: number, cursor: number | null): UiEvent[] {
     const w = where(f, this.#text, this.#narrowPast(f));
     const conds = cursor === null ? w.sql : [...w.sql, 'a.id < ?'];
     const params = cursor === null ? w.params : [...w.params, cursor];
@@ -614,10 +511,6 @@ export class AlertStore {
   }
 
   counts(f: Filters, by: CountBy, top = 1000): { key: string; count: number }[] {
-    return this.#snapshot(() => this.#counts(f, by, top));
-  }
-
-  #counts(f: Filters, by: CountBy, top: number): { key: string; count: number }[] {
     const col = by === 'tag' ? 'r.tag' : by === 'priority' ? 'r.prio' : `r.${by}`;
     const byTag = by === 'tag';
     const rows = Rollup.covers(f, byTag) ? this.#rolled(f, col, byTag) : this.#raw(f, col, byTag);
@@ -641,10 +534,6 @@ export class AlertStore {
    * counts its whole minute (hour), past `to`.
    */
   timeline(f: Filters, by: TimelineBy, points: number, now = Date.now()): Timeline {
-    return this.#snapshot(() => this.#timeline(f, by, points, now));
-  }
-
-  #timeline(f: Filters, by: TimelineBy, points: number, now: number): Timeline {
     const to = f.to ?? now;
     let from = f.from;
     if (from === null) {

@@ -29,13 +29,11 @@ export class TextIndex {
   readonly #save: Database.Statement;
   readonly #drop: Database.Statement;
 
-  /** `create`: make the shard list when absent (the writer; a reader finds it). */
-  constructor(db: Database.Database, create = true) {
+  constructor(db: Database.Database) {
     this.#db = db;
-    if (create)
-      db.exec(`CREATE TABLE IF NOT EXISTS text_shards (
-        n INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, rows INTEGER NOT NULL
-      )`);
+    db.exec(`CREATE TABLE IF NOT EXISTS text_shards (
+      n INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, rows INTEGER NOT NULL
+    )`);
     this.#save = db.prepare('UPDATE text_shards SET last_id = ?, rows = ? WHERE n = ?');
     this.#drop = db.prepare('DELETE FROM text_shards WHERE n = ?');
     this.reload();

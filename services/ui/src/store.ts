@@ -24,7 +24,7 @@ import { PRIORITIES, parsePriority, priorityLabel, severity } from '@saker/rules
  * (rollup.ts) when the filters allow, else from the alerts.
  */
 import Database from 'better-sqlite3';
-import { type StoredAlert, type UiEvent, columnsOf, docOf, fieldText } from './event.js';
+import { type StoredAlert, type UiEvent, columnsOf, docOf, docText, fieldText } from './event.js';
 import { type Filters, isUnfiltered, parseFilters } from './filters.js';
 import { HOUR, LEVELS, type Level, MINUTE, Rollup, RollupBatch, type RollupGroup, cover } from './rollup.js';
 import { type TextMatch, clause, where } from './store-sql.js';
@@ -89,7 +89,7 @@ const DELETE_CHUNK = 10_000;
  * layout is refused with the reason: the store is a view of SAKER_ALERTS and
  * is rebuilt by removing the file.
  */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 export class StoreLayoutError extends Error {
   override readonly name = 'StoreLayoutError';
@@ -195,8 +195,7 @@ export class AlertStore {
         image TEXT,
         tags TEXT NOT NULL,
         output TEXT NOT NULL,
-        fields TEXT NOT NULL,
-        text TEXT NOT NULL
+        fields TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts);
       CREATE TABLE IF NOT EXISTS alert_tags (
@@ -214,6 +213,13 @@ export class AlertStore {
       if (typeof json !== 'string' || typeof name !== 'string') return null;
       return fieldText(JSON.parse(json) as Record<string, OutputFieldValue>, name);
     });
+    // The free text's literal check reads the text the index was built from
+    // (docOf), rebuilt from the row: only rows the index matched get here,
+    // and not keeping a copy makes each row about a third smaller.
+    db.function('ui_doc', { deterministic: true }, (rule: unknown, output: unknown, json: unknown) => {
+      if (typeof rule !== 'string' || typeof output !== 'string' || typeof json !== 'string') return null;
+      return docText(rule, output, JSON.parse(json) as Record<string, OutputFieldValue>);
+    });
     this.#s = {
       oldest: db.prepare('SELECT id, arrived FROM alerts ORDER BY id LIMIT 1'),
       nth: db.prepare('SELECT id FROM alerts ORDER BY id LIMIT 1 OFFSET ?'),
@@ -230,8 +236,8 @@ export class AlertStore {
       holds: db.prepare('SELECT 1 FROM alerts WHERE ts >= ? AND ts < ? LIMIT 1'),
     };
     const insertAlert = db.prepare(`
-      INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields, text)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insertTag = db.prepare('INSERT OR IGNORE INTO alert_tags (tag, id) VALUES (?, ?)');
     const insert = (
       s: StoredAlert,
@@ -261,7 +267,6 @@ export class AlertStore {
         tagsJson,
         a.output,
         JSON.stringify(a.output_fields),
-        doc,
       );
       if (r.changes === 0) return false;
       const tags = distinct(a.tags);

@@ -23,7 +23,8 @@
  *
  * `--baseline DIR` runs phases 2 and 3 a first time with another build of
  * this package (DIR holds its compiled `src/`, e.g. main's), on a copy of
- * the same filled store and the same messages (its durable consumer is
+ * the same filled store (filled again by that build, with the same alerts,
+ * when it refuses the copy as another layout) and the same messages (its durable consumer is
  * deleted before this build's run), so both see the same data and nearly
  * the same load. With `SAKER_BENCH_CPU_PROFILE=<dir>`, each child writes
  * `node --cpu-prof` profiles of its threads there.

@@ -84,6 +84,8 @@ const UNFILTERED = parseFilters(new URLSearchParams());
 
 /** How many oldest rows one removal takes at most (keeps a statement's work bounded). */
 const DELETE_CHUNK = 10_000;
+/** Tag rows per insert statement. */
+const TAG_ROWS = 128;
 /**
  * The layout's version (PRAGMA user_version). A file written by another
  * layout is refused with the reason: the store is a view of SAKER_ALERTS and
@@ -239,11 +241,21 @@ export class AlertStore {
       INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insertTag = db.prepare('INSERT OR IGNORE INTO alert_tags (tag, id) VALUES (?, ?)');
+    // A batch's tags go in TAG_ROWS rows per statement (fewer calls into SQLite).
+    const insertTags = db.prepare(
+      `INSERT OR IGNORE INTO alert_tags (tag, id) VALUES ${new Array(TAG_ROWS).fill('(?, ?)').join(', ')}`,
+    );
+    const writeTags = (pairs: (string | number)[]): void => {
+      const whole = pairs.length - (pairs.length % (2 * TAG_ROWS));
+      for (let i = 0; i < whole; i += 2 * TAG_ROWS) insertTags.run(pairs.slice(i, i + 2 * TAG_ROWS));
+      for (let i = whole; i < pairs.length; i += 2) insertTag.run(pairs[i], pairs[i + 1]);
+    };
     const insert = (
       s: StoredAlert,
       arrived: number,
       counts: RollupBatch,
       docs: { id: number; doc: string }[],
+      tagPairs: (string | number)[],
     ): boolean => {
       const a = s.alert;
       const c = columnsOf(a);
@@ -270,7 +282,7 @@ export class AlertStore {
       );
       if (r.changes === 0) return false;
       const tags = distinct(a.tags);
-      for (const t of tags) insertTag.run(t, s.seq);
+      for (const t of tags) tagPairs.push(t, s.seq);
       docs.push({ id: s.seq, doc });
       counts.add(s.ts, a.source, prio, a.rule, a.hostname, namespace, tagsJson, tags);
       return true;
@@ -279,7 +291,9 @@ export class AlertStore {
     this.#addBatch = db.transaction((batch: readonly StoredAlert[], now: number) => {
       const counts = new RollupBatch();
       const docs: { id: number; doc: string }[] = [];
-      for (const s of batch) insert(s, now, counts, docs);
+      const tagPairs: (string | number)[] = [];
+      for (const s of batch) insert(s, now, counts, docs, tagPairs);
+      writeTags(tagPairs);
       this.#rollup.add(counts.groups());
       text.add(docs, this.#rows);
       this.#rows += docs.length;

@@ -63,8 +63,17 @@ export function eventOf(s: StoredAlert): UiEvent {
 
 /** The text free text is matched against: rule, output, and each field's name and value, a line each. */
 export function docOf(alert: FalcoAlert): string {
-  const parts = [alert.rule, alert.output];
-  for (const [k, v] of Object.entries(alert.output_fields)) {
+  return docText(alert.rule, alert.output, alert.output_fields);
+}
+
+/** docOf from a stored row's columns (the store keeps no copy of the text: it is rebuilt when a query checks it). */
+export function docText(
+  rule: string,
+  output: string,
+  fields: Readonly<Record<string, OutputFieldValue>>,
+): string {
+  const parts = [rule, output];
+  for (const [k, v] of Object.entries(fields)) {
     parts.push(k);
     if (v !== null) parts.push(Array.isArray(v) ? v.join(',') : String(v));
   }

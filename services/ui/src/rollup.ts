@@ -51,8 +51,9 @@ function schema(level: string): string {
     ) WITHOUT ROWID;`;
 }
 
-/** One alert's part in the counts. */
-export interface RollupKey {
+/** Alerts that share a minute and every dimension: their part in the counts. */
+export interface RollupGroup {
+  /** A time within the minute. */
   readonly ts: number;
   readonly source: string;
   readonly prio: number;
@@ -61,6 +62,41 @@ export interface RollupKey {
   readonly namespace: string;
   /** Distinct. */
   readonly tags: readonly string[];
+  /** How many alerts. */
+  n: number;
+}
+
+/**
+ * A batch's alerts grouped by minute and dimensions, so the counts are
+ * written per group, not per alert. Two alerts are in one group when their
+ * tag lists have the same JSON text (a list with a duplicate is its own
+ * group: still counted right). The key spells each string with its length
+ * first, so no two groups share one whatever the strings hold.
+ */
+export class RollupBatch {
+  readonly #groups = new Map<string, RollupGroup>();
+
+  /** `tagsJson`: the alert's tag list as JSON; `tags`: its distinct tags. */
+  add(
+    ts: number,
+    source: string,
+    prio: number,
+    rule: string,
+    hostname: string,
+    namespace: string,
+    tagsJson: string,
+    tags: readonly string[],
+  ): void {
+    const minute = Math.floor(ts / MINUTE);
+    const key = `${minute}:${prio}:${source.length}:${source}${rule.length}:${rule}${hostname.length}:${hostname}${namespace.length}:${namespace}${tagsJson}`;
+    const g = this.#groups.get(key);
+    if (g === undefined) this.#groups.set(key, { ts, source, prio, rule, hostname, namespace, tags, n: 1 });
+    else g.n++;
+  }
+
+  groups(): Iterable<RollupGroup> {
+    return this.#groups.values();
+  }
 }
 
 /** Part of a time range read from one level: buckets [from, to) (null: unbounded). */
@@ -108,7 +144,7 @@ interface Sum {
   readonly b: number;
   readonly table: Table;
   readonly tag: string;
-  readonly k: RollupKey;
+  readonly k: RollupGroup;
   n: number;
 }
 
@@ -148,8 +184,8 @@ export class Rollup {
   }
 
   /** Adds alerts (inside the caller's transaction). */
-  add(keys: readonly RollupKey[]): void {
-    this.#apply(keys, 1);
+  add(groups: Iterable<RollupGroup>): void {
+    this.#apply(groups, 1);
   }
 
   /**
@@ -158,8 +194,8 @@ export class Rollup {
    * dropped whole, with no per-key subtraction; the others are subtracted
    * key by key, and the keys left at zero removed.
    */
-  subtract(keys: readonly RollupKey[], holds: (from: number, to: number) => boolean): void {
-    this.#apply(keys, -1, (level, b) => {
+  subtract(groups: Iterable<RollupGroup>, holds: (from: number, to: number) => boolean): void {
+    this.#apply(groups, -1, (level, b) => {
       const size = LEVELS[level]?.ms ?? MINUTE;
       if (holds(b * size, (b + 1) * size)) return false;
       const drop = this.#drop[level];
@@ -169,9 +205,8 @@ export class Rollup {
   }
 
   /** `dropped(level, b)`: whether the bucket was dropped whole, so its keys are skipped. */
-  #apply(keys: readonly RollupKey[], sign: 1 | -1, dropped?: (level: number, b: number) => boolean): void {
-    if (keys.length === 0) return;
-    // One map per level; each alert's key strings are built once for both levels.
+  #apply(groups: Iterable<RollupGroup>, sign: 1 | -1, dropped?: (level: number, b: number) => boolean): void {
+    // One map per level; each group's key strings are built once for both levels.
     const sums = LEVELS.map(() => new Map<string, Sum>());
     const lo = LEVELS.map(() => Number.POSITIVE_INFINITY);
     const hi = LEVELS.map(() => Number.NEGATIVE_INFINITY);
@@ -181,22 +216,43 @@ export class Rollup {
       b: number,
       table: Table,
       tag: string,
-      k: RollupKey,
+      k: RollupGroup,
     ): void => {
       const e = m.get(key);
-      if (e === undefined) m.set(key, { b, table, tag, k, n: 1 });
-      else e.n++;
+      if (e === undefined) m.set(key, { b, table, tag, k, n: k.n });
+      else e.n += k.n;
     };
-    for (const k of keys) {
-      // JSON keeps the key injective whatever the strings hold.
-      const dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
-      const sp = `(${JSON.stringify([k.source, k.prio])}`;
-      // A tag's JSON starts with a quote, dims with a bracket, sp with a parenthesis:
-      // no key of one kind is one of another.
-      const tagKeys = k.tags.map((tag) => `${JSON.stringify(tag)}${dims}`);
+    // Whether a bucket was dropped whole, asked once per bucket, before any key of it is built.
+    const gone = LEVELS.map(() => new Map<number, boolean>());
+    const isGone = (level: number, b: number): boolean => {
+      if (dropped === undefined) return false;
+      const seen = gone[level] as Map<number, boolean>;
+      let g = seen.get(b);
+      if (g === undefined) {
+        g = dropped(level, b);
+        seen.set(b, g);
+      }
+      return g;
+    };
+    let any = false;
+    for (const k of groups) {
+      let dims: string | undefined;
+      let sp = '';
+      let tagKeys: string[] = [];
       for (let level = 0; level < LEVELS.length; level++) {
-        const m = sums[level] as Map<string, Sum>;
         const b = Math.floor(k.ts / (LEVELS[level]?.ms ?? MINUTE));
+        if (isGone(level, b)) continue;
+        if (dims === undefined) {
+          // JSON keeps the key injective whatever the strings hold.
+          dims = JSON.stringify([k.source, k.prio, k.rule, k.hostname, k.namespace]);
+          sp = `(${JSON.stringify([k.source, k.prio])}`;
+          // A tag's JSON starts with a quote, dims with a bracket, sp with a parenthesis:
+          // no key of one kind is one of another.
+          const d = dims;
+          tagKeys = k.tags.map((tag) => `${JSON.stringify(tag)}${d}`);
+        }
+        any = true;
+        const m = sums[level] as Map<string, Sum>;
         if (b < (lo[level] as number)) lo[level] = b;
         if (b > (hi[level] as number)) hi[level] = b;
         bump(m, `${b}|${dims}`, b, 'base', '', k);
@@ -205,21 +261,13 @@ export class Rollup {
           bump(m, `${b}|${tagKeys[i] as string}`, b, 'tag', k.tags[i] as string, k);
       }
     }
+    if (!any) return;
     for (let level = 0; level < LEVELS.length; level++) {
       const up = this.#upsert[level];
       const prune = this.#prune[level];
       const m = sums[level];
-      if (up === undefined || prune === undefined || m === undefined) continue;
-      const gone = new Map<number, boolean>();
+      if (up === undefined || prune === undefined || m === undefined || m.size === 0) continue;
       for (const s of m.values()) {
-        if (dropped !== undefined) {
-          let g = gone.get(s.b);
-          if (g === undefined) {
-            g = dropped(level, s.b);
-            gone.set(s.b, g);
-          }
-          if (g) continue;
-        }
         const k = s.k;
         if (s.table === 'base')
           up.base.run(s.b, k.source, k.prio, k.rule, k.hostname, k.namespace, sign * s.n);

@@ -90,8 +90,9 @@ export function where(f: Filters, text: TextMatch, timeIndex = true): Where {
       w.sql.push(m.sql);
       w.params.push(...m.params);
     }
-    // The literal check, over the text the index was built from (event.ts, docOf).
-    w.sql.push('instr(lower(a.text), ?) > 0');
+    // The literal check, over the text the index was built from (event.ts, docOf),
+    // rebuilt from the row by the store's ui_doc function.
+    w.sql.push('instr(lower(ui_doc(a.rule, a.output, a.fields)), ?) > 0');
     w.params.push(asciiLower(f.q));
   }
   return w;

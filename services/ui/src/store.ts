@@ -24,9 +24,9 @@ import { PRIORITIES, parsePriority, priorityLabel, severity } from '@saker/rules
  * (rollup.ts) when the filters allow, else from the alerts.
  */
 import Database from 'better-sqlite3';
-import { type StoredAlert, type UiEvent, columnsOf, docOf, fieldText } from './event.js';
+import { type StoredAlert, type UiEvent, columnsOf, docOf, docText, fieldText } from './event.js';
 import { type Filters, isUnfiltered, parseFilters } from './filters.js';
-import { HOUR, LEVELS, type Level, MINUTE, Rollup, type RollupKey, cover } from './rollup.js';
+import { HOUR, LEVELS, type Level, MINUTE, Rollup, RollupBatch, type RollupGroup, cover } from './rollup.js';
 import { type TextMatch, clause, where } from './store-sql.js';
 import { TextIndex } from './text-index.js';
 
@@ -84,12 +84,14 @@ const UNFILTERED = parseFilters(new URLSearchParams());
 
 /** How many oldest rows one removal takes at most (keeps a statement's work bounded). */
 const DELETE_CHUNK = 10_000;
+/** Tag rows per insert statement. */
+const TAG_ROWS = 128;
 /**
  * The layout's version (PRAGMA user_version). A file written by another
  * layout is refused with the reason: the store is a view of SAKER_ALERTS and
  * is rebuilt by removing the file.
  */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 export class StoreLayoutError extends Error {
   override readonly name = 'StoreLayoutError';
@@ -118,8 +120,8 @@ function toEvent(r: Row): UiEvent {
   };
 }
 
-interface EvictRow {
-  id: number;
+/** Removed alerts of one minute and the same dimensions (tags as stored, JSON). */
+interface EvictGroup {
   ts: number;
   source: string;
   prio: number;
@@ -127,6 +129,15 @@ interface EvictRow {
   hostname: string;
   namespace: string;
   tags: string;
+  n: number;
+}
+
+/** A tag list's distinct tags (most lists have none twice: returned as they are). */
+function distinct(tags: readonly string[]): readonly string[] {
+  for (let i = 1; i < tags.length; i++) {
+    for (let j = 0; j < i; j++) if (tags[i] === tags[j]) return [...new Set(tags)];
+  }
+  return tags;
 }
 
 export class AlertStore {
@@ -141,7 +152,7 @@ export class AlertStore {
     readonly oldest: Database.Statement;
     readonly nth: Database.Statement;
     readonly agedRun: Database.Statement;
-    readonly evictRows: Database.Statement;
+    readonly evictGroups: Database.Statement;
     readonly deleteTag: Database.Statement;
     readonly deleteAlerts: Database.Statement;
     readonly holds: Database.Statement;
@@ -186,8 +197,7 @@ export class AlertStore {
         image TEXT,
         tags TEXT NOT NULL,
         output TEXT NOT NULL,
-        fields TEXT NOT NULL,
-        text TEXT NOT NULL
+        fields TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts);
       CREATE TABLE IF NOT EXISTS alert_tags (
@@ -205,33 +215,54 @@ export class AlertStore {
       if (typeof json !== 'string' || typeof name !== 'string') return null;
       return fieldText(JSON.parse(json) as Record<string, OutputFieldValue>, name);
     });
+    // The free text's literal check reads the text the index was built from
+    // (docOf), rebuilt from the row: only rows the index matched get here,
+    // and not keeping a copy makes each row about a third smaller.
+    db.function('ui_doc', { deterministic: true }, (rule: unknown, output: unknown, json: unknown) => {
+      if (typeof rule !== 'string' || typeof output !== 'string' || typeof json !== 'string') return null;
+      return docText(rule, output, JSON.parse(json) as Record<string, OutputFieldValue>);
+    });
     this.#s = {
       oldest: db.prepare('SELECT id, arrived FROM alerts ORDER BY id LIMIT 1'),
       nth: db.prepare('SELECT id FROM alerts ORDER BY id LIMIT 1 OFFSET ?'),
       // The oldest run of alerts that arrived before a time, at most ? of them.
       agedRun: db.prepare('SELECT id, arrived < ? AS aged FROM alerts ORDER BY id LIMIT ?'),
-      evictRows: db.prepare(
-        'SELECT id, ts, source, prio, rule, hostname, namespace, tags FROM alerts WHERE id <= ? ORDER BY id',
+      // Grouped by minute (floored, as the rollups' buckets are) and every counted dimension.
+      evictGroups: db.prepare(
+        `SELECT min(ts) AS ts, source, prio, rule, hostname, namespace, tags, count(*) AS n FROM alerts
+         WHERE id <= ? GROUP BY CASE WHEN ts >= 0 THEN ts / ${MINUTE} ELSE (ts - ${MINUTE - 1}) / ${MINUTE} END,
+         source, prio, rule, hostname, namespace, tags`,
       ),
       deleteTag: db.prepare('DELETE FROM alert_tags WHERE tag = ? AND id <= ?'),
       deleteAlerts: db.prepare('DELETE FROM alerts WHERE id <= ?'),
       holds: db.prepare('SELECT 1 FROM alerts WHERE ts >= ? AND ts < ? LIMIT 1'),
     };
     const insertAlert = db.prepare(`
-      INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields, text)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      INSERT OR IGNORE INTO alerts (id, ts, arrived, time, prio, rule, source, hostname, namespace, pod, node, image, tags, output, fields)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insertTag = db.prepare('INSERT OR IGNORE INTO alert_tags (tag, id) VALUES (?, ?)');
+    // A batch's tags go in TAG_ROWS rows per statement (fewer calls into SQLite).
+    const insertTags = db.prepare(
+      `INSERT OR IGNORE INTO alert_tags (tag, id) VALUES ${new Array(TAG_ROWS).fill('(?, ?)').join(', ')}`,
+    );
+    const writeTags = (pairs: (string | number)[]): void => {
+      const whole = pairs.length - (pairs.length % (2 * TAG_ROWS));
+      for (let i = 0; i < whole; i += 2 * TAG_ROWS) insertTags.run(pairs.slice(i, i + 2 * TAG_ROWS));
+      for (let i = whole; i < pairs.length; i += 2) insertTag.run(pairs[i], pairs[i + 1]);
+    };
     const insert = (
       s: StoredAlert,
       arrived: number,
-      keys: RollupKey[],
+      counts: RollupBatch,
       docs: { id: number; doc: string }[],
+      tagPairs: (string | number)[],
     ): boolean => {
       const a = s.alert;
       const c = columnsOf(a);
       const prio = severity(parsePriority(a.priority) ?? 'DEBUG');
       const doc = docOf(a);
-      const tags = [...new Set(a.tags)];
+      const tagsJson = JSON.stringify(a.tags);
+      const namespace = c.namespace ?? '';
       const r = insertAlert.run(
         s.seq,
         s.ts,
@@ -241,38 +272,32 @@ export class AlertStore {
         a.rule,
         a.source,
         a.hostname,
-        c.namespace ?? '',
+        namespace,
         c.pod,
         c.node,
         c.image,
-        JSON.stringify(a.tags),
+        tagsJson,
         a.output,
         JSON.stringify(a.output_fields),
-        doc,
       );
       if (r.changes === 0) return false;
-      for (const t of tags) insertTag.run(t, s.seq);
+      const tags = distinct(a.tags);
+      for (const t of tags) tagPairs.push(t, s.seq);
       docs.push({ id: s.seq, doc });
-      keys.push({
-        ts: s.ts,
-        source: a.source,
-        prio,
-        rule: a.rule,
-        hostname: a.hostname,
-        namespace: c.namespace ?? '',
-        tags,
-      });
+      counts.add(s.ts, a.source, prio, a.rule, a.hostname, namespace, tagsJson, tags);
       return true;
     };
     this.#enforce = db.transaction((now: number) => this.#evict(now));
     this.#addBatch = db.transaction((batch: readonly StoredAlert[], now: number) => {
-      const keys: RollupKey[] = [];
+      const counts = new RollupBatch();
       const docs: { id: number; doc: string }[] = [];
-      for (const s of batch) insert(s, now, keys, docs);
-      this.#rollup.add(keys);
+      const tagPairs: (string | number)[] = [];
+      for (const s of batch) insert(s, now, counts, docs, tagPairs);
+      writeTags(tagPairs);
+      this.#rollup.add(counts.groups());
       text.add(docs, this.#rows);
-      this.#rows += keys.length;
-      return { added: keys.length, removed: this.#evict(now) };
+      this.#rows += docs.length;
+      return { added: docs.length, removed: this.#evict(now) };
     });
     this.#rows = (db.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n;
   }
@@ -375,27 +400,24 @@ export class AlertStore {
 
   /** Deletes the alerts with an id up to `cut`, with their tags, text and counts. */
   #deleteThrough(cut: number): number {
-    const rows = this.#s.evictRows.all(cut) as EvictRow[];
+    const rows = this.#s.evictGroups.all(cut) as EvictGroup[];
     if (rows.length === 0) return 0;
-    const keys: RollupKey[] = [];
+    const groups: RollupGroup[] = [];
     const tags = new Set<string>();
+    const parsed = new Map<string, readonly string[]>();
     for (const r of rows) {
-      const t = [...new Set(JSON.parse(r.tags) as string[])];
-      for (const tag of t) tags.add(tag);
-      keys.push({
-        ts: r.ts,
-        source: r.source,
-        prio: r.prio,
-        rule: r.rule,
-        hostname: r.hostname,
-        namespace: r.namespace,
-        tags: t,
-      });
+      let t = parsed.get(r.tags);
+      if (t === undefined) {
+        t = distinct(JSON.parse(r.tags) as string[]);
+        parsed.set(r.tags, t);
+        for (const tag of t) tags.add(tag);
+      }
+      groups.push({ ...r, tags: t });
     }
     for (const tag of tags) this.#s.deleteTag.run(tag, cut);
     const n = this.#s.deleteAlerts.run(cut).changes;
     // After the delete: a bucket no alert is left in is dropped whole.
-    this.#rollup.subtract(keys, (from, to) => this.#s.holds.get(from, to) !== undefined);
+    this.#rollup.subtract(groups, (from, to) => this.#s.holds.get(from, to) !== undefined);
     this.#textIndex.dropThrough(cut);
     this.#rows -= n;
     return n;

@@ -1,5 +1,6 @@
 /**
- * The free-text index: FTS5 tables (contentless, detail=none) over the
+ * The free-text index: FTS5 tables (contentless, detail=none, and
+ * columnsize=0: no per-row sizes, which only ranking reads) over the
  * alerts' text, in shards of consecutive ids. Deleting single rows from an
  * FTS5 table costs several times their insert (tombstones rewritten at every
  * commit), so the store never does: an evicted alert's entry stays in its
@@ -63,7 +64,7 @@ export class TextIndex {
     const n = (this.#shards.at(-1)?.n ?? 0) + 1;
     this.#db.exec(`
       CREATE VIRTUAL TABLE alert_text_${n} USING fts5 (
-        doc, content = '', detail = none, tokenize = 'unicode61'
+        doc, content = '', detail = none, columnsize = 0, tokenize = 'unicode61'
       );
       INSERT INTO text_shards (n, last_id, rows) VALUES (${n}, 0, 0);
     `);

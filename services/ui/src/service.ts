@@ -20,7 +20,7 @@ import { type HealthProvider, type OidcLogin, type RulesProvider, UiServer } fro
 import { Sessions } from './sessions.js';
 import { StaticFiles } from './static.js';
 import { elasticsearchReader } from './store-es-config.js';
-import { AlertStore } from './store.js';
+import { AlertStore, StoreLayoutError, type StoreOptions } from './store.js';
 import { findWebRoot } from './web-root.js';
 
 export interface UiOptions {
@@ -95,6 +95,23 @@ function usersSource(file: string | null, logger: Logger): () => ReadonlyMap<str
   };
 }
 
+/**
+ * Opens the store; a file of another layout (written by another Saker version)
+ * is replaced by an empty store, with a warning: the store is a bounded view of
+ * SAKER_ALERTS and holds no other state, and refusing to start would leave the
+ * UI down after an upgrade (a pod restarting on the same volume).
+ */
+function openStore(options: StoreOptions, logger: Logger): AlertStore {
+  try {
+    return new AlertStore(options);
+  } catch (err) {
+    if (!(err instanceof StoreLayoutError)) throw err;
+    logger.warn(`${err.message}: replacing it with an empty store (the alerts stored before are not shown)`);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.path}${suffix}`, { force: true });
+    return new AlertStore(options);
+  }
+}
+
 export async function startUi(o: UiOptions): Promise<UiService> {
   const { config, logger } = o;
   checkAuth(config);
@@ -104,13 +121,16 @@ export async function startUi(o: UiOptions): Promise<UiService> {
   const tmp = config.store.path === null && es === null ? mkdtempSync(join(tmpdir(), 'saker-ui-')) : null;
   const store =
     es === null
-      ? new AlertStore({
-          path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
-          maxRows: config.store.maxRows,
-          maxBytes: config.store.maxBytes,
-          maxAgeMs: config.store.maxAgeMs,
-          cacheBytes: config.store.cacheBytes,
-        })
+      ? openStore(
+          {
+            path: config.store.path ?? join(tmp ?? '', 'alerts.db'),
+            maxRows: config.store.maxRows,
+            maxBytes: config.store.maxBytes,
+            maxAgeMs: config.store.maxAgeMs,
+            cacheBytes: config.store.cacheBytes,
+          },
+          logger,
+        )
       : null;
   const reader = store === null ? elasticsearchReader(es ?? undefined) : sqlReader(store);
   const live = new LiveHub();

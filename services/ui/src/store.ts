@@ -98,9 +98,7 @@ export class StoreLayoutError extends Error {
   readonly path: string;
 
   constructor(path: string, found: number) {
-    super(
-      `${path}: the UI store has layout ${found}, this version uses ${LAYOUT}; remove the file (the UI keeps no other state in it)`,
-    );
+    super(`${path}: the UI store has layout ${found}, this version uses ${LAYOUT}`);
     this.path = path;
   }
 }

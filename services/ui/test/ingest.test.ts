@@ -6,7 +6,10 @@
  * every alert (past one page) with CSV formulas neutralised.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createLogger } from '@saker/runtime';
+import Database from 'better-sqlite3';
 import { ADMIN, Client, alert, tempStore, uiEnv, until } from './helpers/env.js';
 
 describe('store limits', () => {
@@ -77,6 +80,33 @@ describe('feed', () => {
       page.body.events.map((e) => Number(e.id)).sort((a, b) => a - b),
       Array.from({ length: 100 }, (_, i) => i + 1),
     );
+  });
+
+  it('replaces a store file of another layout with an empty store, with a warning, and goes on', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: 'ui', level: 'warn', write: (line) => void lines.push(line) });
+    await using env = await uiEnv({ extra: { logger } });
+    await env.publish(Array.from({ length: 5 }, (_, i) => alert(i)));
+    await until('5 stored', () => env.ui.store.rows === 5);
+    await env.ui.stop();
+    // As an older Saker left it (another PRAGMA user_version).
+    const path = join(env.dir, 'alerts.db');
+    const old = new Database(path);
+    const layout = Number(old.pragma('user_version', { simple: true }));
+    old.pragma('user_version = 1');
+    old.close();
+    await env.restart();
+    const warning = lines.find((l) => l.includes('layout 1'));
+    assert.ok(
+      warning?.includes(path) && warning.includes('replacing it with an empty store'),
+      lines.join(''),
+    );
+    assert.equal(env.ui.store.rows, 0, 'the old rows are not read with another layout');
+    await env.publish([alert(5)]);
+    await until('the new alert stored', () => env.ui.store.rows === 1);
+    const now = new Database(path, { readonly: true });
+    assert.equal(Number(now.pragma('user_version', { simple: true })), layout);
+    now.close();
   });
 
   it('streams matching alerts as server-sent events', async () => {

@@ -479,17 +479,30 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
   });
 
   it('dark mode: toggled, kept across a reload', async () => {
+    // The theme lands on <html> in an effect after the click's render, so wait for it (a few ms) rather than read at once.
+    const theme = async (want: string): Promise<void> => {
+      await page
+        .waitForFunction(`document.documentElement.dataset.theme === ${JSON.stringify(want)}`, undefined, {
+          timeout: 5_000,
+        })
+        .catch(async () => {
+          const got = String(await page.evaluate('document.documentElement.dataset.theme'));
+          assert.fail(
+            `the page's theme stayed ${JSON.stringify(got)}, not ${JSON.stringify(want)}, 5 s after the toggle`,
+          );
+        });
+    };
     await open(page, '');
     await page.getByRole('button', { name: 'Toggle dark mode' }).click();
-    assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
+    await theme('dark');
     await page.reload();
     await page.locator('figure[data-chart="rule"] canvas').waitFor();
-    assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
+    await theme('dark'); // kept across the reload
     const bg = String(await page.evaluate('getComputedStyle(document.body).backgroundColor'));
     assert.equal(bg, 'rgb(20, 22, 26)');
     await screenshot(page, 'dark-dashboard', true);
     await page.getByRole('button', { name: 'Toggle dark mode' }).click();
-    assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'light');
+    await theme('light');
   });
 
   it('hostile fields (<script>, <img onerror>, javascript: links, ANSI escapes) render as text and run nothing', async () => {

@@ -19,8 +19,10 @@ import {
   guardedPage,
   launchChromium,
   passwordHash,
+  reloadUntilTotal,
   saveLog,
   screenshot,
+  until,
 } from './ui-harness.js';
 
 const SPECIALS = ',.<>{}[]"\':;!@#$%^&*()+=~';
@@ -83,37 +85,6 @@ const HOSTILE = [
 const ALL = [...ORDINARY, SPECIAL, OLD_ALERT, ...HOSTILE];
 /** In the default range (24h): all but the old one. */
 const RECENT = ALL.length - 1;
-
-/**
- * Polls `probe` until it gives a value; the failure names what was awaited
- * and, through `seen`, what the page showed at the last try (or the last
- * error).
- */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  seen: () => string = () => '',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-      last = undefined;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const shown = seen();
-      assert.fail(
-        `${what} within ${timeoutMs} ms${shown === '' ? '' : `; last seen: ${shown}`}${last === undefined ? '' : `: ${String(last)}`}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The "N events" figure the view shows once it has loaded. */
 async function total(page: Page, expected: number): Promise<void> {
@@ -186,20 +157,8 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     await page.locator('input[name=password]').fill('alice-pw');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('.user[data-role=admin]').waitFor();
-    // The store ingests asynchronously, and the dashboard reads its counts
-    // once per load: load it again until every recent alert is counted.
-    let shown = '(none)';
-    await until(
-      `the dashboard counting all ${RECENT} recent alerts`,
-      async () => {
-        shown = (await page.locator('[data-testid=total]').textContent({ timeout: 5_000 })) ?? '';
-        if (shown.startsWith(`${RECENT} events`)) return true;
-        await page.reload();
-        return false;
-      },
-      30_000,
-      () => `"${shown}"`,
-    );
+    // The store ingests asynchronously, and the dashboard reads its counts once per load.
+    await reloadUntilTotal(page, RECENT);
   });
 
   it('dashboard: pies, rule bars and timelines; clicking a slice filters', async () => {

@@ -113,15 +113,27 @@ describe('a private dockerd and testcontainers on it', { skip: SKIP, timeout: 30
       for (const s of servers) {
         const ip = containerAddress(engine, s.getId(), network.getName());
         // Each server answers its monitoring port at its address on the network (the host sits on the bridge).
+        // "Server is ready" and a healthy JetStream (a quorum: one route is enough) come before every
+        // route is up (a route to a peer not listening yet is retried a second later): wait for both.
         const deadline = Date.now() + 30_000;
+        let health: number | string = 'no answer';
+        let routes: number | string = 'not asked';
         for (;;) {
-          const res = await fetch(`http://${ip}:8222/healthz`).catch(() => undefined);
-          if (res?.status === 200) break;
-          assert.ok(Date.now() < deadline, `nats at ${ip} not healthy: ${res?.status}`);
+          const res = await fetch(`http://${ip}:8222/healthz`).catch((err: unknown) => String(err));
+          health = typeof res === 'string' ? res : res.status;
+          if (health === 200) {
+            const routez = await fetch(`http://${ip}:8222/routez`)
+              .then((r) => r.json() as Promise<{ num_routes: number }>)
+              .catch((err: unknown) => ({ num_routes: String(err) }));
+            routes = routez.num_routes;
+            if (typeof routes === 'number' && routes >= 2) break;
+          }
+          assert.ok(
+            Date.now() < deadline,
+            `nats at ${ip}: not healthy with routes to both others in 30 s (healthz ${health}, routes ${routes})`,
+          );
           await new Promise((r) => setTimeout(r, 200));
         }
-        const varz = (await (await fetch(`http://${ip}:8222/routez`)).json()) as { num_routes: number };
-        assert.ok(varz.num_routes >= 2, `${ip}: ${varz.num_routes} routes`);
       }
     } finally {
       await Promise.all(servers.map((s) => s.stop({ timeout: 0 })));

@@ -20,6 +20,8 @@ const CLI = join(ROOT, 'services', 'cli', 'dist', 'src', 'main.js');
 const ENGINE = join(ROOT, 'services', 'engine', 'dist', 'src', 'main.js');
 const DEFAULT_RULES = join(ROOT, 'rules', 'saker_rules.yaml');
 const PROPAGATION_BUDGET_MS = 1000;
+/** How often the test asks each replica its revision while timing a rollout. */
+const POLL_MS = 20;
 
 const INITIAL = `- rule: Initial rule
   desc: the ruleset the engines start with
@@ -180,12 +182,15 @@ describe('rule updates: saker ctl → control → KV saker_rules → two engine 
     let target = Number.POSITIVE_INFINITY;
     let polling = true;
     // Poll both replicas from before ctl starts, so a replica that swaps
-    // before ctl has even returned is timed correctly too.
+    // before ctl has even returned is timed correctly too. Every POLL_MS, not
+    // back to back: on two cores the test's own requests would take CPU from
+    // the replicas' compiles they time (a time seen up to POLL_MS late only
+    // makes the figure larger).
     const pollers = engines.map(async (e) => {
       while (polling && !firstSeen.has(e.name)) {
         const rev = await reportedRevision(e.healthz).catch(() => -1);
         if (rev >= target) firstSeen.set(e.name, performance.now());
-        else await new Promise((r) => setTimeout(r, 5));
+        else await new Promise((r) => setTimeout(r, POLL_MS));
       }
     });
 

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FalcoAlert } from '@saker/rules';
 import Provider from 'oidc-provider';
 import type { Browser } from 'playwright-core';
-import { UiStack, guardedPage, launchChromium, screenshot } from './ui-harness.js';
+import { UiStack, guardedPage, launchChromium, reloadUntilTotal, screenshot } from './ui-harness.js';
 
 const PREFIX = '/saker';
 
@@ -145,7 +145,8 @@ describe('web UI under a path prefix with OIDC login and roles', { timeout: 240_
     const { page, problems, context } = await signIn('bob');
     assert.match((await page.locator('.user').textContent()) ?? '', /bob \(viewer\)/);
     await page.locator('a[data-view=events]').click();
-    await page.locator('[data-testid=total]', { hasText: '3 events' }).waitFor();
+    // The store ingests asynchronously, and the view reads its figure once per load.
+    await reloadUntilTotal(page, 3);
     await page.locator('a[data-view=rules]').click();
     await page.locator('tr[data-rule]').first().waitFor();
     assert.equal(

@@ -251,3 +251,55 @@ export function saveLog(name: string, text: string): void {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(join(ARTIFACTS, name), text);
 }
+
+/**
+ * Polls `probe` until it gives a value; the failure names what was awaited
+ * and, through `seen`, what the page showed at the last try (or the last
+ * error).
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  seen: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+      last = undefined;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const shown = seen();
+      assert.fail(
+        `${what} within ${timeoutMs} ms${shown === '' ? '' : `; last seen: ${shown}`}${last === undefined ? '' : `: ${String(last)}`}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Loads the page again until its "N events" figure is `expected`: the
+ * store ingests alerts asynchronously, and a view reads its figures once
+ * per load (and once per change of its filters), so a figure read before
+ * the last alert was stored would otherwise stay short.
+ */
+export async function reloadUntilTotal(page: Page, expected: number, timeoutMs = 30_000): Promise<void> {
+  let shown = '(none)';
+  await until(
+    `the view counting ${expected} events`,
+    async () => {
+      shown = (await page.locator('[data-testid=total]').textContent({ timeout: 5_000 })) ?? '';
+      if (shown.startsWith(`${expected} events`)) return true;
+      await page.reload();
+      return false;
+    },
+    timeoutMs,
+    () => `"${shown}"`,
+  );
+}

@@ -19,8 +19,10 @@ import {
   guardedPage,
   launchChromium,
   passwordHash,
+  reloadUntilTotal,
   saveLog,
   screenshot,
+  until,
 } from './ui-harness.js';
 
 const SPECIALS = ',.<>{}[]"\':;!@#$%^&*()+=~';
@@ -84,37 +86,17 @@ const ALL = [...ORDINARY, SPECIAL, OLD_ALERT, ...HOSTILE];
 /** In the default range (24h): all but the old one. */
 const RECENT = ALL.length - 1;
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      assert.fail(`${what} within ${timeoutMs} ms${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The "N events" figure the view shows once it has loaded. */
 async function total(page: Page, expected: number): Promise<void> {
+  let shown = '(none)';
   await until(
-    `total ${expected} (showing ${await page
-      .locator('[data-testid=total]')
-      .textContent()
-      .catch(() => '?')})`,
+    `total ${expected}`,
     async () => {
-      const text = (await page.locator('[data-testid=total]').textContent()) ?? '';
-      return text.startsWith(`${expected} events`);
+      shown = (await page.locator('[data-testid=total]').textContent({ timeout: 5_000 })) ?? '';
+      return shown.startsWith(`${expected} events`);
     },
+    15_000,
+    () => `"${shown}"`,
   );
 }
 
@@ -175,13 +157,14 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     await page.locator('input[name=password]').fill('alice-pw');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('.user[data-role=admin]').waitFor();
-    // The store ingests asynchronously: wait until every recent alert is counted.
-    await total(page, RECENT);
+    // The store ingests asynchronously, and the dashboard reads its counts once per load.
+    await reloadUntilTotal(page, RECENT);
   });
 
   it('dashboard: pies, rule bars and timelines; clicking a slice filters', async () => {
+    // data-drawn: Chart.js (and its click handler) is set up in an effect after the render that made the canvas.
     for (const chart of ['source', 'priority', 'tag', 'rule', 'timeline-priority', 'timeline-source'])
-      await page.locator(`figure[data-chart="${chart}"] canvas`).waitFor();
+      await page.locator(`figure[data-chart="${chart}"] canvas[data-drawn]`).waitFor();
     await screenshot(page, 'dashboard', true);
     const box = await page.locator('figure[data-chart="priority"] canvas').boundingBox();
     assert.ok(box);
@@ -190,6 +173,8 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
     const picked = await until(
       'a priority filter in the URL',
       async () => new URL(page.url()).searchParams.get('priority') ?? undefined,
+      15_000,
+      () => page.url(),
     );
     assert.ok((PRIORITIES as readonly string[]).includes(picked), picked);
     const expected = ALL.filter((a) => a.priority === picked && a !== OLD_ALERT).length;
@@ -411,35 +396,64 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
       alert(81, { output: 'Refuse me' }),
     ]);
     await open(page, 'health');
-    // The row whose `column`th cell is exactly "http" (another row's error may say "HTTP 503").
-    const cells = async (table: string, column: number): Promise<string[]> =>
-      (await page
-        .locator(`table[aria-label="${table}"] tbody tr`)
-        .filter({ has: page.locator(`td:nth-child(${column})`, { hasText: /^http$/ }) })
-        .first()
-        .locator('td')
-        .allTextContents()
-        .catch(() => [])) ?? [];
-    // name, delivered, failed, retried, dead lettered, last error, instances, source
-    const out = await until(
-      "the http output's figures equal what the receiver answered",
+    /**
+     * The outputs row, the sinks instance row and the dead letters as one
+     * render shows them (read in one evaluate: the view refreshes itself
+     * every 5 s, and two reads could straddle a refresh). A row is the one
+     * whose `column`th cell is exactly "http" (another row's error may say
+     * "HTTP 503").
+     */
+    interface HealthSnapshot {
+      readonly out: string[];
+      readonly inst: string[];
+      readonly dead: string;
+    }
+    const snapshot = async (): Promise<HealthSnapshot> =>
+      (await page.evaluate(`(() => {
+        const row = (table, column) => {
+          const rows = [...document.querySelectorAll('table[aria-label="' + table + '"] tbody tr')];
+          const r = rows.find((tr) => tr.querySelector('td:nth-child(' + column + ')')?.textContent?.trim() === 'http');
+          return r === undefined ? [] : [...r.querySelectorAll('td')].map((td) => td.textContent ?? '');
+        };
+        return {
+          out: row('Outputs', 1),
+          inst: row('Sinks instances', 2),
+          dead: document.querySelector('table[aria-label="Dead letters"]')?.textContent ?? '',
+        };
+      })()`)) as HealthSnapshot;
+    let last: HealthSnapshot | undefined;
+    let answered = '';
+    // The reports come every interval and the dead letter through its own
+    // consumer: wait until one render shows what the receiver answered.
+    const { out, inst, dead } = await until(
+      "the http output's figures equal what the receiver answered, and the refused alert among the dead letters",
       async () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
-        const c = await cells('Outputs', 1);
+        const snap = await snapshot();
+        last = snap;
         const ok = receiver.received.filter((r) => r.status === 200).length;
         const failed = receiver.received.length - ok;
-        return c[1] === String(ok) && c[2] === String(failed) && failed === 2 && c[4] === '1' && c;
+        answered = `${ok} delivered, ${failed} failed`;
+        const c = snap.out;
+        return (
+          c[1] === String(ok) &&
+          c[2] === String(failed) &&
+          failed === 2 &&
+          c[4] === '1' &&
+          /400/.test(snap.dead) &&
+          snap
+        );
       },
       30_000,
+      () => `receiver ${answered}; view ${JSON.stringify(last)}`,
     );
+    // name, delivered, failed, retried, dead lettered, last error, instances, source
     assert.ok(Number(out[1]) > ALL.length, `delivered ${out[1]}: every alert published`);
     assert.deepEqual([out[0], out[3], out[6], out[7]], ['http', '1', '1', 'reports']);
     assert.match(out[5] ?? '', /400|500/);
     // instance, output, status, delivered, failed, retried, dead lettered, ...
-    const inst = await cells('Sinks instances', 2);
     assert.deepEqual(inst.slice(1, 8), ['http', 'running', ...out.slice(1, 5), out[5] ?? '']);
     assert.match(inst[0] ?? '', /-\d+$/, 'the instance is <hostname>-<pid>');
-    const dead = (await page.locator('table[aria-label="Dead letters"]').textContent()) ?? '';
     assert.match(dead, /HTTP 400|400/, 'the refused alert is a dead letter');
     await screenshot(page, 'health', true);
   });

@@ -24,6 +24,15 @@ describe('nats: prefetch', () => {
       const it = c[Symbol.asyncIterator]();
       // One message read and held: the rest the server sent are in the feed, unacked.
       await it.next();
+      // The server may still be sending: wait until it has sent what the prefetch allows
+      // (at most 5 s), then a little longer, so that sending past it would show.
+      const expected = Math.min(prefetch ?? 100, 50);
+      const deadline = Date.now() + 5_000;
+      let pending = (await c.state()).ackPending;
+      while (pending < expected && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        pending = (await c.state()).ackPending;
+      }
       await new Promise((r) => setTimeout(r, 200));
       return (await c.state()).ackPending;
     };

@@ -527,14 +527,16 @@ export function busContract(name: string, makeEnv: () => Promise<BusEnv>): void 
         await using bus = await env.connect();
         const { stream, prefix } = await setup(bus);
         await bus.publishDurable(`${prefix}.k`, bytes('busy'));
-        await using c = await bus.consumer(stream, 'busy', { ackWaitMs: 300 });
+        // An ack wait ten times the keep-alive period: a loaded machine may hold a 100 ms timer
+        // back a few hundred ms, and a keep-alive that late would let the server redeliver.
+        await using c = await bus.consumer(stream, 'busy', { ackWaitMs: 1_000 });
         const it = c[Symbol.asyncIterator]();
         const m = await nextWithin(it, 5_000);
         const start = Date.now();
-        // Keep it alive for ~2 ack waits, then ack: the redelivery would be at ~300 ms.
+        // Keep it alive for ~2 ack waits, then ack: the redelivery would be at ~1 s.
         const keepAlive = setInterval(() => m.working(), 100);
         const next = it.next();
-        const quiet = await Promise.race([next.then(() => 'delivered'), delay(650).then(() => 'quiet')]);
+        const quiet = await Promise.race([next.then(() => 'delivered'), delay(2_100).then(() => 'quiet')]);
         clearInterval(keepAlive);
         m.ack();
         assert.equal(quiet, 'quiet', `redelivered after ${Date.now() - start} ms despite working()`);

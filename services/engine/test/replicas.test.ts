@@ -14,6 +14,7 @@ import type { SakerEvent } from '@saker/events';
 import { type Ruleset, loadRules, readRuleFiles } from '@saker/rules';
 import { repoRoot } from '@saker/testing';
 import { alertMsgId } from '../src/alerts.js';
+import type { EngineStats } from '../src/stats.js';
 import { readAlerts } from './helpers/alerts.js';
 import { type Cluster, startCluster } from './helpers/cluster.js';
 import { generateEvents } from './helpers/events.js';
@@ -94,7 +95,6 @@ describe('engine replicas on a real nats-server', { timeout: 120_000 }, () => {
       for (const a of alerts) assert.equal(a.rule, expected.get(a.msgId ?? ''));
 
       // Both replicas took a share, and their /metrics agree with their stats.
-      const latest = stats.latest;
       for (const r of replicas) {
         const s = stats.get(r.name);
         assert.ok(s.evaluated > 10_000, `${r.name} evaluated ${s.evaluated}`);
@@ -103,7 +103,16 @@ describe('engine replicas on a real nats-server', { timeout: 120_000 }, () => {
         const health = await fetch(`${r.metricsUrl}/healthz`);
         assert.equal(health.status, 200);
       }
-      const published = names.reduce((n, name) => n + (latest.get(name)?.alertsPublished ?? 0), 0);
+      // A report follows each replica's last publish by up to its minimum interval: wait for the
+      // reports to count every alert read back, then none may be counted twice.
+      const publishedIn = (r: ReadonlyMap<string, EngineStats>): number =>
+        names.reduce((n, name) => n + (r.get(name)?.alertsPublished ?? 0), 0);
+      await stats.until(
+        `the reports counting the ${expected.size} alerts published`,
+        (r) => publishedIn(r) >= expected.size,
+        10_000,
+      );
+      const published = publishedIn(stats.latest);
       assert.equal(published, expected.size, 'each match was published once (no duplicate publishes)');
       process.stderr.write(
         `  (a) 100k events, ${expected.size} alerts, ${seconds.toFixed(2)} s end to end; split ${names

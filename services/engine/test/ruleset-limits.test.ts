@@ -78,7 +78,8 @@ describe('hostile rulesets from KV', { timeout: 120_000 }, () => {
     assert.ok(performance.now() - t0 < 5_000, `refused in ${performance.now() - t0} ms`);
   });
 
-  it('a ruleset that compiles too long is stopped in its worker while /healthz answers', async () => {
+  it('a ruleset that compiles too long is stopped in its worker while /healthz answers', async (t) => {
+    const limits = { timeoutMs: 1_000, maxHeapMb: 256 };
     const bus = await connectBus({ memory: true });
     const ctl = new AbortController();
     const logs: string[] = [];
@@ -88,7 +89,7 @@ describe('hostile rulesets from KV', { timeout: 120_000 }, () => {
         name: 'limits',
         watchRules: true,
         log: (l) => logs.push(l),
-        rulesetCompileLimits: { timeoutMs: 1_000, maxHeapMb: 256 },
+        rulesetCompileLimits: limits,
       },
       ctl.signal,
     );
@@ -123,8 +124,18 @@ describe('hostile rulesets from KV', { timeout: 120_000 }, () => {
         ),
       );
       assert.ok(latencies.length >= 5, `health answered ${latencies.length} times while compiling`);
+      // Compiled on the event loop, the ruleset would hold a request at least as long as the
+      // compile ran, and it ran until the 1 s limit stopped it: a request answered sooner never
+      // waited for the compile. (500 ms, the bound before, was crossed at 567 ms by two copies
+      // of this file at load 10 with the compile in its worker.)
       const worst = Math.max(...latencies);
-      assert.ok(worst < 500, `/healthz took up to ${worst.toFixed(0)} ms while the ruleset compiled`);
+      t.diagnostic(
+        `/healthz: ${latencies.length} answers while compiling, the slowest in ${worst.toFixed(0)} ms`,
+      );
+      assert.ok(
+        worst < limits.timeoutMs,
+        `/healthz took up to ${worst.toFixed(0)} ms while the ruleset compiled (as long as the compile limit, ${limits.timeoutMs} ms: it waited for the compile)`,
+      );
     } finally {
       await telemetry.close();
       ctl.abort();

@@ -16,7 +16,7 @@ import { crc32, murmur2 } from '../src/outputs/kafka-balancer.js';
 import { KafkaOutput, type KafkaOutputOptions } from '../src/outputs/kafka.js';
 import { readSidekickConfig } from '../src/sidekick/registry.js';
 import { JSON_FORMAT, alertJsonText, makeAlert, publishAlerts, sleep, until } from './helpers/alerts.js';
-import { readDeadLetters, testEnv } from './helpers/env.js';
+import { readDeadLetters, testEnv, waitForConsumer } from './helpers/env.js';
 import { KAFKA_ERRORS, MockKafkaBroker, decodeRecordBatches } from './helpers/kafka-broker.js';
 import { crc32c } from './helpers/kafka-wire.js';
 
@@ -382,7 +382,9 @@ describe('kafka through JetStream', () => {
       broker.clearFailures();
       await broker.up();
       await until('all after recovery', () => new Set(alertIds(broker.values('falco'))).size === N, 30_000);
-      await sleep(300);
+      // Duplicates are counted once everything is settled on the server (nothing pending or
+      // unacked: no produce can still be retried), not after a pause.
+      await waitForConsumer(env.sinks, 'kafka', (s) => s.pending === 0 && s.ackPending === 0);
       const got = alertIds(broker.values('falco'));
       const duplicates = got.length - new Set(got).size;
       const stats = env.sinks?.stats('kafka');

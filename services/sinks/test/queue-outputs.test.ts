@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectBus } from '@saker/bus';
-import { startNatsServer } from '@saker/testing';
+import { freePort, startNatsServer } from '@saker/testing';
 import { NatsOutput, natsSubject, subjectToken } from '../src/outputs/nats.js';
 import { RedisOutput } from '../src/outputs/redis.js';
 import { JSON_FORMAT, alertJsonText, makeAlert, until } from './helpers/alerts.js';
@@ -58,53 +57,67 @@ describe('nats', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
+/**
+ * Debian's redis-server on a free loopback port and a unix socket. A port is
+ * free when asked, not necessarily when redis-server binds it (another
+ * process may take it in between): a start that could not bind is tried
+ * again on another port.
+ */
 async function startRedis(): Promise<{ port: number; path: string } & AsyncDisposable> {
   const dir = mkdtempSync(join(tmpdir(), 'saker-redis-'));
-  const port = await freePort();
   const path = join(dir, 'redis.sock');
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--unixsocket',
-      path,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--requirepass',
-      'sekret',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    log += c.toString();
-  });
-  await until(`redis-server ready (${log})`, () => log.includes('Ready to accept connections'), 10_000);
-  return {
-    port,
-    path,
-    async [Symbol.asyncDispose]() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child: ChildProcess = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--unixsocket',
+        path,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--requirepass',
+        'sekret',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let gone = false;
+    void exited.then(() => {
+      gone = true;
+    });
+    await until(
+      `redis-server on port ${port} ready (or exited)`,
+      () => log.includes('Ready to accept connections') || gone,
+      10_000,
+      () => `its log: ${log}`,
+    );
+    if (gone) {
+      if (attempt < 3 && /address already in use/i.test(log)) continue;
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
+      throw new Error(`redis-server on port ${port} exited at start (attempt ${attempt}): ${log}`);
+    }
+    return {
+      port,
+      path,
+      async [Symbol.asyncDispose]() {
+        child.kill('SIGTERM');
+        await exited;
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
 }
 
 describe('redis', () => {

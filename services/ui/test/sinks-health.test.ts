@@ -208,14 +208,23 @@ describe('health: sinks delivery reports over NATS with the permission map', () 
         await c.login(ADMIN);
         const health = async () => (await c.json<HealthBody>('api/health')).body;
         let h = await health();
+        // The reports (core NATS, each interval) and the dead letter (SAKER_DEADLETTER, the
+        // UI's own consumer) come by separate paths: wait for both.
         await until(
-          'every alert settled and reported',
+          'every alert settled and reported, and the dead letter listed',
           async () => {
             h = await health();
             const http = h.outputs.find((o) => o.name === 'http');
-            return http?.delivered === 21 && http.dead_lettered === 1 && h.invalid_reports.sinks >= 3;
+            return (
+              http?.delivered === 21 &&
+              http.dead_lettered === 1 &&
+              h.invalid_reports.sinks >= 3 &&
+              h.dead_letters.some((d) => d.output === 'http')
+            );
           },
           20_000,
+          () =>
+            `outputs ${JSON.stringify(h.outputs)}, ${h.dead_letters.length} dead letters, invalid reports ${JSON.stringify(h.invalid_reports)}`,
         );
         const http = h.outputs.find((o) => o.name === 'http');
         assert.ok(http);

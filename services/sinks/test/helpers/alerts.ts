@@ -46,11 +46,17 @@ export async function publishAlerts(bus: Bus, alerts: readonly FalcoAlert[], par
   }
 }
 
-/** Polls `check` until it holds, or fails after `timeoutMs` naming `what`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Polls `check` until it holds, or fails after `timeoutMs` naming `what` (and what `seen` says then). */
+export async function until(
+  what: string,
+  check: () => boolean,
+  timeoutMs = 10_000,
+  seen?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for: ${what}${seen === undefined ? '' : ` (${seen()})`}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

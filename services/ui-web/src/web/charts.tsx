@@ -61,8 +61,15 @@ function ChartCanvas({ config, deps, label, theme }: CanvasProps) {
     Chart.defaults.color = colors?.fg ?? '#222';
     Chart.defaults.borderColor = colors?.grid ?? '#ddd';
     Chart.defaults.elements.arc.borderColor = colors?.panel ?? '#fff';
-    const chart = new Chart(canvas.current, config());
-    return () => chart.destroy();
+    const el = canvas.current;
+    const chart = new Chart(el, config());
+    // The chart (and its click handler) exists only from here on, after the
+    // render that made the canvas: the browser tests wait for this mark.
+    el.dataset.drawn = 'true';
+    return () => {
+      delete el.dataset.drawn;
+      chart.destroy();
+    };
   }, [...deps, theme]);
   return (
     <div class="chart">

@@ -142,15 +142,17 @@ export function alert(i: number, over: Partial<FalcoAlert> = {}): FalcoAlert {
   };
 }
 
-/** Polls `check` until it returns true (10 s at most). */
+/** Polls `check` until it returns true (10 s at most); the failure names `what` and what `seen` says then. */
 export async function until(
   what: string,
   check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
+  seen?: () => string,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${seen === undefined ? '' : ` (${seen()})`}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

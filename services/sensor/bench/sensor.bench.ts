@@ -34,7 +34,8 @@
  * unpaced open loop, before the rest.
  * `--loops <N[,N...]>` runs only the multi-loop measurement: N unpaced open
  * loops at once (one loop is one process, so it can use one core at most),
- * without the sensor and then with it, and reports over the loops' interval
+ * without the sensor, with the probe capturing nothing, and with the sensor,
+ * and reports over the loops' interval
  * the opens/s, the events/s captured, evaluated and dropped, and the CPU
  * share of the loops, this process (the node side) and the loader.
  */
@@ -630,7 +631,8 @@ async function loopsTogether(
 }
 
 /**
- * N unpaced open loops at once, without the sensor and then with it (every
+ * N unpaced open loops at once, without the sensor, with the probe attached
+ * but capturing none of their calls (the hook's own cost), and with it (every
  * event evaluated in this thread against Falco's stable rules, as in the
  * main phases), for each N of `counts`. Over the loops' interval: opens/s,
  * the workload's events captured (each open of the loop is one event; close
@@ -657,6 +659,20 @@ unpaced open loops at once (${LOAD} open ${fmt(n)} per loop), without and with t
     const baseSecs = base.ns / 1e9;
     console.log(
       `  ${count} loop${count > 1 ? 's' : ''} without sensor: ${fmt(base.opens / baseSecs)} opens/s; loops' CPU ${fmt(base.loopCpuNs / base.ns, 2)} CPUs (${fmt(base.loopCpuNs / base.opens)} ns per open+close)`,
+    );
+    // The probe attached but capturing none of the loop's calls: what the hook itself costs the loops.
+    const idle = await Sensor.start({ ...options, syscalls: [] });
+    let attached: Awaited<ReturnType<typeof loopsTogether>>;
+    try {
+      const drain = consume(idle, ruleset, workloadPids, 0);
+      attached = await loopsTogether(count, n);
+      await idle.stop();
+      await drain.done;
+    } finally {
+      await idle.stop();
+    }
+    console.log(
+      `  ${count} loop${count > 1 ? 's' : ''}, probe attached, capturing none of their calls: ${fmt(attached.opens / (attached.ns / 1e9))} opens/s; loops' CPU ${fmt(attached.loopCpuNs / attached.ns, 2)} CPUs (${fmt(attached.loopCpuNs / attached.opens)} ns per open+close)`,
     );
     const { sensor, node, mark } = await warmedSensor(Sensor.start.bind(Sensor), options, ruleset);
     try {

@@ -32,6 +32,12 @@
  * `--against <dist/src>` runs the node side of another build (a copy of an
  * older `services/sensor/dist/src`) and this one, alternately, on the
  * unpaced open loop, before the rest.
+ * `--loops <N[,N...]>` runs only the multi-loop measurement: N unpaced open
+ * loops at once (one loop is one process, so it can use one core at most),
+ * without the sensor, with the probe capturing nothing, and with the sensor,
+ * and reports over the loops' interval
+ * the opens/s, the events/s captured, evaluated and dropped, and the CPU
+ * share of the loops, this process (the node side) and the loader.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -250,8 +256,24 @@ async function main(): Promise<void> {
 
   // `--worker-only`: the node worker against one thread, nothing else (a few minutes instead of many).
   const workerOnly = process.argv.includes('--worker-only');
+  const loops = loopCounts();
   // Warm up, then the baseline without the probe.
   await load('open', 20_000);
+  if (loops !== undefined) {
+    const syscalls = interestFromEventTypes(ruleset.eventTypes()).syscalls;
+    await compareLoops(
+      {
+        syscalls,
+        statsIntervalMs: 100,
+        queueLimit: 50_000,
+        ...(loaderPath !== undefined ? { loaderPath } : {}),
+      },
+      ruleset,
+      loops,
+      LOOP_N,
+    );
+    return;
+  }
   const baseOpen = workerOnly ? undefined : await repeat(RUNS, () => load('open', OPEN_N));
   const baseFork = workerOnly ? undefined : await repeat(RUNS, () => load('fork', FORK_N));
 
@@ -560,11 +582,153 @@ async function compareWorker(
   console.log(`  load average after: ${loadavg()}`);
 }
 
+/** Opens per loop process in `--loops`: a few seconds of work each. */
+const LOOP_N = 1_000_000;
+
+/** `--loops 1,2,3`: the loop counts to measure, or undefined without the option (exits 2 on a bad value). */
+function loopCounts(): number[] | undefined {
+  const i = process.argv.indexOf('--loops');
+  if (i < 0) return undefined;
+  const raw = process.argv[i + 1] ?? '';
+  const counts = raw.split(',').map(Number);
+  if (raw === '' || counts.some((c) => !Number.isInteger(c) || c < 1 || c > 16)) {
+    console.error(`--loops needs a comma-separated list of loop counts from 1 to 16, got '${raw}'`);
+    process.exit(2);
+  }
+  return counts;
+}
+
+/** CPU time (user + system) of process `pid` so far, in ns (clock ticks of /proc/<pid>/stat: 10 ms resolution). */
+function procCpuNs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the comm (which may hold spaces and parentheses): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1e9 / CLOCK_TICKS);
+}
+/** CPU time (ns) the whole machine spent busy so far: /proc/stat's cpu line, idle and iowait left out. */
+function machineBusyNs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice)
+  const busy = ticks.slice(0, 8).reduce((a, t, i) => (i === 3 || i === 4 ? a : a + t), 0);
+  return busy * (1e9 / CLOCK_TICKS);
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** `count` open loops of `n` opens each, started together; the interval runs from their start to the last one's end. */
+async function loopsTogether(
+  count: number,
+  n: number,
+): Promise<{ ns: number; opens: number; loopCpuNs: number }> {
+  const t0 = performance.now();
+  const runs = await Promise.all(Array.from({ length: count }, () => load('open', n)));
+  return {
+    ns: (performance.now() - t0) * 1e6,
+    opens: runs.reduce((a, r) => a + r.n, 0),
+    loopCpuNs: runs.reduce((a, r) => a + r.cpuNs, 0),
+  };
+}
+
+/**
+ * N unpaced open loops at once, without the sensor, with the probe attached
+ * but capturing none of their calls (the hook's own cost), and with it (every
+ * event evaluated in this thread against Falco's stable rules, as in the
+ * main phases), for each N of `counts`. Over the loops' interval: opens/s,
+ * the workload's events captured (each open of the loop is one event; close
+ * is not in the rules' interest set), events evaluated by this process within
+ * the interval (the host's own included) and after it until the backlog
+ * drained, drops, and the CPU used by the loops (their syscalls and the probe
+ * running in them), this process and the loader, in CPUs.
+ */
+async function compareLoops(
+  options: SensorOptions,
+  ruleset: Ruleset,
+  counts: readonly number[],
+  n: number,
+): Promise<void> {
+  const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const cpus = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  console.log(
+    `
+unpaced open loops at once (${LOAD} open ${fmt(n)} per loop), without and with the sensor; ${cpus} CPUs; load average ${loadavg()}`,
+  );
+  const verdicts: string[] = [];
+  for (const count of counts) {
+    const base = await loopsTogether(count, n);
+    const baseSecs = base.ns / 1e9;
+    console.log(
+      `  ${count} loop${count > 1 ? 's' : ''} without sensor: ${fmt(base.opens / baseSecs)} opens/s; loops' CPU ${fmt(base.loopCpuNs / base.ns, 2)} CPUs (${fmt(base.loopCpuNs / base.opens)} ns per open+close)`,
+    );
+    // The probe attached but capturing none of the loop's calls: what the hook itself costs the loops.
+    const idle = await Sensor.start({ ...options, syscalls: [] });
+    let attached: Awaited<ReturnType<typeof loopsTogether>>;
+    try {
+      const drain = consume(idle, ruleset, workloadPids, 0);
+      attached = await loopsTogether(count, n);
+      await idle.stop();
+      await drain.done;
+    } finally {
+      await idle.stop();
+    }
+    console.log(
+      `  ${count} loop${count > 1 ? 's' : ''}, probe attached, capturing none of their calls: ${fmt(attached.opens / (attached.ns / 1e9))} opens/s; loops' CPU ${fmt(attached.loopCpuNs / attached.ns, 2)} CPUs (${fmt(attached.loopCpuNs / attached.opens)} ns per open+close)`,
+    );
+    const { sensor, node, mark } = await warmedSensor(Sensor.start.bind(Sensor), options, ruleset);
+    try {
+      const { drops: d0, own: own0, evaluated: ev0, matches: m0, cpu: nodeCpu0 } = mark;
+      const loaderCpu0 = procCpuNs(sensor.loaderPid);
+      const busy0 = machineBusyNs();
+      const w = await loopsTogether(count, n);
+      const nodeCpu = cpuNow() - nodeCpu0;
+      const loaderCpu = procCpuNs(sensor.loaderPid) - loaderCpu0;
+      const machineCpus = (machineBusyNs() - busy0) / w.ns;
+      const evalIn = node.counts.evaluated - ev0;
+      const tDrain = performance.now();
+      await settleNode(node);
+      const drainSecs = (performance.now() - tDrain) / 1000;
+      const drops = dropDiff(d0, dropCounts(sensor.stats));
+      const opens = node.counts.own.open - own0;
+      checkRoundOrExit(`${count} loops`, { t: { n: w.opens }, opens, drops });
+      const secs = w.ns / 1e9;
+      const [loopsCpu, nodeCpus, loaderCpus] = [w.loopCpuNs / w.ns, nodeCpu / w.ns, loaderCpu / w.ns];
+      console.log(
+        `  ${count} loop${count > 1 ? 's' : ''} with sensor:    ${fmt(w.opens / secs)} opens/s over ${fmt(secs, 2)} s; captured ${fmt(opens)} of ${fmt(w.opens)} opens (${fmt(opens / secs)} events/s); evaluated ${fmt(evalIn)} events within the interval (${fmt(evalIn / secs)} /s, the host's own included) and ${fmt(node.counts.evaluated - ev0 - evalIn)} more in the ${fmt(drainSecs, 1)} s after, ${fmt(node.counts.matches - m0)} matches; ${fmtDrops(drops)} (${fmt(lost(drops) / secs)} /s); load average ${loadavg()}`,
+      );
+      console.log(
+        `    CPU over the interval: loops ${fmt(loopsCpu, 2)} (${fmt(w.loopCpuNs / w.opens)} ns per open+close, probe included) + node side ${fmt(nodeCpus, 2)} (${fmt(nodeCpu / Math.max(1, evalIn))} ns per event evaluated) + loader ${fmt(loaderCpus, 2)} = ${fmt(loopsCpu + nodeCpus + loaderCpus, 2)} CPUs; the machine was busy ${fmt(machineCpus, 2)} of ${cpus} CPUs (other processes and interrupts: ${fmt(Math.max(0, machineCpus - loopsCpu - nodeCpus - loaderCpus), 2)})`,
+      );
+      // What 500k events/s would take at the costs measured here (per open+close, per event evaluated, per event read).
+      const [needLoops, needNode, needLoader] = [
+        w.loopCpuNs / w.opens,
+        nodeCpu / Math.max(1, evalIn),
+        loaderCpu / Math.max(1, evalIn),
+      ].map((ns) => (ns * 500_000) / 1e9);
+      console.log(
+        `    500k events/s at these costs needs ${fmt((needLoops ?? 0) + (needNode ?? 0) + (needLoader ?? 0), 2)} of ${cpus} CPUs: loops ${fmt(needLoops ?? 0, 2)} + node side ${fmt(needNode ?? 0, 2)} + loader ${fmt(needLoader ?? 0, 2)}`,
+      );
+      const rate = opens / secs;
+      const sustained = rate >= 500_000 && lost(drops) === 0 && evalIn / secs >= 500_000;
+      verdicts.push(
+        `${count} loop${count > 1 ? 's' : ''}: ${sustained ? 'met' : 'NOT met'} (${fmt(rate)} events/s captured, ${fmt(evalIn / secs)} /s evaluated within the interval, ${fmt(lost(drops))} drops)`,
+      );
+      await sensor.stop();
+      await node.done;
+    } finally {
+      await sensor.stop();
+    }
+  }
+  console.log(
+    `
+goal >= 500k events/s sustained unpaced (captured and evaluated within the loops' interval, 0 drops): ${verdicts.join('; ')}`,
+  );
+}
+
 /** Opens run before a measured round, so both modes are measured with their code optimised. */
 const WARMUP_N = 50_000;
 
 /** Every open of the round captured or among the drops, or CHECK FAILED and exit 1. */
-function checkRoundOrExit(label: string, r: ModeRound): void {
+function checkRoundOrExit(label: string, r: { t: { n: number }; opens: number; drops: DropCounts }): void {
   const problems = checkCapture({ label, expected: r.t.n, captured: r.opens, lost: lost(r.drops) });
   if (problems.length === 0) return;
   console.error(
@@ -584,6 +748,48 @@ interface ModeRound {
   readonly peak?: number;
 }
 
+/** The counters when a measured run starts. */
+interface RoundMark {
+  readonly drops: DropCounts;
+  /** The workload's opens captured. */
+  readonly own: number;
+  readonly events: number;
+  readonly evaluated: number;
+  readonly matches: number;
+  /** This process's CPU time (cpuNow). */
+  readonly cpu: number;
+}
+
+/**
+ * A sensor from `start` with every event evaluated in this thread, after a
+ * warm-up (as for the worker: a new thread compiles its code afresh) and its
+ * drained backlog; the workload pids are cleared for the measured run, and
+ * `mark` holds the counters at its start.
+ */
+async function warmedSensor(
+  start: (o: SensorOptions) => Promise<Sensor>,
+  options: SensorOptions,
+  ruleset: Ruleset,
+): Promise<{ sensor: Sensor; node: NodeSide; mark: RoundMark }> {
+  const sensor = await start(options);
+  try {
+    const node = consume(sensor, ruleset, workloadPids, 0);
+    await settleNode(node);
+    await load('open', WARMUP_N);
+    await settleNode(node);
+    workloadPids.clear();
+    const { own, events, evaluated, matches } = node.counts;
+    return {
+      sensor,
+      node,
+      mark: { drops: dropCounts(sensor.stats), own: own.open, events, evaluated, matches, cpu: cpuNow() },
+    };
+  } catch (e) {
+    await sensor.stop();
+    throw e;
+  }
+}
+
 /** One round of the open loop with `start`'s sensor, every event evaluated in this thread. */
 async function oneThreadRound(
   start: (o: SensorOptions) => Promise<Sensor>,
@@ -592,19 +798,9 @@ async function oneThreadRound(
   n: number,
   rate: number | undefined,
 ): Promise<ModeRound> {
-  const sensor = await start(options);
+  const { sensor, node, mark } = await warmedSensor(start, options, ruleset);
   try {
-    const node = consume(sensor, ruleset, workloadPids, 0);
-    await settleNode(node);
-    // Warm-up, as for the worker (a new thread compiles its code afresh).
-    await load('open', WARMUP_N);
-    await settleNode(node);
-    workloadPids.clear();
-    const d0 = dropCounts(sensor.stats);
-    const own0 = node.counts.own.open;
-    const e0 = node.counts.events;
-    const m0 = node.counts.matches;
-    const cpu0 = cpuNow();
+    const { drops: d0, own: own0, events: e0, matches: m0, cpu: cpu0 } = mark;
     const t0 = performance.now();
     const t = await load('open', n, rate);
     await settleNode(node);

@@ -443,15 +443,39 @@ export class StreamDecoder {
     if (this.corrupt) return out;
     // No copy when nothing is pending: frames are decoded straight out of the chunk.
     const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.buf = this.buf.length === 0 ? c : Buffer.concat([this.buf, c]);
+    const missing = this.missingBytes();
+    if (missing > 0 && missing < c.length) {
+      // A frame cut by the previous chunk: only its rest is copied to complete it, not the whole
+      // chunk, and the frames after it are decoded straight out of the chunk.
+      this.buf = Buffer.concat([this.buf, c.subarray(0, missing)]);
+      this.decodeBuffered(out);
+      if (this.corrupt) return out;
+      this.buf = c.subarray(missing);
+    } else {
+      this.buf = this.buf.length === 0 ? c : Buffer.concat([this.buf, c]);
+    }
+    this.decodeBuffered(out);
+    return out;
+  }
+
+  /** Bytes the cut frame at the head of buf still needs; 0 when unknown (no header yet, or not even a frame header). */
+  private missingBytes(): number {
+    const b = this.buf;
+    if (this.header === undefined || b.length < FRAME_HEADER_SIZE) return 0;
+    const len = b.readUInt32LE(0);
+    return len > MAX_FRAME ? 0 : FRAME_HEADER_SIZE + len - b.length;
+  }
+
+  /** Decodes the stream header and every complete frame in buf, and keeps the rest. */
+  private decodeBuffered(out: DecodedRecord[]): void {
     let pos = 0;
     if (!this.header) {
-      if (this.buf.length < STREAM_HEADER_SIZE) return out;
+      if (this.buf.length < STREAM_HEADER_SIZE) return;
       try {
         this.header = decodeStreamHeader(this.buf, this.base);
       } catch (err) {
         this.fail(err as SensorDecodeError);
-        return out;
+        return;
       }
       pos = STREAM_HEADER_SIZE;
     }
@@ -468,7 +492,7 @@ export class StreamDecoder {
             `${len} bytes exceeds the ${MAX_FRAME}-byte limit`,
           ),
         );
-        return out;
+        return;
       }
       if (buf.length - pos - FRAME_HEADER_SIZE < len) break;
       const start = pos + FRAME_HEADER_SIZE;
@@ -486,7 +510,6 @@ export class StreamDecoder {
     }
     this.buf = this.buf.subarray(pos);
     this.base += pos;
-    return out;
   }
 
   /** Bytes received but not yet part of a complete frame. */

@@ -47,7 +47,19 @@ export class EventParts {
     return this.bootEpoch;
   }
 
+  /** The last complete user handed out, by euid and loginuid: runs of one process's events repeat it. */
+  private lastUser: UserInfo | undefined;
+  private lastEuid = -1;
+  private lastLoginuid = -1;
+
   user(table: ProcTable, euid: number, loginuid: number): UserInfo {
+    if (
+      this.lastUser !== undefined &&
+      euid === this.lastEuid &&
+      loginuid === this.lastLoginuid &&
+      this.namesVersion === table.namesVersion
+    )
+      return this.lastUser;
     this.checkNames(table);
     let byLogin = this.users.get(euid);
     let u = byLogin?.get(loginuid);
@@ -76,6 +88,12 @@ export class EventParts {
       }
       if (!byLogin.has(loginuid)) this.nUsers++;
       byLogin.set(loginuid, u);
+    }
+    // Only a complete user is kept: an unknown name is looked up again.
+    if (u.name !== undefined && !((u.loginuid ?? -1) >= 0 && u.loginname === undefined)) {
+      this.lastUser = u;
+      this.lastEuid = euid;
+      this.lastLoginuid = loginuid;
     }
     return u;
   }
@@ -107,6 +125,7 @@ export class EventParts {
   private checkNames(table: ProcTable): void {
     if (this.namesVersion !== table.namesVersion) {
       this.namesVersion = table.namesVersion;
+      this.lastUser = undefined;
       this.users = new Map();
       this.nUsers = 0;
       this.groups = new Map();

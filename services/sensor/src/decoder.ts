@@ -192,8 +192,8 @@ export type DecodedRecord = KernelRecord | StatsRecord;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 const NS_PER_S = 1_000_000_000;
-/** The zeros that pad a nanosecond count of n digits to 9, by n. */
-const PADS: readonly string[] = Array.from({ length: 10 }, (_, n) => '0'.repeat(9 - n));
+/** 000 to 999. */
+const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
 
 /**
  * The stream header's boot epoch split into seconds and nanoseconds, so that a
@@ -204,7 +204,8 @@ export class BootEpoch {
   private readonly sec: number;
   private readonly ns: number;
   private lastSec = -1;
-  private lastSecText = '';
+  private lastMs = -1;
+  private lastPrefix = '';
   constructor(readonly total: bigint) {
     this.sec = Number(total / 1_000_000_000n);
     this.ns = Number(total % 1_000_000_000n);
@@ -231,13 +232,17 @@ export class BootEpoch {
       sec++;
     }
     if (sec === 0) return String(ns);
-    // Events of one second share its digits.
-    if (sec !== this.lastSec) {
+    // Events of one millisecond share its digits; the rest is two groups of three from a table,
+    // with no number turned into a string per event.
+    const ms = Math.floor(ns / 1_000_000);
+    if (sec !== this.lastSec || ms !== this.lastMs) {
       this.lastSec = sec;
-      this.lastSecText = String(sec);
+      this.lastMs = ms;
+      this.lastPrefix = String(sec) + (DIGITS3[ms] as string);
     }
-    const n = String(ns);
-    return this.lastSecText + (PADS[n.length] as string) + n;
+    const us = ns - ms * 1_000_000;
+    const u = Math.floor(us / 1000);
+    return this.lastPrefix + (DIGITS3[u] as string) + (DIGITS3[us - u * 1000] as string);
   }
 }
 

@@ -23,12 +23,23 @@ export interface NodeSide {
   readonly counts: NodeCounts;
   /** Up to `sampleMax` events kept for an evaluation-only measurement afterwards. */
   readonly sample: SyscallEvent[];
-  /** Ends when the sensor's iterator does. */
+  /** Ends when the sensor does. */
   readonly done: Promise<void>;
 }
 
+/** What consume needs of a Sensor (this build's or another's, `--against`). */
+interface EventSource {
+  onEvent(fn: (e: SyscallEvent) => void): () => void;
+  whenEnded(): Promise<void>;
+}
+
+/**
+ * Takes the sensor's events through `onEvent`, as the sensor service does
+ * (service.ts): no promise and no queue per event, as an async iterator
+ * (`for await`) would have.
+ */
 export function consume(
-  events: AsyncIterable<SyscallEvent>,
+  sensor: EventSource,
   ruleset: Ruleset,
   workloadPids: ReadonlySet<number>,
   sampleMax: number,
@@ -36,21 +47,20 @@ export function consume(
   const counts: NodeCounts = { events: 0, evaluated: 0, matches: 0, own: { open: 0, exec: 0, other: 0 } };
   const sample: SyscallEvent[] = [];
   const opts = { ruleMatching: 'first' as const };
-  const done = (async () => {
-    for await (const e of events) {
-      counts.events++;
-      counts.matches += ruleset.evaluate(e, opts).length;
-      counts.evaluated++;
-      if (sample.length < sampleMax) sample.push(e);
-      const path =
-        e.type === 'execve' ? e.proc.exepath : typeof e.args.name === 'string' ? e.args.name : undefined;
-      const kind = workloadEventKind(
-        { type: e.type, pid: e.proc.pid, ppid: e.proc.ppid ?? -1, path },
-        workloadPids,
-      );
-      if (kind !== undefined) counts.own[kind]++;
-    }
-  })();
+  const off = sensor.onEvent((e) => {
+    counts.events++;
+    counts.matches += ruleset.evaluate(e, opts).length;
+    counts.evaluated++;
+    if (sample.length < sampleMax) sample.push(e);
+    const pid = e.proc.pid;
+    const ppid = e.proc.ppid ?? -1;
+    if (!workloadPids.has(pid) && !workloadPids.has(ppid)) return;
+    const path =
+      e.type === 'execve' ? e.proc.exepath : typeof e.args.name === 'string' ? e.args.name : undefined;
+    const kind = workloadEventKind({ type: e.type, pid, ppid, path }, workloadPids);
+    if (kind !== undefined) counts.own[kind]++;
+  });
+  const done = sensor.whenEnded().finally(off);
   return { counts, sample, done };
 }
 

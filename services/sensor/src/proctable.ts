@@ -93,6 +93,8 @@ function normalize(o: ProcTableOptions): Required_ {
 }
 
 const CLK_TCK = 100n;
+/** The host's container, shared (containerOf runs for every event). */
+const HOST_CONTAINER: { readonly id: string } = Object.freeze({ id: HOST_CONTAINER_ID });
 const MEMFD_PREFIX = '/memfd:';
 
 const OVERLAYFS_MAGIC = 0x794c7630;
@@ -222,7 +224,7 @@ export class ProcTable {
       exepath: '',
       args: [],
       argsTruncated: false,
-      containerId: this.containerOf(rec?.params.cgroup, pid).id,
+      containerId: this.containerOf(rec?.cgroup, pid).id,
     };
     this.insert(made);
     return made;
@@ -230,7 +232,7 @@ export class ProcTable {
 
   onFork(rec: KernelRecord): void {
     const parent = this.procs.get(Number(rec.args[0])) ?? this.procs.get(rec.ppid);
-    const c = this.containerOf(rec.params.cgroup, rec.pid);
+    const c = this.containerOf(rec.cgroup, rec.pid);
     const entry: ProcEntry = {
       pid: rec.pid,
       ppid: rec.ppid,
@@ -261,7 +263,7 @@ export class ProcTable {
     const p = rec.params;
     const argv = p.argv ?? [];
     const exepath = p.exepath ?? '';
-    const c = this.containerOf(p.cgroup, rec.pid);
+    const c = this.containerOf(rec.cgroup, rec.pid);
     const entry: ProcEntry = {
       pid: rec.pid,
       ppid: rec.ppid,
@@ -366,7 +368,10 @@ export class ProcTable {
   }
 
   /** Container of a process: the kernel's cgroup v2 path first, /proc/<pid>/cgroup (v1/hybrid hosts) second. */
-  containerOf(cgroupPath: string | undefined, pid: number): { id: string; fullId?: string } {
+  containerOf(
+    cgroupPath: string | undefined,
+    pid: number,
+  ): { readonly id: string; readonly fullId?: string } {
     if (cgroupPath !== undefined) {
       let c = this.containerByPath.get(cgroupPath);
       if (c === undefined) {
@@ -382,13 +387,13 @@ export class ProcTable {
         ? { id: known.containerId, fullId: known.containerFullId }
         : { id: known.containerId };
     }
-    if (known) return { id: known.containerId };
+    if (known) return HOST_CONTAINER;
     try {
       return containerIdFromCgroup(
         cgroupPathFromProcFile(readFileSync(`${this.opts.procRoot}/${pid}/cgroup`, 'utf8')),
       );
     } catch {
-      return { id: HOST_CONTAINER_ID };
+      return HOST_CONTAINER;
     }
   }
 

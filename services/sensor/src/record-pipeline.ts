@@ -13,7 +13,7 @@ import {
   REC_SYSCALL,
   type StreamHeader,
 } from './decoder.js';
-import { EventParts, buildSyscallEvent } from './event.js';
+import { type BuildContext, EventParts, buildSyscallEvent } from './event.js';
 import { ProcTable } from './proctable.js';
 import { SYSCALL_IDS } from './syscalls.js';
 
@@ -23,6 +23,8 @@ export class RecordPipeline {
   num = 0;
   bootEpochNs = 0n;
   private readonly parts = new EventParts();
+  /** The build context, one per pipeline: only the event number and the boot epoch change. */
+  private readonly ctx: { -readonly [K in keyof BuildContext]: BuildContext[K] };
   /** cgroup id -> v2 path: the probe sends a cgroup's path once, then only its id. */
   private readonly cgroupPaths = new Map<number, string>();
 
@@ -37,6 +39,14 @@ export class RecordPipeline {
     },
   ) {
     this.table = new ProcTable({ maxAncestors: opts.maxAncestors });
+    this.ctx = {
+      table: this.table,
+      bootEpochNs: 0n,
+      hostname: opts.hostname,
+      num: 0,
+      validate: opts.validate,
+      parts: this.parts,
+    };
     if (opts.emittedIds !== undefined) this.emitted = new Set(opts.emittedIds);
   }
 
@@ -60,17 +70,17 @@ export class RecordPipeline {
 
   /** The event for a syscall record; undefined for lifecycle records and invalid events. */
   handle(rec: KernelRecord): SyscallEvent | undefined {
-    const p = rec.params;
     // kernfs ids are below 2^53 in practice; a number is a much cheaper map key than a bigint.
     const cgid = rec.cgroupIdNum();
-    if (p.cgroup !== undefined) {
-      if (this.cgroupPaths.get(cgid) !== p.cgroup) {
+    const cgroup = rec.cgroup;
+    if (cgroup !== undefined) {
+      if (this.cgroupPaths.get(cgid) !== cgroup) {
         if (this.cgroupPaths.size >= 8192) this.cgroupPaths.clear();
-        this.cgroupPaths.set(cgid, p.cgroup);
+        this.cgroupPaths.set(cgid, cgroup);
       }
     } else {
       const known = this.cgroupPaths.get(cgid);
-      if (known !== undefined) p.cgroup = known;
+      if (known !== undefined) rec.cgroup = known;
     }
     switch (rec.kind) {
       case REC_FORK:
@@ -89,20 +99,16 @@ export class RecordPipeline {
       this.table.onExec(rec);
     } else if (
       (rec.syscall === SYSCALL_IDS.chdir || rec.syscall === SYSCALL_IDS.fchdir) &&
-      p.cwd !== undefined
+      rec.params.cwd !== undefined
     ) {
-      this.table.noteCwd(rec.pid, p.cwd);
+      this.table.noteCwd(rec.pid, rec.params.cwd);
     }
     if (this.emitted !== undefined && !this.emitted.has(rec.syscall)) return undefined;
     try {
-      const ev = buildSyscallEvent(rec, {
-        table: this.table,
-        bootEpochNs: this.bootEpochNs,
-        hostname: this.opts.hostname,
-        num: this.num + 1,
-        validate: this.opts.validate,
-        parts: this.parts,
-      });
+      const ctx = this.ctx;
+      ctx.bootEpochNs = this.bootEpochNs;
+      ctx.num = this.num + 1;
+      const ev = buildSyscallEvent(rec, ctx);
       this.num++;
       return ev;
     } catch (err) {

@@ -205,6 +205,8 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private queueHead = 0;
   private waiter: ((r: IteratorResult<SyscallEvent>) => void) | undefined;
   private readonly listeners = new Set<(e: SyscallEvent) => void>();
+  /** The listeners as an array, rebuilt when they change: iterating a Set makes an iterator per event. */
+  private listenerList: readonly ((e: SyscallEvent) => void)[] = [];
   private readonly statsListeners = new Set<(s: SensorStats) => void>();
   private readonly alertListeners = new Set<(lines: readonly string[]) => void>();
   /** With `worker`: where the records go. */
@@ -250,7 +252,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   static async start(options: SensorOptions, signal?: AbortSignal): Promise<Sensor> {
     const s = new Sensor(normalizeOptions(options));
     // Before the loader starts: no event comes before this listener.
-    if (options.onEvent !== undefined) s.listeners.add(options.onEvent);
+    if (options.onEvent !== undefined) s.addListener(options.onEvent);
     if (s.opts.worker !== undefined) s.worker = await s.startWorker(s.opts.worker);
     try {
       await s.spawn(signal);
@@ -341,11 +343,19 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
    * not queued: an iterator asked for later starts with the events after it.
    */
   onEvent(fn: (e: SyscallEvent) => void): () => void {
-    this.listeners.add(fn);
+    this.addListener(fn);
     // Events that arrived before the first listener (with the stream header, say) may have
     // filled the queue and paused the output: nothing would ever resume it for a listener.
     if (!this.iterated && !this.stopping && !this.pausedForSlices) this.child?.stdout?.resume();
-    return () => this.listeners.delete(fn);
+    return () => {
+      this.listeners.delete(fn);
+      this.listenerList = [...this.listeners];
+    };
+  }
+
+  private addListener(fn: (e: SyscallEvent) => void): void {
+    this.listeners.add(fn);
+    this.listenerList = [...this.listeners];
   }
 
   /** Calls fn after each stats record of the loader (every `statsIntervalMs`, and once at exit). */
@@ -643,7 +653,8 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private onRecord(rec: KernelRecord): void {
     const ev = this.pipeline.handle(rec);
     if (ev === undefined) return;
-    for (const l of this.listeners) l(ev);
+    const ls = this.listenerList;
+    for (let i = 0; i < ls.length; i++) (ls[i] as (e: SyscallEvent) => void)(ev);
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;

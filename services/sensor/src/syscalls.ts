@@ -644,10 +644,14 @@ const PURE_CALLS: ReadonlySet<number> = new Set([
  */
 export class CallRenderings {
   private readonly memo = new CallMemo<RenderedCall & { type: string }>();
+  /** The names of the call being rendered (one closure, not one per call). */
+  private names: ArgNameSource | undefined;
+  private readonly make = (rec: KernelRecord) => freezeCall(renderCall(rec, this.names));
 
   render(rec: KernelRecord, names?: ArgNameSource): RenderedCall & { type: string } {
     if (!PURE_CALLS.has(rec.syscall)) return renderCall(rec, names);
-    return this.memo.get(rec, () => freezeCall(renderCall(rec, names)));
+    this.names = names;
+    return this.memo.get(rec, this.make);
   }
 }
 

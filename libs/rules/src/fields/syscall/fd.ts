@@ -23,11 +23,18 @@ function isFileLike(fd: FdInfo | undefined): boolean {
   return fd === undefined || fd.type === 'file';
 }
 
+/** The last path dirOf cut and its folder: events of a loop carry the same path, so no new string each. */
+let lastDirPath = '';
+let lastDir = '/';
+
 /** The folder part of a file path, as Falco cuts it: `/etc/shadow` → `/etc`, `shadow` → `/`. */
 function dirOf(path: string): string {
+  if (path === lastDirPath) return lastDir;
   const i = path.lastIndexOf('/');
-  if (i <= 0) return '/';
-  return i < path.length - 1 ? path.slice(0, i) : path;
+  const dir = i <= 0 ? '/' : i < path.length - 1 ? path.slice(0, i) : path;
+  lastDirPath = path;
+  lastDir = dir;
+  return dir;
 }
 
 function baseOf(path: string): string {

@@ -225,7 +225,7 @@ describe('EventBatcher, adaptive', () => {
     while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   };
 
-  it('sends an event at once on an idle path, and batches what comes while a send is under way', async () => {
+  it('sends an event at once on an idle path, and what comes during a send as one batch when it completes', async () => {
     const sent: number[] = [];
     let release: (() => void) | undefined;
     const b = new EventBatcher({
@@ -235,25 +235,30 @@ describe('EventBatcher, adaptive', () => {
           release = r;
         });
       },
-      flushIntervalMs: 300,
+      flushIntervalMs: 60_000,
+      minGapMs: 0,
     });
     b.add(event(0));
     await Promise.resolve();
     assert.deepEqual(sent, [1], 'the lone event went out in the same tick');
     for (let i = 1; i <= 10; i++) b.add(event(i));
-    release?.();
     await turns(5);
-    assert.deepEqual(sent, [1], 'events wait for the linger');
-    await until(() => sent.length === 2);
-    assert.deepEqual(sent, [1, 10], 'and go as one batch');
+    assert.deepEqual(sent, [1], 'events wait while a send is under way');
+    release?.();
+    await turns(2);
+    assert.deepEqual(sent, [1, 10], 'and go as one batch when it completes, not after the linger');
     release?.();
     await b.close();
     assert.equal(b.stats().published, 11);
   });
 
-  it('batches a steady flow even when sends return at once (the memory bus), and is idle again after the linger', async () => {
+  it('batches a steady flow even when sends return at once (the memory bus), and is idle again after minGapMs', async () => {
     const sent: number[] = [];
-    const b = new EventBatcher({ send: (batch) => void sent.push(batch.count), flushIntervalMs: 300 });
+    const b = new EventBatcher({
+      send: (batch) => void sent.push(batch.count),
+      flushIntervalMs: 60_000,
+      minGapMs: 300,
+    });
     b.add(event(0));
     await turns(1);
     assert.deepEqual(sent, [1]);
@@ -261,13 +266,13 @@ describe('EventBatcher, adaptive', () => {
       b.add(event(i));
       await turns(1);
     }
-    assert.deepEqual(sent, [1], 'a flow right after a send lingers');
+    assert.deepEqual(sent, [1], 'a flow right after a send waits for minGapMs');
     await until(() => sent.length === 2);
-    assert.deepEqual(sent, [1, 20]);
+    assert.deepEqual(sent, [1, 20], 'then goes as one batch, long before the linger');
     await new Promise((r) => setTimeout(r, 350));
     b.add(event(21));
     await Promise.resolve();
-    assert.deepEqual(sent, [1, 20, 1], 'idle for the linger: at once again');
+    assert.deepEqual(sent, [1, 20, 1], 'idle for minGapMs: at once again');
     await b.close();
   });
 

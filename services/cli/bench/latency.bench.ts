@@ -50,7 +50,7 @@ import {
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Bus, STREAMS, connectBus } from '@saker/bus';
+import { type Bus, STREAMS, SUBJECTS, type Subscription, connectBus } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
 import { type LatencyPhase, checkLatencyPhase, percentile } from './latency-check.js';
 
@@ -79,15 +79,25 @@ function isoToPerformanceMs(time: unknown): number {
   return ms - performance.timeOrigin;
 }
 
+const MARKER = 'latency-marker-';
+
 /** A marker in an alert's output, or undefined. */
 function markerOf(output: unknown): string | undefined {
   return /latency-marker-[a-z]+-\d+/.exec(String(output))?.[0];
 }
 
-/** Over NATS: when each marker's alert was on SAKER_ALERTS (a core subscriber to its subjects). */
+/**
+ * Over NATS: when each marker's alert was on SAKER_ALERTS (a core subscriber
+ * to its subjects) and, during the low-rate phases, when the event batch
+ * that carried its open(2) was on the bus (a core subscriber to the syscall
+ * event subjects, finding the marker in the batch's bytes: its file name is
+ * in the batch's string table, whatever the codec).
+ */
 class AlertTap implements AsyncDisposable {
   readonly arrivals = new Map<string, number>();
+  readonly events = new Map<string, number>();
   readonly #bus: Bus;
+  #eventSub: Subscription | undefined;
 
   private constructor(bus: Bus) {
     this.#bus = bus;
@@ -111,6 +121,26 @@ class AlertTap implements AsyncDisposable {
     })();
     await tap.#bus.flush();
     return tap;
+  }
+
+  /** Starts (or stops) timing the event batches; off under the heavy flow, where it would add work. */
+  async watchEvents(on: boolean): Promise<void> {
+    this.#eventSub?.unsubscribe();
+    this.#eventSub = undefined;
+    if (!on) return;
+    const sub = this.#bus.subscribe(SUBJECTS.allSyscallEvents);
+    this.#eventSub = sub;
+    void (async () => {
+      for await (const msg of sub) {
+        const now = performance.now();
+        const bytes = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+        for (let at = bytes.indexOf(MARKER); at >= 0; at = bytes.indexOf(MARKER, at + 1)) {
+          const marker = markerOf(bytes.toString('latin1', at, at + 64));
+          if (marker !== undefined && !this.events.has(marker)) this.events.set(marker, now);
+        }
+      }
+    })();
+    await this.#bus.flush();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -344,11 +374,13 @@ async function phase(
 ): Promise<{ check: LatencyPhase; latencies: number[]; stages: Stages }> {
   const load = heavy ? runLoad() : undefined;
   if (load !== undefined) await sleep(1_000); // the flow is on before the first action
+  await tap?.watchEvents(!heavy);
   const started = await act(dir, tag, ACTIONS, file);
+  await tap?.watchEvents(false);
   const loadPerSecond = await load?.stop();
   const alerts = new Map<string, { rule: string; ms: number }[]>();
   const latencies: number[] = [];
-  const stages: Stages = { toKernel: [], toStream: [], toFile: [] };
+  const stages: Stages = { toKernel: [], toBus: [], busToStream: [], toStream: [], toFile: [] };
   for (const [marker, arrivals] of file.arrivals) {
     if (!marker.startsWith(`latency-marker-${tag}-`)) continue;
     const t0 = started.get(marker);
@@ -363,6 +395,11 @@ async function phase(
     else if (onStream !== undefined) {
       stages.toStream.push(onStream - first.kernelAt);
       stages.toFile.push(first.at - onStream);
+      const onBus = tap?.events.get(marker);
+      if (onBus !== undefined) {
+        stages.toBus.push(onBus - first.kernelAt);
+        stages.busToStream.push(onStream - onBus);
+      }
     }
   }
   return {
@@ -386,6 +423,10 @@ async function phase(
 interface Stages {
   /** The action (just before open(2)) → the kernel's timestamp of its event. */
   readonly toKernel: number[];
+  /** Over NATS, low rate: the kernel's timestamp → the event's batch on the bus: loader drain, sensor, batcher. */
+  readonly toBus: number[];
+  /** Over NATS, low rate: the event's batch on the bus → the alert on SAKER_ALERTS: engine, JetStream publish. */
+  readonly busToStream: number[];
   /** The kernel's timestamp → the alert on SAKER_ALERTS: loader drain, sensor, bus, engine, publish. */
   readonly toStream: number[];
   /** SAKER_ALERTS → the line read (over NATS); the kernel's timestamp → the line read (embedded). */
@@ -395,6 +436,8 @@ interface Stages {
 function stagesLine(s: Stages, overNats: boolean): string {
   const q = (v: readonly number[]): string =>
     v.length === 0 ? 'n/a' : `${percentile(v, 50).toFixed(1)}/${percentile(v, 99).toFixed(1)}`;
+  if (overNats && s.toBus.length > 0)
+    return `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → event batch on the bus ${q(s.toBus)}; → alert on SAKER_ALERTS ${q(s.busToStream)} (kernel → SAKER_ALERTS ${q(s.toStream)}); → line read ${q(s.toFile)}\n`;
   return overNats
     ? `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → alert on SAKER_ALERTS ${q(s.toStream)}; → line read ${q(s.toFile)}\n`
     : `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → line read ${q(s.toFile)}\n`;

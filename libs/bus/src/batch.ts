@@ -399,7 +399,10 @@ function writerFor(codec: BatchCodec): BatchWriter {
  * load batches grow to what the sends in flight collect: a consumer
  * downstream (the engine) pays its per-batch cost once per batch, not per
  * event, and at most one batch per `minGapMs` even when `send` returns at
- * once (the memory bus). Dispose (or close()) to flush and stop its timer.
+ * once (the memory bus). Once a flow fills batches (the last one went out
+ * full), the next one waits to be full or for the linger, as a saturated
+ * path's batches should, until the linger passes with no send. Dispose (or
+ * close()) to flush and stop its timer.
  */
 export class EventBatcher implements AsyncDisposable {
   readonly #send: BatchSender;
@@ -421,6 +424,8 @@ export class EventBatcher implements AsyncDisposable {
   #due = false;
   /** When the last batch was handed to `send` (performance.now()). */
   #lastSend = Number.NEGATIVE_INFINITY;
+  /** The last batch went out full (events or bytes): a flow fills batches, so the next one lingers. */
+  #lastFull = false;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -475,7 +480,7 @@ export class EventBatcher implements AsyncDisposable {
     if (this.#open.byteLength > this.#maxBytes) {
       this.#open.undo();
       // Alone it does not fit; otherwise it opens the next batch, once this one is out.
-      if (this.#open.count === 0 || !this.#trySend()) {
+      if (this.#open.count === 0 || !this.#trySend(true)) {
         this.#dropped++;
         return false;
       }
@@ -527,17 +532,19 @@ export class EventBatcher implements AsyncDisposable {
   /**
    * When the open batch goes: nothing being sent, at the end of this tick
    * (or once minGapMs has passed since the last send); else when a send
-   * completes, or the linger after its first event at the latest.
+   * completes, or the linger after its first event at the latest. After a
+   * full batch (a flow that fills them) it goes when full or after the
+   * linger, unless the linger has passed since that batch went.
    */
   #schedule(): void {
-    if (this.#inFlight.size > 0) {
+    const since = performance.now() - this.#lastSend;
+    if (this.#inFlight.size > 0 || (this.#lastFull && since < this.#flushIntervalMs)) {
       // The linger's timer, if armed, is this batch's (a send clears it), so it is never later.
       if (this.#timer === undefined && !this.#due) this.#arm(this.#flushIntervalMs);
       return;
     }
-    const wait = this.#lastSend + this.#minGapMs - performance.now();
-    if (wait <= 0) this.#sendSoon();
-    else this.#arm(wait);
+    if (since >= this.#minGapMs) this.#sendSoon();
+    else this.#arm(this.#minGapMs - since);
   }
 
   /** Sends the open batch in `ms` (or sooner, when armed for sooner already). */
@@ -554,8 +561,11 @@ export class EventBatcher implements AsyncDisposable {
     }, ms);
   }
 
-  /** Sends the open batch when a slot is free; false when every slot is busy. */
-  #trySend(): boolean {
+  /**
+   * Sends the open batch when a slot is free; false when every slot is busy.
+   * `byBytes`: it goes because the next event would pass maxBytes (it is full).
+   */
+  #trySend(byBytes = false): boolean {
     if (this.#open.count === 0) return true;
     if (this.#inFlight.size >= this.#maxInFlight) return false;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -563,6 +573,7 @@ export class EventBatcher implements AsyncDisposable {
     this.#due = false;
     const count = this.#open.count;
     this.#lastSend = performance.now();
+    this.#lastFull = byBytes || count >= this.#maxEvents;
     const batch: EncodedBatch = { data: this.#open.finish(), count, codec: this.#codec };
     this.#open = writerFor(this.#codec);
     let sending: Promise<void>;

@@ -276,6 +276,33 @@ describe('EventBatcher, adaptive', () => {
     await b.close();
   });
 
+  it('after a full batch, the next one fills or lingers instead of going out at once', async () => {
+    const sent: number[] = [];
+    const b = new EventBatcher({
+      send: (batch) => void sent.push(batch.count),
+      maxEvents: 4,
+      flushIntervalMs: 300,
+      minGapMs: 0,
+    });
+    for (let i = 0; i < 4; i++) b.add(event(i));
+    await turns(1);
+    assert.deepEqual(sent, [4], 'the full batch went');
+    b.add(event(4));
+    await turns(5);
+    assert.deepEqual(sent, [4], 'a flow that fills batches: the next one waits');
+    for (let i = 5; i < 8; i++) b.add(event(i));
+    await turns(1);
+    assert.deepEqual(sent, [4, 4], 'and goes once full');
+    b.add(event(8));
+    await until(() => sent.length === 3);
+    assert.deepEqual(sent, [4, 4, 1], 'or after the linger');
+    await new Promise((r) => setTimeout(r, 350));
+    b.add(event(9));
+    await Promise.resolve();
+    assert.deepEqual(sent, [4, 4, 1, 1], 'a partial batch went last: an idle path sends at once again');
+    await b.close();
+  });
+
   it('under load, a batch goes out after the linger at the latest', async () => {
     const sent: number[] = [];
     const b = new EventBatcher({

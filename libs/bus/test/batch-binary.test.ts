@@ -4,6 +4,7 @@ import { type SakerEvent, type SyscallEvent, parseEvent } from '@saker/events';
 import { BATCH_CODEC_BINARY, checkView, viewFault } from '../src/batch-binary.js';
 import {
   BATCH_CODEC,
+  type BatcherOptions,
   EventBatcher,
   batchHeaders,
   busBatchSender,
@@ -224,6 +225,11 @@ describe('EventBatcher, adaptive', () => {
     const deadline = Date.now() + 10_000;
     while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   };
+  /** A batcher whose sends return at once (the memory bus), and the size of each batch it sent. */
+  const recording = (options: Omit<BatcherOptions, 'send'>): { b: EventBatcher; sent: number[] } => {
+    const sent: number[] = [];
+    return { b: new EventBatcher({ ...options, send: (batch) => void sent.push(batch.count) }), sent };
+  };
 
   it('sends an event at once on an idle path, and what comes during a send as one batch when it completes', async () => {
     const sent: number[] = [];
@@ -253,12 +259,7 @@ describe('EventBatcher, adaptive', () => {
   });
 
   it('batches a steady flow even when sends return at once (the memory bus), and is idle again after minGapMs', async () => {
-    const sent: number[] = [];
-    const b = new EventBatcher({
-      send: (batch) => void sent.push(batch.count),
-      flushIntervalMs: 60_000,
-      minGapMs: 300,
-    });
+    const { b, sent } = recording({ flushIntervalMs: 60_000, minGapMs: 300 });
     b.add(event(0));
     await turns(1);
     assert.deepEqual(sent, [1]);
@@ -277,13 +278,7 @@ describe('EventBatcher, adaptive', () => {
   });
 
   it('after a full batch, the next one fills or lingers instead of going out at once', async () => {
-    const sent: number[] = [];
-    const b = new EventBatcher({
-      send: (batch) => void sent.push(batch.count),
-      maxEvents: 4,
-      flushIntervalMs: 300,
-      minGapMs: 0,
-    });
+    const { b, sent } = recording({ maxEvents: 4, flushIntervalMs: 300, minGapMs: 0 });
     for (let i = 0; i < 4; i++) b.add(event(i));
     await turns(1);
     assert.deepEqual(sent, [4], 'the full batch went');

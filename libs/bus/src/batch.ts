@@ -399,11 +399,16 @@ function writerFor(codec: BatchCodec): BatchWriter {
  * load batches grow to what the sends in flight collect: a consumer
  * downstream (the engine) pays its per-batch cost once per batch, not per
  * event, and at most one batch per `minGapMs` even when `send` returns at
- * once (the memory bus). Once a flow fills batches (the last one went out
- * full), the next one waits to be full or for the linger, as a saturated
- * path's batches should, until the linger passes with no send. Dispose (or
- * close()) to flush and stop its timer.
+ * once (the memory bus). Once a flow fills batches (the last one held an
+ * eighth of maxEvents or more), the next one waits to be full or for the
+ * linger, as before, until the linger passes with no send: under a heavy
+ * flow a batch per linger, not one per round trip or minGapMs, each of
+ * which costs the producer and the engine a turn. Dispose (or close()) to
+ * flush and stop its timer.
  */
+/** A batch of at least this share of maxEvents means a flow: the next batch lingers. */
+const FLOW_SHARE = 1 / 8;
+
 export class EventBatcher implements AsyncDisposable {
   readonly #send: BatchSender;
   readonly #codec: BatchCodec;
@@ -424,8 +429,11 @@ export class EventBatcher implements AsyncDisposable {
   #due = false;
   /** When the last batch was handed to `send` (performance.now()). */
   #lastSend = Number.NEGATIVE_INFINITY;
-  /** The last batch went out full (events or bytes): a flow fills batches, so the next one lingers. */
-  #lastFull = false;
+  /**
+   * The last batch held a flow's worth (FLOW_SHARE of maxEvents, or full by
+   * bytes): the next one lingers instead of going out at once.
+   */
+  #lastFlow = false;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -533,12 +541,12 @@ export class EventBatcher implements AsyncDisposable {
    * When the open batch goes: nothing being sent, at the end of this tick
    * (or once minGapMs has passed since the last send); else when a send
    * completes, or the linger after its first event at the latest. After a
-   * full batch (a flow that fills them) it goes when full or after the
-   * linger, unless the linger has passed since that batch went.
+   * batch that held a flow's worth (#lastFlow) it goes when full or after
+   * the linger, unless the linger has passed since that batch went.
    */
   #schedule(): void {
     const since = performance.now() - this.#lastSend;
-    if (this.#inFlight.size > 0 || (this.#lastFull && since < this.#flushIntervalMs)) {
+    if (this.#inFlight.size > 0 || (this.#lastFlow && since < this.#flushIntervalMs)) {
       // The linger's timer, if armed, is this batch's (a send clears it), so it is never later.
       if (this.#timer === undefined && !this.#due) this.#arm(this.#flushIntervalMs);
       return;
@@ -573,7 +581,7 @@ export class EventBatcher implements AsyncDisposable {
     this.#due = false;
     const count = this.#open.count;
     this.#lastSend = performance.now();
-    this.#lastFull = byBytes || count >= this.#maxEvents;
+    this.#lastFlow = byBytes || count >= this.#maxEvents * FLOW_SHARE;
     const batch: EncodedBatch = { data: this.#open.finish(), count, codec: this.#codec };
     this.#open = writerFor(this.#codec);
     let sending: Promise<void>;

@@ -277,24 +277,29 @@ describe('EventBatcher, adaptive', () => {
     await b.close();
   });
 
-  it('after a full batch, the next one fills or lingers instead of going out at once', async () => {
-    const { b, sent } = recording({ maxEvents: 4, flushIntervalMs: 300, minGapMs: 0 });
-    for (let i = 0; i < 4; i++) b.add(event(i));
+  it('after a batch of a flow (an eighth of maxEvents or more), the next one fills or lingers', async () => {
+    const { b, sent } = recording({ maxEvents: 16, flushIntervalMs: 300, minGapMs: 0 });
+    for (let i = 0; i < 16; i++) b.add(event(i));
     await turns(1);
-    assert.deepEqual(sent, [4], 'the full batch went');
-    b.add(event(4));
+    assert.deepEqual(sent, [16], 'the full batch went');
+    b.add(event(16));
     await turns(5);
-    assert.deepEqual(sent, [4], 'a flow that fills batches: the next one waits');
-    for (let i = 5; i < 8; i++) b.add(event(i));
+    assert.deepEqual(sent, [16], 'a flow: the next one waits');
+    for (let i = 17; i < 32; i++) b.add(event(i));
     await turns(1);
-    assert.deepEqual(sent, [4, 4], 'and goes once full');
-    b.add(event(8));
+    assert.deepEqual(sent, [16, 16], 'and goes once full');
+    b.add(event(32));
     await until(() => sent.length === 3);
-    assert.deepEqual(sent, [4, 4, 1], 'or after the linger');
-    await new Promise((r) => setTimeout(r, 350));
-    b.add(event(9));
+    assert.deepEqual(sent, [16, 16, 1], 'or after the linger');
+    b.add(event(33));
     await Promise.resolve();
-    assert.deepEqual(sent, [4, 4, 1, 1], 'a partial batch went last: an idle path sends at once again');
+    assert.deepEqual(sent, [16, 16, 1, 1], 'after a small batch, an idle path sends at once again');
+    for (let i = 34; i < 36; i++) b.add(event(i));
+    await turns(1);
+    assert.deepEqual(sent, [16, 16, 1, 1, 2], 'two of 16 is a flow already');
+    b.add(event(36));
+    await turns(5);
+    assert.deepEqual(sent, [16, 16, 1, 1, 2], 'so the next one lingers');
     await b.close();
   });
 

@@ -297,12 +297,20 @@ export interface BatcherOptions {
   /** Most bytes in one batch (stay below the server's max_payload, 1 MiB by default). Default 512 KiB. */
   maxBytes?: number;
   /**
-   * The linger under load: an event that comes while a batch is being sent, or
-   * within this long of the last send, joins a batch that goes out when full
-   * or this long after its first event. An event on an idle path goes out at
-   * once (with the events added in the same tick). Default 5 ms.
+   * The linger under load: an event that comes while a batch is being sent
+   * joins a batch that goes out when full, as soon as no send is under way
+   * (see minGapMs), or this long after its first event at the latest.
+   * Default 5 ms.
    */
   flushIntervalMs?: number;
+  /**
+   * The shortest time between two sends when nothing is being sent: an event
+   * on an idle path goes out at once (with the events added in the same
+   * tick), and one that comes sooner after the last send goes out once this
+   * long has passed since it. It keeps a flow in batches even when sends
+   * return at once (the memory bus). 0 to 'flushIntervalMs'; default 1 ms.
+   */
+  minGapMs?: number;
   /** Most batches being sent at once; past that, events are dropped. Default 4. */
   maxInFlight?: number;
   /** Told about each failed send and how many events it lost. */
@@ -381,32 +389,51 @@ function writerFor(codec: BatchCodec): BatchWriter {
 
 /**
  * Batches events for `send`, adaptively: an event that finds the path idle
- * (nothing being sent, and no batch sent for the linger, `flushIntervalMs`)
- * goes out at once, with whatever was added in the same tick. Otherwise it
- * joins the open batch, which goes out when full (events or bytes) or the
- * linger after its first event, or later once a send slot frees. So a lone
- * event waits for nothing, and under load batches grow to what the linger
- * and the sends in flight collect: a consumer downstream (the engine) pays
- * its per-batch cost once per batch, not per event, however fast `send`
- * returns (the memory bus). Dispose (or close()) to flush and stop its timer.
+ * (nothing being sent, and no batch sent for `minGapMs`) goes out at once,
+ * with whatever was added in the same tick. Otherwise it joins the open
+ * batch, which goes out when full (events or bytes), as soon as no send is
+ * under way and `minGapMs` has passed since the last one, or the linger
+ * (`flushIntervalMs`) after its first event at the latest, once a send slot
+ * is free. So a lone event waits for nothing, a send's round trip is never
+ * paid twice (what comes meanwhile goes out when it completes), and under
+ * load batches grow to what the sends in flight collect: a consumer
+ * downstream (the engine) pays its per-batch cost once per batch, not per
+ * event, and at most one batch per `minGapMs` even when `send` returns at
+ * once (the memory bus). Once a flow fills batches (the last one held an
+ * eighth of maxEvents or more), the next one waits to be full or for the
+ * linger, as before, until the linger passes with no send: under a heavy
+ * flow a batch per linger, not one per round trip or minGapMs, each of
+ * which costs the producer and the engine a turn. Dispose (or close()) to
+ * flush and stop its timer.
  */
+/** A batch of at least this share of maxEvents means a flow: the next batch lingers. */
+const FLOW_SHARE = 1 / 8;
+
 export class EventBatcher implements AsyncDisposable {
   readonly #send: BatchSender;
   readonly #codec: BatchCodec;
   readonly #maxEvents: number;
   readonly #maxBytes: number;
   readonly #flushIntervalMs: number;
+  readonly #minGapMs: number;
   readonly #maxInFlight: number;
   readonly #onError: ((err: unknown, dropped: number) => void) | undefined;
 
   #open: BatchWriter;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When #timer fires (performance.now()). */
+  #timerAt = 0;
   /** A send at the end of this tick is scheduled (the path was idle). */
   #soon = false;
   /** The linger ran out while every slot was busy: send as soon as one frees. */
   #due = false;
   /** When the last batch was handed to `send` (performance.now()). */
   #lastSend = Number.NEGATIVE_INFINITY;
+  /**
+   * The last batch held a flow's worth (FLOW_SHARE of maxEvents, or full by
+   * bytes): the next one lingers instead of going out at once.
+   */
+  #lastFlow = false;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -424,6 +451,12 @@ export class EventBatcher implements AsyncDisposable {
     this.#maxEvents = positive('maxEvents', options.maxEvents ?? 512);
     this.#maxBytes = positive('maxBytes', options.maxBytes ?? 512 * 1024);
     this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 5);
+    const gap = options.minGapMs ?? Math.min(1, this.#flushIntervalMs);
+    if (!(gap >= 0 && gap <= this.#flushIntervalMs))
+      throw new RangeError(
+        `batcher: minGapMs must be between 0 and flushIntervalMs (${this.#flushIntervalMs}), got ${gap}`,
+      );
+    this.#minGapMs = gap;
     this.#maxInFlight = positive('maxInFlight', options.maxInFlight ?? 4);
     this.#onError = options.onError;
     this.#open = writerFor(this.#codec);
@@ -455,7 +488,7 @@ export class EventBatcher implements AsyncDisposable {
     if (this.#open.byteLength > this.#maxBytes) {
       this.#open.undo();
       // Alone it does not fit; otherwise it opens the next batch, once this one is out.
-      if (this.#open.count === 0 || !this.#trySend()) {
+      if (this.#open.count === 0 || !this.#trySend(true)) {
         this.#dropped++;
         return false;
       }
@@ -468,9 +501,7 @@ export class EventBatcher implements AsyncDisposable {
     }
     this.#accepted++;
     if (this.#open.count >= this.#maxEvents) this.#trySend();
-    else if (this.#inFlight.size === 0 && performance.now() - this.#lastSend >= this.#flushIntervalMs)
-      this.#sendSoon();
-    else this.#linger();
+    else this.#schedule();
     return true;
   }
 
@@ -506,16 +537,43 @@ export class EventBatcher implements AsyncDisposable {
     });
   }
 
-  #linger(): void {
-    if (this.#timer !== undefined || this.#due) return;
+  /**
+   * When the open batch goes: nothing being sent, at the end of this tick
+   * (or once minGapMs has passed since the last send); else when a send
+   * completes, or the linger after its first event at the latest. After a
+   * batch that held a flow's worth (#lastFlow) it goes when full or after
+   * the linger, unless the linger has passed since that batch went.
+   */
+  #schedule(): void {
+    const since = performance.now() - this.#lastSend;
+    if (this.#inFlight.size > 0 || (this.#lastFlow && since < this.#flushIntervalMs)) {
+      // The linger's timer, if armed, is this batch's (a send clears it), so it is never later.
+      if (this.#timer === undefined && !this.#due) this.#arm(this.#flushIntervalMs);
+      return;
+    }
+    if (since >= this.#minGapMs) this.#sendSoon();
+    else this.#arm(this.#minGapMs - since);
+  }
+
+  /** Sends the open batch in `ms` (or sooner, when armed for sooner already). */
+  #arm(ms: number): void {
+    const at = performance.now() + ms;
+    if (this.#timer !== undefined) {
+      if (this.#timerAt <= at) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (!this.#trySend()) this.#due = true;
-    }, this.#flushIntervalMs);
+    }, ms);
   }
 
-  /** Sends the open batch when a slot is free; false when every slot is busy. */
-  #trySend(): boolean {
+  /**
+   * Sends the open batch when a slot is free; false when every slot is busy.
+   * `byBytes`: it goes because the next event would pass maxBytes (it is full).
+   */
+  #trySend(byBytes = false): boolean {
     if (this.#open.count === 0) return true;
     if (this.#inFlight.size >= this.#maxInFlight) return false;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -523,6 +581,7 @@ export class EventBatcher implements AsyncDisposable {
     this.#due = false;
     const count = this.#open.count;
     this.#lastSend = performance.now();
+    this.#lastFlow = byBytes || count >= this.#maxEvents * FLOW_SHARE;
     const batch: EncodedBatch = { data: this.#open.finish(), count, codec: this.#codec };
     this.#open = writerFor(this.#codec);
     let sending: Promise<void>;
@@ -544,11 +603,11 @@ export class EventBatcher implements AsyncDisposable {
     );
     const settled = tracked.finally(() => {
       this.#inFlight.delete(settled);
-      // A slot is free: send what collected meanwhile when the batch is full or its linger ran out;
-      // else it keeps lingering.
+      // A slot is free: send what collected meanwhile when the batch is full or its linger ran
+      // out, or as soon as nothing is being sent (#schedule); else it keeps lingering.
       if (this.#open.count === 0) return;
       if (this.#open.count >= this.#maxEvents || this.#due) this.#trySend();
-      else this.#linger();
+      else this.#schedule();
     });
     this.#inFlight.add(settled);
     return true;

@@ -4,6 +4,7 @@ import { type SakerEvent, type SyscallEvent, parseEvent } from '@saker/events';
 import { BATCH_CODEC_BINARY, checkView, viewFault } from '../src/batch-binary.js';
 import {
   BATCH_CODEC,
+  type BatcherOptions,
   EventBatcher,
   batchHeaders,
   busBatchSender,
@@ -224,8 +225,13 @@ describe('EventBatcher, adaptive', () => {
     const deadline = Date.now() + 10_000;
     while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   };
+  /** A batcher whose sends return at once (the memory bus), and the size of each batch it sent. */
+  const recording = (options: Omit<BatcherOptions, 'send'>): { b: EventBatcher; sent: number[] } => {
+    const sent: number[] = [];
+    return { b: new EventBatcher({ ...options, send: (batch) => void sent.push(batch.count) }), sent };
+  };
 
-  it('sends an event at once on an idle path, and batches what comes while a send is under way', async () => {
+  it('sends an event at once on an idle path, and what comes during a send as one batch when it completes', async () => {
     const sent: number[] = [];
     let release: (() => void) | undefined;
     const b = new EventBatcher({
@@ -235,25 +241,25 @@ describe('EventBatcher, adaptive', () => {
           release = r;
         });
       },
-      flushIntervalMs: 300,
+      flushIntervalMs: 60_000,
+      minGapMs: 0,
     });
     b.add(event(0));
     await Promise.resolve();
     assert.deepEqual(sent, [1], 'the lone event went out in the same tick');
     for (let i = 1; i <= 10; i++) b.add(event(i));
-    release?.();
     await turns(5);
-    assert.deepEqual(sent, [1], 'events wait for the linger');
-    await until(() => sent.length === 2);
-    assert.deepEqual(sent, [1, 10], 'and go as one batch');
+    assert.deepEqual(sent, [1], 'events wait while a send is under way');
+    release?.();
+    await turns(2);
+    assert.deepEqual(sent, [1, 10], 'and go as one batch when it completes, not after the linger');
     release?.();
     await b.close();
     assert.equal(b.stats().published, 11);
   });
 
-  it('batches a steady flow even when sends return at once (the memory bus), and is idle again after the linger', async () => {
-    const sent: number[] = [];
-    const b = new EventBatcher({ send: (batch) => void sent.push(batch.count), flushIntervalMs: 300 });
+  it('batches a steady flow even when sends return at once (the memory bus), and is idle again after minGapMs', async () => {
+    const { b, sent } = recording({ flushIntervalMs: 60_000, minGapMs: 300 });
     b.add(event(0));
     await turns(1);
     assert.deepEqual(sent, [1]);
@@ -261,13 +267,39 @@ describe('EventBatcher, adaptive', () => {
       b.add(event(i));
       await turns(1);
     }
-    assert.deepEqual(sent, [1], 'a flow right after a send lingers');
+    assert.deepEqual(sent, [1], 'a flow right after a send waits for minGapMs');
     await until(() => sent.length === 2);
-    assert.deepEqual(sent, [1, 20]);
+    assert.deepEqual(sent, [1, 20], 'then goes as one batch, long before the linger');
     await new Promise((r) => setTimeout(r, 350));
     b.add(event(21));
     await Promise.resolve();
-    assert.deepEqual(sent, [1, 20, 1], 'idle for the linger: at once again');
+    assert.deepEqual(sent, [1, 20, 1], 'idle for minGapMs: at once again');
+    await b.close();
+  });
+
+  it('after a batch of a flow (an eighth of maxEvents or more), the next one fills or lingers', async () => {
+    const { b, sent } = recording({ maxEvents: 16, flushIntervalMs: 300, minGapMs: 0 });
+    for (let i = 0; i < 16; i++) b.add(event(i));
+    await turns(1);
+    assert.deepEqual(sent, [16], 'the full batch went');
+    b.add(event(16));
+    await turns(5);
+    assert.deepEqual(sent, [16], 'a flow: the next one waits');
+    for (let i = 17; i < 32; i++) b.add(event(i));
+    await turns(1);
+    assert.deepEqual(sent, [16, 16], 'and goes once full');
+    b.add(event(32));
+    await until(() => sent.length === 3);
+    assert.deepEqual(sent, [16, 16, 1], 'or after the linger');
+    b.add(event(33));
+    await Promise.resolve();
+    assert.deepEqual(sent, [16, 16, 1, 1], 'after a small batch, an idle path sends at once again');
+    for (let i = 34; i < 36; i++) b.add(event(i));
+    await turns(1);
+    assert.deepEqual(sent, [16, 16, 1, 1, 2], 'two of 16 is a flow already');
+    b.add(event(36));
+    await turns(5);
+    assert.deepEqual(sent, [16, 16, 1, 1, 2], 'so the next one lingers');
     await b.close();
   });
 

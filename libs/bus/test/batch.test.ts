@@ -216,6 +216,10 @@ describe('EventBatcher', () => {
       () => new EventBatcher({ send: () => undefined, flushIntervalMs: Number.NaN }),
       /flushIntervalMs/,
     );
+    assert.throws(
+      () => new EventBatcher({ send: () => undefined, flushIntervalMs: 5, minGapMs: 6 }),
+      /minGapMs must be between 0 and flushIntervalMs \(5\), got 6/,
+    );
   });
 
   it('publishes batches on the bus with codec headers', async () => {

@@ -17,8 +17,9 @@ import { Buffer } from 'node:buffer';
  * both ends in this process's clock.
  *
  * Under each phase's percentiles: the records/s the probe captured and the
- * drops, and the engine's queue (the most events in flight and the largest
- * lag /metrics showed, read every 250 ms). Then where the time went, from real timestamps
+ * drops, and, under the heavy flow, the engine's queue (the most events in
+ * flight and the largest lag /metrics showed, read every 250 ms; not at low
+ * rate, where a scrape's few ms on saker run's thread would be measured). Then where the time went, from real timestamps
  * (p50/p99 per stage): the action → the kernel's timestamp of its event (the
  * alert's `time`) → the alert on SAKER_ALERTS (over NATS: a core subscriber
  * to its subjects) → the line read.
@@ -50,7 +51,7 @@ import {
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Bus, STREAMS, connectBus } from '@saker/bus';
+import { type Bus, STREAMS, SUBJECTS, type Subscription, connectBus } from '@saker/bus';
 import { startNatsServer } from '@saker/testing';
 import { type LatencyPhase, checkLatencyPhase, percentile } from './latency-check.js';
 
@@ -79,15 +80,25 @@ function isoToPerformanceMs(time: unknown): number {
   return ms - performance.timeOrigin;
 }
 
+const MARKER = 'latency-marker-';
+
 /** A marker in an alert's output, or undefined. */
 function markerOf(output: unknown): string | undefined {
   return /latency-marker-[a-z]+-\d+/.exec(String(output))?.[0];
 }
 
-/** Over NATS: when each marker's alert was on SAKER_ALERTS (a core subscriber to its subjects). */
+/**
+ * Over NATS: when each marker's alert was on SAKER_ALERTS (a core subscriber
+ * to its subjects) and, during the low-rate phases, when the event batch
+ * that carried its open(2) was on the bus (a core subscriber to the syscall
+ * event subjects, finding the marker in the batch's bytes: its file name is
+ * in the batch's string table, whatever the codec).
+ */
 class AlertTap implements AsyncDisposable {
   readonly arrivals = new Map<string, number>();
+  readonly events = new Map<string, number>();
   readonly #bus: Bus;
+  #eventSub: Subscription | undefined;
 
   private constructor(bus: Bus) {
     this.#bus = bus;
@@ -111,6 +122,26 @@ class AlertTap implements AsyncDisposable {
     })();
     await tap.#bus.flush();
     return tap;
+  }
+
+  /** Starts (or stops) timing the event batches; off under the heavy flow, where it would add work. */
+  async watchEvents(on: boolean): Promise<void> {
+    this.#eventSub?.unsubscribe();
+    this.#eventSub = undefined;
+    if (!on) return;
+    const sub = this.#bus.subscribe(SUBJECTS.allSyscallEvents);
+    this.#eventSub = sub;
+    void (async () => {
+      for await (const msg of sub) {
+        const now = performance.now();
+        const bytes = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+        for (let at = bytes.indexOf(MARKER); at >= 0; at = bytes.indexOf(MARKER, at + 1)) {
+          const marker = markerOf(bytes.toString('latin1', at, at + 64));
+          if (marker !== undefined && !this.events.has(marker)) this.events.set(marker, now);
+        }
+      }
+    })();
+    await this.#bus.flush();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -344,11 +375,13 @@ async function phase(
 ): Promise<{ check: LatencyPhase; latencies: number[]; stages: Stages }> {
   const load = heavy ? runLoad() : undefined;
   if (load !== undefined) await sleep(1_000); // the flow is on before the first action
+  await tap?.watchEvents(!heavy);
   const started = await act(dir, tag, ACTIONS, file);
+  await tap?.watchEvents(false);
   const loadPerSecond = await load?.stop();
   const alerts = new Map<string, { rule: string; ms: number }[]>();
   const latencies: number[] = [];
-  const stages: Stages = { toKernel: [], toStream: [], toFile: [] };
+  const stages: Stages = { toKernel: [], toBus: [], busToStream: [], toStream: [], toFile: [] };
   for (const [marker, arrivals] of file.arrivals) {
     if (!marker.startsWith(`latency-marker-${tag}-`)) continue;
     const t0 = started.get(marker);
@@ -363,6 +396,11 @@ async function phase(
     else if (onStream !== undefined) {
       stages.toStream.push(onStream - first.kernelAt);
       stages.toFile.push(first.at - onStream);
+      const onBus = tap?.events.get(marker);
+      if (onBus !== undefined) {
+        stages.toBus.push(onBus - first.kernelAt);
+        stages.busToStream.push(onStream - onBus);
+      }
     }
   }
   return {
@@ -386,6 +424,10 @@ async function phase(
 interface Stages {
   /** The action (just before open(2)) → the kernel's timestamp of its event. */
   readonly toKernel: number[];
+  /** Over NATS, low rate: the kernel's timestamp → the event's batch on the bus: loader drain, sensor, batcher. */
+  readonly toBus: number[];
+  /** Over NATS, low rate: the event's batch on the bus → the alert on SAKER_ALERTS: engine, JetStream publish. */
+  readonly busToStream: number[];
   /** The kernel's timestamp → the alert on SAKER_ALERTS: loader drain, sensor, bus, engine, publish. */
   readonly toStream: number[];
   /** SAKER_ALERTS → the line read (over NATS); the kernel's timestamp → the line read (embedded). */
@@ -395,6 +437,8 @@ interface Stages {
 function stagesLine(s: Stages, overNats: boolean): string {
   const q = (v: readonly number[]): string =>
     v.length === 0 ? 'n/a' : `${percentile(v, 50).toFixed(1)}/${percentile(v, 99).toFixed(1)}`;
+  if (overNats && s.toBus.length > 0)
+    return `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → event batch on the bus ${q(s.toBus)}; → alert on SAKER_ALERTS ${q(s.busToStream)} (kernel → SAKER_ALERTS ${q(s.toStream)}); → line read ${q(s.toFile)}\n`;
   return overNats
     ? `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → alert on SAKER_ALERTS ${q(s.toStream)}; → line read ${q(s.toFile)}\n`
     : `    stages p50/p99 ms: action → kernel timestamp ${q(s.toKernel)}; → line read ${q(s.toFile)}\n`;
@@ -444,7 +488,9 @@ async function transport(name: string, nats: string | undefined): Promise<string
       for (const heavy of [false, true]) {
         const label = `${name}, ${heavy ? 'heavy flow' : 'low rate'}`;
         const before = await sensorCounters(saker.metricsUrl());
-        const engineQueue = watchEngineQueue(saker.metricsUrl());
+        // Under the heavy flow only: a scrape takes saker run's thread for a few ms, which a
+        // low-rate action's alert would wait behind (and there the queue is empty anyway).
+        const engineQueue = heavy ? watchEngineQueue(saker.metricsUrl()) : undefined;
         const t0 = performance.now();
         const { check, latencies, stages } = await phase(
           label,
@@ -456,13 +502,15 @@ async function transport(name: string, nats: string | undefined): Promise<string
         );
         const after = await sensorCounters(saker.metricsUrl());
         const seconds = (performance.now() - t0) / 1000;
-        const queue = engineQueue();
+        const queue = engineQueue?.();
         const sensor =
           before === undefined || after === undefined
             ? '    sensor: counters not read\n'
             : `    sensor, the whole machine: ${Math.round((after.events - before.events) / seconds).toLocaleString('en')} records/s, ` +
               `${(after.drops - before.drops).toLocaleString('en')} dropped during the phase; ` +
-              `engine queue at most ${queue.inFlight.toLocaleString('en')} events in flight, lag ${queue.lagS.toFixed(2)} s (/metrics every 250 ms)\n`;
+              (queue === undefined
+                ? 'engine queue not watched at low rate\n'
+                : `engine queue at most ${queue.inFlight.toLocaleString('en')} events in flight, lag ${queue.lagS.toFixed(2)} s (/metrics every 250 ms)\n`);
         const wrong = checkLatencyPhase(check);
         if (wrong.length > 0) {
           problems.push(...wrong);

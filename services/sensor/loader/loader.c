@@ -295,7 +295,11 @@ int main(int argc, char **argv)
 	if (err)
 		die(4, "attaching the BPF programs failed: %s", strerror(-err));
 
-	/* A bigger pipe means fewer reader/writer switches (best effort; 1 MiB is the default pipe-max-size). */
+	/*
+	 * A bigger pipe means fewer reader/writer switches (best effort; 1 MiB is the default pipe-max-size).
+	 * Spawned by the sensor, stdout is a socketpair and this fails: its send buffer is the bound
+	 * (docs/sensor.md, Output).
+	 */
 	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
 
 	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);

@@ -494,17 +494,18 @@ describe('web UI in chromium', { timeout: 300_000 }, () => {
 
   it('dark mode: toggled, kept across a reload', async () => {
     // The theme lands on <html> in an effect after the click's render, so wait for it (a few ms) rather than read at once.
+    // Polled with evaluate (a Playwright waitForFunction once rejected at once in CI, the theme then right), errors retried.
     const theme = async (want: string): Promise<void> => {
-      await page
-        .waitForFunction(`document.documentElement.dataset.theme === ${JSON.stringify(want)}`, undefined, {
-          timeout: 5_000,
-        })
-        .catch(async () => {
-          const got = String(await page.evaluate('document.documentElement.dataset.theme'));
-          assert.fail(
-            `the page's theme stayed ${JSON.stringify(got)}, not ${JSON.stringify(want)}, 5 s after the toggle`,
-          );
-        });
+      let got = '';
+      await until(
+        `the page's theme ${JSON.stringify(want)} after the toggle`,
+        async () => {
+          got = String(await page.evaluate('document.documentElement.dataset.theme'));
+          return got === want;
+        },
+        5_000,
+        () => JSON.stringify(got),
+      );
     };
     await open(page, '');
     await page.getByRole('button', { name: 'Toggle dark mode' }).click();

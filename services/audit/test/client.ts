@@ -14,6 +14,8 @@ export interface PostOptions {
   /** Send the body in chunks without Content-Length. */
   readonly chunked?: boolean;
   readonly agent?: HttpAgent | HttpsAgent;
+  /** Fail (naming the URL) when the socket is idle this long without an answer. Default 30 s. */
+  readonly timeoutMs?: number;
 }
 
 export interface PostResult {
@@ -62,6 +64,11 @@ export function post(url: string, body: string | Buffer, o: PostOptions = {}): P
       },
     );
     req.on('error', reject);
+    // A webhook that never answers fails the test here, not the whole run.
+    const timeoutMs = o.timeoutMs ?? 30_000;
+    req.setTimeout(timeoutMs, () => {
+      req.destroy(new Error(`POST ${url}: no answer within ${timeoutMs} ms`));
+    });
     if (o.chunked) {
       const step = 64 * 1024;
       const writeFrom = (at: number): void => {

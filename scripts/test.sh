@@ -25,7 +25,10 @@ mapfile -t dirs < <(find libs services e2e packaging -path '*/node_modules' -pru
 # node:test cancels a file still running after --test-timeout (per file when
 # files run in their own processes) and reports it as failed, after the tests
 # of that file that had finished, so the one that hung is the next in the file.
-# The longest file takes about 3 minutes here. --test-force-exit ends a file's
+# The longest file takes about 3 minutes here. Before that, at 10 minutes,
+# libs/testing's test-watchdog prints what the file's process waits on
+# (sockets, child processes and their state). --test-force-exit ends a file's
 # process once its tests are done, even if a handle was left open.
 echo "test: node --test ${dirs[*]}"
-node --test --test-reporter=spec --test-timeout=900000 --test-force-exit "${dirs[@]}"
+node --test --test-reporter=spec --test-timeout=900000 --test-force-exit \
+  --import ./libs/testing/dist/src/test-watchdog.js "${dirs[@]}"

@@ -155,3 +155,62 @@ describe('production code does not depend on being under test', () => {
     assert.deepEqual(offenders, []);
   });
 });
+
+describe('a hung test file does not take the whole run (scripts/test.sh)', () => {
+  const WATCHDOG = join(ROOT, 'libs', 'testing', 'dist', 'src', 'test-watchdog.js');
+
+  it('runs node --test with a per-file timeout, force-exit and the watchdog', () => {
+    const script = readFileSync(join(ROOT, 'scripts', 'test.sh'), 'utf8');
+    const line = script.slice(script.indexOf('\nnode --test '));
+    assert.match(line, /--test-timeout=\d+/);
+    assert.match(line, /--test-force-exit/);
+    assert.match(line, /--import \.\/libs\/testing\/dist\/src\/test-watchdog\.js/);
+  });
+
+  it('the watchdog names the file, its sockets and child processes once the delay passes, and is silent before', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saker-watchdog-'));
+    try {
+      const file = join(dir, 'waits.test.mjs');
+      writeFileSync(
+        file,
+        [
+          "import { it } from 'node:test';",
+          "import { spawn } from 'node:child_process';",
+          "import { createServer, connect } from 'node:net';",
+          "it('waits', async () => {",
+          "  const child = spawn('sleep', ['30']);",
+          "  const server = createServer(() => undefined).listen(0, '127.0.0.1');",
+          "  await new Promise((r) => server.once('listening', r));",
+          "  const socket = connect(server.address().port, '127.0.0.1');",
+          '  await new Promise((r) => setTimeout(r, Number(process.env.WAIT_MS)));',
+          '  socket.destroy(); server.close(); child.kill();',
+          '});',
+        ].join('\n'),
+      );
+      const run = (waitMs: number) =>
+        spawnSync(
+          process.execPath,
+          ['--test', '--test-reporter=spec', '--import', WATCHDOG, '--test-force-exit', file],
+          {
+            env: { ...env(sharedLocation()), SAKER_TEST_WATCHDOG_S: '1', WAIT_MS: String(waitMs) },
+            encoding: 'utf8',
+          },
+        );
+      const slow = run(2500);
+      const out = slow.stdout + slow.stderr;
+      assert.equal(slow.status, 0, out);
+      assert.match(
+        out,
+        new RegExp(`test-watchdog: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} still running after 1 s`),
+      );
+      assert.match(out, /tcp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+|tcp localhost:\d+ -> localhost:\d+/);
+      assert.match(out, /process pid \d+/);
+      assert.match(out, /\d+ +\d+ +S\S* +[\d:]+ sleep 30/);
+      const quick = run(10);
+      assert.equal(quick.status, 0, quick.stdout + quick.stderr);
+      assert.doesNotMatch(quick.stdout + quick.stderr, /test-watchdog/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

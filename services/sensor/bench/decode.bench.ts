@@ -108,8 +108,10 @@ for (let r = 0; r < rounds; r++) {
           // The rules on a view of the record, the event built only for a match (RecordPipeline.evaluate).
           if (pipe.evaluate(rec, ruleset, evalOpts, found) === undefined) continue;
           events++;
-          matches += found.length;
-          found.length = 0;
+          if (found.length > 0) {
+            matches += found.length;
+            found.length = 0;
+          }
           continue;
         }
         const ev = pipe.handle(rec);

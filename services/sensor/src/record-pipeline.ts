@@ -28,6 +28,9 @@ export class RecordPipeline {
   private readonly ctx: { -readonly [K in keyof BuildContext]: BuildContext[K] };
   /** cgroup id -> v2 path: the probe sends a cgroup's path once, then only its id. */
   private readonly cgroupPaths = new Map<number, string>();
+  /** The last cgroup id whose path was known, and that path. */
+  private lastCgroupId = -1;
+  private lastCgroup: string | undefined;
 
   constructor(
     private readonly opts: {
@@ -155,9 +158,18 @@ export class RecordPipeline {
         if (this.cgroupPaths.size >= 8192) this.cgroupPaths.clear();
         this.cgroupPaths.set(cgid, cgroup);
       }
+      this.lastCgroupId = cgid;
+      this.lastCgroup = cgroup;
+    } else if (cgid === this.lastCgroupId) {
+      // Runs of records of one cgroup: the last id's path, without the map.
+      rec.cgroup = this.lastCgroup;
     } else {
       const known = this.cgroupPaths.get(cgid);
-      if (known !== undefined) rec.cgroup = known;
+      if (known !== undefined) {
+        rec.cgroup = known;
+        this.lastCgroupId = cgid;
+        this.lastCgroup = known;
+      }
     }
     switch (rec.kind) {
       case REC_FORK:

@@ -300,8 +300,7 @@ export class RecordEventView implements SyscallEvent {
     return this.#type;
   }
   get ts(): string {
-    this.#ts ??= this.#made(() => this.#r().epochTs(this.#parts.epoch(this.#ctx.bootEpochNs)));
-    return this.#ts;
+    return this.#ts ?? (this.#made(PART_TS) as string);
   }
   get cpu(): number {
     return this.#r().cpu;
@@ -327,52 +326,35 @@ export class RecordEventView implements SyscallEvent {
     return this.#fd;
   }
   get proc(): ProcessInfo {
-    this.#proc ??= this.#made(() => {
-      const rec = this.#r();
-      const entry = this.#entry as ProcEntry;
-      const proc = procInfo(rec, entry, this.#ctx.table);
-      // The environment (up to 2 KiB) rides only on exec events: on every event it would multiply
-      // the size of each message on the bus for a field no stable rule reads.
-      return entry.env !== undefined && rec.ret === 0 && isExec(rec.syscall)
-        ? Object.freeze({ ...proc, env: entry.env })
-        : proc;
-    });
-    return this.#proc;
+    return this.#proc ?? (this.#made(PART_PROC) as ProcessInfo);
   }
   get ancestors(): readonly AncestorInfo[] {
-    this.#ancestors ??= this.#made(() =>
-      this.#ctx.table.cachedAncestors(this.#entry as ProcEntry, this.#r().ppid),
-    );
-    return this.#ancestors;
+    return this.#ancestors ?? (this.#made(PART_ANCESTORS) as readonly AncestorInfo[]);
   }
   get user(): UserInfo {
-    this.#user ??= this.#made(() => this.#parts.user(this.#ctx.table, this.#r().euid, this.#r().loginuid));
-    return this.#user;
+    return this.#user ?? (this.#made(PART_USER) as UserInfo);
   }
   get group(): GroupInfo {
-    this.#group ??= this.#made(() => this.#parts.group(this.#ctx.table, this.#r().egid));
-    return this.#group;
+    return this.#group ?? (this.#made(PART_GROUP) as GroupInfo);
   }
   get container(): ContainerInfo {
-    this.#container ??= this.#made(() =>
-      this.#parts.container(this.#ctx.table.containerOf(this.#r().cgroup, this.#r().pid)),
-    );
-    return this.#container;
+    return this.#container ?? (this.#made(PART_CONTAINER) as ContainerInfo);
   }
 
   /** The whole event, as `buildSyscallEvent` makes it (parseEvent run on it unless `validate` is false). */
   toEvent(): SyscallEvent {
     const ctx = this.#ctx;
     const rec = this.#r();
-    const call = this.#renderedCall();
-    const proc = this.proc;
-    const ancestors = this.ancestors;
-    const user = this.user;
-    const group = this.group;
-    const container = this.container;
-    const rawargs = this.rawargs;
-    const ts = this.ts;
-    const fd = call.fd;
+    // In the order buildSyscallEvent always made them; what throws here is the caller's to count.
+    const call = this.#call ?? this.#renderedCall();
+    const proc = this.#proc ?? this.#makeProc();
+    const ancestors = this.#ancestors ?? this.#makeAncestors();
+    const user = this.#user ?? this.#makeUser();
+    const group = this.#group ?? this.#makeGroup();
+    const container = this.#container ?? this.#makeContainer();
+    const rawargs = this.#rawargs;
+    const ts = this.#ts ?? this.#makeTs();
+    const fd = this.#fd;
     if (ctx.hostname !== undefined && rawargs !== undefined && fd !== undefined && ctx.validate === false) {
       // The common shape (an open: raw flags and an fd), made in one literal: an object built key by
       // key keeps most of its keys out of line, in a backing store that is reallocated as it grows.
@@ -449,13 +431,67 @@ export class RecordEventView implements SyscallEvent {
     return call;
   }
 
-  /** A part made by `make`; if it throws, the error is this event's fault, and thrown on. */
-  #made<T>(make: () => T): T {
+  /** Makes part `p` (PART_*) and keeps it; if that throws, the error is this event's fault, and thrown on. */
+  #made(p: number): unknown {
     try {
-      return make();
+      return this.#make(p);
     } catch (err) {
       this.#fail(err);
     }
+  }
+
+  /** Part `p`, made by the code that builds it for every event, and kept. */
+  #make(p: number): unknown {
+    switch (p) {
+      case PART_TS:
+        return this.#makeTs();
+      case PART_PROC:
+        return this.#makeProc();
+      case PART_ANCESTORS:
+        return this.#makeAncestors();
+      case PART_USER:
+        return this.#makeUser();
+      case PART_GROUP:
+        return this.#makeGroup();
+      default:
+        return this.#makeContainer();
+    }
+  }
+
+  // One method per part: toEvent, which makes them all for every built event, calls them directly.
+  #makeTs(): string {
+    this.#ts = this.#r().epochTs(this.#parts.epoch(this.#ctx.bootEpochNs));
+    return this.#ts;
+  }
+  #makeProc(): ProcessInfo {
+    const rec = this.#r();
+    const entry = this.#entry as ProcEntry;
+    const proc = procInfo(rec, entry, this.#ctx.table);
+    // The environment (up to 2 KiB) rides only on exec events: on every event it would multiply
+    // the size of each message on the bus for a field no stable rule reads.
+    this.#proc =
+      entry.env !== undefined && rec.ret === 0 && isExec(rec.syscall)
+        ? Object.freeze({ ...proc, env: entry.env })
+        : proc;
+    return this.#proc;
+  }
+  #makeAncestors(): readonly AncestorInfo[] {
+    this.#ancestors = this.#ctx.table.cachedAncestors(this.#entry as ProcEntry, this.#r().ppid);
+    return this.#ancestors;
+  }
+  #makeUser(): UserInfo {
+    const rec = this.#r();
+    this.#user = this.#parts.user(this.#ctx.table, rec.euid, rec.loginuid);
+    return this.#user;
+  }
+  #makeGroup(): GroupInfo {
+    this.#group = this.#parts.group(this.#ctx.table, this.#r().egid);
+    return this.#group;
+  }
+  #makeContainer(): ContainerInfo {
+    const rec = this.#r();
+    this.#container = this.#parts.container(this.#ctx.table.containerOf(rec.cgroup, rec.pid));
+    return this.#container;
   }
 
   #fail(err: unknown): never {
@@ -463,6 +499,14 @@ export class RecordEventView implements SyscallEvent {
     throw err;
   }
 }
+
+/** The parts of a RecordEventView made on first read. */
+const PART_TS = 0;
+const PART_PROC = 1;
+const PART_ANCESTORS = 2;
+const PART_USER = 3;
+const PART_GROUP = 4;
+const PART_CONTAINER = 5;
 
 function isExec(id: number): boolean {
   return id === SYSCALL_IDS.execve || id === SYSCALL_IDS.execveat;

@@ -115,17 +115,19 @@ export class RecordPipeline {
     const v = this.view(rec);
     if (v === undefined) return undefined;
     const found = ruleset.evaluate(v, this.#unrendered(options));
-    let ev: SyscallEvent | undefined;
-    if (found.length > 0 && v.fault === undefined) {
-      try {
-        ev = v.toEvent();
-      } catch {
-        // v.fault says why
-      }
-    }
+    // A part the rules read failed to be made (the evaluation took it for no match): invalid.
     if (v.fault !== undefined) {
       this.invalid(v.fault);
       return undefined;
+    }
+    let ev: SyscallEvent | undefined;
+    if (found.length > 0) {
+      try {
+        ev = v.toEvent();
+      } catch (err) {
+        this.invalid(err);
+        return undefined;
+      }
     }
     this.num++;
     if (ev !== undefined) for (const m of found) out.push(ruleset.render(m, ev));

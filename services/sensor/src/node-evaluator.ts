@@ -94,7 +94,7 @@ export class NodeEvaluator {
   /** The event's alerts as Falco JSON lines (none for most events). */
   evaluate(ev: SyscallEvent, out: string[]): void {
     this.evaluated++;
-    this.#format(this.ruleset.evaluate(ev, this.#opts), out);
+    this.format(this.ruleset.evaluate(ev, this.#opts), out);
   }
 
   /**
@@ -109,14 +109,15 @@ export class NodeEvaluator {
     if (view === undefined) return undefined;
     this.evaluated++;
     if (found.length > 0) {
-      this.#format(found, out);
+      this.format(found, out);
       found.length = 0;
     }
     return view;
   }
   readonly #found: RuleMatch[] = [];
 
-  #format(found: readonly RuleMatch[], out: string[]): void {
+  /** Matches of this evaluator's ruleset (`Sensor.evaluateRules`'s, say) as Falco JSON lines, counted. */
+  format(found: readonly RuleMatch[], out: string[]): void {
     if (found.length === 0) return;
     this.matches += found.length;
     for (const m of found) {

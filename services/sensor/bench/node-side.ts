@@ -8,7 +8,8 @@
  * table, event, evaluation).
  */
 import type { SyscallEvent } from '@saker/events';
-import type { Ruleset } from '@saker/rules';
+import type { EvaluateOptions, RuleMatch, Ruleset } from '@saker/rules';
+import { RecordEventView } from '../src/event.js';
 import { workloadEventKind } from './sensor-check.js';
 
 interface NodeCounts {
@@ -27,16 +28,23 @@ export interface NodeSide {
   readonly done: Promise<void>;
 }
 
-/** What consume needs of a Sensor (this build's or another's, `--against`). */
+/** What consume needs of a Sensor (this build's or another's, `--against`, which may lack evaluateRules). */
 interface EventSource {
   onEvent(fn: (e: SyscallEvent) => void): () => void;
+  evaluateRules?(
+    ruleset: Ruleset,
+    options: EvaluateOptions,
+    fn: (e: SyscallEvent, matches: readonly RuleMatch[]) => void,
+  ): () => void;
   whenEnded(): Promise<void>;
 }
 
 /**
- * Takes the sensor's events through `onEvent`, as the sensor service does
- * (service.ts): no promise and no queue per event, as an async iterator
- * (`for await`) would have.
+ * Evaluates the sensor's events in this thread: through `evaluateRules`
+ * (the rules read a view of each kernel record; an event is built only for a
+ * match, or for the sample), or, for a build without it, each event taken
+ * through `onEvent` (as the sensor service takes them: no promise and no
+ * queue per event, as `for await` had) and evaluated whole.
  */
 export function consume(
   sensor: EventSource,
@@ -47,19 +55,26 @@ export function consume(
   const counts: NodeCounts = { events: 0, evaluated: 0, matches: 0, own: { open: 0, exec: 0, other: 0 } };
   const sample: SyscallEvent[] = [];
   const opts = { ruleMatching: 'first' as const };
-  const off = sensor.onEvent((e) => {
+  const evaluated = (e: SyscallEvent, matches: number): void => {
     counts.events++;
-    counts.matches += ruleset.evaluate(e, opts).length;
+    counts.matches += matches;
     counts.evaluated++;
-    if (sample.length < sampleMax) sample.push(e);
-    const pid = e.proc.pid;
-    const ppid = e.proc.ppid ?? -1;
+    // A view is read in place (valid during the call only): the sample keeps the event built whole.
+    const view = e instanceof RecordEventView ? e : undefined;
+    if (sample.length < sampleMax) sample.push(view !== undefined ? view.toEvent() : e);
+    // The view's pid and ppid come from the record, without making `proc`.
+    const pid = view !== undefined ? view.pid : e.proc.pid;
+    const ppid = view !== undefined ? view.ppid : (e.proc.ppid ?? -1);
     if (!workloadPids.has(pid) && !workloadPids.has(ppid)) return;
     const path =
       e.type === 'execve' ? e.proc.exepath : typeof e.args.name === 'string' ? e.args.name : undefined;
     const kind = workloadEventKind({ type: e.type, pid, ppid, path }, workloadPids);
     if (kind !== undefined) counts.own[kind]++;
-  });
+  };
+  const off =
+    sensor.evaluateRules !== undefined
+      ? sensor.evaluateRules(ruleset, opts, (e, found) => evaluated(e, found.length))
+      : sensor.onEvent((e) => evaluated(e, ruleset.evaluate(e, opts).length));
   const done = sensor.whenEnded().finally(off);
   return { counts, sample, done };
 }

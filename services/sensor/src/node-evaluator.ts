@@ -12,6 +12,7 @@ import {
   type AppendOutputEntry,
   type EvaluateOptions,
   type Priority,
+  type RuleMatch,
   type RuleMatching,
   type RuleText,
   type Ruleset,
@@ -22,6 +23,8 @@ import {
   loadRules,
   toFalcoAlert,
 } from '@saker/rules';
+import type { KernelRecord } from './decoder.js';
+import type { RecordPipeline } from './record-pipeline.js';
 
 /** Everything the evaluation needs, as plain data (it crosses into the worker). */
 export interface NodeEvaluation {
@@ -91,13 +94,36 @@ export class NodeEvaluator {
   /** The event's alerts as Falco JSON lines (none for most events). */
   evaluate(ev: SyscallEvent, out: string[]): void {
     this.evaluated++;
-    const found = this.ruleset.evaluate(ev, this.#opts);
+    this.format(this.ruleset.evaluate(ev, this.#opts), out);
+  }
+
+  /**
+   * The alerts of `rec`'s event, evaluated on a view of the record
+   * (RecordPipeline.evaluate: the event is built only for a match), as Falco
+   * JSON lines. Returns the view (valid until the next record) or undefined
+   * when the record makes no event.
+   */
+  evaluateRecord(pipeline: RecordPipeline, rec: KernelRecord, out: string[]): SyscallEvent | undefined {
+    const found = this.#found;
+    const view = pipeline.evaluate(rec, this.ruleset, this.#opts, found);
+    if (view === undefined) return undefined;
+    this.evaluated++;
+    if (found.length > 0) {
+      this.format(found, out);
+      found.length = 0;
+    }
+    return view;
+  }
+  readonly #found: RuleMatch[] = [];
+
+  /** Matches of this evaluator's ruleset (`Sensor.evaluateRules`'s, say) as Falco JSON lines, counted. */
+  format(found: readonly RuleMatch[], out: string[]): void {
     if (found.length === 0) return;
     this.matches += found.length;
     for (const m of found) {
       out.push(
         formatAlertJson(
-          toFalcoAlert(m, { hostname: ev.hostname ?? this.#hostname, timeIso8601: this.#iso }),
+          toFalcoAlert(m, { hostname: m.event.hostname ?? this.#hostname, timeIso8601: this.#iso }),
           this.#json,
         ),
       );

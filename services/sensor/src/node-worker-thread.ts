@@ -93,11 +93,11 @@ function onChunk(chunk: Uint8Array): void {
       continue;
     }
     if (!headerSent && decoder.header) sendHeader();
-    const ev = pipeline.handle(rec);
+    // The rules read a view of the record; the event is built only for a match.
+    const ev = evaluator.evaluateRecord(pipeline, rec, alerts);
     if (ev === undefined) continue;
-    evaluator.evaluate(ev, alerts);
     if (watched.size > 0) {
-      const rel = watched.has(ev.proc.pid) ? 'self' : watched.has(ev.proc.ppid ?? -1) ? 'child' : undefined;
+      const rel = watched.has(rec.pid) ? 'self' : watched.has(rec.ppid) ? 'child' : undefined;
       if (rel !== undefined) {
         const path =
           ev.type === 'execve' ? ev.proc.exepath : typeof ev.args.name === 'string' ? ev.args.name : '';

@@ -5,6 +5,7 @@
  * every record of a stream in order, so the table is exact.
  */
 import type { SyscallEvent } from '@saker/events';
+import type { EvaluateOptions, RuleMatch, Ruleset } from '@saker/rules';
 import {
   type KernelRecord,
   REC_EXEC,
@@ -13,7 +14,7 @@ import {
   REC_SYSCALL,
   type StreamHeader,
 } from './decoder.js';
-import { type BuildContext, EventParts, buildSyscallEvent } from './event.js';
+import { type BuildContext, EventParts, RecordEventView } from './event.js';
 import { ProcTable } from './proctable.js';
 import { SYSCALL_IDS } from './syscalls.js';
 
@@ -27,6 +28,9 @@ export class RecordPipeline {
   private readonly ctx: { -readonly [K in keyof BuildContext]: BuildContext[K] };
   /** cgroup id -> v2 path: the probe sends a cgroup's path once, then only its id. */
   private readonly cgroupPaths = new Map<number, string>();
+  /** The last cgroup id whose path was known, and that path. */
+  private lastCgroupId = -1;
+  private lastCgroup: string | undefined;
 
   constructor(
     private readonly opts: {
@@ -47,8 +51,12 @@ export class RecordPipeline {
       validate: opts.validate,
       parts: this.parts,
     };
+    this.eventView = new RecordEventView(this.ctx);
     if (opts.emittedIds !== undefined) this.emitted = new Set(opts.emittedIds);
   }
+
+  /** The one view of this pipeline, pointed at each record in turn. */
+  private readonly eventView: RecordEventView;
 
   private emitted: ReadonlySet<number> | undefined;
 
@@ -70,6 +78,80 @@ export class RecordPipeline {
 
   /** The event for a syscall record; undefined for lifecycle records and invalid events. */
   handle(rec: KernelRecord): SyscallEvent | undefined {
+    const v = this.view(rec);
+    if (v === undefined) return undefined;
+    try {
+      const ev = v.toEvent();
+      this.num++;
+      return ev;
+    } catch (err) {
+      this.invalid(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * The rules evaluated on a syscall record's event without building it
+   * (issue #18): the table is updated as by `handle`, then `ruleset` is
+   * evaluated on a view of the record (event.ts, `RecordEventView`), which
+   * makes only the parts the rules read, after the `evt.type` index; only a
+   * match builds the whole event, and its output is rendered from that event.
+   * The matches are pushed to `out`. Returns the view (valid until the next
+   * record: read it at once, never keep it) or undefined for lifecycle
+   * records, calls not emitted and invalid events. With `validate` every
+   * event is built, checked and evaluated whole, as before.
+   */
+  evaluate(
+    rec: KernelRecord,
+    ruleset: Ruleset,
+    options: EvaluateOptions,
+    out: RuleMatch[],
+  ): SyscallEvent | undefined {
+    if (this.opts.validate) {
+      const ev = this.handle(rec);
+      if (ev !== undefined) for (const m of ruleset.evaluate(ev, options)) out.push(m);
+      return ev;
+    }
+    const v = this.view(rec);
+    if (v === undefined) return undefined;
+    const found = ruleset.evaluate(v, this.#unrendered(options));
+    // A part the rules read failed to be made (the evaluation took it for no match): invalid.
+    if (v.fault !== undefined) {
+      this.invalid(v.fault);
+      return undefined;
+    }
+    let ev: SyscallEvent | undefined;
+    if (found.length > 0) {
+      try {
+        ev = v.toEvent();
+      } catch (err) {
+        this.invalid(err);
+        return undefined;
+      }
+    }
+    this.num++;
+    if (ev !== undefined) for (const m of found) out.push(ruleset.render(m, ev));
+    return v;
+  }
+
+  /** `options` with `render: false`, made once per options object. */
+  #unrendered(options: EvaluateOptions): EvaluateOptions {
+    if (this.#lastOptions !== options) {
+      this.#lastOptions = options;
+      this.#lastUnrendered = { ...options, render: false };
+    }
+    return this.#lastUnrendered;
+  }
+  #lastOptions: EvaluateOptions | undefined;
+  #lastUnrendered: EvaluateOptions = { render: false };
+
+  private invalid(err: unknown): void {
+    this.invalidEvents++;
+    this.opts.onError(err as Error);
+  }
+
+  /** The table updated for `rec`; the view of its event, numbered, or undefined when it makes none. */
+  private view(rec: KernelRecord): RecordEventView | undefined {
     // kernfs ids are below 2^53 in practice; a number is a much cheaper map key than a bigint.
     const cgid = rec.cgroupIdNum();
     const cgroup = rec.cgroup;
@@ -78,9 +160,18 @@ export class RecordPipeline {
         if (this.cgroupPaths.size >= 8192) this.cgroupPaths.clear();
         this.cgroupPaths.set(cgid, cgroup);
       }
+      this.lastCgroupId = cgid;
+      this.lastCgroup = cgroup;
+    } else if (cgid === this.lastCgroupId) {
+      // Runs of records of one cgroup: the last id's path, without the map.
+      rec.cgroup = this.lastCgroup;
     } else {
       const known = this.cgroupPaths.get(cgid);
-      if (known !== undefined) rec.cgroup = known;
+      if (known !== undefined) {
+        rec.cgroup = known;
+        this.lastCgroupId = cgid;
+        this.lastCgroup = known;
+      }
     }
     switch (rec.kind) {
       case REC_FORK:
@@ -95,25 +186,18 @@ export class RecordPipeline {
       case REC_SYSCALL:
         break;
     }
-    if ((rec.syscall === SYSCALL_IDS.execve || rec.syscall === SYSCALL_IDS.execveat) && rec.ret === 0) {
+    const id = rec.syscall;
+    if ((id === SYSCALL_IDS.execve || id === SYSCALL_IDS.execveat) && rec.ret === 0) {
       this.table.onExec(rec);
-    } else if (
-      (rec.syscall === SYSCALL_IDS.chdir || rec.syscall === SYSCALL_IDS.fchdir) &&
-      rec.params.cwd !== undefined
-    ) {
+    } else if ((id === SYSCALL_IDS.chdir || id === SYSCALL_IDS.fchdir) && rec.params.cwd !== undefined) {
       this.table.noteCwd(rec.pid, rec.params.cwd);
     }
-    if (this.emitted !== undefined && !this.emitted.has(rec.syscall)) return undefined;
+    if (this.emitted !== undefined && !this.emitted.has(id)) return undefined;
+    this.ctx.bootEpochNs = this.bootEpochNs;
     try {
-      const ctx = this.ctx;
-      ctx.bootEpochNs = this.bootEpochNs;
-      ctx.num = this.num + 1;
-      const ev = buildSyscallEvent(rec, ctx);
-      this.num++;
-      return ev;
+      return this.eventView.reset(rec, this.num + 1);
     } catch (err) {
-      this.invalidEvents++;
-      this.opts.onError(err as Error);
+      this.invalid(err);
       return undefined;
     }
   }

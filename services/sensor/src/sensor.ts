@@ -36,6 +36,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SyscallEvent } from '@saker/events';
+import type { EvaluateOptions, RuleMatch, Ruleset } from '@saker/rules';
 import { type CpuStats, type KernelRecord, REC_STATS, StreamDecoder, type StreamHeader } from './decoder.js';
 import { SensorDecodeError, SensorLoaderError } from './errors.js';
 import type { NodeEvaluation } from './node-evaluator.js';
@@ -207,6 +208,16 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private readonly listeners = new Set<(e: SyscallEvent) => void>();
   /** The listeners as an array, rebuilt when they change: iterating a Set makes an iterator per event. */
   private listenerList: readonly ((e: SyscallEvent) => void)[] = [];
+  /** evaluateRules: what is evaluated, and where the matches go. */
+  private rules:
+    | {
+        readonly ruleset: Ruleset;
+        readonly options: EvaluateOptions;
+        readonly fn: (event: SyscallEvent, matches: readonly RuleMatch[]) => void;
+      }
+    | undefined;
+  /** The matches of the record being evaluated (a new array only after a match). */
+  private found: RuleMatch[] = [];
   private readonly statsListeners = new Set<(s: SensorStats) => void>();
   private readonly alertListeners = new Set<(lines: readonly string[]) => void>();
   /** With `worker`: where the records go. */
@@ -356,6 +367,31 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   private addListener(fn: (e: SyscallEvent) => void): void {
     this.listeners.add(fn);
     this.listenerList = [...this.listeners];
+  }
+
+  /**
+   * Evaluates `ruleset` on every event in this thread, as an engine on the
+   * node would, and calls fn with each event and its matches. While nothing
+   * else takes events (no `onEvent` listener, no iterator), the rules read a
+   * view of the kernel record (RecordPipeline.evaluate) and only a match
+   * builds the event: fn's first argument is then that view, valid during the
+   * call only (read what you need, keep nothing), and the matches carry the
+   * built events. One evaluation at a time; the returned function ends it.
+   */
+  evaluateRules(
+    ruleset: Ruleset,
+    options: EvaluateOptions,
+    fn: (event: SyscallEvent, matches: readonly RuleMatch[]) => void,
+  ): () => void {
+    if (this.rules !== undefined) throw new Error('Sensor.evaluateRules: rules are evaluated already');
+    if (this.worker !== undefined)
+      throw new Error('Sensor.evaluateRules: the node worker evaluates this sensor');
+    const rules = { ruleset, options, fn };
+    this.rules = rules;
+    if (!this.iterated && !this.stopping && !this.pausedForSlices) this.child?.stdout?.resume();
+    return () => {
+      if (this.rules === rules) this.rules = undefined;
+    };
   }
 
   /** Calls fn after each stats record of the loader (every `statsIntervalMs`, and once at exit). */
@@ -651,8 +687,19 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
   }
 
   private onRecord(rec: KernelRecord): void {
+    const rules = this.rules;
+    if (rules !== undefined && this.listenerList.length === 0 && !this.iterated) {
+      // Nothing else takes events: the rules read a view of the record, the event is built for a match only.
+      const found = this.found;
+      const view = this.pipeline.evaluate(rec, rules.ruleset, rules.options, found);
+      if (view === undefined) return;
+      rules.fn(view, found);
+      if (found.length > 0) this.found = [];
+      return;
+    }
     const ev = this.pipeline.handle(rec);
     if (ev === undefined) return;
+    if (rules !== undefined) rules.fn(ev, rules.ruleset.evaluate(ev, rules.options));
     const ls = this.listenerList;
     for (let i = 0; i < ls.length; i++) (ls[i] as (e: SyscallEvent) => void)(ev);
     if (this.waiter) {
@@ -666,7 +713,7 @@ export class Sensor implements AsyncIterable<SyscallEvent> {
 
   /** Whether an event goes to the queue: for an iterator, asked for already or still to come (no listener). */
   private queuesForIterator(): boolean {
-    return this.iterated || this.listeners.size === 0;
+    return this.iterated || (this.listeners.size === 0 && this.rules === undefined);
   }
 
   private finish(): void {

@@ -115,6 +115,15 @@ export function syscallName(id: number): string | undefined {
   return NAMES_BY_ID.get(id);
 }
 
+/** An event's `type` for syscall `id`: its name, or `syscall_<id>` for an id the table does not name. */
+export function callType(id: number): string {
+  return TYPE_BY_ID[id] ?? `syscall_${id}`;
+}
+/** Names by id in an array: the rules' `evt.type` index reads the type of every event. */
+const TYPE_BY_ID: readonly (string | undefined)[] = Array.from({ length: 1024 }, (_, id) =>
+  NAMES_BY_ID.get(id),
+);
+
 /** Names -> ids; unknown names are returned separately so the caller can say which. */
 export function resolveSyscalls(names: Iterable<string>): { ids: number[]; unknown: string[] } {
   const ids = new Set<number>();
@@ -683,7 +692,7 @@ export function renderCall(rec: KernelRecord, names?: ArgNameSource): RenderedCa
     rawargs: Record<string, string | number>;
     fd?: FdInfo;
   } = {
-    type: name ?? `syscall_${rec.syscall}`,
+    type: callType(rec.syscall),
     args: c.args,
     rawargs: c.rawargs,
   };

@@ -7,9 +7,10 @@
  *   decoder, process table and evaluator in this thread, then to a worker in
  *   odd-sized chunks (frames cut anywhere): every alert of the actions is
  *   identical, byte for byte, and so is the number of events built.
- * - Live: two sensors at once, one evaluating in this thread, one with the
- *   worker, see the same actions: the same alerts (the timestamps aside: each
- *   probe takes its own clock reading).
+ * - Live: three sensors at once, one evaluating built events in this thread,
+ *   one evaluating views of the records in this thread (`evaluateRules`), one
+ *   with the worker, see the same actions: the same alerts (the timestamps
+ *   aside: each probe takes its own clock reading).
  * - Back-pressure: under a flood of opens, a worker bounded to 64 KiB in
  *   flight holds the bound (the loader's output is paused), and every open
  *   of the flood is either evaluated or among the drops the probe counted.
@@ -145,7 +146,7 @@ describe('node worker: the same alerts as one thread', { skip: SKIP, timeout: 24
     assert.equal(worker.counts.decodeErrors, 0);
   });
 
-  it('live: a sensor with the worker and one without, side by side', async () => {
+  it('live: a sensor with the worker, one on views of the records and one building every event, side by side', async () => {
     const token = `live${process.pid}x${Date.now()}`;
     const marker = new DrainMarker();
     const inThread: string[] = [];
@@ -163,9 +164,19 @@ describe('node worker: the same alerts as one thread', { skip: SKIP, timeout: 24
     });
     const fromWorker: string[] = [];
     withWorker.onAlerts((l) => fromWorker.push(...l));
+    // Rules on views of the records in this thread: events built for matches only.
+    const viewed = await Sensor.start({ syscalls, hostname: HOST, statsIntervalMs: 200 });
+    const viewMarker = new DrainMarker();
+    const viewEvaluator = new NodeEvaluator({ rules }, HOST);
+    const fromViews: string[] = [];
+    viewed.evaluateRules(viewEvaluator.ruleset, { ruleMatching: 'first' }, (e, found) => {
+      viewMarker.note(e);
+      viewEvaluator.format(found, fromViews);
+    });
     try {
       act(dir, token);
       await marker.drain(dir, () => `${inThread.length} alerts`);
+      await viewMarker.drain(dir, () => `${fromViews.length} alerts from views`);
       // The worker's drain: the open of a marker by a process it watches.
       const w = withWorker.nodeWorker;
       assert.ok(w !== undefined);
@@ -177,13 +188,16 @@ describe('node worker: the same alerts as one thread', { skip: SKIP, timeout: 24
     } finally {
       await one.stop();
       await withWorker.stop();
+      await viewed.stop();
     }
-    const drops = one.stats.totals.dropRingbuf + withWorker.stats.totals.dropRingbuf;
+    const drops =
+      one.stats.totals.dropRingbuf + withWorker.stats.totals.dropRingbuf + viewed.stats.totals.dropRingbuf;
     assert.equal(drops, 0n, 'no record lost in either ring (a flooded host proves nothing here)');
     const mine = own(inThread, token);
     assert.ok(mine.length >= 2, `the actions raised alerts (${mine.length})`);
     console.log(`live: ${mine.length} alerts of the actions (${rulesOf(mine)})`);
     assert.deepEqual(own(fromWorker, token).map(timeless).sort(cmp), mine.map(timeless).sort(cmp));
+    assert.deepEqual(own(fromViews, token).map(timeless).sort(cmp), mine.map(timeless).sort(cmp));
   });
 });
 

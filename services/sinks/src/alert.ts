@@ -71,14 +71,16 @@ function typeName(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-function fieldValue(path: string, v: unknown): OutputFieldValue {
+/** Output field `key`'s value, checked. The path an error names is built only then: this runs for every field of every alert. */
+function fieldValue(key: string, v: unknown): OutputFieldValue {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return v;
+  const path = (): string => `$.output_fields[${JSON.stringify(key)}]`;
   if (Array.isArray(v)) {
     v.forEach((item, i) => {
       if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
         throw new AlertValidationError(
-          `${path}[${i}]`,
+          `${path()}[${i}]`,
           `expected a string, number or boolean, got ${typeName(item)}`,
         );
       }
@@ -86,7 +88,7 @@ function fieldValue(path: string, v: unknown): OutputFieldValue {
     return v as OutputFieldValue;
   }
   throw new AlertValidationError(
-    path,
+    path(),
     `expected a string, number, boolean, null or list, got ${typeName(v)}`,
   );
 }
@@ -135,7 +137,7 @@ function toAlert(value: unknown): FalcoAlert {
       );
     }
     for (const [k, v] of Object.entries(value.output_fields)) {
-      fields[k] = fieldValue(`$.output_fields[${JSON.stringify(k)}]`, v);
+      fields[k] = fieldValue(k, v);
     }
   }
   return {

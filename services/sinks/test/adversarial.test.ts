@@ -105,6 +105,10 @@ describe('alerts: output safety', () => {
       '"output_fields":{"__proto__":{"polluted":"yes"},"proc.name":"x"}',
     );
     assert.throws(() => parseAlert(body), /output_fields\["__proto__"\]: expected a string/);
+    assert.throws(
+      () => parseAlert(body.replace('{"polluted":"yes"}', '["a",{}]')),
+      /output_fields\["__proto__"\]\[1\]: expected a string, number or boolean, got an object/,
+    );
     const scalar = body.replace('{"polluted":"yes"}', '"evil"');
     const { alert } = parseAlert(scalar);
     assert.equal(Object.getPrototypeOf(alert.output_fields), null);

@@ -41,9 +41,17 @@ export interface IngestOptions {
   readonly lingerMs?: number;
 }
 
-/** Epoch ms of an RFC 3339 time with up to 9 fractional digits (checked by parseAlert). */
-function timeMs(time: string): number {
-  return Date.parse(time.replace(/(\.\d{3})\d+/, '$1'));
+/**
+ * Epoch ms of an RFC 3339 time with up to 9 fractional digits (checked by
+ * parseAlert): Date.parse reads at most 3, so the others are cut.
+ */
+export function timeMs(time: string): number {
+  // The first dot is the fraction's: the date and the time of day hold none.
+  const dot = time.indexOf('.');
+  if (dot === -1) return Date.parse(time);
+  let end = dot + 1;
+  for (let c = time.charCodeAt(end); c >= 48 && c <= 57; c = time.charCodeAt(++end));
+  return Date.parse(end - dot <= 4 ? time : `${time.slice(0, dot + 4)}${time.slice(end)}`);
 }
 
 export class Ingest {
@@ -88,15 +96,18 @@ export class Ingest {
 
   async #run(consumer: DurableConsumer, batchMax: number): Promise<void> {
     const linger = this.#o.lingerMs ?? 50;
-    let batch: { msg: StreamMessage; alert: StoredAlert }[] = [];
+    // The messages and their alerts, in two arrays (no pair object per alert).
+    let msgs: StreamMessage[] = [];
+    let alerts: StoredAlert[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const flush = (): void => {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      if (batch.length === 0) return;
-      const taken = batch;
-      batch = [];
-      const stored = taken.map((t) => t.alert);
+      if (msgs.length === 0) return;
+      const taken = msgs;
+      const stored = alerts;
+      msgs = [];
+      alerts = [];
       try {
         this.#o.store.add(stored);
       } catch (err) {
@@ -104,10 +115,10 @@ export class Ingest {
         this.#o.logger.error(
           `storing ${taken.length} alerts failed: ${err instanceof Error ? err.message : String(err)}`,
         );
-        for (const t of taken) t.msg.nak(5000);
+        for (const m of taken) m.nak(5000);
         return;
       }
-      for (const t of taken) t.msg.ack();
+      for (const m of taken) m.ack();
       this.#o.counters.stored.inc(undefined, taken.length);
       this.#o.onStored(stored);
     };
@@ -133,8 +144,9 @@ export class Ingest {
         msg.term();
         continue;
       }
-      batch.push({ msg, alert });
-      if (batch.length >= batchMax) flush();
+      msgs.push(msg);
+      alerts.push(alert);
+      if (msgs.length >= batchMax) flush();
       else timer ??= setTimeout(flush, linger);
     }
     flush();

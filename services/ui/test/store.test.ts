@@ -245,6 +245,42 @@ describe('the store against its rows', () => {
     );
   });
 
+  it('stores each id once when a batch mixes new ids, stored ones, a gap below them and a repeat', () => {
+    using t = tempStore();
+    const store = t.store;
+    const rnd = random(11);
+    const all = makeAlerts(0, 300, rnd);
+    // Ids 1-100 and 151-200 stored; 101-150 is a gap below the highest id.
+    assert.equal(store.add([...all.slice(0, 100), ...all.slice(150, 200)]), 150);
+    const mixed = [
+      ...all.slice(200, 260), // new, above every id stored
+      ...all.slice(90, 110), // 90-100 stored, 101-110 in the gap
+      ...all.slice(255, 300), // 255-260 repeated within the batch, then new
+      ...all.slice(110, 150), // the rest of the gap, after newer ids
+      all[299] as StoredAlert, // the last one again
+    ];
+    // 201-260, 101-110, 261-300 and 111-150: each new id once.
+    assert.equal(store.add(mixed), 60 + 10 + 40 + 40);
+    assert.equal(store.rows, 300);
+    const f = parseFilters(new URLSearchParams(''));
+    const page = store.page(f, 1000, null);
+    assert.equal(page.total, 300);
+    assert.deepEqual(
+      page.events.map((e) => Number(e.id)),
+      all.map((s) => s.seq).reverse(),
+    );
+    for (const by of COUNT_BY) {
+      const got = new Map(store.counts(f, by).map((b) => [b.key, b.count]));
+      assert.deepEqual(got, expectedCounts(all, '', by), `counts by ${by}`);
+    }
+    const q = parseFilters(new URLSearchParams('q=shadow3'));
+    assert.equal(
+      store.page(q, 1000, null).total,
+      all.filter((a) => a.alert.output.includes('shadow3')).length,
+      'each alert indexed once',
+    );
+  });
+
   it('refuses a file written by another layout, naming it', () => {
     using t = tempStore();
     t.store.close();

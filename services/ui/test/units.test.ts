@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '@saker/config';
 import { csvCell } from '../src/export.js';
 import { FilterError, parseFilters } from '../src/filters.js';
+import { timeMs } from '../src/ingest.js';
 import { ftsQuery } from '../src/store-sql.js';
 
 describe('filters', () => {
@@ -31,6 +32,18 @@ describe('filters', () => {
       parseFilters(new URLSearchParams('from=2024-01-02T03:04:05.123456789Z')).from,
       Date.parse('2024-01-02T03:04:05.123Z'),
     );
+  });
+});
+
+describe('alert times', () => {
+  it('reads RFC 3339 times to the millisecond, whatever the fraction', () => {
+    const ms = Date.UTC(2026, 11, 8, 2, 55, 46, 123);
+    assert.equal(timeMs('2026-12-08T02:55:46.123456789Z'), ms);
+    assert.equal(timeMs('2026-12-08T02:55:46.1234Z'), ms);
+    assert.equal(timeMs('2026-12-08T02:55:46.123Z'), ms);
+    assert.equal(timeMs('2026-12-08T02:55:46.1Z'), ms - 23);
+    assert.equal(timeMs('2026-12-08T02:55:46Z'), ms - 123);
+    assert.equal(timeMs('2026-12-08T04:55:46.123999+02:00'), ms);
   });
 });
 

@@ -159,11 +159,12 @@ describe('production code does not depend on being under test', () => {
 describe('a hung test file does not take the whole run (scripts/test.sh)', () => {
   const WATCHDOG = join(ROOT, 'libs', 'testing', 'dist', 'src', 'test-watchdog.js');
 
-  it('runs node --test with a per-file timeout, force-exit and the watchdog', () => {
+  it('runs node --test with a per-file timeout and the watchdog, without force-exit (which drops tests)', () => {
     const script = readFileSync(join(ROOT, 'scripts', 'test.sh'), 'utf8');
     const line = script.slice(script.indexOf('\nnode --test '));
     assert.match(line, /--test-timeout=\d+/);
-    assert.match(line, /--test-force-exit/);
+    // --test-force-exit ended falco-k8s-audit-rules.test.js before all its tests had run, unreported.
+    assert.doesNotMatch(line.split('\n\n')[0] ?? '', /--test-force-exit/);
     assert.match(line, /--import \.\/libs\/testing\/dist\/src\/test-watchdog\.js/);
   });
 
@@ -188,14 +189,10 @@ describe('a hung test file does not take the whole run (scripts/test.sh)', () =>
         ].join('\n'),
       );
       const run = (waitMs: number) =>
-        spawnSync(
-          process.execPath,
-          ['--test', '--test-reporter=spec', '--import', WATCHDOG, '--test-force-exit', file],
-          {
-            env: { ...env(sharedLocation()), SAKER_TEST_WATCHDOG_S: '1', WAIT_MS: String(waitMs) },
-            encoding: 'utf8',
-          },
-        );
+        spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--import', WATCHDOG, file], {
+          env: { ...env(sharedLocation()), SAKER_TEST_WATCHDOG_S: '1', WAIT_MS: String(waitMs) },
+          encoding: 'utf8',
+        });
       const slow = run(2500);
       const out = slow.stdout + slow.stderr;
       assert.equal(slow.status, 0, out);

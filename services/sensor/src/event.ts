@@ -22,7 +22,7 @@ import type {
 import { parseEvent } from '@saker/events';
 import { BootEpoch, type KernelRecord, RF_ARGV_TRUNCATED } from './decoder.js';
 import type { ProcEntry, ProcTable } from './proctable.js';
-import { CallRenderings, type RenderedCall, SYSCALL_IDS, callType, renderCall } from './syscalls.js';
+import { CallRenderings, type RenderedCall, callType, isExec, renderCall } from './syscalls.js';
 
 export interface BuildContext {
   readonly table: ProcTable;
@@ -507,10 +507,6 @@ const PART_ANCESTORS = 2;
 const PART_USER = 3;
 const PART_GROUP = 4;
 const PART_CONTAINER = 5;
-
-function isExec(id: number): boolean {
-  return id === SYSCALL_IDS.execve || id === SYSCALL_IDS.execveat;
-}
 
 export function buildSyscallEvent(rec: KernelRecord, ctx: BuildContext): SyscallEvent {
   return new RecordEventView(ctx).reset(rec, ctx.num).toEvent();

@@ -16,7 +16,7 @@ import {
 } from './decoder.js';
 import { type BuildContext, EventParts, RecordEventView } from './event.js';
 import { ProcTable } from './proctable.js';
-import { SYSCALL_IDS } from './syscalls.js';
+import { SYSCALL_IDS, isExec } from './syscalls.js';
 
 export class RecordPipeline {
   readonly table: ProcTable;
@@ -31,6 +31,11 @@ export class RecordPipeline {
   /** The last cgroup id whose path was known, and that path. */
   private lastCgroupId = -1;
   private lastCgroup: string | undefined;
+  /** The one view of this pipeline, pointed at each record in turn. */
+  private readonly eventView: RecordEventView;
+  /** The last options given to `evaluate`, and a copy of them with `render: false`. */
+  private lastOptions: EvaluateOptions | undefined;
+  private lastUnrendered: EvaluateOptions = { render: false };
 
   constructor(
     private readonly opts: {
@@ -54,9 +59,6 @@ export class RecordPipeline {
     this.eventView = new RecordEventView(this.ctx);
     if (opts.emittedIds !== undefined) this.emitted = new Set(opts.emittedIds);
   }
-
-  /** The one view of this pipeline, pointed at each record in turn. */
-  private readonly eventView: RecordEventView;
 
   private emitted: ReadonlySet<number> | undefined;
 
@@ -114,7 +116,7 @@ export class RecordPipeline {
     }
     const v = this.view(rec);
     if (v === undefined) return undefined;
-    const found = ruleset.evaluate(v, this.#unrendered(options));
+    const found = ruleset.evaluate(v, this.unrendered(options));
     // A part the rules read failed to be made (the evaluation took it for no match): invalid.
     if (v.fault !== undefined) {
       this.invalid(v.fault);
@@ -135,15 +137,13 @@ export class RecordPipeline {
   }
 
   /** `options` with `render: false`, made once per options object. */
-  #unrendered(options: EvaluateOptions): EvaluateOptions {
-    if (this.#lastOptions !== options) {
-      this.#lastOptions = options;
-      this.#lastUnrendered = { ...options, render: false };
+  private unrendered(options: EvaluateOptions): EvaluateOptions {
+    if (this.lastOptions !== options) {
+      this.lastOptions = options;
+      this.lastUnrendered = { ...options, render: false };
     }
-    return this.#lastUnrendered;
+    return this.lastUnrendered;
   }
-  #lastOptions: EvaluateOptions | undefined;
-  #lastUnrendered: EvaluateOptions = { render: false };
 
   private invalid(err: unknown): void {
     this.invalidEvents++;
@@ -187,7 +187,7 @@ export class RecordPipeline {
         break;
     }
     const id = rec.syscall;
-    if ((id === SYSCALL_IDS.execve || id === SYSCALL_IDS.execveat) && rec.ret === 0) {
+    if (isExec(id) && rec.ret === 0) {
       this.table.onExec(rec);
     } else if ((id === SYSCALL_IDS.chdir || id === SYSCALL_IDS.fchdir) && rec.params.cwd !== undefined) {
       this.table.noteCwd(rec.pid, rec.params.cwd);

@@ -115,6 +115,11 @@ export function syscallName(id: number): string | undefined {
   return NAMES_BY_ID.get(id);
 }
 
+/** Whether syscall `id` is an execve or execveat. */
+export function isExec(id: number): boolean {
+  return id === SYSCALL_IDS.execve || id === SYSCALL_IDS.execveat;
+}
+
 /** An event's `type` for syscall `id`: its name, or `syscall_<id>` for an id the table does not name. */
 export function callType(id: number): string {
   return TYPE_BY_ID[id] ?? `syscall_${id}`;
